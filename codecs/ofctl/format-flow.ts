@@ -1,0 +1,42 @@
+// One flow as a `dump-flows` line (ofputil_flow_stats_format): with stats, or as --no-stats prints it.
+import { Flow, FLOW_MOD_FLAG_NAMES, FlowStats } from '../openflow/flow.js';
+import { formatInstructions } from './format-actions.js';
+import { formatMatch } from './format-match.js';
+
+export interface FormatOptions {
+  /** Print cookie, duration, table and counters as plain `dump-flows` does. */
+  readonly stats?: boolean;
+}
+
+export function formatDuration(sec: number, nsec: number): string {
+  if (nsec === 0) return `${sec}s`;
+  if (nsec % 1_000_000 === 0) return `${sec}.${String(nsec / 1_000_000).padStart(3, '0')}s`;
+  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
+}
+
+function isStats(f: Flow): f is FlowStats {
+  return (f as FlowStats).packetCount !== undefined;
+}
+
+/** The flow text without the leading space ovs-ofctl puts before each dumped flow. */
+export function formatFlow(f: Flow, opts: FormatOptions = {}): string {
+  const stats = opts.stats === true && isStats(f);
+  let s = '';
+  if (stats || f.cookie !== 0n) s += `cookie=0x${f.cookie.toString(16)}, `;
+  if (stats) s += `duration=${formatDuration((f as FlowStats).durationSec, (f as FlowStats).durationNsec)}, `;
+  if (stats || f.table !== 0) s += `table=${f.table}, `;
+  if (stats) s += `n_packets=${(f as FlowStats).packetCount}, n_bytes=${(f as FlowStats).byteCount}, `;
+  if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
+  if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
+  for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (f.flags & bit) s += `${name} `;
+  const match = formatMatch(f.match, f.priority, f.unknownOxm);
+  if (match) s += `${match} `;
+  return `${s}actions=${formatInstructions(f.instructions)}`;
+}
+
+/** One flow stats reply as `ovs-ofctl -O OpenFlow13 dump-flows` (and ofp-print) prints it. */
+export function formatFlowStatsReply(xid: number, flows: readonly FlowStats[]): string {
+  let s = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):\n`;
+  for (const f of flows) s += ` ${formatFlow(f, { stats: true })}\n`;
+  return s;
+}

@@ -1,0 +1,195 @@
+// Text forms of field values, as OVS's mf_format()/mf_parse() write and read them.
+import { allOnes, FieldDef } from '../openflow/fields.js';
+import { formatPort, OFPP_MAX, portByName } from '../openflow/ports.js';
+
+/** C's printf("%#x"): "0" for zero, else "0x…". */
+export function hexOrZero(v: bigint): string {
+  return v === 0n ? '0' : `0x${v.toString(16)}`;
+}
+
+export function formatMac(v: bigint): string {
+  const h = v.toString(16).padStart(12, '0');
+  return `${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}:${h.slice(10, 12)}`;
+}
+
+export function formatMacMasked(v: bigint, mask: bigint): string {
+  return mask === allOnes(48) ? formatMac(v) : `${formatMac(v)}/${formatMac(mask)}`;
+}
+
+export function formatIpv4(v: bigint): string {
+  const n = Number(v);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Prefix length of a CIDR mask (ones then zeros), or -1 when the mask is not CIDR. */
+function cidrBits(mask: bigint, width: number): number {
+  const hostBits = ~mask & allOnes(width);
+  if ((hostBits & (hostBits + 1n)) !== 0n) return -1;
+  return width - (hostBits === 0n ? 0 : hostBits.toString(2).length);
+}
+
+export function formatIpv4Masked(v: bigint, mask: bigint): string {
+  if (mask === allOnes(32)) return formatIpv4(v);
+  const bits = cidrBits(mask, 32);
+  return `${formatIpv4(v)}/${bits >= 0 ? bits : formatIpv4(mask)}`;
+}
+
+/** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
+export function formatIpv6(v: bigint): string {
+  const words: number[] = [];
+  for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  // glibc's inet_ntop prints IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) forms.
+  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+    return `::${bestLen === 5 ? 'ffff:' : ''}${formatIpv4(v & 0xffffffffn)}`;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function formatIpv6Masked(v: bigint, mask: bigint): string {
+  if (mask === allOnes(128)) return formatIpv6(v);
+  const bits = cidrBits(mask, 128);
+  return `${formatIpv6(v)}/${bits >= 0 ? bits : formatIpv6(mask)}`;
+}
+
+/** mf_format(): a field value (and optional mask) in the field's own notation. */
+export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string {
+  const full = mask === undefined || mask === allOnes(f.bits);
+  switch (f.format) {
+    case 'ethernet':
+      return full ? formatMac(v) : formatMacMasked(v, mask!);
+    case 'ipv4':
+      return full ? formatIpv4(v) : formatIpv4Masked(v, mask!);
+    case 'ipv6':
+      return full ? formatIpv6(v) : formatIpv6Masked(v, mask!);
+    case 'port':
+      return formatPort(Number(v));
+    case 'decimal':
+      return full ? v.toString() : `${v}/${hexOrZero(mask!)}`;
+    case 'hex':
+      return full ? hexOrZero(v) : `${hexOrZero(v)}/${hexOrZero(mask!)}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+export class ValueError extends Error {}
+
+/** Parses a C-style unsigned integer: decimal or 0x-hex. */
+export function parseUint(s: string): bigint {
+  if (/^0x[0-9a-f]+$/i.test(s)) return BigInt(s);
+  if (/^[0-9]+$/.test(s)) return BigInt(s);
+  throw new ValueError(`invalid numeric format ${s}`);
+}
+
+export function parseMac(s: string): bigint {
+  const m = /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i.exec(s);
+  if (!m) throw new ValueError(`${s}: invalid Ethernet address`);
+  let v = 0n;
+  for (let i = 1; i <= 6; i++) v = (v << 8n) | BigInt(parseInt(m[i]!, 16));
+  return v;
+}
+
+export function parseIpv4(s: string): bigint {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) throw new ValueError(`${s}: invalid IP address`);
+  let v = 0n;
+  for (let i = 1; i <= 4; i++) v = (v << 8n) | BigInt(Number(m[i]) & 255);
+  return v;
+}
+
+export function parseIpv6(s: string): bigint {
+  let text = s;
+  let tail: number[] = [];
+  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const n = Number(parseIpv4(v4[2]!));
+    tail = [n >>> 16, n & 0xffff];
+    text = v4[1]!.endsWith('::') ? v4[1]! : v4[1]!.slice(0, -1);
+  }
+  const parts = text.split('::');
+  if (parts.length > 2) throw new ValueError(`${s}: invalid IPv6 address`);
+  const parse = (p: string): number[] => (p === '' ? [] : p.split(':').map((x) => {
+    if (!/^[0-9a-f]{1,4}$/i.test(x)) throw new ValueError(`${s}: invalid IPv6 address`);
+    return parseInt(x, 16);
+  }));
+  const head = parse(parts[0]!);
+  const rest = parts.length === 2 ? parse(parts[1]!) : [];
+  const total = head.length + rest.length + tail.length;
+  if (parts.length === 1 ? total !== 8 : total > 7) throw new ValueError(`${s}: invalid IPv6 address`);
+  const words = [...head, ...Array(8 - total).fill(0), ...rest, ...tail];
+  let v = 0n;
+  for (const w of words) v = (v << 16n) | BigInt(w);
+  return v;
+}
+
+function prefixMask(bits: number, width: number): bigint {
+  return bits === 0 ? 0n : (allOnes(bits) << BigInt(width - bits));
+}
+
+/** mf_parse(): "value[/mask]" in the field's notation. Returns the mask undefined when exact. */
+export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mask?: bigint } {
+  const slash = text.indexOf('/');
+  const vs = slash < 0 ? text : text.slice(0, slash);
+  const ms = slash < 0 ? undefined : text.slice(slash + 1);
+  if (ms !== undefined && !f.maskable) throw new ValueError(`${text}: invalid mask for field ${f.name}`);
+  const bytes = Math.ceil(f.bits / 8) || 1;
+  switch (f.format) {
+    case 'ethernet':
+      return { value: parseMac(vs), ...(ms !== undefined ? { mask: parseMac(ms) } : {}) };
+    case 'ipv4': {
+      const value = parseIpv4(vs);
+      if (ms === undefined) return { value };
+      if (/^\d+$/.test(ms)) {
+        const n = Number(ms);
+        if (n > 32) throw new ValueError(`${text}: IPv4 network prefix bits not between 0 and 32, inclusive`);
+        return { value, mask: prefixMask(n, 32) };
+      }
+      return { value, mask: parseIpv4(ms) };
+    }
+    case 'ipv6': {
+      const value = parseIpv6(vs);
+      if (ms === undefined) return { value };
+      if (/^\d+$/.test(ms)) {
+        const n = Number(ms);
+        if (n > 128) throw new ValueError(`${text}: IPv6 network prefix bits not between 0 and 128, inclusive`);
+        return { value, mask: prefixMask(n, 128) };
+      }
+      return { value, mask: parseIpv6(ms) };
+    }
+    case 'port': {
+      const named = portByName(vs);
+      if (named !== undefined) return { value: BigInt(named) };
+      if (!/^\d+$/.test(vs) || Number(vs) > 0xffff || (Number(vs) >= OFPP_MAX && Number(vs) < 0xfff8)) {
+        throw new ValueError(`${vs}: invalid or unknown port for ${f.name}`);
+      }
+      return { value: BigInt(vs) };
+    }
+    default: {
+      const value = parseUint(vs);
+      const wireBytes = f.name === 'dl_vlan' || f.name === 'vlan_vid' || f.name === 'vlan_tci' ? 2 : bytes;
+      if (value > allOnes(wireBytes * 8)) throw new ValueError(`${vs}: value too large for ${wireBytes}-byte field ${f.name}`);
+      if (ms === undefined) return { value };
+      const mask = parseUint(ms);
+      if (mask > allOnes(wireBytes * 8)) throw new ValueError(`${ms}: value too large for ${wireBytes}-byte field ${f.name}`);
+      return { value, mask };
+    }
+  }
+}

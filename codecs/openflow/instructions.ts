@@ -1,0 +1,97 @@
+// OpenFlow 1.3 instructions. OVS keeps them in one fixed order (meter, apply, clear, write,
+// write_metadata, goto_table) and so does this model: one optional slot per instruction kind.
+import { Reader, Writer } from './bytes.js';
+import { Action, decodeActions, encodeActions } from './actions.js';
+
+export interface Instructions {
+  readonly meter?: number;
+  /** Apply-actions; empty means no APPLY_ACTIONS instruction. */
+  readonly apply: readonly Action[];
+  readonly clear?: boolean;
+  readonly write?: readonly Action[];
+  readonly writeMetadata?: { readonly value: bigint; readonly mask: bigint };
+  readonly gotoTable?: number;
+  /** Experimenter or unknown instructions, byte for byte. */
+  readonly unknown?: readonly Buffer[];
+}
+
+export const OFPIT_GOTO_TABLE = 1;
+export const OFPIT_WRITE_METADATA = 2;
+export const OFPIT_WRITE_ACTIONS = 3;
+export const OFPIT_APPLY_ACTIONS = 4;
+export const OFPIT_CLEAR_ACTIONS = 5;
+export const OFPIT_METER = 6;
+
+export const NO_INSTRUCTIONS: Instructions = { apply: [] };
+
+function actionsInstruction(w: Writer, type: number, actions: readonly Action[]): void {
+  const start = w.pos;
+  w.u16(type).u16(0).zeros(4);
+  encodeActions(w, actions);
+  w.patch16(start + 2, w.pos - start);
+}
+
+export function encodeInstructions(w: Writer, ins: Instructions): void {
+  if (ins.meter !== undefined) w.u16(OFPIT_METER).u16(8).u32(ins.meter);
+  if (ins.apply.length > 0) actionsInstruction(w, OFPIT_APPLY_ACTIONS, ins.apply);
+  if (ins.clear) w.u16(OFPIT_CLEAR_ACTIONS).u16(8).zeros(4);
+  if (ins.write && ins.write.length > 0) actionsInstruction(w, OFPIT_WRITE_ACTIONS, ins.write);
+  if (ins.writeMetadata) w.u16(OFPIT_WRITE_METADATA).u16(24).zeros(4).u64(ins.writeMetadata.value).u64(ins.writeMetadata.mask);
+  if (ins.gotoTable !== undefined) w.u16(OFPIT_GOTO_TABLE).u16(8).u8(ins.gotoTable).zeros(3);
+  for (const u of ins.unknown ?? []) w.bytes(u);
+}
+
+export function decodeInstructions(r: Reader): Instructions {
+  let meter: number | undefined;
+  let apply: Action[] = [];
+  let clear = false;
+  let write: Action[] | undefined;
+  let writeMetadata: { value: bigint; mask: bigint } | undefined;
+  let gotoTable: number | undefined;
+  const unknown: Buffer[] = [];
+  const seen = new Set<number>();
+  while (r.remaining > 0) {
+    const at = r.pos;
+    const type = r.u16();
+    const len = r.u16();
+    if (len < 8 || len % 8 !== 0) r.fail(`instruction length ${len} is not a positive multiple of 8`, at);
+    if (len - 4 > r.remaining) r.fail(`instruction length ${len} runs past the flow`, at);
+    const body = r.sub(len - 4);
+    if (seen.has(type)) r.fail(`duplicate instruction type ${type}`, at);
+    seen.add(type);
+    switch (type) {
+      case OFPIT_GOTO_TABLE:
+        gotoTable = body.u8();
+        break;
+      case OFPIT_WRITE_METADATA:
+        body.skip(4);
+        writeMetadata = { value: body.u64(), mask: body.u64() };
+        break;
+      case OFPIT_WRITE_ACTIONS:
+        body.skip(4);
+        write = decodeActions(body);
+        break;
+      case OFPIT_APPLY_ACTIONS:
+        body.skip(4);
+        apply = decodeActions(body);
+        break;
+      case OFPIT_CLEAR_ACTIONS:
+        clear = true;
+        break;
+      case OFPIT_METER:
+        meter = body.u32();
+        break;
+      default:
+        unknown.push(Buffer.from(r.buf.subarray(at, at + len)));
+    }
+  }
+  return {
+    apply,
+    ...(meter !== undefined ? { meter } : {}),
+    ...(clear ? { clear } : {}),
+    ...(write ? { write } : {}),
+    ...(writeMetadata ? { writeMetadata } : {}),
+    ...(gotoTable !== undefined ? { gotoTable } : {}),
+    ...(unknown.length ? { unknown } : {}),
+  };
+}

@@ -1,0 +1,50 @@
+// OpenFlow port numbers. OVS keeps ports as 16-bit OpenFlow 1.0 numbers internally and maps the
+// reserved range 0xfff8..0xffff to 0xfffffff8..0xffffffff on the OpenFlow 1.1+ wire.
+
+export const OFPP_MAX = 0xff00;
+export const OFPP_IN_PORT = 0xfff8;
+export const OFPP_TABLE = 0xfff9;
+export const OFPP_NORMAL = 0xfffa;
+export const OFPP_FLOOD = 0xfffb;
+export const OFPP_ALL = 0xfffc;
+export const OFPP_CONTROLLER = 0xfffd;
+export const OFPP_LOCAL = 0xfffe;
+export const OFPP_NONE = 0xffff; // OF1.0 "none" == OF1.1+ ANY
+
+export const OFPP11_ANY = 0xffffffff;
+const OFPP11_OFFSET = 0xffff0000;
+
+/** Reserved port names as ovs-ofctl prints and parses them. */
+export const PORT_NAMES: ReadonlyMap<number, string> = new Map([
+  [OFPP_IN_PORT, 'IN_PORT'],
+  [OFPP_TABLE, 'TABLE'],
+  [OFPP_NORMAL, 'NORMAL'],
+  [OFPP_FLOOD, 'FLOOD'],
+  [OFPP_ALL, 'ALL'],
+  [OFPP_CONTROLLER, 'CONTROLLER'],
+  [OFPP_LOCAL, 'LOCAL'],
+  [OFPP_NONE, 'ANY'],
+]);
+
+const PORT_BY_NAME = new Map<string, number>([...PORT_NAMES].map(([n, s]) => [s, n]));
+PORT_BY_NAME.set('NONE', OFPP_NONE);
+
+export function portByName(name: string): number | undefined {
+  return PORT_BY_NAME.get(name.toUpperCase());
+}
+
+/** OF1.1+ 32-bit port to OVS's 16-bit form. Ports in 0xff00..0xfffffff7 have no 16-bit form. */
+export function portFromOf11(p: number): number {
+  if (p < OFPP_MAX) return p;
+  if (p >= 0xfffffff8) return p - OFPP11_OFFSET;
+  return p; // out of range: kept as-is so it can be printed and rejected by the caller
+}
+
+export function portToOf11(p: number): number {
+  return p >= OFPP_MAX && p <= 0xffff ? (p + OFPP11_OFFSET) >>> 0 : p;
+}
+
+/** ovs-ofctl's port text: a reserved name or the decimal number. */
+export function formatPort(p: number): string {
+  return PORT_NAMES.get(p) ?? String(p);
+}

@@ -1,0 +1,90 @@
+// Flow sets: canonical text, identity and the minimal diff between two sets of flows.
+// Identity is (table, priority, match); two flows with the same identity are equal when their
+// canonical text (cookie, timeouts, flags, actions) is equal.
+import { formatFlow } from '../../codecs/ofctl/format-flow.js';
+import { formatMatch } from '../../codecs/ofctl/format-match.js';
+import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
+import type { Flow } from '../../codecs/openflow/flow.js';
+import { decodeMessage, encodeMessage, FlowMod, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
+import { OFPP_NONE } from '../../codecs/openflow/ports.js';
+
+export function flowKey(f: Flow): string {
+  return `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`;
+}
+
+/** What `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints for the flow (no leading space). */
+export function canonicalText(f: Flow): string {
+  return formatFlow(f);
+}
+
+/**
+ * The flow as the switch will hold it: OpenFlow 1.3 cannot carry everything the text can say
+ * (VLAN TCI bits, fields without prerequisites), so encode and decode once, as OVS does.
+ */
+export function asSwitchHolds(f: FlowMod): Flow {
+  const res = decodeMessage(encodeMessage({ type: 'flow_mod', xid: 0, ...f }));
+  if (!res.ok || res.msg.type !== 'flow_mod') throw new Error(`flow does not survive encoding: ${res.ok ? res.msg.type : res.error.message}`);
+  const { command: _c, cookieMask: _m, bufferId: _b, outPort: _o, outGroup: _g, type: _t, xid: _x, ...flow } = res.msg;
+  return flow;
+}
+
+export function toFlowMod(f: Flow, command: FlowMod['command'] = OFPFC_ADD): FlowMod {
+  return {
+    ...f, command, cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
+  };
+}
+
+export interface FlowDiff {
+  readonly onlyA: Flow[];
+  readonly onlyB: Flow[];
+  /** Same identity, different cookie/timeouts/flags/actions: [a, b]. */
+  readonly changed: Array<readonly [Flow, Flow]>;
+}
+
+export function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
+  const m = new Map<string, Flow>();
+  for (const f of flows) m.set(flowKey(f), f);
+  return m;
+}
+
+export function diffFlows(a: Iterable<Flow>, b: Iterable<Flow>): FlowDiff {
+  const ia = indexFlows(a);
+  const ib = indexFlows(b);
+  const onlyA: Flow[] = [];
+  const onlyB: Flow[] = [];
+  const changed: Array<readonly [Flow, Flow]> = [];
+  for (const [k, fa] of ia) {
+    const fb = ib.get(k);
+    if (!fb) onlyA.push(fa);
+    else if (canonicalText(fa) !== canonicalText(fb)) changed.push([fa, fb]);
+  }
+  for (const [k, fb] of ib) if (!ia.has(k)) onlyB.push(fb);
+  return { onlyA, onlyB, changed };
+}
+
+export function isEmptyDiff(d: FlowDiff): boolean {
+  return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
+}
+
+/** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format). */
+export function diffLine(f: Flow): string {
+  let s = f.table ? `table=${f.table} ` : '';
+  s += formatMatch(f.match, f.priority, f.unknownOxm);
+  if (f.cookie !== 0n) s += ` cookie=0x${f.cookie.toString(16)}`;
+  if (f.idleTimeout) s += ` idle_timeout=${f.idleTimeout}`;
+  if (f.hardTimeout) s += ` hard_timeout=${f.hardTimeout}`;
+  if (f.importance) s += ` importance=${f.importance}`;
+  return `${s} actions=${formatInstructions(f.instructions)}`;
+}
+
+/** The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output. */
+export function formatDiff(d: FlowDiff): string[] {
+  const lines: Array<[string, string]> = [];
+  for (const f of d.onlyA) lines.push([flowKey(f), `-${diffLine(f)}`]);
+  for (const f of d.onlyB) lines.push([flowKey(f), `+${diffLine(f)}`]);
+  for (const [fa, fb] of d.changed) {
+    lines.push([flowKey(fa), `-${diffLine(fa)}`]);
+    lines.push([flowKey(fa) + '\u0001', `+${diffLine(fb)}`]);
+  }
+  return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
+}

@@ -1,0 +1,303 @@
+// One OpenFlow 1.3 session over a stream socket: handshake, xid-matched requests with timeouts,
+// multipart reassembly, barriers, bundles, echo keepalive and back-pressure. A malformed message or
+// a protocol violation closes this session only, with a logged reason; it never throws into the
+// process.
+import type { Socket } from 'node:net';
+import { Subject } from 'rxjs';
+import type { Logger } from 'pino';
+import { Writer } from '../../codecs/openflow/bytes.js';
+import {
+  decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage,
+  writeMessage,
+} from '../../codecs/openflow/messages.js';
+import { describeError, OpenFlowError } from './errors.js';
+
+/** A message to send; the session assigns the xid. */
+export type Outgoing = OfMessage extends infer M ? (M extends OfMessage ? Omit<M, 'xid'> : never) : never;
+
+export interface ConnectionOptions {
+  readonly logger?: Logger;
+  /** Idle time before we send an echo request (ms). */
+  readonly echoIntervalMs?: number;
+  /** Time an echo (or any request) may stay unanswered before the peer is declared dead (ms). */
+  readonly requestTimeoutMs?: number;
+  /** Largest OpenFlow message accepted from the peer. */
+  readonly maxMessageBytes?: number;
+}
+
+interface Pending {
+  readonly resolve: (m: OfMessage[]) => void;
+  readonly reject: (e: Error) => void;
+  readonly parts: OfMessage[];
+  readonly timer: NodeJS.Timeout;
+  readonly multipart: boolean;
+}
+
+export class SessionClosedError extends Error {}
+
+const OF13 = 4;
+
+export class OfConnection {
+  /** Asynchronous messages from the switch (packet-in, port-status, flow-removed, unsolicited errors). */
+  readonly messages$ = new Subject<OfMessage>();
+  readonly closed: Promise<string>;
+  datapathId: bigint | undefined;
+
+  private nextXid = 1;
+  private readonly pending = new Map<number, Pending>();
+  private inbuf: Buffer = Buffer.alloc(0);
+  private closeReason: string | undefined;
+  private resolveClosed!: (reason: string) => void;
+  private echoTimer: NodeJS.Timeout | undefined;
+  private lastRx = Date.now();
+  private helloReceived: (() => void) | undefined;
+  private readonly log: Logger | undefined;
+  private readonly echoIntervalMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly maxMessageBytes: number;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly peer: string,
+    opts: ConnectionOptions = {},
+  ) {
+    this.log = opts.logger;
+    this.echoIntervalMs = opts.echoIntervalMs ?? 5000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  get isOpen(): boolean {
+    return this.closeReason === undefined;
+  }
+
+  /** HELLO exchange (OpenFlow 1.3 only) and FEATURES to learn the datapath id. */
+  async handshake(): Promise<bigint> {
+    const hello = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${this.peer}: no HELLO within ${this.requestTimeoutMs} ms`));
+        this.close('no HELLO from peer');
+      }, this.requestTimeoutMs);
+      this.helloReceived = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      void this.closed.then((r) => {
+        clearTimeout(timer);
+        reject(new SessionClosedError(`${this.peer}: ${r}`));
+      });
+    });
+    this.post({ type: 'hello', xid: this.allocXid(), versions: [OF13] });
+    await hello;
+    const [features] = await this.request({ type: 'features_request' });
+    if (features?.type !== 'features_reply') throw new Error(`${this.peer}: unexpected reply to FEATURES_REQUEST`);
+    this.datapathId = features.datapathId;
+    this.armEcho();
+    return features.datapathId;
+  }
+
+  /** Sends a message that expects no reply. Resolves when the socket accepted it (back-pressure). */
+  async send(m: Outgoing): Promise<void> {
+    await this.sendMany([m]);
+  }
+
+  /** Sends many messages, packing them into large writes and waiting for drain between them. */
+  async sendMany(msgs: Iterable<Outgoing>, assign?: (xid: number, index: number) => void): Promise<void> {
+    this.assertOpen();
+    let w = new Writer(1 << 16);
+    let i = 0;
+    for (const m of msgs) {
+      const xid = this.allocXid();
+      assign?.(xid, i++);
+      writeMessage(w, { ...m, xid } as OfMessage);
+      if (w.pos >= 1 << 18) {
+        await this.write(w.finish());
+        w = new Writer(1 << 16);
+      }
+    }
+    if (w.pos > 0) await this.write(w.finish());
+  }
+
+  /** Sends a request and resolves with its reply (all parts, for multipart replies). */
+  request(m: Outgoing): Promise<OfMessage[]> {
+    this.assertOpen();
+    const xid = this.allocXid();
+    const multipart = m.type === 'flow_stats_request' || m.type === 'port_desc_request' || m.type === 'multipart_request';
+    const p = new Promise<OfMessage[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(xid);
+        reject(new Error(`${this.peer}: no reply to ${m.type} (xid ${xid}) within ${this.requestTimeoutMs} ms`));
+        this.close(`request ${m.type} timed out`);
+      }, this.requestTimeoutMs);
+      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart });
+    });
+    this.post({ ...m, xid } as OfMessage);
+    return p;
+  }
+
+  async barrier(): Promise<void> {
+    await this.request({ type: 'barrier_request' });
+  }
+
+  /**
+   * Applies messages atomically in one OpenFlow bundle (ONF EXT-230 in 1.3, as OVS implements it):
+   * open, add each message, commit. Rejects with every switch error if anything failed; then
+   * nothing was applied.
+   */
+  async bundle(msgs: readonly Outgoing[], flags = OFPBF_ATOMIC | OFPBF_ORDERED): Promise<void> {
+    const bundleId = this.nextXid & 0x7fffffff;
+    await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT_OPEN_REQUEST, flags, properties: Buffer.alloc(0) });
+    const errors: string[] = [];
+    const byXid = new Map<number, number>();
+    const sub = this.messages$.subscribe((m) => {
+      if (m.type === 'error' && byXid.has(m.xid)) errors.push(`message ${byXid.get(m.xid)! + 1}: ${describeError(m)}`);
+    });
+    try {
+      await this.sendMany(
+        msgs.map((inner) => ({ type: 'bundle_add', bundleId, flags, message: { ...inner, xid: 0 } as OfMessage })),
+        (xid, i) => byXid.set(xid, i),
+      );
+      await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT_COMMIT_REQUEST, flags, properties: Buffer.alloc(0) })
+        .catch((e: unknown) => {
+          errors.push(e instanceof Error ? e.message : String(e));
+        });
+    } finally {
+      sub.unsubscribe();
+    }
+    if (errors.length) throw new OpenFlowError(`bundle rejected: ${errors.join('; ')}`);
+  }
+
+  close(reason: string): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    clearTimeout(this.echoTimer);
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new SessionClosedError(`${this.peer}: ${reason}`));
+    }
+    this.pending.clear();
+    this.log?.info({ peer: this.peer, reason }, 'OpenFlow session closed');
+    this.socket.destroy();
+    this.messages$.complete();
+    this.resolveClosed(reason);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private allocXid(): number {
+    const x = this.nextXid;
+    this.nextXid = this.nextXid >= 0xfffffffe ? 1 : this.nextXid + 1;
+    return x;
+  }
+
+  private assertOpen(): void {
+    if (this.closeReason !== undefined) throw new SessionClosedError(`${this.peer}: ${this.closeReason}`);
+  }
+
+  private post(m: OfMessage): void {
+    const w = new Writer(128);
+    writeMessage(w, m);
+    void this.write(w.finish()).catch(() => undefined);
+  }
+
+  private write(buf: Buffer): Promise<void> {
+    if (this.closeReason !== undefined) return Promise.reject(new SessionClosedError(`${this.peer}: ${this.closeReason}`));
+    if (this.socket.write(buf)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.socket.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        reject(new SessionClosedError(`${this.peer}: closed while sending`));
+      };
+      this.socket.once('drain', onDrain);
+      this.socket.once('close', onClose);
+    });
+  }
+
+  private armEcho(): void {
+    clearTimeout(this.echoTimer);
+    if (this.closeReason !== undefined) return;
+    const idle = Date.now() - this.lastRx;
+    const wait = Math.max(0, this.echoIntervalMs - idle);
+    this.echoTimer = setTimeout(() => {
+      if (Date.now() - this.lastRx >= this.echoIntervalMs) {
+        this.request({ type: 'echo_request', data: Buffer.alloc(0) }).catch(() => undefined);
+      }
+      this.armEcho();
+    }, wait);
+    this.echoTimer.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    this.inbuf = this.inbuf.length ? Buffer.concat([this.inbuf, chunk]) : chunk;
+    let off = 0;
+    while (this.inbuf.length - off >= 8 && this.closeReason === undefined) {
+      const len = this.inbuf.readUInt16BE(off + 2);
+      if (len < 8 || len > this.maxMessageBytes) {
+        this.close(`malformed message: length ${len} at stream offset ${off}`);
+        return;
+      }
+      if (this.inbuf.length - off < len) break;
+      const raw = this.inbuf.subarray(off, off + len);
+      off += len;
+      const res = decodeMessage(raw);
+      if (!res.ok) {
+        this.log?.warn({ peer: this.peer, error: res.error.message, bytes: raw.subarray(0, 64).toString('hex') }, 'malformed OpenFlow message');
+        this.close(`malformed message: ${res.error.message}`);
+        return;
+      }
+      this.dispatch(res.msg, raw[0]!);
+    }
+    this.inbuf = off >= this.inbuf.length ? Buffer.alloc(0) : Buffer.from(this.inbuf.subarray(off));
+  }
+
+  private dispatch(m: OfMessage, version: number): void {
+    if (m.type === 'hello') {
+      const ok = m.versions.length ? m.versions.includes(OF13) : version >= OF13;
+      if (!ok) {
+        this.post({ type: 'error', xid: m.xid, errType: 0, code: 0, data: Buffer.from('OpenFlow 1.3 required') });
+        this.close(`peer does not support OpenFlow 1.3 (offers ${m.versions.length ? m.versions.join(',') : `up to ${version}`})`);
+        return;
+      }
+      this.helloReceived?.();
+      this.helloReceived = undefined;
+      return;
+    }
+    if (version !== OF13) {
+      this.close(`unexpected OpenFlow version ${version} after negotiating 1.3`);
+      return;
+    }
+    if (m.type === 'echo_request') {
+      this.post({ type: 'echo_reply', xid: m.xid, data: m.data });
+      return;
+    }
+    const p = this.pending.get(m.xid);
+    if (p) {
+      if (m.type === 'error') {
+        clearTimeout(p.timer);
+        this.pending.delete(m.xid);
+        p.reject(new OpenFlowError(describeError(m), m));
+        this.messages$.next(m);
+        return;
+      }
+      p.parts.push(m);
+      const more = p.multipart && 'flags' in m && (m.flags & OFPMPF_MORE) !== 0;
+      if (!more) {
+        clearTimeout(p.timer);
+        this.pending.delete(m.xid);
+        p.resolve(p.parts);
+      }
+      return;
+    }
+    this.messages$.next(m);
+  }
+}

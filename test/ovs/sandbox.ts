@@ -1,0 +1,192 @@
+// A sandboxed real Open vSwitch: its own ovsdb-server + ovs-vswitchd in a fresh temp directory,
+// userspace datapath, unix sockets only. Used by tests, benches and the demo. It stops exactly the
+// processes it started (by the pids in its own pidfiles) and removes its directory.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+export interface SandboxOptions {
+  /** Bridges to create (datapath_type=netdev, fail_mode=secure, OpenFlow10+13). */
+  readonly bridges?: readonly string[];
+  /**
+   * Dummy datapath (`--enable-dummy=override`): no tap devices, so any number of sandboxes can
+   * share a network namespace. OpenFlow tables and ofproto/trace behave as with netdev.
+   */
+  readonly dummy?: boolean;
+  /** Run ovs-vswitchd inside this existing network namespace (needs root). */
+  readonly netns?: string;
+  /** Also listen for OVSDB on tcp 127.0.0.1:PORT. */
+  readonly ovsdbTcpPort?: number;
+}
+
+/** Thrown when OVS is not installed: tests must fail loudly, never skip. */
+export class OvsMissingError extends Error {}
+
+export function assertOvsInstalled(): void {
+  for (const bin of ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-vsctl', '/usr/bin/ovs-ofctl']) {
+    if (!existsSync(bin)) {
+      throw new OvsMissingError(`${bin} is missing: install openvswitch-switch (apt-get install -y openvswitch-switch)`);
+    }
+  }
+  if (!existsSync(SCHEMA)) throw new OvsMissingError(`${SCHEMA} is missing: install openvswitch-switch`);
+}
+
+export class OvsSandbox {
+  private stopped = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly options: SandboxOptions,
+  ) {}
+
+  get dbSock(): string {
+    return join(this.dir, 'db.sock');
+  }
+
+  get dbTarget(): string {
+    return `unix:${this.dbSock}`;
+  }
+
+  /** The OpenFlow management socket ovs-vswitchd opens for each bridge. */
+  mgmt(bridge: string): string {
+    return join(this.dir, `${bridge}.mgmt`);
+  }
+
+  static async start(options: SandboxOptions = {}): Promise<OvsSandbox> {
+    assertOvsInstalled();
+    const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-ovs-'));
+    const box = new OvsSandbox(dir, options);
+    try {
+      await box.startDaemons();
+      for (const br of options.bridges ?? []) await box.addBridge(br);
+    } catch (err) {
+      await box.stop();
+      throw err;
+    }
+    return box;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return { ...process.env, OVS_RUNDIR: this.dir, OVS_DBDIR: this.dir, OVS_LOGDIR: this.dir, OVS_SYSCONFDIR: this.dir };
+  }
+
+  private async startDaemons(): Promise<void> {
+    const d = this.dir;
+    const env = this.env();
+    await run('ovsdb-tool', ['create', join(d, 'conf.db'), SCHEMA], { env });
+    const remotes = [`--remote=punix:${this.dbSock}`];
+    if (this.options.ovsdbTcpPort) remotes.push(`--remote=ptcp:${this.options.ovsdbTcpPort}:127.0.0.1`);
+    await run('ovsdb-server', [join(d, 'conf.db'), ...remotes, `--pidfile=${join(d, 'ovsdb-server.pid')}`,
+      `--unixctl=${join(d, 'ovsdb-server.ctl')}`, '--detach', '--no-chdir', '-vconsole:off',
+      `--log-file=${join(d, 'ovsdb-server.log')}`], { env });
+    await this.vsctl('--no-wait', 'init');
+    await this.startVswitchd();
+  }
+
+  /** Starts (or restarts) ovs-vswitchd; flows are lost, OVSDB and ofports stay. */
+  async startVswitchd(): Promise<void> {
+    const d = this.dir;
+    const args = [`unix:${this.dbSock}`, `--pidfile=${join(d, 'ovs-vswitchd.pid')}`,
+      `--unixctl=${join(d, 'ovs-vswitchd.ctl')}`, '--detach', '--no-chdir', '-vconsole:off',
+      `--log-file=${join(d, 'ovs-vswitchd.log')}`, '--disable-system'];
+    if (this.options.dummy ?? true) args.push('--enable-dummy=override');
+    const cmd = this.options.netns ? 'ip' : 'ovs-vswitchd';
+    const full = this.options.netns ? ['netns', 'exec', this.options.netns, 'ovs-vswitchd', ...args] : args;
+    await run(cmd, full, { env: this.env() });
+  }
+
+  /** SIGKILLs ovs-vswitchd (to test restarts) and waits until it is gone. */
+  async killVswitchd(): Promise<void> {
+    await killPidfile(join(this.dir, 'ovs-vswitchd.pid'), 'SIGKILL');
+  }
+
+  async addBridge(name: string, ...extra: string[]): Promise<void> {
+    await this.vsctl('add-br', name, '--', 'set', 'Bridge', name, 'datapath_type=netdev', 'fail_mode=secure',
+      'protocols=OpenFlow10,OpenFlow13', 'other_config:disable-in-band=true', ...extra);
+    await this.waitFor(() => existsSync(this.mgmt(name)), `${name}.mgmt`);
+  }
+
+  async vsctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-vsctl', [`--db=${this.dbTarget}`, '--timeout=10', ...args], { env: this.env() });
+    return stdout;
+  }
+
+  /** ovs-ofctl speaking OpenFlow 1.3 without table-name lookups. */
+  async ofctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-ofctl', ['-O', 'OpenFlow13', '--no-names', ...args],
+      { env: this.env(), maxBuffer: 1 << 30 });
+    return stdout;
+  }
+
+  async appctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('ovs-appctl', ['-t', join(this.dir, 'ovs-vswitchd.ctl'), ...args],
+      { env: this.env(), maxBuffer: 1 << 28 });
+    return stdout;
+  }
+
+  /** Flows of a bridge as `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints them, sorted. */
+  async dumpFlowsSorted(bridge: string): Promise<string[]> {
+    const out = await this.ofctl('dump-flows', '--no-stats', this.mgmtTarget(bridge));
+    return out.split('\n').filter((l) => l.length > 0).sort();
+  }
+
+  mgmtTarget(bridge: string): string {
+    return `unix:${this.mgmt(bridge)}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await killPidfile(join(this.dir, 'ovs-vswitchd.pid'), 'SIGTERM');
+    await killPidfile(join(this.dir, 'ovsdb-server.pid'), 'SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > until) throw new Error(`sandbox ${this.dir}: timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Alive = exists and is not a zombie (the daemons are reparented to PID 1, which may reap late). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function killPidfile(pidfile: string, signal: NodeJS.Signals): Promise<void> {
+  if (!existsSync(pidfile)) return;
+  const pid = Number.parseInt(readFileSync(pidfile, 'utf8').trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 1 || !pidAlive(pid)) return;
+  process.kill(pid, signal);
+  const until = Date.now() + 5000;
+  while (pidAlive(pid)) {
+    if (Date.now() > until) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await sleep(10);
+  }
+  rmSync(pidfile, { force: true });
+}
