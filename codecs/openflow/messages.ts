@@ -147,7 +147,7 @@ function multipartHeader(w: Writer, type: number, xid: number, mpType: number, f
 function encodePortDesc(w: Writer, p: PortDesc): void {
   w.u32(portToOf11(p.portNo)).zeros(4).uint(p.hwAddr, 6).zeros(2);
   const name = Buffer.alloc(16);
-  name.write(p.name.slice(0, 15), 'latin1');
+  name.write(p.name.slice(0, 16), 'latin1');
   w.bytes(name).u32(p.config).u32(p.state).u32(p.curr).u32(p.advertised).u32(p.supported).u32(p.peer);
   w.u32(p.currSpeed).u32(p.maxSpeed);
 }

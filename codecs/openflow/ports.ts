@@ -33,11 +33,16 @@ export function portByName(name: string): number | undefined {
   return PORT_BY_NAME.get(name.toUpperCase());
 }
 
-/** OF1.1+ 32-bit port to OVS's 16-bit form. Ports in 0xff00..0xfffffff7 have no 16-bit form. */
+const OFPP11_MAX = 0xffffff00;
+
+/**
+ * OF1.1+ 32-bit port to OVS's 16-bit form (ofputil_port_from_ofp11): 0xffffff00.. maps to 0xff00...
+ * Ports in 0xff00..0xfffffeff have no 16-bit form (OVS refuses them); they are kept as they are.
+ */
 export function portFromOf11(p: number): number {
   if (p < OFPP_MAX) return p;
-  if (p >= 0xfffffff8) return p - OFPP11_OFFSET;
-  return p; // out of range: kept as-is so it can be printed and rejected by the caller
+  if (p >= OFPP11_MAX) return p - OFPP11_OFFSET;
+  return p;
 }
 
 export function portToOf11(p: number): number {

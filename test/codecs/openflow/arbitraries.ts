@@ -1,0 +1,483 @@
+// fast-check generators for the OpenFlow 1.3 codec's types. Every generator produces values in the
+// *canonical* form decodeMessage() itself returns, so that decode(encode(x)) can be compared to x with
+// a plain deep equality:
+//   - match entries have value & mask == value and a non-zero mask; non-maskable fields use the full
+//     slot mask; VLAN fields live in the vlan_tci slot the way the decoder merges vlan_vid/vlan_pcp;
+//   - a match only holds L3/L4 fields that the encoder (OVS's nx_put_raw order) writes for the
+//     chosen eth_type/ip_proto, so generation starts from a protocol and adds fields valid for it;
+//   - ports use OVS's 16-bit form (0..0xfeff or the reserved 0xfff8..0xffff);
+//   - optional properties are absent rather than `undefined`, exactly as the decoder builds them.
+import fc from 'fast-check';
+import { Action } from '../../../codecs/openflow/actions.js';
+import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../../../codecs/openflow/fields.js';
+import { FlowStats } from '../../../codecs/openflow/flow.js';
+import { Instructions } from '../../../codecs/openflow/instructions.js';
+import { Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../../../codecs/openflow/learn.js';
+import { Match, MatchEntry, UnknownOxm } from '../../../codecs/openflow/match.js';
+import {
+  FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
+  ONFT_BUNDLE_CONTROL, PortDesc,
+} from '../../../codecs/openflow/messages.js';
+import { Subfield } from '../../../codecs/openflow/subfield.js';
+
+// ---------------------------------------------------------------------------------------------
+// Scalars
+
+export const u8: fc.Arbitrary<number> = fc.integer({ min: 0, max: 0xff });
+export const u16: fc.Arbitrary<number> = fc.integer({ min: 0, max: 0xffff });
+export const u32: fc.Arbitrary<number> = fc.integer({ min: 0, max: 0xffffffff });
+export const u64: fc.Arbitrary<bigint> = fc.bigInt({ min: 0n, max: allOnes(64) });
+export const xid: fc.Arbitrary<number> = u32;
+
+/** A value of `bits` bits, biased towards the edges (0, all-ones). */
+export function uintBits(bits: number): fc.Arbitrary<bigint> {
+  return fc.oneof(
+    { arbitrary: fc.bigInt({ min: 0n, max: allOnes(bits) }), weight: 6 },
+    { arbitrary: fc.constantFrom(0n, allOnes(bits), 1n), weight: 1 },
+  );
+}
+
+export function bytes(maxLength: number, minLength = 0): fc.Arbitrary<Buffer> {
+  return fc.uint8Array({ minLength, maxLength }).map((a) => Buffer.from(a));
+}
+
+/** Ports in OVS's 16-bit form that survive the OF1.1+ 32-bit mapping: 0..0xfeff and 0xfff8..0xffff. */
+export const port: fc.Arbitrary<number> = fc.oneof(
+  { arbitrary: fc.integer({ min: 0, max: 0xfeff }), weight: 4 },
+  { arbitrary: fc.integer({ min: 0xfff8, max: 0xffff }), weight: 1 },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Matches
+
+/** A non-zero mask of `bits` bits: full, a CIDR-style prefix, or arbitrary. */
+export function maskArb(bits: number): fc.Arbitrary<bigint> {
+  const full = allOnes(bits);
+  return fc.oneof(
+    { arbitrary: fc.constant(full), weight: 3 },
+    { arbitrary: fc.integer({ min: 1, max: bits }).map((n) => allOnes(n) << BigInt(bits - n)), weight: 1 },
+    { arbitrary: fc.bigInt({ min: 1n, max: full }), weight: 1 },
+  );
+}
+
+/** A canonical slot entry: value already ANDed with a non-zero mask (full mask if not maskable). */
+export function entryArb(bits: number, maskable = true): fc.Arbitrary<MatchEntry> {
+  if (!maskable) return uintBits(bits).map((value) => ({ value, mask: allOnes(bits) }));
+  return fc.tuple(uintBits(bits), maskArb(bits)).map(([v, mask]) => ({ value: v & mask, mask }));
+}
+
+const exact = (bits: number, value: bigint): MatchEntry => ({ value, mask: allOnes(bits) });
+
+/** Present with probability 1/(1+absentWeight). */
+function maybe<T>(arb: fc.Arbitrary<T>, absentWeight = 2): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: absentWeight }, { arbitrary: arb, weight: 1 });
+}
+
+/**
+ * vlan_tci as the decoder builds it from OXM vlan_vid (maskable over VID|CFI = 0x1fff) and vlan_pcp
+ * (sets CFI and the PCP bits). The encoder only writes vlan_pcp when the VID part is non-zero, so PCP
+ * always comes with CFI set.
+ */
+export const vlanTciArb: fc.Arbitrary<MatchEntry> = fc
+  .tuple(
+    fc.oneof(fc.constant(0x1fffn), fc.bigInt({ min: 0n, max: 0x1fffn })),
+    fc.bigInt({ min: 0n, max: 0x1fffn }),
+    maybe(fc.bigInt({ min: 0n, max: 7n }), 1),
+  )
+  .filter(([vidMask, , pcp]) => vidMask !== 0n || pcp !== undefined)
+  .map(([vidMask, vid, pcp]) => {
+    let value = vid & vidMask;
+    let mask = vidMask;
+    if (pcp !== undefined) {
+      value |= 0x1000n | (pcp << 13n);
+      mask |= 0xf000n;
+    }
+    return { value, mask };
+  });
+
+/** nw_tos as dscp and/or ecn: the mask is 0xfc, 0x03 or 0xff. */
+const nwTosArb: fc.Arbitrary<MatchEntry> = fc
+  .tuple(fc.constantFrom(0xfcn, 0x03n, 0xffn), fc.bigInt({ min: 0n, max: 0xffn }))
+  .map(([mask, v]) => ({ value: v & mask, mask }));
+
+/**
+ * ipv6_label (20 bits in a 32-bit slot): like OVS, an exact label is kept with an all-ones 32-bit mask;
+ * a partial mask stays as it is.
+ */
+const ipv6LabelArb: fc.Arbitrary<MatchEntry> = fc.oneof(
+  fc.bigInt({ min: 0n, max: 0xfffffn }).map((value) => ({ value, mask: 0xffffffffn })),
+  fc.tuple(fc.bigInt({ min: 0n, max: 0xfffffn }), fc.bigInt({ min: 1n, max: 0xffffen }))
+    .map(([v, mask]) => ({ value: v & mask, mask })),
+);
+
+/** ICMP type/code: an 8-bit value in the 16-bit tp_src/tp_dst slot with the slot's full mask. */
+const icmpArb: fc.Arbitrary<MatchEntry> = fc.bigInt({ min: 0n, max: 0xffn }).map((value) => ({ value, mask: 0xffffn }));
+
+export type L3 = 'none' | 'ipv4' | 'ipv6' | 'arp' | 'rarp';
+export type L4 = 'none' | 'tcp' | 'udp' | 'sctp' | 'icmp' | 'other';
+
+type Entries = ReadonlyArray<readonly [Slot, MatchEntry | undefined]>;
+
+const commonEntries: fc.Arbitrary<Entries> = fc
+  .record({
+    in_port: maybe(port.map((p) => ({ value: BigInt(p), mask: 0xffffn }))),
+    conj_id: maybe(entryArb(32, false), 4),
+    dl_src: maybe(entryArb(48)),
+    dl_dst: maybe(entryArb(48)),
+    vlan_tci: maybe(vlanTciArb),
+    tun_id: maybe(entryArb(64)),
+    tun_src: maybe(entryArb(32), 4),
+    tun_dst: maybe(entryArb(32), 4),
+    pkt_mark: maybe(entryArb(32), 4),
+    metadata: maybe(entryArb(64)),
+    regs: fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), entryArb(32)), { maxLength: 3 }),
+  })
+  .map((r) => [
+    ['in_port', r.in_port], ['conj_id', r.conj_id], ['dl_src', r.dl_src], ['dl_dst', r.dl_dst],
+    ['vlan_tci', r.vlan_tci], ['tun_id', r.tun_id], ['tun_src', r.tun_src], ['tun_dst', r.tun_dst],
+    ['pkt_mark', r.pkt_mark], ['metadata', r.metadata],
+    ...r.regs.map(([i, e]) => [`reg${i}` as Slot, e] as const),
+  ] as const);
+
+/** Fields after eth_type: a protocol stack and only the fields the encoder writes for it. */
+const l3Entries: fc.Arbitrary<Entries> = fc
+  .constantFrom<L3>('none', 'ipv4', 'ipv6', 'arp', 'rarp')
+  .chain((l3): fc.Arbitrary<Entries> => {
+    switch (l3) {
+      case 'none':
+        // Any eth_type (or none): with no L3 fields it is canonical whatever its value.
+        return maybe(uintBits(16)).map((t) => [['dl_type', t === undefined ? undefined : exact(16, t)]]);
+      case 'arp':
+      case 'rarp':
+        return fc
+          .record({
+            op: maybe(fc.bigInt({ min: 0n, max: 0xffn }), 1), // arp_op is kept in the 8-bit nw_proto slot
+            spa: maybe(entryArb(32), 1),
+            tpa: maybe(entryArb(32), 1),
+            sha: maybe(entryArb(48), 1),
+            tha: maybe(entryArb(48), 1),
+          })
+          .map((r) => [
+            ['dl_type', exact(16, l3 === 'arp' ? 0x0806n : 0x8035n)],
+            ['nw_proto', r.op === undefined ? undefined : exact(8, r.op)],
+            ['nw_src', r.spa], ['nw_dst', r.tpa], ['arp_sha', r.sha], ['arp_tha', r.tha],
+          ]);
+      case 'ipv4':
+      case 'ipv6':
+        return fc
+          .record({
+            src: maybe(entryArb(l3 === 'ipv4' ? 32 : 128), 1),
+            dst: maybe(entryArb(l3 === 'ipv4' ? 32 : 128), 1),
+            label: maybe(ipv6LabelArb),
+            tos: maybe(nwTosArb),
+            ttl: maybe(entryArb(8, false)),
+            l4: fc.constantFrom<L4>('none', 'tcp', 'udp', 'sctp', 'icmp', 'other'),
+          })
+          .chain((r) => l4Entries(l3, r.l4).map((l4): Entries => [
+            ['dl_type', exact(16, l3 === 'ipv4' ? 0x0800n : 0x86ddn)],
+            [l3 === 'ipv4' ? 'nw_src' : 'ipv6_src', r.src],
+            [l3 === 'ipv4' ? 'nw_dst' : 'ipv6_dst', r.dst],
+            ['ipv6_label', l3 === 'ipv6' ? r.label : undefined],
+            ['nw_tos', r.tos], ['nw_ttl', r.ttl],
+            ...l4,
+          ]));
+    }
+  });
+
+const KNOWN_PROTOS = new Set([1n, 6n, 17n, 58n, 132n]);
+
+function l4Entries(l3: 'ipv4' | 'ipv6', l4: L4): fc.Arbitrary<Entries> {
+  const proto = (p: bigint): readonly [Slot, MatchEntry] => ['nw_proto', exact(8, p)];
+  switch (l4) {
+    case 'none':
+      return fc.constant([]);
+    case 'other':
+      return fc.bigInt({ min: 0n, max: 0xffn }).filter((p) => !KNOWN_PROTOS.has(p)).map((p) => [proto(p)]);
+    case 'tcp':
+    case 'udp':
+    case 'sctp':
+      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1)).map(([s, d]) => [
+        proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d],
+      ]);
+    case 'icmp':
+      if (l3 === 'ipv4') return fc.tuple(maybe(icmpArb, 1), maybe(icmpArb, 1)).map(([t, c]) => [proto(1n), ['tp_src', t], ['tp_dst', c]]);
+      // ICMPv6, sometimes a neighbour solicitation/advertisement with nd_target (code absent or 0).
+      return fc.oneof(
+        fc.tuple(maybe(icmpArb, 1), maybe(icmpArb, 1)).map(([t, c]): Entries => [proto(58n), ['tp_src', t], ['tp_dst', c]]),
+        fc.tuple(fc.constantFrom(135n, 136n), fc.boolean(), maybe(entryArb(128), 1)).map(([t, withCode, target]): Entries => [
+          proto(58n), ['tp_src', exact(16, t)], ['tp_dst', withCode ? exact(16, 0n) : undefined], ['nd_target', target],
+        ]),
+      );
+  }
+}
+
+function toMatch(entries: Entries): Match {
+  const m: Match = new Map();
+  for (const [slot, e] of entries) {
+    if (e === undefined) continue;
+    if (e.mask === 0n || (e.value & e.mask) !== e.value || e.mask > allOnes(SLOT_BITS[slot])) {
+      throw new Error(`arbitraries: non-canonical entry for ${slot}`);
+    }
+    m.set(slot, e);
+  }
+  return m;
+}
+
+/** A canonical Match (see the header comment). */
+export const matchArb: fc.Arbitrary<Match> = fc
+  .tuple(commonEntries, l3Entries)
+  .map(([a, b]) => toMatch([...a, ...b]));
+
+/** Experimenter-class OXM TLVs (class 0xffff), which the decoder keeps raw, e.g. ONF's tcp_flags. */
+export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
+  .tuple(fc.integer({ min: 0, max: 127 }), fc.boolean(), u32, bytes(12, 1))
+  .map(([field, hasMask, experimenter, body]) => {
+    const len = 4 + body.length;
+    const header = ((0xffff << 16) | (field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0;
+    const b = Buffer.alloc(4 + len);
+    b.writeUInt32BE(header, 0);
+    b.writeUInt32BE(experimenter, 4);
+    body.copy(b, 8);
+    return { header, bytes: b };
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Subfields and actions
+
+const withHeader = (f: FieldDef): boolean => (f.nxm ?? f.oxm) !== undefined;
+/** Every field a subfield or set_field can name (has an NXM or OXM header). */
+export const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withHeader);
+export const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable);
+
+export function subfieldArb(fields: readonly FieldDef[], maxBits = 64): fc.Arbitrary<Subfield> {
+  return fc.constantFrom(...fields).chain((field) =>
+    fc.integer({ min: 1, max: Math.min(field.bits, maxBits) }).chain((nBits) =>
+      fc.integer({ min: 0, max: field.bits - nBits }).map((ofs): Subfield => ({ field, ofs, nBits }))));
+}
+
+/** Two subfields of the same width (reg_move, learn match_field/load_field). */
+export function subfieldPairArb(srcFields: readonly FieldDef[], dstFields: readonly FieldDef[]): fc.Arbitrary<readonly [Subfield, Subfield]> {
+  return fc.tuple(fc.constantFrom(...srcFields), fc.constantFrom(...dstFields)).chain(([sf, df]) =>
+    fc.integer({ min: 1, max: Math.min(sf.bits, df.bits) }).chain((nBits) =>
+      fc.tuple(fc.integer({ min: 0, max: sf.bits - nBits }), fc.integer({ min: 0, max: df.bits - nBits }))
+        .map(([so, dO]) => [{ field: sf, ofs: so, nBits }, { field: df, ofs: dO, nBits }] as const)));
+}
+
+const IN_PORT_OXM = fieldByName('in_port_oxm')!;
+
+export const setFieldArb: fc.Arbitrary<Action> = fc.constantFrom(...WRITABLE_FIELDS).chain((field) =>
+  (field === IN_PORT_OXM ? port.map(BigInt) : uintBits(field.bits)).map((value): Action => ({ type: 'set_field', field, value })));
+
+export const learnSpecArb: fc.Arbitrary<LearnSpec> = fc.oneof(
+  subfieldPairArb(READABLE_FIELDS, READABLE_FIELDS).map(([src, dst]): LearnSpec => ({ kind: 'match_field', src, dst })),
+  subfieldArb(READABLE_FIELDS, 128).chain((dst) => uintBits(dst.nBits).map((value): LearnSpec => ({ kind: 'match_imm', value, dst }))),
+  subfieldPairArb(READABLE_FIELDS, WRITABLE_FIELDS).map(([src, dst]): LearnSpec => ({ kind: 'load_field', src, dst })),
+  subfieldArb(WRITABLE_FIELDS, 128).chain((dst) => uintBits(dst.nBits).map((value): LearnSpec => ({ kind: 'load_imm', value, dst }))),
+  subfieldArb(READABLE_FIELDS, 32).map((src): LearnSpec => ({ kind: 'output', src })),
+);
+
+export const learnArb: fc.Arbitrary<Learn> = fc
+  .record({
+    table: fc.integer({ min: 0, max: 254 }),
+    idleTimeout: u16, hardTimeout: u16, priority: u16, cookie: u64,
+    flags: fc.constantFrom(0, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM | NX_LEARN_F_DELETE_LEARNED),
+    writeResult: fc.boolean(),
+    finIdleTimeout: u16, finHardTimeout: u16,
+    limit: fc.oneof(fc.constant(0), u32),
+    resultDst: subfieldArb(WRITABLE_FIELDS, 1),
+    specs: fc.array(learnSpecArb, { maxLength: 5 }),
+  })
+  .map(({ writeResult, resultDst, flags, ...l }): Learn => (writeResult
+    ? { ...l, flags: flags | NX_LEARN_F_WRITE_RESULT, resultDst }
+    : { ...l, flags }));
+
+/** An experimenter action from a vendor the codec does not know: kept raw. */
+const rawActionArb: fc.Arbitrary<Action> = fc
+  .tuple(u32.filter((v) => v !== 0x00002320), fc.integer({ min: 0, max: 3 }).chain((n) => bytes(8 * n, 8 * n)))
+  .map(([vendor, body]): Action => {
+    const b = Buffer.alloc(8 + body.length);
+    b.writeUInt16BE(0xffff, 0);
+    b.writeUInt16BE(b.length, 2);
+    b.writeUInt32BE(vendor, 4);
+    body.copy(b, 8);
+    return { type: 'raw', bytes: b };
+  });
+
+export const actionArb: fc.Arbitrary<Action> = fc.oneof(
+  { arbitrary: fc.record({ port, maxLen: u16 }).map((a): Action => ({ type: 'output', ...a })), weight: 4 },
+  fc.record({ groupId: u32 }).map((a): Action => ({ type: 'group', ...a })),
+  { arbitrary: setFieldArb, weight: 4 },
+  fc.constantFrom(0x8100, 0x88a8).map((ethertype): Action => ({ type: 'push_vlan', ethertype })),
+  fc.constant<Action>({ type: 'pop_vlan' }),
+  u32.map((queueId): Action => ({ type: 'set_queue', queueId })),
+  fc.constant<Action>({ type: 'pop_queue' }),
+  fc.constant<Action>({ type: 'dec_ttl' }),
+  u8.map((ttl): Action => ({ type: 'set_nw_ttl', ttl })),
+  { arbitrary: fc.oneof(
+    u16.map((inPort): Action => ({ type: 'resubmit', inPort, table: 255, form: 'port' })),
+    fc.tuple(u16, u8).map(([inPort, table]): Action => ({ type: 'resubmit', inPort, table, form: 'table' })),
+  ), weight: 2 },
+  fc.oneof(
+    u32.map((v): Action => ({ type: 'set_tunnel', tunId: BigInt(v), wide: false })),
+    u64.map((tunId): Action => ({ type: 'set_tunnel', tunId, wide: true })),
+  ),
+  { arbitrary: subfieldArb(WRITABLE_FIELDS, 64).chain((dst) => uintBits(dst.nBits).map((value): Action => ({ type: 'reg_load', dst, value }))), weight: 3 },
+  { arbitrary: subfieldPairArb(READABLE_FIELDS, WRITABLE_FIELDS).map(([src, dst]): Action => ({ type: 'reg_move', src, dst })), weight: 2 },
+  fc.tuple(subfieldArb(READABLE_FIELDS, 32), u16).map(([src, maxLen]): Action => ({ type: 'output_reg', src, maxLen })),
+  { arbitrary: learnArb.map((learn): Action => ({ type: 'learn', learn })), weight: 2 },
+  // The note action keeps its padding as data, so only lengths with 10 + len ≡ 0 (mod 8), len ≥ 6, round-trip.
+  fc.integer({ min: 0, max: 4 }).chain((k) => bytes(6 + 8 * k, 6 + 8 * k)).map((data): Action => ({ type: 'note', data })),
+  fc.integer({ min: 2, max: 64 }).chain((nClauses) => fc.tuple(fc.integer({ min: 0, max: nClauses - 1 }), u32)
+    .map(([clause, id]): Action => ({ type: 'conjunction', id, clause, nClauses }))),
+  rawActionArb,
+);
+
+export const actionsArb = (maxLength = 4): fc.Arbitrary<Action[]> => fc.array(actionArb, { maxLength });
+
+/** An experimenter instruction (type 0xffff), which the decoder keeps byte for byte. */
+const unknownInstructionArb: fc.Arbitrary<Buffer> = fc
+  .tuple(u32, fc.integer({ min: 0, max: 2 }).chain((n) => bytes(8 * n, 8 * n)))
+  .map(([experimenter, body]) => {
+    const b = Buffer.alloc(8 + body.length);
+    b.writeUInt16BE(0xffff, 0);
+    b.writeUInt16BE(b.length, 2);
+    b.writeUInt32BE(experimenter, 4);
+    body.copy(b, 8);
+    return b;
+  });
+
+export const instructionsArb: fc.Arbitrary<Instructions> = fc
+  .record({
+    meter: maybe(u32),
+    apply: actionsArb(4),
+    clear: fc.boolean(),
+    write: maybe(fc.array(actionArb, { minLength: 0, maxLength: 3 })),
+    writeMetadata: maybe(fc.record({ value: u64, mask: u64 })),
+    gotoTable: maybe(fc.integer({ min: 0, max: 254 })),
+    unknown: maybe(unknownInstructionArb, 4),
+  })
+  .map((r): Instructions => ({
+    apply: r.apply,
+    ...(r.meter !== undefined ? { meter: r.meter } : {}),
+    ...(r.clear ? { clear: true } : {}),
+    ...(r.write !== undefined ? { write: r.write } : {}),
+    ...(r.writeMetadata !== undefined ? { writeMetadata: r.writeMetadata } : {}),
+    ...(r.gotoTable !== undefined ? { gotoTable: r.gotoTable } : {}),
+    ...(r.unknown !== undefined ? { unknown: [r.unknown] } : {}),
+  }));
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+const unknownOxmsArb: fc.Arbitrary<readonly UnknownOxm[] | undefined> = maybe(fc.array(unknownOxmArb, { minLength: 1, maxLength: 2 }), 4);
+
+export const flowModArb: fc.Arbitrary<MessageOf<'flow_mod'>> = fc
+  .record({
+    xid, command: fc.constantFrom<FlowModCommand>(0, 1, 2, 3, 4), cookie: u64, cookieMask: u64,
+    table: u8, idleTimeout: u16, hardTimeout: u16, priority: u16, bufferId: fc.oneof(fc.constant(0xffffffff), u32),
+    outPort: port, outGroup: fc.oneof(fc.constant(0xffffffff), u32), flags: fc.integer({ min: 0, max: 31 }),
+    importance: u16, match: matchArb, unknownOxm: unknownOxmsArb, instructions: instructionsArb,
+  })
+  .map(({ unknownOxm, ...r }): MessageOf<'flow_mod'> => ({ type: 'flow_mod', ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
+
+export const flowStatsArb: fc.Arbitrary<FlowStats> = fc
+  .record({
+    table: u8, durationSec: u32, durationNsec: fc.integer({ min: 0, max: 999_999_999 }), priority: u16,
+    idleTimeout: u16, hardTimeout: u16, flags: fc.integer({ min: 0, max: 31 }), cookie: u64,
+    packetCount: u64, byteCount: u64, match: matchArb, unknownOxm: unknownOxmsArb, instructions: instructionsArb,
+  })
+  // OpenFlow 1.3's ofp_flow_stats has no importance field (it is padding): always 0 after decoding.
+  .map(({ unknownOxm, ...r }): FlowStats => ({ ...r, importance: 0, ...(unknownOxm ? { unknownOxm } : {}) }));
+
+const portNameChar = fc.oneof(
+  { arbitrary: fc.integer({ min: 0x20, max: 0x7e }), weight: 9 },
+  { arbitrary: fc.integer({ min: 0xa0, max: 0xff }), weight: 1 },
+);
+
+export const portDescArb: fc.Arbitrary<PortDesc> = fc.record({
+  portNo: port,
+  hwAddr: uintBits(48),
+  name: fc.array(portNameChar, { maxLength: 15 }).map((cs) => String.fromCharCode(...cs)),
+  config: u32, state: u32, curr: u32, advertised: u32, supported: u32, peer: u32, currSpeed: u32, maxSpeed: u32,
+});
+
+export const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
+  table: u8, outPort: port, outGroup: u32, cookie: u64, cookieMask: u64, match: matchArb,
+});
+
+// OpenFlow 1.3 message types the decoder gives a typed form (others decode as 'unknown').
+const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 21, 24, 25]);
+
+/** The message of one type (role_request/role_reply share a union member, so not MessageOf). */
+export type MessageFor<T extends OfMessage['type']> = OfMessage & { readonly type: T };
+export type MessageArbs = { readonly [T in OfMessage['type']]: fc.Arbitrary<MessageFor<T>> };
+
+export const messageArbs: MessageArbs = {
+  hello: fc.record({
+    xid,
+    // The encoder writes a single 32-bit bitmap word, so versions stay below 32 (OVS knows 1..6).
+    versions: fc.uniqueArray(fc.integer({ min: 1, max: 31 }), { maxLength: 6 }).map((v) => [...v].sort((a, b) => a - b)),
+  }).map((r) => ({ type: 'hello' as const, ...r })),
+  error: fc.oneof(
+    fc.record({ xid, errType: fc.integer({ min: 0, max: 0xfffe }), code: u16, data: bytes(64) })
+      .map((r) => ({ type: 'error' as const, ...r })),
+    fc.record({ xid, code: u16, experimenter: u32, data: bytes(64) })
+      .map((r) => ({ type: 'error' as const, errType: 0xffff, ...r })),
+  ),
+  echo_request: fc.record({ xid, data: bytes(64) }).map((r) => ({ type: 'echo_request' as const, ...r })),
+  echo_reply: fc.record({ xid, data: bytes(64) }).map((r) => ({ type: 'echo_reply' as const, ...r })),
+  experimenter: fc.record({ xid, experimenter: u32, expType: u32, data: bytes(32) })
+    .filter((r) => r.experimenter !== ONF_EXPERIMENTER || (r.expType !== ONFT_BUNDLE_CONTROL && r.expType !== ONFT_BUNDLE_ADD_MESSAGE))
+    .map((r) => ({ type: 'experimenter' as const, ...r })),
+  features_request: xid.map((x) => ({ type: 'features_request' as const, xid: x })),
+  features_reply: fc.record({ xid, datapathId: u64, nBuffers: u32, nTables: u8, auxiliaryId: u8, capabilities: u32 })
+    .map((r) => ({ type: 'features_reply' as const, ...r })),
+  get_config_request: xid.map((x) => ({ type: 'get_config_request' as const, xid: x })),
+  get_config_reply: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'get_config_reply' as const, ...r })),
+  set_config: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'set_config' as const, ...r })),
+  packet_in: fc.record({ xid, bufferId: u32, totalLen: u16, reason: u8, table: u8, cookie: u64, match: matchArb, data: bytes(64) })
+    .map((r) => ({ type: 'packet_in' as const, ...r })),
+  flow_removed: fc.record({
+    xid, cookie: u64, priority: u16, reason: u8, table: u8, durationSec: u32, durationNsec: u32, idleTimeout: u16,
+    hardTimeout: u16, packetCount: u64, byteCount: u64, match: matchArb,
+  }).map((r) => ({ type: 'flow_removed' as const, ...r })),
+  port_status: fc.record({ xid, reason: fc.integer({ min: 0, max: 2 }), port: portDescArb })
+    .map((r) => ({ type: 'port_status' as const, ...r })),
+  packet_out: fc.record({ xid, bufferId: fc.oneof(fc.constant(0xffffffff), u32), inPort: port, actions: actionsArb(4), data: bytes(64) })
+    .map((r) => ({ type: 'packet_out' as const, ...r })),
+  flow_mod: flowModArb,
+  flow_stats_request: fc.record({ xid, flags: u16, request: flowStatsRequestArb })
+    .map((r) => ({ type: 'flow_stats_request' as const, ...r })),
+  flow_stats_reply: fc.record({ xid, flags: fc.constantFrom(0, 1), flows: fc.array(flowStatsArb, { maxLength: 4 }) })
+    .map((r) => ({ type: 'flow_stats_reply' as const, ...r })),
+  port_desc_request: fc.record({ xid, flags: u16 }).map((r) => ({ type: 'port_desc_request' as const, ...r })),
+  port_desc_reply: fc.record({ xid, flags: fc.constantFrom(0, 1), ports: fc.array(portDescArb, { maxLength: 4 }) })
+    .map((r) => ({ type: 'port_desc_reply' as const, ...r })),
+  multipart_request: fc.record({ xid, mpType: u16.filter((t) => t !== 1 && t !== 13), flags: u16, body: bytes(32) })
+    .map((r) => ({ type: 'multipart_request' as const, ...r })),
+  multipart_reply: fc.record({ xid, mpType: u16.filter((t) => t !== 1 && t !== 13), flags: u16, body: bytes(32) })
+    .map((r) => ({ type: 'multipart_reply' as const, ...r })),
+  barrier_request: xid.map((x) => ({ type: 'barrier_request' as const, xid: x })),
+  barrier_reply: xid.map((x) => ({ type: 'barrier_reply' as const, xid: x })),
+  role_request: fc.record({ xid, role: fc.integer({ min: 0, max: 3 }), generationId: u64 })
+    .map((r) => ({ type: 'role_request' as const, ...r })),
+  role_reply: fc.record({ xid, role: fc.integer({ min: 0, max: 3 }), generationId: u64 })
+    .map((r) => ({ type: 'role_reply' as const, ...r })),
+  bundle_control: fc.record({ xid, bundleId: u32, ctrlType: fc.integer({ min: 0, max: 7 }), flags: fc.integer({ min: 0, max: 3 }), properties: bytes(16) })
+    .map((r) => ({ type: 'bundle_control' as const, ...r })),
+  // The encoder gives the inner message the outer xid, as OVS requires.
+  bundle_add: fc.record({ xid, bundleId: u32, flags: fc.integer({ min: 0, max: 3 }), message: flowModArb })
+    .map((r) => ({ type: 'bundle_add' as const, ...r, message: { ...r.message, xid: r.xid } })),
+  unknown: fc.oneof(
+    fc.record({ version: u8.filter((v) => v !== 4), ofType: fc.integer({ min: 1, max: 255 }) }),
+    fc.record({ version: fc.constant(4), ofType: fc.integer({ min: 1, max: 255 }).filter((t) => !HANDLED_OF13_TYPES.has(t)) }),
+  ).chain((vt) => fc.record({ xid, body: bytes(32) }).map((r) => ({ type: 'unknown' as const, ...vt, ...r }))),
+};
+
+/** Any message, weighted towards the structurally rich ones. */
+export const messageArb: fc.Arbitrary<OfMessage> = fc.oneof(
+  ...(Object.keys(messageArbs) as Array<OfMessage['type']>).map((t): fc.WeightedArbitrary<OfMessage> => ({
+    arbitrary: messageArbs[t] as fc.Arbitrary<OfMessage>,
+    weight: t === 'flow_mod' ? 8 : t === 'flow_stats_reply' || t === 'packet_out' || t === 'bundle_add' ? 3 : 1,
+  })),
+);
