@@ -46,7 +46,7 @@ interface Case {
 
 function main(): void {
   const fm = parseFlow(FLOW);
-  const msg: OfMessage = { type: 'flow_mod', xid: 1, ...fm };
+  const msg: OfMessage = { ...fm, xid: 1 };
   const bytes = encodeMessage(msg);
   if (bytes.length !== EXPECTED_LEN) throw new Error(`FLOW_MOD is ${bytes.length} bytes, expected ${EXPECTED_LEN}`);
   const back = decodeMessage(bytes);
@@ -69,7 +69,7 @@ function main(): void {
     { name: 'decodeMessage(112 bytes)', target: 400_000, rates: [], fn: () => { sink += decodeMessage(bytes).ok ? 1 : 0; } },
     {
       name: 'parseFlow+encodeMessage (text)', rates: [], fn: () => {
-        sink += encodeMessage({ type: 'flow_mod', xid: 1, ...parseFlow(FLOW) }).length;
+        sink += encodeMessage({ ...parseFlow(FLOW), xid: 1 }).length;
       },
     },
   ];

@@ -22,21 +22,24 @@ function isStats(f: Flow): f is FlowStats {
 export function formatFlow(f: Flow, opts: FormatOptions = {}): string {
   const stats = opts.stats === true && isStats(f);
   let s = '';
-  if (stats || f.cookie !== 0n) s += `cookie=0x${f.cookie.toString(16)}, `;
+  if (stats || f.cookie !== 0n) s += f.cookie === 0n ? 'cookie=0x0, ' : `cookie=0x${f.cookie.toString(16)}, `;
   if (stats) s += `duration=${formatDuration((f as FlowStats).durationSec, (f as FlowStats).durationNsec)}, `;
   if (stats || f.table !== 0) s += `table=${f.table}, `;
-  if (stats) s += `n_packets=${(f as FlowStats).packetCount}, n_bytes=${(f as FlowStats).byteCount}, `;
+  if (stats) {
+    const { packetCount, byteCount } = f as FlowStats;
+    s += packetCount === 0n && byteCount === 0n ? 'n_packets=0, n_bytes=0, ' : `n_packets=${packetCount}, n_bytes=${byteCount}, `;
+  }
   if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
   if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
-  for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (f.flags & bit) s += `${name} `;
+  if (f.flags) for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (f.flags & bit) s += `${name} `;
   const match = formatMatch(f.match, f.priority, f.unknownOxm);
   if (match) s += `${match} `;
   return `${s}actions=${formatInstructions(f.instructions)}`;
 }
 
 /** One flow stats reply as `ovs-ofctl -O OpenFlow13 dump-flows` (and ofp-print) prints it. */
-export function formatFlowStatsReply(xid: number, flows: readonly FlowStats[]): string {
-  let s = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):\n`;
+export function formatFlowStatsReply(xid: number, flags: number, flows: readonly FlowStats[]): string {
+  let s = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):${flags & 1 ? ' flags=[more]' : ''}\n`;
   for (const f of flows) s += ` ${formatFlow(f, { stats: true })}\n`;
   return s;
 }

@@ -3,7 +3,7 @@ import { allOnes, fieldByName } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, setField, setSlot } from '../openflow/match.js';
-import { FlowMod, FlowModCommand, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../openflow/messages.js';
+import { FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../openflow/messages.js';
 import { OFPP_NONE, portByName } from '../openflow/ports.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, parseActions } from './parse-actions.js';
@@ -25,6 +25,8 @@ const PROTOCOLS: ReadonlyMap<string, readonly [bigint, bigint?]> = new Map([
   ['arp', [0x0806n]], ['rarp', [0x8035n]], ['mpls', [0x8847n]], ['mplsm', [0x8848n]],
 ]);
 
+const FLAG_BY_NAME: ReadonlyMap<string, number> = new Map(FLOW_MOD_FLAG_NAMES.map(([bit, name]) => [name, bit]));
+
 /** Keys that dump-flows prints and ovs-ofctl ignores on input, so a dump can be fed back. */
 const IGNORED = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
 
@@ -40,7 +42,7 @@ function num(text: string, at: number, max: number, what: string): number {
 }
 
 /** Parses one flow. Throws FlowSyntaxError (with a column) on anything ovs-ofctl would refuse. */
-export function parseFlow(text: string, opts: ParseOptions = {}): FlowMod {
+export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage {
   const mode = opts.mode ?? 'add';
   let matchText = text;
   let actionsText: string | undefined;
@@ -77,9 +79,9 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowMod {
       continue;
     }
     if (IGNORED.has(key)) continue;
-    const flag = FLOW_MOD_FLAG_NAMES.find(([, n]) => n === key);
-    if (flag && kv.delim === '') {
-      flags |= flag[0];
+    const flag = FLAG_BY_NAME.get(key);
+    if (flag !== undefined && kv.delim === '') {
+      flags |= flag;
       continue;
     }
     switch (key) {
@@ -139,6 +141,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowMod {
   }
   const instructions = actionsText === undefined ? NO_INSTRUCTIONS : parseActions(actionsText, actionsAt, match);
   return {
+    type: 'flow_mod',
     command: opts.command ?? OFPFC_ADD,
     table, priority, cookie, cookieMask, idleTimeout, hardTimeout, flags, importance,
     bufferId: OFP_NO_BUFFER, outPort, outGroup, match, instructions,

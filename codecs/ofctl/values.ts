@@ -7,9 +7,13 @@ export function hexOrZero(v: bigint): string {
   return v === 0n ? '0' : `0x${v.toString(16)}`;
 }
 
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function formatMac(v: bigint): string {
-  const h = v.toString(16).padStart(12, '0');
-  return `${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}:${h.slice(8, 10)}:${h.slice(10, 12)}`;
+  const n = Number(v);
+  const hi = Math.floor(n / 0x100000000);
+  const lo = n >>> 0;
+  return `${HEX2[(hi >>> 8) & 255]}:${HEX2[hi & 255]}:${HEX2[lo >>> 24]}:${HEX2[(lo >>> 16) & 255]}:${HEX2[(lo >>> 8) & 255]}:${HEX2[lo & 255]}`;
 }
 
 export function formatMacMasked(v: bigint, mask: bigint): string {
@@ -92,19 +96,45 @@ export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string 
 
 export class ValueError extends Error {}
 
-/** Parses a C-style unsigned integer: decimal or 0x-hex. */
+/** Value of a hex digit character code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  c |= 0x20;
+  return c >= 97 && c <= 102 ? c - 87 : -1;
+}
+
+/** Parses a C-style unsigned integer: decimal or 0x-hex. (Hand-written: on every flow's path.) */
 export function parseUint(s: string): bigint {
-  if (/^0x[0-9a-f]+$/i.test(s)) return BigInt(s);
-  if (/^[0-9]+$/.test(s)) return BigInt(s);
-  throw new ValueError(`invalid numeric format ${s}`);
+  const hex = s.length > 2 && s.charCodeAt(0) === 48 && (s.charCodeAt(1) | 0x20) === 120;
+  const start = hex ? 2 : 0;
+  if (s.length === start) throw new ValueError(`invalid numeric format ${s}`);
+  for (let i = start; i < s.length; i++) {
+    const d = hexDigit(s.charCodeAt(i));
+    if (d < 0 || (!hex && d > 9)) throw new ValueError(`invalid numeric format ${s}`);
+  }
+  return s.length <= 15 ? BigInt(hex ? parseInt(s.slice(2), 16) : Number(s)) : BigInt(s);
 }
 
 export function parseMac(s: string): bigint {
-  const m = /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i.exec(s);
-  if (!m) throw new ValueError(`${s}: invalid Ethernet address`);
-  let v = 0n;
-  for (let i = 1; i <= 6; i++) v = (v << 8n) | BigInt(parseInt(m[i]!, 16));
-  return v;
+  // xx:xx:xx:xx:xx:xx with one- or two-digit groups; 48 bits fit exactly in a double.
+  let v = 0;
+  let groups = 0;
+  let digits = 0;
+  let byte = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i === s.length || s.charCodeAt(i) === 58) {
+      if (digits === 0 || ++groups > 6) throw new ValueError(`${s}: invalid Ethernet address`);
+      v = v * 256 + byte;
+      digits = 0;
+      byte = 0;
+      continue;
+    }
+    const d = hexDigit(s.charCodeAt(i));
+    if (d < 0 || ++digits > 2) throw new ValueError(`${s}: invalid Ethernet address`);
+    byte = byte * 16 + d;
+  }
+  if (groups !== 6) throw new ValueError(`${s}: invalid Ethernet address`);
+  return BigInt(v);
 }
 
 export function parseIpv4(s: string): bigint {

@@ -34,14 +34,17 @@ export class Reader {
 
   u16(): number {
     this.need(2);
-    const v = this.buf.readUInt16BE(this.pos);
+    const b = this.buf;
+    const v = (b[this.pos]! << 8) | b[this.pos + 1]!;
     this.pos += 2;
     return v;
   }
 
   u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    const v = (b[p]! * 0x1000000) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
     this.pos += 4;
     return v;
   }
@@ -130,21 +133,31 @@ export class Writer {
     return this;
   }
 
+  // Byte stores beat Buffer's write*BE helpers here (no argument validation on the hot path).
   u16(v: number): this {
     this.room(2);
-    this.buf.writeUInt16BE(v & 0xffff, this.pos);
+    const b = this.buf;
+    b[this.pos] = (v >>> 8) & 0xff;
+    b[this.pos + 1] = v & 0xff;
     this.pos += 2;
     return this;
   }
 
   u32(v: number): this {
     this.room(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = (v >>> 24) & 0xff;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
     this.pos += 4;
     return this;
   }
 
   u64(v: bigint): this {
+    if (v === 0n) return this.zeros(8);
+    if (v > 0n && v <= 0xffffffffn) return this.u32(0).u32(Number(v));
     this.room(8);
     this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
     this.pos += 8;
@@ -152,20 +165,23 @@ export class Writer {
   }
 
   uint(v: bigint, bytes: number): this {
-    this.room(bytes);
     switch (bytes) {
       case 1:
-        this.buf[this.pos] = Number(v & 0xffn);
-        break;
+        return this.u8(Number(v & 0xffn));
       case 2:
-        this.buf.writeUInt16BE(Number(v & 0xffffn), this.pos);
-        break;
+        return this.u16(Number(v & 0xffffn));
       case 4:
-        this.buf.writeUInt32BE(Number(v & 0xffffffffn), this.pos);
-        break;
+        return this.u32(Number(v & 0xffffffffn));
       case 8:
-        this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+        return this.u64(v);
+    }
+    this.room(bytes);
+    switch (bytes) {
+      case 6: {
+        const n = Number(v & 0xffffffffffffn);
+        this.buf.writeUIntBE(n, this.pos, 6);
         break;
+      }
       default:
         for (let i = bytes - 1; i >= 0; i--) {
           this.buf[this.pos + i] = Number(v & 0xffn);
@@ -185,8 +201,11 @@ export class Writer {
 
   zeros(n: number): this {
     this.room(n);
-    this.buf.fill(0, this.pos, this.pos + n);
-    this.pos += n;
+    const b = this.buf;
+    const end = this.pos + n;
+    if (n <= 16) for (let i = this.pos; i < end; i++) b[i] = 0;
+    else b.fill(0, this.pos, end);
+    this.pos = end;
     return this;
   }
 

@@ -207,6 +207,9 @@ for (const f of FIELDS) {
   if (f.oxm) bySubfieldName.set(f.oxm.name, f);
 }
 
+const ALL_ONES: readonly bigint[] = Array.from({ length: 129 }, (_, i) => (1n << BigInt(i)) - 1n);
+
+/** A mask of `bits` ones (table lookup: this is on every encode and decode path). */
 export function allOnes(bits: number): bigint {
-  return (1n << BigInt(bits)) - 1n;
+  return ALL_ONES[bits] ?? (1n << BigInt(bits)) - 1n;
 }

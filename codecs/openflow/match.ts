@@ -35,6 +35,14 @@ const VLAN_CFI = 0x1000n;
 const VLAN_VID_CFI = 0x1fffn;
 const VLAN_PCP_MASK = 0xe000n;
 
+/** Fields that are the whole of their slot, so decoding can store them as they come. */
+const DIRECT_SLOTS: ReadonlySet<string> = new Set([
+  'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'eth_src', 'eth_dst', 'eth_type', 'vlan_tci',
+  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha', 'tcp_src', 'tcp_dst',
+  'udp_src', 'udp_dst', 'sctp_src', 'sctp_dst', 'nd_target',
+  ...Array.from({ length: 16 }, (_, i) => `reg${i}`),
+]);
+
 /** Sets (merges) bits of a slot: bits under `mask` take `value`, other bits are kept. */
 export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): void {
   const width = allOnes(SLOT_BITS[slot]);
@@ -242,7 +250,7 @@ export interface DecodedMatch {
 export function decodeMatchTlvs(r: Reader): DecodedMatch {
   const match: Match = new Map();
   const unknown: UnknownOxm[] = [];
-  const seen = new Set<number>();
+  const seen: number[] = [];
   while (r.remaining > 0) {
     const at = r.pos;
     const header = r.u32();
@@ -258,8 +266,8 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
       continue;
     }
     const key = header & 0xfffffe00;
-    if (seen.has(key)) r.fail(`duplicate OXM field ${f.name}`, at);
-    seen.add(key);
+    if (seen.includes(key)) r.fail(`duplicate OXM field ${f.name}`, at);
+    seen.push(key);
     const bytes = (f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm)!.header & 0xff;
     if (len !== (hasMask ? bytes * 2 : bytes)) r.fail(`OXM field ${f.name} has length ${len}`, at);
     if (hasMask && !f.maskable && f.name !== 'vlan_vid') r.fail(`OXM field ${f.name} may not be masked`, at);
@@ -270,6 +278,10 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
       setSlot(match, 'in_port', BigInt(port), 0xffffn);
     } else if (f.name === 'vlan_vid') {
       setField(match, f, value, hasMask ? mask : VLAN_VID_CFI);
+    } else if (DIRECT_SLOTS.has(f.name) && !match.has(f.slot)) {
+      // The common case (a field that owns its whole slot, seen once): no merging needed.
+      const m = hasMask ? mask : allOnes(f.bits);
+      if (m !== 0n) match.set(f.slot, { value: value & m, mask: m });
     } else {
       setField(match, f, value & mask, hasMask ? mask : allOnes(f.bits));
     }

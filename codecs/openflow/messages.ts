@@ -161,12 +161,23 @@ function encodeFlowStats(w: Writer, f: FlowStats): void {
   w.patch16(start, w.pos - start);
 }
 
-/** Appends one message to w (so many messages can be packed into one buffer). */
-export function writeMessage(w: Writer, m: OfMessage): void {
+/** A message without its xid, which the session assigns when it sends it. */
+export type OutgoingMessage = OfMessage extends infer M ? (M extends OfMessage ? Omit<M, 'xid'> : never) : never;
+
+/** A FLOW_MOD ready to send: the session assigns the xid. */
+export type FlowModMessage = FlowMod & { readonly type: 'flow_mod' };
+
+/**
+ * Appends one message to w (so many messages can be packed into one buffer). `xid` overrides
+ * m.xid, so callers that number messages need not copy them.
+ */
+export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg?: number): void {
+  const m = msg as OfMessage;
+  const xid = xidArg ?? m.xid;
   let start: number;
   switch (m.type) {
     case 'hello':
-      start = header(w, OfType.HELLO, m.xid);
+      start = header(w, OfType.HELLO, xid);
       if (m.versions.length > 0) {
         let bitmap = 0;
         for (const v of m.versions) bitmap |= 1 << v;
@@ -174,54 +185,54 @@ export function writeMessage(w: Writer, m: OfMessage): void {
       }
       break;
     case 'error':
-      start = header(w, OfType.ERROR, m.xid);
+      start = header(w, OfType.ERROR, xid);
       if (m.experimenter !== undefined) w.u16(0xffff).u16(m.code).u32(m.experimenter);
       else w.u16(m.errType).u16(m.code);
       w.bytes(m.data);
       break;
     case 'echo_request':
     case 'echo_reply':
-      start = header(w, m.type === 'echo_request' ? OfType.ECHO_REQUEST : OfType.ECHO_REPLY, m.xid);
+      start = header(w, m.type === 'echo_request' ? OfType.ECHO_REQUEST : OfType.ECHO_REPLY, xid);
       w.bytes(m.data);
       break;
     case 'experimenter':
-      start = header(w, OfType.EXPERIMENTER, m.xid);
+      start = header(w, OfType.EXPERIMENTER, xid);
       w.u32(m.experimenter).u32(m.expType).bytes(m.data);
       break;
     case 'features_request':
-      start = header(w, OfType.FEATURES_REQUEST, m.xid);
+      start = header(w, OfType.FEATURES_REQUEST, xid);
       break;
     case 'features_reply':
-      start = header(w, OfType.FEATURES_REPLY, m.xid);
+      start = header(w, OfType.FEATURES_REPLY, xid);
       w.u64(m.datapathId).u32(m.nBuffers).u8(m.nTables).u8(m.auxiliaryId).zeros(2).u32(m.capabilities).zeros(4);
       break;
     case 'get_config_request':
-      start = header(w, OfType.GET_CONFIG_REQUEST, m.xid);
+      start = header(w, OfType.GET_CONFIG_REQUEST, xid);
       break;
     case 'get_config_reply':
     case 'set_config':
-      start = header(w, m.type === 'set_config' ? OfType.SET_CONFIG : OfType.GET_CONFIG_REPLY, m.xid);
+      start = header(w, m.type === 'set_config' ? OfType.SET_CONFIG : OfType.GET_CONFIG_REPLY, xid);
       w.u16(m.flags).u16(m.missSendLen);
       break;
     case 'packet_in':
-      start = header(w, OfType.PACKET_IN, m.xid);
+      start = header(w, OfType.PACKET_IN, xid);
       w.u32(m.bufferId).u16(m.totalLen).u8(m.reason).u8(m.table).u64(m.cookie);
       encodeMatch(w, m.match);
       w.zeros(2).bytes(m.data);
       break;
     case 'flow_removed':
-      start = header(w, OfType.FLOW_REMOVED, m.xid);
+      start = header(w, OfType.FLOW_REMOVED, xid);
       w.u64(m.cookie).u16(m.priority).u8(m.reason).u8(m.table).u32(m.durationSec).u32(m.durationNsec);
       w.u16(m.idleTimeout).u16(m.hardTimeout).u64(m.packetCount).u64(m.byteCount);
       encodeMatch(w, m.match);
       break;
     case 'port_status':
-      start = header(w, OfType.PORT_STATUS, m.xid);
+      start = header(w, OfType.PORT_STATUS, xid);
       w.u8(m.reason).zeros(7);
       encodePortDesc(w, m.port);
       break;
     case 'packet_out': {
-      start = header(w, OfType.PACKET_OUT, m.xid);
+      start = header(w, OfType.PACKET_OUT, xid);
       w.u32(m.bufferId).u32(portToOf11(m.inPort));
       const lenAt = w.pos;
       w.u16(0).zeros(6);
@@ -232,62 +243,60 @@ export function writeMessage(w: Writer, m: OfMessage): void {
       break;
     }
     case 'flow_mod':
-      start = header(w, OfType.FLOW_MOD, m.xid);
+      start = header(w, OfType.FLOW_MOD, xid);
       w.u64(m.cookie).u64(m.cookieMask).u8(m.table).u8(m.command).u16(m.idleTimeout).u16(m.hardTimeout);
       w.u16(m.priority).u32(m.bufferId).u32(portToOf11(m.outPort)).u32(m.outGroup).u16(m.flags).u16(m.importance);
       encodeMatch(w, m.match, m.unknownOxm);
       encodeInstructions(w, m.instructions);
       break;
     case 'flow_stats_request': {
-      start = multipartHeader(w, OfType.MULTIPART_REQUEST, m.xid, OFPMP_FLOW, m.flags);
+      start = multipartHeader(w, OfType.MULTIPART_REQUEST, xid, OFPMP_FLOW, m.flags);
       const q = m.request;
       w.u8(q.table).zeros(3).u32(portToOf11(q.outPort)).u32(q.outGroup).zeros(4).u64(q.cookie).u64(q.cookieMask);
       encodeMatch(w, q.match);
       break;
     }
     case 'flow_stats_reply':
-      start = multipartHeader(w, OfType.MULTIPART_REPLY, m.xid, OFPMP_FLOW, m.flags);
+      start = multipartHeader(w, OfType.MULTIPART_REPLY, xid, OFPMP_FLOW, m.flags);
       for (const f of m.flows) encodeFlowStats(w, f);
       break;
     case 'port_desc_request':
-      start = multipartHeader(w, OfType.MULTIPART_REQUEST, m.xid, OFPMP_PORT_DESC, m.flags);
+      start = multipartHeader(w, OfType.MULTIPART_REQUEST, xid, OFPMP_PORT_DESC, m.flags);
       break;
     case 'port_desc_reply':
-      start = multipartHeader(w, OfType.MULTIPART_REPLY, m.xid, OFPMP_PORT_DESC, m.flags);
+      start = multipartHeader(w, OfType.MULTIPART_REPLY, xid, OFPMP_PORT_DESC, m.flags);
       for (const p of m.ports) encodePortDesc(w, p);
       break;
     case 'multipart_request':
     case 'multipart_reply':
       start = multipartHeader(w, m.type === 'multipart_request' ? OfType.MULTIPART_REQUEST : OfType.MULTIPART_REPLY,
-        m.xid, m.mpType, m.flags);
+        xid, m.mpType, m.flags);
       w.bytes(m.body);
       break;
     case 'barrier_request':
     case 'barrier_reply':
-      start = header(w, m.type === 'barrier_request' ? OfType.BARRIER_REQUEST : OfType.BARRIER_REPLY, m.xid);
+      start = header(w, m.type === 'barrier_request' ? OfType.BARRIER_REQUEST : OfType.BARRIER_REPLY, xid);
       break;
     case 'role_request':
     case 'role_reply':
-      start = header(w, m.type === 'role_request' ? OfType.ROLE_REQUEST : OfType.ROLE_REPLY, m.xid);
+      start = header(w, m.type === 'role_request' ? OfType.ROLE_REQUEST : OfType.ROLE_REPLY, xid);
       w.u32(m.role).zeros(4).u64(m.generationId);
       break;
     case 'bundle_control':
-      start = header(w, OfType.EXPERIMENTER, m.xid);
+      start = header(w, OfType.EXPERIMENTER, xid);
       w.u32(ONF_EXPERIMENTER).u32(ONFT_BUNDLE_CONTROL).u32(m.bundleId).u16(m.ctrlType).u16(m.flags).bytes(m.properties);
       break;
     case 'bundle_add':
-      start = header(w, OfType.EXPERIMENTER, m.xid);
+      start = header(w, OfType.EXPERIMENTER, xid);
       w.u32(ONF_EXPERIMENTER).u32(ONFT_BUNDLE_ADD_MESSAGE).u32(m.bundleId).u16(0).u16(m.flags);
       {
         // OVS requires the inner message to carry the outer xid.
-        const inner = w.pos;
-        writeMessage(w, m.message);
-        w.patch32(inner + 4, m.xid);
+        writeMessage(w, m.message, xid);
       }
       break;
     case 'unknown':
       start = w.pos;
-      w.u8(m.version).u8(m.ofType).u16(0).u32(m.xid).bytes(m.body);
+      w.u8(m.version).u8(m.ofType).u16(0).u32(xid).bytes(m.body);
       break;
   }
   const len = w.pos - start;
@@ -352,10 +361,11 @@ function readFlowStats(r: Reader): FlowStats {
   const byteCount = e.u64();
   const { match, unknown } = decodeMatch(e);
   const instructions = decodeInstructions(e);
-  return {
+  const f: FlowStats = {
     table, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, importance, cookie,
-    packetCount, byteCount, match, ...(unknown.length ? { unknownOxm: unknown as readonly UnknownOxm[] } : {}), instructions,
+    packetCount, byteCount, match, instructions,
   };
+  return unknown.length ? { ...f, unknownOxm: unknown as readonly UnknownOxm[] } : f;
 }
 
 function readMessage(r: Reader): OfMessage {
@@ -444,7 +454,7 @@ function readMessage(r: Reader): OfMessage {
       return { type: 'packet_out', xid, bufferId, inPort, actions, data: rest() };
     }
     case OfType.FLOW_MOD:
-      return { type: 'flow_mod', xid, ...readFlowMod(b) };
+      return readFlowMod(b, xid);
     case OfType.MULTIPART_REQUEST:
     case OfType.MULTIPART_REPLY:
       return readMultipart(b, xid, type === OfType.MULTIPART_REQUEST);
@@ -485,7 +495,7 @@ function readHello(b: Reader, xid: number): OfMessage {
   return { type: 'hello', xid, versions };
 }
 
-function readFlowMod(b: Reader): FlowMod {
+function readFlowMod(b: Reader, xid: number): MessageOf<'flow_mod'> {
   const cookie = b.u64();
   const cookieMask = b.u64();
   const table = b.u8();
@@ -502,10 +512,11 @@ function readFlowMod(b: Reader): FlowMod {
   const importance = b.u16();
   const { match, unknown } = decodeMatch(b);
   const instructions = decodeInstructions(b);
-  return {
-    command: command as FlowModCommand, cookie, cookieMask, table, idleTimeout, hardTimeout, priority, bufferId,
-    outPort, outGroup, flags, importance, match, ...(unknown.length ? { unknownOxm: unknown } : {}), instructions,
+  const fm: MessageOf<'flow_mod'> = {
+    type: 'flow_mod', xid, command: command as FlowModCommand, cookie, cookieMask, table, idleTimeout, hardTimeout,
+    priority, bufferId, outPort, outGroup, flags, importance, match, instructions,
   };
+  return unknown.length ? { ...fm, unknownOxm: unknown } : fm;
 }
 
 function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {

@@ -6,7 +6,6 @@ import { readFlowFile } from '../flowset/flow-file.js';
 import type { OfConnection } from '../switch/connection.js';
 import { dumpFlows } from '../switch/flow-ops.js';
 import { connectSwitch, parseTarget } from '../switch/target.js';
-import { createLogger } from '../log.js';
 
 /** Exit codes a script can rely on. */
 export const EXIT_OK = 0;
@@ -17,7 +16,9 @@ export const EXIT_ERROR = 2;
 export class UsageError extends Error {}
 
 export async function openTarget(text: string): Promise<OfConnection> {
-  return connectSwitch(parseTarget(text), { logger: createLogger('ofctl-ts') });
+  // pino is loaded only when asked for (OFCTL_TS_LOG=info|debug): errors reach the user as exceptions.
+  const logger = process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
+  return connectSwitch(parseTarget(text), { features: false, ...(logger ? { logger } : {}) });
 }
 
 export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promise<T>): Promise<T> {

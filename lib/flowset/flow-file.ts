@@ -2,10 +2,10 @@
 // ignored, a trailing backslash continues a line. Errors name the file, line and column.
 import { readFileSync } from 'node:fs';
 import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import type { FlowMod } from '../../codecs/openflow/messages.js';
+import type { FlowModMessage } from '../../codecs/openflow/messages.js';
 
 export interface FileFlow {
-  readonly flow: FlowMod;
+  readonly flow: FlowModMessage;
   readonly line: number;
   readonly text: string;
 }
@@ -13,7 +13,11 @@ export interface FileFlow {
 export class FlowFileError extends Error {}
 
 export function parseFlowText(text: string, name: string): FileFlow[] {
-  const out: FileFlow[] = [];
+  return [...iterateFlowText(text, name)];
+}
+
+/** Parses lazily, one flow per step, so a caller can send while the rest is still text. */
+export function* iterateFlowText(text: string, name: string): Generator<FileFlow> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
@@ -22,16 +26,19 @@ export function parseFlowText(text: string, name: string): FileFlow[] {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     try {
-      out.push({ flow: parseFlow(line), line: first + 1, text: trimmed });
+      yield { flow: parseFlow(line), line: first + 1, text: trimmed };
     } catch (err) {
       if (err instanceof FlowSyntaxError) throw new FlowFileError(`${name}:${first + 1}: ${err.message}`);
       throw err;
     }
   }
-  return out;
 }
 
 export function readFlowFile(path: string): FileFlow[] {
+  return [...iterateFlowFile(path)];
+}
+
+export function iterateFlowFile(path: string): Generator<FileFlow> {
   const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  return parseFlowText(text, path === '-' ? '<stdin>' : path);
+  return iterateFlowText(text, path === '-' ? '<stdin>' : path);
 }

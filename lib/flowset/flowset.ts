@@ -5,7 +5,7 @@ import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { formatMatch } from '../../codecs/ofctl/format-match.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
-import { decodeMessage, encodeMessage, FlowMod, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
+import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 
 export function flowKey(f: Flow): string {
@@ -22,15 +22,15 @@ export function canonicalText(f: Flow): string {
  * (VLAN TCI bits, fields without prerequisites), so encode and decode once, as OVS does.
  */
 export function asSwitchHolds(f: FlowMod): Flow {
-  const res = decodeMessage(encodeMessage({ type: 'flow_mod', xid: 0, ...f }));
+  const res = decodeMessage(encodeMessage({ ...f, type: 'flow_mod', xid: 0 }));
   if (!res.ok || res.msg.type !== 'flow_mod') throw new Error(`flow does not survive encoding: ${res.ok ? res.msg.type : res.error.message}`);
   const { command: _c, cookieMask: _m, bufferId: _b, outPort: _o, outGroup: _g, type: _t, xid: _x, ...flow } = res.msg;
   return flow;
 }
 
-export function toFlowMod(f: Flow, command: FlowMod['command'] = OFPFC_ADD): FlowMod {
+export function toFlowMod(f: Flow, command: FlowMod['command'] = OFPFC_ADD): FlowModMessage {
   return {
-    ...f, command, cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
+    ...f, type: 'flow_mod', command, cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
   };
 }
 

@@ -3,17 +3,18 @@
 // a protocol violation closes this session only, with a logged reason; it never throws into the
 // process.
 import type { Socket } from 'node:net';
-import { Subject } from 'rxjs';
+// The Subject alone, not the rxjs barrel: loading all of rxjs costs the CLI ~100 ms per command.
+import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
 import {
-  decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage,
-  writeMessage,
+  decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage,
+  OutgoingMessage, writeMessage,
 } from '../../codecs/openflow/messages.js';
-import { describeError, OpenFlowError } from './errors.js';
+import { BundleError, describeError, OpenFlowError } from './errors.js';
 
 /** A message to send; the session assigns the xid. */
-export type Outgoing = OfMessage extends infer M ? (M extends OfMessage ? Omit<M, 'xid'> : never) : never;
+export type Outgoing = OutgoingMessage;
 
 export interface ConnectionOptions {
   readonly logger?: Logger;
@@ -23,14 +24,21 @@ export interface ConnectionOptions {
   readonly requestTimeoutMs?: number;
   /** Largest OpenFlow message accepted from the peer. */
   readonly maxMessageBytes?: number;
+  /**
+   * Ask FEATURES for the datapath id during the handshake (default). The flow tool skips it, as
+   * ovs-ofctl does, so its xids (and the `xid=` it prints) are the ones ovs-ofctl would use.
+   */
+  readonly features?: boolean;
 }
 
 interface Pending {
   readonly resolve: (m: OfMessage[]) => void;
   readonly reject: (e: Error) => void;
   readonly parts: OfMessage[];
-  readonly timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout;
   readonly multipart: boolean;
+  /** Streaming consumer of multipart parts; when set, parts are not accumulated. */
+  readonly onPart: ((m: OfMessage) => void) | undefined;
 }
 
 export class SessionClosedError extends Error {}
@@ -55,6 +63,7 @@ export class OfConnection {
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxMessageBytes: number;
+  private readonly features: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -65,6 +74,7 @@ export class OfConnection {
     this.echoIntervalMs = opts.echoIntervalMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
+    this.features = opts.features ?? true;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -77,7 +87,7 @@ export class OfConnection {
   }
 
   /** HELLO exchange (OpenFlow 1.3 only) and FEATURES to learn the datapath id. */
-  async handshake(): Promise<bigint> {
+  async handshake(): Promise<bigint | undefined> {
     const hello = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`${this.peer}: no HELLO within ${this.requestTimeoutMs} ms`));
@@ -94,6 +104,10 @@ export class OfConnection {
     });
     this.post({ type: 'hello', xid: this.allocXid(), versions: [OF13] });
     await hello;
+    if (!this.features) {
+      this.armEcho();
+      return undefined;
+    }
     const [features] = await this.request({ type: 'features_request' });
     if (features?.type !== 'features_reply') throw new Error(`${this.peer}: unexpected reply to FEATURES_REQUEST`);
     this.datapathId = features.datapathId;
@@ -114,7 +128,7 @@ export class OfConnection {
     for (const m of msgs) {
       const xid = this.allocXid();
       assign?.(xid, i++);
-      writeMessage(w, { ...m, xid } as OfMessage);
+      writeMessage(w, m, xid);
       if (w.pos >= 1 << 18) {
         await this.write(w.finish());
         w = new Writer(1 << 16);
@@ -123,21 +137,30 @@ export class OfConnection {
     if (w.pos > 0) await this.write(w.finish());
   }
 
-  /** Sends a request and resolves with its reply (all parts, for multipart replies). */
-  request(m: Outgoing): Promise<OfMessage[]> {
+  /**
+   * Sends a request and resolves with its reply (all parts, for multipart replies). With `onPart`,
+   * each part of a multipart reply is handed over as it arrives and not kept (a dump of 100k flows
+   * then never sits in memory whole); the promise resolves with [] after the last part.
+   */
+  request(m: Outgoing, onPart?: (part: OfMessage) => void): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
     const multipart = m.type === 'flow_stats_request' || m.type === 'port_desc_request' || m.type === 'multipart_request';
     const p = new Promise<OfMessage[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(xid);
-        reject(new Error(`${this.peer}: no reply to ${m.type} (xid ${xid}) within ${this.requestTimeoutMs} ms`));
-        this.close(`request ${m.type} timed out`);
-      }, this.requestTimeoutMs);
-      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart });
+      const timer = this.requestTimer(xid, m.type, reject);
+      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, onPart });
     });
     this.post({ ...m, xid } as OfMessage);
     return p;
+  }
+
+  /** A timer that fails the request (and the session: the peer is not answering) when it fires. */
+  private requestTimer(xid: number, what: string, reject: (e: Error) => void): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.pending.delete(xid);
+      reject(new Error(`${this.peer}: no reply to ${what} (xid ${xid}) within ${this.requestTimeoutMs} ms`));
+      this.close(`request ${what} timed out`);
+    }, this.requestTimeoutMs);
   }
 
   async barrier(): Promise<void> {
@@ -146,30 +169,47 @@ export class OfConnection {
 
   /**
    * Applies messages atomically in one OpenFlow bundle (ONF EXT-230 in 1.3, as OVS implements it):
-   * open, add each message, commit. Rejects with every switch error if anything failed; then
-   * nothing was applied.
+   * open, add each message, commit. `msgs` is consumed lazily, so a caller can parse while the
+   * switch already validates earlier messages. On any switch error (or if `msgs` throws) the bundle
+   * is discarded and nothing was applied; the error names the message by its 1-based position.
    */
-  async bundle(msgs: readonly Outgoing[], flags = OFPBF_ATOMIC | OFPBF_ORDERED): Promise<void> {
+  async bundle(msgs: Iterable<Outgoing>, flags = OFPBF_ATOMIC | OFPBF_ORDERED): Promise<void> {
     const bundleId = this.nextXid & 0x7fffffff;
-    await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT_OPEN_REQUEST, flags, properties: Buffer.alloc(0) });
+    const control = (ctrlType: number): Outgoing => ({ type: 'bundle_control', bundleId, ctrlType, flags, properties: Buffer.alloc(0) });
+    await this.request(control(OFPBCT_OPEN_REQUEST));
+    const failures: Array<{ index: number; reason: string }> = [];
     const errors: string[] = [];
-    const byXid = new Map<number, number>();
+    // xids[i] is the xid of message i: a packed array of small integers, cheap even for 100k flows.
+    const xids: number[] = [];
     const sub = this.messages$.subscribe((m) => {
-      if (m.type === 'error' && byXid.has(m.xid)) errors.push(`message ${byXid.get(m.xid)! + 1}: ${describeError(m)}`);
+      const index = m.type === 'error' ? xids.indexOf(m.xid) : -1;
+      if (m.type === 'error' && index >= 0) failures.push({ index, reason: describeError(m) });
     });
+    function* adds(): Generator<Outgoing> {
+      for (const inner of msgs) {
+        if (failures.length) return; // the switch refused one already: stop sending, discard below
+        yield { type: 'bundle_add', bundleId, flags, message: inner as OfMessage };
+      }
+    }
     try {
-      await this.sendMany(
-        msgs.map((inner) => ({ type: 'bundle_add', bundleId, flags, message: { ...inner, xid: 0 } as OfMessage })),
-        (xid, i) => byXid.set(xid, i),
-      );
-      await this.request({ type: 'bundle_control', bundleId, ctrlType: OFPBCT_COMMIT_REQUEST, flags, properties: Buffer.alloc(0) })
-        .catch((e: unknown) => {
+      await this.sendMany(adds(), (xid) => xids.push(xid));
+      // A barrier makes sure every error about an added message has arrived before we decide.
+      await this.barrier();
+      if (failures.length === 0) {
+        await this.request(control(OFPBCT_COMMIT_REQUEST)).catch((e: unknown) => {
           errors.push(e instanceof Error ? e.message : String(e));
         });
+      } else {
+        await this.request(control(OFPBCT_DISCARD_REQUEST)).catch(() => undefined);
+      }
+    } catch (err) {
+      // The caller's iterable failed (e.g. a syntax error): nothing may be applied.
+      if (this.isOpen) await this.request(control(OFPBCT_DISCARD_REQUEST)).catch(() => undefined);
+      throw err;
     } finally {
       sub.unsubscribe();
     }
-    if (errors.length) throw new OpenFlowError(`bundle rejected: ${errors.join('; ')}`);
+    if (failures.length || errors.length) throw new BundleError(failures, errors);
   }
 
   close(reason: string): void {
@@ -289,9 +329,14 @@ export class OfConnection {
         this.messages$.next(m);
         return;
       }
-      p.parts.push(m);
+      if (p.onPart) p.onPart(m);
+      else p.parts.push(m);
       const more = p.multipart && 'flags' in m && (m.flags & OFPMPF_MORE) !== 0;
-      if (!more) {
+      if (more) {
+        // A long dump is alive as long as parts keep coming.
+        clearTimeout(p.timer);
+        p.timer = this.requestTimer(m.xid, m.type, p.reject);
+      } else {
         clearTimeout(p.timer);
         this.pending.delete(m.xid);
         p.resolve(p.parts);

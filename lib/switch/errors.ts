@@ -51,3 +51,11 @@ export class OpenFlowError extends Error {
     this.name = 'OpenFlowError';
   }
 }
+
+/** A bundle the switch refused: which messages (0-based positions) failed and why. Nothing was applied. */
+export class BundleError extends OpenFlowError {
+  constructor(readonly failures: ReadonlyArray<{ readonly index: number; readonly reason: string }>, other: readonly string[] = []) {
+    super(`bundle rejected: ${[...failures.map((f) => `message ${f.index + 1}: ${f.reason}`), ...other].join('; ')}`);
+    this.name = 'BundleError';
+  }
+}

@@ -1,9 +1,10 @@
 // Flow-table operations on one session: dump (multipart, reassembled), and atomic changes.
 import type { FlowStats } from '../../codecs/openflow/flow.js';
 import { Match } from '../../codecs/openflow/match.js';
-import { FlowMod, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
+import { FlowModMessage, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
+import { describeError, OpenFlowError } from './errors.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
-import type { OfConnection } from './connection.js';
+import type { OfConnection, Outgoing } from './connection.js';
 
 export interface DumpFilter {
   readonly table?: number;
@@ -15,33 +16,56 @@ export interface DumpFilter {
 
 export type FlowStatsReply = Extract<OfMessage, { type: 'flow_stats_reply' }>;
 
-/** The flow stats replies of one dump, as the switch split them. */
-export async function dumpFlowReplies(conn: OfConnection, filter: DumpFilter = {}): Promise<FlowStatsReply[]> {
-  const replies = await conn.request({
+function flowStatsRequest(filter: DumpFilter): Outgoing {
+  return {
     type: 'flow_stats_request',
     flags: 0,
     request: {
       table: filter.table ?? OFPTT_ALL, outPort: filter.outPort ?? OFPP_NONE, outGroup: OFPG_ANY,
       cookie: filter.cookie ?? 0n, cookieMask: filter.cookieMask ?? 0n, match: filter.match ?? new Map(),
     },
-  });
-  return replies.map((r) => {
-    if (r.type !== 'flow_stats_reply') throw new Error(`${conn.peer}: unexpected ${r.type} in a flow stats reply`);
-    return r;
-  });
+  };
+}
+
+function asFlowStatsReply(conn: OfConnection, r: OfMessage): FlowStatsReply {
+  if (r.type !== 'flow_stats_reply') throw new Error(`${conn.peer}: unexpected ${r.type} in a flow stats reply`);
+  return r;
+}
+
+/** The flow stats replies of one dump, as the switch split them. */
+export async function dumpFlowReplies(conn: OfConnection, filter: DumpFilter = {}): Promise<FlowStatsReply[]> {
+  return (await conn.request(flowStatsRequest(filter))).map((r) => asFlowStatsReply(conn, r));
+}
+
+/** Streams a dump: each reply goes to onReply as it arrives and is not kept. */
+export async function streamFlowReplies(conn: OfConnection, filter: DumpFilter, onReply: (r: FlowStatsReply) => void): Promise<void> {
+  await conn.request(flowStatsRequest(filter), (r) => onReply(asFlowStatsReply(conn, r)));
 }
 
 export async function dumpFlows(conn: OfConnection, filter: DumpFilter = {}): Promise<FlowStats[]> {
   return (await dumpFlowReplies(conn, filter)).flatMap((r) => r.flows);
 }
 
-/** Applies flow-mods in one atomic bundle (nothing applied if any fails), or one by one + barrier. */
-export async function applyFlowMods(conn: OfConnection, mods: readonly FlowMod[], atomic = true): Promise<void> {
-  if (mods.length === 0) return;
+/**
+ * Applies flow-mods in one atomic bundle (nothing applied if any fails), or one by one and a
+ * barrier (then every refused flow is reported). `mods` may be lazy: it is consumed while sending.
+ */
+export async function applyFlowMods(conn: OfConnection, mods: Iterable<FlowModMessage>, atomic = true): Promise<void> {
   if (atomic) {
-    await conn.bundle(mods.map((m) => ({ type: 'flow_mod' as const, ...m })));
+    await conn.bundle(mods);
     return;
   }
-  await conn.sendMany(mods.map((m) => ({ type: 'flow_mod' as const, ...m })));
-  await conn.barrier();
+  const errors: string[] = [];
+  const xids: number[] = [];
+  const sub = conn.messages$.subscribe((m) => {
+    const index = m.type === 'error' ? xids.indexOf(m.xid) : -1;
+    if (m.type === 'error' && index >= 0) errors.push(`flow-mod ${index + 1}: ${describeError(m)}`);
+  });
+  try {
+    await conn.sendMany(mods, (xid) => xids.push(xid));
+    await conn.barrier();
+  } finally {
+    sub.unsubscribe();
+  }
+  if (errors.length) throw new OpenFlowError(`switch refused: ${errors.join('; ')}`);
 }
