@@ -67,7 +67,10 @@ const ACTION_CODECS: { readonly [T in ActionType]: Encoder<T> } = {
   push_vlan: (w, a) => w.u16(OFPAT_PUSH_VLAN).u16(8).u16(a.ethertype).zeros(2),
   pop_vlan: (w) => w.u16(OFPAT_POP_VLAN).u16(8).zeros(4),
   set_queue: (w, a) => w.u16(OFPAT_SET_QUEUE).u16(8).u32(a.queueId),
-  pop_queue: (w) => (nxHeader(w, 16, NXAST_POP_QUEUE), w.zeros(6)),
+  pop_queue: (w) => {
+    nxHeader(w, 16, NXAST_POP_QUEUE);
+    w.zeros(6);
+  },
   dec_ttl: (w) => w.u16(OFPAT_DEC_NW_TTL).u16(8).zeros(4),
   set_nw_ttl: (w, a) => w.u16(OFPAT_SET_NW_TTL).u16(8).u8(a.ttl).zeros(3),
   resubmit: (w, a) => {
@@ -79,8 +82,13 @@ const ACTION_CODECS: { readonly [T in ActionType]: Encoder<T> } = {
   // OVS 3.1 sends set_tunnel as OXM set_field tun_id in OpenFlow 1.3; the parser produces set_field,
   // so this only re-encodes what was decoded from a peer.
   set_tunnel: (w, a) => {
-    if (a.wide) nxHeader(w, 24, NXAST_SET_TUNNEL64), w.zeros(6).u64(a.tunId);
-    else nxHeader(w, 16, NXAST_SET_TUNNEL), w.zeros(2).u32(Number(a.tunId));
+    if (a.wide) {
+      nxHeader(w, 24, NXAST_SET_TUNNEL64);
+      w.zeros(6).u64(a.tunId);
+    } else {
+      nxHeader(w, 16, NXAST_SET_TUNNEL);
+      w.zeros(2).u32(Number(a.tunId));
+    }
   },
   reg_load: (w, a) => {
     nxHeader(w, 24, NXAST_REG_LOAD);
