@@ -243,13 +243,15 @@ export function encodeMatch(w: Writer, m: Match, unknown: readonly UnknownOxm[] 
 
 export interface DecodedMatch {
   readonly match: Match;
-  readonly unknown: UnknownOxm[];
+  readonly unknown: readonly UnknownOxm[];
 }
 
 /** Reads OXM TLVs from r until it is exhausted. */
+const NO_UNKNOWN: UnknownOxm[] = [];
+
 export function decodeMatchTlvs(r: Reader): DecodedMatch {
   const match: Match = new Map();
-  const unknown: UnknownOxm[] = [];
+  let unknown = NO_UNKNOWN;
   const seen: number[] = [];
   while (r.remaining > 0) {
     const at = r.pos;
@@ -258,11 +260,13 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     const hasMask = (header & 0x100) !== 0;
     const len = header & 0xff;
     if (len === 0) r.fail('OXM field with zero length', at);
-    const body = r.sub(len);
+    if (len > r.remaining) r.fail(`OXM field of ${len} bytes runs past the match`, at);
     const f = fieldByHeader(header);
     if (!f || (cls !== NXM_OF && cls !== NXM_NX && cls !== OFPXMC_OPENFLOW_BASIC)) {
       if (cls === OFPXMC_EXPERIMENTER && len < 4) r.fail('experimenter OXM shorter than its experimenter id', at);
-      unknown.push({ header, bytes: Buffer.from(r.buf.subarray(at, body.end)) });
+      if (unknown === NO_UNKNOWN) unknown = [];
+      unknown.push({ header, bytes: Buffer.from(r.buf.subarray(at, r.pos + len)) });
+      r.skip(len);
       continue;
     }
     const key = header & 0xfffffe00;
@@ -271,8 +275,9 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     const bytes = (f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm)!.header & 0xff;
     if (len !== (hasMask ? bytes * 2 : bytes)) r.fail(`OXM field ${f.name} has length ${len}`, at);
     if (hasMask && !f.maskable && f.name !== 'vlan_vid') r.fail(`OXM field ${f.name} may not be masked`, at);
-    const value = body.uint(bytes);
-    const mask = hasMask ? body.uint(bytes) : allOnes(bytes * 8);
+    // Read in place (no sub-reader per field): the length was checked against what is left.
+    const value = r.uint(bytes);
+    const mask = hasMask ? r.uint(bytes) : allOnes(bytes * 8);
     if (f.name === 'in_port' || f.name === 'in_port_oxm') {
       const port = f.name === 'in_port' ? Number(value) : portFromOf11(Number(value));
       setSlot(match, 'in_port', BigInt(port), 0xffffn);
