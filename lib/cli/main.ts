@@ -72,6 +72,18 @@ await yargs(hideBin(process.argv))
     .positional('target', { type: 'string', demandOption: true })
     .positional('file', { type: 'string', demandOption: true }),
   (a) => run('replace-flows', async () => (await import('./replace-flows.js')).replaceFlowsCommand(a.target, a.file, out)))
+  .command('render', "print the flows a host should hold (no OVS needed), as dump-flows --no-stats | sort prints them", (y) => y
+    .option('topology', { type: 'string', demandOption: true, describe: 'topology file (JSON lines), - for stdin' })
+    .option('host', { type: 'string', demandOption: true })
+    .option('bridge', { choices: ['br-tun', 'br-int'] as const, default: 'br-tun' as const })
+    .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
+    .option('l2pop', { type: 'boolean', default: false, describe: 'l2 population: static unicast entries, per-network flooding' })
+    .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' })
+    .option('controller-id', { type: 'string', describe: 'derives the cookies (default ofctl-ts)' }),
+  (a) => run('render', async () => (await import('./render.js')).renderCommand({
+    topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    ...(a.controllerId ? { controllerId: a.controllerId } : {}),
+  }, out)))
   .demandCommand(1, 'name a command')
   .strict()
   .help()

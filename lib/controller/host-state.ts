@@ -1,0 +1,140 @@
+// Per-host state: what one hypervisor must hold, derived from the topology. Pure and deterministic:
+// the same topology (and the same VLAN hints read back from OVSDB) always gives the same state.
+import type { Port, Topology } from '../topology/model.js';
+
+export interface LocalNetwork {
+  readonly id: string;
+  readonly vni: number;
+  /** The local VLAN tagging this network's frames on br-int (1..4094). */
+  readonly vlan: number;
+}
+
+export interface LocalPort extends Port {
+  readonly vlan: number;
+  readonly ofport: number;
+}
+
+export interface Tunnel {
+  readonly host: string;
+  readonly remoteIp: string;
+  /** `vxlan-` + the remote IPv4 as 8 hex digits, as Neutron names it. */
+  readonly portName: string;
+  readonly ofport: number;
+}
+
+export interface RemotePort extends Port {
+  readonly vni: number;
+  readonly vlan: number;
+  readonly tunnel: Tunnel;
+}
+
+export interface HostState {
+  readonly host: string;
+  readonly tunnelIp: string;
+  /** ofport of patch-int on br-tun. */
+  readonly patchIntOfport: number;
+  /** ofport of patch-tun on br-int. */
+  readonly patchTunOfport: number;
+  readonly networks: readonly LocalNetwork[];
+  readonly localPorts: readonly LocalPort[];
+  /** One VXLAN port per remote host that shares a network with this host, by remote IP. */
+  readonly tunnels: readonly Tunnel[];
+  /** Ports of other hosts in this host's networks (the l2pop address book). */
+  readonly remotePorts: readonly RemotePort[];
+  /** Networks that could not get a VLAN (exhaustion): reported, not fatal. */
+  readonly errors: readonly string[];
+}
+
+export interface HostStateOptions {
+  /** VLANs already in use (read back from OVSDB after a restart): network id -> VLAN. */
+  readonly vlanHints?: ReadonlyMap<string, number>;
+  /** Live ofports from OVSDB: interface name or port id -> ofport. */
+  readonly ofports?: ReadonlyMap<string, number>;
+}
+
+export const PATCH_OFPORT = 1;
+export const FIRST_TUNNEL_OFPORT = 2;
+export const FIRST_VM_OFPORT = 2;
+export const VLAN_MIN = 1;
+export const VLAN_MAX = 4094;
+
+export function tunnelPortName(remoteIp: string): string {
+  return `vxlan-${remoteIp.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}`;
+}
+
+function ipNumber(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+export function deriveHostState(t: Topology, hostName: string, opts: HostStateOptions = {}): HostState {
+  const host = t.hosts.get(hostName);
+  if (!host) throw new Error(`unknown host ${hostName}`);
+  const mine = t.portsOn(hostName);
+  const errors: string[] = [];
+
+  // Networks with a local port, in the order their first local port appeared.
+  const netIds: string[] = [];
+  for (const p of mine) if (!netIds.includes(p.network)) netIds.push(p.network);
+  const vlanOf = new Map<string, number>();
+  const used = new Set<number>();
+  for (const id of netIds) {
+    const hint = opts.vlanHints?.get(id);
+    if (hint !== undefined && hint >= VLAN_MIN && hint <= VLAN_MAX && !used.has(hint)) {
+      vlanOf.set(id, hint);
+      used.add(hint);
+    }
+  }
+  let nextVlan = VLAN_MIN;
+  for (const id of netIds) {
+    if (vlanOf.has(id)) continue;
+    while (used.has(nextVlan)) nextVlan++;
+    if (nextVlan > VLAN_MAX) {
+      errors.push(`network ${id}: no free local VLAN on host ${hostName} (all of ${VLAN_MIN}..${VLAN_MAX} in use)`);
+      continue;
+    }
+    vlanOf.set(id, nextVlan);
+    used.add(nextVlan);
+  }
+  const networks: LocalNetwork[] = netIds.filter((id) => vlanOf.has(id))
+    .map((id) => ({ id, vni: t.networks.get(id)!.vni, vlan: vlanOf.get(id)! }));
+
+  // VM ports: the ofport OVS reports, else the one the topology names, else the next free one.
+  const taken = new Set<number>([PATCH_OFPORT]);
+  for (const p of mine) {
+    const o = opts.ofports?.get(p.id) ?? p.ofport;
+    if (o !== undefined) taken.add(o);
+  }
+  let nextOfport = FIRST_VM_OFPORT;
+  const localPorts: LocalPort[] = [];
+  for (const p of mine) {
+    const vlan = vlanOf.get(p.network);
+    if (vlan === undefined) continue;
+    let ofport = opts.ofports?.get(p.id) ?? p.ofport;
+    if (ofport === undefined) {
+      while (taken.has(nextOfport)) nextOfport++;
+      ofport = nextOfport;
+      taken.add(ofport);
+    }
+    localPorts.push({ ...p, vlan, ofport });
+  }
+
+  // Remote hosts sharing a network, numbered by remote IP from ofport 2 (Neutron pins them with
+  // ofport_request the same way, so what we render is what a live host holds).
+  const remoteHosts = new Set<string>();
+  for (const p of t.ports.values()) if (p.host !== hostName && vlanOf.has(p.network)) remoteHosts.add(p.host);
+  const tunnels: Tunnel[] = [...remoteHosts].map((h) => t.hosts.get(h)!)
+    .sort((a, b) => ipNumber(a.tunnelIp) - ipNumber(b.tunnelIp))
+    .map((h, i) => {
+      const portName = tunnelPortName(h.tunnelIp);
+      return { host: h.name, remoteIp: h.tunnelIp, portName, ofport: opts.ofports?.get(portName) ?? FIRST_TUNNEL_OFPORT + i };
+    });
+  const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
+  const remotePorts: RemotePort[] = [...t.ports.values()]
+    .filter((p) => p.host !== hostName && vlanOf.has(p.network))
+    .map((p) => ({ ...p, vni: t.networks.get(p.network)!.vni, vlan: vlanOf.get(p.network)!, tunnel: tunnelOf.get(p.host)! }));
+
+  return {
+    host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
+    networks, localPorts, tunnels, remotePorts, errors,
+  };
+}

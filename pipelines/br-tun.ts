@@ -1,0 +1,153 @@
+// br-tun: between br-int (patch-int) and the VXLAN tunnels. Table numbers and flows are Neutron's
+// (neutron_lib ovs_constants, br_tun.py); see ../shared/reference/neutron-pipeline.md.
+//   0 LOCAL_SWITCHING  from patch-int -> 2, from a tunnel -> 4, else drop
+//   2 PATCH_LV_TO_TUN  unicast -> 20, multicast/broadcast -> 22 (ARP broadcast -> 21 with the responder)
+//   3/4/6 GRE/VXLAN/GENEVE_TUN_TO_LV  tunnel ID -> local VLAN, then 10
+//   10 LEARN_FROM_TUN  learn the reverse path into 20, then to patch-int
+//   20 UCAST_TO_TUN    learned (and l2pop) unicast entries, default -> 22
+//   21 ARP_RESPONDER   answer ARP for known remote IPs in OVS, default -> 22
+//   22 FLOOD_TO_TUN    per local VLAN: strip the VLAN, set the tunnel ID, output to the tunnels
+import type { HostState } from '../lib/controller/host-state.js';
+import type { PipelineOptions } from './options.js';
+import { PipelineFlow, table } from './table.js';
+
+export const BR_TUN = {
+  localSwitching: table({
+    id: 0, name: 'LOCAL_SWITCHING', purpose: 'classify by ingress port', matches: ['in_port'], sets: [], next: [2, 4],
+  }),
+  patchLvToTun: table({
+    id: 2, name: 'PATCH_LV_TO_TUN', purpose: 'split unicast from flooding', matches: ['arp', 'dl_dst'], sets: [], next: [20, 21, 22],
+  }),
+  greTunToLv: table({ id: 3, name: 'GRE_TUN_TO_LV', purpose: 'GRE is not used: drop', matches: [], sets: [], next: [] }),
+  vxlanTunToLv: table({
+    id: 4, name: 'VXLAN_TUN_TO_LV', purpose: 'tunnel ID to local VLAN', matches: ['tun_id'], sets: ['vlan'], next: [10],
+  }),
+  geneveTunToLv: table({ id: 6, name: 'GENEVE_TUN_TO_LV', purpose: 'Geneve is not used: drop', matches: [], sets: [], next: [] }),
+  learnFromTun: table({
+    id: 10, name: 'LEARN_FROM_TUN', purpose: 'learn the reverse path, deliver to br-int', matches: [], sets: [], next: [],
+    learnsInto: [20], outputs: ['patch'],
+  }),
+  ucastToTun: table({
+    id: 20, name: 'UCAST_TO_TUN', purpose: 'known unicast to its tunnel', matches: ['dl_vlan', 'dl_dst', 'vlan_tci'],
+    sets: ['vlan', 'tun_id'], next: [22], outputs: ['tunnel'],
+  }),
+  arpResponder: table({
+    id: 21, name: 'ARP_RESPONDER', purpose: 'answer ARP for remote IPs locally', matches: ['arp', 'dl_vlan', 'arp_tpa'],
+    sets: ['arp_op', 'arp_sha', 'arp_tha', 'arp_spa', 'arp_tpa', 'eth_src', 'eth_dst'], next: [22], outputs: ['in_port'],
+  }),
+  floodToTun: table({
+    id: 22, name: 'FLOOD_TO_TUN', purpose: 'flood a local VLAN to its tunnels', matches: ['dl_vlan'], sets: ['vlan', 'tun_id'],
+    next: [], outputs: ['tunnel'],
+  }),
+} as const;
+
+const UNICAST = '00:00:00:00:00:00/01:00:00:00:00:00';
+const MULTICAST = '01:00:00:00:00:00/01:00:00:00:00:00';
+const LEARN_SPECS = 'NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[]';
+
+export function brTunFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
+  return o.profile === 'classic' ? classic(s) : neutron(s, o);
+}
+
+/** Neutron 2023.1's native OpenFlow driver (goto_table, cookies, tables 6 and 21). */
+function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
+  const t = BR_TUN;
+  const cookie = o.cookies.brTun;
+  const arp = o.arpResponder && o.l2pop;
+  const out: PipelineFlow[] = [
+    t.localSwitching.flow({ cookie, priority: 1, match: { in_port: s.patchIntOfport }, actions: [{ goto: 2 }] }),
+    ...s.tunnels.map((tu) => t.localSwitching.flow({ cookie, priority: 1, match: { in_port: tu.ofport }, actions: [{ goto: 4 }] })),
+    t.localSwitching.flow({ cookie, priority: 0, actions: [] }),
+    ...(arp ? [t.patchLvToTun.flow({ cookie, priority: 1, match: { arp: true, dl_dst: 'ff:ff:ff:ff:ff:ff' }, actions: [{ goto: 21 }] })] : []),
+    t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: UNICAST }, actions: [{ goto: 20 }] }),
+    t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: MULTICAST }, actions: [{ goto: 22 }] }),
+    t.greTunToLv.flow({ cookie, priority: 0, actions: [] }),
+    ...s.networks.map((n) => t.vxlanTunToLv.flow({
+      cookie, priority: 1, match: { tun_id: n.vni }, actions: [{ pushVlan: n.vlan, set: 'vlan' }, { goto: 10 }],
+    })),
+    t.vxlanTunToLv.flow({ cookie, priority: 0, actions: [] }),
+    t.geneveTunToLv.flow({ cookie, priority: 0, actions: [] }),
+    t.learnFromTun.flow({
+      cookie, priority: 1,
+      actions: [
+        { learn: `table=20,hard_timeout=300,priority=1,cookie=0x${cookie.toString(16)},${LEARN_SPECS},output:OXM_OF_IN_PORT[]`, into: 20 },
+        { output: s.patchIntOfport, to: 'patch' },
+      ],
+    }),
+    t.ucastToTun.flow({ cookie, priority: 0, actions: [{ goto: 22 }] }),
+    ...(arp ? [t.arpResponder.flow({ cookie, priority: 0, actions: [{ goto: 22 }] })] : []),
+    t.floodToTun.flow({ cookie, priority: 0, actions: [] }),
+  ];
+  for (const n of s.networks) {
+    // Flooding: every tunnel (flood & learn), or with l2pop only the hosts that have ports there.
+    const hosts = new Set(s.remotePorts.filter((p) => p.network === n.id).map((p) => p.host));
+    const ports = s.tunnels.filter((tu) => !o.l2pop || hosts.has(tu.host)).map((tu) => tu.ofport);
+    if (ports.length) {
+      out.push(t.floodToTun.flow({
+        cookie, priority: 1, match: { dl_vlan: n.vlan },
+        actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: n.vni, set: 'tun_id' }, { outputs: ports, to: 'tunnel' }],
+      }));
+    }
+  }
+  if (o.l2pop) {
+    for (const p of s.remotePorts) {
+      out.push(t.ucastToTun.flow({
+        cookie, priority: 2, match: { dl_vlan: p.vlan, dl_dst: p.mac },
+        actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: p.vni, set: 'tun_id' }, { output: p.tunnel.ofport, to: 'tunnel' }],
+      }));
+      if (!arp) continue;
+      for (const ip of p.fixedIps.filter((x) => !x.includes(':'))) {
+        out.push(t.arpResponder.flow({
+          cookie, priority: 1, match: { arp: true, dl_vlan: p.vlan, arp_tpa: ip },
+          actions: [
+            { setField: '2->arp_op', set: 'arp_op' },
+            { move: 'NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]', set: 'arp_tha' },
+            { move: 'NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]', set: 'arp_tpa' },
+            { setField: `${p.mac}->arp_sha`, set: 'arp_sha' },
+            { setField: `${ip}->arp_spa`, set: 'arp_spa' },
+            { move: 'NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]', set: 'eth_dst' },
+            { setField: `${p.mac}->eth_src`, set: 'eth_src' },
+            { inPort: true },
+          ],
+        }));
+      }
+    }
+  }
+  return out;
+}
+
+/** The older ovs-ofctl driver of the seed article: resubmit, no table 6, no cookies. */
+function classic(s: HostState): PipelineFlow[] {
+  const t = BR_TUN;
+  const out: PipelineFlow[] = [
+    t.localSwitching.flow({ priority: 1, match: { in_port: s.patchIntOfport }, actions: [{ resubmit: 2 }] }),
+    ...s.tunnels.map((tu) => t.localSwitching.flow({ priority: 1, match: { in_port: tu.ofport }, actions: [{ resubmit: 4 }] })),
+    t.localSwitching.flow({ priority: 0, actions: [{ drop: true }] }),
+    t.patchLvToTun.flow({ priority: 0, match: { dl_dst: UNICAST }, actions: [{ resubmit: 20 }] }),
+    t.patchLvToTun.flow({ priority: 0, match: { dl_dst: MULTICAST }, actions: [{ resubmit: 22 }] }),
+    t.greTunToLv.flow({ priority: 0, actions: [{ drop: true }] }),
+    ...s.networks.map((n) => t.vxlanTunToLv.flow({
+      priority: 1, match: { tun_id: n.vni }, actions: [{ modVlanVid: n.vlan, set: 'vlan' }, { resubmit: 10 }],
+    })),
+    t.vxlanTunToLv.flow({ priority: 0, actions: [{ drop: true }] }),
+    t.learnFromTun.flow({
+      priority: 1,
+      actions: [
+        { learn: `table=20,hard_timeout=300,priority=1,${LEARN_SPECS},output:NXM_OF_IN_PORT[]`, into: 20 },
+        { output: s.patchIntOfport, to: 'patch' },
+      ],
+    }),
+    t.ucastToTun.flow({ priority: 0, actions: [{ resubmit: 22 }] }),
+    t.floodToTun.flow({ priority: 0, actions: [{ drop: true }] }),
+  ];
+  for (const n of s.networks) {
+    if (!s.tunnels.length) continue;
+    // The seed's flood flow has OVS's default priority (32768).
+    out.push(t.floodToTun.flow({
+      priority: 0x8000, match: { dl_vlan: n.vlan },
+      actions: [{ popVlan: true, set: 'vlan', spelling: 'strip_vlan' }, { setTunnel: n.vni, set: 'tun_id', spelling: 'set_tunnel' },
+        { outputs: s.tunnels.map((tu) => tu.ofport), to: 'tunnel' }],
+    }));
+  }
+  return out;
+}

@@ -1,0 +1,31 @@
+// A host's pipelines: a pure function from its state to the flows of br-tun and br-int.
+import { formatFlow } from '../codecs/ofctl/format-flow.js';
+import type { Flow } from '../codecs/openflow/flow.js';
+import type { HostState } from '../lib/controller/host-state.js';
+import { asSwitchHolds } from '../lib/flowset/flowset.js';
+import { brIntFlows } from './br-int.js';
+import { brTunFlows } from './br-tun.js';
+import type { PipelineOptions } from './options.js';
+import type { PipelineFlow } from './table.js';
+
+export type BridgeName = 'br-tun' | 'br-int';
+export const BRIDGES: readonly BridgeName[] = ['br-tun', 'br-int'];
+
+export function renderPipeline(s: HostState, bridge: BridgeName, o: PipelineOptions): PipelineFlow[] {
+  return bridge === 'br-tun' ? brTunFlows(s, o) : brIntFlows(s, o);
+}
+
+/** The flows as the switch will hold them. */
+export function pipelineFlows(s: HostState, bridge: BridgeName, o: PipelineOptions): Flow[] {
+  return renderPipeline(s, bridge, o).map((p) => asSwitchHolds(p.flow));
+}
+
+/** Canonical text, sorted as `sort` sorts: what `ovs-ofctl dump-flows --no-stats | sort` prints. */
+export function renderText(s: HostState, bridge: BridgeName, o: PipelineOptions): string[] {
+  return pipelineFlows(s, bridge, o).map((f) => ` ${formatFlow(f)}`).sort(byteOrder);
+}
+
+/** `sort` under LC_ALL=C: plain code-unit order. */
+export function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+// The topology format: valid events are read, bad ones are rejected whole with the reason, and a
+// rejected event leaves the model unchanged.
+import { expect } from 'chai';
+import { parseEventLine, TopologyError } from '../../lib/topology/events.js';
+import { parseTopology, Topology } from '../../lib/topology/model.js';
+import { deriveHostState } from '../../lib/controller/host-state.js';
+
+const base = [
+  '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
+  '{"type":"host","name":"b","tunnelIp":"10.0.0.2"}',
+  '{"type":"network","id":"n1","vni":1001}',
+  '{"type":"port","id":"p1","network":"n1","host":"a","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
+].join('\n');
+
+describe('topology events', () => {
+  const bad: ReadonlyArray<readonly [string, RegExp]> = [
+    ['{"type":"network","id":"n2","vni":0}', /"vni" must be an integer in 1\.\.16777215/],
+    ['{"type":"network","id":"n2","vni":16777216}', /"vni" must be an integer in 1\.\.16777215/],
+    ['{"type":"network","id":"n2","vni":"5"}', /"vni" must be an integer/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"fa:16:3e:00:00"}', /"mac" must be a MAC address/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"01:00:5e:00:00:01"}', /multicast MAC/],
+    ['{"type":"port","id":"p2","network":"nope","host":"a","mac":"fa:16:3e:00:00:02"}', /unknown network nope/],
+    ['{"type":"port","id":"p2","network":"n1","host":"zz","mac":"fa:16:3e:00:00:02"}', /unknown host zz/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"fa:16:3e:00:00:01"}', /MAC fa:16:3e:00:00:01 is already port p1's/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"fa:16:3e:00:00:02","fixedIps":["10.1.0.300"]}', /is not an IPv4 or IPv6 address/],
+    ['{"type":"host","name":"c","tunnelIp":"10.0.0.1"}', /tunnel IP 10\.0\.0\.1 is already host a's/],
+    ['{"type":"host","name":"c","tunnelIp":"fe80::1"}', /must be an IPv4 address/],
+    ['{"type":"network","id":"n9","vni":1001}', /VNI 1001 is already network n1's/],
+    ['{"type":"remove","kind":"network","id":"n1"}', /port p1 still uses it/],
+    ['{"type":"remove","kind":"port","id":"ghost"}', /no such port/],
+    ['{"type":"bogus"}', /"type" must be host, network, port or remove/],
+    ['{"type":"host","name":"c","tunnelIp":"10.0.0.9","extra":1}', /unknown member "extra"/],
+    ['{"type":"host","name":"c","tunnelIp":', /not JSON/],
+    ['[1,2]', /must be a JSON object/],
+  ];
+  for (const [line, why] of bad) {
+    it(`rejects ${line}`, () => {
+      const t = parseTopology(base);
+      const before = JSON.stringify([...t.hosts, ...t.networks, ...t.ports]);
+      expect(() => t.apply(parseEventLine(line))).to.throw(TopologyError, why);
+      expect(JSON.stringify([...t.hosts, ...t.networks, ...t.ports])).to.equal(before);
+    });
+  }
+
+  it('treats a replayed revision as harmless', () => {
+    const t = new Topology();
+    expect(t.apply(parseEventLine('{"type":"network","id":"n","vni":5,"rev":2}'))).to.equal(true);
+    expect(t.apply(parseEventLine('{"type":"network","id":"n","vni":6,"rev":2}'))).to.equal(false);
+    expect(t.networks.get('n')!.vni).to.equal(5);
+    expect(t.apply(parseEventLine('{"type":"network","id":"n","vni":6,"rev":3}'))).to.equal(true);
+  });
+
+  it('names the line of a bad event in a file', () => {
+    expect(() => parseTopology(`${base}\n{"type":"network","id":"n2","vni":0}`, 'f.jsonl')).to.throw(TopologyError, /^f\.jsonl:5: /);
+  });
+
+  it('derives VLANs, tunnels and ofports deterministically', () => {
+    const t = parseTopology(`${base}\n{"type":"port","id":"p9","network":"n1","host":"b","mac":"fa:16:3e:00:00:09"}`);
+    const s = deriveHostState(t, 'a');
+    expect(s.networks).to.deep.equal([{ id: 'n1', vni: 1001, vlan: 1 }]);
+    expect(s.tunnels).to.deep.equal([{ host: 'b', remoteIp: '10.0.0.2', portName: 'vxlan-0a000002', ofport: 2 }]);
+    expect(s.localPorts.map((p) => p.ofport)).to.deep.equal([2]);
+    // A VLAN read back from OVSDB after a restart is kept.
+    expect(deriveHostState(t, 'a', { vlanHints: new Map([['n1', 7]]) }).networks[0]!.vlan).to.equal(7);
+  });
+});
