@@ -78,10 +78,16 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
     ...(arp ? [t.arpResponder.flow({ cookie, priority: 0, actions: [{ goto: 22 }] })] : []),
     t.floodToTun.flow({ cookie, priority: 0, actions: [] }),
   ];
+  const hostsIn = new Map<string, Set<string>>();
+  for (const p of s.remotePorts) {
+    let hosts = hostsIn.get(p.network);
+    if (!hosts) hostsIn.set(p.network, (hosts = new Set()));
+    hosts.add(p.host);
+  }
   for (const n of s.networks) {
     // Flooding: every tunnel (flood & learn), or with l2pop only the hosts that have ports there.
-    const hosts = new Set(s.remotePorts.filter((p) => p.network === n.id).map((p) => p.host));
-    const ports = s.tunnels.filter((tu) => !o.l2pop || hosts.has(tu.host)).map((tu) => tu.ofport);
+    const hosts = hostsIn.get(n.id);
+    const ports = s.tunnels.filter((tu) => !o.l2pop || hosts?.has(tu.host)).map((tu) => tu.ofport);
     if (ports.length) {
       out.push(t.floodToTun.flow({
         cookie, priority: 1, match: { dl_vlan: n.vlan },
@@ -100,13 +106,13 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
         out.push(t.arpResponder.flow({
           cookie, priority: 1, match: { arp: true, dl_vlan: p.vlan, arp_tpa: ip },
           actions: [
-            { setField: '2->arp_op', set: 'arp_op' },
+            { setField: 'arp_op', value: 2, set: 'arp_op' },
             { move: 'NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]', set: 'arp_tha' },
             { move: 'NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]', set: 'arp_tpa' },
-            { setField: `${p.mac}->arp_sha`, set: 'arp_sha' },
-            { setField: `${ip}->arp_spa`, set: 'arp_spa' },
+            { setField: 'arp_sha', value: p.mac, set: 'arp_sha' },
+            { setField: 'arp_spa', value: ip, set: 'arp_spa' },
             { move: 'NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]', set: 'eth_dst' },
-            { setField: `${p.mac}->eth_src`, set: 'eth_src' },
+            { setField: 'eth_src', value: p.mac, set: 'eth_src' },
             { inPort: true },
           ],
         }));

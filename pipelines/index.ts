@@ -2,7 +2,6 @@
 import { formatFlow } from '../codecs/ofctl/format-flow.js';
 import type { Flow } from '../codecs/openflow/flow.js';
 import type { HostState } from '../lib/controller/host-state.js';
-import { asSwitchHolds } from '../lib/flowset/flowset.js';
 import { brIntFlows } from './br-int.js';
 import { brTunFlows } from './br-tun.js';
 import type { PipelineOptions } from './options.js';
@@ -15,14 +14,15 @@ export function renderPipeline(s: HostState, bridge: BridgeName, o: PipelineOpti
   return bridge === 'br-tun' ? brTunFlows(s, o) : brIntFlows(s, o);
 }
 
-/** The flows as the switch will hold them. */
+/** The flows as the switch will hold them (built in canonical form: the golden tests check OVS agrees). */
 export function pipelineFlows(s: HostState, bridge: BridgeName, o: PipelineOptions): Flow[] {
-  return renderPipeline(s, bridge, o).map((p) => asSwitchHolds(p.flow));
+  return renderPipeline(s, bridge, o).map((p) => p.flow);
 }
 
 /** Canonical text, sorted as `sort` sorts: what `ovs-ofctl dump-flows --no-stats | sort` prints. */
 export function renderText(s: HostState, bridge: BridgeName, o: PipelineOptions): string[] {
-  return pipelineFlows(s, bridge, o).map((f) => ` ${formatFlow(f)}`).sort(byteOrder);
+  // The default sort compares UTF-16 code units: for this ASCII text, the order of `LC_ALL=C sort`.
+  return pipelineFlows(s, bridge, o).map((f) => ` ${formatFlow(f)}`).sort();
 }
 
 /** `sort` under LC_ALL=C: plain code-unit order. */

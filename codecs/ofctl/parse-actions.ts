@@ -118,6 +118,23 @@ function setField(field: FieldDef, valueText: string, offset: number): Action[] 
   return [{ type: 'set_field', field, value: value & allOnes(width) }];
 }
 
+/** `VALUE->FIELD` as in set_field (a masked value becomes loads, as OVS writes it in 1.3). */
+export function parseSetField(text: string, offset = 0): Action[] {
+  const [v, f] = splitArrow(text, offset, '');
+  const field = fieldByName(f);
+  if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, offset + v.length + 2);
+  return setField(field!, v, offset);
+}
+
+/** `SRC->DST` as in move. */
+export function parseMove(text: string, offset = 0): Action {
+  const [s, d] = splitArrow(text, offset, ' following source');
+  const src = parseSubfield(s, offset);
+  const dst = parseSubfield(d, offset + s.length + 2);
+  if (src.nBits !== dst.nBits) fail(`${text}: source field is ${src.nBits} bits wide but destination is ${dst.nBits} bits wide`, offset);
+  return { type: 'reg_move', src, dst };
+}
+
 function splitArrow(text: string, offset: number, what: string): [string, string] {
   const i = text.indexOf('->');
   if (i < 0) fail(`${text}: missing \`->'${what}`, offset);
@@ -127,7 +144,7 @@ function splitArrow(text: string, offset: number, what: string): [string, string
 // ---------------------------------------------------------------------------------------------
 // learn(...)
 
-function parseLearn(text: string, offset: number): Learn {
+export function parseLearn(text: string, offset = 0): Learn {
   let table = 1, idleTimeout = 0, hardTimeout = 0, finIdleTimeout = 0, finHardTimeout = 0, priority = 0x8000;
   let cookie = 0n, flags = 0, limit = 0;
   let resultDst: Subfield | undefined;
@@ -354,13 +371,9 @@ function parseOne(ctx: Context, kv: KeyValue, out: Action[]): void {
       out.push({ type: 'set_field', field: fieldByName('tun_id')!, value: v });
       return;
     }
-    case 'set_field': {
-      const [v, f] = splitArrow(value, valueAt, '');
-      const field = fieldByName(f);
-      if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, valueAt + v.length + 2);
-      out.push(...setField(field!, v, valueAt));
+    case 'set_field':
+      out.push(...parseSetField(value, valueAt));
       return;
-    }
     case 'mod_dl_src':
     case 'mod_dl_dst':
       out.push(...setField(fieldByName(k === 'mod_dl_src' ? 'eth_src' : 'eth_dst')!, value, valueAt));
@@ -398,14 +411,9 @@ function parseOne(ctx: Context, kv: KeyValue, out: Action[]): void {
       out.push({ type: 'reg_load', dst, value: n });
       return;
     }
-    case 'move': {
-      const [s, d] = splitArrow(value, valueAt, ' following source');
-      const src = parseSubfield(s, valueAt);
-      const dst = parseSubfield(d, valueAt + s.length + 2);
-      if (src.nBits !== dst.nBits) fail(`${value}: source field is ${src.nBits} bits wide but destination is ${dst.nBits} bits wide`, valueAt);
-      out.push({ type: 'reg_move', src, dst });
+    case 'move':
+      out.push(parseMove(value, valueAt));
       return;
-    }
     case 'learn':
       out.push({ type: 'learn', learn: parseLearn(value, valueAt) });
       return;

@@ -84,6 +84,16 @@ await yargs(hideBin(process.argv))
     topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     ...(a.controllerId ? { controllerId: a.controllerId } : {}),
   }, out)))
+  .command('pipeline <action>', 'draw a pipeline (pipeline graph): tables as boxes, continuations as arrows (no OVS needed)', (y) => y
+    .positional('action', { choices: ['graph'] as const, demandOption: true })
+    .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
+    .option('bridge', { choices: ['br-tun', 'br-int'] as const, default: 'br-tun' as const })
+    .option('format', { choices: ['mermaid', 'dot', 'svg'] as const, default: 'mermaid' as const, describe: 'svg runs Graphviz dot' })
+    .option('l2pop', { type: 'boolean', default: false, describe: 'l2 population: static unicast entries, per-network flooding' })
+    .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' }),
+  (a) => run('pipeline', async () => (await import('./pipeline-graph.js')).pipelineGraphCommand({
+    profile: a.profile, bridge: a.bridge, format: a.format, l2pop: a.l2pop, arpResponder: a.arpResponder,
+  }, out)))
   .demandCommand(1, 'name a command')
   .strict()
   .help()

@@ -129,9 +129,11 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
       return { host: h.name, remoteIp: h.tunnelIp, portName, ofport: opts.ofports?.get(portName) ?? FIRST_TUNNEL_OFPORT + i };
     });
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
-  const remotePorts: RemotePort[] = [...t.ports.values()]
-    .filter((p) => p.host !== hostName && vlanOf.has(p.network))
-    .map((p) => ({ ...p, vni: t.networks.get(p.network)!.vni, vlan: vlanOf.get(p.network)!, tunnel: tunnelOf.get(p.host)! }));
+  const remotePorts: RemotePort[] = [];
+  for (const p of t.ports.values()) {
+    const vlan = p.host === hostName ? undefined : vlanOf.get(p.network);
+    if (vlan !== undefined) remotePorts.push({ ...p, vni: t.networks.get(p.network)!.vni, vlan, tunnel: tunnelOf.get(p.host)! });
+  }
 
   return {
     host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,

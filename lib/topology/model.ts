@@ -11,6 +11,8 @@ export class Topology {
   readonly hosts = new Map<string, Host>();
   readonly networks = new Map<string, Network>();
   readonly ports = new Map<string, Port>();
+  /** network id -> MAC -> port id: a MAC is unique within a network. */
+  private readonly macs = new Map<string, Map<string, string>>();
 
   /** Applies one event (all or nothing). Returns false for a replay (rev not newer). */
   apply(e: TopologyEvent): boolean {
@@ -40,13 +42,16 @@ export class Topology {
         if (stale(old, e)) return false;
         if (!this.networks.has(e.network)) throw new TopologyError(`port ${e.id}: unknown network ${e.network}`);
         if (!this.hosts.has(e.host)) throw new TopologyError(`port ${e.id}: unknown host ${e.host}`);
-        for (const p of this.ports.values()) {
-          if (p.id !== e.id && p.network === e.network && p.mac === e.mac) {
-            throw new TopologyError(`port ${e.id}: MAC ${e.mac} is already port ${p.id}'s in network ${e.network}`);
-          }
+        const holder = this.macs.get(e.network)?.get(e.mac);
+        if (holder !== undefined && holder !== e.id) {
+          throw new TopologyError(`port ${e.id}: MAC ${e.mac} is already port ${holder}'s in network ${e.network}`);
         }
         const { type: _t, ...port } = e;
+        if (old) this.macs.get(old.network)?.delete(old.mac);
         this.ports.set(e.id, port);
+        let byMac = this.macs.get(e.network);
+        if (!byMac) this.macs.set(e.network, (byMac = new Map()));
+        byMac.set(e.mac, e.id);
         return true;
       }
       case 'remove': {
@@ -56,6 +61,10 @@ export class Topology {
           const key = e.kind === 'host' ? 'host' : 'network';
           const user = [...this.ports.values()].find((p) => p[key] === e.id);
           if (user) throw new TopologyError(`remove ${e.kind} ${e.id}: port ${user.id} still uses it`);
+        }
+        if (e.kind === 'port') {
+          const p = this.ports.get(e.id)!;
+          this.macs.get(p.network)?.delete(p.mac);
         }
         table.delete(e.id);
         return true;

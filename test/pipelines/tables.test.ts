@@ -1,6 +1,7 @@
 // Table declarations are enforced: at compile time (the @ts-expect-error lines below must be
 // errors, or tsc fails the build) and at run time for specs the types cannot see.
 import { expect } from 'chai';
+import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { BR_INT } from '../../pipelines/br-int.js';
 import { BR_TUN } from '../../pipelines/br-tun.js';
 import { PipelineError, table } from '../../pipelines/table.js';
@@ -45,7 +46,7 @@ describe('typed table declarations', () => {
 
   it('build flows that parse as OVS would read them', () => {
     const f = BR_TUN.vxlanTunToLv.flow({ cookie: 0x10n, priority: 1, match: { tun_id: 1001 }, actions: [{ pushVlan: 1, set: 'vlan' }, { goto: 10 }] });
-    expect(f.text).to.equal('table=4,cookie=0x10,priority=1,tun_id=0x3e9 actions=push_vlan:0x8100,set_field:4097->vlan_vid,goto_table:10');
+    expect(formatFlow(f.flow)).to.equal('cookie=0x10, table=4, priority=1,tun_id=0x3e9 actions=push_vlan:0x8100,set_field:4097->vlan_vid,goto_table:10');
     expect(f.flow.instructions.gotoTable).to.equal(10);
   });
 });
