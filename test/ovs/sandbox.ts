@@ -79,13 +79,24 @@ export class OvsSandbox {
     const d = this.dir;
     const env = this.env();
     await run('ovsdb-tool', ['create', join(d, 'conf.db'), SCHEMA], { env });
+    await this.startOvsdbServer();
+    await this.vsctl('--no-wait', 'init');
+    await this.startVswitchd();
+  }
+
+  /** Starts (or restarts) ovsdb-server on the same database and sockets. */
+  async startOvsdbServer(): Promise<void> {
+    const d = this.dir;
     const remotes = [`--remote=punix:${this.dbSock}`];
     if (this.options.ovsdbTcpPort) remotes.push(`--remote=ptcp:${this.options.ovsdbTcpPort}:127.0.0.1`);
     await run('ovsdb-server', [join(d, 'conf.db'), ...remotes, `--pidfile=${join(d, 'ovsdb-server.pid')}`,
       `--unixctl=${join(d, 'ovsdb-server.ctl')}`, '--detach', '--no-chdir', '-vconsole:off',
-      `--log-file=${join(d, 'ovsdb-server.log')}`], { env });
-    await this.vsctl('--no-wait', 'init');
-    await this.startVswitchd();
+      `--log-file=${join(d, 'ovsdb-server.log')}`], { env: this.env() });
+  }
+
+  /** SIGKILLs ovsdb-server (to test reconnects) and waits until it is gone. */
+  async killOvsdbServer(): Promise<void> {
+    await killPidfile(join(this.dir, 'ovsdb-server.pid'), 'SIGKILL');
   }
 
   /** Starts (or restarts) ovs-vswitchd; flows are lost, OVSDB and ofports stay. */

@@ -1,0 +1,114 @@
+// RFC 7047 (OVSDB) JSON-RPC 1.0 messages and the OVSDB value encoding. ovsdb-server 3.1 refuses
+// a "jsonrpc" member and needs "params" as an array; replies carry both "result" and "error".
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface Request {
+  readonly id: string | number;
+  readonly method: string;
+  readonly params: Json[];
+}
+
+export interface Notification {
+  readonly id: null;
+  readonly method: string;
+  readonly params: Json[];
+}
+
+export interface Response {
+  readonly id: string | number;
+  readonly result: Json;
+  readonly error: Json;
+}
+
+export type RpcMessage = Request | Notification | Response;
+
+export class ProtocolError extends Error {}
+
+export function encodeRpc(m: RpcMessage): string {
+  return JSON.stringify(m);
+}
+
+/** Classifies one parsed JSON-RPC 1.0 message; throws ProtocolError for anything else. */
+export function decodeRpc(text: string): RpcMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(`not JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProtocolError('a JSON-RPC message must be an object');
+  const o = v as Record<string, unknown>;
+  if ('method' in o) {
+    if (typeof o.method !== 'string' || !Array.isArray(o.params)) throw new ProtocolError('a request needs a string "method" and array "params"');
+    if (o.id === null || o.id === undefined) return { id: null, method: o.method, params: o.params as Json[] };
+    if (typeof o.id !== 'string' && typeof o.id !== 'number') throw new ProtocolError('"id" must be a string or number');
+    return { id: o.id, method: o.method, params: o.params as Json[] };
+  }
+  if ('result' in o || 'error' in o) {
+    if (typeof o.id !== 'string' && typeof o.id !== 'number') throw new ProtocolError('a response needs a string or number "id"');
+    return { id: o.id, result: (o.result ?? null) as Json, error: (o.error ?? null) as Json };
+  }
+  throw new ProtocolError('neither a request, a notification nor a response');
+}
+
+// ---------------------------------------------------------------------------------------------
+// OVSDB values (RFC 7047 §5.1)
+
+export type Atom = string | number | boolean | Uuid | NamedUuid;
+export type Uuid = readonly ['uuid', string];
+export type NamedUuid = readonly ['named-uuid', string];
+
+export const uuid = (u: string): Uuid => ['uuid', u];
+export const namedUuid = (n: string): NamedUuid => ['named-uuid', n];
+
+/** An OVSDB set: a single atom stands for a one-element set. */
+export function ovsSet(atoms: readonly Atom[]): Json {
+  return atoms.length === 1 ? (atoms[0] as Json) : ['set', atoms as Json[]];
+}
+
+export function ovsMap(entries: Record<string, string> | ReadonlyMap<string, string>): Json {
+  const pairs = entries instanceof Map ? [...entries] : Object.entries(entries);
+  return ['map', pairs.map(([k, v]) => [k, v])];
+}
+
+/** Reads a set-valued column (a bare atom is a one-element set; ["set", []] is empty). */
+export function fromSet(v: Json | undefined): Json[] {
+  if (Array.isArray(v) && v[0] === 'set') return v[1] as Json[];
+  if (v === undefined) return [];
+  return [v];
+}
+
+export function fromMap(v: Json | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  if (Array.isArray(v) && v[0] === 'map') for (const [k, val] of v[1] as Array<[string, Json]>) m.set(k, String(val));
+  return m;
+}
+
+export function uuidOf(v: Json | undefined): string | undefined {
+  return Array.isArray(v) && (v[0] === 'uuid' || v[0] === 'named-uuid') ? (v[1] as string) : undefined;
+}
+
+/** Optional integer column: [] (empty set) is "not set". */
+export function optionalInt(v: Json | undefined): number | undefined {
+  const s = fromSet(v);
+  return s.length === 1 && typeof s[0] === 'number' ? s[0] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations (RFC 7047 §5.2)
+
+export type Condition = readonly [string, '==' | '!=' | 'includes' | 'excludes' | '<' | '<=' | '>' | '>=', Json];
+export type Mutation = readonly [string, '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete', Json];
+
+export type Operation =
+  | { readonly op: 'insert'; readonly table: string; readonly row: Record<string, Json>; readonly 'uuid-name'?: string }
+  | { readonly op: 'select'; readonly table: string; readonly where: readonly Condition[]; readonly columns?: readonly string[] }
+  | { readonly op: 'update'; readonly table: string; readonly where: readonly Condition[]; readonly row: Record<string, Json> }
+  | { readonly op: 'mutate'; readonly table: string; readonly where: readonly Condition[]; readonly mutations: readonly Mutation[] }
+  | { readonly op: 'delete'; readonly table: string; readonly where: readonly Condition[] }
+  | {
+      readonly op: 'wait'; readonly table: string; readonly where: readonly Condition[]; readonly columns: readonly string[];
+      readonly until: '==' | '!='; readonly rows: readonly Record<string, Json>[]; readonly timeout?: number;
+    }
+  | { readonly op: 'comment'; readonly comment: string };

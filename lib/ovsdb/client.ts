@@ -1,0 +1,250 @@
+// The OVSDB client: transactions, and a monitored local replica of chosen tables that survives
+// reconnects (with backoff and a full resync). The monitor uses monitor_cond_since, falling back to
+// monitor_cond and then monitor, and applies update / update2 / update3 notifications.
+import { BehaviorSubject } from 'rxjs/internal/BehaviorSubject';
+import { Json, Operation } from '../../codecs/ovsdb/protocol.js';
+import { OvsdbConnection, OvsdbError, OvsdbTarget } from './connection.js';
+
+export type Row = Readonly<Record<string, Json>>;
+/** table -> row uuid -> row (OVSDB JSON values as the server sends them). */
+export type Replica = ReadonlyMap<string, ReadonlyMap<string, Row>>;
+
+export interface ColumnType {
+  readonly nMax: number;
+  readonly isMap: boolean;
+}
+
+export interface OvsdbClientOptions {
+  readonly database?: string;
+  /** Tables and the columns to monitor. */
+  readonly tables: Readonly<Record<string, readonly string[]>>;
+  readonly requestTimeoutMs?: number;
+  /** Reconnect backoff bounds (ms). */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly onEvent?: (what: string) => void;
+}
+
+export type MonitorMethod = 'monitor_cond_since' | 'monitor_cond' | 'monitor';
+
+/** A transaction whose operations the server refused; nothing of it was committed. */
+export class TransactionError extends OvsdbError {
+  constructor(
+    message: string,
+    readonly results: readonly Json[],
+  ) {
+    super(message);
+    this.name = 'TransactionError';
+  }
+}
+
+const MONITOR_ID = 'ofctl-ts';
+
+export class OvsdbClient {
+  /** The replica, re-emitted after every applied update; kept (last known) while disconnected. */
+  readonly replica$ = new BehaviorSubject<Replica>(new Map());
+  /** true while connected and monitoring. */
+  readonly connected$ = new BehaviorSubject<boolean>(false);
+  monitorMethod: MonitorMethod | undefined;
+  private conn: OvsdbConnection | undefined;
+  private readonly db: string;
+  private columnTypes = new Map<string, Map<string, ColumnType>>();
+  private tables = new Map<string, Map<string, Row>>();
+  private stopped = false;
+  private readyWaiters: Array<() => void> = [];
+
+  private constructor(
+    readonly target: OvsdbTarget,
+    private readonly opts: OvsdbClientOptions,
+  ) {
+    this.db = opts.database ?? 'Open_vSwitch';
+  }
+
+  /** Connects, monitors, and keeps reconnecting until close(). Resolves after the first sync. */
+  static async start(target: OvsdbTarget, opts: OvsdbClientOptions): Promise<OvsdbClient> {
+    const c = new OvsdbClient(target, opts);
+    await c.connectOnce();
+    void c.superviseLoop();
+    return c;
+  }
+
+  get replica(): Replica {
+    return this.tables;
+  }
+
+  /** Runs one transaction (atomic on the server). Throws TransactionError if any operation failed. */
+  async transact(ops: readonly Operation[]): Promise<Json[]> {
+    const conn = await this.ready();
+    const results = (await conn.request('transact', [this.db, ...(ops as unknown as Json[])])) as Json[];
+    const errors = results.map((r, i) => (r && typeof r === 'object' && !Array.isArray(r) && 'error' in r
+      ? `operation ${i + 1} (${i < ops.length ? ops[i]!.op : 'commit'}): ${String(r.error)}${r.details ? ` (${String(r.details)})` : ''}` : undefined))
+      .filter((e): e is string => e !== undefined);
+    if (errors.length || results.length < ops.length) throw new TransactionError(`transaction failed: ${errors.join('; ') || 'incomplete result'}`, results);
+    return results;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.conn?.close('client closed');
+    this.connected$.next(false);
+  }
+
+  /** Resolves with a live connection (waits through a reconnect). */
+  private async ready(): Promise<OvsdbConnection> {
+    while (!this.conn?.isOpen || !this.connected$.value) {
+      if (this.stopped) throw new OvsdbError('client closed');
+      await new Promise<void>((r) => this.readyWaiters.push(r));
+    }
+    return this.conn;
+  }
+
+  private async connectOnce(): Promise<void> {
+    const conn = await OvsdbConnection.connect(this.target, this.opts.requestTimeoutMs ? { requestTimeoutMs: this.opts.requestTimeoutMs } : {});
+    try {
+      const schema = (await conn.request('get_schema', [this.db])) as { tables: Record<string, { columns: Record<string, { type: Json }> }> };
+      this.columnTypes = new Map(Object.entries(schema.tables).map(([t, def]) => [t, new Map(Object.entries(def.columns)
+        .map(([c, col]) => [c, columnType(col.type)]))]));
+      // Updates can follow the monitor reply in the same read, before the reply's continuation
+      // runs: hold them until the initial contents are applied.
+      let held: Array<[string, Json[]]> | undefined = [];
+      conn.notifications$.subscribe((n) => (held ? held.push([n.method, n.params]) : this.onNotification(n.method, n.params)));
+      const initial = await this.monitor(conn);
+      this.tables = new Map(Object.keys(this.opts.tables).map((t) => [t, new Map<string, Row>()]));
+      this.applyUpdates(initial, this.monitorMethod === 'monitor' ? 1 : 2);
+      const backlog = held;
+      held = undefined;
+      for (const [method, params] of backlog) this.onNotification(method, params);
+      this.conn = conn;
+      this.connected$.next(true);
+      this.replica$.next(this.tables);
+      for (const w of this.readyWaiters.splice(0)) w();
+      this.opts.onEvent?.(`connected to ${conn.peer} (${this.monitorMethod})`);
+    } catch (err) {
+      conn.close(`setup failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private async superviseLoop(): Promise<void> {
+    let backoff = this.opts.minBackoffMs ?? 100;
+    for (;;) {
+      const reason = await this.conn!.closed;
+      this.connected$.next(false);
+      if (this.stopped) return;
+      this.opts.onEvent?.(`disconnected: ${reason}`);
+      for (;;) {
+        await new Promise((r) => setTimeout(r, backoff));
+        if (this.stopped) return;
+        try {
+          await this.connectOnce();
+          backoff = this.opts.minBackoffMs ?? 100;
+          break;
+        } catch (err) {
+          this.opts.onEvent?.(`reconnect failed: ${(err as Error).message}`);
+          backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
+        }
+      }
+    }
+  }
+
+  /** Tries the newest monitor method first, as a clustered database benefits from it. */
+  private async monitor(conn: OvsdbConnection): Promise<Json> {
+    const cond = Object.fromEntries(Object.entries(this.opts.tables).map(([t, cols]) => [t, [{ columns: cols as Json[] }]]));
+    const plain = Object.fromEntries(Object.entries(this.opts.tables).map(([t, cols]) => [t, { columns: cols as Json[] }]));
+    const zero = '00000000-0000-0000-0000-000000000000';
+    const attempts: Array<[MonitorMethod, Json[]]> = [
+      ['monitor_cond_since', [this.db, MONITOR_ID, cond, zero]],
+      ['monitor_cond', [this.db, MONITOR_ID, cond]],
+      ['monitor', [this.db, MONITOR_ID, plain]],
+    ];
+    for (const [method, params] of attempts) {
+      try {
+        const result = await conn.request(method, params);
+        this.monitorMethod = method;
+        // monitor_cond_since answers [found, last-txn-id, updates2].
+        return method === 'monitor_cond_since' ? (result as Json[])[2]! : result;
+      } catch (err) {
+        if (!(err instanceof OvsdbError) || !/unknown method/.test(JSON.stringify(err.error ?? ''))) throw err;
+      }
+    }
+    throw new OvsdbError('server supports no monitor method');
+  }
+
+  private onNotification(method: string, params: Json[]): void {
+    if (method === 'update') this.applyUpdates(params[1]!, 1);
+    else if (method === 'update2') this.applyUpdates(params[1]!, 2);
+    else if (method === 'update3') this.applyUpdates(params[2]!, 2);
+    else return;
+    this.replica$.next(this.tables);
+  }
+
+  /** Applies a <table-updates> (monitor) or <table-updates2> (monitor_cond*) object. */
+  private applyUpdates(u: Json, version: 1 | 2): void {
+    if (!u || typeof u !== 'object' || Array.isArray(u)) return;
+    for (const [table, rows] of Object.entries(u)) {
+      const t = this.tables.get(table);
+      if (!t || !rows || typeof rows !== 'object' || Array.isArray(rows)) continue;
+      for (const [id, change] of Object.entries(rows as Record<string, Record<string, Json>>)) {
+        if (version === 1) {
+          if (change.new) t.set(id, change.new as Row);
+          else t.delete(id);
+          continue;
+        }
+        if ('delete' in change) t.delete(id);
+        else if (change.initial ?? change.insert) t.set(id, (change.initial ?? change.insert) as Row);
+        else if (change.modify) t.set(id, this.applyDiff(table, t.get(id) ?? {}, change.modify as Record<string, Json>));
+      }
+    }
+  }
+
+  /** update2 "modify": sets and maps arrive as differences, other columns as new values. */
+  private applyDiff(table: string, old: Row, diff: Record<string, Json>): Row {
+    const row: Record<string, Json> = { ...old };
+    const types = this.columnTypes.get(table);
+    for (const [col, d] of Object.entries(diff)) {
+      const type = types?.get(col) ?? { nMax: 1, isMap: false };
+      row[col] = applyDatumDiff(old[col], d, type);
+    }
+    return row;
+  }
+}
+
+function columnType(t: Json): ColumnType {
+  if (typeof t === 'string') return { nMax: 1, isMap: false };
+  const o = t as Record<string, Json>;
+  const max = o.max === 'unlimited' ? Infinity : typeof o.max === 'number' ? o.max : 1;
+  return { nMax: max, isMap: o.value !== undefined };
+}
+
+/** Datum.diff of the OVS IDL: symmetric difference for sets/maps with n_max > 1 or when empty. */
+export function applyDatumDiff(old: Json | undefined, diff: Json, type: ColumnType): Json {
+  if (type.isMap) {
+    const m = new Map<string, Json>(mapPairs(old));
+    for (const [k, v] of mapPairs(diff)) {
+      if (m.has(k) && JSON.stringify(m.get(k)) === JSON.stringify(v)) m.delete(k);
+      else m.set(k, v);
+    }
+    return ['map', [...m].map(([k, v]) => [k, v])];
+  }
+  const oldAtoms = setAtoms(old);
+  if (type.nMax > 1 || oldAtoms.length === 0) {
+    const out = [...oldAtoms];
+    for (const a of setAtoms(diff)) {
+      const i = out.findIndex((x) => JSON.stringify(x) === JSON.stringify(a));
+      if (i >= 0) out.splice(i, 1);
+      else out.push(a);
+    }
+    return out.length === 1 ? out[0]! : ['set', out];
+  }
+  return diff;
+}
+
+function setAtoms(v: Json | undefined): Json[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v) && v[0] === 'set') return v[1] as Json[];
+  return [v];
+}
+
+function mapPairs(v: Json | undefined): Array<[string, Json]> {
+  return Array.isArray(v) && v[0] === 'map' ? (v[1] as Array<[string, Json]>) : [];
+}
