@@ -71,6 +71,7 @@ export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
     t.packetRateLimit.flow({ cookie, priority: 0, actions: [{ goto: 60 }] }),
     t.transient.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
     t.transientEgress.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
-    ...s.localPorts.filter((p) => p.portSecurity).flatMap((p) => antiSpoofing(p, cookie)),
+    // Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
+    ...s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:')).flatMap((p) => antiSpoofing(p, cookie)),
   ];
 }

@@ -96,7 +96,8 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
     }
   }
   if (o.l2pop) {
-    for (const p of s.remotePorts) {
+    // A port without fixed IPs has no fdb entry in Neutron's l2pop (only its host's flooding entry).
+    for (const p of s.remotePorts.filter((rp) => rp.fixedIps.length > 0)) {
       out.push(t.ucastToTun.flow({
         cookie, priority: 2, match: { dl_vlan: p.vlan, dl_dst: p.mac },
         actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: p.vni, set: 'tun_id' }, { output: p.tunnel.ofport, to: 'tunnel' }],

@@ -118,8 +118,8 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     localPorts.push({ ...p, vlan, ofport });
   }
 
-  // Remote hosts sharing a network, numbered by remote IP from ofport 2 (Neutron pins them with
-  // ofport_request the same way, so what we render is what a live host holds).
+  // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
+  // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
   const remoteHosts = new Set<string>();
   for (const p of t.ports.values()) if (p.host !== hostName && vlanOf.has(p.network)) remoteHosts.add(p.host);
   const tunnels: Tunnel[] = [...remoteHosts].map((h) => t.hosts.get(h)!)

@@ -40,6 +40,8 @@ export interface PortEvent {
   readonly allowedAddressPairs: readonly AddressPair[];
   /** Port security (anti-spoofing flows); Neutron's default is on. */
   readonly portSecurity: boolean;
+  /** Neutron's device_owner: `network:*` ports (DHCP, routers) get no anti-spoofing flows. */
+  readonly deviceOwner?: string;
   /** OpenFlow port on br-int when known ahead (offline rendering); OVS's value wins when live. */
   readonly ofport?: number;
   readonly rev?: number;
@@ -115,7 +117,26 @@ function mac(v: unknown, k: string): string {
 
 function ip(v: unknown, k: string): string {
   if (typeof v !== 'string' || !(isIpv4(v) || isIpv6(v))) fail(`"${k}" ${JSON.stringify(v)} is not an IPv4 or IPv6 address`);
+  const why = unusableHostAddress(v);
+  if (why) fail(`"${k}" ${v} is ${why}, not a host address`);
   return v.toLowerCase();
+}
+
+/** Why an address cannot be a port's or a tunnel endpoint's own address, or undefined. */
+function unusableHostAddress(a: string): string | undefined {
+  if (isIpv4(a)) {
+    const [b0] = a.split('.').map(Number) as [number];
+    if (a === '0.0.0.0') return 'unspecified';
+    if (a === '255.255.255.255') return 'broadcast';
+    if (b0 === 127) return 'loopback';
+    if (b0 >= 224 && b0 <= 239) return 'multicast';
+    return undefined;
+  }
+  const l = a.toLowerCase();
+  if (l === '::') return 'unspecified';
+  if (l === '::1') return 'loopback';
+  if (l.startsWith('ff')) return 'multicast';
+  return undefined;
 }
 
 function only(o: Record<string, unknown>, allowed: readonly string[]): void {
@@ -130,6 +151,8 @@ export function validateEvent(v: unknown): TopologyEvent {
       only(o, ['type', 'name', 'tunnelIp', 'ovsdb', 'rev']);
       const tunnelIp = str(o, 'tunnelIp');
       if (!isIpv4(tunnelIp)) fail(`"tunnelIp" ${JSON.stringify(tunnelIp)} must be an IPv4 address`);
+      const why = unusableHostAddress(tunnelIp);
+      if (why) fail(`"tunnelIp" ${tunnelIp} is ${why}, not a tunnel endpoint`);
       if (o.ovsdb !== undefined && (typeof o.ovsdb !== 'string' || !/^(unix:.+|tcp:.+:\d+|ssl:.+:\d+)$/.test(o.ovsdb))) {
         fail('"ovsdb" must be unix:PATH, tcp:IP:PORT or ssl:IP:PORT');
       }
@@ -142,14 +165,16 @@ export function validateEvent(v: unknown): TopologyEvent {
       return { type: 'network', id: name(o, 'id'), vni: vni as number, ...rev(o) };
     }
     case 'port': {
-      only(o, ['type', 'id', 'network', 'host', 'mac', 'fixedIps', 'allowedAddressPairs', 'portSecurity', 'ofport', 'rev']);
+      only(o, ['type', 'id', 'network', 'host', 'mac', 'fixedIps', 'allowedAddressPairs', 'portSecurity', 'deviceOwner', 'ofport', 'rev']);
+      if (o.deviceOwner !== undefined && (typeof o.deviceOwner !== 'string' || o.deviceOwner.length > 255)) fail('"deviceOwner" must be a string');
       const fixed = o.fixedIps ?? [];
       if (!Array.isArray(fixed)) fail('"fixedIps" must be an array of IP addresses');
       const pairs = o.allowedAddressPairs ?? [];
       if (!Array.isArray(pairs)) fail('"allowedAddressPairs" must be an array of {"ip", "mac"?}');
       if (o.portSecurity !== undefined && typeof o.portSecurity !== 'boolean') fail('"portSecurity" must be true or false');
-      if (o.ofport !== undefined && (!Number.isInteger(o.ofport) || (o.ofport as number) < 1 || (o.ofport as number) >= 0xff00)) {
-        fail('"ofport" must be an integer in 1..65279');
+      // ofport 1 is patch-tun's on br-int.
+      if (o.ofport !== undefined && (!Number.isInteger(o.ofport) || (o.ofport as number) < 2 || (o.ofport as number) >= 0xff00)) {
+        fail('"ofport" must be an integer in 2..65279 (1 is patch-tun)');
       }
       return {
         type: 'port', id: name(o, 'id'), network: name(o, 'network'), host: name(o, 'host'), mac: mac(o.mac, 'mac'),
@@ -160,6 +185,7 @@ export function validateEvent(v: unknown): TopologyEvent {
           return { ip: ip(po.ip, `allowedAddressPairs[${i}].ip`), ...(po.mac !== undefined ? { mac: mac(po.mac, `allowedAddressPairs[${i}].mac`) } : {}) };
         }),
         portSecurity: (o.portSecurity as boolean | undefined) ?? true,
+        ...(o.deviceOwner !== undefined ? { deviceOwner: o.deviceOwner as string } : {}),
         ...(o.ofport !== undefined ? { ofport: o.ofport as number } : {}),
         ...rev(o),
       };

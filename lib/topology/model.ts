@@ -11,8 +11,8 @@ export class Topology {
   readonly hosts = new Map<string, Host>();
   readonly networks = new Map<string, Network>();
   readonly ports = new Map<string, Port>();
-  /** network id -> MAC -> port id: a MAC is unique within a network. */
-  private readonly macs = new Map<string, Map<string, string>>();
+  /** What must be unique among ports (MAC and fixed IPs per network, ofport per host) -> port id. */
+  private readonly unique = new Map<string, string>();
 
   /** Applies one event (all or nothing). Returns false for a replay (rev not newer). */
   apply(e: TopologyEvent): boolean {
@@ -42,16 +42,18 @@ export class Topology {
         if (stale(old, e)) return false;
         if (!this.networks.has(e.network)) throw new TopologyError(`port ${e.id}: unknown network ${e.network}`);
         if (!this.hosts.has(e.host)) throw new TopologyError(`port ${e.id}: unknown host ${e.host}`);
-        const holder = this.macs.get(e.network)?.get(e.mac);
-        if (holder !== undefined && holder !== e.id) {
-          throw new TopologyError(`port ${e.id}: MAC ${e.mac} is already port ${holder}'s in network ${e.network}`);
-        }
+        const taken = (key: string, what: string, scope: string): void => {
+          const holder = this.unique.get(key);
+          if (holder !== undefined && holder !== e.id) throw new TopologyError(`port ${e.id}: ${what} is already port ${holder}'s ${scope}`);
+        };
+        const keys = portKeys(e);
+        taken(keys[0]!, `MAC ${e.mac}`, `in network ${e.network}`);
+        e.fixedIps.forEach((ip, i) => taken(keys[1 + i]!, `fixed IP ${ip}`, `in network ${e.network}`));
+        if (e.ofport !== undefined) taken(keys[keys.length - 1]!, `ofport ${e.ofport}`, `on host ${e.host}`);
         const { type: _t, ...port } = e;
-        if (old) this.macs.get(old.network)?.delete(old.mac);
+        if (old) for (const k of portKeys(old)) this.unique.delete(k);
         this.ports.set(e.id, port);
-        let byMac = this.macs.get(e.network);
-        if (!byMac) this.macs.set(e.network, (byMac = new Map()));
-        byMac.set(e.mac, e.id);
+        for (const k of keys) this.unique.set(k, e.id);
         return true;
       }
       case 'remove': {
@@ -62,10 +64,7 @@ export class Topology {
           const user = [...this.ports.values()].find((p) => p[key] === e.id);
           if (user) throw new TopologyError(`remove ${e.kind} ${e.id}: port ${user.id} still uses it`);
         }
-        if (e.kind === 'port') {
-          const p = this.ports.get(e.id)!;
-          this.macs.get(p.network)?.delete(p.mac);
-        }
+        if (e.kind === 'port') for (const k of portKeys(this.ports.get(e.id)!)) this.unique.delete(k);
         table.delete(e.id);
         return true;
       }
@@ -76,6 +75,12 @@ export class Topology {
   portsOn(host: string): Port[] {
     return [...this.ports.values()].filter((p) => p.host === host);
   }
+}
+
+/** The uniqueness keys of a port: its MAC, each fixed IP (per network), its ofport (per host). */
+function portKeys(p: Pick<Port, 'network' | 'host' | 'mac' | 'fixedIps' | 'ofport'>): string[] {
+  return [`mac ${p.network} ${p.mac}`, ...p.fixedIps.map((ip) => `ip ${p.network} ${ip}`),
+    ...(p.ofport !== undefined ? [`ofport ${p.host} ${p.ofport}`] : [])];
 }
 
 function stale(old: { rev?: number } | undefined, e: { rev?: number }): boolean {

@@ -32,6 +32,10 @@ describe('topology events', () => {
     ['{"type":"host","name":"c","tunnelIp":"10.0.0.9","extra":1}', /unknown member "extra"/],
     ['{"type":"host","name":"c","tunnelIp":', /not JSON/],
     ['[1,2]', /must be a JSON object/],
+    ['{"type":"port","id":"p2","network":"n1","host":"b","mac":"fa:16:3e:00:00:02","fixedIps":["10.1.0.1"]}', /fixed IP 10\.1\.0\.1 is already port p1's/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"fa:16:3e:00:00:02","ofport":1}', /"ofport" must be an integer in 2\.\.65279/],
+    ['{"type":"port","id":"p2","network":"n1","host":"a","mac":"fa:16:3e:00:00:02","fixedIps":["224.0.0.1"]}', /is multicast, not a host address/],
+    ['{"type":"host","name":"c","tunnelIp":"127.0.0.1"}', /is loopback, not a tunnel endpoint/],
   ];
   for (const [line, why] of bad) {
     it(`rejects ${line}`, () => {

@@ -1,0 +1,215 @@
+// Host setup through OVSDB, idempotent: br-int and br-tun with their controller, patch ports,
+// one VXLAN port per remote host, and VM port tags. `planHostSetup` compares what OVSDB holds with
+// what the host needs and returns only the operations that close the gap (none when in sync).
+//
+// Order matters for the dataplane: a bridge gaining or losing its active controller flushes its
+// flows, so the controller is set when the bridge is created and never removed afterwards (a
+// different target is updated in place, which does not flush).
+import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
+import type { OvsdbClient } from '../ovsdb/client.js';
+import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
+import type { HostState } from './host-state.js';
+
+export const BR_INT = 'br-int';
+export const BR_TUN = 'br-tun';
+export const PATCH_INT = 'patch-int';
+export const PATCH_TUN = 'patch-tun';
+export const DEAD_VLAN = 4095;
+
+export interface HostSetupOptions {
+  /** Where ovs-vswitchd reaches this controller, e.g. tcp:127.0.0.1:6653 or unix:PATH. */
+  readonly controllerTarget: string;
+  readonly datapathType: string;
+  /** VXLAN UDP port; only written when not 4789, as Neutron does. */
+  readonly vxlanPort?: number;
+  /** Controller.max_backoff in ms (tests use 1000 so reconnects are quick). */
+  readonly maxBackoffMs?: number;
+}
+
+interface WantedTunnel {
+  readonly name: string;
+  readonly ofport: number;
+  readonly options: ReadonlyMap<string, string>;
+}
+
+function wantedTunnels(s: HostState, o: HostSetupOptions): WantedTunnel[] {
+  return s.tunnels.map((t) => {
+    const options = new Map([
+      ['df_default', 'true'], ['egress_pkt_mark', '0'], ['in_key', 'flow'], ['local_ip', s.tunnelIp], ['out_key', 'flow'],
+      ['remote_ip', t.remoteIp],
+    ]);
+    if (o.vxlanPort && o.vxlanPort !== 4789) options.set('dst_port', String(o.vxlanPort));
+    return { name: t.portName, ofport: t.ofport, options };
+  });
+}
+
+const sameMap = (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean =>
+  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+
+/** Port rows of VM interfaces: iface-id -> the Port's VLAN bookkeeping, as Neutron writes it. */
+function vmPortConfig(networkId: string, vni: number, vlan: number): Map<string, string> {
+  return new Map([['net_uuid', networkId], ['network_type', 'vxlan'], ['physical_network', 'None'],
+    ['segmentation_id', String(vni)], ['tag', String(vlan)]]);
+}
+
+/** The operations that make OVSDB hold what host `s` needs (empty when it already does). */
+export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptions): Operation[] {
+  const ops: Operation[] = [];
+  let n = 0;
+  const name = (p: string): string => `${p}${n++}`;
+
+  const ensureBridge = (br: string, patch: string, peer: string, extra: readonly WantedTunnel[]): void => {
+    const have = view.bridges.get(br);
+    const patchIface = new Map([['peer', peer]]);
+    if (!have) {
+      const [li, lp, pi, pp, ctl, b] = [name('li'), name('lp'), name('pi'), name('pp'), name('ctl'), name('br')];
+      // The bridge's other ports (its tunnels) go in with it: rows no bridge references vanish.
+      const extraPorts = extra.map((t) => {
+        const [i, p] = [name('i'), name('p')];
+        ops.push(
+          { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: t.name, type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport } },
+          { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: t.name, interfaces: namedUuid(i) as unknown as Json } },
+        );
+        return namedUuid(p);
+      });
+      ops.push(
+        { op: 'insert', table: 'Interface', row: { name: br, type: 'internal' }, 'uuid-name': li },
+        { op: 'insert', table: 'Port', row: { name: br, interfaces: namedUuid(li) as unknown as Json }, 'uuid-name': lp },
+        { op: 'insert', table: 'Interface', row: { name: patch, type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }, 'uuid-name': pi },
+        { op: 'insert', table: 'Port', row: { name: patch, interfaces: namedUuid(pi) as unknown as Json }, 'uuid-name': pp },
+        {
+          op: 'insert', table: 'Controller', 'uuid-name': ctl,
+          row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) },
+        },
+        {
+          op: 'insert', table: 'Bridge', 'uuid-name': b,
+          row: {
+            name: br, ports: ovsSet([namedUuid(lp), namedUuid(pp), ...extraPorts]), controller: namedUuid(ctl) as unknown as Json, fail_mode: 'secure',
+            protocols: ovsSet(['OpenFlow10', 'OpenFlow13']), datapath_type: o.datapathType,
+            other_config: ovsMap({ 'disable-in-band': 'true' }),
+          },
+        },
+        { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', uuid(view.rootUuid!) as unknown as Json]], mutations: [['bridges', 'insert', ovsSet([namedUuid(b)])]] },
+      );
+      return;
+    }
+    const where = [['_uuid', '==', uuid(have.uuid) as unknown as Json]] as const;
+    // Controller first: updated in place, or added if the bridge has none (never removed).
+    if (have.controllers.length === 0) {
+      const ctl = name('ctl');
+      ops.push(
+        { op: 'insert', table: 'Controller', 'uuid-name': ctl, row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) } },
+        { op: 'update', table: 'Bridge', where: [...where], row: { controller: namedUuid(ctl) as unknown as Json } },
+      );
+    } else if (have.controllers[0]!.target !== o.controllerTarget) {
+      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid) as unknown as Json]], row: { target: o.controllerTarget } });
+    }
+    const row: Record<string, Json> = {};
+    if (have.failMode !== 'secure') row.fail_mode = 'secure';
+    if (!have.protocols.includes('OpenFlow13')) row.protocols = ovsSet([...new Set([...have.protocols, 'OpenFlow10', 'OpenFlow13'])]);
+    if (have.datapathType !== o.datapathType && !(have.datapathType === '' && o.datapathType === 'system')) row.datapath_type = o.datapathType;
+    if (Object.keys(row).length) ops.push({ op: 'update', table: 'Bridge', where: [...where], row });
+    if (have.otherConfig.get('disable-in-band') !== 'true') {
+      ops.push({ op: 'mutate', table: 'Bridge', where: [...where], mutations: [['other_config', 'insert', ovsMap({ 'disable-in-band': 'true' })]] });
+    }
+    const patchPort = have.ports.find((p) => p.name === patch);
+    if (!patchPort) addPort(have.uuid, patch, { type: 'patch', options: patchIface, ofport: 1 });
+    else fixInterface(patchPort.interfaces[0], { type: 'patch', options: patchIface });
+  };
+
+  const addPort = (bridgeUuid: string, portName: string, want: { type: string; options: ReadonlyMap<string, string>; ofport: number }): void => {
+    const [i, p] = [name('i'), name('p')];
+    ops.push(
+      { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: portName, type: want.type, options: ovsMap(want.options), ofport_request: want.ofport } },
+      { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) as unknown as Json } },
+      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid) as unknown as Json]], mutations: [['ports', 'insert', ovsSet([namedUuid(p)])]] },
+    );
+  };
+
+  const fixInterface = (i: OvsInterface | undefined, want: { type: string; options: ReadonlyMap<string, string> }): void => {
+    if (!i || (i.type === want.type && sameMap(i.options, want.options))) return;
+    ops.push({ op: 'update', table: 'Interface', where: [['_uuid', '==', uuid(i.uuid) as unknown as Json]], row: { type: want.type, options: ovsMap(want.options) } });
+  };
+
+  const wanted = wantedTunnels(s, o);
+  ensureBridge(BR_INT, PATCH_TUN, PATCH_INT, []);
+  ensureBridge(BR_TUN, PATCH_INT, PATCH_TUN, wanted);
+
+  // Tunnels: exactly one VXLAN port per remote host that shares a network.
+  const brTun = view.bridges.get(BR_TUN);
+  if (brTun) {
+    for (const t of wanted) {
+      const have = brTun.ports.find((p) => p.name === t.name);
+      if (!have) addPort(brTun.uuid, t.name, { type: 'vxlan', options: t.options, ofport: t.ofport });
+      else fixInterface(have.interfaces[0], { type: 'vxlan', options: t.options });
+    }
+    const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
+    if (stale.length) {
+      ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brTun.uuid) as unknown as Json]], mutations: [['ports', 'delete', ovsSet(stale.map((p) => uuid(p.uuid)))]] });
+    }
+  }
+
+  // VM ports on br-int: tag = the network's local VLAN, or the dead VLAN for unknown ports.
+  const brInt = view.bridges.get(BR_INT);
+  if (brInt) {
+    const byIfaceId = new Map(s.localPorts.map((p) => [p.id, p]));
+    const vniOf = new Map(s.networks.map((n) => [n.id, n.vni]));
+    for (const port of brInt.ports) {
+      const ifaceId = port.interfaces[0]?.externalIds.get('iface-id');
+      if (!ifaceId) continue;
+      const lp = byIfaceId.get(ifaceId);
+      const tag = lp ? lp.vlan : DEAD_VLAN;
+      const other = lp ? vmPortConfig(lp.network, vniOf.get(lp.network)!, lp.vlan) : new Map<string, string>();
+      const otherNow = new Map([...port.otherConfig].filter(([k]) => ['net_uuid', 'network_type', 'physical_network', 'segmentation_id', 'tag'].includes(k)));
+      if (port.tag !== tag || !sameMap(otherNow, other)) {
+        const kept = new Map([...port.otherConfig].filter(([k]) => !otherNow.has(k)));
+        ops.push({
+          op: 'update', table: 'Port', where: [['_uuid', '==', uuid(port.uuid) as unknown as Json]],
+          row: { tag, other_config: ovsMap(new Map([...kept, ...other])) },
+        });
+      }
+    }
+  }
+  return ops;
+}
+
+/** Local VLANs recorded in OVSDB by an earlier run (Port.other_config net_uuid + tag). */
+export function vlanHintsFrom(view: VswitchView): Map<string, number> {
+  const hints = new Map<string, number>();
+  for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
+    const net = p.otherConfig.get('net_uuid');
+    const tag = Number(p.otherConfig.get('tag') ?? p.tag);
+    if (net && Number.isInteger(tag) && tag >= 1 && tag <= 4094) hints.set(net, tag);
+  }
+  return hints;
+}
+
+/**
+ * Applies the plan in one transaction (with next_cfg += 1) and waits until ovs-vswitchd has applied
+ * it (cur_cfg catches up). Returns the number of operations (0: already in sync, nothing sent).
+ */
+export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostSetupOptions, timeoutMs = 10_000): Promise<number> {
+  const view = vswitchView(client.replica);
+  const ops = planHostSetup(view, s, o);
+  if (ops.length === 0) return 0;
+  const root = uuid(view.rootUuid!) as unknown as Json;
+  const results = await client.transact([
+    ...ops,
+    { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root]], mutations: [['next_cfg', '+=', 1]] },
+    { op: 'select', table: 'Open_vSwitch', where: [['_uuid', '==', root]], columns: ['next_cfg'] },
+  ]);
+  const sel = results[results.length - 1] as { rows: Array<{ next_cfg: number }> };
+  const target = sel.rows[0]!.next_cfg;
+  await waitFor(client, (v) => v.curCfg >= target, timeoutMs, `ovs-vswitchd to apply configuration ${target}`);
+  return ops.length;
+}
+
+export async function waitFor(client: OvsdbClient, cond: (v: VswitchView) => boolean, timeoutMs: number, what: string): Promise<VswitchView> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = vswitchView(client.replica);
+    if (cond(v)) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,96 @@
+// A typed view of the Open_vSwitch tables the controller uses, read from the client's replica.
+import { fromMap, fromSet, Json, optionalInt, uuidOf } from '../../codecs/ovsdb/protocol.js';
+import type { Replica, Row } from './client.js';
+
+/** Tables and columns the controller monitors. */
+export const VSWITCH_TABLES = {
+  Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'protocols', 'datapath_type', 'other_config', 'external_ids'],
+  Port: ['name', 'interfaces', 'tag', 'other_config'],
+  Interface: ['name', 'type', 'options', 'ofport', 'ofport_request', 'error', 'external_ids'],
+  Controller: ['target', 'is_connected', 'max_backoff', 'inactivity_probe', 'connection_mode'],
+} as const;
+
+export interface OvsInterface {
+  readonly uuid: string;
+  readonly name: string;
+  readonly type: string;
+  readonly options: ReadonlyMap<string, string>;
+  /** undefined: not assigned yet ([]); -1: failed (see error). */
+  readonly ofport: number | undefined;
+  readonly ofportRequest: number | undefined;
+  readonly error: string | undefined;
+  readonly externalIds: ReadonlyMap<string, string>;
+}
+
+export interface OvsPort {
+  readonly uuid: string;
+  readonly name: string;
+  readonly interfaces: readonly OvsInterface[];
+  readonly tag: number | undefined;
+  readonly otherConfig: ReadonlyMap<string, string>;
+}
+
+export interface OvsController {
+  readonly uuid: string;
+  readonly target: string;
+  readonly isConnected: boolean;
+}
+
+export interface OvsBridge {
+  readonly uuid: string;
+  readonly name: string;
+  readonly ports: readonly OvsPort[];
+  readonly controllers: readonly OvsController[];
+  readonly failMode: string | undefined;
+  readonly protocols: readonly string[];
+  readonly datapathType: string;
+  readonly otherConfig: ReadonlyMap<string, string>;
+}
+
+export interface VswitchView {
+  readonly rootUuid: string | undefined;
+  readonly curCfg: number;
+  readonly nextCfg: number;
+  readonly bridges: ReadonlyMap<string, OvsBridge>;
+}
+
+const str = (v: Json | undefined): string | undefined => {
+  const s = fromSet(v);
+  return s.length === 1 && typeof s[0] === 'string' ? s[0] : undefined;
+};
+
+function iface(uuid: string, r: Row): OvsInterface {
+  return {
+    uuid, name: String(r.name), type: typeof r.type === 'string' ? r.type : '', options: fromMap(r.options),
+    ofport: optionalInt(r.ofport), ofportRequest: optionalInt(r.ofport_request), error: str(r.error), externalIds: fromMap(r.external_ids),
+  };
+}
+
+export function vswitchView(replica: Replica): VswitchView {
+  const table = (t: string): ReadonlyMap<string, Row> => replica.get(t) ?? new Map();
+  const ifaces = table('Interface');
+  const ports = table('Port');
+  const ctls = table('Controller');
+  const root = [...table('Open_vSwitch')][0];
+  const bridges = new Map<string, OvsBridge>();
+  for (const [uuid, b] of table('Bridge')) {
+    const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && ports.has(u)).map((pu) => {
+      const p = ports.get(pu)!;
+      return {
+        uuid: pu, name: String(p.name), tag: optionalInt(p.tag), otherConfig: fromMap(p.other_config),
+        interfaces: fromSet(p.interfaces).map(uuidOf).filter((u): u is string => !!u && ifaces.has(u)).map((iu) => iface(iu, ifaces.get(iu)!)),
+      };
+    });
+    const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
+      .map((cu) => ({ uuid: cu, target: String(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true }));
+    bridges.set(String(b.name), {
+      uuid, name: String(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
+      protocols: fromSet(b.protocols).map(String), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
+      otherConfig: fromMap(b.other_config),
+    });
+  }
+  return {
+    rootUuid: root?.[0], curCfg: Number(root?.[1].cur_cfg ?? 0), nextCfg: Number(root?.[1].next_cfg ?? 0), bridges,
+  };
+}

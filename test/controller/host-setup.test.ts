@@ -1,0 +1,73 @@
+// Host setup through OVSDB against a real ovsdb-server + ovs-vswitchd: bridges, controller, patch
+// ports, VXLAN ports and VM port tags, idempotent (a second run sends nothing).
+import { expect } from 'chai';
+import { applyHostSetup, planHostSetup, vlanHintsFrom } from '../../lib/controller/host-setup.js';
+import { deriveHostState } from '../../lib/controller/host-state.js';
+import { OvsdbClient } from '../../lib/ovsdb/client.js';
+import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
+import { parseTopology } from '../../lib/topology/model.js';
+import { OvsSandbox } from '../ovs/sandbox.js';
+
+const TOPO = [
+  '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',
+  '{"type":"host","name":"network","tunnelIp":"10.0.100.77"}',
+  '{"type":"network","id":"net-1001","vni":1001}',
+  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"]}',
+  '{"type":"port","id":"dhcp-1","network":"net-1001","host":"network","mac":"fa:16:3e:52:7a:f2","fixedIps":["10.0.0.3"]}',
+].join('\n');
+
+describe('host setup through OVSDB (real OVS)', function () {
+  this.timeout(60_000);
+  let ovs: OvsSandbox;
+  let client: OvsdbClient;
+  let opts: { controllerTarget: string; datapathType: string; maxBackoffMs: number };
+  before(async () => {
+    ovs = await OvsSandbox.start({});
+    client = await OvsdbClient.start({ kind: 'unix', path: ovs.dbSock }, { tables: VSWITCH_TABLES });
+    opts = { controllerTarget: `unix:${ovs.dir}/ctl.sock`, datapathType: 'netdev', maxBackoffMs: 1000 };
+  });
+  after(async () => {
+    await client?.close();
+    await ovs?.stop();
+  });
+
+  it('creates br-int and br-tun with controller, patch ports and the VXLAN port, then is idempotent', async () => {
+    const state = deriveHostState(parseTopology(TOPO), 'compute');
+    expect(await applyHostSetup(client, state, opts)).to.be.above(0);
+    const get = async (...a: string[]): Promise<string> => (await ovs.vsctl('get', ...a)).trim();
+    expect(await get('Bridge', 'br-int', 'fail_mode')).to.equal('secure');
+    expect(await get('Bridge', 'br-tun', 'protocols')).to.equal('[OpenFlow10, OpenFlow13]');
+    expect(await get('Bridge', 'br-tun', 'other_config:disable-in-band')).to.equal('"true"');
+    expect((await ovs.vsctl('get-controller', 'br-tun')).trim()).to.equal(opts.controllerTarget);
+    expect(await get('Interface', 'patch-int', 'ofport')).to.equal('1');
+    expect(await get('Interface', 'patch-tun', 'ofport')).to.equal('1');
+    expect(await get('Interface', 'vxlan-0a00644d', 'ofport')).to.equal('2');
+    expect(await get('Interface', 'vxlan-0a00644d', 'options')).to.equal(
+      '{df_default="true", egress_pkt_mark="0", in_key=flow, local_ip="10.0.100.88", out_key=flow, remote_ip="10.0.100.77"}');
+    // Nothing left to do: the second run sends no operation.
+    expect(planHostSetup(vswitchView(client.replica), state, opts)).to.deep.equal([]);
+    expect(await applyHostSetup(client, state, opts)).to.equal(0);
+  });
+
+  it('tags VM ports with their local VLAN (dead VLAN when unknown) and records it for restarts', async () => {
+    await ovs.vsctl('add-port', 'br-int', 'tap-vm1', '--', 'set', 'Interface', 'tap-vm1', 'type=internal',
+      'external_ids:iface-id=vm-1', 'external_ids:attached-mac="fa:16:3e:83:95:fa"',
+      '--', 'add-port', 'br-int', 'tap-x', '--', 'set', 'Interface', 'tap-x', 'type=internal', 'external_ids:iface-id=unknown-port');
+    const state = deriveHostState(parseTopology(TOPO), 'compute');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await applyHostSetup(client, state, opts)).to.be.above(0);
+    expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'tag')).trim()).to.equal('1');
+    expect((await ovs.vsctl('get', 'Port', 'tap-x', 'tag')).trim()).to.equal('4095');
+    expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'other_config:net_uuid')).trim()).to.equal('net-1001');
+    expect([...vlanHintsFrom(vswitchView(client.replica))]).to.deep.equal([['net-1001', 1]]);
+    expect(await applyHostSetup(client, state, opts)).to.equal(0);
+  });
+
+  it('removes the VXLAN port of a remote host that no longer shares a network', async () => {
+    const topo = parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"dhcp-1"}`);
+    const state = deriveHostState(topo, 'compute');
+    expect(state.tunnels).to.deep.equal([]);
+    expect(await applyHostSetup(client, state, opts)).to.be.above(0);
+    expect((await ovs.vsctl('list-ports', 'br-tun')).trim()).to.equal('patch-int');
+  });
+});
