@@ -79,10 +79,10 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
     t.floodToTun.flow({ cookie, priority: 0, actions: [] }),
   ];
   const hostsIn = new Map<string, Set<string>>();
-  for (const p of s.remotePorts) {
-    let hosts = hostsIn.get(p.network);
-    if (!hosts) hostsIn.set(p.network, (hosts = new Set()));
-    hosts.add(p.host);
+  for (const { port } of s.remotePorts) {
+    let hosts = hostsIn.get(port.network);
+    if (!hosts) hostsIn.set(port.network, (hosts = new Set()));
+    hosts.add(port.host);
   }
   for (const n of s.networks) {
     // Flooding: every tunnel (flood & learn), or with l2pop only the hosts that have ports there.
@@ -97,7 +97,8 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
   }
   if (o.l2pop) {
     // A port without fixed IPs has no fdb entry in Neutron's l2pop (only its host's flooding entry).
-    for (const p of s.remotePorts.filter((rp) => rp.fixedIps.length > 0)) {
+    for (const r of s.remotePorts.filter((rp) => rp.port.fixedIps.length > 0)) {
+      const p = { ...r, mac: r.port.mac, fixedIps: r.port.fixedIps };
       out.push(t.ucastToTun.flow({
         cookie, priority: 2, match: { dl_vlan: p.vlan, dl_dst: p.mac },
         actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: p.vni, set: 'tun_id' }, { output: p.tunnel.ofport, to: 'tunnel' }],

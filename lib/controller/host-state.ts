@@ -22,7 +22,9 @@ export interface Tunnel {
   readonly ofport: number;
 }
 
-export interface RemotePort extends Port {
+/** A port of another host in one of this host's networks (not copied: 20k of them at scale). */
+export interface RemotePort {
+  readonly port: Port;
   readonly vni: number;
   readonly vlan: number;
   readonly tunnel: Tunnel;
@@ -129,10 +131,11 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
       return { host: h.name, remoteIp: h.tunnelIp, portName, ofport: opts.ofports?.get(portName) ?? FIRST_TUNNEL_OFPORT + i };
     });
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
+  const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
   const remotePorts: RemotePort[] = [];
-  for (const p of t.ports.values()) {
-    const vlan = p.host === hostName ? undefined : vlanOf.get(p.network);
-    if (vlan !== undefined) remotePorts.push({ ...p, vni: t.networks.get(p.network)!.vni, vlan, tunnel: tunnelOf.get(p.host)! });
+  for (const port of t.ports.values()) {
+    const vlan = port.host === hostName ? undefined : vlanOf.get(port.network);
+    if (vlan !== undefined) remotePorts.push({ port, vni: vniOf.get(port.network)!, vlan, tunnel: tunnelOf.get(port.host)! });
   }
 
   return {
