@@ -1,0 +1,120 @@
+// Keeps one bridge's flows equal to the desired set, with the minimal change applied atomically.
+//
+// On attach it dumps the bridge once; afterwards it tracks what it applied. A change is one bundle
+// (ADD for new or changed flows, DELETE_STRICT for stale ones), confirmed by the switch, so the
+// dataplane never sees a half-applied pipeline and a restart against an unchanged switch sends
+// nothing. Only flows carrying our cookie are ours: foreign flows stay (unless `removeForeign`), and
+// flows our learn actions created (table 20, with a hard timeout) are never deleted.
+import { formatFlow } from '../../codecs/ofctl/format-flow.js';
+import type { Flow } from '../../codecs/openflow/flow.js';
+import { OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
+import { canonicalText, flowKey, toFlowMod } from '../flowset/flowset.js';
+import type { OfConnection } from '../switch/connection.js';
+import { BundleError } from '../switch/errors.js';
+import { applyFlowMods, dumpFlows } from '../switch/flow-ops.js';
+
+export interface ReconcilerOptions {
+  /** Our cookie on this bridge (0: the classic profile, which marks nothing; then all flows are ours). */
+  readonly cookie: bigint;
+  /** Also delete flows with another cookie. */
+  readonly removeForeign?: boolean;
+  /** The table our learn actions write into (its learned flows are left alone). */
+  readonly learnTable?: number;
+}
+
+export interface ReconcileResult {
+  readonly added: number;
+  readonly modified: number;
+  readonly deleted: number;
+  /** Flow-mods sent (0 when the bridge already held the desired flows). */
+  readonly flowMods: number;
+  readonly durationMs: number;
+}
+
+export class ReconcileError extends Error {
+  constructor(
+    message: string,
+    /** The flows the switch refused, as text. */
+    readonly refused: readonly string[],
+  ) {
+    super(message);
+    this.name = 'ReconcileError';
+  }
+}
+
+export class FlowReconciler {
+  /** What the bridge holds of ours (identity -> flow), as of the last dump or applied bundle. */
+  private actual = new Map<string, Flow>();
+  private running: Promise<unknown> = Promise.resolve();
+  flowModsSent = 0;
+
+  private constructor(
+    readonly conn: OfConnection,
+    private readonly opts: ReconcilerOptions,
+  ) {}
+
+  /** Attaches to a session: one dump of the bridge. */
+  static async attach(conn: OfConnection, opts: ReconcilerOptions): Promise<FlowReconciler> {
+    const r = new FlowReconciler(conn, opts);
+    for (const f of await dumpFlows(conn)) if (r.isOurs(f) && !r.isLearned(f)) r.actual.set(flowKey(f), f);
+    return r;
+  }
+
+  /** How many of our flows the bridge holds (as tracked). */
+  get size(): number {
+    return this.actual.size;
+  }
+
+  private isOurs(f: Flow): boolean {
+    return this.opts.removeForeign || this.opts.cookie === 0n || f.cookie === this.opts.cookie;
+  }
+
+  private isLearned(f: Flow): boolean {
+    return f.table === (this.opts.learnTable ?? 20) && f.hardTimeout > 0 && f.idleTimeout === 0 && f.priority === 1;
+  }
+
+  /** Makes the bridge hold `desired` (plus foreign and learned flows). Serialised per bridge. */
+  reconcile(desired: readonly Flow[]): Promise<ReconcileResult> {
+    const next = this.running.then(() => this.reconcileNow(desired));
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reconcileNow(desired: readonly Flow[]): Promise<ReconcileResult> {
+    const t0 = performance.now();
+    const want = new Map<string, Flow>();
+    for (const f of desired) want.set(flowKey(f), f);
+    const adds: Flow[] = [];
+    let modified = 0;
+    for (const [k, f] of want) {
+      const have = this.actual.get(k);
+      if (!have) adds.push(f);
+      else if (canonicalText(have) !== canonicalText(f)) {
+        adds.push(f);
+        modified++;
+      }
+    }
+    const deletes = [...this.actual].filter(([k]) => !want.has(k)).map(([, f]) => f);
+    const mods = [
+      ...deletes.map((f) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
+      ...adds.map((f) => toFlowMod(f, OFPFC_ADD)),
+    ];
+    if (mods.length) {
+      try {
+        await applyFlowMods(this.conn, mods, true);
+      } catch (err) {
+        if (err instanceof BundleError) {
+          const refused = err.failures.map(({ index, reason }) => `${reason}: ${mods[index] ? formatFlow(mods[index]!) : `message ${index + 1}`}`);
+          throw new ReconcileError(`${this.conn.peer}: the switch refused the change (nothing applied): ${refused.join('; ')}`, refused);
+        }
+        throw err;
+      }
+      this.flowModsSent += mods.length;
+      for (const f of deletes) this.actual.delete(flowKey(f));
+      for (const f of adds) this.actual.set(flowKey(f), f);
+    }
+    return {
+      added: adds.length - modified, modified, deleted: deletes.length, flowMods: mods.length, durationMs: performance.now() - t0,
+    };
+  }
+}
