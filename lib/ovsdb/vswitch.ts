@@ -5,7 +5,7 @@ import type { Replica, Row } from './client.js';
 /** Tables and columns the controller monitors. */
 export const VSWITCH_TABLES = {
   Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'protocols', 'datapath_type', 'other_config', 'external_ids'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'protocols', 'datapath_type', 'datapath_id', 'other_config', 'external_ids'],
   Port: ['name', 'interfaces', 'tag', 'other_config'],
   Interface: ['name', 'type', 'options', 'ofport', 'ofport_request', 'error', 'external_ids'],
   Controller: ['target', 'is_connected', 'max_backoff', 'inactivity_probe', 'connection_mode'],
@@ -45,6 +45,8 @@ export interface OvsBridge {
   readonly failMode: string | undefined;
   readonly protocols: readonly string[];
   readonly datapathType: string;
+  /** The OpenFlow datapath id ovs-vswitchd chose (undefined until it ran). */
+  readonly datapathId: bigint | undefined;
   readonly otherConfig: ReadonlyMap<string, string>;
 }
 
@@ -87,6 +89,7 @@ export function vswitchView(replica: Replica): VswitchView {
     bridges.set(String(b.name), {
       uuid, name: String(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(String), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
+      datapathId: str(b.datapath_id) ? BigInt(`0x${str(b.datapath_id)}`) : undefined,
       otherConfig: fromMap(b.other_config),
     });
   }

@@ -1,0 +1,160 @@
+// One hypervisor as the controller sees it: its OVSDB replica, its setup, its local VLANs (stable
+// while a network stays, kept across restarts through OVSDB) and a flow reconciler per connected
+// bridge. Every change (topology, OVSDB, a bridge connecting) runs one convergence pass; passes are
+// serialised and coalesced, so a burst of events costs one pass.
+import type { Logger } from 'pino';
+import { BridgeName, pipelineFlows } from '../../pipelines/index.js';
+import type { PipelineOptions } from '../../pipelines/options.js';
+import { OvsdbClient } from '../ovsdb/client.js';
+import { parseOvsdbTarget } from '../ovsdb/connection.js';
+import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
+import type { OfConnection } from '../switch/connection.js';
+import type { Topology } from '../topology/model.js';
+import { FlowReconciler, ReconcileResult } from './flow-reconciler.js';
+import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, vlanHintsFrom } from './host-setup.js';
+import { deriveHostState, HostState } from './host-state.js';
+
+export interface HostAgentOptions {
+  readonly pipeline: PipelineOptions;
+  readonly setup: HostSetupOptions;
+  readonly log?: Logger;
+  readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
+}
+
+export interface HostStatus {
+  readonly host: string;
+  readonly ovsdb: string;
+  readonly ovsdbConnected: boolean;
+  readonly bridges: Record<string, { readonly connected: boolean; readonly flows: number; readonly lastReconcile?: ReconcileResult }>;
+  readonly errors: readonly string[];
+}
+
+export class HostAgent {
+  private client: OvsdbClient | undefined;
+  private topology: Topology | undefined;
+  private vlans = new Map<string, number>();
+  private vlansRestored = false;
+  private readonly reconcilers = new Map<BridgeName, FlowReconciler>();
+  private readonly last = new Map<BridgeName, ReconcileResult>();
+  private errors: string[] = [];
+  private pass: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private passRunning = false;
+  state: HostState | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly ovsdb: string,
+    private readonly o: HostAgentOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb), {
+      tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
+    });
+    // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
+    this.client.replica$.subscribe(() => this.schedule());
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.close();
+  }
+
+  view(): VswitchView | undefined {
+    return this.client ? vswitchView(this.client.replica) : undefined;
+  }
+
+  /** The bridge of this host whose datapath id this is, if any. */
+  bridgeOf(datapathId: bigint): BridgeName | undefined {
+    const v = this.view();
+    for (const br of [BR_INT, BR_TUN] as const) if (v?.bridges.get(br)?.datapathId === datapathId) return br;
+    return undefined;
+  }
+
+  setTopology(t: Topology): void {
+    this.topology = t;
+    this.schedule();
+  }
+
+  /** A bridge of this host connected: dump it once and converge it. */
+  async attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
+    const cookie = bridge === BR_TUN ? this.o.pipeline.cookies.brTun : this.o.pipeline.cookies.brInt;
+    const r = await FlowReconciler.attach(conn, { cookie });
+    this.reconcilers.set(bridge, r);
+    void conn.closed.then(() => {
+      if (this.reconcilers.get(bridge) === r) this.reconcilers.delete(bridge);
+    });
+    this.schedule();
+  }
+
+  /** Runs a pass soon; passes never overlap and a burst of triggers coalesces into one more pass. */
+  schedule(): Promise<void> {
+    this.dirty = true;
+    if (!this.passRunning) {
+      this.passRunning = true;
+      this.pass = (async () => {
+        try {
+          while (this.dirty) {
+            this.dirty = false;
+            await this.converge().catch((err: unknown) => {
+              const msg = err instanceof Error ? err.message : String(err);
+              this.errors = [msg];
+              this.o.log?.error({ host: this.host, err: msg }, 'convergence failed');
+            });
+          }
+        } finally {
+          this.passRunning = false;
+        }
+      })();
+    }
+    return this.pass;
+  }
+
+  /** Resolves when no pass is pending (for tests and the demo). */
+  async idle(): Promise<void> {
+    while (this.passRunning) await this.pass;
+  }
+
+  private async converge(): Promise<void> {
+    if (!this.client || !this.topology || !this.topology.hosts.has(this.host)) return;
+    const view = vswitchView(this.client.replica);
+    if (!this.vlansRestored) {
+      // After a restart, the VLANs recorded in OVSDB win: traffic keeps its tags.
+      for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
+      this.vlansRestored = true;
+    }
+    const ofports = new Map<string, number>();
+    for (const p of view.bridges.get(BR_TUN)?.ports ?? []) {
+      const o = p.interfaces[0]?.ofport;
+      if (o !== undefined && o > 0) ofports.set(p.name, o);
+    }
+    for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
+      const id = p.interfaces[0]?.externalIds.get('iface-id');
+      const o = p.interfaces[0]?.ofport;
+      if (id && o !== undefined && o > 0) ofports.set(id, o);
+    }
+    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports });
+    // Keep VLANs while their network stays; release those whose last local port left.
+    this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
+    this.state = state;
+    this.errors = [...state.errors];
+    await applyHostSetup(this.client, state, this.o.setup);
+    for (const [bridge, r] of this.reconcilers) {
+      if (!r.conn.isOpen) continue;
+      const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
+      this.last.set(bridge, res);
+      if (res.flowMods) this.o.log?.info({ host: this.host, bridge, ...res }, 'bridge reconciled');
+      this.o.onReconciled?.(this.host, bridge, res);
+    }
+  }
+
+  status(): HostStatus {
+    const bridges: HostStatus['bridges'] = {};
+    for (const b of [BR_INT, BR_TUN] as const) {
+      const r = this.reconcilers.get(b);
+      const last = this.last.get(b);
+      bridges[b] = { connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}) };
+    }
+    return { host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors };
+  }
+}
