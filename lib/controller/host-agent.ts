@@ -53,7 +53,7 @@ export class HostAgent {
       tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
     });
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
-    this.client.replica$.subscribe(() => this.schedule());
+    this.client.replica$.subscribe(() => void this.schedule());
   }
 
   async stop(): Promise<void> {
@@ -73,7 +73,7 @@ export class HostAgent {
 
   setTopology(t: Topology): void {
     this.topology = t;
-    this.schedule();
+    void this.schedule();
   }
 
   /** A bridge of this host connected: dump it once and converge it. */
@@ -84,7 +84,7 @@ export class HostAgent {
     void conn.closed.then(() => {
       if (this.reconcilers.get(bridge) === r) this.reconcilers.delete(bridge);
     });
-    this.schedule();
+    void this.schedule();
   }
 
   /** Runs a pass soon; passes never overlap and a burst of triggers coalesces into one more pass. */
