@@ -94,6 +94,27 @@ await yargs(hideBin(process.argv))
   (a) => run('pipeline', async () => (await import('./pipeline-graph.js')).pipelineGraphCommand({
     profile: a.profile, bridge: a.bridge, format: a.format, l2pop: a.l2pop, arpResponder: a.arpResponder,
   }, out)))
+  .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
+    .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects (tcp:IP:PORT or unix:PATH)' })
+    .option('topology', { type: 'string', demandOption: true, describe: 'FILE (followed), - (stdin) or http:PORT (POST /events)' })
+    .option('ovs-target', { type: 'string', describe: "the controller target written into each bridge (default: --listen)" })
+    .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
+    .option('l2pop', { type: 'boolean', default: false })
+    .option('arp-responder', { type: 'boolean', default: false })
+    .option('controller-id', { type: 'string', default: 'ofctl-ts', describe: 'derives the cookies that mark our flows' })
+    .option('datapath-type', { type: 'string', default: 'system', describe: 'netdev for the userspace datapath' })
+    .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
+    .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
+    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' }),
+  (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
+    listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    controllerId: a.controllerId, datapathType: a.datapathType,
+    ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
+    ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpHost ? { httpHost: a.httpHost } : {}),
+  })))
+  .command('status', "print a running controller's hosts, bridges, sessions and last reconcile", (y) => y
+    .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' }),
+  (a) => run('status', async () => (await import('./controller.js')).statusCommand(a.metricsPort, out)))
   .demandCommand(1, 'name a command')
   .strict()
   .help()
