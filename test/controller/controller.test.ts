@@ -2,6 +2,7 @@
 // host setup, flows on both bridges of both hosts, topology changes applied minimally, a controller
 // restart that sends nothing, and an ovs-vswitchd restart restored.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Controller } from '../../lib/controller/controller.js';
 import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
@@ -105,8 +106,35 @@ describe('controller with two real hosts', function () {
     expect(await dump(a, 'br-tun')).to.deep.equal(renderText(ctl.agents.get('a')!.state!, 'br-tun', pipeline));
   });
 
-  it('a controller restart keeps VLANs and sends zero flow-mods', async () => {
+  it('a new network gets a fresh VLAN and its table-4/22 flows; moving a port updates both hosts', async () => {
+    store.applyLine('{"type":"network","id":"blue","vni":2001}');
+    store.applyLine('{"type":"port","id":"vm-a2","network":"blue","host":"a","mac":"fa:16:3e:00:01:0a","fixedIps":["10.252.0.1"]}');
+    store.applyLine('{"type":"port","id":"vm-b2","network":"blue","host":"b","mac":"fa:16:3e:00:01:0b","fixedIps":["10.252.0.2"]}');
+    await ctl.idle();
+    await eventually(async () => (await dump(a, 'br-tun')).some((l) => l.includes('tun_id=0x7d1')), 'blue on host a');
+    await ctl.idle();
+    const onA = await dump(a, 'br-tun');
+    expect(onA.some((l) => /table=4, priority=1,tun_id=0x7d1 actions=push_vlan:0x8100,set_field:4098->vlan_vid,goto_table:10/.test(l))).to.equal(true);
+    expect(onA.some((l) => /table=22, priority=1,dl_vlan=2 actions=pop_vlan,set_field:0x7d1->tun_id,output:2/.test(l))).to.equal(true);
+    // vm-b2 moves to host a: b no longer has blue; a no longer reaches vm-b2 through the tunnel.
+    store.applyLine('{"type":"port","id":"vm-b2","network":"blue","host":"a","mac":"fa:16:3e:00:01:0b","fixedIps":["10.252.0.2"]}');
+    await eventually(async () => !(await dump(b, 'br-tun')).some((l) => l.includes('tun_id=0x7d1')), 'blue to leave host b');
+    await ctl.idle();
+    expect((await dump(a, 'br-tun')).some((l) => l.includes('dl_dst=fa:16:3e:00:01:0b'))).to.equal(false);
+    for (const [box, host] of [[a, 'a'], [b, 'b']] as const) {
+      expect(await dump(box, 'br-tun')).to.deep.equal(renderText(ctl.agents.get(host)!.state!, 'br-tun', pipeline));
+    }
+  });
+
+  it('a controller restart keeps VLANs and sends zero flow-mods; no flow is absent at any moment', async () => {
     const before = await dump(a, 'br-tun');
+    // ovs-ofctl monitor reports every flow added, modified or deleted while the controller restarts.
+    const monitor = spawn('stdbuf', ['-oL', 'ovs-ofctl', '-O', 'OpenFlow13', 'monitor', a.mgmtTarget('br-tun'), 'watch:!initial'], { env: { ...process.env, OVS_RUNDIR: a.dir } });
+    let seen = '';
+    monitor.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    monitor.stderr.on('data', (d: Buffer) => (seen += `STDERR ${d.toString()}`));
+    // The monitor is registered once it printed its (empty, !initial) first reply.
+    await eventually(() => seen.includes('FLOW_MONITOR reply'), 'ovs-ofctl monitor to start');
     await ctl.stop();
     results.length = 0;
     ctl = await newController();
@@ -116,6 +144,14 @@ describe('controller with two real hosts', function () {
     expect(results.reduce((n, [, , r]) => n + r.flowMods, 0)).to.equal(0);
     expect(await dump(a, 'br-tun')).to.deep.equal(before);
     expect((await a.vsctl('get', 'Port', 'tap-a', 'tag')).trim()).to.equal('1');
+    // Negative control: the monitor does report changes (one flow added and deleted by hand).
+    await a.ofctl('add-flow', a.mgmtTarget('br-tun'), 'table=99,priority=1,actions=drop');
+    await a.ofctl('del-flows', a.mgmtTarget('br-tun'), 'table=99');
+    await eventually(() => seen.includes('event=DELETED'), 'the monitor to report the control flow');
+    monitor.kill();
+    const events = seen.split('\n').filter((l) => /event=/.test(l));
+    expect(events).to.have.length(2);
+    expect(events.every((l) => l.includes('table=99'))).to.equal(true);
   });
 
   it('restores the flows after ovs-vswitchd restarts', async () => {
