@@ -7,7 +7,7 @@
 // flows our learn actions created (table 20, with a hard timeout) are never deleted.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
-import { OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
+import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
 import { canonicalText, flowKey, toFlowMod } from '../flowset/flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
@@ -40,6 +40,11 @@ export class ReconcileError extends Error {
     super(message);
     this.name = 'ReconcileError';
   }
+}
+
+function isAddFlowMod(f: Flow): f is FlowModMessage {
+  const m = f as Partial<FlowModMessage>;
+  return m.type === 'flow_mod' && m.command === OFPFC_ADD && m.cookieMask === 0n;
 }
 
 export class FlowReconciler {
@@ -84,20 +89,21 @@ export class FlowReconciler {
     const t0 = performance.now();
     const want = new Map<string, Flow>();
     for (const f of desired) want.set(flowKey(f), f);
-    const adds: Flow[] = [];
+    const adds: Array<[string, Flow]> = [];
     let modified = 0;
     for (const [k, f] of want) {
       const have = this.actual.get(k);
-      if (!have) adds.push(f);
+      if (!have) adds.push([k, f]);
       else if (canonicalText(have) !== canonicalText(f)) {
-        adds.push(f);
+        adds.push([k, f]);
         modified++;
       }
     }
-    const deletes = [...this.actual].filter(([k]) => !want.has(k)).map(([, f]) => f);
-    const mods = [
-      ...deletes.map((f) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
-      ...adds.map((f) => toFlowMod(f, OFPFC_ADD)),
+    const deletes = [...this.actual].filter(([k]) => !want.has(k));
+    const mods: FlowModMessage[] = [
+      ...deletes.map(([, f]) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
+      // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
+      ...adds.map(([, f]) => (isAddFlowMod(f) ? f : toFlowMod(f, OFPFC_ADD))),
     ];
     if (mods.length) {
       try {
@@ -110,8 +116,8 @@ export class FlowReconciler {
         throw err;
       }
       this.flowModsSent += mods.length;
-      for (const f of deletes) this.actual.delete(flowKey(f));
-      for (const f of adds) this.actual.set(flowKey(f), f);
+      for (const [k] of deletes) this.actual.delete(k);
+      for (const [k, f] of adds) this.actual.set(k, f);
     }
     return {
       added: adds.length - modified, modified, deleted: deletes.length, flowMods: mods.length, durationMs: performance.now() - t0,

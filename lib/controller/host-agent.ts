@@ -35,6 +35,8 @@ export class HostAgent {
   private vlans = new Map<string, number>();
   private vlansRestored = false;
   private readonly reconcilers = new Map<BridgeName, FlowReconciler>();
+  /** The state fingerprint each reconciler was last converged to: unchanged state, no re-render. */
+  private readonly convergedTo = new Map<FlowReconciler, string>();
   private readonly last = new Map<BridgeName, ReconcileResult>();
   private errors: string[] = [];
   private pass: Promise<void> = Promise.resolve();
@@ -139,9 +141,13 @@ export class HostAgent {
     this.state = state;
     this.errors = [...state.errors];
     await applyHostSetup(this.client, state, this.o.setup);
+    // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
+    // rendering 50k flows costs most of a second, so skip it when the state is the same.
+    const fingerprint = JSON.stringify(state);
     for (const [bridge, r] of this.reconcilers) {
-      if (!r.conn.isOpen) continue;
+      if (!r.conn.isOpen || this.convergedTo.get(r) === fingerprint) continue;
       const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
+      this.convergedTo.set(r, fingerprint);
       this.last.set(bridge, res);
       if (res.flowMods) this.o.log?.info({ host: this.host, bridge, ...res }, 'bridge reconciled');
       this.o.onReconciled?.(this.host, bridge, res);
