@@ -3,7 +3,7 @@
 // the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25.
 import type { HostState, LocalPort } from '../lib/controller/host-state.js';
 import type { PipelineOptions } from './options.js';
-import { PipelineFlow, table } from './table.js';
+import { memoFlows, PipelineFlow, table } from './table.js';
 
 export const BR_INT = {
   localSwitching: table({
@@ -62,6 +62,7 @@ export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
   }
   const cookie = o.cookies.brInt;
   return [
+    ...memoFlows(`int-static|${cookie}`, () => [
     t.localSwitching.flow({ cookie, priority: 65535, match: { dl_vlan: DEAD_VLAN }, actions: [] }),
     t.localSwitching.flow({ cookie, priority: 0, actions: [{ goto: 59 }] }),
     t.canary.flow({ cookie, priority: 0, actions: [] }),
@@ -71,7 +72,10 @@ export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
     t.packetRateLimit.flow({ cookie, priority: 0, actions: [{ goto: 60 }] }),
     t.transient.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
     t.transientEgress.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
+    ]),
     // Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
-    ...s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:')).flatMap((p) => antiSpoofing(p, cookie)),
+    ...s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:')).flatMap((p) => memoFlows(
+      `int-spoof|${cookie}|${p.ofport}|${p.mac}|${p.fixedIps.join(',')}|${p.allowedAddressPairs.map((a) => `${a.ip}/${a.mac ?? ''}`).join(',')}`,
+      () => antiSpoofing(p, cookie))),
   ];
 }

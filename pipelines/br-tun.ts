@@ -7,9 +7,9 @@
 //   20 UCAST_TO_TUN    learned (and l2pop) unicast entries, default -> 22
 //   21 ARP_RESPONDER   answer ARP for known remote IPs in OVS, default -> 22
 //   22 FLOOD_TO_TUN    per local VLAN: strip the VLAN, set the tunnel ID, output to the tunnels
-import type { HostState } from '../lib/controller/host-state.js';
+import type { HostState, RemotePort } from '../lib/controller/host-state.js';
 import type { PipelineOptions } from './options.js';
-import { PipelineFlow, table } from './table.js';
+import { memoFlows, PipelineFlow, table } from './table.js';
 
 export const BR_TUN = {
   localSwitching: table({
@@ -55,28 +55,32 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
   const cookie = o.cookies.brTun;
   const arp = o.arpResponder && o.l2pop;
   const out: PipelineFlow[] = [
-    t.localSwitching.flow({ cookie, priority: 1, match: { in_port: s.patchIntOfport }, actions: [{ goto: 2 }] }),
-    ...s.tunnels.map((tu) => t.localSwitching.flow({ cookie, priority: 1, match: { in_port: tu.ofport }, actions: [{ goto: 4 }] })),
-    t.localSwitching.flow({ cookie, priority: 0, actions: [] }),
-    ...(arp ? [t.patchLvToTun.flow({ cookie, priority: 1, match: { arp: true, dl_dst: 'ff:ff:ff:ff:ff:ff' }, actions: [{ goto: 21 }] })] : []),
-    t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: UNICAST }, actions: [{ goto: 20 }] }),
-    t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: MULTICAST }, actions: [{ goto: 22 }] }),
-    t.greTunToLv.flow({ cookie, priority: 0, actions: [] }),
-    ...s.networks.map((n) => t.vxlanTunToLv.flow({
+    ...memoFlows(`tun-static|${cookie}|${s.patchIntOfport}|${arp}`, () => [
+      t.localSwitching.flow({ cookie, priority: 1, match: { in_port: s.patchIntOfport }, actions: [{ goto: 2 }] }),
+      t.localSwitching.flow({ cookie, priority: 0, actions: [] }),
+      ...(arp ? [t.patchLvToTun.flow({ cookie, priority: 1, match: { arp: true, dl_dst: 'ff:ff:ff:ff:ff:ff' }, actions: [{ goto: 21 }] })] : []),
+      t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: UNICAST }, actions: [{ goto: 20 }] }),
+      t.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: MULTICAST }, actions: [{ goto: 22 }] }),
+      t.greTunToLv.flow({ cookie, priority: 0, actions: [] }),
+      t.vxlanTunToLv.flow({ cookie, priority: 0, actions: [] }),
+      t.geneveTunToLv.flow({ cookie, priority: 0, actions: [] }),
+      t.learnFromTun.flow({
+        cookie, priority: 1,
+        actions: [
+          { learn: `table=20,hard_timeout=300,priority=1,cookie=0x${cookie.toString(16)},${LEARN_SPECS},output:OXM_OF_IN_PORT[]`, into: 20 },
+          { output: s.patchIntOfport, to: 'patch' },
+        ],
+      }),
+      t.ucastToTun.flow({ cookie, priority: 0, actions: [{ goto: 22 }] }),
+      ...(arp ? [t.arpResponder.flow({ cookie, priority: 0, actions: [{ goto: 22 }] })] : []),
+      t.floodToTun.flow({ cookie, priority: 0, actions: [] }),
+    ]),
+    ...s.tunnels.flatMap((tu) => memoFlows(`tun-in|${cookie}|${tu.ofport}`, () => [
+      t.localSwitching.flow({ cookie, priority: 1, match: { in_port: tu.ofport }, actions: [{ goto: 4 }] }),
+    ])),
+    ...s.networks.flatMap((n) => memoFlows(`tun-vni|${cookie}|${n.vni}|${n.vlan}`, () => [t.vxlanTunToLv.flow({
       cookie, priority: 1, match: { tun_id: n.vni }, actions: [{ pushVlan: n.vlan, set: 'vlan' }, { goto: 10 }],
-    })),
-    t.vxlanTunToLv.flow({ cookie, priority: 0, actions: [] }),
-    t.geneveTunToLv.flow({ cookie, priority: 0, actions: [] }),
-    t.learnFromTun.flow({
-      cookie, priority: 1,
-      actions: [
-        { learn: `table=20,hard_timeout=300,priority=1,cookie=0x${cookie.toString(16)},${LEARN_SPECS},output:OXM_OF_IN_PORT[]`, into: 20 },
-        { output: s.patchIntOfport, to: 'patch' },
-      ],
-    }),
-    t.ucastToTun.flow({ cookie, priority: 0, actions: [{ goto: 22 }] }),
-    ...(arp ? [t.arpResponder.flow({ cookie, priority: 0, actions: [{ goto: 22 }] })] : []),
-    t.floodToTun.flow({ cookie, priority: 0, actions: [] }),
+    })])),
   ];
   const hostsIn = new Map<string, Set<string>>();
   for (const { port } of s.remotePorts) {
@@ -89,39 +93,55 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
     const hosts = hostsIn.get(n.id);
     const ports = s.tunnels.filter((tu) => !o.l2pop || hosts?.has(tu.host)).map((tu) => tu.ofport);
     if (ports.length) {
-      out.push(t.floodToTun.flow({
+      out.push(...memoFlows(`tun-flood|${cookie}|${n.vlan}|${n.vni}|${ports.join(',')}`, () => [t.floodToTun.flow({
         cookie, priority: 1, match: { dl_vlan: n.vlan },
         actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: n.vni, set: 'tun_id' }, { outputs: ports, to: 'tunnel' }],
-      }));
+      })]));
     }
   }
   if (o.l2pop) {
     // A port without fixed IPs has no fdb entry in Neutron's l2pop (only its host's flooding entry).
-    for (const r of s.remotePorts.filter((rp) => rp.port.fixedIps.length > 0)) {
-      const p = { ...r, mac: r.port.mac, fixedIps: r.port.fixedIps };
-      out.push(t.ucastToTun.flow({
-        cookie, priority: 2, match: { dl_vlan: p.vlan, dl_dst: p.mac },
-        actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: p.vni, set: 'tun_id' }, { output: p.tunnel.ofport, to: 'tunnel' }],
-      }));
-      if (!arp) continue;
-      for (const ip of p.fixedIps.filter((x) => !x.includes(':'))) {
-        out.push(t.arpResponder.flow({
-          cookie, priority: 1, match: { arp: true, dl_vlan: p.vlan, arp_tpa: ip },
-          actions: [
-            { setField: 'arp_op', value: 2, set: 'arp_op' },
-            { move: 'NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]', set: 'arp_tha' },
-            { move: 'NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]', set: 'arp_tpa' },
-            { setField: 'arp_sha', value: p.mac, set: 'arp_sha' },
-            { setField: 'arp_spa', value: ip, set: 'arp_spa' },
-            { move: 'NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]', set: 'eth_dst' },
-            { setField: 'eth_src', value: p.mac, set: 'eth_src' },
-            { inPort: true },
-          ],
-        }));
-      }
-    }
+    for (const r of s.remotePorts) if (r.port.fixedIps.length > 0) out.push(...l2popFlows(r, cookie, arp));
   }
   return out;
+}
+
+/**
+ * The l2pop (and ARP responder) flows of one remote port, remembered per topology port object:
+ * with 20k remote ports, re-deriving them after every event would dominate the event latency.
+ * An unchanged port (same object, same VLAN, VNI, tunnel and options) gets the same flows back.
+ */
+const l2popCache = new WeakMap<object, { readonly key: string; readonly flows: readonly PipelineFlow[] }>();
+
+function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean): readonly PipelineFlow[] {
+  const key = `${r.vlan}|${r.vni}|${r.tunnel.ofport}|${cookie}|${arp}`;
+  const hit = l2popCache.get(r.port);
+  if (hit?.key === key) return hit.flows;
+  const t = BR_TUN;
+  const { mac, fixedIps } = r.port;
+  const flows = [t.ucastToTun.flow({
+    cookie, priority: 2, match: { dl_vlan: r.vlan, dl_dst: mac },
+    actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: r.vni, set: 'tun_id' }, { output: r.tunnel.ofport, to: 'tunnel' }],
+  })];
+  if (arp) {
+    for (const ip of fixedIps.filter((x) => !x.includes(':'))) {
+      flows.push(t.arpResponder.flow({
+        cookie, priority: 1, match: { arp: true, dl_vlan: r.vlan, arp_tpa: ip },
+        actions: [
+          { setField: 'arp_op', value: 2, set: 'arp_op' },
+          { move: 'NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[]', set: 'arp_tha' },
+          { move: 'NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[]', set: 'arp_tpa' },
+          { setField: 'arp_sha', value: mac, set: 'arp_sha' },
+          { setField: 'arp_spa', value: ip, set: 'arp_spa' },
+          { move: 'NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]', set: 'eth_dst' },
+          { setField: 'eth_src', value: mac, set: 'eth_src' },
+          { inPort: true },
+        ],
+      }));
+    }
+  }
+  l2popCache.set(r.port, { key, flows });
+  return flows;
 }
 
 /** The older ovs-ofctl driver of the seed article: resubmit, no table 6, no cookies. */

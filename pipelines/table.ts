@@ -82,6 +82,23 @@ const PROTOCOLS: Readonly<Record<'arp' | 'icmp6', readonly [bigint, bigint?]>> =
 const F_VLAN_VID = fieldByName('vlan_vid')!;
 const F_TUN_ID = fieldByName('tun_id')!;
 
+/**
+ * Flows by a caller-chosen key naming everything they depend on: a pipeline re-rendered after one
+ * topology event is mostly the same flows, and handing back the same objects lets the reconciler
+ * skip them by identity. Bounded: cleared when it outgrows MAX_MEMO (the next render refills it).
+ */
+const MAX_MEMO = 200_000;
+const memo = new Map<string, readonly PipelineFlow[]>();
+
+export function memoFlows(key: string, build: () => readonly PipelineFlow[]): readonly PipelineFlow[] {
+  let flows = memo.get(key);
+  if (!flows) {
+    if (memo.size >= MAX_MEMO) memo.clear();
+    memo.set(key, (flows = build()));
+  }
+  return flows;
+}
+
 /** Learn and move texts repeat across flows and pipelines: parse each once. */
 const learnCache = new Map<string, Learn>();
 const moveCache = new Map<string, Action>();

@@ -94,7 +94,7 @@ export class FlowReconciler {
     for (const [k, f] of want) {
       const have = this.actual.get(k);
       if (!have) adds.push([k, f]);
-      else if (canonicalText(have) !== canonicalText(f)) {
+      else if (have !== f && canonicalText(have) !== canonicalText(f)) {
         adds.push([k, f]);
         modified++;
       }

@@ -143,7 +143,8 @@ export class HostAgent {
     await applyHostSetup(this.client, state, this.o.setup);
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // rendering 50k flows costs most of a second, so skip it when the state is the same.
-    const fingerprint = JSON.stringify(state);
+    // The remote ports follow from the topology (its version) and the tunnels: no need to serialise them.
+    const fingerprint = `${this.topology.version}|${JSON.stringify([state.networks, state.tunnels, state.localPorts])}`;
     for (const [bridge, r] of this.reconcilers) {
       if (!r.conn.isOpen || this.convergedTo.get(r) === fingerprint) continue;
       const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));

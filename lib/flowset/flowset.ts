@@ -8,13 +8,21 @@ import type { Flow } from '../../codecs/openflow/flow.js';
 import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 
+// Flows are immutable: their identity and text are computed once per object.
+const keys = new WeakMap<Flow, string>();
+const texts = new WeakMap<Flow, string>();
+
 export function flowKey(f: Flow): string {
-  return `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`;
+  let k = keys.get(f);
+  if (k === undefined) keys.set(f, (k = `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`));
+  return k;
 }
 
 /** What `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints for the flow (no leading space). */
 export function canonicalText(f: Flow): string {
-  return formatFlow(f);
+  let t = texts.get(f);
+  if (t === undefined) texts.set(f, (t = formatFlow(f)));
+  return t;
 }
 
 /**

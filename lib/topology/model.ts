@@ -14,8 +14,17 @@ export class Topology {
   /** What must be unique among ports (MAC and fixed IPs per network, ofport per host) -> port id. */
   private readonly unique = new Map<string, string>();
 
+  /** Incremented by every applied change. */
+  version = 0;
+
   /** Applies one event (all or nothing). Returns false for a replay (rev not newer). */
   apply(e: TopologyEvent): boolean {
+    const changed = this.applyEvent(e);
+    if (changed) this.version++;
+    return changed;
+  }
+
+  private applyEvent(e: TopologyEvent): boolean {
     switch (e.type) {
       case 'host': {
         const old = this.hosts.get(e.name);
