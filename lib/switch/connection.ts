@@ -176,7 +176,10 @@ export class OfConnection {
   async bundle(msgs: Iterable<Outgoing>, flags = OFPBF_ATOMIC | OFPBF_ORDERED): Promise<void> {
     const bundleId = this.nextXid & 0x7fffffff;
     const control = (ctrlType: number): Outgoing => ({ type: 'bundle_control', bundleId, ctrlType, flags, properties: Buffer.alloc(0) });
-    await this.request(control(OFPBCT_OPEN_REQUEST));
+    // OPEN, the adds and a barrier go out back to back (the switch handles them in order): every
+    // error about them has arrived when the barrier is answered, one round trip for all of it.
+    const opened = this.request(control(OFPBCT_OPEN_REQUEST));
+    opened.catch(() => undefined);
     const failures: Array<{ index: number; reason: string }> = [];
     const errors: string[] = [];
     // xids[i] is the xid of message i: a packed array of small integers, cheap even for 100k flows.
@@ -193,8 +196,8 @@ export class OfConnection {
     }
     try {
       await this.sendMany(adds(), (xid) => xids.push(xid));
-      // A barrier makes sure every error about an added message has arrived before we decide.
       await this.barrier();
+      await opened;
       if (failures.length === 0) {
         await this.request(control(OFPBCT_COMMIT_REQUEST)).catch((e: unknown) => {
           errors.push(e instanceof Error ? e.message : String(e));
