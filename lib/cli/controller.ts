@@ -43,8 +43,9 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r),
   });
   await ctl.start();
+  let metricsServer: import('node:http').Server | undefined;
   if (a.metricsPort !== undefined) {
-    await metrics.serve(a.metricsPort, () => ctl.status());
+    metricsServer = await metrics.serve(a.metricsPort, () => ctl.status());
     log.info({ port: a.metricsPort }, 'serving /metrics and /status on 127.0.0.1');
   }
   log.info({ listen: a.listen }, 'controller running');
@@ -54,6 +55,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   });
   await source.stop();
   await ctl.stop();
+  await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+  log.info('controller stopped');
   return 0;
 }
 

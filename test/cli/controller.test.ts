@@ -1,0 +1,80 @@
+// `ofctl-ts controller` as an operator runs it: a topology file (followed), a real host, the
+// metrics/status endpoint, `ofctl-ts status`, and a clean exit on SIGTERM.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { OvsSandbox } from '../ovs/sandbox.js';
+import { BIN, runCli } from './run-cli.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function eventually(cond: () => Promise<boolean>, what: string, ms = 20_000, check?: () => Promise<void>): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond().catch(() => false))) {
+    await check?.();
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('ofctl-ts controller (the command)', function () {
+  this.timeout(60_000);
+
+  it('programs a host from a followed topology file, reports status and metrics, exits cleanly', async () => {
+    const ovs = await OvsSandbox.start({});
+    const [of, metrics] = [await freePort(), await freePort()];
+    const topo = join(ovs.dir, 'topology.jsonl');
+    writeFileSync(topo, [
+      `{"type":"host","name":"h1","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`,
+      '{"type":"host","name":"h2","tunnelIp":"10.250.0.2"}',
+      '{"type":"network","id":"red","vni":100}',
+      '{"type":"port","id":"vm1","network":"red","host":"h1","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
+      '',
+    ].join('\n'));
+    const proc = spawn(process.execPath, [BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', topo,
+      '--datapath-type', 'netdev', '--l2pop', '--arp-responder', '--metrics-port', String(metrics)],
+    { env: { ...process.env, OFCTL_TS_LOG: 'info' } });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.on('exit', r));
+    let exitCode: number | null | undefined;
+    void exited.then((c) => (exitCode = c));
+    const alive = async (): Promise<void> => {
+      if (exitCode !== undefined) throw new Error(`controller exited with ${exitCode}: ${stderr}`);
+    };
+    try {
+      await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('tun_id=0x64')), 'br-tun flows', 20_000, alive);
+      // A line appended to the file is applied: a remote port on h2 brings its tunnel and l2pop flows.
+      appendFileSync(topo, '{"type":"port","id":"vm2","network":"red","host":"h2","mac":"fa:16:3e:00:00:02","fixedIps":["10.1.0.2"]}\n');
+      await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('dl_dst=fa:16:3e:00:00:02')), 'the l2pop flow', 20_000, alive);
+      expect((await ovs.vsctl('list-ports', 'br-tun')).trim().split('\n')).to.deep.equal(['patch-int', 'vxlan-0afa0002']);
+      // A bad line is rejected with its reason and changes nothing.
+      appendFileSync(topo, '{"type":"network","id":"blue","vni":0}\n');
+      const st = await runCli(['status', '--metrics-port', String(metrics)]);
+      expect(st.code, st.stderr).to.equal(0);
+      expect(st.stdout).to.match(/host h1: ovsdb connected/);
+      expect(st.stdout).to.match(/br-tun: connected, \d+ flows/);
+      await eventually(async () => (await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).includes('ofctl_ts_topology_events{outcome="rejected"} 1'), 'the rejection to be counted');
+      const m = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      expect(m).to.match(/ofctl_ts_sessions 2/);
+      expect(m).to.match(/ofctl_ts_bridge_flows\{host="h1",bridge="br-tun"\} \d+/);
+      expect(m).to.match(/ofctl_ts_reconcile_seconds_count\{host="h1",bridge="br-tun"\} \d+/);
+    } finally {
+      proc.kill('SIGTERM');
+      const code = await exited;
+      await ovs.stop();
+      expect(code, stderr).to.equal(0);
+    }
+    expect(stderr).to.match(/vni\\?" must be an integer in 1\.\.16777215/);
+  });
+});
