@@ -6,7 +6,6 @@
 // ≤ 1.3× the reference.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Controller } from '../lib/controller/controller.js';
@@ -15,6 +14,7 @@ import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { OvsSandbox } from '../test/ovs/sandbox.js';
+import { freePort } from '../test/ovs/wait.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.SYNC_NETWORKS ?? 1000);
@@ -23,16 +23,6 @@ const REMOTES_PER_NETWORK = 20;
 
 function mac(n: number): string {
   return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 async function main(): Promise<void> {

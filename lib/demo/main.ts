@@ -3,7 +3,6 @@
 // and the controller programming both. Prints each host's flows (as ovs-ofctl prints them) and an
 // ofproto/trace of a frame from host A's VM leaving on the VXLAN port with the network's VNI, then
 // keeps running until Ctrl-C (or exits at once with --once) and stops exactly what it started.
-import { createServer } from 'node:net';
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../../test/ovs/sandbox.js';
@@ -11,26 +10,9 @@ import { Controller } from '../controller/controller.js';
 import { dumpFlows } from '../switch/flow-ops.js';
 import { connectSwitch } from '../switch/target.js';
 import { TopologyStore } from '../topology/store.js';
+import { eventually, freePort } from '../../test/ovs/wait.js';
 
 const once = process.argv.includes('--once');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 6653));
-    });
-  });
-}
-
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function printFlows(box: OvsSandbox, host: string, bridge: string): Promise<void> {
   const conn = await connectSwitch({ kind: 'unix', path: box.mgmt(bridge) }, { features: false });
@@ -75,13 +57,13 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     await ctl.start();
     const c = ctl;
-    await until(() => c.status().hosts.every((h) => h.bridges['br-int']!.connected && h.bridges['br-tun']!.connected), 'both hosts to connect');
+    await eventually(() => c.status().hosts.every((h) => h.bridges['br-int']!.connected && h.bridges['br-tun']!.connected), 'both hosts to connect');
     // Nova plugs one VM port into each host's br-int.
     for (const [box, id, mac] of [[a, 'vm-a', 'fa:16:3e:00:00:0a'], [b, 'vm-b', 'fa:16:3e:00:00:0b']] as const) {
       await box.vsctl('add-port', 'br-int', `tap-${id}`, '--', 'set', 'Interface', `tap-${id}`, 'type=internal',
         `external_ids:iface-id=${id}`, `external_ids:attached-mac="${mac}"`, 'external_ids:iface-status=active');
     }
-    await until(async () => (await a.vsctl('get', 'Port', 'tap-vm-a', 'tag')).trim() === '1'
+    await eventually(async () => (await a.vsctl('get', 'Port', 'tap-vm-a', 'tag')).trim() === '1'
       && (await b.vsctl('get', 'Port', 'tap-vm-b', 'tag')).trim() === '1', 'the VM ports to be tagged');
     await ctl.idle();
     console.log(`\nboth hosts converged in ${Date.now() - t0} ms (OVSDB setup, VXLAN ports, VM tags, flows on br-int and br-tun)`);

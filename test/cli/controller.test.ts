@@ -3,29 +3,10 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { OvsSandbox } from '../ovs/sandbox.js';
 import { BIN, runCli } from './run-cli.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function eventually(cond: () => Promise<boolean>, what: string, ms = 20_000, check?: () => Promise<void>): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    await check?.();
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually, freePort } from '../ovs/wait.js';
 
 describe('ofctl-ts controller (the command)', function () {
   this.timeout(60_000);

@@ -3,31 +3,13 @@
 // restart that sends nothing, and an ovs-vswitchd restart restored.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Controller } from '../../lib/controller/controller.js';
 import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually, freePort } from '../ovs/wait.js';
 
 describe('controller with two real hosts', function () {
   this.timeout(90_000);
