@@ -58,6 +58,19 @@ describe('topology events', () => {
     expect(() => parseTopology(`${base}\n{"type":"network","id":"n2","vni":0}`, 'f.jsonl')).to.throw(TopologyError, /^f\.jsonl:5: /);
   });
 
+  it('reports VLAN exhaustion for the network that cannot get one, and serves all others', () => {
+    const t = new Topology();
+    t.apply(parseEventLine('{"type":"host","name":"a","tunnelIp":"10.0.0.1"}'));
+    for (let n = 0; n < 4095; n++) {
+      t.apply({ type: 'network', id: `n${n}`, vni: n + 1 });
+      t.apply({ type: 'port', id: `p${n}`, network: `n${n}`, host: 'a', mac: `fa:16:3e:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`, fixedIps: [], allowedAddressPairs: [], portSecurity: true });
+    }
+    const s = deriveHostState(t, 'a');
+    expect(s.networks).to.have.length(4094);
+    expect(s.errors).to.deep.equal(['network n4094: no free local VLAN on host a (all of 1..4094 in use)']);
+    expect(s.localPorts.find((p) => p.id === 'p4094')).to.equal(undefined);
+  });
+
   it('derives VLANs, tunnels and ofports deterministically', () => {
     const t = parseTopology(`${base}\n{"type":"port","id":"p9","network":"n1","host":"b","mac":"fa:16:3e:00:00:09"}`);
     const s = deriveHostState(t, 'a');
