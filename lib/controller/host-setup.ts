@@ -118,12 +118,28 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   };
 
   const addPort = (bridgeUuid: string, portName: string, want: { type: string; options: ReadonlyMap<string, string>; ofport: number }): void => {
+    touched.add(bridgeUuid);
     const [i, p] = [name('i'), name('p')];
     ops.push(
       { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: portName, type: want.type, options: ovsMap(want.options), ofport_request: want.ofport } },
       { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) as unknown as Json } },
       { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid) as unknown as Json]], mutations: [['ports', 'insert', ovsSet([namedUuid(p)])]] },
     );
+  };
+
+  // Read-modify-write: the plan was made from our replica; if a bridge's port list changed meanwhile
+  // (Nova plugging a VM), the `wait` fails the whole transaction and the next pass plans again.
+  const touched = new Set<string>();
+  const guardPorts = (): void => {
+    const guards: Operation[] = [];
+    for (const b of view.bridges.values()) {
+      if (!touched.has(b.uuid)) continue;
+      guards.push({
+        op: 'wait', table: 'Bridge', where: [['_uuid', '==', uuid(b.uuid) as unknown as Json]], columns: ['ports'], until: '==',
+        rows: [{ ports: ['set', b.ports.map((p) => uuid(p.uuid) as unknown as Json)] }], timeout: 0,
+      });
+    }
+    ops.unshift(...guards);
   };
 
   const fixInterface = (i: OvsInterface | undefined, want: { type: string; options: ReadonlyMap<string, string> }): void => {
@@ -145,6 +161,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     }
     const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
     if (stale.length) {
+      touched.add(brTun.uuid);
       ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brTun.uuid) as unknown as Json]], mutations: [['ports', 'delete', ovsSet(stale.map((p) => uuid(p.uuid)))]] });
     }
   }
@@ -170,6 +187,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       }
     }
   }
+  guardPorts();
   return ops;
 }
 

@@ -63,10 +63,23 @@ describe('host setup through OVSDB (real OVS)', function () {
     expect(await applyHostSetup(client, state, opts)).to.equal(0);
   });
 
+  it('guards port-list changes with wait: a plan made from a stale view is refused whole', async () => {
+    const topo = parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"dhcp-1"}`);
+    const stale = vswitchView(client.replica);
+    const plan = planHostSetup(stale, deriveHostState(topo, 'compute'), opts);
+    expect(plan[0]).to.include({ op: 'wait', table: 'Bridge', until: '==' });
+    // Someone (Nova) adds a port to br-tun after we planned.
+    await ovs.vsctl('add-port', 'br-tun', 'extra', '--', 'set', 'Interface', 'extra', 'type=internal');
+    await client.transact(plan).then(() => expect.fail('stale plan applied'), (err: Error) => expect(err.message).to.match(/operation 1 \(wait\): timed out/));
+    expect((await ovs.vsctl('list-ports', 'br-tun')).trim().split('\n')).to.deep.equal(['extra', 'patch-int', 'vxlan-0a00644d']);
+    await ovs.vsctl('del-port', 'br-tun', 'extra');
+  });
+
   it('removes the VXLAN port of a remote host that no longer shares a network', async () => {
     const topo = parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"dhcp-1"}`);
     const state = deriveHostState(topo, 'compute');
     expect(state.tunnels).to.deep.equal([]);
+    await new Promise((r) => setTimeout(r, 200)); // let the replica see the port removed above
     expect(await applyHostSetup(client, state, opts)).to.be.above(0);
     expect((await ovs.vsctl('list-ports', 'br-tun')).trim()).to.equal('patch-int');
   });
