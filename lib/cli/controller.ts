@@ -41,6 +41,12 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
     setup: { controllerTarget: a.ovsTarget ?? a.listen, datapathType: a.datapathType },
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r),
+    // A long sync shows its progress: a live line in a terminal, log lines otherwise.
+    onProgress: (h, b, sent, total) => {
+      const pct = Math.round((100 * sent) / total);
+      if (process.stderr.isTTY) process.stderr.write(`\r${h} ${b}: ${sent}/${total} flow-mods (${pct}%)${sent === total ? '\n' : ''}`);
+      else log.info({ host: h, bridge: b, sent, total }, `sync ${pct}%`);
+    },
   });
   await ctl.start();
   let metricsServer: import('node:http').Server | undefined;

@@ -18,6 +18,7 @@ export interface ControllerOptions {
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
+  readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
 }
 
 export interface ControllerStatus {
@@ -70,6 +71,7 @@ export class Controller {
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
+        ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
       });
       this.agents.set(h.name, agent);
       try {

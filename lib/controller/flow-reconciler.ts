@@ -20,7 +20,12 @@ export interface ReconcilerOptions {
   readonly removeForeign?: boolean;
   /** The table our learn actions write into (its learned flows are left alone). */
   readonly learnTable?: number;
+  /** Progress of a large change: called as flow-mods go out (sent of total). */
+  readonly onProgress?: (sent: number, total: number) => void;
 }
+
+/** Changes smaller than this report no progress. */
+const PROGRESS_MIN = 5000;
 
 export interface ReconcileResult {
   readonly added: number;
@@ -107,7 +112,20 @@ export class FlowReconciler {
     ];
     if (mods.length) {
       try {
-        await applyFlowMods(this.conn, mods, true);
+        const onProgress = this.opts.onProgress;
+        if (onProgress && mods.length >= PROGRESS_MIN) {
+          const total = mods.length;
+          const step = Math.ceil(total / 10);
+          await applyFlowMods(this.conn, (function* () {
+            for (let i = 0; i < total; i++) {
+              if (i % step === 0) onProgress(i, total);
+              yield mods[i]!;
+            }
+            onProgress(total, total);
+          })(), true);
+        } else {
+          await applyFlowMods(this.conn, mods, true);
+        }
       } catch (err) {
         if (err instanceof BundleError) {
           const refused = err.failures.map(({ index, reason }) => `${reason}: ${mods[index] ? formatFlow(mods[index]!) : `message ${index + 1}`}`);

@@ -19,6 +19,8 @@ export interface HostAgentOptions {
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
   readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
+  /** Progress of a long sync of one bridge. */
+  readonly onProgress?: (host: string, bridge: BridgeName, sent: number, total: number) => void;
 }
 
 export interface HostStatus {
@@ -81,7 +83,10 @@ export class HostAgent {
   /** A bridge of this host connected: dump it once and converge it. */
   async attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
     const cookie = bridge === BR_TUN ? this.o.pipeline.cookies.brTun : this.o.pipeline.cookies.brInt;
-    const r = await FlowReconciler.attach(conn, { cookie });
+    const r = await FlowReconciler.attach(conn, {
+      cookie,
+      onProgress: (sent, total) => this.o.onProgress?.(this.host, bridge, sent, total),
+    });
     this.reconcilers.set(bridge, r);
     void conn.closed.then(() => {
       if (this.reconcilers.get(bridge) === r) this.reconcilers.delete(bridge);

@@ -94,6 +94,18 @@ describe('flow reconciler with a real ovs-vswitchd', function () {
     expect(ok.flowMods).to.equal(1);
   });
 
+  it('reports the progress of a large change', async () => {
+    const progress: Array<[number, number]> = [];
+    const r = await FlowReconciler.attach(await open(), { cookie: 0x77n, onProgress: (sent, total) => progress.push([sent, total]) });
+    const many = Array.from({ length: 6000 }, (_, i) => parseFlow(`cookie=0x77,table=50,priority=${i + 1},actions=drop`));
+    expect((await r.reconcile(many)).flowMods).to.equal(6000);
+    expect(progress[0]).to.deep.equal([0, 6000]);
+    expect(progress[progress.length - 1]).to.deep.equal([6000, 6000]);
+    expect(progress.length).to.be.within(10, 12);
+    expect(progress.every(([s], i) => i === 0 || s >= progress[i - 1]![0])).to.equal(true);
+    expect((await r.reconcile([])).deleted).to.equal(6000);
+  });
+
   it('restores the whole pipeline after ovs-vswitchd restarts (flows lost), within 2 s of reconnecting', async () => {
     const topo = readTopology(`${FIXTURES}topologies/three-hosts.jsonl`);
     const want = desired(topo);
