@@ -136,6 +136,20 @@ describe('controller with two real hosts', function () {
     expect(events.every((l) => l.includes('table=99'))).to.equal(true);
   });
 
+  it('reconnects to a restarted ovsdb-server, resyncs, and keeps converging', async () => {
+    await a.killOvsdbServer();
+    await eventually(() => !ctl.status().hosts.find((h) => h.host === 'a')!.ovsdbConnected, 'the agent to see ovsdb-server go');
+    await a.startOvsdbServer();
+    await eventually(() => ctl.status().hosts.find((h) => h.host === 'a')!.ovsdbConnected, 'the agent to reconnect');
+    // A change after the resync still reaches host a, through OVSDB (a tunnel) and OpenFlow (flows).
+    store.applyLine('{"type":"host","name":"d","tunnelIp":"10.250.0.4"}');
+    store.applyLine('{"type":"port","id":"vm-d","network":"red","host":"d","mac":"fa:16:3e:00:00:0d","fixedIps":["10.251.0.4"]}');
+    await eventually(async () => (await a.vsctl('list-ports', 'br-tun')).includes('vxlan-0afa0004'), 'the tunnel to d');
+    await eventually(async () => (await dump(a, 'br-tun')).some((l) => l.includes('dl_dst=fa:16:3e:00:00:0d')), 'the flows for vm-d');
+    await ctl.idle();
+    expect(await dump(a, 'br-tun')).to.deep.equal(renderText(ctl.agents.get('a')!.state!, 'br-tun', pipeline));
+  });
+
   it('restores the flows after ovs-vswitchd restarts', async () => {
     const before = await dump(b, 'br-tun');
     await b.killVswitchd();
