@@ -56,15 +56,16 @@ export function decodeRpc(text: string): RpcMessage {
 // OVSDB values (RFC 7047 §5.1)
 
 export type Atom = string | number | boolean | Uuid | NamedUuid;
-export type Uuid = readonly ['uuid', string];
-export type NamedUuid = readonly ['named-uuid', string];
+// Mutable tuples, so that they are JSON values as they are.
+export type Uuid = ['uuid', string];
+export type NamedUuid = ['named-uuid', string];
 
 export const uuid = (u: string): Uuid => ['uuid', u];
 export const namedUuid = (n: string): NamedUuid => ['named-uuid', n];
 
 /** An OVSDB set: a single atom stands for a one-element set. */
 export function ovsSet(atoms: readonly Atom[]): Json {
-  return atoms.length === 1 ? (atoms[0] as Json) : ['set', atoms as Json[]];
+  return atoms.length === 1 ? atoms[0]! : ['set', [...atoms]];
 }
 
 export function ovsMap(entries: Record<string, string> | ReadonlyMap<string, string>): Json {

@@ -68,15 +68,15 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
         const [i, p] = [name('i'), name('p')];
         ops.push(
           { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: t.name, type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport } },
-          { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: t.name, interfaces: namedUuid(i) as unknown as Json } },
+          { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: t.name, interfaces: namedUuid(i) } },
         );
         return namedUuid(p);
       });
       ops.push(
         { op: 'insert', table: 'Interface', row: { name: br, type: 'internal' }, 'uuid-name': li },
-        { op: 'insert', table: 'Port', row: { name: br, interfaces: namedUuid(li) as unknown as Json }, 'uuid-name': lp },
+        { op: 'insert', table: 'Port', row: { name: br, interfaces: namedUuid(li) }, 'uuid-name': lp },
         { op: 'insert', table: 'Interface', row: { name: patch, type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }, 'uuid-name': pi },
-        { op: 'insert', table: 'Port', row: { name: patch, interfaces: namedUuid(pi) as unknown as Json }, 'uuid-name': pp },
+        { op: 'insert', table: 'Port', row: { name: patch, interfaces: namedUuid(pi) }, 'uuid-name': pp },
         {
           op: 'insert', table: 'Controller', 'uuid-name': ctl,
           row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) },
@@ -84,25 +84,25 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
         {
           op: 'insert', table: 'Bridge', 'uuid-name': b,
           row: {
-            name: br, ports: ovsSet([namedUuid(lp), namedUuid(pp), ...extraPorts]), controller: namedUuid(ctl) as unknown as Json, fail_mode: 'secure',
+            name: br, ports: ovsSet([namedUuid(lp), namedUuid(pp), ...extraPorts]), controller: namedUuid(ctl), fail_mode: 'secure',
             protocols: ovsSet(['OpenFlow10', 'OpenFlow13']), datapath_type: o.datapathType,
             other_config: ovsMap({ 'disable-in-band': 'true' }),
           },
         },
-        { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', uuid(view.rootUuid!) as unknown as Json]], mutations: [['bridges', 'insert', ovsSet([namedUuid(b)])]] },
+        { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', uuid(view.rootUuid!)]], mutations: [['bridges', 'insert', ovsSet([namedUuid(b)])]] },
       );
       return;
     }
-    const where = [['_uuid', '==', uuid(have.uuid) as unknown as Json]] as const;
+    const where = [['_uuid', '==', uuid(have.uuid)]] as const;
     // Controller first: updated in place, or added if the bridge has none (never removed).
     if (have.controllers.length === 0) {
       const ctl = name('ctl');
       ops.push(
         { op: 'insert', table: 'Controller', 'uuid-name': ctl, row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) } },
-        { op: 'update', table: 'Bridge', where: [...where], row: { controller: namedUuid(ctl) as unknown as Json } },
+        { op: 'update', table: 'Bridge', where: [...where], row: { controller: namedUuid(ctl) } },
       );
     } else if (have.controllers[0]!.target !== o.controllerTarget) {
-      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid) as unknown as Json]], row: { target: o.controllerTarget } });
+      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { target: o.controllerTarget } });
     }
     const row: Record<string, Json> = {};
     if (have.failMode !== 'secure') row.fail_mode = 'secure';
@@ -122,8 +122,8 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     const [i, p] = [name('i'), name('p')];
     ops.push(
       { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: portName, type: want.type, options: ovsMap(want.options), ofport_request: want.ofport } },
-      { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) as unknown as Json } },
-      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid) as unknown as Json]], mutations: [['ports', 'insert', ovsSet([namedUuid(p)])]] },
+      { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) } },
+      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid)]], mutations: [['ports', 'insert', ovsSet([namedUuid(p)])]] },
     );
   };
 
@@ -135,8 +135,8 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     for (const b of view.bridges.values()) {
       if (!touched.has(b.uuid)) continue;
       guards.push({
-        op: 'wait', table: 'Bridge', where: [['_uuid', '==', uuid(b.uuid) as unknown as Json]], columns: ['ports'], until: '==',
-        rows: [{ ports: ['set', b.ports.map((p) => uuid(p.uuid) as unknown as Json)] }], timeout: 0,
+        op: 'wait', table: 'Bridge', where: [['_uuid', '==', uuid(b.uuid)]], columns: ['ports'], until: '==',
+        rows: [{ ports: ['set', b.ports.map((p) => uuid(p.uuid))] }], timeout: 0,
       });
     }
     ops.unshift(...guards);
@@ -144,7 +144,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
 
   const fixInterface = (i: OvsInterface | undefined, want: { type: string; options: ReadonlyMap<string, string> }): void => {
     if (!i || (i.type === want.type && sameMap(i.options, want.options))) return;
-    ops.push({ op: 'update', table: 'Interface', where: [['_uuid', '==', uuid(i.uuid) as unknown as Json]], row: { type: want.type, options: ovsMap(want.options) } });
+    ops.push({ op: 'update', table: 'Interface', where: [['_uuid', '==', uuid(i.uuid)]], row: { type: want.type, options: ovsMap(want.options) } });
   };
 
   const wanted = wantedTunnels(s, o);
@@ -162,7 +162,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
     if (stale.length) {
       touched.add(brTun.uuid);
-      ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brTun.uuid) as unknown as Json]], mutations: [['ports', 'delete', ovsSet(stale.map((p) => uuid(p.uuid)))]] });
+      ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brTun.uuid)]], mutations: [['ports', 'delete', ovsSet(stale.map((p) => uuid(p.uuid)))]] });
     }
   }
 
@@ -181,7 +181,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       if (port.tag !== tag || !sameMap(otherNow, other)) {
         const kept = new Map([...port.otherConfig].filter(([k]) => !otherNow.has(k)));
         ops.push({
-          op: 'update', table: 'Port', where: [['_uuid', '==', uuid(port.uuid) as unknown as Json]],
+          op: 'update', table: 'Port', where: [['_uuid', '==', uuid(port.uuid)]],
           row: { tag, other_config: ovsMap(new Map([...kept, ...other])) },
         });
       }
@@ -210,7 +210,7 @@ export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostS
   const view = vswitchView(client.replica);
   const ops = planHostSetup(view, s, o);
   if (ops.length === 0) return 0;
-  const root = uuid(view.rootUuid!) as unknown as Json;
+  const root = uuid(view.rootUuid!);
   const results = await client.transact([
     ...ops,
     { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root]], mutations: [['next_cfg', '+=', 1]] },

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import { fromMap, namedUuid, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
-import { OvsdbClient, Replica, TransactionError } from '../../lib/ovsdb/client.js';
+import { OvsdbClient, Replica, Row, TransactionError } from '../../lib/ovsdb/client.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
 
 const TABLES = {
@@ -14,7 +14,7 @@ const TABLES = {
   Interface: ['name', 'ofport', 'type'],
 };
 
-function bridgeNamed(r: Replica, name: string): Record<string, unknown> | undefined {
+function bridgeNamed(r: Replica, name: string): Row | undefined {
   return [...(r.get('Bridge')?.values() ?? [])].find((b) => b.name === name);
 }
 
@@ -37,9 +37,9 @@ describe('OVSDB client with a real ovsdb-server', function () {
     const ovsRow = [...c.replica.get('Open_vSwitch')!.keys()][0]!;
     await c.transact([
       { op: 'insert', table: 'Interface', row: { name, type: 'internal' }, 'uuid-name': 'iface' },
-      { op: 'insert', table: 'Port', row: { name, interfaces: namedUuid('iface') as never }, 'uuid-name': 'port' },
-      { op: 'insert', table: 'Bridge', row: { name, ports: namedUuid('port') as never, datapath_type: 'netdev' }, 'uuid-name': 'br' },
-      { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', uuid(ovsRow) as never]], mutations: [['bridges', 'insert', ovsSet([namedUuid('br')])]] },
+      { op: 'insert', table: 'Port', row: { name, interfaces: namedUuid('iface') }, 'uuid-name': 'port' },
+      { op: 'insert', table: 'Bridge', row: { name, ports: namedUuid('port'), datapath_type: 'netdev' }, 'uuid-name': 'br' },
+      { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', uuid(ovsRow)]], mutations: [['bridges', 'insert', ovsSet([namedUuid('br')])]] },
     ]);
   }
 
@@ -52,10 +52,10 @@ describe('OVSDB client with a real ovsdb-server', function () {
       await until(c, (r) => bridgeNamed(r, 'br-a') !== undefined);
       // A map column arrives as an update2 difference and is applied as one.
       await c.transact([{ op: 'update', table: 'Bridge', where: [['name', '==', 'br-a']], row: { other_config: ovsMap({ 'disable-in-band': 'true', x: '1' }) } }]);
-      await until(c, (r) => fromMap(bridgeNamed(r, 'br-a')?.other_config as never).get('x') === '1');
+      await until(c, (r) => fromMap(bridgeNamed(r, 'br-a')?.other_config).get('x') === '1');
       await c.transact([{ op: 'mutate', table: 'Bridge', where: [['name', '==', 'br-a']], mutations: [['other_config', 'delete', ovsSet(['x'])]] }]);
-      const r = await until(c, (rr) => !fromMap(bridgeNamed(rr, 'br-a')?.other_config as never).has('x'));
-      expect([...fromMap(bridgeNamed(r, 'br-a')!.other_config as never)]).to.deep.equal([['disable-in-band', 'true']]);
+      const r = await until(c, (rr) => !fromMap(bridgeNamed(rr, 'br-a')?.other_config).has('x'));
+      expect([...fromMap(bridgeNamed(r, 'br-a')!.other_config)]).to.deep.equal([['disable-in-band', 'true']]);
       // ovs-vsctl sees the same.
       expect((await ovs.vsctl('get', 'Bridge', 'br-a', 'other_config')).trim()).to.equal('{disable-in-band="true"}');
     } finally {
