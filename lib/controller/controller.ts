@@ -12,13 +12,16 @@ import { HostAgent, HostStatus } from './host-agent.js';
 import type { HostSetupOptions } from './host-setup.js';
 
 export interface ControllerOptions {
-  readonly listen: Target;
+  /** Where ovs-vswitchd connects; several (e.g. a unix socket in each host's run directory). */
+  readonly listen: Target | readonly Target[];
   readonly pipeline: PipelineOptions;
   /** How the hosts' ovs-vswitchd reach this controller (written into each bridge's Controller row). */
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
   readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
+  /** A host-specific controller target (e.g. a unix socket ovs-vswitchd in a namespace can reach). */
+  readonly controllerTargetFor?: (host: string) => string | undefined;
 }
 
 export interface ControllerStatus {
@@ -29,7 +32,7 @@ export interface ControllerStatus {
 
 export class Controller {
   readonly agents = new Map<string, HostAgent>();
-  private listener: OfListener | undefined;
+  private listeners: OfListener[] = [];
   private readonly sessions = new Set<OfConnection>();
   private readonly pendingSessions = new Set<OfConnection>();
 
@@ -39,15 +42,19 @@ export class Controller {
   ) {}
 
   async start(): Promise<void> {
-    this.listener = await listen(this.o.listen, this.o.log ? { logger: this.o.log } : {});
-    this.listener.sessions$.subscribe((conn) => this.onSession(conn));
+    const targets: readonly Target[] = Array.isArray(this.o.listen) ? this.o.listen : [this.o.listen as Target];
+    for (const t of targets) {
+      const l = await listen(t, this.o.log ? { logger: this.o.log } : {});
+      l.sessions$.subscribe((conn) => this.onSession(conn));
+      this.listeners.push(l);
+    }
     this.store.changes$.subscribe(() => void this.onTopology());
     this.store.rejected$.subscribe((r) => this.o.log?.warn({ source: r.source, error: r.error }, 'topology event rejected'));
     await this.onTopology();
   }
 
   async stop(): Promise<void> {
-    await this.listener?.close();
+    await Promise.all(this.listeners.map((l) => l.close()));
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
   }
 
@@ -68,8 +75,9 @@ export class Controller {
     const t = this.store.topology;
     for (const h of t.hosts.values()) {
       if (!h.ovsdb || this.agents.has(h.name)) continue;
+      const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
-        pipeline: this.o.pipeline, setup: this.o.setup,
+        pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
       });
