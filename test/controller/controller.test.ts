@@ -88,6 +88,24 @@ describe('controller with two real hosts', function () {
     expect(await dump(a, 'br-tun')).to.deep.equal(renderText(ctl.agents.get('a')!.state!, 'br-tun', pipeline));
   });
 
+  it('l2pop is incremental: a port added on host b adds exactly its two entries on host a; removal removes them', async () => {
+    await ctl.idle();
+    results.length = 0;
+    store.applyLine('{"type":"port","id":"vm-b3","network":"red","host":"b","mac":"fa:16:3e:00:00:b3","fixedIps":["10.251.0.33"]}');
+    await eventually(() => results.some(([h, br, r]) => h === 'a' && br === 'br-tun' && r.flowMods > 0), 'host a to converge');
+    await ctl.idle();
+    const onA = results.filter(([h, br, r]) => h === 'a' && br === 'br-tun' && r.flowMods > 0).map(([, , r]) => r);
+    expect(onA).to.have.length(1);
+    expect(onA[0]).to.include({ added: 2, modified: 0, deleted: 0, flowMods: 2 }); // table 20 unicast + table 21 ARP
+    expect(results.filter(([h, br, r]) => h === 'a' && br === 'br-int' && r.flowMods > 0)).to.deep.equal([]);
+    results.length = 0;
+    store.applyLine('{"type":"remove","kind":"port","id":"vm-b3"}');
+    await eventually(() => results.some(([h, br, r]) => h === 'a' && br === 'br-tun' && r.flowMods > 0), 'host a to converge');
+    await ctl.idle();
+    expect(results.filter(([h, br, r]) => h === 'a' && br === 'br-tun' && r.flowMods > 0).map(([, , r]) => r)[0])
+      .to.include({ added: 0, modified: 0, deleted: 2, flowMods: 2 });
+  });
+
   it('a new network gets a fresh VLAN and its table-4/22 flows; moving a port updates both hosts', async () => {
     store.applyLine('{"type":"network","id":"blue","vni":2001}');
     store.applyLine('{"type":"port","id":"vm-a2","network":"blue","host":"a","mac":"fa:16:3e:00:01:0a","fixedIps":["10.252.0.1"]}');

@@ -74,6 +74,27 @@ describe('golden flows in a real ovs-vswitchd', function () {
     expect((await ovs.dumpFlowsSorted('br-tun')).filter((l) => l.startsWith(' table=20, hard_timeout'))).to.deep.equal([seedLearned]);
   });
 
+  it('l2pop + ARP responder: an ARP request for a known remote IP is answered in table 21, back out of its port', async () => {
+    await load(renderText(h1(), 'br-tun', pipelineOptions({ l2pop: true, arpResponder: true })).join('\n'));
+    // h1 asks who has 10.1.0.12 (h2's port in red, VLAN 1).
+    const out = await ovs.appctl('ofproto/trace', 'br-tun',
+      'in_port=1,dl_vlan=1,dl_src=fa:16:3e:01:00:01,dl_dst=ff:ff:ff:ff:ff:ff,arp,arp_op=1,arp_spa=10.1.0.11,arp_tpa=10.1.0.12,arp_sha=fa:16:3e:01:00:01');
+    expect(out).to.match(/ 2\. arp,dl_dst=ff:ff:ff:ff:ff:ff, priority 1, cookie 0x[0-9a-f]+\s+goto_table:21/);
+    expect(out).to.match(/21\. arp,dl_vlan=1,arp_tpa=10\.1\.0\.12, priority 1, cookie 0x[0-9a-f]+\s+set_field:2->arp_op/);
+    expect(out).to.match(/set_field:fa:16:3e:02:00:01->eth_src\s+IN_PORT/);
+    expect(out).to.not.match(/22\. /);
+    expect(out).to.match(/Final flow: arp,in_port=1,dl_vlan=1,dl_vlan_pcp=0,vlan_tci1=0x0000,dl_src=fa:16:3e:02:00:01,dl_dst=fa:16:3e:01:00:01,arp_spa=10\.1\.0\.12,arp_tpa=10\.1\.0\.11,arp_op=2,arp_sha=fa:16:3e:02:00:01,arp_tha=fa:16:3e:01:00:01/);
+  });
+
+  it('l2pop: unicast to a known MAC leaves on its host\'s tunnel only, without flooding', async () => {
+    await load(renderText(h1(), 'br-tun', pipelineOptions({ l2pop: true, arpResponder: true })).join('\n'));
+    // h3's port in red sits behind tunnel ofport 3.
+    const out = await ovs.appctl('ofproto/trace', 'br-tun', 'in_port=1,dl_vlan=1,dl_src=fa:16:3e:01:00:01,dl_dst=fa:16:3e:03:00:01');
+    expect(out).to.match(/20\. dl_vlan=1,dl_dst=fa:16:3e:03:00:01, priority 2, cookie 0x[0-9a-f]+\s+pop_vlan\s+set_field:0x64->tun_id\s+output:3/);
+    expect(out).to.not.match(/22\. /);
+    expect(out).to.not.match(/output:2/);
+  });
+
   it('a frame with an unknown VNI is dropped in table 4', async () => {
     await load(renderText(h1(), 'br-tun', pipelineOptions()).join('\n'));
     const out = await ovs.appctl('ofproto/trace', 'br-tun', 'in_port=2,tun_id=0x999,dl_src=fa:16:3e:02:00:01,dl_dst=fa:16:3e:01:00:01');
