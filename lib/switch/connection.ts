@@ -168,6 +168,36 @@ export class OfConnection {
   }
 
   /**
+   * Collects the switch's errors about the messages whose xids go through `onXid`, by position:
+   * failures[i].index is the position of the refused message. Call stop() when done.
+   */
+  private trackErrors(): { failures: Array<{ index: number; reason: string }>; onXid: (xid: number) => void; stop: () => void } {
+    const failures: Array<{ index: number; reason: string }> = [];
+    // xids[i] is the xid of message i: a packed array of small integers, cheap even for 100k flows.
+    const xids: number[] = [];
+    const sub = this.messages$.subscribe((m) => {
+      const index = m.type === 'error' ? xids.indexOf(m.xid) : -1;
+      if (m.type === 'error' && index >= 0) failures.push({ index, reason: describeError(m) });
+    });
+    return { failures, onXid: (xid) => void xids.push(xid), stop: () => sub.unsubscribe() };
+  }
+
+  /**
+   * Sends messages, then a barrier, and returns the switch's errors about them: when the barrier
+   * is answered, every error about earlier messages has arrived.
+   */
+  async sendConfirmed(msgs: Iterable<Outgoing>): Promise<Array<{ index: number; reason: string }>> {
+    const t = this.trackErrors();
+    try {
+      await this.sendMany(msgs, t.onXid);
+      await this.barrier();
+    } finally {
+      t.stop();
+    }
+    return t.failures;
+  }
+
+  /**
    * Applies messages atomically in one OpenFlow bundle (ONF EXT-230 in 1.3, as OVS implements it):
    * open, add each message, commit. `msgs` is consumed lazily, so a caller can parse while the
    * switch already validates earlier messages. On any switch error (or if `msgs` throws) the bundle
@@ -180,22 +210,18 @@ export class OfConnection {
     // error about them has arrived when the barrier is answered, one round trip for all of it.
     const opened = this.request(control(OFPBCT_OPEN_REQUEST));
     opened.catch(() => undefined);
-    const failures: Array<{ index: number; reason: string }> = [];
     const errors: string[] = [];
-    // xids[i] is the xid of message i: a packed array of small integers, cheap even for 100k flows.
-    const xids: number[] = [];
-    const sub = this.messages$.subscribe((m) => {
-      const index = m.type === 'error' ? xids.indexOf(m.xid) : -1;
-      if (m.type === 'error' && index >= 0) failures.push({ index, reason: describeError(m) });
-    });
-    function* adds(): Generator<Outgoing> {
+    // Errors about an add can also come with the COMMIT (e.g. a missing group): track until it is done.
+    const t = this.trackErrors();
+    const failures = t.failures;
+    const adds = (function* (): Generator<Outgoing> {
       for (const inner of msgs) {
         if (failures.length) return; // the switch refused one already: stop sending, discard below
         yield { type: 'bundle_add', bundleId, flags, message: inner as OfMessage };
       }
-    }
+    })();
     try {
-      await this.sendMany(adds(), (xid) => xids.push(xid));
+      await this.sendMany(adds, t.onXid);
       await this.barrier();
       await opened;
       if (failures.length === 0) {
@@ -210,7 +236,7 @@ export class OfConnection {
       if (this.isOpen) await this.request(control(OFPBCT_DISCARD_REQUEST)).catch(() => undefined);
       throw err;
     } finally {
-      sub.unsubscribe();
+      t.stop();
     }
     if (failures.length || errors.length) throw new BundleError(failures, errors);
   }

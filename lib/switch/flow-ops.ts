@@ -2,7 +2,7 @@
 import type { FlowStats } from '../../codecs/openflow/flow.js';
 import { Match } from '../../codecs/openflow/match.js';
 import { FlowModMessage, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
-import { describeError, OpenFlowError } from './errors.js';
+import { OpenFlowError } from './errors.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 import type { OfConnection, Outgoing } from './connection.js';
 
@@ -55,17 +55,6 @@ export async function applyFlowMods(conn: OfConnection, mods: Iterable<FlowModMe
     await conn.bundle(mods);
     return;
   }
-  const errors: string[] = [];
-  const xids: number[] = [];
-  const sub = conn.messages$.subscribe((m) => {
-    const index = m.type === 'error' ? xids.indexOf(m.xid) : -1;
-    if (m.type === 'error' && index >= 0) errors.push(`flow-mod ${index + 1}: ${describeError(m)}`);
-  });
-  try {
-    await conn.sendMany(mods, (xid) => xids.push(xid));
-    await conn.barrier();
-  } finally {
-    sub.unsubscribe();
-  }
-  if (errors.length) throw new OpenFlowError(`switch refused: ${errors.join('; ')}`);
+  const failures = await conn.sendConfirmed(mods);
+  if (failures.length) throw new OpenFlowError(`switch refused: ${failures.map((f) => `flow-mod ${f.index + 1}: ${f.reason}`).join('; ')}`);
 }
