@@ -2,7 +2,7 @@
 // maps each action kind to its wire encoder; one decoder dispatches on type/subtype. The text form
 // lives in codecs/ofctl/actions-text.ts, keyed by the same kinds.
 import { Reader, Writer } from './bytes.js';
-import { allOnes, FieldDef, fieldByHeader, of13Header } from './fields.js';
+import { allOnes, FieldDef, fieldByHeader, headerValueBytes, of13Header } from './fields.js';
 import { decodeLearn, encodeLearn, Learn } from './learn.js';
 import { portFromOf11, portToOf11 } from './ports.js';
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from './subfield.js';
@@ -185,7 +185,7 @@ function decodeOne(r: Reader, type: number, len: number, at: number): Action {
       }
       if (header & 0x100) r.fail(`masked set_field is not OpenFlow 1.3`, hAt);
       const bytes = header & 0xff;
-      if (bytes !== ((f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm)!.header & 0xff)) {
+      if (bytes !== headerValueBytes(f, header)) {
         r.fail(`set_field ${f.name} has length ${bytes}`, hAt);
       }
       let value = r.uint(bytes);

@@ -182,8 +182,10 @@ export function unmaskedHeader(header: number): number {
   return (((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0;
 }
 
-export function fieldBytes(f: FieldDef): number {
-  return (f.oxm ?? f.nxm)!.header & 0xff;
+/** The value width (bytes) a header of this field carries: its OXM and NXM forms may differ (in_port). */
+export function headerValueBytes(f: FieldDef, header: number): number {
+  const h = f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm;
+  return h!.header & 0xff;
 }
 
 /** The header OVS 3.1 uses for this field in OpenFlow 1.3 (OXM when the field has one). */

@@ -2,7 +2,7 @@
 // headers) to a slot map. A Match is a map from flow slot to value/mask; an absent slot is wildcarded.
 import { DecodeError, Reader, Writer } from './bytes.js';
 import {
-  allOnes, FieldDef, fieldByHeader, fieldByName, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
+  allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
   OFPXMC_OPENFLOW_BASIC, of13Header, Slot, SLOT_BITS,
 } from './fields.js';
 import { portFromOf11, portToOf11 } from './ports.js';
@@ -272,7 +272,7 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     const key = header & 0xfffffe00;
     if (seen.includes(key)) r.fail(`duplicate OXM field ${f.name}`, at);
     seen.push(key);
-    const bytes = (f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm)!.header & 0xff;
+    const bytes = headerValueBytes(f, header);
     if (len !== (hasMask ? bytes * 2 : bytes)) r.fail(`OXM field ${f.name} has length ${len}`, at);
     if (hasMask && !f.maskable && f.name !== 'vlan_vid') r.fail(`OXM field ${f.name} may not be masked`, at);
     // Read in place (no sub-reader per field): the length was checked against what is left.

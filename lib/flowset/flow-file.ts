@@ -12,10 +12,6 @@ export interface FileFlow {
 
 export class FlowFileError extends Error {}
 
-export function parseFlowText(text: string, name: string): FileFlow[] {
-  return [...iterateFlowText(text, name)];
-}
-
 /** Parses lazily, one flow per step, so a caller can send while the rest is still text. */
 export function* iterateFlowText(text: string, name: string): Generator<FileFlow> {
   const lines = text.split('\n');
