@@ -58,33 +58,42 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   let n = 0;
   const name = (p: string): string => `${p}${n++}`;
 
+  /** Inserts an Interface and its Port; the caller must reference the Port from a Bridge. */
+  const insertPort = (portName: string, iface: Record<string, Json>): Json => {
+    const [i, p] = [name('i'), name('p')];
+    ops.push(
+      { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: portName, ...iface } },
+      { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) } },
+    );
+    return namedUuid(p);
+  };
+  const insertController = (): Json => {
+    const ctl = name('ctl');
+    ops.push({
+      op: 'insert', table: 'Controller', 'uuid-name': ctl,
+      row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) },
+    });
+    return namedUuid(ctl);
+  };
+  const vxlanIface = (t: WantedTunnel): Record<string, Json> => ({ type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport });
+
   const ensureBridge = (br: string, patch: string, peer: string, extra: readonly WantedTunnel[]): void => {
     const have = view.bridges.get(br);
     const patchIface = new Map([['peer', peer]]);
     if (!have) {
-      const [li, lp, pi, pp, ctl, b] = [name('li'), name('lp'), name('pi'), name('pp'), name('ctl'), name('br')];
-      // The bridge's other ports (its tunnels) go in with it: rows no bridge references vanish.
-      const extraPorts = extra.map((t) => {
-        const [i, p] = [name('i'), name('p')];
-        ops.push(
-          { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: t.name, type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport } },
-          { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: t.name, interfaces: namedUuid(i) } },
-        );
-        return namedUuid(p);
-      });
+      const b = name('br');
+      // The bridge's ports go in with it: rows no bridge references vanish at commit.
+      const ports = [
+        insertPort(br, { type: 'internal' }),
+        insertPort(patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }),
+        ...extra.map((t) => insertPort(t.name, vxlanIface(t))),
+      ];
+      const controller = insertController();
       ops.push(
-        { op: 'insert', table: 'Interface', row: { name: br, type: 'internal' }, 'uuid-name': li },
-        { op: 'insert', table: 'Port', row: { name: br, interfaces: namedUuid(li) }, 'uuid-name': lp },
-        { op: 'insert', table: 'Interface', row: { name: patch, type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }, 'uuid-name': pi },
-        { op: 'insert', table: 'Port', row: { name: patch, interfaces: namedUuid(pi) }, 'uuid-name': pp },
-        {
-          op: 'insert', table: 'Controller', 'uuid-name': ctl,
-          row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) },
-        },
         {
           op: 'insert', table: 'Bridge', 'uuid-name': b,
           row: {
-            name: br, ports: ovsSet([namedUuid(lp), namedUuid(pp), ...extraPorts]), controller: namedUuid(ctl), fail_mode: 'secure',
+            name: br, ports: ['set', ports], controller, fail_mode: 'secure',
             protocols: ovsSet(['OpenFlow10', 'OpenFlow13']), datapath_type: o.datapathType,
             other_config: ovsMap({ 'disable-in-band': 'true' }),
           },
@@ -96,11 +105,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     const where = [['_uuid', '==', uuid(have.uuid)]] as const;
     // Controller first: updated in place, or added if the bridge has none (never removed).
     if (have.controllers.length === 0) {
-      const ctl = name('ctl');
-      ops.push(
-        { op: 'insert', table: 'Controller', 'uuid-name': ctl, row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) } },
-        { op: 'update', table: 'Bridge', where: [...where], row: { controller: namedUuid(ctl) } },
-      );
+      ops.push({ op: 'update', table: 'Bridge', where: [...where], row: { controller: insertController() } });
     } else if (have.controllers[0]!.target !== o.controllerTarget) {
       ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { target: o.controllerTarget } });
     }
@@ -113,18 +118,14 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       ops.push({ op: 'mutate', table: 'Bridge', where: [...where], mutations: [['other_config', 'insert', ovsMap({ 'disable-in-band': 'true' })]] });
     }
     const patchPort = have.ports.find((p) => p.name === patch);
-    if (!patchPort) addPort(have.uuid, patch, { type: 'patch', options: patchIface, ofport: 1 });
+    if (!patchPort) addPort(have.uuid, patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 });
     else fixInterface(patchPort.interfaces[0], { type: 'patch', options: patchIface });
   };
 
-  const addPort = (bridgeUuid: string, portName: string, want: { type: string; options: ReadonlyMap<string, string>; ofport: number }): void => {
+  const addPort = (bridgeUuid: string, portName: string, iface: Record<string, Json>): void => {
     touched.add(bridgeUuid);
-    const [i, p] = [name('i'), name('p')];
-    ops.push(
-      { op: 'insert', table: 'Interface', 'uuid-name': i, row: { name: portName, type: want.type, options: ovsMap(want.options), ofport_request: want.ofport } },
-      { op: 'insert', table: 'Port', 'uuid-name': p, row: { name: portName, interfaces: namedUuid(i) } },
-      { op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid)]], mutations: [['ports', 'insert', ovsSet([namedUuid(p)])]] },
-    );
+    const port = insertPort(portName, iface);
+    ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(bridgeUuid)]], mutations: [['ports', 'insert', port]] });
   };
 
   // Read-modify-write: the plan was made from our replica; if a bridge's port list changed meanwhile
@@ -156,7 +157,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   if (brTun) {
     for (const t of wanted) {
       const have = brTun.ports.find((p) => p.name === t.name);
-      if (!have) addPort(brTun.uuid, t.name, { type: 'vxlan', options: t.options, ofport: t.ofport });
+      if (!have) addPort(brTun.uuid, t.name, vxlanIface(t));
       else fixInterface(have.interfaces[0], { type: 'vxlan', options: t.options });
     }
     const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
