@@ -145,7 +145,7 @@ export class HostAgent {
     this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
     this.state = state;
     this.errors = [...state.errors];
-    await applyHostSetup(this.client, state, this.o.setup);
+    await applyHostSetup(this.client, state, this.o.setup, undefined, view);
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // rendering 50k flows costs most of a second, so skip it when the state is the same.
     // The remote ports follow from the topology (its version) and the tunnels: no need to serialise them.

@@ -207,8 +207,8 @@ export function vlanHintsFrom(view: VswitchView): Map<string, number> {
  * Applies the plan in one transaction (with next_cfg += 1) and waits until ovs-vswitchd has applied
  * it (cur_cfg catches up). Returns the number of operations (0: already in sync, nothing sent).
  */
-export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostSetupOptions, timeoutMs = 10_000): Promise<number> {
-  const view = vswitchView(client.replica);
+export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostSetupOptions, timeoutMs = 10_000,
+  view: VswitchView = vswitchView(client.replica)): Promise<number> {
   const ops = planHostSetup(view, s, o);
   if (ops.length === 0) return 0;
   const root = uuid(view.rootUuid!);
