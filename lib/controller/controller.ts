@@ -3,7 +3,7 @@
 // from that host's OVSDB) and handed to its host's agent.
 import type { Logger } from 'pino';
 import type { PipelineOptions } from '../../pipelines/options.js';
-import type { OfConnection } from '../switch/connection.js';
+import type { ConnectionOptions, OfConnection } from '../switch/connection.js';
 import { listen, OfListener } from '../switch/listener.js';
 import type { Target } from '../switch/target.js';
 import type { TopologyStore } from '../topology/store.js';
@@ -18,6 +18,8 @@ export interface ControllerOptions {
   /** How the hosts' ovs-vswitchd reach this controller (written into each bridge's Controller row). */
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
+  /** OpenFlow session settings (echo interval, request timeout) for the switches that connect. */
+  readonly session?: Omit<ConnectionOptions, 'logger' | 'features'>;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
   readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
   /** A host-specific controller target (e.g. a unix socket ovs-vswitchd in a namespace can reach). */
@@ -44,7 +46,7 @@ export class Controller {
   async start(): Promise<void> {
     const targets: readonly Target[] = Array.isArray(this.o.listen) ? this.o.listen : [this.o.listen as Target];
     for (const t of targets) {
-      const l = await listen(t, this.o.log ? { logger: this.o.log } : {});
+      const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}) });
       l.sessions$.subscribe((conn) => this.onSession(conn));
       this.listeners.push(l);
     }

@@ -19,6 +19,11 @@ class LineBuffer {
     this.tail = lines.pop()!;
     return lines;
   }
+
+  /** What is left when the input ends: an unfinished line that must not be applied. */
+  get unfinished(): string {
+    return this.tail;
+  }
 }
 
 /** Reads a file, then polls it for appended lines until stopped. */
@@ -56,8 +61,15 @@ export function streamSource(store: TopologyStore, stream: NodeJS.ReadableStream
   const onData = (d: string | Buffer): void => {
     for (const l of lines.push(String(d))) store.applyLine(l, name);
   };
+  // A stream that ends mid-line (the sender died) leaves a line that may be cut anywhere, even
+  // where it still parses: it is rejected, never applied.
+  const onEnd = (): void => {
+    const tail = lines.unfinished;
+    if (tail.trim()) store.reject(name, tail, `input ended mid-line (${tail.length} characters without a newline): not applied`);
+  };
   stream.on('data', onData);
-  return { name, stop: async () => void stream.off('data', onData) };
+  stream.on('end', onEnd);
+  return { name, stop: async () => void stream.off('data', onData).off('end', onEnd) };
 }
 
 export interface HttpSourceOptions {
@@ -84,7 +96,12 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
       parts.push(d);
     });
     req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
+    // A client that disconnects before the end of its body sent nothing usable: apply nothing.
+    const cut = (why: string): void => reject(new Error(`client disconnected before the end of the request body (${why})`));
+    req.on('close', () => {
+      if (!req.complete) cut('closed');
+    });
+    req.on('error', (err) => cut(err.message));
   });
 }
 
@@ -105,7 +122,11 @@ export function httpSource(store: TopologyStore, o: HttpSourceOptions): Promise<
         return;
       }
       if (req.method === 'POST' && req.url === '/events') {
-        const body = await readBody(req, o.maxBodyBytes ?? 16 << 20);
+        const body = await readBody(req, o.maxBodyBytes ?? 16 << 20).catch((err: unknown) => {
+          store.reject('http', '', `POST /events: ${err instanceof Error ? err.message : String(err)}; nothing applied`);
+          return null;
+        });
+        if (body === null) return;
         if (body === undefined) {
           res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"body too large"}\n');
           return;

@@ -25,10 +25,15 @@ export class TopologyStore {
       return { ok: true, changed };
     } catch (err) {
       if (!(err instanceof TopologyError)) throw err;
-      this.rejected++;
-      this.rejected$.next({ source, line, error: err.message });
+      this.reject(source, line, err.message);
       return { ok: false, error: err.message };
     }
+  }
+
+  /** Counts and reports input a source could not even read as a line (e.g. cut off mid-line). */
+  reject(source: string, line: string, error: string): void {
+    this.rejected++;
+    this.rejected$.next({ source, line, error });
   }
 
   /** The topology as a snapshot stream of adds (what GET /topology returns). */

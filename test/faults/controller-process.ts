@@ -1,0 +1,68 @@
+// `ofctl-ts controller` as a child process, for fault tests and benches that kill it: its JSON log
+// lines are collected, and a test can wait for a line or for the exit.
+import { ChildProcess, spawn } from 'node:child_process';
+import { BIN } from '../cli/run-cli.js';
+import { eventually } from '../ovs/wait.js';
+
+export interface LogLine {
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export class ControllerProcess {
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  private output = '';
+  private exitCode: number | null | undefined;
+
+  private constructor(private readonly proc: ChildProcess) {
+    this.exited = new Promise((r) => proc.on('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
+    void this.exited.then((c) => (this.exitCode = c));
+    proc.stderr!.setEncoding('utf8');
+    let partial = '';
+    proc.stderr!.on('data', (d: string) => {
+      this.output += d;
+      const parts = (partial + d).split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) {
+        try {
+          this.lines.push(JSON.parse(p) as LogLine);
+        } catch {
+          // not a log line (e.g. a crash trace): kept in output only
+        }
+      }
+    });
+    proc.stdout!.resume();
+  }
+
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ControllerProcess {
+    const proc = spawn(process.execPath, [BIN, 'controller', ...args], {
+      env: { ...process.env, OFCTL_TS_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ControllerProcess(proc);
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  /** Throws when the process has exited: pass as `check` to eventually(). */
+  readonly alive = async (): Promise<void> => {
+    if (this.exitCode !== undefined) throw new Error(`controller exited with ${this.exitCode}:\n${this.output}`);
+  };
+
+  async waitForLine(pred: (l: LogLine) => boolean, what: string, ms = 60_000): Promise<LogLine> {
+    let found: LogLine | undefined;
+    await eventually(() => (found = this.lines.find(pred)) !== undefined, what, ms, this.alive, 5);
+    return found!;
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (this.exitCode === undefined) this.proc.kill(signal);
+    return this.exited;
+  }
+}
