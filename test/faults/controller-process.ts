@@ -55,9 +55,14 @@ export class ControllerProcess {
     if (this.exitCode !== undefined) throw new Error(`controller exited with ${this.exitCode}:\n${this.output}`);
   };
 
-  async waitForLine(pred: (l: LogLine) => boolean, what: string, ms = 60_000): Promise<LogLine> {
+  /** A mark for waitForLine: only lines logged after it count. */
+  mark(): number {
+    return this.lines.length;
+  }
+
+  async waitForLine(pred: (l: LogLine) => boolean, what: string, since = 0, ms = 60_000): Promise<LogLine> {
     let found: LogLine | undefined;
-    await eventually(() => (found = this.lines.find(pred)) !== undefined, what, ms, this.alive, 5);
+    await eventually(() => (found = this.lines.slice(since).find(pred)) !== undefined, what, ms, this.alive, 5);
     return found!;
   }
 

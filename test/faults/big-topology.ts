@@ -1,0 +1,38 @@
+// A topology big enough that syncing one host is a large change: one local host (a sandbox), remote
+// hosts without OVSDB, and networks with one local port and REMOTES_PER_NETWORK remote ones each.
+// With l2pop + ARP responder every 100 networks are ~3,300 br-tun flows.
+
+export const REMOTE_HOSTS = 40;
+export const REMOTES_PER_NETWORK = 15;
+
+function mac(n: number): string {
+  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/** The hosts: `local` (managed, at ovsdb) and r0..r39. */
+export function hostLines(ovsdb: string): string[] {
+  const lines = [JSON.stringify({ type: 'host', name: 'local', tunnelIp: '10.200.0.1', ovsdb })];
+  for (let h = 0; h < REMOTE_HOSTS; h++) lines.push(JSON.stringify({ type: 'host', name: `r${h}`, tunnelIp: `10.201.0.${h + 1}` }));
+  return lines;
+}
+
+/** Networks [from, to), each with its ports; port ids are p<network*100+k>, k = 0 the local one. */
+export function networkLines(from: number, to: number): string[] {
+  const lines: string[] = [];
+  for (let n = from; n < to; n++) {
+    lines.push(JSON.stringify({ type: 'network', id: `net${n}`, vni: 5000 + n }));
+    for (let k = 0; k <= REMOTES_PER_NETWORK; k++) {
+      const host = k === 0 ? 'local' : `r${(n * 7 + k * 13) % REMOTE_HOSTS}`;
+      const p = n * 100 + k;
+      lines.push(JSON.stringify({ type: 'port', id: `p${p}`, network: `net${n}`, host, mac: mac(p), fixedIps: [`10.${n >> 8}.${n & 255}.${k + 10}`] }));
+    }
+  }
+  return lines;
+}
+
+/** Removes the remote ports of networks [from, to) (the local ones stay, so no VLAN is freed). */
+export function removeRemotePortLines(from: number, to: number): string[] {
+  const lines: string[] = [];
+  for (let n = from; n < to; n++) for (let k = 1; k <= REMOTES_PER_NETWORK; k++) lines.push(JSON.stringify({ type: 'remove', kind: 'port', id: `p${n * 100 + k}` }));
+  return lines;
+}
