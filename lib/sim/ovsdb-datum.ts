@@ -117,7 +117,6 @@ export function typeToEnglish(t: ColumnType): string {
     return t.max === Infinity ? m : `${m} with up to ${t.max} pairs`;
   }
   if (t.min === 1 && t.max === 1) return single(t.key);
-  if (t.min === 0 && t.max === 1) return `optional ${single(t.key)}`;
   if (t.max === Infinity) return t.min === 0 ? `set of ${plural(t.key)}` : `set of ${t.min} or more ${plural(t.key)}`;
   return t.min === 0 ? `set of up to ${t.max} ${plural(t.key)}` : `set of ${t.min} to ${t.max} ${plural(t.key)}`;
 }

@@ -143,7 +143,7 @@ describe('simulated OVSDB: transaction engine', () => {
     addPort(db, 'tap1');
     const r = db.transact([{ op: 'mutate', table: 'Interface', where: [['name', '==', 'tap1']], mutations: [['ofport', 'insert', 5]] },
       { op: 'mutate', table: 'Interface', where: [['name', '==', 'tap1']], mutations: [['ofport', 'insert', 6]] }]);
-    expect(r[1]).to.deep.equal({ error: 'constraint violation', details: 'Attempted to store 2 elements in optional integer.' });
+    expect(r[1]).to.deep.equal({ error: 'constraint violation', details: 'Attempted to store 2 elements in set of up to 1 integers.' });
     expect(db.rows('Interface').find((i) => i.get('name') === 'tap1')!.get('ofport')).to.deep.equal(['set', []]);
   });
 
