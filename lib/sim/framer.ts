@@ -1,0 +1,41 @@
+// OpenFlow framing over a byte stream: messages are length-prefixed (bytes 2..3 of the header), and
+// a stream may cut them anywhere. A length below the 8-byte header cannot be resynchronised: the
+// stream is broken and its session must end.
+
+const HEADER = 8;
+
+export class OfFramer {
+  private rest: Buffer = Buffer.alloc(0);
+
+  /** Bytes held back waiting for the rest of a message. */
+  get pending(): number {
+    return this.rest.length;
+  }
+
+  /**
+   * Feeds a chunk; `onMessage` gets each complete message (a view into the chunk, valid for as long
+   * as the caller keeps it) and returns false to stop. Returns an error text if the stream is broken.
+   */
+  push(chunk: Buffer, onMessage: (raw: Buffer) => boolean): string | undefined {
+    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let off = 0;
+    while (buf.length - off >= HEADER) {
+      const len = buf.readUInt16BE(off + 2);
+      if (len < HEADER) {
+        this.rest = Buffer.alloc(0);
+        return `message length ${len} < ${HEADER} at stream offset ${off}`;
+      }
+      if (buf.length - off < len) break;
+      const raw = buf.subarray(off, off + len);
+      off += len;
+      if (!onMessage(raw)) break;
+    }
+    // Copy the tail: a view would pin the whole chunk while waiting for the rest of one message.
+    this.rest = off >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    return undefined;
+  }
+
+  reset(): void {
+    this.rest = Buffer.alloc(0);
+  }
+}
