@@ -461,6 +461,9 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
   };
   for (const kv of kvs) {
     const k = kv.key.toLowerCase();
+    // Refused before any recursion, as ovs-ofctl does: write_actions nested deep cost O(n²) and the stack.
+    if (inWriteActions && k === 'meter') fail(`write_actions action doesn't support nested action meter`, kv.keyAt);
+    if (inWriteActions && k !== 'apply_actions' && INSTRUCTION_ORDER.includes(k)) fail(`${k} instruction not allowed here`, kv.keyAt);
     switch (k) {
       case 'drop':
         sawDrop = kv.keyAt;
@@ -475,11 +478,7 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         continue;
       case 'write_actions': {
         order('write_actions', kv.keyAt);
-        const inner = parseActions(kv.value, kv.valueAt, match, true);
-        if (inner.gotoTable !== undefined || inner.meter !== undefined || inner.clear || inner.write || inner.writeMetadata) {
-          fail('write_actions may hold only actions', kv.valueAt);
-        }
-        write = [...inner.apply];
+        write = [...parseActions(kv.value, kv.valueAt, match, true).apply];
         continue;
       }
       case 'write_metadata': {

@@ -565,6 +565,12 @@ function readExperimenter(b: Reader, xid: number): OfMessage {
     const bundleId = b.u32();
     b.skip(2);
     const flags = b.u16();
+    // OVS refuses a bundle message inside a bundle (OFPBFC_MSG_UNSUP); refusing it here also keeps
+    // a peer from nesting bundle_add thousands deep to exhaust our stack.
+    if (b.remaining >= 16 && b.buf[b.pos + 1] === OfType.EXPERIMENTER && b.buf.readUInt32BE(b.pos + 8) === ONF_EXPERIMENTER) {
+      const innerType = b.buf.readUInt32BE(b.pos + 12);
+      if (innerType === ONFT_BUNDLE_CONTROL || innerType === ONFT_BUNDLE_ADD_MESSAGE) b.fail('bundle_add carries a bundle message');
+    }
     const inner = readMessage(b.sub(b.remaining));
     return { type: 'bundle_add', xid, bundleId, flags, message: inner };
   }

@@ -14,7 +14,15 @@ export class JsonFramer {
   private start = -1;
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
-  constructor(private readonly maxMessageBytes = 64 << 20) {}
+  constructor(
+    private readonly maxMessageBytes = 64 << 20,
+    /**
+     * Deepest nesting accepted: OVS's own JSON parser stops at 1000 (JSON_MAX_HEIGHT), so
+     * ovsdb-server never sends deeper. Deeper input would take JSON.parse seconds per MB and
+     * overflow the stack of JSON.stringify.
+     */
+    private readonly maxDepth = 1000,
+  ) {}
 
   /** Feeds bytes; returns the complete JSON texts found (not yet parsed). */
   push(chunk: Uint8Array): string[] {
@@ -34,7 +42,7 @@ export class JsonFramer {
         this.inString = true;
       } else if (c === 0x7b || c === 0x5b) {
         if (this.depth === 0) this.start = i;
-        this.depth++;
+        if (++this.depth > this.maxDepth) throw new FramingError(`nesting deeper than ${this.maxDepth} at offset ${i}`);
       } else if (c === 0x7d || c === 0x5d) {
         if (this.depth === 0) throw new FramingError(`unbalanced '${String.fromCharCode(c)}' at offset ${i}`);
         this.depth--;

@@ -1,0 +1,202 @@
+// The fuzz campaign, short (bench/fuzz.ts runs it at scale): the same generators and seed, asserting
+// that no decoder crashes; the stream paths (OfConnection sessions fed garbage, JsonFramer fed
+// mutated streams at any chunking); and the exact inputs of what fuzzing found, as regressions.
+// Hangs: a watchdog thread kills the run, naming the input, if one input does not return in 20 s.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
+import { decodeMessage } from '../../codecs/openflow/messages.js';
+import { FramingError, JsonFramer } from '../../codecs/ovsdb/framer.js';
+import { decodeRpc, ProtocolError } from '../../codecs/ovsdb/protocol.js';
+import { assertOvsInstalled } from '../ovs/sandbox.js';
+import { Finding, hexOf, runInputs, Tally, textOf } from './campaign.js';
+import { FlowTextInputs, FUZZ_SEED, OpenFlowInputs, OvsdbInput, OvsdbInputs } from './generators.js';
+import { endMatches, SessionFuzzer } from './of-sessions.js';
+import { OvsdbClientUnderFuzz } from './ovsdb-peer.js';
+import { fuzzFlowText, fuzzOpenFlow, fuzzOvsdb } from './targets.js';
+import { Watchdog } from './watchdog.js';
+
+const run = promisify(execFile);
+
+/** The failures of a campaign, readable (the input of each, to reproduce it). */
+function failures(t: Tally): string[] {
+  return t.crashes.map((f: Finding) => `#${f.index} (${f.strategy}): ${f.detail}\n  input: ${f.input}`);
+}
+
+/** A budget no input comes near (the bench holds them to 100 ms): only the watchdog judges time here. */
+const NO_BUDGET = Number.POSITIVE_INFINITY;
+
+describe('fuzzing (short run of bench/fuzz.ts, seed FUZZ_SEED)', function () {
+  this.timeout(120_000);
+  let watchdog: Watchdog;
+  let ofInputs: OpenFlowInputs;
+  before(() => {
+    watchdog = new Watchdog(20_000, FUZZ_SEED);
+    ofInputs = new OpenFlowInputs(FUZZ_SEED, 1000);
+  });
+  after(async () => {
+    await watchdog.stop();
+  });
+
+  it('20,000 generated and mutated OpenFlow messages: decodeMessage never throws, decoded ones print and re-encode', () => {
+    const t = new Tally('openflow', NO_BUDGET);
+    runInputs(t, 0, 20_000, (i) => ofInputs.input(i), (x) => fuzzOpenFlow(x.bytes),
+      (x) => ({ strategy: x.strategy, size: x.bytes.length, show: () => hexOf(x.bytes) }), { beat: (i) => watchdog.tick('openflow', i) });
+    expect(failures(t)).to.deep.equal([]);
+    // The campaign reaches deep: both verdicts are common and many kinds of refusal show up.
+    expect(t.verdicts.ok).to.be.above(5000);
+    expect(t.verdicts.rejected).to.be.above(5000);
+    expect(t.refusals.size).to.be.above(40);
+    expect([...t.accepted.keys()]).to.include.members(['flow_mod', 'flow_stats_reply', 'packet_out', 'bundle_add', 'packet_in']);
+  });
+
+  it('5,000 mutated flow texts: parseFlow refuses only with FlowSyntaxError; parsed flows encode, print and decode', () => {
+    const inputs = new FlowTextInputs(FUZZ_SEED);
+    const t = new Tally('flow text', NO_BUDGET);
+    runInputs(t, 0, 5000, (i) => inputs.input(i), fuzzFlowText,
+      (x) => ({ strategy: x.strategy, size: x.text.length, show: () => textOf(x.text) }), { beat: (i) => watchdog.tick('flow text', i) });
+    expect(failures(t)).to.deep.equal([]);
+    expect(t.verdicts.ok).to.be.above(300);
+  });
+
+  it('5,000 OVSDB streams at random chunking: JsonFramer throws only FramingError, decodeRpc only ProtocolError', () => {
+    const inputs = new OvsdbInputs(FUZZ_SEED);
+    const t = new Tally('ovsdb', NO_BUDGET);
+    runInputs(t, 0, 5000, (i) => inputs.input(i), fuzzOvsdb,
+      (x: OvsdbInput) => ({ strategy: x.strategy, size: 0, show: () => textOf(Buffer.concat(x.chunks as Buffer[]).toString('latin1')) }),
+      { beat: (i) => watchdog.tick('ovsdb', i) });
+    expect(failures(t)).to.deep.equal([]);
+    expect([...t.refusals.keys()].some((k) => k.startsWith('framing: nesting deeper'))).to.equal(true);
+    expect([...t.refusals.keys()].some((k) => k.startsWith('protocol: '))).to.equal(true);
+    expect(t.verdicts.ok).to.be.above(1000);
+  });
+
+  it('60 OpenFlow sessions fed fuzzed streams end as their first violation says; a bystander session carries on', async () => {
+    const fuzzer = new SessionFuzzer(ofInputs, FUZZ_SEED);
+    await fuzzer.start();
+    const wrong: string[] = [];
+    const ends = new Set<string>();
+    try {
+      for (let i = 0; i < 60; i++) {
+        watchdog.tick('openflow sessions', i);
+        const r = await fuzzer.run(i);
+        ends.add(r.expected);
+        if (r.crashes.length || !endMatches(r.expected, r.got)) {
+          wrong.push(`session ${i}: expected ${r.expected}, got ${r.got}; uncaught: ${r.crashes.map(String).join('; ')}`);
+        }
+      }
+      expect(wrong).to.deep.equal([]);
+      expect(await fuzzer.bystanderAlive()).to.equal(true);
+    } finally {
+      await fuzzer.stop();
+    }
+    expect([...ends]).to.include.members(['open', 'malformed']);
+  });
+
+  // Pending until lib/ovsdb/client.ts checks the shape of updates: today a malformed update kills the
+  // process (an uncaught TypeError rethrown by rxjs). Found by bench/fuzz.ts; see the regressions below.
+  it.skip('the OVSDB client survives generated and mutated update notifications over a socket', async () => {
+    const inputs = new OvsdbInputs(FUZZ_SEED);
+    const harness = await OvsdbClientUnderFuzz.start();
+    const crashes: string[] = [];
+    try {
+      for (let i = 0; i < 2000; i++) {
+        watchdog.tick('ovsdb client', i);
+        const texts = fuzzOvsdb(inputs.input(i)).notifications;
+        if (!texts.length) continue;
+        const d = await harness.deliver(texts);
+        if (d.crashes.length || !d.answered) crashes.push(`input #${i}: ${d.crashes.map(String).join('; ') || 'no answer'}`);
+      }
+    } finally {
+      await harness.close();
+    }
+    expect(crashes).to.deep.equal([]);
+  });
+});
+
+describe('fuzzing regressions (exact inputs of what the fuzzer found)', () => {
+  before(() => assertOvsInstalled());
+
+  /** bundle_add (ONF 2301) with bundle id 1, flags atomic, around `inner`, xid 7. */
+  function bundleAdd(inner: Buffer): Buffer {
+    const b = Buffer.from('04040000000000074f4e4600000008fd0000000100000001', 'hex');
+    const out = Buffer.concat([b, inner]);
+    out.writeUInt16BE(out.length, 2);
+    return out;
+  }
+
+  it('bundle_add nested 2,729 deep (64 KB) is refused, as OVS refuses a bundle message in a bundle, not a stack overflow', async () => {
+    // A bundle_add carrying a bundle_control: ovs-ofctl refuses it with OFPBFC_MSG_UNSUP.
+    const two = bundleAdd(Buffer.from('04040018000000074f4e4600000008fc0000000100010001', 'hex'));
+    const { stdout, stderr } = await run('ovs-ofctl', ['ofp-print', two.toString('hex')]);
+    expect(stdout + stderr).to.match(/decode error: OFPBFC_MSG_UNSUP/);
+    const r2 = decodeMessage(two);
+    expect(r2.ok ? r2.msg.type : r2.error.message).to.equal('bundle_add carries a bundle message (at byte 24)');
+
+    // Found by fuzzing: nested deep enough, the recursive decoder overflowed the stack.
+    let deep: Buffer = Buffer.from('0414000800000007', 'hex'); // BARRIER_REQUEST, xid 7
+    for (let i = 0; i < 2729; i++) deep = bundleAdd(deep);
+    expect(deep.length).to.equal(65504);
+    const r = decodeMessage(deep);
+    expect(r.ok ? r.msg.type : r.error.message).to.equal('bundle_add carries a bundle message (at byte 24)');
+    // One level is still fine.
+    const one = decodeMessage(bundleAdd(Buffer.from('0414000800000007', 'hex')));
+    expect(one.ok && one.msg.type === 'bundle_add' && one.msg.message.type).to.equal('barrier_request');
+  });
+
+  it('write_actions nested 10,000 deep is refused like ovs-ofctl refuses two levels, not a stack overflow', async () => {
+    const two = 'actions=write_actions(write_actions(output:1))';
+    const ovs = await run('ovs-ofctl', ['-O', 'OpenFlow13', 'parse-flow', two]).then(() => 'accepted', (e: { stderr: string }) => e.stderr.trim());
+    expect(ovs).to.equal('ovs-ofctl: write_actions instruction not allowed here');
+    const refusal = (text: string): string => {
+      try {
+        parseFlow(text);
+        return 'accepted';
+      } catch (err) {
+        if (err instanceof FlowSyntaxError) return err.reason;
+        throw err;
+      }
+    };
+    expect(refusal(two)).to.equal('write_actions instruction not allowed here');
+    for (const [text, reason] of [
+      ['actions=write_actions(goto_table:3)', 'goto_table instruction not allowed here'],
+      ['actions=write_actions(clear_actions)', 'clear_actions instruction not allowed here'],
+      ['actions=write_actions(write_metadata:1)', 'write_metadata instruction not allowed here'],
+      ['actions=write_actions(meter:1)', "write_actions action doesn't support nested action meter"],
+    ] as const) {
+      const o = await run('ovs-ofctl', ['-O', 'OpenFlow13', 'parse-flow', text]).then(() => 'accepted', (e: { stderr: string }) => e.stderr.trim());
+      expect(o, text).to.equal(`ovs-ofctl: ${reason}`);
+      expect(refusal(text), text).to.equal(reason);
+    }
+    // Found by fuzzing (flow text input #1070 before the fix): a RangeError after ~1.5 s of O(n²) work.
+    const deep = `table=0,priority=1,in_port=1 actions=${'write_actions('.repeat(10_000)}resubmit(,2)`;
+    expect(refusal(deep)).to.equal('write_actions instruction not allowed here');
+  });
+
+  it('JsonFramer refuses nesting deeper than OVS parses (1000), so JSON.parse and JSON.stringify never see it', () => {
+    // `depth` levels in all, the message object and its params array included.
+    const nested = (depth: number): string => `{"id":null,"method":"update2","params":["m",${'['.repeat(depth - 2)}${']'.repeat(depth - 2)}]}`;
+    const ok = new JsonFramer().push(Buffer.from(nested(1000)));
+    expect(ok).to.have.length(1);
+    expect(decodeRpc(ok[0]!)).to.have.property('method', 'update2');
+    // Found by fuzzing: 1,000,000 levels took JSON.parse ~0.9 s, and a deep value reaching
+    // JSON.stringify (the client's diff logic, echo answers) overflowed its stack.
+    for (const depth of [1001, 1_000_000]) {
+      const f = new JsonFramer();
+      expect(() => f.push(Buffer.from(nested(depth)))).to.throw(FramingError, /^nesting deeper than 1000 at offset \d+$/);
+    }
+    // Split anywhere, the same limit holds.
+    const f = new JsonFramer();
+    const text = Buffer.from(nested(1001));
+    expect(() => {
+      for (let at = 0; at < text.length; at += 7) f.push(text.subarray(at, at + 7));
+    }).to.throw(FramingError, /nesting deeper than 1000/);
+  });
+
+  it('decodeRpc turns any JSON it is given into a message or a ProtocolError', () => {
+    for (const t of ['[]', '1', '"x"', 'null', '{"method":1,"params":[]}', '{"id":{},"result":1}', '{"__proto__":{"method":"x"}}']) {
+      expect(() => decodeRpc(t), t).to.throw(ProtocolError);
+    }
+  });
+});

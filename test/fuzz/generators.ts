@@ -1,0 +1,8 @@
+// The fuzz campaign's generators in one place: the seed and PRNG, and the inputs of each decoder.
+export { FUZZ_SEED, Rng, rngFor, Stream } from './rng.js';
+export { lengthFields, OpenFlowInputs, openflowSeeds, ovsMessages } from './gen-openflow.js';
+export type { LengthField, OfInput, OfSeed, OfStrategy } from './gen-openflow.js';
+export { FlowTextInputs, flowTextSeeds } from './gen-flow-text.js';
+export type { FlowTextInput, FlowTextStrategy } from './gen-flow-text.js';
+export { FUZZ_MONITORED, FUZZ_SCHEMA, JsonGen, OvsdbInputs } from './gen-ovsdb.js';
+export type { OvsdbInput, OvsdbStrategy } from './gen-ovsdb.js';
