@@ -121,11 +121,11 @@ export function typeToEnglish(t: ColumnType): string {
   return t.min === 0 ? `set of up to ${t.max} ${plural(t.key)}` : `set of ${t.min} to ${t.max} ${plural(t.key)}`;
 }
 
-function sortUnique(keys: AtomValue[], values: AtomValue[] | undefined, isMap: boolean, json: Json): Datum {
+function sortUnique(keys: AtomValue[], values: AtomValue[] | undefined, isMap: boolean): Datum {
   const idx = keys.map((_, i) => i).sort((x, y) => compareAtomValues(keys[x]!, keys[y]!));
   const k = idx.map((i) => keys[i]!);
   for (let i = 1; i < k.length; i++) {
-    if (k[i] === k[i - 1]) throw syntaxError(json, isMap ? 'map contains duplicate key' : 'set contains duplicate value');
+    if (k[i] === k[i - 1]) throw new OvsdbOpError('ovsdb error', isMap ? 'map contains duplicate key' : 'set contains duplicate');
   }
   return values ? { keys: k, values: idx.map((i) => values[i]!) } : { keys: k };
 }
@@ -143,9 +143,9 @@ export function datumFromJson(t: ColumnType, j: Json, named?: NamedUuidResolver)
       keys.push(atomFromJson(t.key, p[0]!, named));
       values.push(atomFromJson(t.value, p[1]!, named));
     }
-    d = sortUnique(keys, values, true, j);
+    d = sortUnique(keys, values, true);
   } else if (isSetJson) {
-    d = sortUnique((j[1] as Json[]).map((a) => atomFromJson(t.key, a, named)), undefined, false, j);
+    d = sortUnique((j[1] as Json[]).map((a) => atomFromJson(t.key, a, named)), undefined, false);
   } else {
     d = { keys: [atomFromJson(t.key, j, named)] };
   }
@@ -269,8 +269,4 @@ export function datumDiff(t: ColumnType, old: Datum, now: Datum): Datum {
   }
   for (const [k, v] of pairs(now)) if (indexOfKey(old, k) < 0) out.push([k, v]);
   return fromPairs(out, t.value !== undefined);
-}
-
-export function datumFromAtoms(keys: AtomValue[], values?: AtomValue[]): Datum {
-  return sortUnique(keys, values, values !== undefined, null);
 }

@@ -120,6 +120,8 @@ class Work {
   readonly symbols = new Map<string, { uuid: string; created: boolean }>();
   /** Rows deleted by this transaction (an explicit insert uuid may not reuse them). */
   readonly deleted = new Set<string>();
+  /** Set when a row may have lost its last strong reference (or never had one): GC must run. */
+  refsChanged = false;
 
   constructor(readonly committed: ReadonlyMap<string, ReadonlyMap<string, Row>>) {}
 
@@ -287,7 +289,7 @@ export class OvsdbDatabase {
     for (let i = 0; i < ops.length; i++) {
       try {
         const op = ops[i];
-        if (!op || typeof op !== 'object' || Array.isArray(op)) throw syntaxError(op ?? null, `Parsing ovsdb operation ${i + 1} of ${ops.length} failed: Object expected.`);
+        if (!op || typeof op !== 'object' || Array.isArray(op)) throw new OvsdbOpError('syntax error', `Parsing ovsdb operation ${i + 1} of ${ops.length} failed: Object expected.`);
         const p = new OpParser(op, i + 1, ops.length);
         const name = p.member('op', 'id') as string;
         const r = this.execOp(name, p, work, elapsedMs, mayBlock);
@@ -381,6 +383,7 @@ export class OvsdbDatabase {
       }
     }
     work.write(t.name).set(uuid!, { uuid: uuid!, version: randomUUID(), data });
+    if (!t.isRoot) work.refsChanged = true;
     return { uuid: ['uuid', uuid!] };
   }
 
@@ -412,6 +415,7 @@ export class OvsdbDatabase {
     const where = parseWhere(t, whereJson, work.named);
     const matched = this.query(t, where, work);
     const out = matched.length ? work.write(t.name) : undefined;
+    if (matched.length && t.strongRefColumns.some((c) => given.has(c))) work.refsChanged = true;
     for (const row of matched) {
       const data = [...row.data];
       for (const [c, d] of given) data[c.index] = d;
@@ -428,6 +432,7 @@ export class OvsdbDatabase {
     const where = parseWhere(t, whereJson, work.named);
     const matched = this.query(t, where, work);
     const out = matched.length ? work.write(t.name) : undefined;
+    if (matched.length && mutations.some((m) => t.strongRefColumns.includes(m.col))) work.refsChanged = true;
     for (const row of matched) {
       const data = [...row.data];
       for (const m of mutations) data[m.col.index] = mutateDatum(m.col.type, data[m.col.index]!, m.mutator, m.arg);
@@ -442,6 +447,7 @@ export class OvsdbDatabase {
     p.finish();
     const matched = this.query(t, where, work);
     const out = matched.length ? work.write(t.name) : undefined;
+    if (matched.length) work.refsChanged = true;
     for (const row of matched) {
       out!.delete(row.uuid);
       work.deleted.add(`${t.name}\0${row.uuid}`);
@@ -550,7 +556,7 @@ export class OvsdbDatabase {
   private precommit(work: Work): CommitEvent | undefined {
     if (!this.hasChanges(work)) return undefined;
     this.checkReferences(work);
-    this.collectGarbage(work);
+    if (work.refsChanged) this.collectGarbage(work);
     for (const [tn, rows] of work.written) {
       const max = this.schema.tables.get(tn)!.maxRows;
       if (rows.size > max) {
@@ -628,7 +634,10 @@ export class OvsdbDatabase {
   /** Deletes rows of non-root tables that no strong reference reaches any more (transitively). */
   private collectGarbage(work: Work): void {
     const counts = new Map<string, Map<string, number>>();
-    for (const ts of this.schema.tables.values()) if (!ts.isRoot) counts.set(ts.name, new Map([...work.read(ts.name).keys()].map((u) => [u, 0])));
+    for (const ts of this.schema.tables.values()) {
+      const rows = work.read(ts.name);
+      if (!ts.isRoot && rows.size) counts.set(ts.name, new Map([...rows.keys()].map((u) => [u, 0])));
+    }
     const forEachTarget = (ts: TableSchema, row: Row, fn: (table: string, uuid: string) => void): void => {
       for (const c of ts.strongRefColumns) {
         const d = row.data[c.index]!;
@@ -637,7 +646,7 @@ export class OvsdbDatabase {
       }
     };
     for (const ts of this.schema.tables.values()) {
-      if (!ts.strongRefColumns.length) continue;
+      if (!ts.strongRefColumns.length || !work.read(ts.name).size) continue;
       for (const row of work.read(ts.name).values()) {
         forEachTarget(ts, row, (t, u) => {
           const m = counts.get(t);
@@ -691,6 +700,11 @@ export class OvsdbDatabase {
       const ts = this.schema.tables.get(tn)!;
       const before = this.tables.get(tn)!;
       for (const index of ts.indexes) {
+        const touched = [...rows.values()].some((r) => {
+          const old = before.get(r.uuid);
+          return !old || (old !== r && index.some((c) => !datumEquals(columnDatum(old, c), columnDatum(r, c))));
+        });
+        if (!touched) continue;
         const seen = new Map<string, Row>();
         for (const row of rows.values()) {
           const key = JSON.stringify(index.map((c) => columnDatum(row, c)));

@@ -253,6 +253,13 @@ describe('simulated OVSDB server cross-checked against a real ovsdb-server 3.1',
       [{ op: 'update', table: 'Bridge', where: [], row: { nosuch: 1 } }],
       [{ op: 'update', table: 'Bridge', where: [], row: { fail_mode: 5 } }],
       [{ op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['next_cfg', '/=', 0]] }],
+      [5],
+      [{ op: 'comment', comment: 'x', extra: 1 }],
+      [{ op: 'select', table: 'Bridge', where: [], columns: ['name', 'name'] }],
+      [{ op: 'wait', table: 'Bridge', where: [], until: '==', rows: [], timeout: -1 }],
+      [{ op: 'insert', table: 'Port', row: { name: 'p', interfaces: ['uuid', 'not-a-uuid'] } }],
+      [{ op: 'update', table: 'Port', where: [['name', '==', 'tap-vm1']], row: { trunks: ['set', [1, 1]] } }],
+      [{ op: 'update', table: 'Port', where: [['name', '==', 'tap-vm1']], row: { external_ids: ['map', [['a', '1'], ['a', '2']]] } }],
     ];
     for (const ops of cases) {
       const r = await both(ops);
