@@ -1,12 +1,14 @@
 // ofctl-ts controller --listen tcp:127.0.0.1:6653 --topology FILE|-|http:PORT [options]
 // Runs until SIGINT/SIGTERM: every host of the topology with an "ovsdb" address is set up and its
 // bridges' flows are kept equal to the pipelines.
+import { readFileSync } from 'node:fs';
 import { Controller } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
+import { TlsConfigError, TlsCredentials } from '../tls.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore } from '../topology/store.js';
-import { parseTarget } from '../switch/target.js';
+import { formatTarget, parseListenTarget } from '../switch/target.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
 
 export interface ControllerArgs {
@@ -21,25 +23,57 @@ export interface ControllerArgs {
   readonly datapathType: string;
   readonly metricsPort?: number;
   readonly httpToken?: string;
+  /** A file holding the token (its first line), so that it stays out of the process list. */
+  readonly httpTokenFile?: string;
   readonly httpHost?: string;
+  /** TLS (all three or none), for an `ssl:` listen target and hosts' `ssl:` OVSDB addresses. */
+  readonly privateKey?: string;
+  readonly certificate?: string;
+  readonly caCert?: string;
+}
+
+function loadTls(a: ControllerArgs): TlsCredentials | undefined {
+  const given = [a.privateKey, a.certificate, a.caCert].filter((f) => f !== undefined).length;
+  if (given === 0) return undefined;
+  if (given < 3) throw new TlsConfigError('--private-key, --certificate and --ca-cert go together');
+  return TlsCredentials.load({ privateKey: a.privateKey!, certificate: a.certificate!, caCert: a.caCert! });
+}
+
+function readToken(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--http-token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  const token = text.split('\n')[0]!.trim();
+  if (!token) throw new Error(`--http-token-file ${path}: empty`);
+  return token;
 }
 
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
+  // Options are checked (and key files read) before anything listens.
+  const tls = loadTls(a);
+  const listen = parseListenTarget(a.listen, tls);
+  const token = a.httpTokenFile ? readToken(a.httpTokenFile) : a.httpToken;
+  if (tls) log.info({ tls: tls.files, subject: tls.subject }, 'TLS credentials loaded');
   const store = new TopologyStore();
   let source: Source;
   if (a.topology === '-') source = streamSource(store, process.stdin);
   else if (a.topology.startsWith('http:')) {
     source = await httpSource(store, {
-      port: Number(a.topology.slice(5)), ...(a.httpToken ? { token: a.httpToken } : {}), ...(a.httpHost ? { host: a.httpHost } : {}),
+      port: Number(a.topology.slice(5)), ...(token ? { token } : {}), ...(a.httpHost ? { host: a.httpHost } : {}),
     });
   } else source = fileSource(store, a.topology);
-  log.info({ source: source.name }, 'topology source');
+  log.info({ source: source.name, tokenRequired: token !== undefined }, 'topology source');
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
   const ctl: Controller = new Controller(store, {
-    listen: parseTarget(a.listen),
+    listen,
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
-    setup: { controllerTarget: a.ovsTarget ?? a.listen, datapathType: a.datapathType },
+    // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
+    setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
+    ...(tls ? { tls } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
@@ -54,7 +88,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     metricsServer = await metrics.serve(a.metricsPort, () => ctl.status());
     log.info({ port: a.metricsPort }, 'serving /metrics and /status on 127.0.0.1');
   }
-  log.info({ listen: a.listen }, 'controller running');
+  log.info({ listen: formatTarget(listen) }, 'controller running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

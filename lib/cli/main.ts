@@ -95,9 +95,9 @@ await yargs(hideBin(process.argv))
     profile: a.profile, bridge: a.bridge, format: a.format, l2pop: a.l2pop, arpResponder: a.arpResponder,
   }, out)))
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
-    .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects (tcp:IP:PORT or unix:PATH)' })
+    .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
     .option('topology', { type: 'string', demandOption: true, describe: 'FILE (followed), - (stdin) or http:PORT (POST /events)' })
-    .option('ovs-target', { type: 'string', describe: "the controller target written into each bridge (default: --listen)" })
+    .option('ovs-target', { type: 'string', describe: 'the controller target written into each bridge (default: --listen, as ovs-vswitchd spells it: ssl:6653 → ssl:127.0.0.1:6653)' })
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false })
     .option('arp-responder', { type: 'boolean', default: false })
@@ -105,12 +105,18 @@ await yargs(hideBin(process.argv))
     .option('datapath-type', { type: 'string', default: 'system', describe: 'netdev for the userspace datapath' })
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
-    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' }),
+    .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
+    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
+    .option('private-key', { type: 'string', describe: 'TLS: our private key (PEM), for ssl: listen and OVSDB targets' })
+    .option('certificate', { type: 'string', describe: 'TLS: our certificate (PEM), signed by a CA the switches trust' })
+    .option('ca-cert', { type: 'string', describe: 'TLS: the CA certificate that signed the switches\' and OVSDB servers\' certificates' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     controllerId: a.controllerId, datapathType: a.datapathType,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
-    ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpHost ? { httpHost: a.httpHost } : {}),
+    ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpTokenFile ? { httpTokenFile: a.httpTokenFile } : {}),
+    ...(a.httpHost ? { httpHost: a.httpHost } : {}), ...(a.privateKey ? { privateKey: a.privateKey } : {}),
+    ...(a.certificate ? { certificate: a.certificate } : {}), ...(a.caCert ? { caCert: a.caCert } : {}),
   })))
   .command('status', "print a running controller's hosts, bridges, sessions and last reconcile", (y) => y
     .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' }),

@@ -6,6 +6,7 @@ import type { PipelineOptions } from '../../pipelines/options.js';
 import type { ConnectionOptions, OfConnection } from '../switch/connection.js';
 import { listen, OfListener } from '../switch/listener.js';
 import type { Target } from '../switch/target.js';
+import type { TlsCredentials } from '../tls.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { ReconcileResult } from './flow-reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
@@ -18,6 +19,8 @@ export interface ControllerOptions {
   /** How the hosts' ovs-vswitchd reach this controller (written into each bridge's Controller row). */
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
+  /** Key, certificate and CA for the hosts' `ssl:` OVSDB addresses (an `ssl:` listen target carries its own). */
+  readonly tls?: TlsCredentials;
   /** OpenFlow session settings (echo interval, request timeout) for the switches that connect. */
   readonly session?: Omit<ConnectionOptions, 'logger' | 'features'>;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
@@ -80,7 +83,7 @@ export class Controller {
       const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
-        ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
+        ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.tls ? { tls: this.o.tls } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
       });
       this.agents.set(h.name, agent);

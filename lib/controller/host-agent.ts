@@ -9,6 +9,7 @@ import { OvsdbClient } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import type { OfConnection } from '../switch/connection.js';
+import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { FlowReconciler, ReconcileResult } from './flow-reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, vlanHintsFrom } from './host-setup.js';
@@ -18,6 +19,8 @@ export interface HostAgentOptions {
   readonly pipeline: PipelineOptions;
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
+  /** Key, certificate and CA for an `ssl:` OVSDB address. */
+  readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
   /** Progress of a long sync of one bridge. */
   readonly onProgress?: (host: string, bridge: BridgeName, sent: number, total: number) => void;
@@ -53,7 +56,7 @@ export class HostAgent {
   ) {}
 
   async start(): Promise<void> {
-    this.client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb), {
+    this.client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb, this.o.tls), {
       tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
     });
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.

@@ -1,10 +1,13 @@
-// One JSON-RPC 1.0 session with an OVSDB server over TCP or a unix socket: request-id correlation
-// with timeouts, answers to the server's echo (over TCP, ovsdb-server drops a client that stays
-// silent after its probe), notifications as a stream. A framing or protocol error closes the session.
+// One JSON-RPC 1.0 session with an OVSDB server over TCP, TLS or a unix socket: request-id
+// correlation with timeouts, answers to the server's echo (over TCP, ovsdb-server drops a client that
+// stays silent after its probe), notifications as a stream. A framing or protocol error closes the
+// session. Over TLS (`ovsdb-server --remote=pssl:…`) both sides present a certificate the CA signed.
 import { connect as netConnect, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Subject } from 'rxjs/internal/Subject';
 import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import { decodeRpc, encodeRpc, Json, Notification, ProtocolError } from '../../codecs/ovsdb/protocol.js';
+import { opensslReason, TLS_OPTIONS_NEEDED, TlsCredentials } from '../tls.js';
 
 export class OvsdbError extends Error {
   constructor(
@@ -18,13 +21,26 @@ export class OvsdbError extends Error {
 
 export class OvsdbClosedError extends OvsdbError {}
 
-export type OvsdbTarget = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+export type OvsdbTarget =
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'ssl'; readonly host: string; readonly port: number; readonly tls: TlsCredentials };
 
-export function parseOvsdbTarget(text: string): OvsdbTarget {
+/** `unix:PATH`, `tcp:IP:PORT` or `ssl:IP:PORT`; the credentials go with an `ssl:` target (and its reconnects). */
+export function parseOvsdbTarget(text: string, tls?: TlsCredentials): OvsdbTarget {
   if (text.startsWith('unix:') && text.length > 5) return { kind: 'unix', path: text.slice(5) };
-  const m = /^tcp:(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
-  if (m && Number(m[2]) <= 65535) return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-  throw new OvsdbError(`${text}: expected unix:PATH or tcp:IP:PORT`);
+  const m = /^(tcp|ssl):(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (m && Number(m[3]) <= 65535) {
+    const a = { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+    if (m[1] === 'tcp') return { kind: 'tcp', ...a };
+    if (!tls) throw new OvsdbError(`${text}: ${TLS_OPTIONS_NEEDED}`);
+    return { kind: 'ssl', ...a, tls };
+  }
+  throw new OvsdbError(`${text}: expected unix:PATH, tcp:IP:PORT or ssl:IP:PORT`);
+}
+
+export function formatOvsdbTarget(t: OvsdbTarget): string {
+  return t.kind === 'unix' ? `unix:${t.path}` : `${t.kind}:${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
 }
 
 export interface OvsdbConnectionOptions {
@@ -60,21 +76,23 @@ export class OvsdbConnection {
   }
 
   static connect(target: OvsdbTarget, opts: OvsdbConnectionOptions = {}): Promise<OvsdbConnection> {
-    const peer = target.kind === 'unix' ? `unix:${target.path}` : `tcp:${target.host}:${target.port}`;
+    const peer = formatOvsdbTarget(target);
     return new Promise((resolve, reject) => {
-      const s = target.kind === 'unix' ? netConnect(target.path) : netConnect(target.port, target.host);
+      const s = target.kind === 'ssl' ? tlsConnect({ host: target.host, port: target.port, ...target.tls.clientOptions() })
+        : target.kind === 'tcp' ? netConnect(target.port, target.host) : netConnect(target.path);
       const timer = setTimeout(() => {
         s.destroy();
         reject(new OvsdbError(`${peer}: connection timed out`));
       }, opts.requestTimeoutMs ?? 15000);
-      s.once('connect', () => {
+      // Over TLS the session starts once the handshake (and the check of the server's certificate) is done.
+      s.once(target.kind === 'ssl' ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(new OvsdbConnection(s, peer, opts));
       });
       s.once('error', (err) => {
         clearTimeout(timer);
-        reject(new OvsdbError(`${peer}: ${err.message}`));
+        reject(new OvsdbError(`${peer}: ${opensslReason(err)}`));
       });
     });
   }

@@ -22,6 +22,8 @@ export interface SandboxOptions {
   readonly netns?: string;
   /** Also listen for OVSDB on tcp 127.0.0.1:PORT. */
   readonly ovsdbTcpPort?: number;
+  /** More ovsdb-server arguments, e.g. `--remote=pssl:PORT:127.0.0.1` with its key and certificates. */
+  readonly ovsdbArgs?: readonly string[];
 }
 
 /** Thrown when OVS is not installed: tests must fail loudly, never skip. */
@@ -89,6 +91,7 @@ export class OvsSandbox {
     const d = this.dir;
     const remotes = [`--remote=punix:${this.dbSock}`];
     if (this.options.ovsdbTcpPort) remotes.push(`--remote=ptcp:${this.options.ovsdbTcpPort}:127.0.0.1`);
+    remotes.push(...(this.options.ovsdbArgs ?? []));
     await run('ovsdb-server', [join(d, 'conf.db'), ...remotes, `--pidfile=${join(d, 'ovsdb-server.pid')}`,
       `--unixctl=${join(d, 'ovsdb-server.ctl')}`, '--detach', '--no-chdir', '-vconsole:off',
       `--log-file=${join(d, 'ovsdb-server.log')}`], { env: this.env() });
