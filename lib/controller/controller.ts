@@ -8,9 +8,12 @@ import { listen, OfListener } from '../switch/listener.js';
 import type { Target } from '../switch/target.js';
 import type { TlsCredentials } from '../tls.js';
 import type { TopologyStore } from '../topology/store.js';
+import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from './flow-reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
 import type { HostSetupOptions } from './host-setup.js';
+
+const STARTS_AT_ONCE = 64;
 
 export interface ControllerOptions {
   /** Where ovs-vswitchd connects; several (e.g. a unix socket in each host's run directory). */
@@ -19,10 +22,10 @@ export interface ControllerOptions {
   /** How the hosts' ovs-vswitchd reach this controller (written into each bridge's Controller row). */
   readonly setup: HostSetupOptions;
   readonly log?: Logger;
-  /** Key, certificate and CA for the hosts' `ssl:` OVSDB addresses (an `ssl:` listen target carries its own). */
-  readonly tls?: TlsCredentials;
   /** OpenFlow session settings (echo interval, request timeout) for the switches that connect. */
   readonly session?: Omit<ConnectionOptions, 'logger' | 'features'>;
+  /** Key, certificate and CA for the hosts' `ssl:` OVSDB addresses (an `ssl:` listen target carries its own). */
+  readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
   readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
   /** A host-specific controller target (e.g. a unix socket ovs-vswitchd in a namespace can reach). */
@@ -39,7 +42,12 @@ export class Controller {
   readonly agents = new Map<string, HostAgent>();
   private listeners: OfListener[] = [];
   private readonly sessions = new Set<OfConnection>();
-  private readonly pendingSessions = new Set<OfConnection>();
+  /** Switches whose datapath id no host's OVSDB has named yet. */
+  private readonly pendingSessions = new Map<bigint, Set<OfConnection>>();
+  private readonly bridgeByDpid = new Map<bigint, { readonly agent: HostAgent; readonly bridge: BridgeName }>();
+  private readonly starting = new Set<Promise<void>>();
+  private startSlots = STARTS_AT_ONCE;
+  private readonly startQueue: Array<() => void> = [];
 
   constructor(
     private readonly store: TopologyStore,
@@ -53,9 +61,10 @@ export class Controller {
       l.sessions$.subscribe((conn) => this.onSession(conn));
       this.listeners.push(l);
     }
-    this.store.changes$.subscribe(() => void this.onTopology());
+    this.store.changes$.subscribe((t) => this.onTopology(t.lastTouched));
     this.store.rejected$.subscribe((r) => this.o.log?.warn({ source: r.source, error: r.error }, 'topology event rejected'));
-    await this.onTopology();
+    this.onTopology('all');
+    await Promise.all(this.starting);
   }
 
   async stop(): Promise<void> {
@@ -63,8 +72,9 @@ export class Controller {
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
   }
 
-  /** Resolves when every host agent has finished its pending passes. */
+  /** Resolves when every host agent has started and finished its pending passes. */
   async idle(): Promise<void> {
+    while (this.starting.size > 0) await Promise.all(this.starting);
     await Promise.all([...this.agents.values()].map((a) => a.idle()));
   }
 
@@ -76,7 +86,12 @@ export class Controller {
     };
   }
 
-  private async onTopology(): Promise<void> {
+  /**
+   * A topology change: agents for new hosts with an OVSDB address (started concurrently, a bounded
+   * number at a time), and a pass for the agents of the hosts the change touched. Waking only those
+   * keeps an event's cost independent of the number of hosts.
+   */
+  private onTopology(touched: ReadonlySet<string> | 'all'): void {
     const t = this.store.topology;
     for (const h of t.hosts.values()) {
       if (!h.ovsdb || this.agents.has(h.name)) continue;
@@ -85,51 +100,70 @@ export class Controller {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.tls ? { tls: this.o.tls } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
+        onBridges: (dpids) => this.onBridges(agent, dpids),
       });
       this.agents.set(h.name, agent);
-      try {
-        await agent.start();
-      } catch (err) {
+      agent.setTopology(t);
+      const started = this.startLimited(() => agent.start()).catch((err: unknown) => {
         this.o.log?.error({ host: h.name, err: String(err) }, 'cannot reach the host\'s OVSDB; will retry on the next topology change');
-        this.agents.delete(h.name);
-        continue;
-      }
+        if (this.agents.get(h.name) === agent) this.agents.delete(h.name);
+      }).finally(() => this.starting.delete(started));
+      this.starting.add(started);
     }
-    for (const a of this.agents.values()) a.setTopology(t);
-    this.matchPendingSessions();
+    if (touched === 'all') for (const a of this.agents.values()) a.setTopology(t);
+    else for (const h of touched) this.agents.get(h)?.setTopology(t);
+  }
+
+  /** Runs OVSDB connects at most STARTS_AT_ONCE at a time (a thousand hosts appear in one snapshot). */
+  private async startLimited(start: () => Promise<void>): Promise<void> {
+    while (this.startSlots <= 0) await new Promise<void>((r) => this.startQueue.push(r));
+    this.startSlots--;
+    try {
+      await start();
+    } finally {
+      this.startSlots++;
+      this.startQueue.shift()?.();
+    }
   }
 
   private onSession(conn: OfConnection): void {
     this.sessions.add(conn);
+    const dpid = conn.datapathId;
     void conn.closed.then(() => {
       this.sessions.delete(conn);
-      this.pendingSessions.delete(conn);
+      if (dpid === undefined) return;
+      const waiting = this.pendingSessions.get(dpid);
+      waiting?.delete(conn);
+      if (waiting?.size === 0) this.pendingSessions.delete(dpid);
     });
-    this.pendingSessions.add(conn);
-    this.matchPendingSessions();
-    // The bridge's datapath id may reach our OVSDB replica a moment after the switch connects.
-    const retry = setInterval(() => {
-      if (!this.pendingSessions.has(conn)) clearInterval(retry);
-      else this.matchPendingSessions();
-    }, 50);
-    retry.unref();
+    if (dpid === undefined) return;
+    const known = this.bridgeByDpid.get(dpid);
+    if (known) this.attach(known.agent, known.bridge, conn);
+    else {
+      // The bridge's datapath id may reach our OVSDB replica a moment after the switch connects.
+      const waiting = this.pendingSessions.get(dpid) ?? new Set<OfConnection>();
+      waiting.add(conn);
+      this.pendingSessions.set(dpid, waiting);
+    }
   }
 
-  private matchPendingSessions(): void {
-    for (const conn of this.pendingSessions) {
-      const dpid = conn.datapathId;
-      if (dpid === undefined) continue;
-      for (const agent of this.agents.values()) {
-        const bridge = agent.bridgeOf(dpid);
-        if (!bridge) continue;
-        this.pendingSessions.delete(conn);
-        this.o.log?.info({ host: agent.host, bridge, peer: conn.peer }, 'bridge connected');
-        agent.attach(bridge, conn).catch((err: unknown) => {
-          this.o.log?.error({ host: agent.host, bridge, err: String(err) }, 'attaching the bridge failed');
-          conn.close(`attach failed: ${String(err)}`);
-        });
-        break;
-      }
+  /** An agent's OVSDB replica names its bridges' datapath ids: index them, attach waiting switches. */
+  private onBridges(agent: HostAgent, dpids: ReadonlyMap<BridgeName, bigint>): void {
+    for (const [dpid, b] of this.bridgeByDpid) if (b.agent === agent && dpids.get(b.bridge) !== dpid) this.bridgeByDpid.delete(dpid);
+    for (const [bridge, dpid] of dpids) {
+      this.bridgeByDpid.set(dpid, { agent, bridge });
+      const waiting = this.pendingSessions.get(dpid);
+      if (!waiting) continue;
+      this.pendingSessions.delete(dpid);
+      for (const conn of waiting) if (conn.isOpen) this.attach(agent, bridge, conn);
     }
+  }
+
+  private attach(agent: HostAgent, bridge: BridgeName, conn: OfConnection): void {
+    this.o.log?.info({ host: agent.host, bridge, peer: conn.peer }, 'bridge connected');
+    agent.attach(bridge, conn).catch((err: unknown) => {
+      this.o.log?.error({ host: agent.host, bridge, err: String(err) }, 'attaching the bridge failed');
+      conn.close(`attach failed: ${String(err)}`);
+    });
   }
 }

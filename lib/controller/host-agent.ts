@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { BridgeName, pipelineFlows } from '../../pipelines/index.js';
 import type { PipelineOptions } from '../../pipelines/options.js';
-import { OvsdbClient } from '../ovsdb/client.js';
+import { fromSet } from '../../codecs/ovsdb/protocol.js';
+import { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import type { OfConnection } from '../switch/connection.js';
@@ -22,6 +23,8 @@ export interface HostAgentOptions {
   /** Key, certificate and CA for an `ssl:` OVSDB address. */
   readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
+  /** The datapath ids of this host's bridges, each time OVSDB changes (the controller indexes them). */
+  readonly onBridges?: (dpids: ReadonlyMap<BridgeName, bigint>) => void;
   /** Progress of a long sync of one bridge. */
   readonly onProgress?: (host: string, bridge: BridgeName, sent: number, total: number) => void;
 }
@@ -38,6 +41,7 @@ export class HostAgent {
   private client: OvsdbClient | undefined;
   private topology: Topology | undefined;
   private vlans = new Map<string, number>();
+  private dpids: ReadonlyMap<BridgeName, bigint> = new Map();
   private vlansRestored = false;
   private readonly reconcilers = new Map<BridgeName, FlowReconciler>();
   /** The state fingerprint each reconciler was last converged to: unchanged state, no re-render. */
@@ -60,7 +64,11 @@ export class HostAgent {
       tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
     });
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
-    this.client.replica$.subscribe(() => void this.schedule());
+    this.client.replica$.subscribe((replica) => {
+      this.dpids = bridgeDatapathIds(replica);
+      this.o.onBridges?.(this.dpids);
+      void this.schedule();
+    });
   }
 
   async stop(): Promise<void> {
@@ -73,8 +81,7 @@ export class HostAgent {
 
   /** The bridge of this host whose datapath id this is, if any. */
   bridgeOf(datapathId: bigint): BridgeName | undefined {
-    const v = this.view();
-    for (const br of [BR_INT, BR_TUN] as const) if (v?.bridges.get(br)?.datapathId === datapathId) return br;
+    for (const [br, dpid] of this.dpids) if (dpid === datapathId) return br;
     return undefined;
   }
 
@@ -143,6 +150,8 @@ export class HostAgent {
       const o = p.interfaces[0]?.ofport;
       if (id && o !== undefined && o > 0) ofports.set(id, o);
     }
+    // The version the state is derived from, read now: the topology may move on while we await.
+    const version = this.topology.version;
     const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports });
     // Keep VLANs while their network stays; release those whose last local port left.
     this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
@@ -152,7 +161,7 @@ export class HostAgent {
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // rendering 50k flows costs most of a second, so skip it when the state is the same.
     // The remote ports follow from the topology (its version) and the tunnels: no need to serialise them.
-    const fingerprint = `${this.topology.version}|${JSON.stringify([state.networks, state.tunnels, state.localPorts])}`;
+    const fingerprint = `${version}|${JSON.stringify([state.networks, state.tunnels, state.localPorts])}`;
     for (const [bridge, r] of this.reconcilers) {
       if (!r.conn.isOpen || this.convergedTo.get(r) === fingerprint) continue;
       const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
@@ -172,4 +181,15 @@ export class HostAgent {
     }
     return { host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors };
   }
+}
+
+/** br-int's and br-tun's datapath ids, straight from the replica's Bridge rows (no full view). */
+function bridgeDatapathIds(replica: Replica): Map<BridgeName, bigint> {
+  const out = new Map<BridgeName, bigint>();
+  for (const row of replica.get('Bridge')?.values() ?? []) {
+    const name = row.name;
+    const dpid = fromSet(row.datapath_id)[0];
+    if ((name === BR_INT || name === BR_TUN) && typeof dpid === 'string' && /^[0-9a-f]{1,16}$/i.test(dpid)) out.set(name, BigInt(`0x${dpid}`));
+  }
+  return out;
 }

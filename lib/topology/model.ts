@@ -14,17 +14,51 @@ export class Topology {
   /** What must be unique among ports (MAC and fixed IPs per network, ofport per host) -> port id. */
   private readonly unique = new Map<string, string>();
 
+  /** network -> host -> how many of its ports the host has there: who shares a network with whom. */
+  private readonly netHosts = new Map<string, Map<string, number>>();
+
   /** Incremented by every applied change. */
   version = 0;
 
+  /**
+   * The hosts whose state the last applied change may alter: the port's host and every host with a
+   * port in its network (l2pop entries, flood lists, tunnels), a host and those sharing a network
+   * with it (its tunnel IP), a network's hosts (its VNI). The controller wakes only their agents.
+   */
+  lastTouched: ReadonlySet<string> = new Set();
+
   /** Applies one event (all or nothing). Returns false for a replay (rev not newer). */
   apply(e: TopologyEvent): boolean {
-    const changed = this.applyEvent(e);
-    if (changed) this.version++;
+    const touched = new Set<string>();
+    const changed = this.applyEvent(e, touched);
+    if (changed) {
+      this.version++;
+      this.lastTouched = touched;
+    }
     return changed;
   }
 
-  private applyEvent(e: TopologyEvent): boolean {
+  /** Hosts with at least one port in a network. */
+  hostsIn(network: string): Iterable<string> {
+    return this.netHosts.get(network)?.keys() ?? [];
+  }
+
+  /** A host and every host it shares a network with. */
+  private neighbours(host: string, into: Set<string>): void {
+    into.add(host);
+    for (const hosts of this.netHosts.values()) if (hosts.has(host)) for (const h of hosts.keys()) into.add(h);
+  }
+
+  private portIn(p: Port, delta: 1 | -1): void {
+    let hosts = this.netHosts.get(p.network);
+    if (!hosts) this.netHosts.set(p.network, (hosts = new Map()));
+    const n = (hosts.get(p.host) ?? 0) + delta;
+    if (n > 0) hosts.set(p.host, n);
+    else hosts.delete(p.host);
+    if (hosts.size === 0) this.netHosts.delete(p.network);
+  }
+
+  private applyEvent(e: TopologyEvent, touched: Set<string>): boolean {
     switch (e.type) {
       case 'host': {
         const old = this.hosts.get(e.name);
@@ -34,6 +68,7 @@ export class Topology {
         }
         const { type: _t, ...host } = e;
         this.hosts.set(e.name, host);
+        this.neighbours(e.name, touched);
         return true;
       }
       case 'network': {
@@ -44,6 +79,7 @@ export class Topology {
         }
         const { type: _t, ...net } = e;
         this.networks.set(e.id, net);
+        for (const h of this.hostsIn(e.id)) touched.add(h);
         return true;
       }
       case 'port': {
@@ -60,9 +96,15 @@ export class Topology {
         e.fixedIps.forEach((ip, i) => taken(keys[1 + i]!, `fixed IP ${ip}`, `in network ${e.network}`));
         if (e.ofport !== undefined) taken(keys[keys.length - 1]!, `ofport ${e.ofport}`, `on host ${e.host}`);
         const { type: _t, ...port } = e;
-        if (old) for (const k of portKeys(old)) this.unique.delete(k);
+        if (old) {
+          for (const k of portKeys(old)) this.unique.delete(k);
+          this.touchPort(old, touched);
+          this.portIn(old, -1);
+        }
         this.ports.set(e.id, port);
         for (const k of keys) this.unique.set(k, e.id);
+        this.portIn(port, 1);
+        this.touchPort(port, touched);
         return true;
       }
       case 'remove': {
@@ -73,11 +115,22 @@ export class Topology {
           const user = [...this.ports.values()].find((p) => p[key] === e.id);
           if (user) throw new TopologyError(`remove ${e.kind} ${e.id}: port ${user.id} still uses it`);
         }
-        if (e.kind === 'port') for (const k of portKeys(this.ports.get(e.id)!)) this.unique.delete(k);
+        if (e.kind === 'port') {
+          const p = this.ports.get(e.id)!;
+          for (const k of portKeys(p)) this.unique.delete(k);
+          this.touchPort(p, touched);
+          this.portIn(p, -1);
+        }
+        if (e.kind === 'host') touched.add(e.id);
         table.delete(e.id);
         return true;
       }
     }
+  }
+
+  private touchPort(p: Port, touched: Set<string>): void {
+    touched.add(p.host);
+    for (const h of this.hostsIn(p.network)) touched.add(h);
   }
 
   /** Ports of a host, in the order they were added. */

@@ -54,6 +54,28 @@ describe('topology events', () => {
     expect(t.apply(parseEventLine('{"type":"network","id":"n","vni":6,"rev":3}'))).to.equal(true);
   });
 
+  it('names the hosts a change touches, and no other (the controller wakes only their agents)', () => {
+    const t = new Topology();
+    const touched = (line: string): string[] => {
+      expect(t.apply(parseEventLine(line))).to.equal(true);
+      return [...t.lastTouched].sort();
+    };
+    for (const h of ['a', 'b', 'c', 'd']) touched(`{"type":"host","name":"${h}","tunnelIp":"10.0.0.${h.charCodeAt(0)}"}`);
+    touched('{"type":"network","id":"red","vni":1}');
+    touched('{"type":"network","id":"blue","vni":2}');
+    expect(touched('{"type":"port","id":"p1","network":"red","host":"a","mac":"fa:16:3e:00:00:01","fixedIps":[]}')).to.deep.equal(['a']);
+    expect(touched('{"type":"port","id":"p2","network":"red","host":"b","mac":"fa:16:3e:00:00:02","fixedIps":[]}')).to.deep.equal(['a', 'b']);
+    expect(touched('{"type":"port","id":"p3","network":"blue","host":"c","mac":"fa:16:3e:00:00:03","fixedIps":[]}')).to.deep.equal(['c']);
+    // A port moving to another network and host: both networks' hosts and both hosts.
+    expect(touched('{"type":"port","id":"p2","network":"blue","host":"d","mac":"fa:16:3e:00:00:02","fixedIps":[]}')).to.deep.equal(['a', 'b', 'c', 'd']);
+    // A host's tunnel IP: the hosts it shares a network with.
+    expect(touched('{"type":"host","name":"c","tunnelIp":"10.0.1.1"}')).to.deep.equal(['c', 'd']);
+    expect(touched('{"type":"network","id":"blue","vni":3}')).to.deep.equal(['c', 'd']);
+    expect(touched('{"type":"remove","kind":"port","id":"p3"}')).to.deep.equal(['c', 'd']);
+    expect(touched('{"type":"remove","kind":"host","id":"c"}')).to.deep.equal(['c']);
+    expect(touched('{"type":"host","name":"a","tunnelIp":"10.0.2.1"}')).to.deep.equal(['a']);
+  });
+
   it('names the line of a bad event in a file', () => {
     expect(() => parseTopology(`${base}\n{"type":"network","id":"n2","vni":0}`, 'f.jsonl')).to.throw(TopologyError, /^f\.jsonl:5: /);
   });

@@ -1,0 +1,252 @@
+// bench/scale: N simulated hypervisors (lib/sim: a simulated ovsdb-server + br-int and br-tun as
+// simulated OpenFlow switches each) and one `ofctl-ts controller` process fed a topology of N hosts
+// over its HTTP endpoint. Reports, for N = 100, 300 and 1000 (or the sizes given as arguments):
+//   - cold start: time from the topology POST until every switch holds exactly its flows (the
+//     controller sets up every host through OVSDB, then every bridge connects at once);
+//   - the controller's RSS (peak) and CPU seconds for that;
+//   - event→barrier latency for port adds spread over all hosts: from the POST of one port event
+//     until every bridge it changes has committed its bundle (p50, p99);
+//   - a controller restart: the N×2 switches reconnect at once; time to all checked, flow-mods sent.
+// Targets (issue 6, at 1000 hosts): synced ≤ 60 s, RSS ≤ 300 MB, p99 ≤ 50 ms.
+// The simulators run in this process, the controller in its own, so its figures are its own.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deriveHostState } from '../lib/controller/host-state.js';
+import { SimHypervisor } from '../lib/sim/hypervisor.js';
+import { loadSchemaFile } from '../lib/sim/ovsdb-schema.js';
+import type { SimSwitch } from '../lib/sim/sim-switch.js';
+import { TopologyStore } from '../lib/topology/store.js';
+import { renderText } from '../pipelines/index.js';
+import { pipelineOptions } from '../pipelines/options.js';
+import { freePort } from '../test/ovs/wait.js';
+import { processCpuSeconds } from './common.js';
+
+const BIN = fileURLToPath(new URL('../../bin/ofctl-ts.js', import.meta.url));
+const PORTS_PER_HOST = Number(process.env.SCALE_PORTS_PER_HOST ?? 5);
+const HOSTS_PER_NETWORK = Number(process.env.SCALE_HOSTS_PER_NETWORK ?? 10);
+const EVENTS = Number(process.env.SCALE_EVENTS ?? 200);
+const BRIDGES = ['br-int', 'br-tun'] as const;
+const pipeline = pipelineOptions({ l2pop: true, arpResponder: true });
+
+/** A deterministic PRNG (mulberry32) so every run adds the same ports. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mac(n: number): string {
+  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/**
+ * N hosts with PORTS_PER_HOST ports each, in N·PORTS_PER_HOST/HOSTS_PER_NETWORK networks: port
+ * slot s is on host ⌊s/PORTS_PER_HOST⌋ in network s mod NETWORKS, so a host's ports are in distinct
+ * networks and each network spans HOSTS_PER_NETWORK hosts.
+ */
+function topologyLines(hvs: readonly SimHypervisor[]): { lines: string[]; networks: number } {
+  const n = hvs.length;
+  const networks = Math.max(PORTS_PER_HOST, Math.floor((n * PORTS_PER_HOST) / HOSTS_PER_NETWORK));
+  const lines = hvs.map((h, i) => JSON.stringify({ type: 'host', name: h.name, tunnelIp: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, ovsdb: h.ovsdbTarget }));
+  for (let k = 0; k < networks; k++) lines.push(JSON.stringify({ type: 'network', id: `net${k}`, vni: 1000 + k }));
+  for (let s = 0; s < n * PORTS_PER_HOST; s++) {
+    const k = s % networks;
+    lines.push(JSON.stringify({ type: 'port', id: `p${s}`, network: `net${k}`, host: hvs[Math.floor(s / PORTS_PER_HOST)]!.name, mac: mac(s), fixedIps: [`10.${k >> 8}.${k & 255}.${10 + Math.floor(s / networks)}`] }));
+  }
+  return { lines, networks };
+}
+
+function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms: number, pollMs = 20): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+class ControllerProc {
+  readonly proc: ChildProcess;
+  stderr = '';
+  constructor(of: number, http: number, metrics: number) {
+    this.proc = spawn(process.execPath, [BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
+      '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-20_000);
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+async function post(port: number, body: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body });
+  if (!res.ok) throw new Error(`POST /events: ${res.status} ${await res.text()}`);
+}
+
+async function waitHttp(port: number, c: ControllerProc): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (c.proc.exitCode !== null) throw new Error(`controller exited: ${c.stderr}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/topology`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  throw new Error('the controller HTTP endpoint did not come up');
+}
+
+async function runScale(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-scale-'));
+  const schema = loadSchemaFile();
+  const hvs: SimHypervisor[] = [];
+  let ctl: ControllerProc | undefined;
+  try {
+    for (let i = 0; i < n; i++) {
+      hvs.push(await SimHypervisor.start({
+        name: `h${i}`, schema, ovsdb: `unix:${join(dir, `h${i}.sock`)}`, dpidBase: BigInt(i * 2 + 1),
+        switchOptions: { initialBackoffMs: 1000, maxBackoffMs: 8000 },
+      }));
+    }
+    const { lines, networks } = topologyLines(hvs);
+    // What each bridge must hold, from the same topology (VM ports are not plugged: ofports come
+    // from the topology, tunnels from ofport_request, as the controller derives them).
+    const store = new TopologyStore();
+    for (const l of lines) store.applyLine(l, 'bench');
+    const want = new Map<string, number>();
+    let totalFlows = 0;
+    for (const h of hvs) {
+      const st = deriveHostState(store.topology, h.name);
+      for (const br of BRIDGES) {
+        const c = renderText(st, br, pipeline).length;
+        want.set(`${h.name} ${br}`, c);
+        totalFlows += c;
+      }
+    }
+    const sw = (h: SimHypervisor, br: string): SimSwitch | undefined => h.switches.get(br)?.sw;
+    const synced = (): boolean => hvs.every((h) => BRIDGES.every((br) => sw(h, br)?.flows.size === want.get(`${h.name} ${br}`)));
+
+    const [of, http, metrics] = [await freePort(), await freePort(), await freePort()];
+    ctl = new ControllerProc(of, http, metrics);
+    await waitHttp(http, ctl);
+    const cpu0 = processCpuSeconds(ctl.pid);
+    const t0 = performance.now();
+    await post(http, lines.join('\n'));
+    await until(synced, `${n} hosts to sync`, 600_000, 50);
+    const syncMs = performance.now() - t0;
+    const cpu = processCpuSeconds(ctl.pid) - cpu0;
+    const rssSync = memKb(ctl.pid, 'VmRSS');
+    // Exactness, checked once: every bridge holds exactly the rendered flows.
+    let wrong = 0;
+    for (const h of hvs) {
+      const st = deriveHostState(store.topology, h.name);
+      for (const br of BRIDGES) if (sw(h, br)!.dumpText().sort().join('\n') !== renderText(st, br, pipeline).join('\n')) wrong++;
+    }
+
+    // Port adds spread over all hosts, one at a time: the bridges each one changes are known from
+    // the host states before and after; the latency is until the last of them commits.
+    const rand = prng(6);
+    const lat: number[] = [];
+    let nextPort = n * PORTS_PER_HOST;
+    const added: string[] = [];
+    for (let e = 0; e < EVENTS; e++) {
+      const host = hvs[Math.floor(rand() * n)]!;
+      const net = Math.floor(rand() * networks);
+      const id = `p${nextPort}`;
+      const line = JSON.stringify({ type: 'port', id, network: `net${net}`, host: host.name, mac: mac(nextPort), fixedIps: [`10.${128 + (net >> 8)}.${net & 255}.${(e % 250) + 1}`] });
+      nextPort++;
+      added.push(line);
+      // Only the host and the hosts with a port in that network can change.
+      const candidates = hvs.filter((h) => h === host || [...store.topology.ports.values()].some((p) => p.host === h.name && p.network === `net${net}`));
+      const render = (h: SimHypervisor): string[] => {
+        const st = deriveHostState(store.topology, h.name);
+        return BRIDGES.map((br) => renderText(st, br, pipeline).join('\n'));
+      };
+      const before = new Map(candidates.map((h) => [h, render(h)]));
+      store.applyLine(line, 'bench');
+      const pending = new Set<SimSwitch>();
+      for (const h of candidates) {
+        const after = render(h);
+        BRIDGES.forEach((br, i) => {
+          if (after[i] !== before.get(h)![i]) pending.add(sw(h, br)!);
+        });
+      }
+      const subs = [...pending].map((s) => s.events$.subscribe((ev) => {
+        if (ev.type === 'bundle' && ev.ok) pending.delete(s);
+      }));
+      const t = performance.now();
+      await post(http, line);
+      await until(() => pending.size === 0, `event ${e} to reach its bridges`, 30_000, 1);
+      lat.push(performance.now() - t);
+      subs.forEach((s) => s.unsubscribe());
+    }
+    const rssPeak = memKb(ctl.pid, 'VmHWM');
+
+    // A controller restart: every switch reconnects at once and is checked (dumped and diffed);
+    // done when the controller's /status shows every bridge connected and reconciled.
+    await ctl.stop();
+    await until(() => hvs.every((h) => BRIDGES.every((br) => !sw(h, br)!.connected)), 'the sessions to drop', 30_000);
+    const modsBefore = hvs.reduce((s, h) => s + BRIDGES.reduce((x, br) => x + sw(h, br)!.counters.flowMods, 0), 0);
+    ctl = new ControllerProc(of, http, metrics);
+    await waitHttp(http, ctl);
+    const t1 = performance.now();
+    await post(http, [...lines, ...added].join('\n'));
+    for (;;) {
+      const st = (await (await fetch(`http://127.0.0.1:${metrics}/status`)).json()) as {
+        hosts: Array<{ bridges: Record<string, { connected: boolean; lastReconcile?: unknown }> }>;
+      };
+      if (st.hosts.length === n && st.hosts.every((h) => BRIDGES.every((br) => h.bridges[br]?.connected && h.bridges[br]?.lastReconcile))) break;
+      if (performance.now() - t1 > 300_000) throw new Error('the restarted controller did not check every bridge within 300 s');
+      await sleep(100);
+    }
+    const restartMs = performance.now() - t1;
+    const modsAfter = hvs.reduce((s, h) => s + BRIDGES.reduce((x, br) => x + sw(h, br)!.counters.flowMods, 0), 0);
+
+    const ok = (v: boolean): string => (v ? 'OK' : 'MISSED');
+    const target = n >= 1000;
+    console.log(`${n} hosts (${2 * n} switches, ${networks} networks, ${n * PORTS_PER_HOST} ports, ${totalFlows} flows in all):`);
+    console.log(`  cold start synced in ${(syncMs / 1000).toFixed(1)} s${target ? ` ${ok(syncMs <= 60_000)} (target <= 60 s)` : ''}; ` +
+      `controller CPU ${cpu.toFixed(1)} s; RSS ${(rssSync / 1024).toFixed(0)} MB after sync, peak ${(rssPeak / 1024).toFixed(0)} MB` +
+      `${target ? ` ${ok(rssPeak <= 300 * 1024)} (target <= 300 MB)` : ''}; bridges not exactly as rendered: ${wrong}`);
+    console.log(`  port add → barrier on every bridge it changes (${EVENTS} events): p50 ${percentile(lat, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms${target ? ` ${ok(percentile(lat, 99) <= 50)} (target p99 <= 50 ms)` : ''}`);
+    console.log(`  controller restart: ${2 * n} switches reconnected in ${(restartMs / 1000).toFixed(1)} s; flow-mods sent: ${modsAfter - modsBefore}`);
+  } finally {
+    await ctl?.stop();
+    await Promise.all(hvs.map((h) => h.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+console.log(`scale bench: simulated hypervisors (br-int + br-tun), ${PORTS_PER_HOST} VM ports per host, ${HOSTS_PER_NETWORK} hosts per network, l2pop + ARP responder`);
+for (const n of sizes.length ? sizes : [100, 300, 1000]) await runScale(n);
