@@ -261,9 +261,9 @@ export class OvsdbDatabase {
       const out = this.run(ops, elapsed, true);
       if ('results' in out) finish(out.results);
       else if (!timer && out.blockedMs !== Infinity) {
-        // At the deadline: ovsdb-server reports the timeout it reached (e.g. "after 300 ms").
+        // At the deadline, with the time really elapsed (ovsdb-server reports e.g. "after 101 ms").
         const deadline = out.blockedMs;
-        timer = setTimeout(() => !done && attempt(deadline), Math.max(0, deadline - elapsed));
+        timer = setTimeout(() => !done && attempt(Math.max(deadline, Date.now() - start)), Math.max(0, deadline - elapsed));
         timer.unref?.();
       }
     };

@@ -24,7 +24,7 @@ interface MonitoredTable {
   readonly columns: readonly ColumnSchema[];
   readonly select: Select;
   /** Rows must match one of these (monitor_cond); undefined: every row. */
-  readonly where: readonly (readonly Clause[])[] | undefined;
+  where: readonly (readonly Clause[])[] | undefined;
 }
 
 function parseSelect(j: Json | undefined, into: Select, first: boolean): void {
@@ -43,7 +43,7 @@ export class Monitor {
   /** Parses <monitor-requests> (throws OvsdbOpError with ovsdb-server's error). */
   constructor(
     readonly db: OvsdbDatabase,
-    readonly id: Json,
+    public id: Json,
     readonly version: MonitorVersion,
     requests: Json,
   ) {
@@ -76,6 +76,42 @@ export class Monitor {
       });
       return { table, columns, select, where };
     });
+  }
+
+  /**
+   * monitor_cond_change: new where clauses for some tables (columns may not change). Returns the
+   * updates2 it causes (rows leaving the condition deleted, rows entering it inserted), if any.
+   */
+  changeConditions(requests: Json): Json | undefined {
+    if (this.version === 1) throw syntaxError(this.id, 'monitor_cond_change is not supported on a "monitor" monitor');
+    if (!requests || typeof requests !== 'object' || Array.isArray(requests)) throw syntaxError(requests, 'monitor-cond-change-requests must be an object');
+    const changes: Array<[MonitoredTable, Clause[][] | undefined]> = Object.entries(requests).map(([name, req]) => {
+      const t = this.tables.find((x) => x.table.name === name);
+      if (!t) throw new OvsdbOpError('syntax error', `no table named ${name}`);
+      const where: Clause[][] = [];
+      for (const r of Array.isArray(req) ? req : [req]) {
+        if (!r || typeof r !== 'object' || Array.isArray(r)) throw syntaxError(r, 'monitor request must be an object');
+        if (r.columns !== undefined) throw syntaxError(r, 'changing columns is unsupported');
+        if (r.where === undefined) return [t, undefined];
+        if (!Array.isArray(r.where)) throw syntaxError(r.where, 'where must be an array');
+        where.push(parseWhere(t.table, r.where));
+      }
+      return [t, where];
+    });
+    let out: Record<string, Json> | undefined;
+    for (const [t, where] of changes) {
+      const rows = [...this.db.tableRows(t.table.name).values()];
+      const before = rows.map((r) => this.visible(t, r));
+      t.where = where;
+      const updates: Record<string, Json> = {};
+      rows.forEach((r, i) => {
+        const now = this.visible(t, r);
+        if (before[i] && !now) updates[r.uuid] = { delete: null };
+        else if (!before[i] && now) updates[r.uuid] = { insert: this.rowJson2(t, r) };
+      });
+      if (Object.keys(updates).length) (out ??= {})[t.table.name] = updates;
+    }
+    return out;
   }
 
   private visible(t: MonitoredTable, row: Row | undefined): boolean {

@@ -3,12 +3,14 @@
 // test/sim/ovsdb-crosscheck.test.ts): list_dbs, get_schema, transact (waits with a timeout block
 // until they hold or time out), echo both ways, monitor/update, monitor_cond/update2,
 // monitor_cond_since/update3 (a standalone server: never "found", zero transaction id),
-// monitor_cancel, get_server_id, set_db_change_aware; "unknown method" for anything else.
+// monitor_cond_change, monitor_cancel, get_server_id, set_db_change_aware; "unknown method" for
+// anything else (locks, convert, _Server database: not simulated).
 //
 // Like ovsdb-server, a reply carries "error": null, an error reply only "error", a notification
 // "id": null; bad JSON, a non-object, a request without array params, a "jsonrpc" member or an
 // unexpected reply closes the session. Nothing a peer sends throws out of the server.
 import { randomUUID } from 'node:crypto';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
@@ -65,6 +67,8 @@ export class OvsdbSimServer {
         const a = server.address();
         resolve(t.kind === 'unix' ? `unix:${t.path}` : `tcp:${t.host}:${typeof a === 'object' && a ? a.port : t.port}`);
       };
+      // A socket file left by an earlier run is replaced, as ovsdb-server does.
+      if (t.kind === 'unix' && existsSync(t.path) && lstatSync(t.path).isSocket()) unlinkSync(t.path);
       if (t.kind === 'unix') server.listen(t.path, ready);
       else server.listen(t.port, t.host, ready);
     });
@@ -201,6 +205,8 @@ class Session {
       case 'monitor_cond':
       case 'monitor_cond_since':
         return this.monitor(id, MONITOR_METHODS[method]!, params);
+      case 'monitor_cond_change':
+        return this.monitorCondChange(id, params);
       case 'monitor_cancel': {
         const key = JSON.stringify(params[0] ?? null);
         if (params.length !== 1 || !this.monitors.delete(key)) return this.replyError(id, 'unknown monitor');
@@ -240,6 +246,20 @@ class Session {
     this.unsubscribe ??= this.db.onCommit((e) => this.onCommit(e));
     const initial = mon.initial();
     this.reply(id, version === 3 ? [false, '00000000-0000-0000-0000-000000000000', initial] : initial);
+  }
+
+  private monitorCondChange(id: Json, params: Json[]): void {
+    if (params.length !== 3) throw syntaxError(params, 'monitor_cond_change request needs <monitor-id>, <new-monitor-id> and <monitor-cond-change-requests>');
+    const mon = this.monitors.get(JSON.stringify(params[0]));
+    if (!mon) throw syntaxError(params[0], 'unknown monitor session');
+    const newKey = JSON.stringify(params[1]);
+    if (newKey !== JSON.stringify(params[0]) && this.monitors.has(newKey)) throw syntaxError(params[1], 'duplicate monitor ID');
+    const updates = mon.changeConditions(params[2]!);
+    this.monitors.delete(JSON.stringify(params[0]));
+    mon.id = params[1]!;
+    this.monitors.set(newKey, mon);
+    if (updates) this.send({ id: null, ...mon.notification(updates) });
+    this.reply(id, {});
   }
 
   private onCommit(e: CommitEvent): void {

@@ -8,7 +8,7 @@ import type { Json, Notification, Operation } from '../../codecs/ovsdb/protocol.
 import { planHostSetup } from '../../lib/controller/host-setup.js';
 import { deriveHostState } from '../../lib/controller/host-state.js';
 import type { Replica, Row } from '../../lib/ovsdb/client.js';
-import { OvsdbConnection } from '../../lib/ovsdb/connection.js';
+import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
 import { canonicalJson } from '../../lib/sim/ovsdb-datum.js';
@@ -48,16 +48,20 @@ class Side {
 
   /** Sends a transaction; returns its results and the notifications that came with it. */
   async transact(ops: readonly (Operation | Json)[]): Promise<{ results: Json; notes: Json[] }> {
+    return this.call('transact', [DB, ...(ops as Json[])]);
+  }
+
+  /** Any request: its result (or error) and the notifications that came before the reply. */
+  async call(method: string, params: Json[]): Promise<{ results: Json; notes: Json[] }> {
     this.notes.length = 0;
-    const results = await this.conn.request('transact', [DB, ...(ops as Json[])]);
-    for (const r of results as Json[]) {
+    const results = await this.conn.request(method, params).catch((e: OvsdbError) => ({ rpcError: e.error ?? null }));
+    for (const r of Array.isArray(results) ? results : []) {
       const u = r && typeof r === 'object' && !Array.isArray(r) ? r.uuid : undefined;
       if (Array.isArray(u)) this.labels.set(u[1] as string, `#${++this.created}`);
     }
     await this.conn.request('echo', []); // a barrier: every notification sent before is in
     // Notifications of different monitors come in no defined order: sorted by monitor id.
     const notes = [...this.notes].sort((a, b) => (String(a.params[0]) < String(b.params[0]) ? -1 : 1));
-    if (process.env.XCHECK_DUMP) console.log(JSON.stringify(ops), JSON.stringify(results), JSON.stringify(notes));
     return { results: this.norm(results), notes: notes.map((n) => this.norm([n.method, ...n.params])) };
   }
 
@@ -286,6 +290,45 @@ describe('simulated OVSDB server cross-checked against a real ovsdb-server 3.1',
     expect(JSON.stringify(r.notes)).to.contain('select_src_port').and.contain('"delete":null');
     const sel = await both([{ op: 'select', table: 'Mirror', where: [], columns: ['name', 'select_src_port', 'select_dst_port'] }]);
     expect(sel.results).to.deep.equal([{ rows: [{ name: 'm1', select_src_port: ['set', []], select_dst_port: ['set', []] }] }]);
+  });
+
+  it('a wait with a timeout waits: it completes after another client\'s commit, or fails with "timed out after N ms"', async () => {
+    const run = async (side: Side, path: string): Promise<Json[]> => {
+      const other = await OvsdbConnection.connect({ kind: 'unix', path });
+      try {
+        const wait = (timeout: number): Json => ({
+          op: 'wait', table: 'Bridge', where: [['name', '==', 'br-int']], columns: ['external_ids'], until: '==', rows: [{ external_ids: ['map', [['k', 'v']]] }], timeout,
+        });
+        const waiting = side.conn.request('transact', [DB, wait(30_000), { op: 'update', table: 'Bridge', where: [['name', '==', 'br-int']], row: { fail_mode: 'standalone' } }]);
+        await side.conn.request('echo', []); // the wait is in before the other client commits
+        const commit = await other.request('transact', [DB, { op: 'update', table: 'Bridge', where: [['name', '==', 'br-int']], row: { external_ids: ['map', [['k', 'v']]] } }]);
+        const timedOut = await side.conn.request('transact', [DB, { ...(wait(100) as Record<string, Json>), rows: [{ external_ids: ['map', []] }] }]);
+        return [await waiting, commit, timedOut, await other.request('transact', [DB, { op: 'select', table: 'Bridge', where: [['name', '==', 'br-int']], columns: ['fail_mode'] }])];
+      } finally {
+        other.close('done');
+      }
+    };
+    // The time in the message is what really elapsed (100 or a little more, on both).
+    const masked = (v: Json[]): Json => JSON.parse(JSON.stringify(v).replace(/after \d+ ms/, 'after N ms')) as Json;
+    const r = await run(real, ovs.dbSock);
+    expect(masked(await run(sim, `${ovs.dir}/sim.sock`))).to.deep.equal(masked(r));
+    expect(JSON.stringify(r[2])).to.match(/^\[\{"(error|details)".*"\\"wait\\" timed out after 1\d\d ms".*\}\]$/);
+    await both([{ op: 'update', table: 'Bridge', where: [['name', '==', 'br-int']], row: { fail_mode: 'secure', external_ids: ['map', []] } }]);
+  });
+
+  it('monitor_cond_change moves rows in and out of a monitor as ovsdb-server does', async () => {
+    const calls: Array<[string, Json[]]> = [
+      ['monitor_cond_change', ['v3', 'v3b', { Bridge: [{ where: [['name', '==', 'br-int']] }] }]],
+      ['monitor_cond_change', ['v3b', 'v3b', { Bridge: [{ where: [true] }], Port: [{ where: [false] }] }]],
+      ['monitor_cond_change', ['zz', 'v4', {}]],
+      ['monitor_cond_change', ['v3b', 'v3b', { Bridge: [{ columns: ['name'], where: [false] }] }]],
+    ];
+    for (const [method, params] of calls) {
+      const [r, s] = [await real.call(method, params), await sim.call(method, params)];
+      expect(s, JSON.stringify(params)).to.deep.equal(r);
+    }
+    const r = await both([{ op: 'update', table: 'Bridge', where: [], row: { fail_mode: 'standalone' } }]);
+    expect(JSON.stringify(r.notes)).to.contain('"update3","v3b"');
   });
 
   it('ends with the same tables, row for row', async () => {

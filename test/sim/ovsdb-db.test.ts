@@ -118,7 +118,9 @@ describe('simulated OVSDB: transaction engine', () => {
     expect(db.rows('Bridge')[0]!.get('external_ids')).to.deep.equal(['map', [['seen', 'yes']]]);
     db.transact([{ op: 'update', table: 'Bridge', where: [], row: { fail_mode: 'standalone' } }]);
     const res = await db.transactWhenReady([wait(30)]).result;
-    expect(res).to.deep.equal([{ error: 'timed out', details: '"wait" timed out after 30 ms' }]);
+    expect(res).to.have.length(1);
+    expect(res[0]).to.have.property('error', 'timed out');
+    expect((res[0] as { details: string }).details).to.match(/^"wait" timed out after \d+ ms$/);
   });
 
   it('mutates sets and maps as ovsdb-server: insert keeps existing keys, delete by key or by pair', () => {
