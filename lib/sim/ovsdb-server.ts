@@ -16,8 +16,22 @@ import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
 import { OvsdbTarget, parseOvsdbTarget } from '../ovsdb/connection.js';
 import { OvsdbOpError, syntaxError } from './ovsdb-datum.js';
-import type { CommitEvent, OvsdbDatabase, PendingTransaction } from './ovsdb-db.js';
+import { CommitEvent, OvsdbDatabase, PendingTransaction } from './ovsdb-db.js';
 import { Monitor, MonitorVersion } from './ovsdb-monitor.js';
+import { DbSchema, loadSchemaFile } from './ovsdb-schema.js';
+
+export { CommitEvent, OvsdbDatabase, RowView } from './ovsdb-db.js';
+export { loadSchemaFile, parseSchema } from './ovsdb-schema.js';
+
+/**
+ * A fresh Open_vSwitch database as `ovs-vsctl init` leaves it: the one Open_vSwitch row (schema
+ * default: the installed vswitch.ovsschema, parsed once per process).
+ */
+export function createVswitchDatabase(schema: DbSchema = loadSchemaFile()): OvsdbDatabase {
+  const db = new OvsdbDatabase(schema);
+  db.transact([{ op: 'insert', table: 'Open_vSwitch', row: {} }]);
+  return db;
+}
 
 export interface OvsdbSimServerOptions {
   /** What get_server_id answers (default: a random UUID per server). */
@@ -177,8 +191,8 @@ class Session {
       try {
         this.onRequest(o.id, o.method, o.params);
       } catch (err) {
-        if (!(err instanceof OvsdbOpError)) throw err;
-        this.replyError(o.id, err.toJson());
+        // Anything else is a bug of an in-process commit hook: the peer hears of it, the server lives.
+        this.replyError(o.id, err instanceof OvsdbOpError ? err.toJson() : { error: 'internal error', details: String((err as Error).message ?? err) });
       }
       return;
     }

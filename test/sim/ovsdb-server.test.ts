@@ -16,17 +16,7 @@ import { OvsdbClient, Replica } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { OvsdbDatabase } from '../../lib/sim/ovsdb-db.js';
-import { loadSchemaFile } from '../../lib/sim/ovsdb-schema.js';
-import { OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
-
-const schema = loadSchemaFile();
-
-function vswitchDb(): OvsdbDatabase {
-  const db = new OvsdbDatabase(schema);
-  db.transact([{ op: 'insert', table: 'Open_vSwitch', row: {} }]); // what `ovs-vsctl init` does
-  return db;
-}
+import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
 
 /**
  * What ovs-vswitchd writes back after a commit, reduced to what the controller reads: ofports
@@ -189,6 +179,27 @@ describe('simulated OVSDB server', function () {
       expect(await conn.request('echo', [])).to.deep.equal([]);
       conn.close('done');
     } finally {
+      await server.close();
+    }
+  });
+
+  it('a commit hook that throws: the transaction is committed, the client gets "internal error", the server goes on', async () => {
+    const db = vswitchDb();
+    db.onCommit((e) => {
+      if (e.modified('Open_vSwitch').length) throw new Error('hook bug');
+    });
+    const server = new OvsdbSimServer(db);
+    const path = join(dir, 'e.sock');
+    await server.listen(`unix:${path}`);
+    const conn = await OvsdbConnection.connect({ kind: 'unix', path });
+    try {
+      const bump: Json[] = ['Open_vSwitch', { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['next_cfg', '+=', 1]] }];
+      const e = await conn.request('transact', bump).then(() => 'ok', (x: OvsdbError) => x.error ?? null);
+      expect(e).to.deep.equal({ error: 'internal error', details: 'hook bug' });
+      expect(db.rows('Open_vSwitch')[0]!.get('next_cfg')).to.equal(1);
+      expect(await conn.request('echo', ['alive'])).to.deep.equal(['alive']);
+    } finally {
+      conn.close('done');
       await server.close();
     }
   });
