@@ -47,6 +47,16 @@ export type FlowSelection = FlowStatsRequest;
 
 type Table = Map<string, StoredFlow>;
 
+// check() and the change itself both need a flow-mod's identity key (a bundle checks at ADD and
+// applies at COMMIT): computed once per message object.
+const modKeys = new WeakMap<FlowMod, string>();
+
+function keyOf(mod: FlowMod): string {
+  let k = modKeys.get(mod);
+  if (k === undefined) modKeys.set(mod, (k = identityKey(mod.priority, mod.match, mod.unknownOxm)));
+  return k;
+}
+
 interface Selected {
   readonly table: number;
   readonly key: string;
@@ -55,8 +65,8 @@ interface Selected {
 
 export class FlowTable {
   private tables: Array<Table | undefined> = [];
-  /** During an atomic batch: each touched table as it was before, to restore on failure. */
-  private saved: Map<number, Table | undefined> | undefined;
+  /** During an atomic batch: what each change replaced (undefined: nothing), to undo on failure. */
+  private undo: Array<readonly [number, string, StoredFlow | undefined]> | undefined;
   private pendingRemoved: RemovedFlow[] = [];
   private readonly removedListeners: Array<(r: RemovedFlow) => void> = [];
   /** Set when a flow with a timeout went in; cleared by a sweep that finds none. */
@@ -84,8 +94,9 @@ export class FlowTable {
    * they depend on the message only. undefined = acceptable.
    */
   check(mod: FlowMod): OfErrorCode | undefined {
-    // A field whose prerequisites are missing cannot be carried in OpenFlow 1.3: OVS refuses it.
-    if (mod.match.size > 0 && !matchEquals(matchOfKey(identityKey(mod.priority, mod.match)), mod.match)) return OFPBMC_BAD_PREREQ;
+    // A field whose prerequisites are missing cannot be carried in OpenFlow 1.3 (our encoder drops
+    // it, as OVS's would): OVS refuses the match. Only fields with prerequisites need the round trip.
+    if (needsPrereqs(mod.match) && !matchEquals(matchOfKey(keyOf(mod)), mod.match)) return OFPBMC_BAD_PREREQ;
     const adds = mod.command === OFPFC_ADD || mod.command === OFPFC_MODIFY || mod.command === OFPFC_MODIFY_STRICT;
     if (adds && mod.table === OFPTT_ALL) return OFPFMFC_BAD_TABLE_ID;
     const goto = mod.instructions.gotoTable;
@@ -97,10 +108,10 @@ export class FlowTable {
 
   /** Applies one flow-mod (checked first); on error nothing changed. */
   apply(mod: FlowMod): OfErrorCode | undefined {
-    const checked = this.check(mod);
-    if (checked) return checked;
-    const failed = this.applyAll([mod]);
-    return failed?.error;
+    const error = this.check(mod) ?? this.start(mod); // a single flow-mod fails before it changes anything
+    if (error) this.pendingRemoved = [];
+    else this.notifyRemoved();
+    return error;
   }
 
   /**
@@ -108,25 +119,33 @@ export class FlowTable {
    * first failure (its position and error) after undoing everything, or undefined.
    */
   applyAll(mods: readonly FlowMod[]): { index: number; error: OfErrorCode } | undefined {
-    this.saved = new Map();
+    const undo: Array<readonly [number, string, StoredFlow | undefined]> = [];
+    this.undo = undo;
     this.pendingRemoved = [];
     try {
       for (let i = 0; i < mods.length; i++) {
         const error = this.start(mods[i]!);
-        if (error) {
-          for (const [id, t] of this.saved) this.tables[id] = t;
-          this.pendingRemoved = [];
-          return { index: i, error };
+        if (!error) continue;
+        // Undone in reverse; a flow put back after a delete goes to the end of its table's order.
+        for (let u = undo.length - 1; u >= 0; u--) {
+          const [id, key, before] = undo[u]!;
+          if (before === undefined) this.tables[id]!.delete(key);
+          else this.tables[id]!.set(key, before);
         }
+        this.pendingRemoved = [];
+        return { index: i, error };
       }
     } finally {
-      this.saved = undefined;
+      this.undo = undefined;
     }
     this.notifyRemoved();
     return undefined;
   }
 
-  /** Flows a flow stats request selects, decoded, in table order then insertion order. */
+  /**
+   * Flows a flow stats request selects, decoded, by table then in the order they went in (a flow
+   * replaced in place keeps its position; one put back by an undone batch moves to the end).
+   */
   *select(sel: Partial<FlowSelection> = {}): Generator<FlowStats> {
     const now = this.now();
     for (const s of this.collectLoose(fullSelection(sel))) yield decodeStored(s.flow, now, s.table);
@@ -205,12 +224,12 @@ export class FlowTable {
   private add(mod: FlowMod): OfErrorCode | undefined {
     const actionsError = checkActions(mod.instructions);
     if (actionsError) return actionsError;
-    const key = identityKey(mod.priority, mod.match, mod.unknownOxm);
-    const table = this.writable(mod.table);
-    if (!table.has(key) && mod.flags & OFPFF_CHECK_OVERLAP && this.overlaps(table, mod.priority, mod.match)) return OFPFMFC_OVERLAP;
+    const key = keyOf(mod);
+    const table = this.tables[mod.table];
+    if (!table?.has(key) && mod.flags & OFPFF_CHECK_OVERLAP && table && this.overlaps(table, mod.priority, mod.match)) return OFPFMFC_OVERLAP;
     const now = this.now();
     // Every flag is kept, check_overlap and reset_counts too: OVS 3.1 prints them in dumps.
-    table.set(key, storeFlow(mod, now, now));
+    this.setFlow(mod.table, key, storeFlow(mod, now, now));
     if (mod.idleTimeout || mod.hardTimeout) this.mayExpire = true;
     return undefined;
   }
@@ -226,7 +245,7 @@ export class FlowTable {
     for (const s of selected) {
       // Cookie, timeouts, flags and age stay (OVS's replace_rule_start for modify); only the instructions change.
       const old = storedAsFlow(s.flow, s.table);
-      this.writable(s.table).set(s.key, storeFlow({ ...old, instructions: mod.instructions }, storedCreated(s.flow), now));
+      this.setFlow(s.table, s.key, storeFlow({ ...old, instructions: mod.instructions }, storedCreated(s.flow), now));
     }
     return undefined;
   }
@@ -234,7 +253,8 @@ export class FlowTable {
   private remove(mod: FlowMod): void {
     const selected = mod.command === OFPFC_DELETE_STRICT ? this.collectStrict(mod, mod.outPort, mod.outGroup) : this.collectLoose(mod);
     for (const s of selected) {
-      this.writable(s.table).delete(s.key);
+      this.undo?.push([s.table, s.key, s.flow]);
+      this.tables[s.table]!.delete(s.key);
       this.noteRemoved(s.flow, s.table, OFPRR_DELETE);
     }
   }
@@ -249,19 +269,12 @@ export class FlowTable {
     for (const r of removed) for (const l of this.removedListeners) l(r);
   }
 
-  /** The table to change, copied first when an atomic batch touches it for the first time. */
-  private writable(id: number): Table {
-    const t = this.tables[id];
-    if (this.saved && !this.saved.has(id)) {
-      this.saved.set(id, t);
-      const copy: Table = new Map(t);
-      this.tables[id] = copy;
-      return copy;
-    }
-    if (t) return t;
-    const fresh: Table = new Map();
-    this.tables[id] = fresh;
-    return fresh;
+  /** Puts a flow in (new or replacing), noting what it replaced when a batch may have to be undone. */
+  private setFlow(id: number, key: string, flow: StoredFlow): void {
+    let t = this.tables[id];
+    if (!t) this.tables[id] = t = new Map();
+    this.undo?.push([id, key, t.get(key)]);
+    t.set(key, flow);
   }
 
   /** Tables a request names: one, or every visible one for 0xff. */
@@ -274,7 +287,7 @@ export class FlowTable {
   }
 
   private collectStrict(mod: FlowMod, outPort: number, outGroup: number): Selected[] {
-    const key = identityKey(mod.priority, mod.match, mod.unknownOxm);
+    const key = keyOf(mod);
     const out: Selected[] = [];
     for (const id of this.tableIds(mod.table)) {
       const flow = this.tables[id]?.get(key);
@@ -309,6 +322,20 @@ export class FlowTable {
     }
     return false;
   }
+}
+
+/** Slots whose fields have no prerequisite (the VLAN PCP bits of vlan_tci have one). */
+const FREE_SLOTS: ReadonlySet<string> = new Set([
+  'in_port', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'dl_src', 'dl_dst', 'dl_type',
+  ...Array.from({ length: 16 }, (_, i) => `reg${i}`),
+]);
+const VLAN_PCP_BITS = 0xe000n;
+
+function needsPrereqs(m: Match): boolean {
+  for (const [slot, e] of m) {
+    if (slot === 'vlan_tci' ? (e.mask & VLAN_PCP_BITS) !== 0n : !FREE_SLOTS.has(slot)) return true;
+  }
+  return false;
 }
 
 function fullSelection(sel: Partial<FlowSelection>): FlowSelection {

@@ -318,6 +318,7 @@ class SimSession {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return; // closing: what still arrives is not answered
     this.lastRx = Date.now();
     this.probeSentAt = undefined;
     // Replies to one chunk's requests go out in as few writes as possible.
