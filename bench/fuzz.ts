@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.only) return reproduce(o);
   console.log(`fuzz: seed 0x${o.seed.toString(16)}, node ${process.version}, ${cpus()[0]?.model ?? '?'}, nproc=${cpus().length}; `
-    + `per-input budget ${o.budgetMs} ms (a slower input is a hang; one over budget is retried once)`);
+    + `per-input budget ${o.budgetMs} ms (an input over it is timed twice more; over it all three times is a hang)`);
   const t0 = Date.now();
   const watchdog = new Watchdog(60_000, o.seed);
   const mem = new MemoryWatch();

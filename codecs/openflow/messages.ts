@@ -481,13 +481,11 @@ function readHello(b: Reader, xid: number): OfMessage {
     const elLen = b.u16();
     if (elLen < 4) b.fail(`HELLO element length ${elLen} < 4`, at);
     const body = b.sub(Math.min(elLen - 4, b.remaining));
-    if (elType === 1) {
-      let word = 0;
-      while (body.remaining >= 4) {
-        const bits = body.u32();
-        for (let i = 0; i < 32; i++) if (bits & (1 << i)) versions.push(word * 32 + i);
-        word++;
-      }
+    if (elType === 1 && body.remaining >= 4) {
+      // Only the first word, as OVS reads it (ofputil_decode_hello_bitmap): there is no version 0
+      // nor any above 31, and a 64 KB bitmap would otherwise become half a million versions.
+      const bits = body.u32();
+      for (let i = 1; i < 32; i++) if (bits & (1 << i)) versions.push(i);
     }
     const pad = ((elLen + 7) & ~7) - elLen;
     b.skip(Math.min(pad, b.remaining));

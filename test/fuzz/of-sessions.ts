@@ -11,7 +11,7 @@ import { OpenFlowInputs } from './gen-openflow.js';
 import { rngFor, Stream } from './rng.js';
 import { UncaughtCollector } from './uncaught.js';
 
-/** How a session must end: open (answers), waiting for the rest of a message, or closed for a reason. */
+/** How a session must end: open (answers the probe), open but silent (waiting for the rest of a message), or closed for a reason. */
 export type Expected = 'open' | 'waiting' | 'malformed' | 'version' | 'hello';
 
 export interface SessionResult {
@@ -23,10 +23,16 @@ export interface SessionResult {
   readonly bytes: Buffer;
 }
 
-/** What OfConnection must do with this stream (after the handshake): the first violation decides. */
-export function expectedEnd(stream: Buffer): Expected {
+/**
+ * What OfConnection must do with this stream (after the handshake): the first violation decides.
+ * The stream ends with our echo request at `probeAt`; the session answers it only when a message
+ * starts there (otherwise the probe is the tail of a message that swallowed it).
+ */
+export function expectedEnd(stream: Buffer, probeAt: number): Expected {
   let off = 0;
+  let probeFramed = false;
   while (stream.length - off >= 8) {
+    if (off === probeAt) probeFramed = true;
     const len = stream.readUInt16BE(off + 2);
     if (len < 8) return 'malformed';
     if (stream.length - off < len) return 'waiting';
@@ -40,7 +46,7 @@ export function expectedEnd(stream: Buffer): Expected {
       return 'version';
     }
   }
-  return off === stream.length ? 'open' : 'waiting';
+  return probeFramed && off === stream.length ? 'open' : 'waiting';
 }
 
 const REASONS: Readonly<Record<Exclude<Expected, 'open' | 'waiting'>, RegExp>> = {
@@ -113,7 +119,7 @@ export class SessionFuzzer {
     const { bytes, cuts } = sessionStream(this.inputs, this.seed, index);
     const probe = 0x7e000000 + (index & 0xffffff);
     const stream = Buffer.concat([bytes, encodeMessage({ type: 'echo_request', xid: probe, data: Buffer.alloc(0) })]);
-    const expected = expectedEnd(stream);
+    const expected = expectedEnd(stream, bytes.length);
     const { conn, peer } = await this.peers.session(this.port);
     this.uncaught!.take();
     let last = 0;
