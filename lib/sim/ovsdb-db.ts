@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Json, Operation } from '../../codecs/ovsdb/protocol.js';
 import {
   checkAtom, Datum, datumEquals, datumExcludes, datumFromJson, datumIncludes, datumSubtract,
-  datumToJson, datumToString, datumUnion, defaultDatum, NamedUuidResolver, OvsdbOpError, syntaxError, typeToEnglish, UUID_RE,
+  datumToJson, datumToString, datumUnion, defaultDatum, NamedUuidResolver, OvsdbOpError, syntaxError, typeToEnglish, UUID_RE, ZERO_UUID,
 } from './ovsdb-datum.js';
 import { AtomValue, ColumnSchema, ColumnType, compareAtomValues, DbSchema, TableSchema } from './ovsdb-schema.js';
 
@@ -56,7 +56,8 @@ export class RowView {
   }
 
   toJson(columns?: readonly string[]): Record<string, Json> {
-    return rowToJson(this.table, this.row, columns?.map((n) => this.table.byName.get(n)!).filter((c) => c !== undefined));
+    const cols = columns?.map((n) => this.table.byName.get(n)).filter((c): c is ColumnSchema => c !== undefined);
+    return rowToJson(this.table, this.row, cols);
   }
 }
 
@@ -473,8 +474,7 @@ export class OvsdbDatabase {
       const data = t.columns.map((c) => given.get(c) ?? defaultDatum(c));
       const uuidCol = t.byName.get('_uuid')!;
       const versionCol = t.byName.get('_version')!;
-      expected.add(key({ uuid: given.get(uuidCol)?.keys[0] as string ?? '00000000-0000-0000-0000-000000000000',
-        version: given.get(versionCol)?.keys[0] as string ?? '00000000-0000-0000-0000-000000000000', data }));
+      expected.add(key({ uuid: given.get(uuidCol)?.keys[0] as string ?? ZERO_UUID, version: given.get(versionCol)?.keys[0] as string ?? ZERO_UUID, data }));
     }
     let equal = true;
     const actual = new Set<string>();

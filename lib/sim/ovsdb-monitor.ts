@@ -6,7 +6,7 @@
 //   monitor_cond       → "update2" rows {initial|insert: non-default columns} | {delete: null} |
 //   monitor_cond_since → "update3"      {modify: changed columns, sets and maps as differences}
 import type { Json } from '../../codecs/ovsdb/protocol.js';
-import { datumDiff, datumEquals, datumToJson, isDefault, OvsdbOpError, syntaxError } from './ovsdb-datum.js';
+import { datumDiff, datumEquals, datumToJson, isDefault, OvsdbOpError, syntaxError, ZERO_UUID } from './ovsdb-datum.js';
 import { Clause, columnDatum, CommitEvent, matches, OvsdbDatabase, parseWhere, Row } from './ovsdb-db.js';
 import type { ColumnSchema, TableSchema } from './ovsdb-schema.js';
 
@@ -162,7 +162,7 @@ export class Monitor {
     if (this.version === 1) return { method: 'update', params: [this.id, updates] };
     if (this.version === 2) return { method: 'update2', params: [this.id, updates] };
     // A standalone database has no transaction ids: ovsdb-server 3.1 sends the zero UUID.
-    return { method: 'update3', params: [this.id, '00000000-0000-0000-0000-000000000000', updates] };
+    return { method: 'update3', params: [this.id, ZERO_UUID, updates] };
   }
 
   private modify(t: MonitoredTable, old: Row, now: Row): Json | undefined {

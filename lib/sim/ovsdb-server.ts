@@ -15,7 +15,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
 import { OvsdbTarget, parseOvsdbTarget } from '../ovsdb/connection.js';
-import { OvsdbOpError, syntaxError } from './ovsdb-datum.js';
+import { OvsdbOpError, syntaxError, ZERO_UUID } from './ovsdb-datum.js';
 import { CommitEvent, OvsdbDatabase, PendingTransaction } from './ovsdb-db.js';
 import { Monitor, MonitorVersion } from './ovsdb-monitor.js';
 import { DbSchema, loadSchemaFile } from './ovsdb-schema.js';
@@ -42,6 +42,8 @@ export interface OvsdbSimServerOptions {
    * 0 turns it off. Unix sockets are never probed (as ovsdb-server's punix remotes).
    */
   readonly tcpInactivityProbeMs?: number;
+  /** Methods to answer with "unknown method", as an older ovsdb-server would (e.g. monitor_cond_since). */
+  readonly disabledMethods?: readonly string[];
 }
 
 const MONITOR_METHODS: Record<string, MonitorVersion> = { monitor: 1, monitor_cond: 2, monitor_cond_since: 3 };
@@ -50,12 +52,14 @@ export class OvsdbSimServer {
   readonly serverId: string;
   private readonly listeners: Server[] = [];
   private readonly sessions = new Set<Session>();
+  readonly disabled: ReadonlySet<string>;
 
   constructor(
     readonly db: OvsdbDatabase,
     private readonly opts: OvsdbSimServerOptions = {},
   ) {
     this.serverId = opts.serverId ?? randomUUID();
+    this.disabled = new Set(opts.disabledMethods);
   }
 
   get sessionCount(): number {
@@ -201,6 +205,7 @@ class Session {
   }
 
   private onRequest(id: Json, method: string, params: Json[]): void {
+    if (this.server.disabled.has(method)) return this.replyError(id, 'unknown method');
     switch (method) {
       case 'echo':
         return this.reply(id, params);
@@ -259,7 +264,7 @@ class Session {
     this.monitors.set(key, mon);
     this.unsubscribe ??= this.db.onCommit((e) => this.onCommit(e));
     const initial = mon.initial();
-    this.reply(id, version === 3 ? [false, '00000000-0000-0000-0000-000000000000', initial] : initial);
+    this.reply(id, version === 3 ? [false, ZERO_UUID, initial] : initial);
   }
 
   private monitorCondChange(id: Json, params: Json[]): void {

@@ -102,6 +102,22 @@ describe('simulated OVSDB server', function () {
     }
   });
 
+  it('a server without monitor_cond_since (or monitor_cond) makes OvsdbClient fall back, and updates still arrive', async () => {
+    for (const [disabled, expected] of [[['monitor_cond_since'], 'monitor_cond'], [['monitor_cond_since', 'monitor_cond'], 'monitor']] as const) {
+      const db = vswitchDb();
+      const server = new OvsdbSimServer(db, { disabledMethods: disabled });
+      const c = await OvsdbClient.start({ kind: 'unix', path: (await server.listen(`unix:${join(dir, 'f.sock')}`)).slice(5) }, { tables: VSWITCH_TABLES });
+      try {
+        expect(c.monitorMethod).to.equal(expected);
+        db.transact([{ op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['next_cfg', '+=', 3]] }]);
+        expect(vswitchView(await until(c, (r) => vswitchView(r).nextCfg === 3)).curCfg).to.equal(0);
+      } finally {
+        await c.close();
+        await server.close();
+      }
+    }
+  });
+
   it('the controller\'s host setup converges against it with a stand-in ovs-vswitchd, and is then idempotent', async () => {
     const db = vswitchDb();
     fakeVswitchd(db, 0x100);
