@@ -226,7 +226,8 @@ export class FlowTable {
     if (actionsError) return actionsError;
     const key = keyOf(mod);
     const table = this.tables[mod.table];
-    if (!table?.has(key) && mod.flags & OFPFF_CHECK_OVERLAP && table && this.overlaps(table, mod.priority, mod.match)) return OFPFMFC_OVERLAP;
+    // check_overlap concerns other flows: an identical one is simply replaced.
+    if (mod.flags & OFPFF_CHECK_OVERLAP && table && !table.has(key) && this.overlaps(table, mod.priority, mod.match)) return OFPFMFC_OVERLAP;
     const now = this.now();
     // Every flag is kept, check_overlap and reset_counts too: OVS 3.1 prints them in dumps.
     this.setFlow(mod.table, key, storeFlow(mod, now, now));

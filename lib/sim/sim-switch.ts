@@ -94,11 +94,11 @@ const ANY_VERSION_TYPES: ReadonlySet<number> = new Set([OfType.HELLO, OfType.ERR
 export type SimTarget = Extract<Target, { readonly kind: 'tcp' | 'unix' }>;
 
 function parseControllerTarget(t: string | Target): SimTarget {
-  const parsed = typeof t === 'string' && (t.startsWith('tcp:') || t.startsWith('unix:')) ? parseTarget(t) : t;
-  if (typeof parsed === 'string' || (parsed.kind !== 'tcp' && parsed.kind !== 'unix')) {
-    throw new Error(`${typeof t === 'string' ? t : formatTarget(t)}: a simulated switch connects to tcp:IP:PORT or unix:PATH`);
-  }
-  return parsed;
+  const refuse = (what: string): Error => new Error(`${what}: a simulated switch connects to tcp:IP:PORT or unix:PATH`);
+  if (typeof t === 'string' && !/^(tcp|unix):/.test(t)) throw refuse(t);
+  const target = typeof t === 'string' ? parseTarget(t) : t;
+  if (target.kind !== 'tcp' && target.kind !== 'unix') throw refuse(formatTarget(target));
+  return target;
 }
 
 /** OFPMP_DESC as ovs-vswitchd 3.1 answers it. */
@@ -205,12 +205,13 @@ export class SimSwitch {
 
   // -------------------------------------------------------------------------------------------
 
-  /** @internal The session reports a completed HELLO exchange. */
+  /** For its session: the HELLO exchange completed. */
   sessionUp(): void {
     this.counters.sessions++;
     this.events$.next({ type: 'connected' });
   }
 
+  /** For its session: an event to publish. */
   emit(e: SimEvent): void {
     this.events$.next(e);
   }

@@ -44,10 +44,11 @@ export function matchOfKey(key: string): Match {
 
 /** Encodes a flow for storage, with its creation and last-modification times (ms). */
 export function storeFlow(f: Flow, createdMs: number, modifiedMs: number): StoredFlow {
-  // Field by field, not a spread of the decoded message: this runs once per flow-mod.
+  // Field by field, not a spread of the decoded message: this runs once per flow-mod. Importance
+  // is an OpenFlow 1.4 field: in 1.3 those bytes are padding, which OVS ignores.
   const stats: FlowStats = {
     table: f.table, priority: f.priority, cookie: f.cookie, idleTimeout: f.idleTimeout, hardTimeout: f.hardTimeout,
-    flags: f.flags, importance: f.importance, match: f.match, instructions: f.instructions, durationSec: 0, durationNsec: 0,
+    flags: f.flags, importance: 0, match: f.match, instructions: f.instructions, durationSec: 0, durationNsec: 0,
     packetCount: BigInt(createdMs), byteCount: BigInt(modifiedMs), ...(f.unknownOxm ? { unknownOxm: f.unknownOxm } : {}),
   };
   scratch.pos = 0;
