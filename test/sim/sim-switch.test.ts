@@ -2,8 +2,10 @@
 // against scripted raw peers: handshake and requests, atomic bundles, split dumps, reconnects,
 // garbage, arbitrary chunking and the inactivity probe.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
@@ -242,6 +244,20 @@ describe('simulated switch: connecting and reconnecting', function () {
     } finally {
       await sw.stop();
       await ctl?.close();
+    }
+  });
+
+  it('connects to a unix: controller target too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-sim-'));
+    const path = join(dir, 'controller.sock');
+    const l = await listen({ kind: 'unix', path });
+    const sw = simSwitch(`unix:${path}`);
+    try {
+      expect((await firstValueFrom(l.sessions$)).datapathId).to.equal(0xa1b2c3n);
+    } finally {
+      await sw.stop();
+      await l.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
