@@ -108,14 +108,18 @@ async function ovsdbCampaigns(o: Options, watchdog: Watchdog, mem: MemoryWatch):
         const d = await harness.deliver(batch.map((n) => n.text));
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         delivered += batch.length;
-        if (d.crashes.length === 0 && d.answered) {
+        if (d.crashes.length === 0 && d.answered && d.viewError === undefined) {
           for (const n of batch) client.record(n.index, 'notification', n.text.length, { verdict: 'ok', label: 'handled' }, ms / batch.length, () => '');
           continue;
         }
         // Something crashed: deliver the batch one by one to name the notifications that did it.
+        if (d.viewError !== undefined) await harness.reset();
         for (const n of batch) {
           const one = await harness.deliver([n.text]);
-          const detail = one.crashes.length ? `uncaught ${one.crashes.map(String).join('; ').slice(0, 300)}` : one.answered ? '' : 'client stopped answering';
+          const detail = one.crashes.length ? `uncaught ${one.crashes.map(String).join('; ').slice(0, 300)}`
+            : one.viewError !== undefined ? `vswitchView threw ${String(one.viewError).slice(0, 300)}`
+              : one.answered ? '' : 'client stopped answering';
+          if (one.viewError !== undefined) await harness.reset();
           client.record(n.index, 'notification', n.text.length, detail ? { verdict: 'crash', label: 'client', detail } : { verdict: 'ok', label: 'handled' },
             0, () => textOf(n.text, 600));
         }

@@ -75,15 +75,25 @@ export function ovsMap(entries: Record<string, string> | ReadonlyMap<string, str
 
 /** Reads a set-valued column (a bare atom is a one-element set; ["set", []] is empty). */
 export function fromSet(v: Json | undefined): Json[] {
-  if (Array.isArray(v) && v[0] === 'set') return v[1] as Json[];
+  // A malformed ["set", x] reads as empty: a peer's value must not make callers iterate a non-array.
+  if (Array.isArray(v) && v[0] === 'set') return Array.isArray(v[1]) ? v[1] : [];
   if (v === undefined) return [];
   return [v];
 }
 
+/** Reads a map-valued column; entries that are not [key, value] pairs are skipped. */
 export function fromMap(v: Json | undefined): Map<string, string> {
   const m = new Map<string, string>();
-  if (Array.isArray(v) && v[0] === 'map') for (const [k, val] of v[1] as Array<[string, Json]>) m.set(k, String(val));
+  if (!Array.isArray(v) || v[0] !== 'map' || !Array.isArray(v[1])) return m;
+  for (const pair of v[1]) {
+    if (Array.isArray(pair) && pair.length === 2) m.set(atomText(pair[0]!), atomText(pair[1]!));
+  }
   return m;
+}
+
+/** An atom as text; JSON for a non-atom (String() of {"toString": 1} would throw). */
+function atomText(a: Json): string {
+  return typeof a === 'object' && a !== null ? JSON.stringify(a) : String(a);
 }
 
 export function uuidOf(v: Json | undefined): string | undefined {

@@ -1,7 +1,7 @@
 // Runs fuzz inputs through a target and keeps the score: outcomes by verdict and strategy, kinds of
 // refusals, crashes (with the input, to reproduce), inputs over the time budget, the slowest input,
 // and memory (heap and RSS sampled as it goes). Shared by bench/fuzz.ts and the CI test.
-import type { Outcome, Verdict } from './targets.js';
+import { Outcome, reasonKind, Verdict } from './targets.js';
 
 export interface Finding {
   readonly campaign: string;
@@ -32,6 +32,8 @@ export class Tally {
   /** Kinds of refusal (reasons with numbers masked), by count. */
   readonly refusals = new Map<string, number>();
   readonly crashes: Finding[] = [];
+  /** Crashes by kind (detail with numbers and quoted text masked). */
+  readonly crashKinds = new Map<string, number>();
   readonly overBudget: Finding[] = [];
   slowest: Slowest = { index: -1, strategy: '', size: 0, ms: 0 };
   ms = 0;
@@ -52,7 +54,12 @@ export class Tally {
     else if (o.verdict === 'rejected') this.refusals.set(o.label, (this.refusals.get(o.label) ?? 0) + 1);
     if (ms > this.slowest.ms) this.slowest = { index, strategy, size, ms };
     const finding = (detail: string): Finding => ({ campaign: this.name, index, strategy, detail, input: show(), ms });
-    if (o.verdict === 'crash' && this.crashes.length < 1000) this.crashes.push(finding(o.detail ?? o.label));
+    if (o.verdict === 'crash') {
+      const kind = reasonKind(o.detail ?? o.label);
+      const seen = this.crashKinds.get(kind) ?? 0;
+      this.crashKinds.set(kind, seen + 1);
+      if (seen === 0 || this.crashes.length < 100) this.crashes.push(finding(o.detail ?? o.label));
+    }
     if (ms > this.budgetMs && this.overBudget.length < 1000) this.overBudget.push(finding(`took ${ms.toFixed(1)} ms (budget ${this.budgetMs} ms)`));
   }
 
@@ -140,9 +147,16 @@ export function summarize(t: Tally): string[] {
     `  accepted: ${top(t.accepted, 12)}`,
     `  top refusals: ${top(t.refusals, 6)}`,
   ];
-  for (const f of [...t.crashes.slice(0, 20), ...t.overBudget.slice(0, 20)]) {
+  if (t.crashKinds.size) lines.push(`  crash kinds: ${top(t.crashKinds, 20)}`);
+  // One example of each kind of crash, then the hangs.
+  const shown = new Set<string>();
+  for (const f of t.crashes) {
+    const kind = reasonKind(f.detail);
+    if (shown.has(kind)) continue;
+    shown.add(kind);
     lines.push(`  FAIL #${f.index} (${f.strategy}): ${f.detail}`, `    input: ${f.input}`);
   }
+  for (const f of t.overBudget.slice(0, 20)) lines.push(`  HANG #${f.index} (${f.strategy}): ${f.detail}`, `    input: ${f.input}`);
   return lines;
 }
 

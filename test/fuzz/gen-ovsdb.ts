@@ -17,43 +17,51 @@ export interface OvsdbInput {
 /** The monitor id the fuzz client uses; notifications name it (or, mutated, something else). */
 export const FUZZ_MONITOR_ID = 'ofctl-ts';
 
-/** A small Open_vSwitch-like schema with every column shape the client's diff logic meets. */
-export const FUZZ_SCHEMA = {
+/** How a column's values look: the shapes OVSDB datums take in the Open_vSwitch schema. */
+export type ColumnShape = 'string' | 'int' | 'bool' | 'int-opt' | 'string-opt' | 'dpid' | 'uuid-set' | 'string-set' | 'map';
+
+/** The tables and columns the controller monitors (lib/ovsdb/vswitch.ts), by shape. */
+export const FUZZ_COLUMNS: Readonly<Record<string, Readonly<Record<string, ColumnShape>>>> = {
+  Open_vSwitch: { bridges: 'uuid-set', cur_cfg: 'int', next_cfg: 'int' },
+  Bridge: {
+    name: 'string', ports: 'uuid-set', controller: 'uuid-set', fail_mode: 'string-opt', protocols: 'string-set',
+    datapath_type: 'string', datapath_id: 'dpid', other_config: 'map', external_ids: 'map',
+  },
+  Port: { name: 'string', interfaces: 'uuid-set', tag: 'int-opt', other_config: 'map' },
+  Interface: {
+    name: 'string', type: 'string', options: 'map', ofport: 'int-opt', ofport_request: 'int-opt', error: 'string-opt',
+    external_ids: 'map',
+  },
+  Controller: { target: 'string', is_connected: 'bool', max_backoff: 'int-opt', inactivity_probe: 'int-opt', connection_mode: 'string-opt' },
+};
+
+/** The column's type in an OVSDB schema (RFC 7047 §3.2). */
+function schemaType(shape: ColumnShape): Json {
+  switch (shape) {
+    case 'string': return 'string';
+    case 'int': return 'integer';
+    case 'bool': return 'boolean';
+    case 'int-opt': return { key: 'integer', min: 0, max: 1 };
+    case 'string-opt':
+    case 'dpid': return { key: 'string', min: 0, max: 1 };
+    case 'uuid-set': return { key: { type: 'uuid' }, min: 0, max: 'unlimited' };
+    case 'string-set': return { key: 'string', min: 0, max: 'unlimited' };
+    case 'map': return { key: 'string', value: 'string', min: 0, max: 'unlimited' };
+  }
+}
+
+/** What the scripted server answers to get_schema. */
+export const FUZZ_SCHEMA: Json = {
   name: 'Open_vSwitch',
   version: '8.3.1',
-  tables: {
-    Bridge: {
-      columns: {
-        name: { type: 'string' },
-        ports: { type: { key: { type: 'uuid', refTable: 'Port' }, min: 0, max: 'unlimited' } },
-        external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
-        other_config: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
-        datapath_id: { type: { key: 'string', min: 0, max: 1 } },
-        protocols: { type: { key: 'string', min: 0, max: 'unlimited' } },
-      },
-    },
-    Interface: {
-      columns: {
-        name: { type: 'string' },
-        ofport: { type: { key: 'integer', min: 0, max: 1 } },
-        options: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
-        external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
-      },
-    },
-  },
-} as const;
+  tables: Object.fromEntries(Object.entries(FUZZ_COLUMNS).map(([t, cols]) => [t, {
+    columns: Object.fromEntries(Object.entries(cols).map(([c, shape]) => [c, { type: schemaType(shape) }])),
+  }])),
+};
 
 /** The tables and columns the fuzz client monitors. */
-export const FUZZ_MONITORED: Readonly<Record<string, readonly string[]>> = {
-  Bridge: ['name', 'ports', 'external_ids', 'other_config', 'datapath_id', 'protocols'],
-  Interface: ['name', 'ofport', 'options', 'external_ids'],
-};
-
-type ColumnShape = 'atom' | 'int-opt' | 'string-opt' | 'uuid-set' | 'string-set' | 'map';
-const SHAPES: Readonly<Record<string, Readonly<Record<string, ColumnShape>>>> = {
-  Bridge: { name: 'atom', ports: 'uuid-set', external_ids: 'map', other_config: 'map', datapath_id: 'string-opt', protocols: 'string-set' },
-  Interface: { name: 'atom', ofport: 'int-opt', options: 'map', external_ids: 'map' },
-};
+export const FUZZ_MONITORED: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(FUZZ_COLUMNS).map(([t, cols]) => [t, Object.keys(cols)]));
 
 const STRINGS = [
   '', 'br-int', 'br-tun', 'vxlan-0a000002', 'iface-id', 'attached-mac', 'OpenFlow13', 'secure', '0000aabbccddeeff',
@@ -92,18 +100,30 @@ export class JsonGen {
     ])();
   }
 
+  /** A row uuid of this input (so references resolve) or, now and then, any uuid. */
+  private ref(): Json {
+    return ['uuid', this.rng.chance(0.8) ? this.rng.pick(this.rows) : uuidString(this.rng)];
+  }
+
   datum(shape: ColumnShape): Json {
     const r = this.rng;
     const n = r.weighted([[0, 2], [1, 3], [2, 2], [r.range(3, 12), 1]]);
     switch (shape) {
-      case 'atom':
+      case 'string':
         return this.string();
+      case 'int':
+        return r.pick(NUMBERS);
+      case 'bool':
+        return r.chance(0.5);
       case 'int-opt':
         return r.chance(0.3) ? ['set', []] : r.pick(NUMBERS);
       case 'string-opt':
         return r.chance(0.3) ? ['set', []] : this.string();
+      case 'dpid':
+        // What ovs-vswitchd writes (16 hex digits), now and then anything else the schema allows.
+        return r.chance(0.3) ? ['set', []] : r.chance(0.9) ? uuidString(r).replace(/-/g, '').slice(0, 16) : this.string();
       case 'uuid-set':
-        return n === 1 && r.chance(0.5) ? ['uuid', uuidString(r)] : ['set', Array.from({ length: n }, (): Json => ['uuid', uuidString(r)])];
+        return n === 1 && r.chance(0.5) ? this.ref() : ['set', Array.from({ length: n }, () => this.ref())];
       case 'string-set':
         return n === 1 && r.chance(0.5) ? this.string() : ['set', Array.from({ length: n }, () => this.string())];
       case 'map':
@@ -113,14 +133,14 @@ export class JsonGen {
 
   row(table: string): Record<string, Json> {
     const row: Record<string, Json> = {};
-    for (const [col, shape] of Object.entries(SHAPES[table]!)) if (this.rng.chance(0.6)) row[col] = this.datum(shape);
+    for (const [col, shape] of Object.entries(FUZZ_COLUMNS[table]!)) if (this.rng.chance(0.6)) row[col] = this.datum(shape);
     if (this.rng.chance(0.05)) put(row, this.string(), this.atom());
     return row;
   }
 
   private tableUpdates(make: (table: string) => Json): Json {
     const out: Record<string, Json> = {};
-    for (const table of Object.keys(SHAPES)) {
+    for (const table of Object.keys(FUZZ_COLUMNS)) {
       if (!this.rng.chance(0.7)) continue;
       const rows: Record<string, Json> = {};
       for (let n = this.rng.range(1, 3); n > 0; n--) rows[this.rng.pick(this.rows)] = make(table);
@@ -172,7 +192,7 @@ function wrongValue(rng: Rng, gen: JsonGen): Json {
     () => null, () => true, () => 0, () => -1, () => 1e308, () => 2 ** 64, () => 'x', () => '', () => [], () => ({}),
     () => ['set'], () => ['map'], () => ['set', 5], () => ['set', {}], () => ['map', 5], () => ['map', [5]], () => ['map', [[1]]],
     () => ['map', [null]], () => ['uuid'], () => ['uuid', 5], () => ['set', [['set', [1]]]], () => gen.atom(),
-    () => gen.datum('map'), () => gen.string().repeat(rng.range(1, 200)),
+    () => gen.datum('map'), () => gen.datum('uuid-set'), () => gen.string().repeat(rng.range(1, 200)),
     () => `${DEEP}${rng.pick([10, 100, 990])}:${rng.chance(0.5) ? 'a' : 'o'}`,
   ])();
 }

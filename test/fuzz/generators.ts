@@ -4,5 +4,5 @@ export { lengthFields, OpenFlowInputs, openflowSeeds, ovsMessages } from './gen-
 export type { LengthField, OfInput, OfSeed, OfStrategy } from './gen-openflow.js';
 export { FlowTextInputs, flowTextSeeds } from './gen-flow-text.js';
 export type { FlowTextInput, FlowTextStrategy } from './gen-flow-text.js';
-export { FUZZ_MONITORED, FUZZ_SCHEMA, JsonGen, OvsdbInputs } from './gen-ovsdb.js';
-export type { OvsdbInput, OvsdbStrategy } from './gen-ovsdb.js';
+export { FUZZ_COLUMNS, FUZZ_MONITORED, FUZZ_SCHEMA, JsonGen, OvsdbInputs } from './gen-ovsdb.js';
+export type { ColumnShape, OvsdbInput, OvsdbStrategy } from './gen-ovsdb.js';

@@ -2,13 +2,15 @@
 // answers get_schema (FUZZ_SCHEMA) and the monitor request, then sends the notifications it is
 // given, each followed by an echo; the client's answer to that echo says the notification was
 // handled. A crash is what kills a controller: an exception nobody catches (the client applies
-// updates in an rxjs subscriber, whose errors are rethrown on a timer).
+// updates in an rxjs subscriber, whose errors are rethrown on a timer), or a replica that the
+// controller's reading of it (vswitchView) throws on.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
+import { vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { FUZZ_MONITORED, FUZZ_SCHEMA } from './gen-ovsdb.js';
 import { UncaughtCollector } from './uncaught.js';
 
@@ -20,11 +22,13 @@ interface RpcIn {
   readonly result?: unknown;
 }
 
-/** What one delivery found: the texts delivered and the uncaught exceptions seen meanwhile. */
+/** What one delivery found: the uncaught exceptions seen meanwhile, and whether the replica still reads. */
 export interface Delivery {
   readonly crashes: readonly unknown[];
   /** false when the client stopped answering (disconnected or stuck). */
   readonly answered: boolean;
+  /** What vswitchView (the controller's reading of the replica) threw afterwards, if it did. */
+  readonly viewError?: unknown;
 }
 
 export class OvsdbClientUnderFuzz {
@@ -49,11 +53,6 @@ export class OvsdbClientUnderFuzz {
     self.client = await OvsdbClient.start({ kind: 'unix', path }, { tables: FUZZ_MONITORED, minBackoffMs: 10, maxBackoffMs: 50 });
     self.uncaught = new UncaughtCollector();
     return self;
-  }
-
-  /** The client's replica (what the controller reads). */
-  get replica(): OvsdbClient['replica'] {
-    return this.client.replica;
   }
 
   private accept(s: Socket): void {
@@ -116,7 +115,19 @@ export class OvsdbClientUnderFuzz {
     const answered = (await Promise.all(waits)).every(Boolean);
     // rxjs rethrows a subscriber's error from setTimeout(0): a later timer of ours runs after it.
     await new Promise((r) => setTimeout(r, 2));
-    return { crashes: this.uncaught?.take() ?? [], answered };
+    const crashes = this.uncaught?.take() ?? [];
+    try {
+      vswitchView(this.client.replica);
+    } catch (viewError) {
+      return { crashes, answered, viewError };
+    }
+    return { crashes, answered };
+  }
+
+  /** Deletes every row of the replica (after a row that vswitchView cannot read). */
+  async reset(): Promise<void> {
+    const updates = Object.fromEntries([...this.client.replica].map(([t, rows]) => [t, Object.fromEntries([...rows.keys()].map((u) => [u, { delete: null }]))]));
+    await this.deliver([JSON.stringify({ id: null, method: 'update2', params: ['reset', updates] })]);
   }
 
   async close(): Promise<void> {

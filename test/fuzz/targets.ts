@@ -6,10 +6,10 @@ import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { DecodeError } from '../../codecs/openflow/bytes.js';
 import { decodeMessage, encodeMessage, OfMessage } from '../../codecs/openflow/messages.js';
 import { FramingError, JsonFramer } from '../../codecs/ovsdb/framer.js';
-import { decodeRpc, Json, ProtocolError } from '../../codecs/ovsdb/protocol.js';
+import { decodeRpc, fromMap, fromSet, Json, optionalInt, ProtocolError, uuidOf } from '../../codecs/ovsdb/protocol.js';
 import { applyDatumDiff, ColumnType } from '../../lib/ovsdb/client.js';
 import type { FlowTextInput } from './gen-flow-text.js';
-import type { OvsdbInput } from './gen-ovsdb.js';
+import { ColumnShape, FUZZ_COLUMNS, OvsdbInput } from './gen-ovsdb.js';
 
 export type Verdict = 'ok' | 'rejected' | 'crash';
 
@@ -35,7 +35,8 @@ function crash(stage: string, err: unknown): Outcome {
 
 /** A refusal's reason with its numbers masked, so refusals can be counted by kind. */
 export function reasonKind(message: string): string {
-  return message.replace(/0x[0-9a-f]+/gi, 'X').replace(/\d+/g, 'N').replace(/"[^"]*"/g, '"…"').slice(0, 80);
+  return message.replace(/(convert|search for '\w+' in) .*?( to a |$)/, '$1 …$2').replace(/0x[0-9a-f]+/gi, 'X').replace(/\d+/g, 'N')
+    .replace(/"[^"]*"/g, '"…"').slice(0, 80);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -117,17 +118,11 @@ export function fuzzFlowText(input: FlowTextInput): Outcome {
 // ---------------------------------------------------------------------------------------------
 // OVSDB
 
-/** Column types the client derives from FUZZ_SCHEMA (lib/ovsdb/client.ts columnType). */
-const COLUMN_TYPES: Readonly<Record<string, Readonly<Record<string, ColumnType>>>> = {
-  Bridge: {
-    name: { nMax: 1, isMap: false }, ports: { nMax: Infinity, isMap: false }, external_ids: { nMax: Infinity, isMap: true },
-    other_config: { nMax: Infinity, isMap: true }, datapath_id: { nMax: 1, isMap: false }, protocols: { nMax: Infinity, isMap: false },
-  },
-  Interface: {
-    name: { nMax: 1, isMap: false }, ofport: { nMax: 1, isMap: false }, options: { nMax: Infinity, isMap: true },
-    external_ids: { nMax: Infinity, isMap: true },
-  },
-};
+/** The column type lib/ovsdb/client.ts derives from FUZZ_SCHEMA for a column of this shape. */
+function columnType(shape: ColumnShape | undefined): ColumnType {
+  if (shape === 'map') return { nMax: Infinity, isMap: true };
+  return { nMax: shape === 'uuid-set' || shape === 'string-set' ? Infinity : 1, isMap: false };
+}
 
 const UPDATE_METHODS = new Set(['update', 'update2', 'update3']);
 
@@ -139,9 +134,10 @@ export interface OvsdbOutcome extends Outcome {
 /**
  * The stream through JsonFramer (only FramingError may come out) and each framed text through
  * decodeRpc (only ProtocolError), as OvsdbConnection does; the first error ends the session. The
- * update2/update3 "modify" diffs also go through applyDatumDiff, the client's exported diff logic.
+ * update notifications' rows also go through the datum readers and (unless opts.applyDiffs is false)
+ * the client's exported applyDatumDiff.
  */
-export function fuzzOvsdb(input: OvsdbInput): OvsdbOutcome {
+export function fuzzOvsdb(input: OvsdbInput, opts: { readonly applyDiffs?: boolean } = { applyDiffs: true }): OvsdbOutcome {
   const framer = new JsonFramer();
   const notifications: string[] = [];
   let messages = 0;
@@ -165,10 +161,17 @@ export function fuzzOvsdb(input: OvsdbInput): OvsdbOutcome {
       messages++;
       if (!('method' in m) || m.id !== null || !UPDATE_METHODS.has(m.method)) continue;
       notifications.push(t);
+      const updates = m.method === 'update3' ? m.params[2] : m.params[1];
       try {
-        applyModifyDiffs(m.method === 'update3' ? m.params[2] : m.params[1]);
+        readRows(updates);
       } catch (err) {
-        return done(crash('applyDatumDiff threw', err));
+        return done(crash(err instanceof ContractError ? 'datum reader' : 'datum reader threw', err));
+      }
+      if (!opts.applyDiffs) continue;
+      try {
+        applyModifyDiffs(updates);
+      } catch (err) {
+        return done(crash('applyDatumDiff (lib/ovsdb/client.ts) threw', err));
       }
     }
   }
@@ -179,19 +182,48 @@ function isObject(v: Json | undefined): v is { [k: string]: Json } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Every update2 "modify" column diff through applyDatumDiff, on an empty and on a present value. */
-function applyModifyDiffs(updates: Json | undefined): void {
+/** The rows of every change of every table (old, new, initial, insert, modify). */
+function* changedRows(updates: Json | undefined): Generator<[string, { [k: string]: Json }, boolean]> {
   if (!isObject(updates)) return;
   for (const [table, rows] of Object.entries(updates)) {
-    const types = COLUMN_TYPES[table];
-    if (!types || !isObject(rows)) continue;
+    if (!isObject(rows)) continue;
     for (const change of Object.values(rows)) {
-      if (!isObject(change) || !isObject(change.modify)) continue;
-      for (const [col, diff] of Object.entries(change.modify)) {
-        const type = types[col] ?? { nMax: 1, isMap: false };
-        const once = applyDatumDiff(undefined, diff, type);
-        applyDatumDiff(once, diff, type);
+      if (!isObject(change)) continue;
+      for (const key of ['new', 'old', 'initial', 'insert', 'modify']) {
+        const row = change[key];
+        if (isObject(row)) yield [table, row, key === 'modify'];
       }
     }
   }
+}
+
+/**
+ * Every column value of every row through the codec's datum readers (lib/ovsdb/vswitch.ts reads rows
+ * with them): they must return values of their declared types, whatever the server sent.
+ */
+function readRows(updates: Json | undefined): void {
+  for (const [, row] of changedRows(updates)) for (const v of Object.values(row)) readDatum(v);
+}
+
+/** Every update2 "modify" column diff through the client's applyDatumDiff, on an empty and on a present value. */
+function applyModifyDiffs(updates: Json | undefined): void {
+  for (const [table, row, isDiff] of changedRows(updates)) {
+    if (!isDiff) continue;
+    const shapes = FUZZ_COLUMNS[table] ?? {};
+    for (const [col, diff] of Object.entries(row)) {
+      const type = columnType(shapes[col]);
+      applyDatumDiff(applyDatumDiff(undefined, diff, type), diff, type);
+    }
+  }
+}
+
+class ContractError extends Error {}
+
+function readDatum(v: Json): void {
+  if (!Array.isArray(fromSet(v))) throw new ContractError('fromSet returned a non-array');
+  for (const [k, x] of fromMap(v)) if (typeof k !== 'string' || typeof x !== 'string') throw new ContractError('fromMap returned a non-string');
+  const u = uuidOf(v);
+  if (u !== undefined && typeof u !== 'string') throw new ContractError('uuidOf returned a non-string');
+  const n = optionalInt(v);
+  if (n !== undefined && typeof n !== 'number') throw new ContractError('optionalInt returned a non-number');
 }
