@@ -87,7 +87,9 @@ class ControllerProc {
   readonly proc: ChildProcess;
   stderr = '';
   constructor(of: number, http: number, metrics: number) {
-    this.proc = spawn(process.execPath, [BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
+    // SCALE_NODE_ARGS (e.g. --cpu-prof) profiles the controller.
+    const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a);
+    this.proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
       '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-20_000);
@@ -165,6 +167,11 @@ async function runScale(n: number): Promise<void> {
     const syncMs = performance.now() - t0;
     const cpu = processCpuSeconds(ctl.pid) - cpu0;
     const rssSync = memKb(ctl.pid, 'VmRSS');
+    if (process.env.SCALE_HEAPSNAP) {
+      // With SCALE_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: a heap snapshot of the synced controller.
+      ctl.proc.kill('SIGUSR2');
+      await sleep(Number(process.env.SCALE_HEAPSNAP));
+    }
     // Exactness, checked once: every bridge holds exactly the rendered flows.
     let wrong = 0;
     for (const h of hvs) {
@@ -182,7 +189,7 @@ async function runScale(n: number): Promise<void> {
       const host = hvs[Math.floor(rand() * n)]!;
       const net = Math.floor(rand() * networks);
       const id = `p${nextPort}`;
-      const line = JSON.stringify({ type: 'port', id, network: `net${net}`, host: host.name, mac: mac(nextPort), fixedIps: [`10.${128 + (net >> 8)}.${net & 255}.${(e % 250) + 1}`] });
+      const line = JSON.stringify({ type: 'port', id, network: `net${net}`, host: host.name, mac: mac(nextPort), fixedIps: [`172.${16 + (e >> 16)}.${(e >> 8) & 255}.${e & 255}`] });
       nextPort++;
       added.push(line);
       // Only the host and the hosts with a port in that network can change.
@@ -204,9 +211,16 @@ async function runScale(n: number): Promise<void> {
         if (ev.type === 'bundle' && ev.ok) pending.delete(s);
       }));
       const t = performance.now();
-      await post(http, line);
+      const trace: string[] = [];
+      const unsubs = process.env.SCALE_TRACE ? candidates.map((h) => h.db.onCommit(() => trace.push(`${h.name} commit ${(performance.now() - t).toFixed(1)}`))) : [];
+      const subs2 = process.env.SCALE_TRACE ? [...pending].map((s) => s.events$.subscribe((ev) => trace.push(`${s.name}@${s.datapathId} ${ev.type} ${(performance.now() - t).toFixed(1)}`))) : [];
+      const posted = post(http, line).then(() => trace.push(`posted ${(performance.now() - t).toFixed(1)}`));
       await until(() => pending.size === 0, `event ${e} to reach its bridges`, 30_000, 1);
       lat.push(performance.now() - t);
+      await posted;
+      unsubs.forEach((u) => u());
+      subs2.forEach((x) => x.unsubscribe());
+      if (process.env.SCALE_TRACE && e < 5) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${trace.join('\n  ')}`);
       subs.forEach((s) => s.unsubscribe());
     }
     const rssPeak = memKb(ctl.pid, 'VmHWM');

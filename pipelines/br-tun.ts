@@ -110,13 +110,18 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
  * The l2pop (and ARP responder) flows of one remote port, remembered per topology port object:
  * with 20k remote ports, re-deriving them after every event would dominate the event latency.
  * An unchanged port (same object, same VLAN, VNI, tunnel and options) gets the same flows back.
+ * Each host that sees the port renders it with its own VLAN and tunnel, so a port keeps one entry
+ * per such variant (bounded: a port is seen by the hosts of its network).
  */
-const l2popCache = new WeakMap<object, { readonly key: string; readonly flows: readonly PipelineFlow[] }>();
+const l2popCache = new WeakMap<object, Map<string, readonly PipelineFlow[]>>();
+const L2POP_VARIANTS_MAX = 256;
 
 function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean): readonly PipelineFlow[] {
   const key = `${r.vlan}|${r.vni}|${r.tunnel.ofport}|${cookie}|${arp}`;
-  const hit = l2popCache.get(r.port);
-  if (hit?.key === key) return hit.flows;
+  let variants = l2popCache.get(r.port);
+  const hit = variants?.get(key);
+  if (hit) return hit;
+  if (!variants || variants.size >= L2POP_VARIANTS_MAX) l2popCache.set(r.port, (variants = new Map()));
   const t = BR_TUN;
   const { mac, fixedIps } = r.port;
   const flows = [t.ucastToTun.flow({
@@ -140,7 +145,7 @@ function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean): readonly Pipel
       }));
     }
   }
-  l2popCache.set(r.port, { key, flows });
+  variants.set(key, flows);
   return flows;
 }
 

@@ -99,9 +99,15 @@ export class FlowReconciler {
     for (const [k, f] of want) {
       const have = this.actual.get(k);
       if (!have) adds.push([k, f]);
-      else if (have !== f && canonicalText(have) !== canonicalText(f)) {
-        adds.push([k, f]);
-        modified++;
+      else if (have !== f) {
+        if (canonicalText(have) !== canonicalText(f)) {
+          adds.push([k, f]);
+          modified++;
+        } else {
+          // The same flow: track the pipeline's (shared, memoised) object and let the decoded
+          // copy from the dump go — at 1000 hosts those copies are most of the memory.
+          this.actual.set(k, f);
+        }
       }
     }
     const deletes = [...this.actual].filter(([k]) => !want.has(k));

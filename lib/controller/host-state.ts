@@ -123,17 +123,28 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
   // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
   const remoteHosts = new Set<string>();
-  for (const p of t.ports.values()) if (p.host !== hostName && vlanOf.has(p.network)) remoteHosts.add(p.host);
+  const inMyNetworks = networks.flatMap((n) => t.portsIn(n.id));
+  for (const p of inMyNetworks) if (p.host !== hostName) remoteHosts.add(p.host);
+  // A tunnel OVS already numbered keeps its ofport; a new one gets the lowest ofport no tunnel port
+  // on br-tun holds (stale ones included, until removed), so what it requests is what it gets.
+  const tunnelOfportsTaken = new Set<number>();
+  for (const [name, o] of opts.ofports ?? []) if (name.startsWith('vxlan-')) tunnelOfportsTaken.add(o);
+  let nextTunnelOfport = FIRST_TUNNEL_OFPORT;
   const tunnels: Tunnel[] = [...remoteHosts].map((h) => t.hosts.get(h)!)
-    .sort((a, b) => ipNumber(a.tunnelIp) - ipNumber(b.tunnelIp))
-    .map((h, i) => {
+    .map((h) => ({ h, ip: ipNumber(h.tunnelIp) })).sort((a, b) => a.ip - b.ip).map(({ h }) => {
       const portName = tunnelPortName(h.tunnelIp);
-      return { host: h.name, remoteIp: h.tunnelIp, portName, ofport: opts.ofports?.get(portName) ?? FIRST_TUNNEL_OFPORT + i };
+      let ofport = opts.ofports?.get(portName);
+      if (ofport === undefined) {
+        while (tunnelOfportsTaken.has(nextTunnelOfport)) nextTunnelOfport++;
+        ofport = nextTunnelOfport;
+        tunnelOfportsTaken.add(ofport);
+      }
+      return { host: h.name, remoteIp: h.tunnelIp, portName, ofport };
     });
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
   const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
   const remotePorts: RemotePort[] = [];
-  for (const port of t.ports.values()) {
+  for (const port of inMyNetworks) {
     const vlan = port.host === hostName ? undefined : vlanOf.get(port.network);
     if (vlan !== undefined) remotePorts.push({ port, vni: vniOf.get(port.network)!, vlan, tunnel: tunnelOf.get(port.host)! });
   }

@@ -16,6 +16,11 @@ export class Topology {
 
   /** network -> host -> how many of its ports the host has there: who shares a network with whom. */
   private readonly netHosts = new Map<string, Map<string, number>>();
+  /** Ports by host and by network, and each port's place in the order ports were first added. */
+  private readonly byHost = new Map<string, Map<string, Port>>();
+  private readonly byNetwork = new Map<string, Map<string, Port>>();
+  private readonly seq = new Map<string, number>();
+  private nextSeq = 0;
 
   /** Incremented by every applied change. */
   version = 0;
@@ -50,6 +55,14 @@ export class Topology {
   }
 
   private portIn(p: Port, delta: 1 | -1): void {
+    for (const [index, key] of [[this.byHost, p.host], [this.byNetwork, p.network]] as const) {
+      let ports = index.get(key);
+      if (!ports) index.set(key, (ports = new Map()));
+      if (delta > 0) ports.set(p.id, p);
+      else ports.delete(p.id);
+      if (ports.size === 0) index.delete(key);
+    }
+    if (!this.seq.has(p.id)) this.seq.set(p.id, this.nextSeq++);
     let hosts = this.netHosts.get(p.network);
     if (!hosts) this.netHosts.set(p.network, (hosts = new Map()));
     const n = (hosts.get(p.host) ?? 0) + delta;
@@ -120,6 +133,7 @@ export class Topology {
           for (const k of portKeys(p)) this.unique.delete(k);
           this.touchPort(p, touched);
           this.portIn(p, -1);
+          this.seq.delete(p.id);
         }
         if (e.kind === 'host') touched.add(e.id);
         table.delete(e.id);
@@ -135,7 +149,16 @@ export class Topology {
 
   /** Ports of a host, in the order they were added. */
   portsOn(host: string): Port[] {
-    return [...this.ports.values()].filter((p) => p.host === host);
+    return this.ordered(this.byHost.get(host));
+  }
+
+  /** Ports in a network, in the order they were added. */
+  portsIn(network: string): Port[] {
+    return this.ordered(this.byNetwork.get(network));
+  }
+
+  private ordered(ports: ReadonlyMap<string, Port> | undefined): Port[] {
+    return ports ? [...ports.values()].sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!) : [];
   }
 }
 

@@ -76,6 +76,22 @@ describe('topology events', () => {
     expect(touched('{"type":"host","name":"a","tunnelIp":"10.0.2.1"}')).to.deep.equal(['a']);
   });
 
+  it('gives a new tunnel the lowest ofport no tunnel holds, not one taken by a tunnel OVS numbered', () => {
+    const t = new Topology();
+    for (const l of [
+      '{"type":"host","name":"me","tunnelIp":"10.0.0.9"}', '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
+      '{"type":"host","name":"b","tunnelIp":"10.0.0.2"}', '{"type":"host","name":"c","tunnelIp":"10.0.0.3"}',
+      '{"type":"network","id":"red","vni":1}',
+      ...['me', 'a', 'b', 'c'].map((h, i) => `{"type":"port","id":"p${h}","network":"red","host":"${h}","mac":"fa:16:3e:00:00:0${i}","fixedIps":[]}`),
+    ]) t.apply(parseEventLine(l));
+    // OVS numbered a's and c's tunnels 2 and 3 before b (between them by IP) appeared; a stale one holds 4.
+    const ofports = new Map([['vxlan-0a000001', 2], ['vxlan-0a000003', 3], ['vxlan-0a000063', 4]]);
+    const s = deriveHostState(t, 'me', { ofports });
+    expect(s.tunnels.map((tu) => [tu.portName, tu.ofport])).to.deep.equal([['vxlan-0a000001', 2], ['vxlan-0a000002', 5], ['vxlan-0a000003', 3]]);
+    // Without OVSDB (render): numbered by IP from 2.
+    expect(deriveHostState(t, 'me').tunnels.map((tu) => tu.ofport)).to.deep.equal([2, 3, 4]);
+  });
+
   it('names the line of a bad event in a file', () => {
     expect(() => parseTopology(`${base}\n{"type":"network","id":"n2","vni":0}`, 'f.jsonl')).to.throw(TopologyError, /^f\.jsonl:5: /);
   });
