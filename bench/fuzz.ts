@@ -4,6 +4,7 @@
 //
 //   node dist/bench/fuzz.js [--of N] [--flows N] [--ovsdb N] [--sessions N] [--seed S] [--budget-ms MS]
 //   node dist/bench/fuzz.js --only openflow:123     # one input again: print it and what it does
+//   node --expose-gc dist/bench/fuzz.js             # memory "after" measured after a full GC
 //
 // Campaigns: openflow (decodeMessage, then what happens to a decoded message: printed, re-encoded),
 // flow text (parseFlow, encode, print), ovsdb (JsonFramer at any chunking, decodeRpc, the client's
@@ -203,6 +204,8 @@ async function main(): Promise<void> {
   } finally {
     await watchdog.stop();
   }
+  // With --expose-gc, "after" is what the campaign left alive, not what the GC had yet to collect.
+  (globalThis as { gc?: () => void }).gc?.();
   mem.sample();
   console.log(summarizeMemory(mem));
   const failures: Finding[] = tallies.flatMap((t) => [...t.crashes, ...t.overBudget]);

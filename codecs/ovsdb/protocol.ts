@@ -97,7 +97,7 @@ function atomText(a: Json): string {
 }
 
 export function uuidOf(v: Json | undefined): string | undefined {
-  return Array.isArray(v) && (v[0] === 'uuid' || v[0] === 'named-uuid') ? (v[1] as string) : undefined;
+  return Array.isArray(v) && (v[0] === 'uuid' || v[0] === 'named-uuid') && typeof v[1] === 'string' ? v[1] : undefined;
 }
 
 /** Optional integer column: [] (empty set) is "not set". */

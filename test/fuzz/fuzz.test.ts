@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { decodeMessage } from '../../codecs/openflow/messages.js';
 import { FramingError, JsonFramer } from '../../codecs/ovsdb/framer.js';
-import { decodeRpc, fromMap, fromSet, Json, optionalInt, ProtocolError } from '../../codecs/ovsdb/protocol.js';
+import { decodeRpc, fromMap, fromSet, Json, optionalInt, ProtocolError, uuidOf } from '../../codecs/ovsdb/protocol.js';
 import { assertOvsInstalled } from '../ovs/sandbox.js';
 import { Finding, hexOf, runInputs, Tally, textOf } from './campaign.js';
 import { FlowTextInputs, FUZZ_SEED, OpenFlowInputs, OvsdbInput, OvsdbInputs } from './generators.js';
@@ -239,7 +239,7 @@ describe('fuzzing regressions (exact inputs of what the fuzzer found)', () => {
     }).to.throw(FramingError, /nesting deeper than 1000/);
   });
 
-  it('the datum readers return what they declare, whatever a row holds (fuzzed rows: ovsdb #522, #4840)', () => {
+  it('the datum readers return what they declare, whatever a row holds (fuzzed rows: ovsdb #522, #3249, #89507)', () => {
     expect(fromSet(['set', {}])).to.deep.equal([]);
     expect(fromSet(['set', 5])).to.deep.equal([]);
     expect(fromSet(['set', [1, 2]])).to.deep.equal([1, 2]);
@@ -249,6 +249,11 @@ describe('fuzzing regressions (exact inputs of what the fuzzer found)', () => {
     // String() of an object whose toString is not a function throws; the reader writes JSON instead.
     expect([...fromMap(JSON.parse('["map",[["k",{"toString":1}],[1,true]]]') as Json)]).to.deep.equal([['k', '{"toString":1}'], ['1', 'true']]);
     expect(optionalInt(['set', 5])).to.equal(undefined);
+    expect(uuidOf(['uuid', 5])).to.equal(undefined);
+    expect(uuidOf(['uuid', 'a5cdf57a-78d8-4096-27f7-f928fc5757e8'])).to.equal('a5cdf57a-78d8-4096-27f7-f928fc5757e8');
+    // The campaign inputs that found them (seed FUZZ_SEED): their rows now read cleanly.
+    const inputs = new OvsdbInputs(FUZZ_SEED);
+    for (const i of [522, 3249, 89507]) expect(fuzzOvsdb(inputs.input(i), { applyDiffs: false }).verdict, `ovsdb #${i}`).to.not.equal('crash');
   });
 
   it('decodeRpc turns any JSON it is given into a message or a ProtocolError', () => {
