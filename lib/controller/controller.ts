@@ -11,9 +11,12 @@ import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from './flow-reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
+import { Semaphore } from './semaphore.js';
 import type { HostSetupOptions } from './host-setup.js';
 
+/** OVSDB connects, and agents rendering and sending flows, at once: bounds a cold start's memory burst. */
 const STARTS_AT_ONCE = 64;
+const PASSES_AT_ONCE = 32;
 
 export interface ControllerOptions {
   /** Where ovs-vswitchd connects; several (e.g. a unix socket in each host's run directory). */
@@ -46,8 +49,8 @@ export class Controller {
   private readonly pendingSessions = new Map<bigint, Set<OfConnection>>();
   private readonly bridgeByDpid = new Map<bigint, { readonly agent: HostAgent; readonly bridge: BridgeName }>();
   private readonly starting = new Set<Promise<void>>();
-  private startSlots = STARTS_AT_ONCE;
-  private readonly startQueue: Array<() => void> = [];
+  private readonly startSlots = new Semaphore(STARTS_AT_ONCE);
+  private readonly passSlots = new Semaphore(PASSES_AT_ONCE);
 
   constructor(
     private readonly store: TopologyStore,
@@ -100,11 +103,11 @@ export class Controller {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.tls ? { tls: this.o.tls } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
-        onBridges: (dpids) => this.onBridges(agent, dpids),
+        onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);
-      const started = this.startLimited(() => agent.start()).catch((err: unknown) => {
+      const started = this.startSlots.run(() => agent.start()).catch((err: unknown) => {
         this.o.log?.error({ host: h.name, err: String(err) }, 'cannot reach the host\'s OVSDB; will retry on the next topology change');
         if (this.agents.get(h.name) === agent) this.agents.delete(h.name);
       }).finally(() => this.starting.delete(started));
@@ -112,18 +115,6 @@ export class Controller {
     }
     if (touched === 'all') for (const a of this.agents.values()) a.setTopology(t);
     else for (const h of touched) this.agents.get(h)?.setTopology(t);
-  }
-
-  /** Runs OVSDB connects at most STARTS_AT_ONCE at a time (a thousand hosts appear in one snapshot). */
-  private async startLimited(start: () => Promise<void>): Promise<void> {
-    while (this.startSlots <= 0) await new Promise<void>((r) => this.startQueue.push(r));
-    this.startSlots--;
-    try {
-      await start();
-    } finally {
-      this.startSlots++;
-      this.startQueue.shift()?.();
-    }
   }
 
   private onSession(conn: OfConnection): void {

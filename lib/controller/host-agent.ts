@@ -15,6 +15,7 @@ import type { Topology } from '../topology/model.js';
 import { FlowReconciler, ReconcileResult } from './flow-reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from './host-state.js';
+import type { Semaphore } from './semaphore.js';
 
 export interface HostAgentOptions {
   readonly pipeline: PipelineOptions;
@@ -23,6 +24,8 @@ export interface HostAgentOptions {
   /** Key, certificate and CA for an `ssl:` OVSDB address. */
   readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
+  /** Shared by all agents: how many may render and send flows at once (default: no limit). */
+  readonly passSlots?: Semaphore;
   /** The datapath ids of this host's bridges, each time OVSDB changes (the controller indexes them). */
   readonly onBridges?: (dpids: ReadonlyMap<BridgeName, bigint>) => void;
   /** Progress of a long sync of one bridge. */
@@ -162,14 +165,18 @@ export class HostAgent {
     // rendering 50k flows costs most of a second, so skip it when the state is the same.
     // The remote ports follow from the topology (its version) and the tunnels: no need to serialise them.
     const fingerprint = `${version}|${JSON.stringify([state.networks, state.tunnels, state.localPorts])}`;
-    for (const [bridge, r] of this.reconcilers) {
-      if (!r.conn.isOpen || this.convergedTo.get(r) === fingerprint) continue;
+    // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
+    // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
+    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== fingerprint);
+    if (stale.length === 0) return;
+    const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
       const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
       this.convergedTo.set(r, fingerprint);
       this.last.set(bridge, res);
       if (res.flowMods) this.o.log?.info({ host: this.host, bridge, ...res }, 'bridge reconciled');
       this.o.onReconciled?.(this.host, bridge, res);
-    }
+    })).then(() => undefined);
+    await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
   }
 
   status(): HostStatus {

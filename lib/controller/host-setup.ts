@@ -5,6 +5,7 @@
 // Order matters for the dataplane: a bridge gaining or losing its active controller flushes its
 // flows, so the controller is set when the bridge is created and never removed afterwards (a
 // different target is updated in place, which does not flush).
+import { filter, firstValueFrom, map, throwError, timeout } from 'rxjs';
 import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
 import type { OvsdbClient } from '../ovsdb/client.js';
 import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
@@ -223,12 +224,10 @@ export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostS
   return ops.length;
 }
 
-export async function waitFor(client: OvsdbClient, cond: (v: VswitchView) => boolean, timeoutMs: number, what: string): Promise<VswitchView> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = vswitchView(client.replica);
-    if (cond(v)) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitFor(client: OvsdbClient, cond: (v: VswitchView) => boolean, timeoutMs: number, what: string): Promise<VswitchView> {
+  // Checked on every replica update (not polled): an event's latency includes this wait.
+  return firstValueFrom(client.replica$.pipe(
+    map(vswitchView), filter(cond),
+    timeout({ first: timeoutMs, with: () => throwError(() => new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }),
+  ));
 }
