@@ -16,10 +16,10 @@ import { UncaughtCollector } from './uncaught.js';
 
 const ZERO_TXN = '00000000-0000-0000-0000-000000000000';
 
+/** What the client sends: requests (get_schema, monitor*) and answers to our echoes. */
 interface RpcIn {
   readonly id?: unknown;
   readonly method?: string;
-  readonly result?: unknown;
 }
 
 /** What one delivery found: the uncaught exceptions seen meanwhile, and whether the replica still reads. */
