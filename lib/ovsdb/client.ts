@@ -2,7 +2,7 @@
 // reconnects (with backoff and a full resync). The monitor uses monitor_cond_since, falling back to
 // monitor_cond and then monitor, and applies update / update2 / update3 notifications.
 import { BehaviorSubject } from 'rxjs/internal/BehaviorSubject';
-import { Json, Operation } from '../../codecs/ovsdb/protocol.js';
+import { Json, Operation, ProtocolError } from '../../codecs/ovsdb/protocol.js';
 import { OvsdbConnection, OvsdbError, OvsdbTarget } from './connection.js';
 
 export type Row = Readonly<Record<string, Json>>;
@@ -107,13 +107,13 @@ export class OvsdbClient {
       // Updates can follow the monitor reply in the same read, before the reply's continuation
       // runs: hold them until the initial contents are applied.
       let held: Array<[string, Json[]]> | undefined = [];
-      conn.notifications$.subscribe((n) => (held ? held.push([n.method, n.params]) : this.onNotification(n.method, n.params)));
+      conn.notifications$.subscribe((n) => (held ? held.push([n.method, n.params]) : this.onNotification(n.method, n.params, conn)));
       const initial = await this.monitor(conn);
       this.tables = new Map(Object.keys(this.opts.tables).map((t) => [t, new Map<string, Row>()]));
-      this.applyUpdates(initial, this.monitorMethod === 'monitor' ? 1 : 2);
+      this.applyUpdates(initial, this.monitorMethod === 'monitor' ? 1 : 2); // malformed: this session fails
       const backlog = held;
       held = undefined;
-      for (const [method, params] of backlog) this.onNotification(method, params);
+      for (const [method, params] of backlog) this.onNotification(method, params, conn);
       this.conn = conn;
       this.connected$.next(true);
       this.replica$.next(this.tables);
@@ -170,31 +170,53 @@ export class OvsdbClient {
     throw new OvsdbError('server supports no monitor method');
   }
 
-  private onNotification(method: string, params: Json[]): void {
-    if (method === 'update') this.applyUpdates(params[1]!, 1);
-    else if (method === 'update2') this.applyUpdates(params[1]!, 2);
-    else if (method === 'update3') this.applyUpdates(params[2]!, 2);
-    else return;
+  private onNotification(method: string, params: Json[], conn: OvsdbConnection): void {
+    const version = method === 'update' ? 1 : method === 'update2' || method === 'update3' ? 2 : undefined;
+    if (version === undefined) return;
+    try {
+      this.applyUpdates(params[method === 'update3' ? 2 : 1], version);
+    } catch (err) {
+      // The replica is left as it was; the session is closed and a fresh one resyncs it whole.
+      conn.close(`malformed ${method}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     this.replica$.next(this.tables);
   }
 
-  /** Applies a <table-updates> (monitor) or <table-updates2> (monitor_cond*) object. */
-  private applyUpdates(u: Json, version: 1 | 2): void {
-    if (!u || typeof u !== 'object' || Array.isArray(u)) return;
+  /**
+   * Applies a <table-updates> (monitor) or <table-updates2> (monitor_cond*) object, all or nothing:
+   * the tables it touches are copied, changed, and swapped in only when every change was well formed
+   * (a ProtocolError otherwise).
+   */
+  private applyUpdates(u: Json | undefined, version: 1 | 2): void {
+    if (!isObject(u)) throw new ProtocolError('table updates are not an object');
+    const next = new Map(this.tables);
     for (const [table, rows] of Object.entries(u)) {
-      const t = this.tables.get(table);
-      if (!t || !rows || typeof rows !== 'object' || Array.isArray(rows)) continue;
-      for (const [id, change] of Object.entries(rows as Record<string, Record<string, Json>>)) {
+      const have = this.tables.get(table);
+      if (!have) continue; // a table we did not ask for
+      if (!isObject(rows)) throw new ProtocolError(`${table}: row updates are not an object`);
+      const t = new Map(have);
+      for (const [id, change] of Object.entries(rows)) {
+        if (!isObject(change)) throw new ProtocolError(`${table} ${id}: a row update is not an object`);
         if (version === 1) {
-          if (change.new) t.set(id, change.new as Row);
-          else t.delete(id);
+          if (change.new === undefined || change.new === null) t.delete(id);
+          else if (isObject(change.new)) t.set(id, change.new);
+          else throw new ProtocolError(`${table} ${id}: "new" is not a row`);
           continue;
         }
+        const row = change.initial ?? change.insert;
         if ('delete' in change) t.delete(id);
-        else if (change.initial ?? change.insert) t.set(id, (change.initial ?? change.insert) as Row);
-        else if (change.modify) t.set(id, this.applyDiff(table, t.get(id) ?? {}, change.modify as Record<string, Json>));
+        else if (row !== undefined) {
+          if (!isObject(row)) throw new ProtocolError(`${table} ${id}: the inserted row is not an object`);
+          t.set(id, row);
+        } else if (change.modify !== undefined) {
+          if (!isObject(change.modify)) throw new ProtocolError(`${table} ${id}: "modify" is not an object`);
+          t.set(id, this.applyDiff(table, t.get(id) ?? {}, change.modify));
+        }
       }
+      next.set(table, t);
     }
+    this.tables = next;
   }
 
   /** update2 "modify": sets and maps arrive as differences, other columns as new values. */
@@ -219,7 +241,7 @@ function columnType(t: Json): ColumnType {
 /** Datum.diff of the OVS IDL: symmetric difference for sets/maps with n_max > 1 or when empty. */
 export function applyDatumDiff(old: Json | undefined, diff: Json, type: ColumnType): Json {
   if (type.isMap) {
-    const m = new Map<string, Json>(mapPairs(old));
+    const m = new Map<Json, Json>(mapPairs(old));
     for (const [k, v] of mapPairs(diff)) {
       if (m.has(k) && JSON.stringify(m.get(k)) === JSON.stringify(v)) m.delete(k);
       else m.set(k, v);
@@ -241,10 +263,22 @@ export function applyDatumDiff(old: Json | undefined, diff: Json, type: ColumnTy
 
 function setAtoms(v: Json | undefined): Json[] {
   if (v === undefined) return [];
-  if (Array.isArray(v) && v[0] === 'set') return v[1] as Json[];
+  if (Array.isArray(v) && v[0] === 'set') {
+    if (!Array.isArray(v[1])) throw new ProtocolError(`a set whose atoms are not an array: ${JSON.stringify(v)}`);
+    return v[1];
+  }
   return [v];
 }
 
-function mapPairs(v: Json | undefined): Array<[string, Json]> {
-  return Array.isArray(v) && v[0] === 'map' ? (v[1] as Array<[string, Json]>) : [];
+function mapPairs(v: Json | undefined): Array<[Json, Json]> {
+  if (!Array.isArray(v) || v[0] !== 'map') return [];
+  const pairs = v[1];
+  if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2)) {
+    throw new ProtocolError(`a map whose pairs are not pairs: ${JSON.stringify(v)}`);
+  }
+  return pairs as Array<[Json, Json]>;
+}
+
+function isObject(v: Json | undefined): v is { [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

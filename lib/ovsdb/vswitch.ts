@@ -62,9 +62,18 @@ const str = (v: Json | undefined): string | undefined => {
   return s.length === 1 && typeof s[0] === 'string' ? s[0] : undefined;
 };
 
+/** A column's value as text, whatever a (malformed) row holds: a string, else its JSON. */
+const text = (v: Json | undefined): string => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+
+/** A datapath id as ovs-vswitchd writes it (hex, up to 16 digits); anything else is unknown. */
+function dpidOf(v: Json | undefined): bigint | undefined {
+  const s = str(v);
+  return s !== undefined && /^[0-9a-f]{1,16}$/i.test(s) ? BigInt(`0x${s}`) : undefined;
+}
+
 function iface(uuid: string, r: Row): OvsInterface {
   return {
-    uuid, name: String(r.name), type: typeof r.type === 'string' ? r.type : '', options: fromMap(r.options),
+    uuid, name: text(r.name), type: typeof r.type === 'string' ? r.type : '', options: fromMap(r.options),
     ofport: optionalInt(r.ofport), ofportRequest: optionalInt(r.ofport_request), error: str(r.error), externalIds: fromMap(r.external_ids),
   };
 }
@@ -80,20 +89,20 @@ export function vswitchView(replica: Replica): VswitchView {
     const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && ports.has(u)).map((pu) => {
       const p = ports.get(pu)!;
       return {
-        uuid: pu, name: String(p.name), tag: optionalInt(p.tag), otherConfig: fromMap(p.other_config),
+        uuid: pu, name: text(p.name), tag: optionalInt(p.tag), otherConfig: fromMap(p.other_config),
         interfaces: fromSet(p.interfaces).map(uuidOf).filter((u): u is string => !!u && ifaces.has(u)).map((iu) => iface(iu, ifaces.get(iu)!)),
       };
     });
     const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
-      .map((cu) => ({ uuid: cu, target: String(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true }));
-    bridges.set(String(b.name), {
-      uuid, name: String(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
-      protocols: fromSet(b.protocols).map(String), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
-      datapathId: str(b.datapath_id) ? BigInt(`0x${str(b.datapath_id)}`) : undefined,
+      .map((cu) => ({ uuid: cu, target: text(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true }));
+    bridges.set(text(b.name), {
+      uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
+      protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
+      datapathId: dpidOf(b.datapath_id),
       otherConfig: fromMap(b.other_config),
     });
   }
   return {
-    rootUuid: root?.[0], curCfg: Number(root?.[1].cur_cfg ?? 0), nextCfg: Number(root?.[1].next_cfg ?? 0), bridges,
+    rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0, bridges,
   };
 }

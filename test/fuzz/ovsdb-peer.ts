@@ -25,7 +25,7 @@ interface RpcIn {
 /** What one delivery found: the uncaught exceptions seen meanwhile, and whether the replica still reads. */
 export interface Delivery {
   readonly crashes: readonly unknown[];
-  /** false when the client stopped answering (disconnected or stuck). */
+  /** false when the client stopped answering (stuck, or closed the session and did not come back). */
   readonly answered: boolean;
   /** What vswitchView (the controller's reading of the replica) threw afterwards, if it did. */
   readonly viewError?: unknown;
@@ -111,8 +111,15 @@ export class OvsdbClientUnderFuzz {
       }));
       out += `${t}${JSON.stringify({ id, method: 'echo', params: [] })}`;
     }
+    // A client that refuses a malformed update closes its session (and resyncs on a new one): its
+    // echoes then go unanswered, and what counts is that it comes back.
+    let onClose = (): void => undefined;
+    const closed = new Promise<boolean>((resolve) => s.once('close', (onClose = () => resolve(true))));
     s.write(out);
-    const answered = (await Promise.all(waits)).every(Boolean);
+    const echoed = Promise.all(waits).then((a) => a.every(Boolean));
+    let answered = await Promise.race([echoed, closed.then(() => false)]);
+    s.off('close', onClose);
+    if (!answered && s.destroyed) answered = await this.connected(timeoutMs);
     // rxjs rethrows a subscriber's error from setTimeout(0): a later timer of ours runs after it.
     await new Promise((r) => setTimeout(r, 2));
     const crashes = this.uncaught?.take() ?? [];
