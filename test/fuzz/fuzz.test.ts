@@ -63,7 +63,7 @@ describe('fuzzing (short run of bench/fuzz.ts, seed FUZZ_SEED)', function () {
   it('5,000 OVSDB streams at random chunking: JsonFramer throws only FramingError, decodeRpc only ProtocolError, datum readers keep their types', () => {
     const inputs = new OvsdbInputs(FUZZ_SEED);
     const t = new Tally('ovsdb', NO_BUDGET);
-    runInputs(t, 0, 5000, (i) => inputs.input(i), (x) => fuzzOvsdb(x, { applyDiffs: false }),
+    runInputs(t, 0, 5000, (i) => inputs.input(i), (x) => fuzzOvsdb(x),
       (x: OvsdbInput) => ({ strategy: x.strategy, size: 0, show: () => textOf(Buffer.concat(x.chunks as Buffer[]).toString('latin1')) }),
       { beat: (i) => watchdog.tick('ovsdb', i) });
     expect(failures(t)).to.deep.equal([]);

@@ -171,6 +171,8 @@ export function fuzzOvsdb(input: OvsdbInput, opts: { readonly applyDiffs?: boole
       try {
         applyModifyDiffs(updates);
       } catch (err) {
+        // A malformed datum is refused with a ProtocolError (the client then resyncs its session).
+        if (err instanceof ProtocolError) return done(rejected(`client: ${err.message.replace(/:.*/, '')}`));
         return done(crash('applyDatumDiff (lib/ovsdb/client.ts) threw', err));
       }
     }
