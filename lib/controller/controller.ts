@@ -48,6 +48,7 @@ export class Controller {
   /** Switches whose datapath id no host's OVSDB has named yet. */
   private readonly pendingSessions = new Map<bigint, Set<OfConnection>>();
   private readonly bridgeByDpid = new Map<bigint, { readonly agent: HostAgent; readonly bridge: BridgeName }>();
+  private readonly dpidsOf = new Map<HostAgent, ReadonlyMap<BridgeName, bigint>>();
   private readonly starting = new Set<Promise<void>>();
   private readonly startSlots = new Semaphore(STARTS_AT_ONCE);
   private readonly passSlots = new Semaphore(PASSES_AT_ONCE);
@@ -140,7 +141,10 @@ export class Controller {
 
   /** An agent's OVSDB replica names its bridges' datapath ids: index them, attach waiting switches. */
   private onBridges(agent: HostAgent, dpids: ReadonlyMap<BridgeName, bigint>): void {
-    for (const [dpid, b] of this.bridgeByDpid) if (b.agent === agent && dpids.get(b.bridge) !== dpid) this.bridgeByDpid.delete(dpid);
+    for (const [bridge, dpid] of this.dpidsOf.get(agent) ?? []) {
+      if (dpids.get(bridge) !== dpid && this.bridgeByDpid.get(dpid)?.agent === agent) this.bridgeByDpid.delete(dpid);
+    }
+    this.dpidsOf.set(agent, dpids);
     for (const [bridge, dpid] of dpids) {
       this.bridgeByDpid.set(dpid, { agent, bridge });
       const waiting = this.pendingSessions.get(dpid);
