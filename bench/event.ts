@@ -9,15 +9,13 @@ import { Controller } from '../lib/controller/controller.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { OvsSandbox } from '../test/ovs/sandbox.js';
+import { mac } from '../test/faults/big-topology.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.EVENT_NETWORKS ?? 50);
 const REMOTE_HOSTS = Number(process.env.EVENT_REMOTE_HOSTS ?? 20);
 const EVENTS = Number(process.env.EVENTS ?? 1000);
 
-function mac(n: number): string {
-  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

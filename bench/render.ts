@@ -9,14 +9,12 @@ import { deriveHostState } from '../lib/controller/host-state.js';
 import { Topology } from '../lib/topology/model.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
+import { mac } from '../test/faults/big-topology.js';
 
 const NETWORKS = 1000;
 const REMOTE_HOSTS = 200;
 const REMOTES_PER_NETWORK = 20;
 
-function mac(n: number): string {
-  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-}
 
 function buildTopology(): Topology {
   const t = new Topology();

@@ -23,6 +23,7 @@ import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { freePort } from '../test/ovs/wait.js';
 import { processCpuSeconds } from './common.js';
+import { mac } from '../test/faults/big-topology.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ofctl-ts.js', import.meta.url));
 const PORTS_PER_HOST = Number(process.env.SCALE_PORTS_PER_HOST ?? 5);
@@ -43,9 +44,6 @@ function prng(seed: number): () => number {
   };
 }
 
-function mac(n: number): string {
-  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-}
 
 /**
  * N hosts with PORTS_PER_HOST ports each, in N·PORTS_PER_HOST/HOSTS_PER_NETWORK networks: port

@@ -15,15 +15,13 @@ import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { OvsSandbox } from '../test/ovs/sandbox.js';
 import { freePort } from '../test/ovs/wait.js';
+import { mac } from '../test/faults/big-topology.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.SYNC_NETWORKS ?? 1000);
 const REMOTE_HOSTS = Number(process.env.SYNC_REMOTE_HOSTS ?? 200);
 const REMOTES_PER_NETWORK = 20;
 
-function mac(n: number): string {
-  return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
-}
 
 async function main(): Promise<void> {
   const ovs = await OvsSandbox.start({});

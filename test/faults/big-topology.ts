@@ -5,7 +5,8 @@
 export const REMOTE_HOSTS = 40;
 export const REMOTES_PER_NETWORK = 15;
 
-function mac(n: number): string {
+/** A Neutron-style MAC (fa:16:3e:…) numbered n. */
+export function mac(n: number): string {
   return `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 }
 
