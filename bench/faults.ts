@@ -110,7 +110,7 @@ async function inProcessFaults(): Promise<void> {
     await eventually(() => c.status().hosts[0]!.ovsdbConnected, 'the agent to reconnect', 30_000, undefined, 5);
     console.log(`3. ovsdb-server SIGKILLed and restarted: OVSDB session back and resynced ${s(performance.now() - t3)} after the restart (backoff included)`);
 
-    // 4. A frozen ovs-vswitchd, with the default probes (5 s idle echo, 15 s to answer).
+    // 4. A frozen ovs-vswitchd, with the default inactivity probe (echo after 5 s silent, dropped at 10 s).
     await c.idle();
     const pid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
     const t4 = performance.now();
@@ -124,7 +124,7 @@ async function inProcessFaults(): Promise<void> {
     const t5 = performance.now();
     reconciles.length = 0;
     await eventually(() => connected() && reconciles.some((x) => x.bridge === 'br-tun'), 'the switch to come back', 60_000, undefined, 5);
-    console.log(`4. ovs-vswitchd frozen (SIGSTOP): session dropped after ${s(dropped)} (default probes: echo after 5 s idle, 15 s to answer); ` +
+    console.log(`4. ovs-vswitchd frozen (SIGSTOP): session dropped after ${s(dropped)} (default inactivity probe: echo after 5 s silent, dropped after 10 s, as OVS); ` +
       `after SIGCONT re-established and checked in ${s(performance.now() - t5)} with ${reconciles.reduce((n, x) => n + x.r.flowMods, 0)} flow-mods resent`);
   } finally {
     await ctl?.stop();

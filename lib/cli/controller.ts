@@ -22,6 +22,8 @@ export interface ControllerArgs {
   readonly controllerId: string;
   readonly datapathType: string;
   readonly metricsPort?: number;
+  /** Seconds of silence before an echo to a switch (dropped after twice as long). */
+  readonly inactivityProbeS?: number;
   readonly httpToken?: string;
   /** A file holding the token (its first line), so that it stays out of the process list. */
   readonly httpTokenFile?: string;
@@ -52,6 +54,7 @@ function readToken(path: string): string {
 }
 
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
+  if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
   // Options are checked (and key files read) before anything listens.
   const tls = loadTls(a);
@@ -70,6 +73,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
   const ctl: Controller = new Controller(store, {
     listen,
+    ...(a.inactivityProbeS !== undefined ? { session: { echoIntervalMs: a.inactivityProbeS * 1000 } } : {}),
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },

@@ -104,6 +104,7 @@ await yargs(hideBin(process.argv))
     .option('controller-id', { type: 'string', default: 'ofctl-ts', describe: 'derives the cookies that mark our flows' })
     .option('datapath-type', { type: 'string', default: 'system', describe: 'netdev for the userspace datapath' })
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
+    .option('inactivity-probe', { type: 'number', default: 5, describe: 'seconds without a message before an echo to a switch; silent twice as long, it is dropped (as OVS)' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
     .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
     .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
@@ -112,7 +113,7 @@ await yargs(hideBin(process.argv))
     .option('ca-cert', { type: 'string', describe: 'TLS: the CA certificate that signed the switches\' and OVSDB servers\' certificates' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
-    controllerId: a.controllerId, datapathType: a.datapathType,
+    controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
     ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpTokenFile ? { httpTokenFile: a.httpTokenFile } : {}),
     ...(a.httpHost ? { httpHost: a.httpHost } : {}), ...(a.privateKey ? { privateKey: a.privateKey } : {}),

@@ -18,7 +18,7 @@ export type Outgoing = OutgoingMessage;
 
 export interface ConnectionOptions {
   readonly logger?: Logger;
-  /** Idle time before we send an echo request (ms). */
+  /** Idle time before we send an echo request (ms); silent twice as long, the peer is dead. */
   readonly echoIntervalMs?: number;
   /** Time an echo (or any request) may stay unanswered before the peer is declared dead (ms). */
   readonly requestTimeoutMs?: number;
@@ -57,6 +57,7 @@ export class OfConnection {
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   private echoTimer: NodeJS.Timeout | undefined;
+  private echoOutstanding = false;
   private lastRx = Date.now();
   private helloReceived: (() => void) | undefined;
   private readonly log: Logger | undefined;
@@ -291,14 +292,25 @@ export class OfConnection {
     });
   }
 
+  /**
+   * The inactivity probe, as OVS's rconn does it: after echoIntervalMs without a byte from the
+   * peer, an echo request; after as long again still silent, the peer is dead and the session
+   * closed (OVS's 5 s default: ~10 s). A busy peer that answers anything is alive.
+   */
   private armEcho(): void {
     clearTimeout(this.echoTimer);
     if (this.closeReason !== undefined) return;
     const idle = Date.now() - this.lastRx;
-    const wait = Math.max(0, this.echoIntervalMs - idle);
+    const wait = idle < this.echoIntervalMs ? this.echoIntervalMs - idle : Math.max(0, 2 * this.echoIntervalMs - idle);
     this.echoTimer = setTimeout(() => {
-      if (Date.now() - this.lastRx >= this.echoIntervalMs) {
-        this.request({ type: 'echo_request', data: Buffer.alloc(0) }).catch(() => undefined);
+      const silent = Date.now() - this.lastRx;
+      if (silent >= 2 * this.echoIntervalMs) {
+        this.close(`no reply to echo_request: peer silent for ${silent} ms`);
+        return;
+      }
+      if (silent >= this.echoIntervalMs && !this.echoOutstanding) {
+        this.echoOutstanding = true;
+        this.request({ type: 'echo_request', data: Buffer.alloc(0) }).catch(() => undefined).finally(() => (this.echoOutstanding = false));
       }
       this.armEcho();
     }, wait);

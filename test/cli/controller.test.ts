@@ -58,4 +58,11 @@ describe('ofctl-ts controller (the command)', function () {
     }
     expect(stderr).to.match(/vni\\?" must be an integer in 1\.\.16777215/);
   });
+
+  it('refuses a non-positive --inactivity-probe before it listens on anything', async () => {
+    const r = await runCli(['controller', '--topology', '/dev/null', '--listen', 'tcp:127.0.0.1:1', '--inactivity-probe', '0']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/--inactivity-probe 0: must be a positive number of seconds/);
+    expect(r.stderr).to.not.match(/topology source/);
+  });
 });
