@@ -180,3 +180,11 @@ function oneLine(subject: string): string {
 
 /** The message of an option error when a TLS target is used without credentials. */
 export const TLS_OPTIONS_NEEDED = 'needs --private-key, --certificate and --ca-cert';
+
+/** The three command-line options: all of them (credentials loaded and checked) or none. */
+export function loadTlsOptions(o: { readonly privateKey?: string | undefined; readonly certificate?: string | undefined; readonly caCert?: string | undefined }): TlsCredentials | undefined {
+  const given = [o.privateKey, o.certificate, o.caCert].filter((f) => f !== undefined).length;
+  if (given === 0) return undefined;
+  if (given < 3) throw new TlsConfigError('--private-key, --certificate and --ca-cert go together');
+  return TlsCredentials.load({ privateKey: o.privateKey!, certificate: o.certificate!, caCert: o.caCert! });
+}

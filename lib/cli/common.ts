@@ -6,6 +6,7 @@ import { readFlowFile } from '../flowset/flow-file.js';
 import type { OfConnection } from '../switch/connection.js';
 import { dumpFlows } from '../switch/flow-ops.js';
 import { connectSwitch, parseTarget } from '../switch/target.js';
+import { loadTlsOptions } from '../tls.js';
 
 /** Exit codes a script can rely on. */
 export const EXIT_OK = 0;
@@ -15,10 +16,19 @@ export const EXIT_ERROR = 2;
 
 export class UsageError extends Error {}
 
+/** --private-key, --certificate and --ca-cert, for `ssl:` targets (set once by the CLI). */
+let tlsOptions: Parameters<typeof loadTlsOptions>[0] = {};
+
+export function setTlsOptions(o: typeof tlsOptions): void {
+  tlsOptions = o;
+}
+
 export async function openTarget(text: string): Promise<OfConnection> {
   // pino is loaded only when asked for (OFCTL_TS_LOG=info|debug): errors reach the user as exceptions.
   const logger = process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
-  return connectSwitch(parseTarget(text), { features: false, ...(logger ? { logger } : {}) });
+  // Key files are read only for a target that needs them.
+  const tls = text.startsWith('ssl:') ? loadTlsOptions(tlsOptions) : undefined;
+  return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...(logger ? { logger } : {}) });
 }
 
 export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Controller } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
-import { TlsConfigError, TlsCredentials } from '../tls.js';
+import { loadTlsOptions } from '../tls.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
@@ -34,12 +34,6 @@ export interface ControllerArgs {
   readonly caCert?: string;
 }
 
-function loadTls(a: ControllerArgs): TlsCredentials | undefined {
-  const given = [a.privateKey, a.certificate, a.caCert].filter((f) => f !== undefined).length;
-  if (given === 0) return undefined;
-  if (given < 3) throw new TlsConfigError('--private-key, --certificate and --ca-cert go together');
-  return TlsCredentials.load({ privateKey: a.privateKey!, certificate: a.certificate!, caCert: a.caCert! });
-}
 
 function readToken(path: string): string {
   let text: string;
@@ -57,7 +51,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
   // Options are checked (and key files read) before anything listens.
-  const tls = loadTls(a);
+  const tls = loadTlsOptions(a);
   const listen = parseListenTarget(a.listen, tls);
   const token = a.httpTokenFile ? readToken(a.httpTokenFile) : a.httpToken;
   if (tls) log.info({ tls: tls.files, subject: tls.subject }, 'TLS credentials loaded');

@@ -2,7 +2,7 @@
 // only when that command runs (start-up time is part of every command's time).
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
-import { EXIT_ERROR, EXIT_FAILURE } from './common.js';
+import { EXIT_ERROR, EXIT_FAILURE, setTlsOptions } from './common.js';
 
 // yargs 17's CommonJS build loads in ~20 ms against ~60-100 ms for the ESM builds; every command
 // pays this at start-up, so load it through require.
@@ -41,7 +41,12 @@ async function run(command: string, fn: () => Promise<number>, diff = DIFF_COMMA
 
 await yargs(hideBin(process.argv))
   .scriptName('ofctl-ts')
-  .usage('$0 <command> [args]\n\nTARGET is tcp:IP:PORT, unix:PATH, or a bridge name (its mgmt socket in $OVS_RUNDIR).')
+  .usage('$0 <command> [args]\n\nTARGET is tcp:IP:PORT, ssl:IP:PORT, unix:PATH, or a bridge name (its mgmt socket in $OVS_RUNDIR).')
+  // TLS for ssl: targets, listen addresses and OVSDB addresses, named as OVS names them.
+  .option('private-key', { type: 'string', global: true, describe: 'TLS: our private key (PEM)' })
+  .option('certificate', { type: 'string', global: true, describe: 'TLS: our certificate (PEM), signed by a CA the peers trust' })
+  .option('ca-cert', { type: 'string', global: true, describe: 'TLS: the CA certificate that signed the peers\' certificates' })
+  .middleware((a) => setTlsOptions({ privateKey: a.privateKey, certificate: a.certificate, caCert: a.caCert }))
   .command('dump-flows <target> [match]', 'print the flows of a switch, as ovs-ofctl -O OpenFlow13 prints them',
     (y) => y
       .positional('target', { type: 'string', demandOption: true })
@@ -107,10 +112,7 @@ await yargs(hideBin(process.argv))
     .option('inactivity-probe', { type: 'number', default: 5, describe: 'seconds without a message before an echo to a switch; silent twice as long, it is dropped (as OVS)' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
     .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
-    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
-    .option('private-key', { type: 'string', describe: 'TLS: our private key (PEM), for ssl: listen and OVSDB targets' })
-    .option('certificate', { type: 'string', describe: 'TLS: our certificate (PEM), signed by a CA the switches trust' })
-    .option('ca-cert', { type: 'string', describe: 'TLS: the CA certificate that signed the switches\' and OVSDB servers\' certificates' }),
+    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe,

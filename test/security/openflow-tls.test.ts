@@ -15,6 +15,7 @@ import { listen, OfListener } from '../../lib/switch/listener.js';
 import { connectSwitch, parseListenTarget, parseTarget } from '../../lib/switch/target.js';
 import { TlsCredentials, TlsFiles } from '../../lib/tls.js';
 import { TestPki } from '../ovs/pki.js';
+import { runCli } from '../cli/run-cli.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
 import { eventually, freePort } from '../ovs/wait.js';
 import { captureLog } from './log-capture.js';
@@ -146,5 +147,22 @@ describe('OpenFlow over mutual TLS with a real ovs-vswitchd', function () {
     const err = await connectSwitch(rogue, { features: false, requestTimeoutMs: 5000 }).then(() => 'connected', (e: Error) => e.message);
     // TLS 1.3: the client's certificate is judged after our side finished, so the alert may end the session instead.
     expect(err).to.match(new RegExp(`^ssl:127\\.0\\.0\\.1:${port}: .*tlsv1 alert unknown ca`));
+  });
+
+  it('the flow tool reaches a switch on pssl: with --private-key/--certificate/--ca-cert, as ovs-ofctl does', async () => {
+    const port = await freePort();
+    await ovs.addBridge('br-cli');
+    await ovs.vsctl('set-controller', 'br-cli', `pssl:${port}:127.0.0.1`);
+    const target = `ssl:127.0.0.1:${port}`;
+    const tls = ['--private-key', pki.controller.privateKey, '--certificate', pki.controller.certificate, '--ca-cert', pki.controller.caCert];
+    await eventually(async () => (await runCli(['add-flow', target, 'table=7,priority=3,in_port=2 actions=drop', ...tls])).code === 0, 'add-flow over TLS');
+    const dump = await runCli(['dump-flows', target, '--no-stats', ...tls]);
+    expect(dump.code, dump.stderr).to.equal(0);
+    expect(dump.stdout.trim()).to.equal((await ovs.ofctl('dump-flows', '--no-stats', ovs.mgmtTarget('br-cli'))).trim());
+    expect(dump.stdout).to.include('table=7, priority=3,in_port=2 actions=drop');
+    // Without the options: a clear refusal, nothing sent.
+    const bare = await runCli(['dump-flows', target]);
+    expect(bare.code).to.equal(1);
+    expect(bare.stderr).to.match(/needs --private-key, --certificate and --ca-cert/);
   });
 });
