@@ -3,7 +3,7 @@
 // stand-in for ovs-vswitchd on the commit hook, TCP echo probes, a peer that misbehaves, and a
 // thousand servers with a thousand clients in one process.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { OvsdbClient, Replica } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
+import { FIXTURES } from '../../pipelines/golden-cases.js';
 import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
 
 /**
@@ -43,13 +44,8 @@ function fakeVswitchd(db: OvsdbDatabase, dpidBase: number): void {
   });
 }
 
-const TOPO = [
-  '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',
-  '{"type":"host","name":"network","tunnelIp":"10.0.100.77"}',
-  '{"type":"network","id":"net-1001","vni":1001}',
-  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"]}',
-  '{"type":"port","id":"dhcp-1","network":"net-1001","host":"network","mac":"fa:16:3e:52:7a:f2","fixedIps":["10.0.0.3"]}',
-].join('\n');
+// The seed's two hosts, one network (only the compute host's state is used).
+const TOPO = readFileSync(`${FIXTURES}topologies/seed-003.jsonl`, 'utf8');
 const SETUP = { controllerTarget: 'tcp:127.0.0.1:6653', datapathType: 'netdev', maxBackoffMs: 1000 };
 
 const until = (c: OvsdbClient, cond: (r: Replica) => boolean): Promise<Replica> => firstValueFrom(c.replica$.pipe(filter(cond)));
