@@ -17,7 +17,7 @@ import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { runCli } from '../test/cli/run-cli.js';
 import { hostLines, networkLines, removeRemotePortLines } from '../test/faults/big-topology.js';
-import { ControllerProcess } from '../test/faults/controller-process.js';
+import { ControllerProcess } from '../test/cli/controller-process.js';
 import { dumpLineKey, FlowMonitor } from '../test/faults/flow-monitor.js';
 import { OvsSandbox } from '../test/ovs/sandbox.js';
 import { eventually, freePort } from '../test/ovs/wait.js';

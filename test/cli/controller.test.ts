@@ -1,11 +1,11 @@
 // `ofctl-ts controller` as an operator runs it: a topology file (followed), a real host, the
 // metrics/status endpoint, `ofctl-ts status`, and a clean exit on SIGTERM.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvsSandbox } from '../ovs/sandbox.js';
-import { BIN, runCli } from './run-cli.js';
+import { ControllerProcess } from './controller-process.js';
+import { runCli } from './run-cli.js';
 import { eventually, freePort } from '../ovs/wait.js';
 
 describe('ofctl-ts controller (the command)', function () {
@@ -22,17 +22,9 @@ describe('ofctl-ts controller (the command)', function () {
       '{"type":"port","id":"vm1","network":"red","host":"h1","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
       '',
     ].join('\n'));
-    const proc = spawn(process.execPath, [BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', topo,
-      '--datapath-type', 'netdev', '--l2pop', '--arp-responder', '--metrics-port', String(metrics)],
-    { env: { ...process.env, OFCTL_TS_LOG: 'info' } });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => proc.on('exit', r));
-    let exitCode: number | null | undefined;
-    void exited.then((c) => (exitCode = c));
-    const alive = async (): Promise<void> => {
-      if (exitCode !== undefined) throw new Error(`controller exited with ${exitCode}: ${stderr}`);
-    };
+    const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--topology', topo,
+      '--datapath-type', 'netdev', '--l2pop', '--arp-responder', '--metrics-port', String(metrics)]);
+    const alive = proc.alive;
     try {
       await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('tun_id=0x64')), 'br-tun flows', 20_000, alive);
       // A line appended to the file is applied: a remote port on h2 brings its tunnel and l2pop flows.
@@ -51,12 +43,11 @@ describe('ofctl-ts controller (the command)', function () {
       expect(m).to.match(/ofctl_ts_bridge_flows\{host="h1",bridge="br-tun"\} \d+/);
       expect(m).to.match(/ofctl_ts_reconcile_seconds_count\{host="h1",bridge="br-tun"\} \d+/);
     } finally {
-      proc.kill('SIGTERM');
-      const code = await exited;
+      const code = await proc.kill('SIGTERM');
       await ovs.stop();
-      expect(code, stderr).to.equal(0);
+      expect(code, proc.log).to.equal(0);
     }
-    expect(stderr).to.match(/vni\\?" must be an integer in 1\.\.16777215/);
+    expect(proc.log).to.match(/vni\\?" must be an integer in 1\.\.16777215/);
   });
 
   it('refuses a non-positive --inactivity-probe before it listens on anything', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OvsSandbox } from '../ovs/sandbox.js';
 import { eventually, freePort } from '../ovs/wait.js';
 import { runCli } from '../cli/run-cli.js';
-import { ControllerProcess } from './controller-process.js';
+import { ControllerProcess } from '../cli/controller-process.js';
 import { hostLines, networkLines, removeRemotePortLines } from './big-topology.js';
 import { dumpLineKey, FlowMonitor } from './flow-monitor.js';
 

@@ -2,7 +2,6 @@
 // loopback by default and demands its token; and the controller command, run end to end over TLS
 // (OpenFlow and OVSDB) with a token file, logs neither the token (right or wrong) nor any key.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -11,7 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { TlsCredentials } from '../../lib/tls.js';
 import { httpSource } from '../../lib/topology/sources.js';
 import { TopologyStore } from '../../lib/topology/store.js';
-import { BIN } from '../cli/run-cli.js';
+import { ControllerProcess } from '../cli/controller-process.js';
 import { TestPki } from '../ovs/pki.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
 import { eventually, freePort } from '../ovs/wait.js';
@@ -82,17 +81,10 @@ describe('no secret logged, loopback by default', function () {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
     const ctl = pki.controller;
-    const proc = spawn(process.execPath, [BIN, 'controller', '--listen', `ssl:${ofPort}`, '--topology', `http:${httpPort}`,
+    const proc = ControllerProcess.start(['--listen', `ssl:${ofPort}`, '--topology', `http:${httpPort}`,
       '--http-token-file', tokenFile, '--private-key', ctl.privateKey, '--certificate', ctl.certificate, '--ca-cert', ctl.caCert,
-      '--datapath-type', 'netdev', '--l2pop'], { env: { ...process.env, OFCTL_TS_LOG: 'debug' } });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => proc.on('exit', r));
-    let exitCode: number | null | undefined;
-    void exited.then((c) => (exitCode = c));
-    const alive = async (): Promise<void> => {
-      if (exitCode !== undefined) throw new Error(`controller exited with ${exitCode}: ${stderr}`);
-    };
+      '--datapath-type', 'netdev', '--l2pop'], { OFCTL_TS_LOG: 'debug' });
+    const alive = proc.alive;
     const url = `http://127.0.0.1:${httpPort}`;
     try {
       await eventually(async () => (await fetch(`${url}/topology`, { headers: { authorization: `Bearer ${TOKEN}` } })).ok, 'the HTTP endpoint', 20_000, alive);
@@ -118,14 +110,14 @@ describe('no secret logged, loopback by default', function () {
         s.on('error', () => undefined);
         s.on('close', () => resolve());
       });
-      await eventually(() => /TLS peer refused/.test(stderr), 'the refusal in the log', 10_000, alive);
+      await eventually(() => /TLS peer refused/.test(proc.log), 'the refusal in the log', 10_000, alive);
     } finally {
-      proc.kill('SIGTERM');
-      const code = await exited;
+      const code = await proc.kill('SIGTERM');
       await ovs.stop();
       rmSync(dir, { recursive: true, force: true });
-      expect(code, stderr).to.equal(0);
+      expect(code, proc.log).to.equal(0);
     }
+    const stderr = proc.log;
     const lines = stderr.split('\n').filter((l) => l).map((l) => JSON.parse(l) as Record<string, unknown>);
     const msgs = lines.map((l) => l.msg);
     expect(msgs).to.include.members(['TLS credentials loaded', 'TLS peer accepted', 'TLS peer refused', 'controller running']);

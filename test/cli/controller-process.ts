@@ -1,7 +1,7 @@
 // `ofctl-ts controller` as a child process, for fault tests and benches that kill it: its JSON log
 // lines are collected, and a test can wait for a line or for the exit.
 import { ChildProcess, spawn } from 'node:child_process';
-import { BIN } from '../cli/run-cli.js';
+import { BIN } from './run-cli.js';
 import { eventually } from '../ovs/wait.js';
 
 export interface LogLine {
