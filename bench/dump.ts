@@ -1,5 +1,5 @@
 // dump-flows of 100k flows: `ofctl-ts dump-flows BR` vs `ovs-ofctl -O OpenFlow13 --no-names
-// dump-flows BR`, whole process each (node start-up included), stdout to /dev/null, median of 5,
+// dump-flows BR`, whole process each (node start-up included), stdout to /dev/null, median of 9,
 // runs interleaved. Also the --no-stats variant. Target: ours <= 1.2x ovs-ofctl.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { OvsSandbox } from '../test/ovs/sandbox.js';
 import { fmtMs, fmtRuns, generateFlows, median, startupReference, timeProcess, verdict } from './common.js';
 
 const N_FLOWS = 100_000;
-const RUNS = 5;
+const RUNS = 9;
 const TARGET = 1.2;
 const BR = 'br0';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -94,11 +94,16 @@ export function formatAction(a: Action): string {
 }
 
 export function formatActionList(actions: readonly Action[]): string {
+  if (actions.length === 1) return formatAction(actions[0]!);
   return actions.map(formatAction).join(',');
 }
 
 /** The text after `actions=`: instructions in OVS's fixed order, "drop" when there are none. */
 export function formatInstructions(ins: Instructions): string {
+  // Most flows have apply-actions only: no list to build and join (this runs for every dumped flow).
+  if (ins.meter === undefined && !ins.clear && !ins.write && !ins.writeMetadata && ins.gotoTable === undefined && !ins.unknown) {
+    return ins.apply.length ? formatActionList(ins.apply) : 'drop';
+  }
   const parts: string[] = [];
   if (ins.meter !== undefined) parts.push(`meter:${ins.meter}`);
   if (ins.apply.length) parts.push(formatActionList(ins.apply));

@@ -37,9 +37,11 @@ export function formatFlow(f: Flow, opts: FormatOptions = {}): string {
   return `${s}actions=${formatInstructions(f.instructions)}`;
 }
 
+const WITH_STATS: FormatOptions = { stats: true };
+
 /** One flow stats reply as `ovs-ofctl -O OpenFlow13 dump-flows` (and ofp-print) prints it. */
 export function formatFlowStatsReply(xid: number, flags: number, flows: readonly FlowStats[]): string {
   let s = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):${flags & 1 ? ' flags=[more]' : ''}\n`;
-  for (const f of flows) s += ` ${formatFlow(f, { stats: true })}\n`;
+  for (const f of flows) s += ` ${formatFlow(f, WITH_STATS)}\n`;
   return s;
 }

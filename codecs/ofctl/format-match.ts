@@ -40,6 +40,12 @@ function vlanText(tci: MatchEntry): string {
   return tci.mask === 0xffffn ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${tci.mask.toString(16).padStart(4, '0')}`;
 }
 
+/** Any of reg0..reg15? One pass over the few entries a match has, instead of 16 lookups. */
+function hasRegister(m: Match): boolean {
+  for (const k of m.keys()) if (k.startsWith('reg')) return true;
+  return false;
+}
+
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
 export function formatMatch(m: Match, priority: number, unknown: readonly UnknownOxm[] = []): string {
   let s = priority !== 0x8000 ? `priority=${priority}` : '';
@@ -70,7 +76,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
     else if (dlType === 0x8848n) add('mplsm');
     else skipType = false;
   }
-  for (const slot of REG_SLOTS) if ((e = m.get(slot))) add(hexMasked(slot, slot, e));
+  if (hasRegister(m)) for (const slot of REG_SLOTS) if ((e = m.get(slot))) add(hexMasked(slot, slot, e));
   if ((e = m.get('tun_id'))) add(hexMasked('tun_id', 'tun_id', e));
   if ((e = m.get('tun_src'))) add(`tun_src=${formatIpv4Masked(e.value, e.mask)}`);
   if ((e = m.get('tun_dst'))) add(`tun_dst=${formatIpv4Masked(e.value, e.mask)}`);

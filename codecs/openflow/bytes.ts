@@ -51,7 +51,7 @@ export class Reader {
 
   u64(): bigint {
     this.need(8);
-    const v = this.buf.readBigUInt64BE(this.pos);
+    const v = readU64(this.buf, this.pos);
     this.pos += 8;
     return v;
   }
@@ -89,6 +89,18 @@ export class Reader {
   }
 }
 
+/**
+ * A big-endian u64. Counters, cookies and tunnel ids are mostly below 2^53: one BigInt from an
+ * exact double then, where Buffer.readBigUInt64BE builds three (this runs several times per flow).
+ */
+function readU64(buf: Buffer, pos: number): bigint {
+  const hi = (buf[pos]! * 0x1000000) + ((buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!);
+  if (hi >= 0x200000) return buf.readBigUInt64BE(pos);
+  const lo = (buf[pos + 4]! * 0x1000000) + ((buf[pos + 5]! << 16) | (buf[pos + 6]! << 8) | buf[pos + 7]!);
+  const v = hi * 0x100000000 + lo;
+  return v === 0 ? 0n : BigInt(v);
+}
+
 export function readUint(buf: Buffer, pos: number, bytes: number): bigint {
   switch (bytes) {
     case 1:
@@ -100,7 +112,7 @@ export function readUint(buf: Buffer, pos: number, bytes: number): bigint {
     case 6:
       return BigInt(buf.readUIntBE(pos, 6));
     case 8:
-      return buf.readBigUInt64BE(pos);
+      return readU64(buf, pos);
     default: {
       let v = 0n;
       for (let i = 0; i < bytes; i++) v = (v << 8n) | BigInt(buf[pos + i]!);

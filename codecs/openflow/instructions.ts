@@ -45,8 +45,11 @@ export function encodeInstructions(w: Writer, ins: Instructions): void {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function decodeInstructions(r: Reader): Instructions {
-  // Built field by field (no conditional spreads): this is on the decode hot path.
-  const ins: Mutable<Instructions> = { apply: [] };
+  // Hot path of every dump. The apply list is read into a local and the object built once it is
+  // known: a placeholder `apply: []` replaced later changes the field's type, and V8 then throws
+  // away the optimised code of every caller.
+  let apply: Action[] | undefined;
+  let rest: Mutable<Omit<Instructions, 'apply'>> | undefined;
   let seen = 0;
   let unknown: Buffer[] | undefined;
   while (r.remaining > 0) {
@@ -60,31 +63,42 @@ export function decodeInstructions(r: Reader): Instructions {
       if (seen & (1 << type)) r.fail(`duplicate instruction type ${type}`, at);
       seen |= 1 << type;
     }
+    if (type === OFPIT_APPLY_ACTIONS) {
+      body.skip(4);
+      apply = decodeActions(body);
+      continue;
+    }
+    rest ??= {};
     switch (type) {
       case OFPIT_GOTO_TABLE:
-        ins.gotoTable = body.u8();
+        rest.gotoTable = body.u8();
         break;
       case OFPIT_WRITE_METADATA:
         body.skip(4);
-        ins.writeMetadata = { value: body.u64(), mask: body.u64() };
+        rest.writeMetadata = { value: body.u64(), mask: body.u64() };
         break;
       case OFPIT_WRITE_ACTIONS:
         body.skip(4);
-        ins.write = decodeActions(body);
-        break;
-      case OFPIT_APPLY_ACTIONS:
-        body.skip(4);
-        ins.apply = decodeActions(body);
+        rest.write = decodeActions(body);
         break;
       case OFPIT_CLEAR_ACTIONS:
-        ins.clear = true;
+        rest.clear = true;
         break;
       case OFPIT_METER:
-        ins.meter = body.u32();
+        rest.meter = body.u32();
         break;
       default:
         (unknown ??= []).push(Buffer.from(r.buf.subarray(at, at + len)));
     }
+  }
+  const ins: Mutable<Instructions> = { apply: apply ?? [] };
+  if (rest) {
+    // Always in the same order, so flows with the same instructions share one object shape.
+    if (rest.meter !== undefined) ins.meter = rest.meter;
+    if (rest.clear) ins.clear = true;
+    if (rest.write) ins.write = rest.write;
+    if (rest.writeMetadata) ins.writeMetadata = rest.writeMetadata;
+    if (rest.gotoTable !== undefined) ins.gotoTable = rest.gotoTable;
   }
   if (unknown) ins.unknown = unknown;
   return ins;

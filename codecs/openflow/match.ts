@@ -285,8 +285,8 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
       setField(match, f, value, hasMask ? mask : VLAN_VID_CFI);
     } else if (DIRECT_SLOTS.has(f.name) && !match.has(f.slot)) {
       // The common case (a field that owns its whole slot, seen once): no merging needed.
-      const m = hasMask ? mask : allOnes(f.bits);
-      if (m !== 0n) match.set(f.slot, { value: value & m, mask: m });
+      if (!hasMask) match.set(f.slot, { value, mask: allOnes(f.bits) });
+      else if (mask !== 0n) match.set(f.slot, { value: value & mask, mask });
     } else {
       setField(match, f, value & mask, hasMask ? mask : allOnes(f.bits));
     }

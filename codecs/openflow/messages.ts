@@ -318,7 +318,8 @@ export type DecodeResult = { readonly ok: true; readonly msg: OfMessage } | { re
 /** Decodes exactly one message occupying all of buf. Never throws. */
 export function decodeMessage(buf: Buffer): DecodeResult {
   try {
-    return { ok: true, msg: readMessage(new Reader(buf)) };
+    // All three arguments, as sub() passes them: the default-argument path would deoptimise the constructor.
+    return { ok: true, msg: readMessage(new Reader(buf, 0, buf.length)) };
   } catch (err) {
     if (err instanceof DecodeError) return { ok: false, error: err };
     if (err instanceof RangeError) return { ok: false, error: new DecodeError(err.message, 0) };

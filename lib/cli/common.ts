@@ -1,10 +1,7 @@
-// Shared pieces of the flow commands: connecting to a TARGET, reading "a target or a file".
-import { existsSync, statSync } from 'node:fs';
-import type { Flow } from '../../codecs/openflow/flow.js';
-import { asSwitchHolds } from '../flowset/flowset.js';
-import { readFlowFile } from '../flowset/flow-file.js';
+// Shared pieces of the flow commands: exit codes, TLS options, connecting to a TARGET.
+// It is loaded by every command: it imports only what connecting needs.
+import type { Logger } from 'pino';
 import type { OfConnection } from '../switch/connection.js';
-import { dumpFlows } from '../switch/flow-ops.js';
 import { connectSwitch, parseTarget } from '../switch/target.js';
 import { loadTlsOptions } from '../tls.js';
 
@@ -23,9 +20,13 @@ export function setTlsOptions(o: typeof tlsOptions): void {
   tlsOptions = o;
 }
 
+/** pino is loaded only when asked for (OFCTL_TS_LOG=info|debug): errors reach the user as exceptions. */
+export async function flowToolLogger(): Promise<Logger | undefined> {
+  return process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
+}
+
 export async function openTarget(text: string): Promise<OfConnection> {
-  // pino is loaded only when asked for (OFCTL_TS_LOG=info|debug): errors reach the user as exceptions.
-  const logger = process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
+  const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.
   const tls = text.startsWith('ssl:') ? loadTlsOptions(tlsOptions) : undefined;
   return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...(logger ? { logger } : {}) });
@@ -38,14 +39,4 @@ export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promi
   } finally {
     conn.close('done');
   }
-}
-
-function isFile(p: string): boolean {
-  return p === '-' || (existsSync(p) && statSync(p).isFile());
-}
-
-/** Flows of "a target or a file", as the switch holds them (files are normalised through the codec). */
-export async function loadFlows(source: string): Promise<Flow[]> {
-  if (isFile(source)) return readFlowFile(source).map((f) => asSwitchHolds(f.flow));
-  return withTarget(source, (c) => dumpFlows(c));
 }

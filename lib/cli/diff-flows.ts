@@ -1,6 +1,20 @@
 // ofctl-ts diff-flows A B: each a target or a flow file. Exit 0 equal, 1 different, 2 error.
-import { diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
-import { EXIT_DIFFERENT, EXIT_OK, loadFlows } from './common.js';
+import { existsSync, statSync } from 'node:fs';
+import type { Flow } from '../../codecs/openflow/flow.js';
+import { readFlowFile } from '../flowset/flow-file.js';
+import { asSwitchHolds, diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
+import { dumpFlows } from '../switch/flow-ops.js';
+import { EXIT_DIFFERENT, EXIT_OK, withTarget } from './common.js';
+
+function isFile(p: string): boolean {
+  return p === '-' || (existsSync(p) && statSync(p).isFile());
+}
+
+/** Flows of "a target or a file", as the switch holds them (files are normalised through the codec). */
+async function loadFlows(source: string): Promise<Flow[]> {
+  if (isFile(source)) return readFlowFile(source).map((f) => asSwitchHolds(f.flow));
+  return withTarget(source, (c) => dumpFlows(c));
+}
 
 export async function diffFlowsCommand(a: string, b: string, out: (s: string) => void): Promise<number> {
   const [fa, fb] = await Promise.all([loadFlows(a), loadFlows(b)]);

@@ -1,11 +1,13 @@
 // ofctl-ts dump-flows TARGET [MATCH] [--no-stats] [--diff FILE]
+// A plain dump loads only the session and the printer: the flow parser and the diff (for MATCH and
+// --diff) are loaded when asked for, as start-up time is part of every dump's time.
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
-import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
-import { asSwitchHolds, diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
-import { readFlowFile } from '../flowset/flow-file.js';
-import { dumpFlowReplies, streamFlowReplies } from '../switch/flow-ops.js';
-import { EXIT_DIFFERENT, EXIT_OK, withTarget } from './common.js';
+import { OfConnection } from '../switch/connection.js';
+import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
+import { formatTarget, parseTarget } from '../switch/target.js';
+import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, withTarget } from './common.js';
+import { EARLY_DUMP_XID, EarlyDump, takeEarlyDump } from './early-dump.js';
 
 export interface DumpFlowsArgs {
   readonly target: string;
@@ -15,24 +17,57 @@ export interface DumpFlowsArgs {
 }
 
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
-  const filter = a.match ? parseFlow(a.match, { mode: 'match' }) : undefined;
-  const want = a.diff ? readFlowFile(a.diff).map((f) => asSwitchHolds(f.flow)) : undefined;
+  // Same text as `ovs-ofctl -O OpenFlow13 --no-names dump-flows [--no-stats]`, written reply by
+  // reply as the switch sends them.
+  const print = (r: FlowStatsReply): void => {
+    if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
+    else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
+  };
+  const early = !a.match && !a.diff ? await takeEarlyDump(a.target) : undefined;
+  if (early) return finishEarlyDump(early, print);
+
+  const filter = a.match ? await dumpFilter(a.match) : {};
+  if (a.diff) return diffWithGolden(a.target, filter, a.diff, out);
   return withTarget(a.target, async (conn) => {
-    const dumpFilter = filter ? {
-      table: filter.table === 0xff ? OFPTT_ALL : filter.table, match: filter.match, cookie: filter.cookie,
-      cookieMask: filter.cookieMask, outPort: filter.outPort,
-    } : {};
-    if (want) {
-      const d = diffFlows(want, (await dumpFlowReplies(conn, dumpFilter)).flatMap((r) => r.flows));
-      for (const l of formatDiff(d)) out(l);
-      return isEmptyDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
-    }
-    // Same text as `ovs-ofctl -O OpenFlow13 --no-names dump-flows [--no-stats]`, written reply by
-    // reply as the switch sends them.
-    await streamFlowReplies(conn, dumpFilter, (r) => {
-      if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
-      else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
-    });
+    await streamFlowReplies(conn, filter, print);
     return EXIT_OK;
   });
+}
+
+/** MATCH (ovs-ofctl syntax) as the request's filter. */
+async function dumpFilter(match: string): Promise<DumpFilter> {
+  const { parseFlow } = await import('../../codecs/ofctl/parse-flow.js');
+  const f = parseFlow(match, { mode: 'match' });
+  return { table: f.table === 0xff ? OFPTT_ALL : f.table, match: f.match, cookie: f.cookie, cookieMask: f.cookieMask, outPort: f.outPort };
+}
+
+/** `--diff FILE`: the switch's flows against a golden file, printed as diff-flows prints them. */
+async function diffWithGolden(target: string, filter: DumpFilter, file: string, out: (s: string) => void): Promise<number> {
+  const [{ asSwitchHolds, diffFlows, formatDiff, isEmptyDiff }, { readFlowFile }] = await Promise.all([
+    import('../flowset/flowset.js'), import('../flowset/flow-file.js'),
+  ]);
+  const want = readFlowFile(file).map((f) => asSwitchHolds(f.flow));
+  return withTarget(target, async (conn) => {
+    const d = diffFlows(want, (await dumpFlowReplies(conn, filter)).flatMap((r) => r.flows));
+    for (const l of formatDiff(d)) out(l);
+    return isEmptyDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
+  });
+}
+
+/** The session of a dump whose HELLO and request went out before the CLI loaded (early-dump.ts). */
+async function finishEarlyDump(e: EarlyDump, print: (r: FlowStatsReply) => void): Promise<number> {
+  const logger = await flowToolLogger();
+  const conn = new OfConnection(e.socket, formatTarget(parseTarget(e.target)), {
+    features: false, alreadySent: { nextXid: EARLY_DUMP_XID + 1 }, ...(logger ? { logger } : {}),
+  });
+  try {
+    // Registered before the first await: the replies may already be waiting in the socket.
+    const replies = conn.expectReply(EARLY_DUMP_XID, 'flow_stats_request', (r) => print(asFlowStatsReply(conn, r)));
+    replies.catch(() => undefined);
+    await conn.handshake();
+    await replies;
+    return EXIT_OK;
+  } finally {
+    conn.close('done');
+  }
 }

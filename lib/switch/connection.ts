@@ -29,6 +29,12 @@ export interface ConnectionOptions {
    * ovs-ofctl does, so its xids (and the `xid=` it prints) are the ones ovs-ofctl would use.
    */
   readonly features?: boolean;
+  /**
+   * The socket already carries our HELLO and requests up to xid `nextXid - 1`, written before this
+   * session existed (the flow tool's early dump, lib/cli/early-dump.ts): no HELLO is sent, and
+   * xids continue from there. Register each such request's reply with expectReply().
+   */
+  readonly alreadySent?: { readonly nextXid: number };
 }
 
 interface Pending {
@@ -65,6 +71,7 @@ export class OfConnection {
   private readonly requestTimeoutMs: number;
   private readonly maxMessageBytes: number;
   private readonly features: boolean;
+  private readonly helloSent: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -76,6 +83,8 @@ export class OfConnection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
     this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
     this.features = opts.features ?? true;
+    this.helloSent = opts.alreadySent !== undefined;
+    if (opts.alreadySent) this.nextXid = opts.alreadySent.nextXid;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -103,7 +112,7 @@ export class OfConnection {
         reject(new SessionClosedError(`${this.peer}: ${r}`));
       });
     });
-    this.post({ type: 'hello', xid: this.allocXid(), versions: [OF13] });
+    if (!this.helloSent) this.post({ type: 'hello', xid: this.allocXid(), versions: [OF13] });
     await hello;
     if (!this.features) {
       this.armEcho();
@@ -146,13 +155,22 @@ export class OfConnection {
   request(m: Outgoing, onPart?: (part: OfMessage) => void): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
-    const multipart = m.type === 'flow_stats_request' || m.type === 'port_desc_request' || m.type === 'multipart_request';
-    const p = new Promise<OfMessage[]>((resolve, reject) => {
-      const timer = this.requestTimer(xid, m.type, reject);
-      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, onPart });
-    });
+    const p = this.expectReply(xid, m.type, onPart);
     this.post({ ...m, xid } as OfMessage);
     return p;
+  }
+
+  /**
+   * The reply to a request with this xid, sent by request() or, for `alreadySent`, before the
+   * session existed. `type` is the request's message type (multipart requests get all parts).
+   */
+  expectReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void): Promise<OfMessage[]> {
+    this.assertOpen();
+    const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request';
+    return new Promise<OfMessage[]>((resolve, reject) => {
+      const timer = this.requestTimer(xid, type, reject);
+      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, onPart });
+    });
   }
 
   /** A timer that fails the request (and the session: the peer is not answering) when it fires. */

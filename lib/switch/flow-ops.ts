@@ -27,7 +27,7 @@ function flowStatsRequest(filter: DumpFilter): Outgoing {
   };
 }
 
-function asFlowStatsReply(conn: OfConnection, r: OfMessage): FlowStatsReply {
+export function asFlowStatsReply(conn: OfConnection, r: OfMessage): FlowStatsReply {
   if (r.type !== 'flow_stats_reply') throw new Error(`${conn.peer}: unexpected ${r.type} in a flow stats reply`);
   return r;
 }
