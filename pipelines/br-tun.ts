@@ -101,7 +101,11 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
   }
   if (o.l2pop) {
     // A port without fixed IPs has no fdb entry in Neutron's l2pop (only its host's flooding entry).
-    for (const r of s.remotePorts) if (r.port.fixedIps.length > 0) out.push(...l2popFlows(r, cookie, arp));
+    const variant = `${cookie}|${arp}`;
+    for (const r of s.remotePorts) {
+      if (r.port.fixedIps.length === 0) continue;
+      for (const f of l2popFlows(r, cookie, arp, variant)) out.push(f);
+    }
   }
   return out;
 }
@@ -116,8 +120,9 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
 const l2popCache = new WeakMap<object, Map<string, readonly PipelineFlow[]>>();
 const L2POP_VARIANTS_MAX = 256;
 
-function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean): readonly PipelineFlow[] {
-  const key = `${r.vlan}|${r.vni}|${r.tunnel.ofport}|${cookie}|${arp}`;
+/** `variant` is `${cookie}|${arp}`, built once per pass rather than once per port. */
+function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean, variant: string): readonly PipelineFlow[] {
+  const key = `${r.vlan}|${r.vni}|${r.tunnel.ofport}|${variant}`;
   let variants = l2popCache.get(r.port);
   const hit = variants?.get(key);
   if (hit) return hit;

@@ -110,7 +110,11 @@ export class FlowReconciler {
         }
       }
     }
-    const deletes = [...this.actual].filter(([k]) => !want.has(k));
+    const deletes: Array<[string, Flow]> = [];
+    // Only when something may have gone: with nothing added, the same number of keys means the same keys.
+    if (this.actual.size + adds.length - modified !== want.size) {
+      for (const [k, f] of this.actual) if (!want.has(k)) deletes.push([k, f]);
+    }
     const mods: FlowModMessage[] = [
       ...deletes.map(([, f]) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
       // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
