@@ -75,6 +75,13 @@ describe('flow reconciler with a real ovs-vswitchd', function () {
     expect(after).to.include(' cookie=0x99, table=30, priority=5 actions=drop');
     expect(after.filter((l) => l.includes('hard_timeout=300, priority=1'))).to.deep.equal(learned);
     expect(after.filter((l) => l.includes('dl_dst=fa:16:3e:02:00:01'))).to.deep.equal([]);
+    // A new MAC for h2's green port: as many flows as before, but one identity replaced by another.
+    topo.apply(parseEventLine('{"type":"port","id":"h2-green","network":"green","host":"h2","mac":"fa:16:3e:02:00:99","fixedIps":["10.2.0.12"],"rev":2}'));
+    const moved = await r.reconcile(desired(topo));
+    expect(moved).to.include({ added: 1, deleted: 1, modified: 1, flowMods: 3 }); // table 20 entry replaced, ARP answer rewritten
+    const final = await ovs.dumpFlowsSorted('br-tun');
+    expect(final.filter((l) => l.includes('fa:16:3e:02:00:02'))).to.deep.equal([]);
+    expect(final.filter((l) => l.includes('dl_dst=fa:16:3e:02:00:99'))).to.have.length(1);
   });
 
   it('reports a refused flow with its text, applies nothing, and keeps converging', async () => {
