@@ -1,10 +1,10 @@
 // A plain `ofctl-ts dump-flows TARGET [--no-stats]` spends most of its time waiting twice: for the
 // switch to collect its flows (~175 ms for 100k in OVS 3.1) and for Node to load the CLI (~150 ms:
 // yargs, the codec, the formatter). Loaded before anything else (bin/ofctl-ts.js), this module
-// connects and sends the dump request at once, so the two waits overlap. It imports node:net only;
+// connects and sends the dump request at once, so the two waits overlap. It imports node:net and one small helper only;
 // the session (lib/switch/connection.ts) adopts the socket later, with the replies still unread.
 import { connect, Socket } from 'node:net';
-import { join } from 'node:path';
+import { bridgeMgmtSocket } from '../switch/bridge-socket.js';
 
 /**
  * What ovs-ofctl -O OpenFlow13 sends for `dump-flows BR`, byte for byte (a test compares both with
@@ -18,8 +18,7 @@ export const EARLY_DUMP_BYTES = Buffer.from(
   + '000000000000000000000000000000000001000400000000', // cookie/mask 0, empty OXM match
   'hex',
 );
-/** The xids used by EARLY_DUMP_BYTES. */
-export const EARLY_HELLO_XID = 1;
+/** The xid of the request in EARLY_DUMP_BYTES (the HELLO is xid 1). */
 export const EARLY_DUMP_XID = 2;
 
 export interface EarlyDump {
@@ -39,8 +38,8 @@ function address(target: string, env: NodeJS.ProcessEnv): { path: string } | { h
   if (target.startsWith('unix:') && target.length > 5) return { path: target.slice(5) };
   const tcp = /^tcp:(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(target);
   if (tcp) return Number(tcp[2]) <= 65535 ? { host: tcp[1]!, port: Number(tcp[2]) } : undefined;
-  if (/^[A-Za-z0-9_.-]+$/.test(target)) return { path: join(env.OVS_RUNDIR ?? '/var/run/openvswitch', `${target}.mgmt`) };
-  return undefined;
+  const mgmt = bridgeMgmtSocket(target, env);
+  return mgmt ? { path: mgmt } : undefined;
 }
 
 /**

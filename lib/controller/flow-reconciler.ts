@@ -111,7 +111,8 @@ export class FlowReconciler {
       }
     }
     const deletes: Array<[string, Flow]> = [];
-    // Only when something may have gone: with nothing added, the same number of keys means the same keys.
+    // Scanned only when a tracked key can be missing from `want`: `want` holds the tracked keys it
+    // kept plus the new ones (adds minus modified), so the counts tell.
     if (this.actual.size + adds.length - modified !== want.size) {
       for (const [k, f] of this.actual) if (!want.has(k)) deletes.push([k, f]);
     }

@@ -2,9 +2,9 @@
 // whose management socket lives in $OVS_RUNDIR (default /var/run/openvswitch), as ovs-ofctl resolves
 // it. Where to listen (`--listen`) is parsed by parseListenTarget: loopback unless an address is given.
 import { connect as netConnect, Socket } from 'node:net';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { opensslReason, TLS_OPTIONS_NEEDED, TlsCredentials } from '../tls.js';
+import { bridgeMgmtSocket } from './bridge-socket.js';
 import { ConnectionOptions, OfConnection } from './connection.js';
 
 export type Target =
@@ -37,9 +37,8 @@ export function parseTarget(text: string, env: NodeJS.ProcessEnv = process.env, 
     if (text.length === 5) throw new TargetError(`${text}: expected unix:PATH`);
     return { kind: 'unix', path: text.slice(5) };
   }
-  if (/^[A-Za-z0-9_.-]+$/.test(text)) {
-    return { kind: 'unix', path: join(env.OVS_RUNDIR ?? '/var/run/openvswitch', `${text}.mgmt`) };
-  }
+  const mgmt = bridgeMgmtSocket(text, env);
+  if (mgmt) return { kind: 'unix', path: mgmt };
   throw new TargetError(`${text}: not a target (tcp:IP:PORT, ssl:IP:PORT, unix:PATH or a bridge name)`);
 }
 
