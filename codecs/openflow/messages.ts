@@ -341,7 +341,8 @@ function readPortDesc(r: Reader): PortDesc {
   };
 }
 
-function readFlowStats(r: Reader): FlowStats {
+/** One ofp_flow_stats entry of a flow stats reply; r moves past it. Throws DecodeError. */
+export function decodeFlowStatsEntry(r: Reader): FlowStats {
   const at = r.pos;
   const length = r.u16();
   if (length < 56 || length % 8 !== 0) r.fail(`flow stats entry length ${length}`, at);
@@ -535,7 +536,7 @@ function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {
       return { type: 'flow_stats_request', xid, flags, request: { table, outPort, outGroup, cookie, cookieMask, match } };
     }
     const flows: FlowStats[] = [];
-    while (b.remaining > 0) flows.push(readFlowStats(b));
+    while (b.remaining > 0) flows.push(decodeFlowStatsEntry(b));
     return { type: 'flow_stats_reply', xid, flags, flows };
   }
   if (mpType === OFPMP_PORT_DESC) {

@@ -2,8 +2,9 @@
 // A plain dump loads only the session and the printer: the flow parser and the diff (for MATCH and
 // --diff) are loaded when asked for, as start-up time is part of every dump's time.
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
+import { formatFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
 import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
-import { OfConnection } from '../switch/connection.js';
+import { OfConnection, RawPartConsumer } from '../switch/connection.js';
 import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
 import { formatTarget, parseTarget } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, withTarget } from './common.js';
@@ -19,17 +20,25 @@ export interface DumpFlowsArgs {
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
   // Same text as `ovs-ofctl -O OpenFlow13 --no-names dump-flows [--no-stats]`, written reply by
   // reply as the switch sends them.
+  // Most replies print straight from their bytes; the others (and any malformed one, which the
+  // decoder then reports) are decoded and printed as usual.
   const print = (r: FlowStatsReply): void => {
     if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
     else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
   };
+  const printBytes = (bytes: Buffer): boolean => {
+    const text = formatFlowStatsReplyBytes(bytes, a.stats);
+    if (text === undefined) return false;
+    out(text);
+    return true;
+  };
   const early = !a.match && !a.diff ? await takeEarlyDump(a.target) : undefined;
-  if (early) return finishEarlyDump(early, print);
+  if (early) return finishEarlyDump(early, print, printBytes);
 
   const filter = a.match ? await dumpFilter(a.match) : {};
   if (a.diff) return diffWithGolden(a.target, filter, a.diff, out);
   return withTarget(a.target, async (conn) => {
-    await streamFlowReplies(conn, filter, print);
+    await streamFlowReplies(conn, filter, print, printBytes);
     return EXIT_OK;
   });
 }
@@ -55,14 +64,14 @@ async function diffWithGolden(target: string, filter: DumpFilter, file: string, 
 }
 
 /** The session of a dump whose HELLO and request went out before the CLI loaded (early-dump.ts). */
-async function finishEarlyDump(e: EarlyDump, print: (r: FlowStatsReply) => void): Promise<number> {
+async function finishEarlyDump(e: EarlyDump, print: (r: FlowStatsReply) => void, printBytes: RawPartConsumer): Promise<number> {
   const logger = await flowToolLogger();
   const conn = new OfConnection(e.socket, formatTarget(parseTarget(e.target)), {
     features: false, alreadySent: { nextXid: EARLY_DUMP_XID + 1 }, ...(logger ? { logger } : {}),
   });
   try {
     // Registered before the first await: the replies may already be waiting in the socket.
-    const replies = conn.expectReply(EARLY_DUMP_XID, 'flow_stats_request', (r) => print(asFlowStatsReply(conn, r)));
+    const replies = conn.expectReply(EARLY_DUMP_XID, 'flow_stats_request', (r) => print(asFlowStatsReply(conn, r)), printBytes);
     replies.catch(() => undefined);
     await conn.handshake();
     await replies;

@@ -8,7 +8,7 @@ import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
 import {
-  decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage,
+  decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
   OutgoingMessage, writeMessage,
 } from '../../codecs/openflow/messages.js';
 import { BundleError, describeError, OpenFlowError } from './errors.js';
@@ -43,9 +43,20 @@ interface Pending {
   readonly parts: OfMessage[];
   timer: NodeJS.Timeout;
   readonly multipart: boolean;
+  /** The request's message type, for the timeout's message. */
+  readonly what: string;
   /** Streaming consumer of multipart parts; when set, parts are not accumulated. */
   readonly onPart: ((m: OfMessage) => void) | undefined;
+  /** Offered each reply part's bytes before decoding; true when it took them (see RawPartConsumer). */
+  readonly onRawPart: RawPartConsumer | undefined;
 }
+
+/**
+ * Takes a multipart reply part as bytes (the flow tool's printer, which needs no decoded message);
+ * returns false to have the part decoded and handed to onPart as usual, e.g. when it looks
+ * malformed, so that the decoder reports it and closes the session as for any message.
+ */
+export type RawPartConsumer = (bytes: Buffer) => boolean;
 
 export class SessionClosedError extends Error {}
 
@@ -152,10 +163,10 @@ export class OfConnection {
    * each part of a multipart reply is handed over as it arrives and not kept (a dump of 100k flows
    * then never sits in memory whole); the promise resolves with [] after the last part.
    */
-  request(m: Outgoing, onPart?: (part: OfMessage) => void): Promise<OfMessage[]> {
+  request(m: Outgoing, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
-    const p = this.expectReply(xid, m.type, onPart);
+    const p = this.expectReply(xid, m.type, onPart, onRawPart);
     this.post({ ...m, xid } as OfMessage);
     return p;
   }
@@ -164,12 +175,12 @@ export class OfConnection {
    * The reply to a request with this xid, sent by request() or, for `alreadySent`, before the
    * session existed. `type` is the request's message type (multipart requests get all parts).
    */
-  expectReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void): Promise<OfMessage[]> {
+  expectReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request';
     return new Promise<OfMessage[]>((resolve, reject) => {
       const timer = this.requestTimer(xid, type, reject);
-      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, onPart });
+      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, what: type, onPart, onRawPart: multipart ? onRawPart : undefined });
     });
   }
 
@@ -348,6 +359,7 @@ export class OfConnection {
       if (this.inbuf.length - off < len) break;
       const raw = this.inbuf.subarray(off, off + len);
       off += len;
+      if (this.takeRawPart(raw)) continue;
       const res = decodeMessage(raw);
       if (!res.ok) {
         this.log?.warn({ peer: this.peer, error: res.error.message, bytes: raw.subarray(0, 64).toString('hex') }, 'malformed OpenFlow message');
@@ -390,18 +402,31 @@ export class OfConnection {
       }
       if (p.onPart) p.onPart(m);
       else p.parts.push(m);
-      const more = p.multipart && 'flags' in m && (m.flags & OFPMPF_MORE) !== 0;
-      if (more) {
-        // A long dump is alive as long as parts keep coming.
-        clearTimeout(p.timer);
-        p.timer = this.requestTimer(m.xid, m.type, p.reject);
-      } else {
-        clearTimeout(p.timer);
-        this.pending.delete(m.xid);
-        p.resolve(p.parts);
-      }
+      this.partReceived(m.xid, p, p.multipart && 'flags' in m && (m.flags & OFPMPF_MORE) !== 0);
       return;
     }
     this.messages$.next(m);
+  }
+
+  /** Offers a multipart reply's bytes to its request's raw consumer; true when it took them. */
+  private takeRawPart(raw: Buffer): boolean {
+    if (raw.length < 16 || raw[0] !== OF13 || raw[1] !== OfType.MULTIPART_REPLY) return false;
+    const xid = raw.readUInt32BE(4);
+    const p = this.pending.get(xid);
+    if (!p?.onRawPart?.(raw)) return false;
+    this.partReceived(xid, p, (raw.readUInt16BE(10) & OFPMPF_MORE) !== 0);
+    return true;
+  }
+
+  /** A part of the reply to xid has been consumed: wait for the next one, or the request is done. */
+  private partReceived(xid: number, p: Pending, more: boolean): void {
+    clearTimeout(p.timer);
+    if (more) {
+      // A long dump is alive as long as parts keep coming.
+      p.timer = this.requestTimer(xid, p.what, p.reject);
+    } else {
+      this.pending.delete(xid);
+      p.resolve(p.parts);
+    }
   }
 }

@@ -4,7 +4,7 @@ import { Match } from '../../codecs/openflow/match.js';
 import { FlowModMessage, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OpenFlowError } from './errors.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
-import type { OfConnection, Outgoing } from './connection.js';
+import type { OfConnection, Outgoing, RawPartConsumer } from './connection.js';
 
 export interface DumpFilter {
   readonly table?: number;
@@ -37,9 +37,14 @@ export async function dumpFlowReplies(conn: OfConnection, filter: DumpFilter = {
   return (await conn.request(flowStatsRequest(filter))).map((r) => asFlowStatsReply(conn, r));
 }
 
-/** Streams a dump: each reply goes to onReply as it arrives and is not kept. */
-export async function streamFlowReplies(conn: OfConnection, filter: DumpFilter, onReply: (r: FlowStatsReply) => void): Promise<void> {
-  await conn.request(flowStatsRequest(filter), (r) => onReply(asFlowStatsReply(conn, r)));
+/**
+ * Streams a dump: each reply goes to onReply as it arrives and is not kept. With onRawReply, each
+ * reply's bytes are offered to it first (RawPartConsumer); the replies it declines are decoded.
+ */
+export async function streamFlowReplies(
+  conn: OfConnection, filter: DumpFilter, onReply: (r: FlowStatsReply) => void, onRawReply?: RawPartConsumer,
+): Promise<void> {
+  await conn.request(flowStatsRequest(filter), (r) => onReply(asFlowStatsReply(conn, r)), onRawReply);
 }
 
 export async function dumpFlows(conn: OfConnection, filter: DumpFilter = {}): Promise<FlowStats[]> {

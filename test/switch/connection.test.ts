@@ -4,9 +4,10 @@ import { expect } from 'chai';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
+import { formatFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { OfConnection } from '../../lib/switch/connection.js';
-import { applyFlowMods, dumpFlowReplies, dumpFlows } from '../../lib/switch/flow-ops.js';
+import { applyFlowMods, dumpFlowReplies, dumpFlows, streamFlowReplies } from '../../lib/switch/flow-ops.js';
 import { listen } from '../../lib/switch/listener.js';
 import { connectSwitch } from '../../lib/switch/target.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
@@ -85,6 +86,44 @@ describe('OpenFlow session (scripted peers)', () => {
     peer.send({ type: 'flow_stats_reply', xid: req.xid, flags: 1, flows: [flow(1), flow(2)] });
     peer.send({ type: 'flow_stats_reply', xid: req.xid, flags: 0, flows: [flow(3)] });
     expect((await dump).map((f) => f.priority)).to.deep.equal([1, 2, 3]);
+    done();
+  });
+
+  it('offers multipart parts as bytes first: taken parts end the request as decoded ones would, declined ones are decoded', async () => {
+    const { conn, peer, done } = await pair();
+    const hs = conn.handshake();
+    await peer.actAsSwitch();
+    await hs;
+    const raw: string[] = [];
+    const decoded: number[] = [];
+    const dump = streamFlowReplies(conn, {}, (r) => decoded.push(...r.flows.map((f) => f.priority)), (bytes) => {
+      raw.push(formatFlowStatsReplyBytes(bytes, false) ?? '');
+      return raw.length !== 2; // the second part is declined: it must reach the decoded consumer
+    });
+    const req = await peer.next('flow_stats_request');
+    const flow = (prio: number) => ({
+      ...parseFlow(`table=1,priority=${prio},actions=drop`), durationSec: 1, durationNsec: 0, packetCount: 0n, byteCount: 0n,
+    });
+    peer.send({ type: 'flow_stats_reply', xid: req.xid, flags: 1, flows: [flow(1)] });
+    peer.send({ type: 'flow_stats_reply', xid: req.xid, flags: 1, flows: [flow(2)] });
+    peer.send({ type: 'flow_stats_reply', xid: req.xid, flags: 0, flows: [flow(3)] });
+    await dump;
+    expect(raw).to.deep.equal([' table=1, priority=1 actions=drop\n', ' table=1, priority=2 actions=drop\n', ' table=1, priority=3 actions=drop\n']);
+    expect(decoded).to.deep.equal([2]);
+    done();
+  });
+
+  it('closes the session on a malformed flow stats reply that the byte consumer declines', async () => {
+    const { conn, peer, done } = await pair();
+    const hs = conn.handshake();
+    await peer.actAsSwitch();
+    await hs;
+    const dump = streamFlowReplies(conn, {}, () => undefined, (bytes) => formatFlowStatsReplyBytes(bytes, true) !== undefined);
+    dump.catch(() => undefined);
+    const req = await peer.next('flow_stats_request');
+    // OFPMP_FLOW reply whose only entry claims 48 bytes (an entry is at least 56).
+    peer.raw(`04130048${req.xid.toString(16).padStart(8, '0')}00010000 00000000 0030` + '00'.repeat(54));
+    expect(await conn.closed).to.match(/^malformed message: flow stats entry length 48/);
     done();
   });
 

@@ -1,0 +1,105 @@
+// The dump printer that works on reply bytes (format-flow-stats-bytes.ts) against OVS's own text
+// and against the general decoder + printer, which it must equal on every reply it accepts.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { bytePrinterCounts, formatFlowStatsReplyBytes } from '../../../codecs/ofctl/format-flow-stats-bytes.js';
+import { formatFlow, formatFlowStatsReply } from '../../../codecs/ofctl/format-flow.js';
+import { decodeMessage, encodeMessage } from '../../../codecs/openflow/messages.js';
+import { lengthFields } from '../../fuzz/gen-openflow.js';
+import { FUZZ_SEED, Rng } from '../../fuzz/rng.js';
+import { messageArbs } from '../openflow/arbitraries.js';
+
+const fixture = (name: string): string[] => readFileSync(new URL(`../../../../fixtures/codec/${name}`, import.meta.url), 'utf8')
+  .split('\n').filter((l) => l.trim());
+const ovsReplies = fixture('stats-replies.jsonl').map((l) => JSON.parse(l) as { reply: string; print: string });
+const ovsDumpLines = fixture('corpus.jsonl').map((l) => (JSON.parse(l) as { dump: string }).dump);
+
+/** What dump-flows prints for a reply through the general decoder, or undefined when it refuses it. */
+function generalText(bytes: Buffer, stats: boolean): string | undefined {
+  const res = decodeMessage(bytes);
+  if (!res.ok || res.msg.type !== 'flow_stats_reply') return undefined;
+  const { xid, flags, flows } = res.msg;
+  return stats ? formatFlowStatsReply(xid, flags, flows) : flows.map((f) => ` ${formatFlow(f)}\n`).join('');
+}
+
+/** Each flow of a reply as a reply of its own (header copied, length fixed). */
+function singleFlowReplies(reply: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let p = 16; p < reply.length; p += reply.readUInt16BE(p)) {
+    const one = Buffer.concat([reply.subarray(0, 16), reply.subarray(p, p + reply.readUInt16BE(p))]);
+    one.writeUInt16BE(one.length, 2);
+    out.push(one);
+  }
+  return out;
+}
+
+function resetCounts(): void {
+  bytePrinterCounts.direct = 0;
+  bytePrinterCounts.general = 0;
+}
+
+describe('dump-flows text from reply bytes', () => {
+  it("prints OVS's own reply as ovs-ofctl prints it, most flows without decoding them", () => {
+    resetCounts();
+    for (const r of ovsReplies) expect(formatFlowStatsReplyBytes(Buffer.from(r.reply, 'hex'), true)).to.equal(r.print);
+    // 225 flows of every field and action: the common ones print directly, the rest decoded.
+    expect(bytePrinterCounts.direct).to.be.at.least(180);
+    expect(bytePrinterCounts.general).to.be.at.least(20);
+  });
+
+  it('without stats prints the lines dump-flows --no-stats printed for each flow', () => {
+    const lines = ovsReplies.flatMap((r) => formatFlowStatsReplyBytes(Buffer.from(r.reply, 'hex'), false)!.split('\n').filter((l) => l));
+    expect([...lines].sort()).to.deep.equal([...ovsDumpLines].sort());
+  });
+
+  it('declines what is not a well-formed flow stats reply', () => {
+    const reply = Buffer.from(ovsReplies[0]!.reply, 'hex');
+    const wrongType = Buffer.from(reply);
+    wrongType.writeUInt16BE(13, 8); // OFPMP_PORT_DESC
+    expect(formatFlowStatsReplyBytes(wrongType, true)).to.equal(undefined);
+    const short = Buffer.from(reply.subarray(0, reply.length - 8));
+    expect(formatFlowStatsReplyBytes(short, true)).to.equal(undefined); // header length lies
+    short.writeUInt16BE(short.length, 2);
+    expect(formatFlowStatsReplyBytes(short, true)).to.equal(undefined); // last entry cut
+    expect(decodeMessage(short).ok).to.equal(false);
+  });
+
+  it('equals the general decoder and printer on 20,000 generated and mutated replies', () => {
+    const seeds = [
+      ...ovsReplies.flatMap((r) => singleFlowReplies(Buffer.from(r.reply, 'hex'))),
+      ...fc.sample(messageArbs.flow_stats_reply, { seed: FUZZ_SEED, numRuns: 1500 }).map(encodeMessage),
+    ];
+    const rng = new Rng(FUZZ_SEED);
+    let accepted = 0;
+    let acceptedMutants = 0;
+    resetCounts();
+    for (let i = 0; i < 20_000; i++) {
+      const seed = rng.pick(seeds);
+      const b = Buffer.from(seed);
+      const mutate = rng.int(4);
+      if (mutate === 1) for (let n = rng.range(1, 4); n > 0; n--) b[rng.range(16, b.length - 1)]! ^= 1 << rng.int(8);
+      if (mutate === 2) {
+        // A lie in a length field below the header: flow entry, match, OXM, instruction, action.
+        const inner = lengthFields(b).filter((f) => f.kind !== 'header');
+        if (inner.length) {
+          const f = rng.pick(inner);
+          if (f.width === 2) b.writeUInt16BE(rng.pick([0, 4, 8, 16, 56, b.readUInt16BE(f.at) + rng.range(-8, 8) & 0xffff]), f.at);
+          else b[f.at] = rng.int(256);
+        }
+      }
+      if (mutate === 3) b[rng.range(16, b.length - 1)] = rng.pick([0, 1, 0x80, 0xff]);
+      const stats = rng.chance(0.5);
+      const fast = formatFlowStatsReplyBytes(b, stats);
+      if (fast === undefined) continue;
+      accepted++;
+      if (mutate !== 0 && !b.equals(seed)) acceptedMutants++;
+      expect(fast, `input ${i}: ${b.toString('hex')}`).to.equal(generalText(b, stats));
+    }
+    // The comparison means something only if both paths really ran, on valid and on mutated input.
+    expect(accepted).to.be.at.least(10_000);
+    expect(acceptedMutants).to.be.at.least(3000);
+    expect(bytePrinterCounts.direct).to.be.at.least(4000);
+    expect(bytePrinterCounts.general).to.be.at.least(10_000);
+  });
+});
