@@ -80,7 +80,8 @@ interface Context {
   vlan: boolean;
 }
 
-function matchHasVlan(m: Match): boolean {
+/** The match says a VLAN header is present (the tag-present bit is matched, and set). */
+export function matchHasVlan(m: Match): boolean {
   const tci = m.get('vlan_tci');
   return !!tci && (tci.mask & 0x1000n) !== 0n && (tci.value & 0x1000n) !== 0n;
 }

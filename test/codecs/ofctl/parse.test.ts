@@ -86,3 +86,35 @@ describe('flow text parser vs ovs-ofctl', () => {
     });
   }
 });
+
+describe('flow text parser: action lists parsed once per match context', () => {
+  const actionsOf = (flow: string): string => formatFlow(parseFlow(flow)).replace(/^.* actions=/, '');
+
+  it('gives the same action text what each match makes of it, whatever was parsed before', () => {
+    // The same text, alternated between matches that change its meaning or make it invalid.
+    for (let i = 0; i < 3; i++) {
+      expect(actionsOf('tcp,actions=mod_tp_dst:80')).to.equal('set_field:80->tcp_dst');
+      expect(actionsOf('udp,actions=mod_tp_dst:80')).to.equal('set_field:80->udp_dst');
+      expect(() => parseFlow('ip,actions=mod_tp_dst:80')).to.throw(FlowSyntaxError, /needs a tcp, udp or sctp match/);
+      expect(actionsOf('dl_vlan=5,actions=pop_vlan,output:1')).to.equal('pop_vlan,output:1');
+      expect(() => parseFlow('in_port=1,actions=pop_vlan,output:1')).to.throw(FlowSyntaxError, /pop_vlan needs a VLAN/);
+      expect(actionsOf('ipv6,actions=dec_ttl')).to.equal('dec_ttl');
+      expect(() => parseFlow('arp,actions=dec_ttl')).to.throw(FlowSyntaxError, /dec_ttl needs an ip or ipv6 match/);
+    }
+  });
+
+  it('reports an error in a repeated action list at its own column on every line', () => {
+    for (const prefix of ['', 'priority=5,', 'table=2,priority=5,in_port=7,']) {
+      const flow = `${prefix}actions=output:1,bogus`;
+      for (let i = 0; i < 2; i++) {
+        try {
+          parseFlow(flow);
+          expect.fail('parsed');
+        } catch (err) {
+          expect(err).to.be.instanceOf(FlowSyntaxError);
+          expect((err as FlowSyntaxError).message).to.contain(`column ${flow.indexOf('bogus') + 1}`);
+        }
+      }
+    }
+  });
+});
