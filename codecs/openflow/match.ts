@@ -46,8 +46,16 @@ const DIRECT_SLOTS: ReadonlySet<string> = new Set([
 /** Sets (merges) bits of a slot: bits under `mask` take `value`, other bits are kept. */
 export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): void {
   const width = allOnes(SLOT_BITS[slot]);
-  mask &= width;
   const old = match.get(slot);
+  if (old === undefined) {
+    // Nothing to merge with (a parsed or decoded field, seen once): fewer BigInt operations, as
+    // each allocates and this runs for every field of every flow of a file.
+    if (mask !== width) mask &= width;
+    if (mask === 0n) return;
+    match.set(slot, { value: mask === width && value >= 0n && value <= width ? value : value & mask, mask });
+    return;
+  }
+  mask &= width;
   const oldValue = old?.value ?? 0n;
   const oldMask = old?.mask ?? 0n;
   const newMask = oldMask | mask;
@@ -101,7 +109,7 @@ export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: big
       setSlot(match, f.slot, value & 0xffn, 0xffffn);
       return;
     default:
-      setSlot(match, f.slot, value & mask, mask);
+      setSlot(match, f.slot, value, mask);
   }
 }
 
@@ -122,7 +130,7 @@ function putTlv(w: Writer, f: FieldDef, value: bigint, mask: bigint, bytes: numb
   const h = of13Header(f)!;
   const full = allOnes(bytes * 8);
   if (mask === 0n) return;
-  if ((mask & full) === full || !f.maskable) {
+  if (mask === full || (mask & full) === full || !f.maskable) {
     w.u32((h.header & 0xffffff00) | bytes).uint(value, bytes);
   } else {
     w.u32(((h.header & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(value & mask, bytes).uint(mask, bytes);
