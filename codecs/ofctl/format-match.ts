@@ -4,7 +4,7 @@
 import { allOnes, Slot, SLOT_BITS } from '../openflow/fields.js';
 import {
   ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,
-  IPPROTO_TCP, IPPROTO_UDP, Match, MatchEntry, UnknownOxm,
+  IPPROTO_TCP, IPPROTO_UDP, hasRegister, Match, MatchEntry, UnknownOxm,
 } from '../openflow/match.js';
 import { formatPort } from '../openflow/ports.js';
 import { formatIpv4Masked, formatIpv6Masked, formatMacMasked, hexOrZero } from './values.js';
@@ -38,12 +38,6 @@ function vlanText(tci: MatchEntry): string {
   }
   const v = `0x${tci.value.toString(16).padStart(4, '0')}`;
   return tci.mask === 0xffffn ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${tci.mask.toString(16).padStart(4, '0')}`;
-}
-
-/** Any of reg0..reg15? One pass over the few entries a match has, instead of 16 lookups. */
-function hasRegister(m: Match): boolean {
-  for (const k of m.keys()) if (k.startsWith('reg')) return true;
-  return false;
 }
 
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
