@@ -1,6 +1,6 @@
 // add-flows of 100k flows in one atomic bundle: `ofctl-ts add-flows BR FILE` vs
 // `ovs-ofctl -O OpenFlow13 --bundle add-flows BR FILE`, whole process each, each on an emptied
-// bridge (del-flows before every run, flow count checked after), median of 3, runs interleaved.
+// bridge (del-flows before every run, flow count checked after), median of 7, runs interleaved.
 // Target: ours <= 1.2x ovs-ofctl.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { OvsSandbox } from '../test/ovs/sandbox.js';
 import { fmtMs, fmtRuns, generateFlows, median, processCpuSeconds, timeProcess, verdict, vswitchdPid } from './common.js';
 
 const N_FLOWS = 100_000;
-const RUNS = 3;
+const RUNS = 7;
 const TARGET = 1.2;
 const BR = 'br0';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

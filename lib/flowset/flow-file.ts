@@ -12,19 +12,33 @@ export interface FileFlow {
 
 export class FlowFileError extends Error {}
 
-/** Parses lazily, one flow per step, so a caller can send while the rest is still text. */
+/**
+ * Parses lazily, one flow per step, so a caller can send while the rest is still text. Lines are
+ * cut as they are reached (no array of every line: for a big file that array alone would outlive
+ * the young generation and cost a full collection).
+ */
 export function* iterateFlowText(text: string, name: string): Generator<FileFlow> {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i]!;
-    const first = i;
-    while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i];
+  let pos = 0;
+  let lineNo = 0;
+  /** The next line (as split('\n') would give it), or undefined after the last. */
+  const nextLine = (): string | undefined => {
+    if (pos > text.length) return undefined;
+    const nl = text.indexOf('\n', pos);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(pos, end);
+    pos = end + 1;
+    lineNo++;
+    return line;
+  };
+  for (let line = nextLine(); line !== undefined; line = nextLine()) {
+    const first = lineNo;
+    while (line.endsWith('\\') && pos <= text.length) line = line.slice(0, -1) + nextLine()!;
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     try {
-      yield { flow: parseFlow(line), line: first + 1, text: trimmed };
+      yield { flow: parseFlow(line), line: first, text: trimmed };
     } catch (err) {
-      if (err instanceof FlowSyntaxError) throw new FlowFileError(`${name}:${first + 1}: ${err.message}`);
+      if (err instanceof FlowSyntaxError) throw new FlowFileError(`${name}:${first}: ${err.message}`);
       throw err;
     }
   }
