@@ -11,6 +11,7 @@ import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from './flow-reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
+import { boundHeapGrowth } from './heap-growth.js';
 import { Semaphore } from './semaphore.js';
 import type { HostSetupOptions } from './host-setup.js';
 
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
   /** A host-specific controller target (e.g. a unix socket ovs-vswitchd in a namespace can reach). */
   readonly controllerTargetFor?: (host: string) => string | undefined;
+  /** V8's old-generation growth past the live set, in percent (default HEAP_GROWING_PERCENT; 0: V8's own). */
+  readonly heapGrowingPercent?: number;
 }
 
 export interface ControllerStatus {
@@ -59,6 +62,7 @@ export class Controller {
   ) {}
 
   async start(): Promise<void> {
+    boundHeapGrowth(this.o.heapGrowingPercent);
     const targets: readonly Target[] = Array.isArray(this.o.listen) ? this.o.listen : [this.o.listen as Target];
     for (const t of targets) {
       const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}) });

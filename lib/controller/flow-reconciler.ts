@@ -92,30 +92,7 @@ export class FlowReconciler {
 
   private async reconcileNow(desired: readonly Flow[]): Promise<ReconcileResult> {
     const t0 = performance.now();
-    const want = new Map<string, Flow>();
-    for (const f of desired) want.set(flowKey(f), f);
-    const adds: Array<[string, Flow]> = [];
-    let modified = 0;
-    for (const [k, f] of want) {
-      const have = this.actual.get(k);
-      if (!have) adds.push([k, f]);
-      else if (have !== f) {
-        if (canonicalText(have) !== canonicalText(f)) {
-          adds.push([k, f]);
-          modified++;
-        } else {
-          // The same flow: track the pipeline's (shared, memoised) object and let the decoded
-          // copy from the dump go — at 1000 hosts those copies are most of the memory.
-          this.actual.set(k, f);
-        }
-      }
-    }
-    const deletes: Array<[string, Flow]> = [];
-    // Scanned only when a tracked key can be missing from `want`: `want` holds the tracked keys it
-    // kept plus the new ones (adds minus modified), so the counts tell.
-    if (this.actual.size + adds.length - modified !== want.size) {
-      for (const [k, f] of this.actual) if (!want.has(k)) deletes.push([k, f]);
-    }
+    const { adds, deletes, modified } = this.diff(desired);
     const mods: FlowModMessage[] = [
       ...deletes.map(([, f]) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
       // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
@@ -151,5 +128,38 @@ export class FlowReconciler {
     return {
       added: adds.length - modified, modified, deleted: deletes.length, flowMods: mods.length, durationMs: performance.now() - t0,
     };
+  }
+
+  /**
+   * What to add (new or changed) and delete to go from what the bridge holds to `desired`. Apart
+   * from the await in reconcileNow: the index of the desired flows is let go before the bundle's
+   * round trips, not kept (and promoted) across them.
+   */
+  private diff(desired: readonly Flow[]): { adds: Array<[string, Flow]>; deletes: Array<[string, Flow]>; modified: number } {
+    const want = new Map<string, Flow>();
+    for (const f of desired) want.set(flowKey(f), f);
+    const adds: Array<[string, Flow]> = [];
+    let modified = 0;
+    for (const [k, f] of want) {
+      const have = this.actual.get(k);
+      if (!have) adds.push([k, f]);
+      else if (have !== f) {
+        if (canonicalText(have) !== canonicalText(f)) {
+          adds.push([k, f]);
+          modified++;
+        } else {
+          // The same flow: track the pipeline's (shared, memoised) object and let the decoded
+          // copy from the dump go — at 1000 hosts those copies are most of the memory.
+          this.actual.set(k, f);
+        }
+      }
+    }
+    const deletes: Array<[string, Flow]> = [];
+    // Scanned only when a tracked key can be missing from `want`: `want` holds the tracked keys it
+    // kept plus the new ones (adds minus modified), so the counts tell.
+    if (this.actual.size + adds.length - modified !== want.size) {
+      for (const [k, f] of this.actual) if (!want.has(k)) deletes.push([k, f]);
+    }
+    return { adds, deletes, modified };
   }
 }

@@ -47,10 +47,10 @@ export class HostAgent {
   private dpids: ReadonlyMap<BridgeName, bigint> = new Map();
   private vlansRestored = false;
   private readonly reconcilers = new Map<BridgeName, FlowReconciler>();
-  /** The state fingerprint each reconciler was last converged to: unchanged state, no re-render. */
-  private readonly convergedTo = new Map<FlowReconciler, string>();
+  /** The state each reconciler was last converged to: the same state object, no re-render. */
+  private readonly convergedTo = new WeakMap<FlowReconciler, HostState>();
   private readonly last = new Map<BridgeName, ReconcileResult>();
-  private errors: string[] = [];
+  private errors: readonly string[] = [];
   private pass: Promise<void> = Promise.resolve();
   private dirty = false;
   private passRunning = false;
@@ -153,25 +153,26 @@ export class HostAgent {
       const o = p.interfaces[0]?.ofport;
       if (id && o !== undefined && o > 0) ofports.set(id, o);
     }
-    // The version the state is derived from, read now: the topology may move on while we await.
-    const version = this.topology.version;
-    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports });
-    // Keep VLANs while their network stays; release those whose last local port left.
-    this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
-    this.state = state;
-    this.errors = [...state.errors];
+    // Handed the previous state, derivation returns the very same object when nothing this host
+    // needs has changed (the topology may move on while we await: the state is taken now).
+    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, ...(this.state ? { previous: this.state } : {}) });
+    if (state !== this.state) {
+      // Keep VLANs while their network stays; release those whose last local port left.
+      this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
+      this.state = state;
+    }
+    this.errors = state.errors;
     await applyHostSetup(this.client, state, this.o.setup, undefined, view);
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
-    // rendering 50k flows costs most of a second, so skip it when the state is the same.
-    // The remote ports follow from the topology (its version) and the tunnels: no need to serialise them.
-    const fingerprint = `${version}|${JSON.stringify([state.networks, state.tunnels, state.localPorts])}`;
+    // a bridge already converged to this very state object is not re-rendered. (The pipelines are
+    // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
     // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
     // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
-    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== fingerprint);
+    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
     if (stale.length === 0) return;
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
       const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
-      this.convergedTo.set(r, fingerprint);
+      this.convergedTo.set(r, state);
       this.last.set(bridge, res);
       if (res.flowMods) this.o.log?.info({ host: this.host, bridge, ...res }, 'bridge reconciled');
       this.o.onReconciled?.(this.host, bridge, res);

@@ -5,9 +5,9 @@
 // Order matters for the dataplane: a bridge gaining or losing its active controller flushes its
 // flows, so the controller is set when the bridge is created and never removed afterwards (a
 // different target is updated in place, which does not flush).
-import { filter, firstValueFrom, map, throwError, timeout } from 'rxjs';
+import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
-import type { OvsdbClient } from '../ovsdb/client.js';
+import type { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
 import type { HostState } from './host-state.js';
 
@@ -220,14 +220,20 @@ export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostS
   ]);
   const sel = results[results.length - 1] as { rows: Array<{ next_cfg: number }> };
   const target = sel.rows[0]!.next_cfg;
-  await waitFor(client, (v) => v.curCfg >= target, timeoutMs, `ovs-vswitchd to apply configuration ${target}`);
+  await waitFor(client, (r) => curCfgOf(r) >= target, timeoutMs, `ovs-vswitchd to apply configuration ${target}`);
   return ops.length;
 }
 
-export function waitFor(client: OvsdbClient, cond: (v: VswitchView) => boolean, timeoutMs: number, what: string): Promise<VswitchView> {
+/** Open_vSwitch.cur_cfg straight from the replica's root row (no view: it is read on every update). */
+function curCfgOf(replica: Replica): number {
+  for (const row of replica.get('Open_vSwitch')?.values() ?? []) return typeof row.cur_cfg === 'number' ? row.cur_cfg : 0;
+  return 0;
+}
+
+export function waitFor(client: OvsdbClient, cond: (r: Replica) => boolean, timeoutMs: number, what: string): Promise<Replica> {
   // Checked on every replica update (not polled): an event's latency includes this wait.
   return firstValueFrom(client.replica$.pipe(
-    map(vswitchView), filter(cond),
+    filter(cond),
     timeout({ first: timeoutMs, with: () => throwError(() => new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }),
   ));
 }

@@ -52,6 +52,21 @@ export interface HostStateOptions {
   readonly vlanHints?: ReadonlyMap<string, number>;
   /** Live ofports from OVSDB: interface name or port id -> ofport. */
   readonly ofports?: ReadonlyMap<string, number>;
+  /**
+   * The host's previous state: whatever comes out the same is handed back as its objects (the
+   * whole state, when nothing changed). The agent keeps a host's state until its next pass, so at
+   * 1000 hosts fresh copies of the same tunnels and remote ports were most of the garbage an event
+   * left in the old generation; and an unchanged state is recognised by identity.
+   */
+  readonly previous?: HostState;
+}
+
+/** The topology port each local port was copied from (a local port is its port plus VLAN and ofport). */
+const sourceOf = new WeakMap<LocalPort, Port>();
+
+/** `next` if it differs from `prev` element by element, else `prev` (the same array as before). */
+function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly T[] {
+  return prev && prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
 }
 
 export const PATCH_OFPORT = 1;
@@ -71,6 +86,7 @@ function ipNumber(ip: string): number {
 export function deriveHostState(t: Topology, hostName: string, opts: HostStateOptions = {}): HostState {
   const host = t.hosts.get(hostName);
   if (!host) throw new Error(`unknown host ${hostName}`);
+  const prev = opts.previous?.host === hostName ? opts.previous : undefined;
   const mine = t.portsOn(hostName);
   const errors: string[] = [];
 
@@ -97,8 +113,13 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     vlanOf.set(id, nextVlan);
     used.add(nextVlan);
   }
-  const networks: LocalNetwork[] = netIds.filter((id) => vlanOf.has(id))
-    .map((id) => ({ id, vni: t.networks.get(id)!.vni, vlan: vlanOf.get(id)! }));
+  const prevNetworks = new Map(prev?.networks.map((n) => [n.id, n]));
+  const networks = sameOr(prev?.networks, netIds.filter((id) => vlanOf.has(id)).map((id): LocalNetwork => {
+    const vni = t.networks.get(id)!.vni;
+    const vlan = vlanOf.get(id)!;
+    const was = prevNetworks.get(id);
+    return was?.vni === vni && was.vlan === vlan ? was : { id, vni, vlan };
+  }));
 
   // VM ports: the ofport OVS reports, else the one the topology names, else the next free one.
   const taken = new Set<number>([PATCH_OFPORT]);
@@ -107,7 +128,8 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     if (o !== undefined) taken.add(o);
   }
   let nextOfport = FIRST_VM_OFPORT;
-  const localPorts: LocalPort[] = [];
+  const prevLocal = new Map(prev?.localPorts.map((lp) => [lp.id, lp]));
+  const local: LocalPort[] = [];
   for (const p of mine) {
     const vlan = vlanOf.get(p.network);
     if (vlan === undefined) continue;
@@ -117,8 +139,15 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
       ofport = nextOfport;
       taken.add(ofport);
     }
-    localPorts.push({ ...p, vlan, ofport });
+    const was = prevLocal.get(p.id);
+    if (was && sourceOf.get(was) === p && was.vlan === vlan && was.ofport === ofport) local.push(was);
+    else {
+      const lp: LocalPort = { ...p, vlan, ofport };
+      sourceOf.set(lp, p);
+      local.push(lp);
+    }
   }
+  const localPorts = sameOr(prev?.localPorts, local);
 
   // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
   // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
@@ -130,27 +159,38 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const tunnelOfportsTaken = new Set<number>();
   for (const [name, o] of opts.ofports ?? []) if (name.startsWith('vxlan-')) tunnelOfportsTaken.add(o);
   let nextTunnelOfport = FIRST_TUNNEL_OFPORT;
-  const tunnels: Tunnel[] = [...remoteHosts].map((h) => t.hosts.get(h)!)
-    .map((h) => ({ h, ip: ipNumber(h.tunnelIp) })).sort((a, b) => a.ip - b.ip).map(({ h }) => {
-      const portName = tunnelPortName(h.tunnelIp);
+  const prevTunnels = new Map(prev?.tunnels.map((tu) => [tu.host, tu]));
+  const tunnels = sameOr(prev?.tunnels, [...remoteHosts].map((h) => t.hosts.get(h)!)
+    .map((h) => ({ h, ip: ipNumber(h.tunnelIp) })).sort((a, b) => a.ip - b.ip).map(({ h }): Tunnel => {
+      const was = prevTunnels.get(h.name);
+      const portName = was?.remoteIp === h.tunnelIp ? was.portName : tunnelPortName(h.tunnelIp);
       let ofport = opts.ofports?.get(portName);
       if (ofport === undefined) {
         while (tunnelOfportsTaken.has(nextTunnelOfport)) nextTunnelOfport++;
         ofport = nextTunnelOfport;
         tunnelOfportsTaken.add(ofport);
       }
-      return { host: h.name, remoteIp: h.tunnelIp, portName, ofport };
-    });
+      return was?.remoteIp === h.tunnelIp && was.ofport === ofport ? was : { host: h.name, remoteIp: h.tunnelIp, portName, ofport };
+    }));
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
   const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
-  const remotePorts: RemotePort[] = [];
+  const prevRemote = new Map(prev?.remotePorts.map((r) => [r.port, r]));
+  const remote: RemotePort[] = [];
   for (const port of inMyNetworks) {
     const vlan = port.host === hostName ? undefined : vlanOf.get(port.network);
-    if (vlan !== undefined) remotePorts.push({ port, vni: vniOf.get(port.network)!, vlan, tunnel: tunnelOf.get(port.host)! });
+    if (vlan === undefined) continue;
+    const vni = vniOf.get(port.network)!;
+    const tunnel = tunnelOf.get(port.host)!;
+    const was = prevRemote.get(port);
+    remote.push(was?.vni === vni && was.vlan === vlan && was.tunnel === tunnel ? was : { port, vni, vlan, tunnel });
   }
+  const remotePorts = sameOr(prev?.remotePorts, remote);
+  const errs = sameOr(prev?.errors, errors);
 
+  if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
+    && prev.remotePorts === remotePorts && prev.errors === errs) return prev;
   return {
     host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
-    networks, localPorts, tunnels, remotePorts, errors,
+    networks, localPorts, tunnels, remotePorts, errors: errs,
   };
 }

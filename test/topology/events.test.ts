@@ -118,4 +118,39 @@ describe('topology events', () => {
     // A VLAN read back from OVSDB after a restart is kept.
     expect(deriveHostState(t, 'a', { vlanHints: new Map([['n1', 7]]) }).networks[0]!.vlan).to.equal(7);
   });
+
+  it('hands back the previous state\'s objects for what is unchanged, and the whole state when nothing is', () => {
+    const t = new Topology();
+    for (const l of [
+      '{"type":"host","name":"me","tunnelIp":"10.0.0.9"}', '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
+      '{"type":"host","name":"b","tunnelIp":"10.0.0.2"}', '{"type":"network","id":"red","vni":1}', '{"type":"network","id":"blue","vni":2}',
+      '{"type":"port","id":"m1","network":"red","host":"me","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
+      '{"type":"port","id":"m2","network":"blue","host":"me","mac":"fa:16:3e:00:00:02","fixedIps":["10.2.0.1"]}',
+      '{"type":"port","id":"a1","network":"red","host":"a","mac":"fa:16:3e:00:00:03","fixedIps":["10.1.0.2"]}',
+    ]) t.apply(parseEventLine(l));
+    const s1 = deriveHostState(t, 'me');
+    // Nothing changed (e.g. an OVSDB update that moved no ofport): the same object.
+    expect(deriveHostState(t, 'me', { previous: s1 })).to.equal(s1);
+    // b gets a port in blue: a new tunnel and remote port; red's tunnel, port and network stay the same objects.
+    t.apply(parseEventLine('{"type":"port","id":"b1","network":"blue","host":"b","mac":"fa:16:3e:00:00:04","fixedIps":["10.2.0.2"]}'));
+    const s2 = deriveHostState(t, 'me', { previous: s1 });
+    expect(s2).to.not.equal(s1);
+    expect(s2).to.deep.equal(deriveHostState(t, 'me'));
+    expect(s2.networks).to.equal(s1.networks);
+    expect(s2.localPorts).to.equal(s1.localPorts);
+    expect(s2.tunnels[0]).to.equal(s1.tunnels[0]);
+    expect(s2.remotePorts.find((r) => r.port.id === 'a1')).to.equal(s1.remotePorts.find((r) => r.port.id === 'a1'));
+    // An ofport OVS assigned differs from the derived one: that local port (only) is new.
+    const s3 = deriveHostState(t, 'me', { previous: s2, ofports: new Map([['m2', 9]]) });
+    expect(s3.localPorts.map((p) => p.ofport)).to.deep.equal([2, 9]);
+    expect(s3.localPorts[0]).to.equal(s2.localPorts[0]);
+    expect(s3).to.deep.equal(deriveHostState(t, 'me', { ofports: new Map([['m2', 9]]) }));
+    // A port replaced by a new version (same id, new MAC) is not confused with the old one.
+    t.apply(parseEventLine('{"type":"port","id":"a1","network":"red","host":"a","mac":"fa:16:3e:00:00:05","fixedIps":["10.1.0.2"]}'));
+    const s4 = deriveHostState(t, 'me', { previous: s3, ofports: new Map([['m2', 9]]) });
+    expect(s4.remotePorts.find((r) => r.port.id === 'a1')!.port.mac).to.equal('fa:16:3e:00:00:05');
+    expect(s4).to.deep.equal(deriveHostState(t, 'me', { ofports: new Map([['m2', 9]]) }));
+    // Another host's state is not taken for this one's.
+    expect(deriveHostState(t, 'a', { previous: s4 })).to.deep.equal(deriveHostState(t, 'a'));
+  });
 });
