@@ -13,6 +13,7 @@ import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../open
 import { formatPort, portFromOf11 } from '../openflow/ports.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration, formatFlow, FormatOptions } from './format-flow.js';
+import { formatVlanTci } from './format-match.js';
 
 // The match slots this printer handles (fields.ts's slots), one scratch cell each.
 const S_IN_PORT = 0;
@@ -163,20 +164,6 @@ function be16Masked(name: string, b: Buffer, slot: number): string {
   return m === 0xffff ? `${name}=${v}` : `${name}=0x${v.toString(16)}/0x${m.toString(16)}`;
 }
 
-/** The VLAN TCI as OVS prints it (format-match.ts's vlanText, on numbers). */
-function vlanText(value: number, mask: number): string {
-  const vidMask = mask & 0x0fff;
-  const pcpMask = mask & 0xe000;
-  if (mask & 0x1000 && value & 0x1000 && (vidMask === 0 || vidMask === 0xfff)
-    && (pcpMask === 0 || pcpMask === 0xe000) && (vidMask || pcpMask)) {
-    const vid = vidMask ? `dl_vlan=${value & 0xfff}` : '';
-    const pcp = pcpMask ? `dl_vlan_pcp=${value >> 13}` : '';
-    return vid && pcp ? `${vid},${pcp}` : vid || pcp;
-  }
-  const v = `0x${value.toString(16).padStart(4, '0')}`;
-  return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
-}
-
 /**
  * Reads the OXM TLVs of [p, end) into the scratch slots. False when a TLV is one the general
  * decoder treats in any other way: a field not listed, a slot set twice, a length that is not
@@ -252,7 +239,7 @@ function matchText(b: Buffer, priority: number): string | undefined {
     // OXM vlan_vid is 13 bits of the TCI: the VID and the tag-present bit.
     const mask = maskAt[S_VLAN]! >= 0 ? u16(b, maskAt[S_VLAN]!) & 0x1fff : 0x1fff;
     if (mask === 0) return undefined;
-    add(vlanText(u16(b, valueAt[S_VLAN]!) & mask, mask));
+    add(formatVlanTci(u16(b, valueAt[S_VLAN]!) & mask, mask));
   }
   if (valueAt[S_DL_SRC]! >= 0) add(`dl_src=${macMasked(b, S_DL_SRC)}`);
   if (valueAt[S_DL_DST]! >= 0) add(`dl_dst=${macMasked(b, S_DL_DST)}`);

@@ -27,17 +27,18 @@ function be16Masked(name: string, e: MatchEntry): string {
   return e.mask === 0xffffn ? `${name}=${e.value}` : `${name}=0x${e.value.toString(16)}/0x${e.mask.toString(16)}`;
 }
 
-function vlanText(tci: MatchEntry): string {
-  const vidMask = tci.mask & 0x0fffn;
-  const pcpMask = tci.mask & 0xe000n;
-  if (tci.mask & 0x1000n && tci.value & 0x1000n && (vidMask === 0n || vidMask === 0xfffn)
-    && (pcpMask === 0n || pcpMask === 0xe000n) && (vidMask || pcpMask)) {
-    const vid = vidMask ? `dl_vlan=${tci.value & 0xfffn}` : '';
-    const pcp = pcpMask ? `dl_vlan_pcp=${tci.value >> 13n}` : '';
+/** The VLAN TCI under its mask as OVS prints it: dl_vlan/dl_vlan_pcp when they say it all, else vlan_tci. */
+export function formatVlanTci(value: number, mask: number): string {
+  const vidMask = mask & 0x0fff;
+  const pcpMask = mask & 0xe000;
+  if (mask & 0x1000 && value & 0x1000 && (vidMask === 0 || vidMask === 0xfff)
+    && (pcpMask === 0 || pcpMask === 0xe000) && (vidMask || pcpMask)) {
+    const vid = vidMask ? `dl_vlan=${value & 0xfff}` : '';
+    const pcp = pcpMask ? `dl_vlan_pcp=${value >> 13}` : '';
     return vid && pcp ? `${vid},${pcp}` : vid || pcp;
   }
-  const v = `0x${tci.value.toString(16).padStart(4, '0')}`;
-  return tci.mask === 0xffffn ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${tci.mask.toString(16).padStart(4, '0')}`;
+  const v = `0x${value.toString(16).padStart(4, '0')}`;
+  return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
 }
 
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
@@ -76,7 +77,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   if ((e = m.get('tun_dst'))) add(`tun_dst=${formatIpv4Masked(e.value, e.mask)}`);
   if ((e = m.get('metadata'))) add(hexMasked('metadata', 'metadata', e));
   if ((e = m.get('in_port'))) add(`in_port=${formatPort(Number(e.value))}`);
-  if ((e = m.get('vlan_tci'))) add(vlanText(e));
+  if ((e = m.get('vlan_tci'))) add(formatVlanTci(Number(e.value), Number(e.mask)));
   if ((e = m.get('dl_src'))) add(`dl_src=${formatMacMasked(e.value, e.mask)}`);
   if ((e = m.get('dl_dst'))) add(`dl_dst=${formatMacMasked(e.value, e.mask)}`);
   if (!skipType && dlTypeEntry) add(`dl_type=0x${dlTypeEntry.value.toString(16).padStart(4, '0')}`);
