@@ -120,8 +120,23 @@ function neutron(s: HostState, o: PipelineOptions): PipelineFlow[] {
 const l2popCache = new WeakMap<object, Map<string, readonly PipelineFlow[]>>();
 const L2POP_VARIANTS_MAX = 256;
 
+/**
+ * The flows last rendered for each RemotePort object. A host's state hands back the same object for
+ * a remote port whose VLAN, VNI and tunnel are unchanged, so an event's pass over thousands of
+ * remote ports finds most of them here without building a key.
+ */
+const byRemotePort = new WeakMap<RemotePort, { readonly variant: string; readonly flows: readonly PipelineFlow[] }>();
+
 /** `variant` is `${cookie}|${arp}`, built once per pass rather than once per port. */
 function l2popFlows(r: RemotePort, cookie: bigint, arp: boolean, variant: string): readonly PipelineFlow[] {
+  const last = byRemotePort.get(r);
+  if (last?.variant === variant) return last.flows;
+  const flows = l2popFlowsOfPort(r, cookie, arp, variant);
+  byRemotePort.set(r, { variant, flows });
+  return flows;
+}
+
+function l2popFlowsOfPort(r: RemotePort, cookie: bigint, arp: boolean, variant: string): readonly PipelineFlow[] {
   const key = `${r.vlan}|${r.vni}|${r.tunnel.ofport}|${variant}`;
   let variants = l2popCache.get(r.port);
   const hit = variants?.get(key);

@@ -20,6 +20,8 @@ export class Topology {
   private readonly byHost = new Map<string, Map<string, Port>>();
   private readonly byNetwork = new Map<string, Map<string, Port>>();
   private readonly seq = new Map<string, number>();
+  /** portsOn/portsIn's sorted answer per index entry, until that entry changes (asked at every pass). */
+  private readonly orderedCache = new WeakMap<ReadonlyMap<string, Port>, readonly Port[]>();
   private nextSeq = 0;
 
   /** Incremented by every applied change. */
@@ -60,6 +62,7 @@ export class Topology {
       if (!ports) index.set(key, (ports = new Map()));
       if (delta > 0) ports.set(p.id, p);
       else ports.delete(p.id);
+      this.orderedCache.delete(ports);
       if (ports.size === 0) index.delete(key);
     }
     if (!this.seq.has(p.id)) this.seq.set(p.id, this.nextSeq++);
@@ -148,17 +151,23 @@ export class Topology {
   }
 
   /** Ports of a host, in the order they were added. */
-  portsOn(host: string): Port[] {
+  portsOn(host: string): readonly Port[] {
     return this.ordered(this.byHost.get(host));
   }
 
   /** Ports in a network, in the order they were added. */
-  portsIn(network: string): Port[] {
+  portsIn(network: string): readonly Port[] {
     return this.ordered(this.byNetwork.get(network));
   }
 
-  private ordered(ports: ReadonlyMap<string, Port> | undefined): Port[] {
-    return ports ? [...ports.values()].sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!) : [];
+  private ordered(ports: ReadonlyMap<string, Port> | undefined): readonly Port[] {
+    if (!ports) return [];
+    let sorted = this.orderedCache.get(ports);
+    if (!sorted) {
+      sorted = [...ports.values()].sort((a, b) => this.seq.get(a.id)! - this.seq.get(b.id)!);
+      this.orderedCache.set(ports, sorted);
+    }
+    return sorted;
   }
 }
 
