@@ -7,13 +7,13 @@
 // an odd length, a repeated slot), hand the flow to the general path, never guess.
 import { Reader } from '../openflow/bytes.js';
 import { FieldDef, FIELDS, headerValueBytes } from '../openflow/fields.js';
-import { FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { decodeInstructions } from '../openflow/instructions.js';
 import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../openflow/messages.js';
 import { formatPort, portFromOf11 } from '../openflow/ports.js';
 import { formatInstructions } from './format-actions.js';
-import { formatDuration, formatFlow, FormatOptions } from './format-flow.js';
+import { formatDuration, formatFlow, formatFlowStatsReplyHeader, FormatOptions, formatTimeoutsAndFlags } from './format-flow.js';
 import { formatVlanTci } from './format-match.js';
+import { HEX2 } from './values.js';
 
 // The match slots this printer handles (fields.ts's slots), one scratch cell each.
 const S_IN_PORT = 0;
@@ -64,7 +64,6 @@ const valueAt = new Int32Array(N_SLOTS);
 const maskAt = new Int32Array(N_SLOTS);
 const widthOf = new Int8Array(N_SLOTS);
 
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const ETH_IP = 0x0800;
 const ETH_ARP = 0x0806;
 const ETH_RARP = 0x8035;
@@ -302,12 +301,7 @@ function flowText(b: Buffer, p: number, limit: number, stats: boolean): string |
     if (cookieHi || cookieLo) s = `cookie=${hex64(cookieHi, cookieLo)}, `;
     if (table !== 0) s += `table=${table}, `;
   }
-  const idle = u16(b, p + 14);
-  const hard = u16(b, p + 16);
-  const flags = u16(b, p + 18);
-  if (idle) s += `idle_timeout=${idle}, `;
-  if (hard) s += `hard_timeout=${hard}, `;
-  if (flags) for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (flags & bit) s += `${name} `;
+  s += formatTimeoutsAndFlags(u16(b, p + 14), u16(b, p + 16), u16(b, p + 18));
   if (match) s += `${match} `;
   return `${s}actions=${actions}`;
 }
@@ -325,8 +319,7 @@ export function formatFlowStatsReplyBytes(b: Buffer, stats: boolean): string | u
   if (b.length < 16 || b[0] !== OFP13_VERSION || b[1] !== OfType.MULTIPART_REPLY || u16(b, 2) !== b.length || u16(b, 8) !== OFPMP_FLOW) {
     return undefined;
   }
-  const flags = u16(b, 10);
-  let s = stats ? `OFPST_FLOW reply (OF1.3) (xid=0x${u32(b, 4).toString(16)}):${flags & 1 ? ' flags=[more]' : ''}\n` : '';
+  let s = stats ? formatFlowStatsReplyHeader(u32(b, 4), u16(b, 10)) : '';
   for (let p = 16; p < b.length; p += u16(b, p)) {
     let line = flowText(b, p, b.length, stats);
     if (line !== undefined) bytePrinterCounts.direct++;

@@ -18,6 +18,20 @@ function isStats(f: Flow): f is FlowStats {
   return (f as FlowStats).packetCount !== undefined;
 }
 
+/** `idle_timeout=N, hard_timeout=N, ` and the flag names, as each is set: the part between the counters and the match. */
+export function formatTimeoutsAndFlags(idleTimeout: number, hardTimeout: number, flags: number): string {
+  let s = '';
+  if (idleTimeout) s += `idle_timeout=${idleTimeout}, `;
+  if (hardTimeout) s += `hard_timeout=${hardTimeout}, `;
+  if (flags) for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (flags & bit) s += `${name} `;
+  return s;
+}
+
+/** The first line of a flow stats reply: `OFPST_FLOW reply (OF1.3) (xid=0x…):`, flags=[more] when more follow. */
+export function formatFlowStatsReplyHeader(xid: number, flags: number): string {
+  return `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):${flags & 1 ? ' flags=[more]' : ''}\n`;
+}
+
 /** The flow text without the leading space ovs-ofctl puts before each dumped flow. */
 export function formatFlow(f: Flow, opts: FormatOptions = {}): string {
   const stats = opts.stats === true && isStats(f);
@@ -29,9 +43,7 @@ export function formatFlow(f: Flow, opts: FormatOptions = {}): string {
     const { packetCount, byteCount } = f as FlowStats;
     s += packetCount === 0n && byteCount === 0n ? 'n_packets=0, n_bytes=0, ' : `n_packets=${packetCount}, n_bytes=${byteCount}, `;
   }
-  if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
-  if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
-  if (f.flags) for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (f.flags & bit) s += `${name} `;
+  s += formatTimeoutsAndFlags(f.idleTimeout, f.hardTimeout, f.flags);
   const match = formatMatch(f.match, f.priority, f.unknownOxm);
   if (match) s += `${match} `;
   return `${s}actions=${formatInstructions(f.instructions)}`;
@@ -41,7 +53,7 @@ const WITH_STATS: FormatOptions = { stats: true };
 
 /** One flow stats reply as `ovs-ofctl -O OpenFlow13 dump-flows` (and ofp-print) prints it. */
 export function formatFlowStatsReply(xid: number, flags: number, flows: readonly FlowStats[]): string {
-  let s = `OFPST_FLOW reply (OF1.3) (xid=0x${xid.toString(16)}):${flags & 1 ? ' flags=[more]' : ''}\n`;
+  let s = formatFlowStatsReplyHeader(xid, flags);
   for (const f of flows) s += ` ${formatFlow(f, WITH_STATS)}\n`;
   return s;
 }

@@ -7,7 +7,8 @@ export function hexOrZero(v: bigint): string {
   return v === 0n ? '0' : `0x${v.toString(16)}`;
 }
 
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Two lower-case hex digits for each byte value (MAC addresses). */
+export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function formatMac(v: bigint): string {
   const n = Number(v);
