@@ -19,9 +19,8 @@ export interface DumpFlowsArgs {
 
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
   // Same text as `ovs-ofctl -O OpenFlow13 --no-names dump-flows [--no-stats]`, written reply by
-  // reply as the switch sends them.
-  // Most replies print straight from their bytes; the others (and any malformed one, which the
-  // decoder then reports) are decoded and printed as usual.
+  // reply as the switch sends them. Most replies print straight from their bytes (printBytes);
+  // the others, and any malformed one (which the decoder then reports), are decoded first (print).
   const print = (r: FlowStatsReply): void => {
     if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
     else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
