@@ -39,8 +39,17 @@ async function run(command: string, fn: () => Promise<number>, diff = DIFF_COMMA
   }
 }
 
-await yargs(hideBin(process.argv))
+// yargs reads a lone `-` as an empty string (for positionals and option values alike); ovs-ofctl
+// and this tool take `-` as standard input wherever a FILE is taken. It is carried through the
+// parser as a token yargs leaves alone and given back as `-` before any command sees it.
+const STDIN_TOKEN = '\u0000stdin';
+const args = hideBin(process.argv).map((a) => (a === '-' ? STDIN_TOKEN : a));
+
+await yargs(args)
   .scriptName('ofctl-ts')
+  .middleware((a) => {
+    for (const [k, v] of Object.entries(a)) if (v === STDIN_TOKEN) a[k] = '-';
+  }, true)
   .usage('$0 <command> [args]\n\nTARGET is tcp:IP:PORT, ssl:IP:PORT, unix:PATH, or a bridge name (its mgmt socket in $OVS_RUNDIR).')
   // TLS for ssl: targets, listen addresses and OVSDB addresses, named as OVS names them.
   .option('private-key', { type: 'string', global: true, describe: 'TLS: our private key (PEM)' })
