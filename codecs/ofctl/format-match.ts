@@ -50,6 +50,8 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   if (m.size === 0 && unknown.length === 0) return s;
   let e: MatchEntry | undefined;
 
+  // The default (Ethernet) is not printed, as OVS does not.
+  if ((e = m.get('packet_type')) && e.value !== 0n) add(`packet_type=(${e.value >> 16n},${(e.value & 0xffffn) === 0n ? '0' : `0x${(e.value & 0xffffn).toString(16)}`})`);
   if ((e = m.get('pkt_mark'))) add(hexMasked('pkt_mark', 'pkt_mark', e));
   if ((e = m.get('conj_id'))) add(`conj_id=${e.value}`);
 

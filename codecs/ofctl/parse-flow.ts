@@ -1,20 +1,40 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
-import { allOnes, fieldByName } from '../openflow/fields.js';
+import { fieldByName, impliesEthernet } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
-import { Match, setField, setSlot, slotValue } from '../openflow/match.js';
-import { FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../openflow/messages.js';
-import { OFPP_NONE, portByName } from '../openflow/ports.js';
+import { Match, normalizeMatch, setField, setSlot, settleEthernet, slotValue } from '../openflow/match.js';
+import {
+  FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPG_ANY,
+} from '../openflow/messages.js';
+import { OFPP_NONE } from '../openflow/ports.js';
+import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, matchHasVlan, parseActions } from './parse-actions.js';
-import { parseFieldValue, parseUint, ValueError } from './values.js';
+import { parseFieldValue, parseGroupId, parsePortNumber, parseU64, parseUint, ValueError } from './values.js';
 
 export { FlowSyntaxError };
 
 export interface ParseOptions {
-  /** add/modify need actions; 'match' (dump-flows, del-flows) takes none and allows a cookie mask. */
+  /** add/modify need actions; 'match' (dump-flows, del-flows) takes none. */
   readonly mode?: 'add' | 'modify' | 'match';
+  /** The flow-mod command (with mode 'match': none for a dump's filter, DELETE or DELETE_STRICT). */
   readonly command?: FlowModCommand;
+  /**
+   * Called when the match names a field its protocol does not allow (tp_dst=80 without tcp): the
+   * field is dropped, as OVS drops it, and ovs-ofctl warns for the flow-mods it sends. `pre` and
+   * `post` are the match before and after, as ovs-ofctl prints them.
+   */
+  readonly onNormalize?: (pre: string, post: string) => void;
+}
+
+// Which keywords besides the match fields a command takes: ovs-ofctl's parse_ofp_str__() refuses
+// the others as unknown keywords (priority in a non-strict delete or a dump, out_port in an add).
+const F_OUT_PORT = 1, F_ACTIONS = 2, F_TIMEOUT = 4, F_PRIORITY = 8, F_FLAGS = 16, F_IMPORTANCE = 32;
+
+function keywordsOf(mode: NonNullable<ParseOptions['mode']>, command: FlowModCommand | undefined): number {
+  if (mode === 'add') return F_ACTIONS | F_TIMEOUT | F_PRIORITY | F_FLAGS | F_IMPORTANCE;
+  if (mode === 'modify') return F_ACTIONS | F_TIMEOUT | F_PRIORITY | F_FLAGS;
+  return command === OFPFC_DELETE_STRICT ? F_OUT_PORT | F_PRIORITY : F_OUT_PORT;
 }
 
 /** Protocol shorthands: dl_type and, optionally, nw_proto. */
@@ -62,23 +82,26 @@ function memoParseActions(text: string, at: number, match: Match): Instructions 
 /** Parses one flow. Throws FlowSyntaxError (with a column) on anything ovs-ofctl would refuse. */
 export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage {
   const mode = opts.mode ?? 'add';
+  const command = opts.command ?? (mode === 'add' ? OFPFC_ADD : undefined);
+  const keywords = keywordsOf(mode, command);
   let matchText = text;
   let actionsText: string | undefined;
   let actionsAt = 0;
-  const a = text.indexOf('action');
-  if (a >= 0) {
-    const eq = text.indexOf('=', a + 1);
-    matchText = text.slice(0, a);
-    if (eq >= 0) {
-      actionsText = text.slice(eq + 1);
-      actionsAt = eq + 1;
+  if (keywords & F_ACTIONS) {
+    const a = text.indexOf('action');
+    if (a >= 0) {
+      const eq = text.indexOf('=', a + 1);
+      matchText = text.slice(0, a);
+      if (eq >= 0) {
+        actionsText = text.slice(eq + 1);
+        actionsAt = eq + 1;
+      }
     }
+    if (actionsText === undefined) throw new FlowSyntaxError('must specify an action', text.length);
   }
-  if (mode !== 'match' && actionsText === undefined) throw new FlowSyntaxError('must specify an action', text.length);
-  if (mode === 'match' && a >= 0) throw new FlowSyntaxError('actions are not allowed here', a);
 
-  const match: Match = new Map();
-  let table = mode === 'match' ? 0xff : 0;
+  let match: Match = new Map();
+  let table = mode === 'add' ? 0 : 0xff;
   let priority = OFP_DEFAULT_PRIORITY;
   let cookie = 0n;
   let cookieMask = 0n;
@@ -88,79 +111,95 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
   let flags = 0;
   let outPort = OFPP_NONE;
   let outGroup = OFPG_ANY;
+  /** A protocol keyword or a field that needs Ethernet was named (OVS then sets packet_type=Ethernet). */
+  let ethernet = false;
+  // The order of the tests is ovs-ofctl's: it decides which error a wrong word gets.
   for (const kv of splitKeyValues(matchText)) {
     const { key, value, keyAt, valueAt } = kv;
     const proto = PROTOCOLS.get(key);
-    if (proto && kv.delim === '') {
+    if (proto) {
+      ethernet = true;
       setSlot(match, 'dl_type', proto[0], 0xffffn);
       if (proto[1] !== undefined) setSlot(match, 'nw_proto', proto[1], 0xffn);
       continue;
     }
-    if (IGNORED.has(key)) continue;
-    const flag = FLAG_BY_NAME.get(key);
-    if (flag !== undefined && kv.delim === '') {
+    const flag = keywords & F_FLAGS ? FLAG_BY_NAME.get(key) : undefined;
+    if (flag !== undefined) {
       flags |= flag;
       continue;
     }
-    switch (key) {
-      case 'table':
-        if (!/^\d+$/.test(value) || Number(value) > 254) throw new FlowSyntaxError(`unknown table "${value}"`, valueAt);
-        table = Number(value);
-        continue;
-      case 'priority':
-        priority = num(value, valueAt, 0xffff, 'priority');
-        continue;
-      case 'idle_timeout':
-        idleTimeout = num(value, valueAt, 0xffff, 'idle_timeout');
-        continue;
-      case 'hard_timeout':
-        hardTimeout = num(value, valueAt, 0xffff, 'hard_timeout');
-        continue;
-      case 'importance':
-        importance = num(value, valueAt, 0xffff, 'importance');
-        continue;
-      case 'cookie': {
-        const [c, m] = value.split('/');
-        try {
-          cookie = parseUint(c!);
-          if (m !== undefined) cookieMask = parseUint(m);
-        } catch {
-          throw new FlowSyntaxError(`invalid cookie "${value}"`, valueAt);
-        }
-        if (m !== undefined && mode !== 'match') throw new FlowSyntaxError('flow additions cannot use a cookie mask', keyAt);
-        if (m === undefined && mode === 'match') cookieMask = allOnes(64);
-        continue;
-      }
-      case 'out_port': {
-        const p = portByName(value) ?? (/^\d+$/.test(value) ? Number(value) : undefined);
-        if (p === undefined || p > 0xffff) throw new FlowSyntaxError(`${value}: invalid or unknown port for out_port`, valueAt);
-        outPort = p;
-        continue;
-      }
-      case 'out_group':
-        outGroup = num(value, valueAt, 0xffffffff, 'out_group');
-        continue;
-      default:
-        break;
-    }
+    if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByName(key);
-    if (!field || field.name === 'tcp_flags' || field.name === 'in_port_oxm') {
+    if (field && field.name !== 'tcp_flags' && field.name !== 'in_port_oxm') {
+      if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
+      let parsed: { value: bigint; mask?: bigint };
+      try {
+        parsed = parseFieldValue(field, value);
+      } catch (err) {
+        if (err instanceof ValueError) throw new FlowSyntaxError(err.message, valueAt);
+        throw err;
+      }
+      setField(match, field, parsed.value, parsed.mask);
+      if (impliesEthernet(field.slot)) ethernet = true;
+      continue;
+    }
+    if (value === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
+    if (key === 'table') {
+      // A decimal 0..255 (ovs-ofctl has no "all": 255 is all tables; for an add, table 0).
+      if (!/^\d+$/.test(value) || Number(value) > 255) throw new FlowSyntaxError(`unknown table "${value}"`, valueAt);
+      table = Number(value) === 0xff && mode === 'add' ? 0 : Number(value);
+    } else if (keywords & F_OUT_PORT && key === 'out_port') {
+      const p = parsePortNumber(value);
+      if (p === undefined) throw new FlowSyntaxError(`${value} is not a valid OpenFlow port`, valueAt);
+      outPort = p;
+    } else if (keywords & F_OUT_PORT && key === 'out_group') {
+      const g = parseGroupId(value);
+      if (g === undefined) throw new FlowSyntaxError(`${value} is not a valid OpenFlow group`, valueAt);
+      outGroup = g;
+    } else if (keywords & F_PRIORITY && key === 'priority') {
+      priority = num(value, valueAt, 0xffff, 'priority');
+    } else if (keywords & F_TIMEOUT && key === 'idle_timeout') {
+      idleTimeout = num(value, valueAt, 0xffff, 'idle_timeout');
+    } else if (keywords & F_TIMEOUT && key === 'hard_timeout') {
+      hardTimeout = num(value, valueAt, 0xffff, 'hard_timeout');
+    } else if (keywords & F_IMPORTANCE && key === 'importance') {
+      importance = num(value, valueAt, 0xffff, 'importance');
+    } else if (key === 'cookie') {
+      const slash = value.indexOf('/');
+      const parse = (t: string, at: number): bigint => {
+        try {
+          return parseU64(t);
+        } catch (err) {
+          if (err instanceof ValueError) throw new FlowSyntaxError(err.message, at);
+          throw err;
+        }
+      };
+      if (slash >= 0) {
+        // A mask selects flows by cookie: not for an add.
+        if (command === OFPFC_ADD) throw new FlowSyntaxError('flow additions cannot use a cookie mask', keyAt);
+        cookie = parse(value.slice(0, slash), valueAt);
+        cookieMask = parse(value.slice(slash + 1), valueAt + slash + 1);
+      } else {
+        // No mask sets the cookie: only an add or a modify does that.
+        if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) {
+          throw new FlowSyntaxError(`cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${value}/-1)`, keyAt);
+        }
+        cookie = parse(value, valueAt);
+      }
+    } else if (!IGNORED.has(key)) {
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }
-    if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
-    let parsed: { value: bigint; mask?: bigint };
-    try {
-      parsed = parseFieldValue(field, value);
-    } catch (err) {
-      if (err instanceof ValueError) throw new FlowSyntaxError(err.message, valueAt);
-      throw err;
-    }
-    setField(match, field, parsed.value, parsed.mask);
   }
   const instructions = actionsText === undefined ? NO_INSTRUCTIONS : memoParseActions(actionsText, actionsAt, match);
+  const normalized = normalizeMatch(match);
+  if (normalized !== match) {
+    opts.onNormalize?.(formatMatch(match, OFP_DEFAULT_PRIORITY), formatMatch(normalized, OFP_DEFAULT_PRIORITY));
+    match = normalized;
+  }
+  if (ethernet || match.has('packet_type')) settleEthernet(match, ethernet);
   return {
     type: 'flow_mod',
-    command: opts.command ?? OFPFC_ADD,
+    command: command ?? OFPFC_ADD,
     table, priority, cookie, cookieMask, idleTimeout, hardTimeout, flags, importance,
     bufferId: OFP_NO_BUFFER, outPort, outGroup, match, instructions,
   };

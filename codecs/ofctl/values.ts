@@ -116,6 +116,44 @@ export function parseUint(s: string): bigint {
   return s.length <= 15 ? BigInt(hex ? parseInt(s.slice(2), 16) : Number(s)) : BigInt(s);
 }
 
+/**
+ * A 64-bit number as ovs-ofctl's str_to_u64() reads it (strtoull, base 0): decimal, 0x hex or
+ * 0-prefixed octal, and a minus sign wraps (cookie=0x1/-1 is an all-ones mask).
+ */
+export function parseU64(s: string): bigint {
+  if (s === '') throw new ValueError('missing required numeric argument');
+  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  if (!m) throw new ValueError(`invalid numeric format ${s}`);
+  const digits = m[2]!;
+  const v = digits.length > 1 && digits[0] === '0' && (digits[1] !== 'x' && digits[1] !== 'X') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  if (v > 0xffffffffffffffffn) throw new ValueError(`invalid numeric format ${s}`);
+  return m[1] === '-' ? (0x10000000000000000n - v) & 0xffffffffffffffffn : v;
+}
+
+/**
+ * An OpenFlow port as ovs-ofctl's ofputil_port_from_string() reads it: a reserved name (any case)
+ * or a decimal number below 0xff00, a reserved 16-bit number, or its 32-bit OpenFlow 1.1 form.
+ * Ports are kept in their 16-bit form (see ports.ts).
+ */
+export function parsePortNumber(s: string): number | undefined {
+  const named = portByName(s);
+  if (named !== undefined) return named;
+  if (!/^\d+$/.test(s)) return undefined;
+  const n = Number(s);
+  if (n <= 0xffff) return n;
+  if (n >= 0xffffff00 && n <= 0xffffffff) return n - 0xffff0000;
+  return undefined;
+}
+
+/** A group id as ofputil_group_from_string() reads it: `all`, `any` or a number up to 0xffffff00. */
+export function parseGroupId(s: string): number | undefined {
+  const lower = s.toLowerCase();
+  if (lower === 'all') return 0xfffffffc;
+  if (lower === 'any') return 0xffffffff;
+  if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) return undefined;
+  return Number(s);
+}
+
 export function parseMac(s: string): bigint {
   // xx:xx:xx:xx:xx:xx with one- or two-digit groups; 48 bits fit exactly in a double.
   let v = 0;
@@ -182,6 +220,15 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
   const ms = slash < 0 ? undefined : text.slice(slash + 1);
   if (ms !== undefined && !f.maskable) throw new ValueError(`${text}: invalid mask for field ${f.name}`);
   const bytes = Math.ceil(f.bits / 8) || 1;
+  if (f.slot === 'packet_type') {
+    // packet_type=(NAMESPACE,TYPE): (0,0) is Ethernet, (1,0x800) an IPv4 packet without one.
+    const m = /^\(\s*(\w+)\s*,\s*(\w+)\s*\)$/.exec(text);
+    if (!m) throw new ValueError(`${text}: packet_type must be (NAMESPACE,TYPE)`);
+    const ns = parseUint(m[1]!);
+    const type = parseUint(m[2]!);
+    if (ns > 0xffffn || type > 0xffffn) throw new ValueError(`${text}: packet_type namespace and type are 16 bits each`);
+    return { value: (ns << 16n) | type };
+  }
   switch (f.format) {
     case 'ethernet':
       return { value: parseMac(vs), ...(ms !== undefined ? { mask: parseMac(ms) } : {}) };

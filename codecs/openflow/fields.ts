@@ -7,7 +7,7 @@
 
 /** Where a field's value lives in a match. */
 export type Slot =
-  | 'in_port' | 'metadata' | 'tun_id' | 'tun_src' | 'tun_dst' | 'pkt_mark' | 'conj_id'
+  | 'packet_type' | 'in_port' | 'metadata' | 'tun_id' | 'tun_src' | 'tun_dst' | 'pkt_mark' | 'conj_id'
   | 'reg0' | 'reg1' | 'reg2' | 'reg3' | 'reg4' | 'reg5' | 'reg6' | 'reg7'
   | 'reg8' | 'reg9' | 'reg10' | 'reg11' | 'reg12' | 'reg13' | 'reg14' | 'reg15'
   | 'dl_src' | 'dl_dst' | 'dl_type' | 'vlan_tci'
@@ -17,7 +17,7 @@ export type Slot =
 
 /** Width of each slot in bits. */
 export const SLOT_BITS: Readonly<Record<Slot, number>> = {
-  in_port: 16, metadata: 64, tun_id: 64, tun_src: 32, tun_dst: 32, pkt_mark: 32, conj_id: 32,
+  packet_type: 32, in_port: 16, metadata: 64, tun_id: 64, tun_src: 32, tun_dst: 32, pkt_mark: 32, conj_id: 32,
   reg0: 32, reg1: 32, reg2: 32, reg3: 32, reg4: 32, reg5: 32, reg6: 32, reg7: 32,
   reg8: 32, reg9: 32, reg10: 32, reg11: 32, reg12: 32, reg13: 32, reg14: 32, reg15: 32,
   dl_src: 48, dl_dst: 48, dl_type: 16, vlan_tci: 16,
@@ -81,6 +81,8 @@ const REGS: FieldDef[] = Array.from({ length: 16 }, (_, i) =>
 
 export const FIELDS: readonly FieldDef[] = [
   row({ name: 'in_port', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT') }),
+  // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field.
+  row({ name: 'packet_type', bits: 32, format: 'hex', slot: 'packet_type', writable: false, maskable: false, oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE') }),
   row({ name: 'in_port_oxm', bits: 32, format: 'port', slot: 'in_port', maskable: false, oxm: oxm(0, 4, 'OXM_OF_IN_PORT') }),
   row({ name: 'metadata', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA') }),
   row({ name: 'tun_id', aliases: ['tunnel_id'], bits: 64, format: 'hex', slot: 'tun_id',
@@ -156,6 +158,19 @@ export const FIELDS: readonly FieldDef[] = [
   row({ name: 'nd_target', bits: 128, format: 'ipv6', slot: 'nd_target', prereq: 'nd',
     nxm: nx(23, 16, 'NXM_NX_ND_TARGET'), oxm: oxm(31, 16, 'OXM_OF_IPV6_ND_TARGET') }),
 ];
+
+/**
+ * Slots whose fields OVS matches without an Ethernet frame (meta-flow prerequisite "none"): any
+ * other field says the packet is Ethernet, so OVS leaves the default packet_type out of a match.
+ */
+const NOT_ETHERNET: ReadonlySet<Slot> = new Set<Slot>([
+  'packet_type', 'in_port', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id',
+  ...Array.from({ length: 16 }, (_, i) => `reg${i}` as Slot),
+]);
+
+export function impliesEthernet(slot: Slot): boolean {
+  return !NOT_ETHERNET.has(slot);
+}
 
 const byName = new Map<string, FieldDef>();
 const byHeader = new Map<number, FieldDef>();

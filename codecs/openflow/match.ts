@@ -2,7 +2,7 @@
 // headers) to a slot map. A Match is a map from flow slot to value/mask; an absent slot is wildcarded.
 import { DecodeError, Reader, Writer } from './bytes.js';
 import {
-  allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
+  allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
   OFPXMC_OPENFLOW_BASIC, of13Header, Slot, SLOT_BITS,
 } from './fields.js';
 import { portFromOf11, portToOf11 } from './ports.js';
@@ -37,7 +37,7 @@ const VLAN_PCP_MASK = 0xe000n;
 
 /** Fields that are the whole of their slot, so decoding can store them as they come. */
 const DIRECT_SLOTS: ReadonlySet<string> = new Set([
-  'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'eth_src', 'eth_dst', 'eth_type', 'vlan_tci',
+  'packet_type', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'eth_src', 'eth_dst', 'eth_type', 'vlan_tci',
   'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha', 'tcp_src', 'tcp_dst',
   'udp_src', 'udp_dst', 'sctp_src', 'sctp_dst', 'nd_target',
   ...Array.from({ length: 16 }, (_, i) => `reg${i}`),
@@ -124,6 +124,73 @@ export function slotValue(match: Match, slot: Slot): bigint | undefined {
   return e && e.mask === allOnes(SLOT_BITS[slot]) ? e.value : undefined;
 }
 
+const PT_ETHERNET: MatchEntry = { value: 0n, mask: 0xffffffffn };
+
+/**
+ * The packet type as OVS keeps it: a match that says the packet is Ethernet (a protocol keyword,
+ * any field that needs Ethernet, or packet_type=(0,0)) but holds no Ethernet-level field any more
+ * (tp_dst=80 normalised away) keeps packet_type=Ethernet, which OVS matches, stores and sends; with
+ * an Ethernet-level field it is implied and left out. So `tp_dst=80` selects the flows that match
+ * Ethernet fields, not every flow. Settles `m` in place to that one form and returns it.
+ */
+export function settleEthernet(m: Match, saidEthernet: boolean): Match {
+  const pt = m.get('packet_type');
+  if (pt ? pt.value !== 0n : !saidEthernet) return m;
+  for (const slot of m.keys()) {
+    if (impliesEthernet(slot)) {
+      if (pt) m.delete('packet_type');
+      return m;
+    }
+  }
+  if (!pt) m.set('packet_type', PT_ETHERNET);
+  return m;
+}
+
+/** The flow value of a slot, whatever its mask (OVS reads match->flow, which holds value & mask). */
+const flowValue = (m: Match, slot: Slot): bigint => m.get(slot)?.value ?? 0n;
+
+/**
+ * OVS's ofputil_normalize_match(): a field whose protocol the match does not pin down cannot be
+ * matched, so OVS drops it (tp_dst=80 without tcp/udp/sctp, nw_src without ip or arp, ...) and
+ * ovs-ofctl logs "normalization changed ofp_match" for the flow-mods it sends. Returns `m` itself
+ * when nothing is dropped, else a copy without the dropped slots.
+ */
+export function normalizeMatch(m: Match): Match {
+  const dlType = flowValue(m, 'dl_type');
+  const proto = flowValue(m, 'nw_proto');
+  let nwAddr = false, tpAddr = false, nwProto = false, ipVx = false, arpSha = false, arpTha = false, ipv6 = false, ndTarget = false;
+  if (dlType === ETH_TYPE_IP) {
+    nwProto = ipVx = nwAddr = true;
+    tpAddr = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_ICMP;
+  } else if (dlType === ETH_TYPE_IPV6) {
+    nwProto = ipVx = ipv6 = true;
+    tpAddr = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_ICMPV6;
+    if (proto === IPPROTO_ICMPV6) {
+      const type = flowValue(m, 'tp_src');
+      if (type === 135n) ndTarget = arpSha = true; // neighbour solicitation: nd_target, nd_sll
+      else if (type === 136n) ndTarget = arpTha = true; // neighbour advertisement: nd_target, nd_tll
+    }
+  } else if (dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP) {
+    nwProto = nwAddr = arpSha = arpTha = true;
+  }
+  const drop: Slot[] = [];
+  const unless = (may: boolean, ...slots: Slot[]): void => {
+    if (!may) for (const s of slots) if (m.has(s)) drop.push(s);
+  };
+  unless(nwAddr, 'nw_src', 'nw_dst');
+  unless(tpAddr, 'tp_src', 'tp_dst');
+  unless(nwProto, 'nw_proto');
+  unless(ipVx, 'nw_tos', 'nw_ttl');
+  unless(arpSha, 'arp_sha');
+  unless(arpTha, 'arp_tha');
+  unless(ipv6, 'ipv6_src', 'ipv6_dst', 'ipv6_label');
+  unless(ndTarget, 'nd_target');
+  if (drop.length === 0) return m;
+  const out: Match = new Map(m);
+  for (const s of drop) out.delete(s);
+  return out;
+}
+
 function isIpAny(m: Match): boolean {
   const t = slotValue(m, 'dl_type');
   return t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
@@ -149,7 +216,7 @@ function put(w: Writer, m: Match, f: FieldDef, slot: Slot = f.slot): void {
 }
 
 const F = (name: string): FieldDef => fieldByName(name)!;
-const F_CONJ = F('conj_id'), F_IN_PORT_OXM = F('in_port_oxm'), F_ETH_SRC = F('eth_src'), F_ETH_DST = F('eth_dst');
+const F_PACKET_TYPE = F('packet_type'), F_CONJ = F('conj_id'), F_IN_PORT_OXM = F('in_port_oxm'), F_ETH_SRC = F('eth_src'), F_ETH_DST = F('eth_dst');
 const F_ETH_TYPE = F('eth_type'), F_VLAN_VID = F('vlan_vid'), F_VLAN_PCP = F('vlan_pcp');
 const F_IP_SRC = F('ip_src'), F_IP_DST = F('ip_dst'), F_IPV6_SRC = F('ipv6_src'), F_IPV6_DST = F('ipv6_dst');
 const F_IPV6_LABEL = F('ipv6_label'), F_IP_DSCP = F('ip_dscp'), F_NW_ECN = F('nw_ecn'), F_NW_TTL = F('nw_ttl');
@@ -164,6 +231,7 @@ const F_REGS = Array.from({ length: 16 }, (_, i) => F(`reg${i}`));
 
 /** Writes the OXM TLVs of a match in the order OVS 3.1's nx_put_raw() uses for OpenFlow 1.3. */
 export function encodeMatchTlvs(w: Writer, m: Match, unknown: readonly UnknownOxm[] = []): void {
+  put(w, m, F_PACKET_TYPE); // first, as OVS requires
   put(w, m, F_CONJ);
   const inPort = m.get('in_port');
   if (inPort) w.u32(F_IN_PORT_OXM.oxm!.header).u32(portToOf11(Number(inPort.value)));
@@ -305,6 +373,8 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
       setField(match, f, value & mask, hasMask ? mask : allOnes(f.bits));
     }
   }
+  // A peer may send the Ethernet packet type beside fields that imply it: keep OVS's one form.
+  if (match.has('packet_type')) settleEthernet(match, true);
   return { match, unknown };
 }
 

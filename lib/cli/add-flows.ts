@@ -2,45 +2,59 @@
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
 import { readFileSync } from 'node:fs';
-import { iterateFlowFile } from '../flowset/flow-file.js';
+import { FileFlow, iterateFlowFile, readFlowFile } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
-import { EXIT_OK, withTarget } from './common.js';
+import { EXIT_OK, warnNormalized, withTarget } from './common.js';
 
 export async function addFlowCommand(target: string, flow: string): Promise<number> {
-  const fm = parseFlow(flow);
+  const fm = parseFlow(flow, { onNormalize: (pre, post) => warnNormalized('', pre, post) });
   await withTarget(target, (c) => applyFlowMods(c, [fm], false));
   return EXIT_OK;
 }
 
 /**
  * All flows of the file in one atomic bundle by default: either every flow is installed or none.
- * The file is parsed while earlier flows are already on their way, and a refused flow is reported
- * with its file and line.
+ * The file is parsed while earlier flows are already on their way (a syntax error discards the
+ * bundle), and a refused flow is reported with its file and line. Without a bundle the whole file
+ * is parsed first, as ovs-ofctl does, so a syntax error sends nothing; a refusal then says how
+ * many flow-mods the switch did apply.
  */
 export async function addFlowsCommand(target: string, file: string, bundle: boolean): Promise<number> {
   // Only the line number of each sent flow is kept (the parsed flows die young, which keeps the
   // garbage collector cheap for big files); the text is read again if the switch refuses one.
   const sentLines: number[] = [];
   const sentTexts = new Map<number, string>();
-  function* flows(): Generator<FlowModMessage> {
-    for (const f of iterateFlowFile(file)) {
-      sentLines.push(f.line);
-      if (file === '-') sentTexts.set(f.line, f.text);
-      yield f.flow;
+  const keep = (f: FileFlow): FlowModMessage => {
+    sentLines.push(f.line);
+    if (file === '-') sentTexts.set(f.line, f.text);
+    return f.flow;
+  };
+  const refused = (failures: ReadonlyArray<{ index: number; reason: string }>): string => {
+    const lines = file === '-' ? [] : readFileSync(file, 'utf8').split('\n');
+    return failures.map(({ index, reason }) => {
+      const line = sentLines[index];
+      if (line === undefined) return `message ${index + 1}: ${reason}`;
+      return `${file === '-' ? '<stdin>' : file}:${line}: ${reason}: ${(sentTexts.get(line) ?? lines[line - 1] ?? '').trim()}`;
+    }).join('; ');
+  };
+  if (!bundle) {
+    const mods = readFlowFile(file, warnNormalized).map(keep);
+    const failures = await withTarget(target, (c) => c.sendConfirmed(mods));
+    if (failures.length) {
+      const applied = mods.length - failures.length;
+      throw new OpenFlowError(`${applied} of ${mods.length} flow-mods were applied (--no-bundle); the switch refused ${refused(failures)}`);
     }
+    return EXIT_OK;
+  }
+  function* flows(): Generator<FlowModMessage> {
+    for (const f of iterateFlowFile(file, warnNormalized)) yield keep(f);
   }
   try {
-    await withTarget(target, (c) => applyFlowMods(c, flows(), bundle));
+    await withTarget(target, (c) => applyFlowMods(c, flows(), true));
   } catch (err) {
     if (err instanceof BundleError && err.failures.length) {
-      const lines = file === '-' ? [] : readFileSync(file, 'utf8').split('\n');
-      const where = err.failures.map(({ index, reason }) => {
-        const line = sentLines[index];
-        if (line === undefined) return `message ${index + 1}: ${reason}`;
-        return `${file}:${line}: ${reason}: ${(sentTexts.get(line) ?? lines[line - 1] ?? '').trim()}`;
-      });
-      throw new OpenFlowError(`nothing was applied; the switch refused ${where.join('; ')}`);
+      throw new OpenFlowError(`nothing was applied; the switch refused ${refused(err.failures)}`);
     }
     throw err;
   }

@@ -25,6 +25,15 @@ export async function flowToolLogger(): Promise<Logger | undefined> {
   return process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
 }
 
+/**
+ * ovs-ofctl's warning for a flow-mod whose match names a field its protocol does not allow (the
+ * field is dropped and the flow matches more than written), on stderr, with the flow's place.
+ */
+export function warnNormalized(where: string, pre: string, post: string): void {
+  const p = `ofctl-ts: ${where ? `${where}: ` : ''}`;
+  process.stderr.write(`${p}normalization changed ofp_match, details:\n${p} pre: ${pre}\n${p}post: ${post}\n`);
+}
+
 export async function openTarget(text: string): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.

@@ -1,12 +1,12 @@
 // ofctl-ts del-flows TARGET [MATCH] [--strict]
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import { OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPTT_ALL } from '../../codecs/openflow/messages.js';
+import { OFPFC_DELETE, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
-import { EXIT_OK, withTarget } from './common.js';
+import { EXIT_OK, warnNormalized, withTarget } from './common.js';
 
 export async function delFlowsCommand(target: string, match: string | undefined, strict: boolean): Promise<number> {
-  const fm = parseFlow(match ?? '', { mode: 'match', command: strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE });
-  const mod = { ...fm, table: strict && fm.table === OFPTT_ALL ? 0 : fm.table };
-  await withTarget(target, (c) => applyFlowMods(c, [mod], false));
+  // No table is every table, for --strict too (OFPTT_ALL), as ovs-ofctl sends it.
+  const fm = parseFlow(match ?? '', { mode: 'match', command: strict ? OFPFC_DELETE_STRICT : OFPFC_DELETE, onNormalize: (pre, post) => warnNormalized('', pre, post) });
+  await withTarget(target, (c) => applyFlowMods(c, [fm], false));
   return EXIT_OK;
 }

@@ -5,10 +5,10 @@ import { OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.j
 import { asSwitchHolds, diffFlows, formatDiff, toFlowMod } from '../flowset/flowset.js';
 import { readFlowFile } from '../flowset/flow-file.js';
 import { applyFlowMods, dumpFlows } from '../switch/flow-ops.js';
-import { EXIT_OK, withTarget } from './common.js';
+import { EXIT_OK, warnNormalized, withTarget } from './common.js';
 
 export async function replaceFlowsCommand(target: string, file: string, out: (s: string) => void): Promise<number> {
-  const want = readFlowFile(file).map((f) => asSwitchHolds(f.flow));
+  const want = readFlowFile(file, warnNormalized).map((f) => asSwitchHolds(f.flow));
   return withTarget(target, async (conn) => {
     const have = await dumpFlows(conn);
     const d = diffFlows(have, want);

@@ -12,14 +12,19 @@ export interface FileFlow {
 
 export class FlowFileError extends Error {}
 
+/** Told of a flow whose match lost a field its protocol does not allow (see parseFlow), with its file:line. */
+export type NormalizeWarning = (where: string, pre: string, post: string) => void;
+
 /**
  * Parses lazily, one flow per step, so a caller can send while the rest is still text. Lines are
  * cut as they are reached (no array of every line: for a big file that array alone would outlive
  * the young generation and cost a full collection).
  */
-export function* iterateFlowText(text: string, name: string): Generator<FileFlow> {
+export function* iterateFlowText(text: string, name: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
   let pos = 0;
   let lineNo = 0;
+  let first = 0;
+  const opts = onNormalize ? { onNormalize: (pre: string, post: string) => onNormalize(`${name}:${first}`, pre, post) } : {};
   /** The next line (as split('\n') would give it), or undefined after the last. */
   const nextLine = (): string | undefined => {
     if (pos > text.length) return undefined;
@@ -31,12 +36,12 @@ export function* iterateFlowText(text: string, name: string): Generator<FileFlow
     return line;
   };
   for (let line = nextLine(); line !== undefined; line = nextLine()) {
-    const first = lineNo;
+    first = lineNo;
     while (line.endsWith('\\') && pos <= text.length) line = line.slice(0, -1) + nextLine()!;
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     try {
-      yield { flow: parseFlow(line), line: first, text: trimmed };
+      yield { flow: parseFlow(line, opts), line: first, text: trimmed };
     } catch (err) {
       if (err instanceof FlowSyntaxError) throw new FlowFileError(`${name}:${first}: ${err.message}`);
       throw err;
@@ -44,11 +49,11 @@ export function* iterateFlowText(text: string, name: string): Generator<FileFlow
   }
 }
 
-export function readFlowFile(path: string): FileFlow[] {
-  return [...iterateFlowFile(path)];
+export function readFlowFile(path: string, onNormalize?: NormalizeWarning): FileFlow[] {
+  return [...iterateFlowFile(path, onNormalize)];
 }
 
-export function iterateFlowFile(path: string): Generator<FileFlow> {
+export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
   const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-  return iterateFlowText(text, path === '-' ? '<stdin>' : path);
+  return iterateFlowText(text, path === '-' ? '<stdin>' : path, onNormalize);
 }

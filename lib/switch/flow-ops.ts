@@ -12,6 +12,7 @@ export interface DumpFilter {
   readonly cookie?: bigint;
   readonly cookieMask?: bigint;
   readonly outPort?: number;
+  readonly outGroup?: number;
 }
 
 export type FlowStatsReply = Extract<OfMessage, { type: 'flow_stats_reply' }>;
@@ -21,7 +22,7 @@ function flowStatsRequest(filter: DumpFilter): Outgoing {
     type: 'flow_stats_request',
     flags: 0,
     request: {
-      table: filter.table ?? OFPTT_ALL, outPort: filter.outPort ?? OFPP_NONE, outGroup: OFPG_ANY,
+      table: filter.table ?? OFPTT_ALL, outPort: filter.outPort ?? OFPP_NONE, outGroup: filter.outGroup ?? OFPG_ANY,
       cookie: filter.cookie ?? 0n, cookieMask: filter.cookieMask ?? 0n, match: filter.match ?? new Map(),
     },
   };

@@ -99,6 +99,12 @@ function randomText(rng: Rng): string {
   return s;
 }
 
+const ADD_ONLY = /^(priority|idle_timeout|hard_timeout|importance|send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)\b|^cookie=[^/]*$/;
+
+function asFilter(flow: string): string {
+  return flow.replace(/\s*actions=.*$/, '').split(',').filter((kv) => !ADD_ONLY.test(kv.trim())).join(',');
+}
+
 export class FlowTextInputs {
   readonly seeds: readonly string[] = flowTextSeeds();
 
@@ -108,8 +114,9 @@ export class FlowTextInputs {
     const rng = rngFor(this.seed, Stream.FLOW_TEXT, index);
     const strategy = rng.weighted(STRATEGIES);
     const mode = rng.weighted<FlowTextInput['mode']>([['add', 6], ['modify', 1], ['match', 3]]);
-    // Dump and del-flows arguments have no actions.
-    let text = mode === 'match' ? rng.pick(this.seeds).replace(/\s*actions=.*$/, '') : rng.pick(this.seeds);
+    // Dump and del-flows arguments have no actions, and none of what only an add sets (priority,
+    // timeouts, flags, a cookie without a mask): ovs-ofctl refuses those as unknown keywords.
+    let text = mode === 'match' ? asFilter(rng.pick(this.seeds)) : rng.pick(this.seeds);
     if (strategy === 'random') text = randomText(rng);
     else if (strategy === 'stacked') for (let n = rng.range(2, 6); n > 0; n--) text = rng.weighted(SIMPLE)(text, rng, this.seeds);
     else if (strategy !== 'valid') text = BY_NAME[strategy]!(text, rng, this.seeds);
