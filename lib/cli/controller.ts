@@ -2,7 +2,7 @@
 // Runs until SIGINT/SIGTERM: every host of the topology with an "ovsdb" address is set up and its
 // bridges' flows are kept equal to the pipelines.
 import { readFileSync } from 'node:fs';
-import { Controller } from '../controller/controller.js';
+import { Controller, ControllerStatus } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
@@ -22,6 +22,8 @@ export interface ControllerArgs {
   readonly controllerId: string;
   readonly datapathType: string;
   readonly metricsPort?: number;
+  /** Address /metrics and /status bind to (default 127.0.0.1). */
+  readonly metricsHost?: string;
   /** Seconds of silence before an echo to a switch (dropped after twice as long). */
   readonly inactivityProbeS?: number;
   readonly httpToken?: string;
@@ -47,6 +49,18 @@ function readToken(path: string): string {
   return token;
 }
 
+/**
+ * A listen that failed (port in use, address not ours, no permission) as one line naming the
+ * option; other errors are returned as they are.
+ */
+function listenFailure(option: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.syscall !== 'listen' && e.syscall !== 'getaddrinfo') return err instanceof Error ? err : new Error(String(err));
+  const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EACCES' ? 'permission denied'
+    : e.code === 'EADDRNOTAVAIL' ? 'address not available on this machine' : e.code === 'ENOTFOUND' ? 'unknown host name' : e.message;
+  return new Error(`${option}: ${why}`);
+}
+
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
@@ -61,7 +75,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   else if (a.topology.startsWith('http:')) {
     source = await httpSource(store, {
       port: Number(a.topology.slice(5)), ...(token ? { token } : {}), ...(a.httpHost ? { host: a.httpHost } : {}),
-    });
+    }).catch((err: unknown) => { throw listenFailure(`--topology ${a.topology}`, err); });
   } else source = fileSource(store, a.topology);
   log.info({ source: source.name, tokenRequired: token !== undefined }, 'topology source');
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
@@ -72,7 +86,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
     ...(tls ? { tls } : {}),
-    log, onReconciled: (h, b, r) => metrics.observe(h, b, r),
+    log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
       const pct = Math.round((100 * sent) / total);
@@ -80,12 +94,15 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       else log.info({ host: h, bridge: b, sent, total }, `sync ${pct}%`);
     },
   });
-  await ctl.start();
+  // Every listen is checked before any host is touched: a busy port stops us with one line.
   let metricsServer: import('node:http').Server | undefined;
   if (a.metricsPort !== undefined) {
-    metricsServer = await metrics.serve(a.metricsPort, () => ctl.status());
-    log.info({ port: a.metricsPort }, 'serving /metrics and /status on 127.0.0.1');
+    const host = a.metricsHost ?? '127.0.0.1';
+    const option = `${a.metricsHost ? `--metrics-host ${a.metricsHost} ` : ''}--metrics-port ${a.metricsPort}`;
+    metricsServer = await metrics.serve(a.metricsPort, () => ctl.status(), host).catch((err: unknown) => { throw listenFailure(option, err); });
+    log.info({ host, port: a.metricsPort }, 'serving /metrics and /status');
   }
+  await ctl.start().catch((err: unknown) => { throw listenFailure(`--listen ${a.listen}`, err); });
   log.info({ listen: formatTarget(listen) }, 'controller running');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -98,20 +115,23 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   return 0;
 }
 
-/** ofctl-ts status [--metrics-port N]: what a running controller knows, from its /status endpoint. */
-export async function statusCommand(port: number, out: (s: string) => void): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/status`);
-  if (!res.ok) throw new Error(`controller at 127.0.0.1:${port} answered ${res.status}`);
-  const s = (await res.json()) as {
-    sessions: number; topology: { accepted: number; rejected: number };
-    hosts: Array<{ host: string; ovsdbConnected: boolean; errors: string[]; bridges: Record<string, { connected: boolean; flows: number; lastReconcile?: { flowMods: number; durationMs: number } }> }>;
-  };
+/** ofctl-ts status [--metrics-port N] [--metrics-host H]: what a running controller knows, from its /status endpoint. */
+export async function statusCommand(port: number, out: (s: string) => void, host = '127.0.0.1'): Promise<number> {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const res = await fetch(`http://${where}/status`).catch(() => {
+    throw new Error(`no controller answers on ${where} (is it running with --metrics-port ${port}?)`);
+  });
+  if (!res.ok) throw new Error(`controller at ${where} answered ${res.status}`);
+  const s = (await res.json()) as ControllerStatus;
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
   for (const h of s.hosts) {
-    out(`host ${h.host}: ovsdb ${h.ovsdbConnected ? 'connected' : 'DISCONNECTED'}${h.errors.length ? `; errors: ${h.errors.join('; ')}` : ''}`);
+    const u = h.unreachable;
+    const ovsdb = h.ovsdbConnected ? 'connected'
+      : u ? `UNREACHABLE (${u.error}; ${u.attempts} attempt${u.attempts === 1 ? '' : 's'}, next at ${u.nextTryAt})` : 'DISCONNECTED';
+    out(`host ${h.host}: ovsdb ${ovsdb}${h.errors.length ? `; errors: ${h.errors.join('; ')}` : ''}`);
     for (const [b, st] of Object.entries(h.bridges)) {
       const last = st.lastReconcile ? `, last reconcile ${st.lastReconcile.flowMods} flow-mods in ${st.lastReconcile.durationMs.toFixed(1)} ms` : '';
-      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${last}`);
+      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${last}${st.lastCheck ? `, last checked ${st.lastCheck}` : ''}`);
     }
   }
   return 0;

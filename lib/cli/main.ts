@@ -118,6 +118,7 @@ await yargs(args)
     .option('controller-id', { type: 'string', default: 'ofctl-ts', describe: 'derives the cookies that mark our flows' })
     .option('datapath-type', { type: 'string', default: 'system', describe: 'netdev for the userspace datapath' })
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
+    .option('metrics-host', { type: 'string', describe: 'address for /metrics and /status (default 127.0.0.1; firewall it if not loopback)' })
     .option('inactivity-probe', { type: 'number', default: 5, describe: 'seconds without a message before an echo to a switch; silent twice as long, it is dropped (as OVS)' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
     .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
@@ -126,13 +127,15 @@ await yargs(args)
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
+    ...(a.metricsHost ? { metricsHost: a.metricsHost } : {}),
     ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpTokenFile ? { httpTokenFile: a.httpTokenFile } : {}),
     ...(a.httpHost ? { httpHost: a.httpHost } : {}), ...(a.privateKey ? { privateKey: a.privateKey } : {}),
     ...(a.certificate ? { certificate: a.certificate } : {}), ...(a.caCert ? { caCert: a.caCert } : {}),
   })))
   .command('status', "print a running controller's hosts, bridges, sessions and last reconcile", (y) => y
-    .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' }),
-  (a) => run('status', async () => (await import('./controller.js')).statusCommand(a.metricsPort, out)))
+    .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' })
+    .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'the --metrics-host of the controller' }),
+  (a) => run('status', async () => (await import('./controller.js')).statusCommand(a.metricsPort, out, a.metricsHost)))
   .demandCommand(1, 'name a command')
   .strict()
   .help()

@@ -18,6 +18,10 @@ import type { HostSetupOptions } from './host-setup.js';
 /** OVSDB connects, and agents rendering and sending flows, at once: bounds a cold start's memory burst. */
 const STARTS_AT_ONCE = 64;
 const PASSES_AT_ONCE = 32;
+/** A host whose OVSDB cannot be reached is tried again after 1 s, 2 s, 4 s… at most 30 s apart, for ever. */
+const HOST_RETRY = { initialMs: 1000, maxMs: 30_000 };
+/** How long a switch may wait for its datapath id to appear in a host's OVSDB before we warn. */
+const UNKNOWN_SWITCH_GRACE_MS = 3000;
 
 export interface ControllerOptions {
   /** Where ovs-vswitchd connects; several (e.g. a unix socket in each host's run directory). */
@@ -36,6 +40,10 @@ export interface ControllerOptions {
   readonly controllerTargetFor?: (host: string) => string | undefined;
   /** V8's old-generation growth past the live set, in percent (default HEAP_GROWING_PERCENT; 0: V8's own). */
   readonly heapGrowingPercent?: number;
+  /** Backoff between attempts to reach a host's OVSDB (default HOST_RETRY; tests shorten it). */
+  readonly hostRetry?: { readonly initialMs: number; readonly maxMs: number };
+  /** A change the switch refused: `n` flow-mods, none applied. */
+  readonly onRefused?: (host: string, bridge: string, n: number) => void;
 }
 
 export interface ControllerStatus {
@@ -53,6 +61,10 @@ export class Controller {
   private readonly bridgeByDpid = new Map<bigint, { readonly agent: HostAgent; readonly bridge: BridgeName }>();
   private readonly dpidsOf = new Map<HostAgent, ReadonlyMap<BridgeName, bigint>>();
   private readonly starting = new Set<Promise<void>>();
+  /** Agents whose OVSDB has not been reached yet (being tried, or waiting for the next try). */
+  private readonly unreached = new Map<HostAgent, NodeJS.Timeout | undefined>();
+  /** Datapath ids of switches already reported as matching no host (reported once each). */
+  private readonly unknownDpids = new Set<bigint>();
   private readonly startSlots = new Semaphore(STARTS_AT_ONCE);
   private readonly passSlots = new Semaphore(PASSES_AT_ONCE);
 
@@ -76,6 +88,8 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.unreached.values()) clearTimeout(timer);
+    this.unreached.clear();
     await Promise.all(this.listeners.map((l) => l.close()));
     await Promise.all([...this.agents.values()].map((a) => a.stop()));
   }
@@ -101,25 +115,55 @@ export class Controller {
    */
   private onTopology(touched: ReadonlySet<string> | 'all'): void {
     const t = this.store.topology;
+    // A host not reached yet whose entry left the topology (or changed its OVSDB address) is no longer tried.
+    for (const agent of this.unreached.keys()) {
+      if (t.hosts.get(agent.host)?.ovsdb === agent.ovsdb) continue;
+      clearTimeout(this.unreached.get(agent));
+      this.unreached.delete(agent);
+      this.agents.delete(agent.host);
+      void agent.stop();
+      this.o.log?.info({ host: agent.host, ovsdb: agent.ovsdb }, 'host left the topology (or its OVSDB address changed): no longer tried');
+    }
     for (const h of t.hosts.values()) {
       if (!h.ovsdb || this.agents.has(h.name)) continue;
       const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.tls ? { tls: this.o.tls } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
-        ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
+        ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}), ...(this.o.onRefused ? { onRefused: this.o.onRefused } : {}),
         onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);
-      const started = this.startSlots.run(() => agent.start()).catch((err: unknown) => {
-        this.o.log?.error({ host: h.name, err: String(err) }, 'cannot reach the host\'s OVSDB; will retry on the next topology change');
-        if (this.agents.get(h.name) === agent) this.agents.delete(h.name);
-      }).finally(() => this.starting.delete(started));
-      this.starting.add(started);
+      this.startAgent(agent, 0, undefined);
     }
     if (touched === 'all') for (const a of this.agents.values()) a.setTopology(t);
     else for (const h of touched) this.agents.get(h)?.setTopology(t);
+  }
+
+  /**
+   * Connects an agent to its host's OVSDB (a bounded number at a time); if that fails, tries again
+   * with capped exponential backoff until it succeeds or the host leaves the topology. The agent
+   * already holds the topology: once connected it converges without any topology event.
+   */
+  private startAgent(agent: HostAgent, failures: number, lastError: string | undefined): void {
+    this.unreached.set(agent, undefined);
+    const log = this.o.log;
+    const started = this.startSlots.run(() => agent.start()).then(() => {
+      this.unreached.delete(agent);
+      if (failures > 0) log?.info({ host: agent.host, ovsdb: agent.ovsdb, failures }, 'host\'s OVSDB reached');
+    }, (err: unknown) => {
+      if (!this.unreached.has(agent)) return; // left the topology meanwhile
+      const { initialMs, maxMs } = this.o.hostRetry ?? HOST_RETRY;
+      const delay = Math.min(initialMs * 2 ** failures, maxMs);
+      const error = err instanceof Error ? err.message : String(err);
+      agent.unreachable(error, failures + 1, new Date(Date.now() + delay));
+      // Warned at the first failure and when the error changes; the retries themselves at debug.
+      const level = error === lastError ? 'debug' : 'warn';
+      log?.[level]({ host: agent.host, ovsdb: agent.ovsdb, err: error, failures: failures + 1, retryInMs: delay }, 'cannot reach the host\'s OVSDB; will retry');
+      this.unreached.set(agent, setTimeout(() => this.startAgent(agent, failures + 1, error), delay));
+    }).finally(() => this.starting.delete(started));
+    this.starting.add(started);
   }
 
   private onSession(conn: OfConnection): void {
@@ -140,6 +184,11 @@ export class Controller {
       const waiting = this.pendingSessions.get(dpid) ?? new Set<OfConnection>();
       waiting.add(conn);
       this.pendingSessions.set(dpid, waiting);
+      setTimeout(() => {
+        if (!conn.isOpen || !this.pendingSessions.get(dpid)?.has(conn) || this.unknownDpids.has(dpid)) return;
+        this.unknownDpids.add(dpid);
+        this.o.log?.warn({ peer: conn.peer, dpid: dpid.toString(16).padStart(16, '0') }, 'switch matches no host (unknown datapath id); kept waiting for it');
+      }, UNKNOWN_SWITCH_GRACE_MS).unref();
     }
   }
 
@@ -154,11 +203,13 @@ export class Controller {
       const waiting = this.pendingSessions.get(dpid);
       if (!waiting) continue;
       this.pendingSessions.delete(dpid);
+      this.unknownDpids.delete(dpid);
       for (const conn of waiting) if (conn.isOpen) this.attach(agent, bridge, conn);
     }
   }
 
   private attach(agent: HostAgent, bridge: BridgeName, conn: OfConnection): void {
+    conn.bindLog({ host: agent.host, bridge });
     this.o.log?.info({ host: agent.host, bridge, peer: conn.peer }, 'bridge connected');
     agent.attach(bridge, conn).catch((err: unknown) => {
       this.o.log?.error({ host: agent.host, bridge, err: String(err) }, 'attaching the bridge failed');

@@ -22,6 +22,8 @@ export interface ReconcilerOptions {
   readonly learnTable?: number;
   /** Progress of a large change: called as flow-mods go out (sent of total). */
   readonly onProgress?: (sent: number, total: number) => void;
+  /** After a change is committed: the flows added (new or changed) and deleted, for the log. */
+  readonly onApplied?: (adds: readonly Flow[], deletes: readonly Flow[]) => void;
 }
 
 /** Changes smaller than this report no progress. */
@@ -124,6 +126,7 @@ export class FlowReconciler {
       this.flowModsSent += mods.length;
       for (const [k] of deletes) this.actual.delete(k);
       for (const [k, f] of adds) this.actual.set(k, f);
+      this.opts.onApplied?.(adds.map(([, f]) => f), deletes.map(([, f]) => f));
     }
     return {
       added: adds.length - modified, modified, deleted: deletes.length, flowMods: mods.length, durationMs: performance.now() - t0,

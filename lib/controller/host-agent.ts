@@ -12,8 +12,9 @@ import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
-import { FlowReconciler, ReconcileResult } from './flow-reconciler.js';
-import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, vlanHintsFrom } from './host-setup.js';
+import { canonicalText } from '../flowset/flowset.js';
+import { FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
+import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, SetupChange, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from './host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -24,6 +25,8 @@ export interface HostAgentOptions {
   /** Key, certificate and CA for an `ssl:` OVSDB address. */
   readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: BridgeName, r: ReconcileResult) => void;
+  /** A change the switch refused: `n` flow-mods, none applied. */
+  readonly onRefused?: (host: string, bridge: BridgeName, n: number) => void;
   /** Shared by all agents: how many may render and send flows at once (default: no limit). */
   readonly passSlots?: Semaphore;
   /** The datapath ids of this host's bridges, each time OVSDB changes (the controller indexes them). */
@@ -36,8 +39,19 @@ export interface HostStatus {
   readonly host: string;
   readonly ovsdb: string;
   readonly ovsdbConnected: boolean;
-  readonly bridges: Record<string, { readonly connected: boolean; readonly flows: number; readonly lastReconcile?: ReconcileResult }>;
+  /** lastCheck: when the bridge was last compared with its pipeline (ISO time), whether or not that changed anything. */
+  readonly bridges: Record<string, { readonly connected: boolean; readonly flows: number; readonly lastReconcile?: ReconcileResult; readonly lastCheck?: string }>;
   readonly errors: readonly string[];
+  /** Present while the host's OVSDB has not been reached yet: the last error and when the controller tries again. */
+  readonly unreachable?: HostRetry;
+}
+
+export interface HostRetry {
+  readonly error: string;
+  /** Failed attempts so far. */
+  readonly attempts: number;
+  /** ISO time of the next attempt. */
+  readonly nextTryAt: string;
 }
 
 export class HostAgent {
@@ -50,6 +64,9 @@ export class HostAgent {
   /** The state each reconciler was last converged to: the same state object, no re-render. */
   private readonly convergedTo = new WeakMap<FlowReconciler, HostState>();
   private readonly last = new Map<BridgeName, ReconcileResult>();
+  private readonly checkedAt = new Map<BridgeName, Date>();
+  private retry: HostRetry | undefined;
+  private stopped = false;
   private errors: readonly string[] = [];
   private pass: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -62,10 +79,17 @@ export class HostAgent {
     private readonly o: HostAgentOptions,
   ) {}
 
+  /** Connects to the host's OVSDB; rejects if it cannot be reached (the controller retries). */
   async start(): Promise<void> {
-    this.client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb, this.o.tls), {
+    const client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb, this.o.tls), {
       tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
     });
+    if (this.stopped) {
+      await client.close();
+      return;
+    }
+    this.client = client;
+    this.retry = undefined;
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
     this.client.replica$.subscribe((replica) => {
       this.dpids = bridgeDatapathIds(replica);
@@ -75,7 +99,13 @@ export class HostAgent {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.client?.close();
+  }
+
+  /** The host's OVSDB could not be reached; shown in status until a start succeeds. */
+  unreachable(error: string, attempts: number, nextTryAt: Date): void {
+    this.retry = { error, attempts, nextTryAt: nextTryAt.toISOString() };
   }
 
   view(): VswitchView | undefined {
@@ -96,9 +126,17 @@ export class HostAgent {
   /** A bridge of this host connected: dump it once and converge it. */
   async attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
     const cookie = bridge === BR_TUN ? this.o.pipeline.cookies.brTun : this.o.pipeline.cookies.brInt;
+    const log = this.o.log;
     const r = await FlowReconciler.attach(conn, {
       cookie,
       onProgress: (sent, total) => this.o.onProgress?.(this.host, bridge, sent, total),
+      // Each flow changed, at debug only (formatting 20k flows is not free).
+      ...(log?.isLevelEnabled('debug') ? {
+        onApplied: (adds, deletes) => {
+          for (const f of deletes) log.debug({ host: this.host, bridge }, `- ${canonicalText(f)}`);
+          for (const f of adds) log.debug({ host: this.host, bridge }, `+ ${canonicalText(f)}`);
+        },
+      } : {}),
     });
     this.reconcilers.set(bridge, r);
     void conn.closed.then(() => {
@@ -162,7 +200,7 @@ export class HostAgent {
       this.state = state;
     }
     this.errors = state.errors;
-    await applyHostSetup(this.client, state, this.o.setup, undefined, view);
+    await applyHostSetup(this.client, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // a bridge already converged to this very state object is not re-rendered. (The pipelines are
     // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
@@ -171,10 +209,15 @@ export class HostAgent {
     const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
     if (stale.length === 0) return;
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
-      const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline));
+      const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline)).catch((err: unknown) => {
+        if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
+        throw err;
+      });
       this.convergedTo.set(r, state);
       this.last.set(bridge, res);
+      this.checkedAt.set(bridge, new Date());
       if (res.flowMods) this.o.log?.info({ host: this.host, bridge, ...res }, 'bridge reconciled');
+      else this.o.log?.debug({ host: this.host, bridge, durationMs: res.durationMs }, 'bridge checked: in sync');
       this.o.onReconciled?.(this.host, bridge, res);
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
@@ -185,9 +228,18 @@ export class HostAgent {
     for (const b of [BR_INT, BR_TUN] as const) {
       const r = this.reconcilers.get(b);
       const last = this.last.get(b);
-      bridges[b] = { connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}) };
+      const checked = this.checkedAt.get(b);
+      bridges[b] = { connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}), ...(checked ? { lastCheck: checked.toISOString() } : {}) };
     }
-    return { host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors };
+    return {
+      host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors,
+      ...(this.retry ? { unreachable: this.retry } : {}),
+    };
+  }
+
+  /** What the setup wrote to OVSDB, one info line per change, with the names it concerns. */
+  private logChanges(changes: readonly SetupChange[]): void {
+    for (const { change, ...names } of changes) this.o.log?.info({ host: this.host, ...names }, `ovsdb: ${change}`);
   }
 }
 

@@ -53,8 +53,18 @@ function vmPortConfig(networkId: string, vni: number, vlan: number): Map<string,
     ['segmentation_id', String(vni)], ['tag', String(vlan)]]);
 }
 
-/** The operations that make OVSDB hold what host `s` needs (empty when it already does). */
-export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptions): Operation[] {
+/** One change a plan makes, for the log: what, on which bridge, and the names it concerns. */
+export interface SetupChange {
+  readonly change: string;
+  readonly bridge: string;
+  readonly [name: string]: string | number | readonly string[];
+}
+
+/**
+ * The operations that make OVSDB hold what host `s` needs (empty when it already does); what they
+ * change is described in `changes`.
+ */
+export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptions, changes: SetupChange[] = []): Operation[] {
   const ops: Operation[] = [];
   let n = 0;
   const name = (p: string): string => `${p}${n++}`;
@@ -90,6 +100,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
         ...extra.map((t) => insertPort(t.name, vxlanIface(t))),
       ];
       const controller = insertController();
+      changes.push({ change: 'bridge created', bridge: br, ports: [br, patch, ...extra.map((t) => t.name)], controller: o.controllerTarget });
       ops.push(
         {
           op: 'insert', table: 'Bridge', 'uuid-name': b,
@@ -106,21 +117,29 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     const where = [['_uuid', '==', uuid(have.uuid)]] as const;
     // Controller first: updated in place, or added if the bridge has none (never removed).
     if (have.controllers.length === 0) {
+      changes.push({ change: 'controller set', bridge: br, controller: o.controllerTarget });
       ops.push({ op: 'update', table: 'Bridge', where: [...where], row: { controller: insertController() } });
     } else if (have.controllers[0]!.target !== o.controllerTarget) {
+      changes.push({ change: 'controller target changed', bridge: br, from: have.controllers[0]!.target, controller: o.controllerTarget });
       ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { target: o.controllerTarget } });
     }
     const row: Record<string, Json> = {};
     if (have.failMode !== 'secure') row.fail_mode = 'secure';
     if (!have.protocols.includes('OpenFlow13')) row.protocols = ovsSet([...new Set([...have.protocols, 'OpenFlow10', 'OpenFlow13'])]);
     if (have.datapathType !== o.datapathType && !(have.datapathType === '' && o.datapathType === 'system')) row.datapath_type = o.datapathType;
-    if (Object.keys(row).length) ops.push({ op: 'update', table: 'Bridge', where: [...where], row });
+    if (Object.keys(row).length) {
+      changes.push({ change: 'bridge settings fixed', bridge: br, columns: Object.keys(row) });
+      ops.push({ op: 'update', table: 'Bridge', where: [...where], row });
+    }
     if (have.otherConfig.get('disable-in-band') !== 'true') {
+      changes.push({ change: 'in-band control disabled', bridge: br });
       ops.push({ op: 'mutate', table: 'Bridge', where: [...where], mutations: [['other_config', 'insert', ovsMap({ 'disable-in-band': 'true' })]] });
     }
     const patchPort = have.ports.find((p) => p.name === patch);
-    if (!patchPort) addPort(have.uuid, patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 });
-    else fixInterface(patchPort.interfaces[0], { type: 'patch', options: patchIface });
+    if (!patchPort) {
+      changes.push({ change: 'patch port added', bridge: br, port: patch, peer });
+      addPort(have.uuid, patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 });
+    } else fixInterface(br, patchPort.interfaces[0], { type: 'patch', options: patchIface });
   };
 
   const addPort = (bridgeUuid: string, portName: string, iface: Record<string, Json>): void => {
@@ -144,8 +163,9 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     ops.unshift(...guards);
   };
 
-  const fixInterface = (i: OvsInterface | undefined, want: { type: string; options: ReadonlyMap<string, string> }): void => {
+  const fixInterface = (bridge: string, i: OvsInterface | undefined, want: { type: string; options: ReadonlyMap<string, string> }): void => {
     if (!i || (i.type === want.type && sameMap(i.options, want.options))) return;
+    changes.push({ change: 'interface fixed', bridge, port: i.name, type: want.type, options: [...want.options].map(([k, v]) => `${k}=${v}`) });
     ops.push({ op: 'update', table: 'Interface', where: [['_uuid', '==', uuid(i.uuid)]], row: { type: want.type, options: ovsMap(want.options) } });
   };
 
@@ -158,11 +178,14 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   if (brTun) {
     for (const t of wanted) {
       const have = brTun.ports.find((p) => p.name === t.name);
-      if (!have) addPort(brTun.uuid, t.name, vxlanIface(t));
-      else fixInterface(have.interfaces[0], { type: 'vxlan', options: t.options });
+      if (!have) {
+        changes.push({ change: 'tunnel port added', bridge: BR_TUN, port: t.name, remoteIp: t.options.get('remote_ip')!, ofport: t.ofport });
+        addPort(brTun.uuid, t.name, vxlanIface(t));
+      } else fixInterface(BR_TUN, have.interfaces[0], { type: 'vxlan', options: t.options });
     }
     const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
     if (stale.length) {
+      for (const p of stale) changes.push({ change: 'tunnel port removed', bridge: BR_TUN, port: p.name, remoteIp: p.interfaces[0]!.options.get('remote_ip') ?? '' });
       touched.add(brTun.uuid);
       ops.push({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brTun.uuid)]], mutations: [['ports', 'delete', ovsSet(stale.map((p) => uuid(p.uuid)))]] });
     }
@@ -182,6 +205,12 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       const otherNow = new Map([...port.otherConfig].filter(([k]) => ['net_uuid', 'network_type', 'physical_network', 'segmentation_id', 'tag'].includes(k)));
       if (port.tag !== tag || !sameMap(otherNow, other)) {
         const kept = new Map([...port.otherConfig].filter(([k]) => !otherNow.has(k)));
+        const change = port.tag === tag ? 'VM port VLAN record updated'
+          : tag === DEAD_VLAN ? 'VM port put in the dead VLAN (not in the topology)' : port.tag === undefined ? 'VM port tagged' : 'VM port retagged';
+        changes.push({
+          change, bridge: BR_INT, port: port.name, ifaceId, tag, ...(port.tag !== undefined && port.tag !== tag ? { previousTag: port.tag } : {}),
+          ...(lp ? { network: lp.network } : {}),
+        });
         ops.push({
           op: 'update', table: 'Port', where: [['_uuid', '==', uuid(port.uuid)]],
           row: { tag, other_config: ovsMap(new Map([...kept, ...other])) },
@@ -207,10 +236,12 @@ export function vlanHintsFrom(view: VswitchView): Map<string, number> {
 /**
  * Applies the plan in one transaction (with next_cfg += 1) and waits until ovs-vswitchd has applied
  * it (cur_cfg catches up). Returns the number of operations (0: already in sync, nothing sent).
+ * `onCommitted` is told what changed once the transaction has committed.
  */
 export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostSetupOptions, timeoutMs = 10_000,
-  view: VswitchView = vswitchView(client.replica)): Promise<number> {
-  const ops = planHostSetup(view, s, o);
+  view: VswitchView = vswitchView(client.replica), onCommitted?: (changes: readonly SetupChange[]) => void): Promise<number> {
+  const changes: SetupChange[] = [];
+  const ops = planHostSetup(view, s, o, changes);
   if (ops.length === 0) return 0;
   const root = uuid(view.rootUuid!);
   const results = await client.transact([
@@ -219,6 +250,7 @@ export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostS
     { op: 'select', table: 'Open_vSwitch', where: [['_uuid', '==', root]], columns: ['next_cfg'] },
   ]);
   const sel = results[results.length - 1] as { rows: Array<{ next_cfg: number }> };
+  onCommitted?.(changes);
   const target = sel.rows[0]!.next_cfg;
   await waitFor(client, (r) => curCfgOf(r) >= target, timeoutMs, `ovs-vswitchd to apply configuration ${target}`);
   return ops.length;

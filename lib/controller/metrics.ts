@@ -1,9 +1,13 @@
-// Prometheus metrics (prom-client), served at /metrics: sessions, flows per bridge, reconcile
-// durations, topology events accepted and rejected.
+// Prometheus metrics (prom-client), served at /metrics with /status beside them. Counts that only
+// grow are counters named `_total`; states (sessions, connections, flows held) are gauges read from
+// the controller's status at scrape time; prom-client's default process and Node metrics are included.
+import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Controller } from './controller.js';
 import type { ReconcileResult } from './flow-reconciler.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -12,37 +16,95 @@ export class ControllerMetrics {
     labelNames: ['host', 'bridge'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
   });
   private readonly flowMods = new Counter({
-    name: 'ofctl_ts_flow_mods_total', help: 'Flow-mods sent', labelNames: ['host', 'bridge'], registers: [this.registry],
+    name: 'ofctl_ts_flow_mods_total', help: 'Flow-mods sent and committed', labelNames: ['host', 'bridge'], registers: [this.registry],
+  });
+  private readonly refused = new Counter({
+    name: 'ofctl_ts_flow_mods_refused_total', help: 'Flow-mods the switch refused (their whole bundle was not applied)',
+    labelNames: ['host', 'bridge'], registers: [this.registry],
+  });
+  private readonly repairs = new Counter({
+    name: 'ofctl_ts_flow_repairs_total', help: 'Flows found drifted from the pipeline and put back',
+    labelNames: ['host', 'bridge'], registers: [this.registry],
+  });
+  private readonly checks = new Counter({
+    name: 'ofctl_ts_bridge_checks_total', help: 'Checks of a bridge against its pipeline, including those that changed nothing',
+    labelNames: ['host', 'bridge'], registers: [this.registry],
   });
 
   constructor(controller: () => Controller | undefined) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'ofctl_ts_build_info', help: 'Always 1: the version of ofctl-ts and of Node', labelNames: ['version', 'node'], registers: [this.registry],
+    }).set({ version: VERSION, node: process.version }, 1);
+    const hosts = (): ReturnType<Controller['status']>['hosts'] => controller()?.status().hosts ?? [];
     new Gauge({
       name: 'ofctl_ts_sessions', help: 'OpenFlow sessions', registers: [this.registry],
       collect() { this.set(controller()?.status().sessions ?? 0); },
     });
     new Gauge({
-      name: 'ofctl_ts_bridge_flows', help: 'Our flows on each bridge', labelNames: ['host', 'bridge'], registers: [this.registry],
+      name: 'ofctl_ts_ovsdb_connected', help: '1 while the host\'s OVSDB session is up', labelNames: ['host'], registers: [this.registry],
       collect() {
         this.reset();
-        for (const h of controller()?.status().hosts ?? []) for (const [b, s] of Object.entries(h.bridges)) this.set({ host: h.host, bridge: b }, s.flows);
+        for (const h of hosts()) this.set({ host: h.host }, h.ovsdbConnected ? 1 : 0);
       },
     });
     new Gauge({
-      name: 'ofctl_ts_topology_events', help: 'Topology events by outcome', labelNames: ['outcome'], registers: [this.registry],
+      name: 'ofctl_ts_openflow_connected', help: '1 while the bridge\'s OpenFlow session is up', labelNames: ['host', 'bridge'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of hosts()) for (const [b, s] of Object.entries(h.bridges)) this.set({ host: h.host, bridge: b }, s.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_bridge_flows', help: 'Our flows on each bridge', labelNames: ['host', 'bridge'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of hosts()) for (const [b, s] of Object.entries(h.bridges)) this.set({ host: h.host, bridge: b }, s.flows);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_bridge_last_check_timestamp_seconds', help: 'When the bridge was last checked against its pipeline (Unix time)',
+      labelNames: ['host', 'bridge'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of hosts()) {
+          for (const [b, s] of Object.entries(h.bridges)) if (s.lastCheck) this.set({ host: h.host, bridge: b }, Date.parse(s.lastCheck) / 1000);
+        }
+      },
+    });
+    new Counter({
+      name: 'ofctl_ts_topology_events_total', help: 'Topology events by outcome', labelNames: ['outcome'], registers: [this.registry],
+      // The store counts them (monotonic): the counter is set to its counts at scrape time.
       collect() {
         const t = controller()?.status().topology;
-        this.set({ outcome: 'accepted' }, t?.accepted ?? 0);
-        this.set({ outcome: 'rejected' }, t?.rejected ?? 0);
+        this.reset();
+        this.inc({ outcome: 'accepted' }, t?.accepted ?? 0);
+        this.inc({ outcome: 'rejected' }, t?.rejected ?? 0);
       },
     });
   }
 
+  /** One check of a bridge (a reconcile, whether or not it changed anything). */
   observe(host: string, bridge: string, r: ReconcileResult): void {
     this.reconcileSeconds.observe({ host, bridge }, r.durationMs / 1000);
     this.flowMods.inc({ host, bridge }, r.flowMods);
+    this.checks.inc({ host, bridge });
   }
 
-  /** Serves /metrics and /status (JSON) on loopback unless told otherwise. */
+  /** A change the switch refused: `n` flow-mods, none of the bundle applied. */
+  refusedFlowMods(host: string, bridge: string, n: number): void {
+    this.refused.inc({ host, bridge }, n);
+  }
+
+  /** `n` drifted flows put back on a bridge (called by the drift audit). */
+  repaired(host: string, bridge: string, n: number): void {
+    this.repairs.inc({ host, bridge }, n);
+  }
+
+  /**
+   * Serves /metrics and /status (JSON) on `host` (loopback by default). Rejects with the listen
+   * error (EADDRINUSE, EACCES, EADDRNOTAVAIL…) so that the caller can stop before touching any host.
+   */
   serve(port: number, status: () => unknown, host = '127.0.0.1'): Promise<Server> {
     const server = createServer((req, res) => {
       void (async () => {
@@ -55,6 +117,12 @@ export class ControllerMetrics {
         }
       })();
     });
-    return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
   }
 }

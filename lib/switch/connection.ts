@@ -77,7 +77,7 @@ export class OfConnection {
   private echoOutstanding = false;
   private lastRx = Date.now();
   private helloReceived: (() => void) | undefined;
-  private readonly log: Logger | undefined;
+  private log: Logger | undefined;
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxMessageBytes: number;
@@ -105,6 +105,11 @@ export class OfConnection {
 
   get isOpen(): boolean {
     return this.closeReason === undefined;
+  }
+
+  /** Names the session's host and bridge (once the controller knows them) in its later log lines. */
+  bindLog(bindings: Readonly<Record<string, string>>): void {
+    this.log = this.log?.child(bindings);
   }
 
   /** HELLO exchange (OpenFlow 1.3 only) and FEATURES to learn the datapath id. */

@@ -1,7 +1,9 @@
 // `ofctl-ts controller` as an operator runs it: a topology file (followed), a real host, the
 // metrics/status endpoint, `ofctl-ts status`, and a clean exit on SIGTERM.
 import { expect } from 'chai';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
 import { OvsSandbox } from '../ovs/sandbox.js';
 import { ControllerProcess } from './controller-process.js';
@@ -36,12 +38,24 @@ describe('ofctl-ts controller (the command)', function () {
       const st = await runCli(['status', '--metrics-port', String(metrics)]);
       expect(st.code, st.stderr).to.equal(0);
       expect(st.stdout).to.match(/host h1: ovsdb connected/);
-      expect(st.stdout).to.match(/br-tun: connected, \d+ flows/);
-      await eventually(async () => (await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).includes('ofctl_ts_topology_events{outcome="rejected"} 1'), 'the rejection to be counted');
+      expect(st.stdout).to.match(/br-tun: connected, \d+ flows, last reconcile \d+ flow-mods in [\d.]+ ms, last checked \d{4}-\d\d-\d\dT/);
+      await eventually(async () => (await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).includes('ofctl_ts_topology_events_total{outcome="rejected"} 1'), 'the rejection to be counted');
       const m = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      expect(m).to.match(/^# TYPE ofctl_ts_topology_events_total counter$/m);
+      expect(m).to.match(/^ofctl_ts_topology_events_total\{outcome="accepted"\} 5$/m);
       expect(m).to.match(/ofctl_ts_sessions 2/);
       expect(m).to.match(/ofctl_ts_bridge_flows\{host="h1",bridge="br-tun"\} \d+/);
       expect(m).to.match(/ofctl_ts_reconcile_seconds_count\{host="h1",bridge="br-tun"\} \d+/);
+      expect(m).to.match(/^# TYPE ofctl_ts_flow_mods_total counter$/m);
+      expect(m).to.match(/^ofctl_ts_bridge_checks_total\{host="h1",bridge="br-tun"\} [1-9]\d*$/m);
+      expect(m).to.match(/^ofctl_ts_bridge_last_check_timestamp_seconds\{host="h1",bridge="br-int"\} \d+/m);
+      expect(m).to.match(/^ofctl_ts_ovsdb_connected\{host="h1"\} 1$/m);
+      expect(m).to.match(/^ofctl_ts_openflow_connected\{host="h1",bridge="br-tun"\} 1$/m);
+      const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+      expect(m).to.include(`ofctl_ts_build_info{version="${version}",node="${process.version}"} 1`);
+      // prom-client's default process and Node metrics.
+      expect(m).to.match(/^process_cpu_user_seconds_total \d/m);
+      expect(m).to.match(/^nodejs_heap_size_used_bytes \d/m);
     } finally {
       const code = await proc.kill('SIGTERM');
       await ovs.stop();
@@ -55,5 +69,84 @@ describe('ofctl-ts controller (the command)', function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/--inactivity-probe 0: must be a positive number of seconds/);
     expect(r.stderr).to.not.match(/topology source/);
+  });
+
+  /** Holds a TCP port on 127.0.0.1 (something else listening there). */
+  const occupy = async (): Promise<[number, Server]> => {
+    const port = await freePort();
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+    return [port, srv];
+  };
+
+  it('a busy --metrics-port or --listen: one line naming the option, exit 1, no host touched', async () => {
+    const ovs = await OvsSandbox.start({});
+    const [busy, srv] = await occupy();
+    try {
+      const topo = join(ovs.dir, 'topology.jsonl');
+      writeFileSync(topo, `{"type":"host","name":"h1","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}\n`);
+      const runs = [
+        [['--metrics-port', String(busy)], `--metrics-port ${busy}`],
+        [['--metrics-host', '127.0.0.1', '--metrics-port', String(busy)], `--metrics-host 127.0.0.1 --metrics-port ${busy}`],
+        [['--listen', `tcp:127.0.0.1:${busy}`], `--listen tcp:127.0.0.1:${busy}`],
+      ] as const;
+      for (const [extra, option] of runs) {
+        const r = await runCli(['controller', '--topology', topo, '--datapath-type', 'netdev',
+          ...(extra[0] === '--listen' ? [] : ['--listen', `tcp:127.0.0.1:${await freePort()}`]), ...extra]);
+        expect(r.code, r.stderr).to.equal(1);
+        const plain = r.stderr.split('\n').filter((l) => l && !l.startsWith('{'));
+        expect(plain).to.deep.equal([`ofctl-ts: controller: ${option}: address already in use`]);
+        expect(r.stderr).to.not.match(/ovsdb|bridge/i);
+      }
+      // Nothing reached the host: OVS holds no bridge.
+      expect((await ovs.vsctl('list-br')).trim()).to.equal('');
+    } finally {
+      srv.close();
+      await ovs.stop();
+    }
+  });
+
+  it('status: says plainly when no controller answers; --metrics-host binds elsewhere', async () => {
+    const free = await freePort();
+    const none = await runCli(['status', '--metrics-port', String(free)]);
+    expect(none.code).to.equal(1);
+    expect(none.stderr.trim()).to.equal(`ofctl-ts: status: no controller answers on 127.0.0.1:${free} (is it running with --metrics-port ${free}?)`);
+
+    const [of, metrics] = [await freePort(), await freePort()];
+    const topo = join(tmpdir(), `ofctl-ts-metrics-host-${process.pid}.jsonl`);
+    writeFileSync(topo, '{"type":"host","name":"h2","tunnelIp":"10.250.0.2"}\n');
+    const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--topology', topo, '--datapath-type', 'netdev',
+      '--metrics-host', '127.0.0.2', '--metrics-port', String(metrics)]);
+    try {
+      await proc.waitForLine((l) => l.msg === 'controller running', 'the controller to start');
+      // Bound to 127.0.0.2 only.
+      const loopback = await runCli(['status', '--metrics-port', String(metrics)]);
+      expect(loopback.code).to.equal(1);
+      expect(loopback.stderr).to.match(/no controller answers on 127\.0\.0\.1:/);
+      expect(await (await fetch(`http://127.0.0.2:${metrics}/metrics`)).text()).to.match(/^ofctl_ts_sessions 0$/m);
+      const st = await runCli(['status', '--metrics-host', '127.0.0.2', '--metrics-port', String(metrics)]);
+      expect(st.code, st.stderr).to.equal(0);
+      expect(st.stdout).to.match(/^sessions 0/);
+    } finally {
+      expect(await proc.kill('SIGTERM'), proc.log).to.equal(0);
+      rmSync(topo, { force: true });
+    }
+  });
+
+  it('status lists a host whose OVSDB cannot be reached, with the error and the next try', async () => {
+    const [of, metrics] = [await freePort(), await freePort()];
+    const topo = join(tmpdir(), `ofctl-ts-unreachable-${process.pid}.jsonl`);
+    writeFileSync(topo, '{"type":"host","name":"down","tunnelIp":"10.250.0.7","ovsdb":"unix:/nonexistent/db.sock"}\n');
+    const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--topology', topo, '--datapath-type', 'netdev', '--metrics-port', String(metrics)]);
+    try {
+      const warned = await proc.waitForLine((l) => l.msg === 'cannot reach the host\'s OVSDB; will retry', 'the warning');
+      expect(warned).to.include({ host: 'down', retryInMs: 1000, level: 40 });
+      const st = await runCli(['status', '--metrics-port', String(metrics)]);
+      expect(st.code, st.stderr).to.equal(0);
+      expect(st.stdout).to.match(/^host down: ovsdb UNREACHABLE \(.*ENOENT.*; \d+ attempts?, next at \d{4}-\d\d-\d\dT[\d:.]+Z\)$/m);
+    } finally {
+      expect(await proc.kill('SIGTERM'), proc.log).to.equal(0);
+      rmSync(topo, { force: true });
+    }
   });
 });
