@@ -70,7 +70,7 @@ export class Controller {
       this.listeners.push(l);
     }
     this.store.changes$.subscribe((t) => this.onTopology(t.lastTouched));
-    this.store.rejected$.subscribe((r) => this.o.log?.warn({ source: r.source, error: r.error }, 'topology event rejected'));
+    this.store.thawed$.subscribe((t) => this.onTopology(t.hosts));
     this.onTopology('all');
     await Promise.all(this.starting);
   }
@@ -102,7 +102,7 @@ export class Controller {
   private onTopology(touched: ReadonlySet<string> | 'all'): void {
     const t = this.store.topology;
     for (const h of t.hosts.values()) {
-      if (!h.ovsdb || this.agents.has(h.name)) continue;
+      if (!h.ovsdb || this.agents.has(h.name) || this.store.isFrozen(h.name)) continue;
       const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
