@@ -6,6 +6,7 @@ import { Controller } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
+import { describeFreeze } from '../topology/freeze.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
@@ -64,7 +65,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   // The start-up snapshot (a file as it is now, stdin to its end or its first empty line) is read
   // whole before anything listens or any host is touched.
   let source: Source;
-  if (a.topology === '-' || !a.topology.startsWith('http:')) {
+  if (!a.topology.startsWith('http:')) {
     const s = a.topology === '-' ? await streamSource(store, process.stdin) : fileSource(store, a.topology);
     source = s;
     if (s.snapshot.length && !a.allowPartial) {
@@ -73,9 +74,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
         + s.snapshot.map((r) => `  ${where(r)}: ${r.error}`).join('\n'));
     }
     for (const f of store.freeze(s.snapshot)) {
-      const hosts = f.hosts === 'all' ? 'ALL hosts (the line names no host that can be found)' : `hosts ${[...f.hosts].join(', ') || '(none known yet)'}`;
-      const until = f.names.length ? `until an accepted event names ${f.names.join(' or ')}` : 'until restarted with a corrected topology';
-      log.warn({ line: f.where, hosts: f.hosts === 'all' ? 'all' : [...f.hosts], names: f.names }, `--allow-partial: ${f.where} rejected: ${hosts} frozen (not touched) ${until}`);
+      log.warn({ line: f.where, hosts: f.hosts === 'all' ? 'all' : [...f.hosts], names: f.names }, `--allow-partial: ${describeFreeze(f)}`);
     }
   } else {
     source = await httpSource(store, {

@@ -109,6 +109,14 @@ export function freezeFor(where: string, error: string, line: string, t: Topolog
   return { where, error, names, hosts: all ? 'all' : hosts };
 }
 
+/** For the log: the line, what is frozen, and what lifts it. */
+export function describeFreeze(f: Freeze): string {
+  if (f.hosts !== 'all' && f.hosts.size === 0) return `${f.where} rejected: no host frozen (none is known to be concerned)`;
+  const hosts = f.hosts === 'all' ? 'ALL hosts frozen (the line names no host that can be found)' : `hosts ${[...f.hosts].join(', ')} frozen (not touched)`;
+  const until = f.names.length ? `until an accepted event names ${f.names.join(' or ')}` : 'until restarted with a corrected topology';
+  return `${f.where} rejected: ${hosts} ${until}`;
+}
+
 /** The freezes in force, lifted by accepted events. */
 export class Freezes {
   private list: Freeze[] = [];

@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { freezeFor, namedBy } from '../../lib/topology/freeze.js';
+import { describeFreeze, freezeFor, namedBy } from '../../lib/topology/freeze.js';
 import { parseTopology, Topology } from '../../lib/topology/model.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { fileSource, streamSource } from '../../lib/topology/sources.js';
@@ -146,6 +146,11 @@ describe('topology start-up snapshot, line numbers and freezes', () => {
     const all = store.freeze(snapshot.slice(3));
     expect(all[0]!.hosts).to.equal('all');
     expect(store.isFrozen('a') && store.isFrozen('nobody')).to.equal(true);
+    // What the operator reads.
+    expect(describeFreeze(freezes[1]!)).to.equal('topo:6 rejected: hosts a, b frozen (not touched) until an accepted event names port:pa');
+    expect(describeFreeze(freezes[0]!)).to.equal('topo:5 rejected: no host frozen (none is known to be concerned)');
+    expect(describeFreeze(all[0]!)).to.equal('topo:9 rejected: ALL hosts frozen (the line names no host that can be found) until an accepted event names port:pz');
+    expect(describeFreeze(freezeFor('t:1', 'e', 'garbage', store.topology))).to.match(/ALL hosts frozen .* until restarted with a corrected topology$/);
   });
 
   it('a rejected line about a known entity freezes its hosts; a replay of the accepted event thaws them', () => {
