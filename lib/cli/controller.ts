@@ -6,8 +6,9 @@ import { Controller, ControllerStatus } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
+import { describeFreeze } from '../topology/freeze.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
-import { TopologyStore } from '../topology/store.js';
+import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
 
@@ -34,6 +35,8 @@ export interface ControllerArgs {
   readonly privateKey?: string;
   readonly certificate?: string;
   readonly caCert?: string;
+  /** Start despite rejected snapshot lines, freezing the hosts they concern (see freeze.ts). */
+  readonly allowPartial?: boolean;
 }
 
 
@@ -70,13 +73,28 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   const token = a.httpTokenFile ? readToken(a.httpTokenFile) : a.httpToken;
   if (tls) log.info({ tls: tls.files, subject: tls.subject }, 'TLS credentials loaded');
   const store = new TopologyStore();
+  store.rejected$.subscribe((r) => log.warn({ source: r.source, line: r.lineNo, error: r.error }, `${where(r)}: ${r.error}`));
+  store.thawed$.subscribe(({ lifted, hosts }) => log.info({ hosts: [...hosts], lines: lifted.map((f) => f.where) },
+    `accepted events named what ${lifted.map((f) => f.where).join(', ')} named: hosts thawed: ${[...hosts].join(', ') || 'none (others still frozen)'}`));
+  // The start-up snapshot (a file as it is now, stdin to its end or its first empty line) is read
+  // whole before anything listens or any host is touched.
   let source: Source;
-  if (a.topology === '-') source = streamSource(store, process.stdin);
-  else if (a.topology.startsWith('http:')) {
+  if (!a.topology.startsWith('http:')) {
+    const s = a.topology === '-' ? await streamSource(store, process.stdin) : fileSource(store, a.topology);
+    source = s;
+    if (s.snapshot.length && !a.allowPartial) {
+      await source.stop();
+      throw new Error(`${s.snapshot.length} rejected line(s) in the topology; nothing was done on any host (fix them, or start with --allow-partial):\n`
+        + s.snapshot.map((r) => `  ${where(r)}: ${r.error}`).join('\n'));
+    }
+    for (const f of store.freeze(s.snapshot)) {
+      log.warn({ line: f.where, hosts: f.hosts === 'all' ? 'all' : [...f.hosts], names: f.names }, `--allow-partial: ${describeFreeze(f)}`);
+    }
+  } else {
     source = await httpSource(store, {
       port: Number(a.topology.slice(5)), ...(token ? { token } : {}), ...(a.httpHost ? { host: a.httpHost } : {}),
     }).catch((err: unknown) => { throw listenFailure(`--topology ${a.topology}`, err); });
-  } else source = fileSource(store, a.topology);
+  }
   log.info({ source: source.name, tokenRequired: token !== undefined }, 'topology source');
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
   const ctl: Controller = new Controller(store, {

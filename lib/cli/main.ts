@@ -122,7 +122,8 @@ await yargs(args)
     .option('inactivity-probe', { type: 'number', default: 5, describe: 'seconds without a message before an echo to a switch; silent twice as long, it is dropped (as OVS)' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
     .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
-    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' }),
+    .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
+    .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe,
@@ -130,7 +131,7 @@ await yargs(args)
     ...(a.metricsHost ? { metricsHost: a.metricsHost } : {}),
     ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpTokenFile ? { httpTokenFile: a.httpTokenFile } : {}),
     ...(a.httpHost ? { httpHost: a.httpHost } : {}), ...(a.privateKey ? { privateKey: a.privateKey } : {}),
-    ...(a.certificate ? { certificate: a.certificate } : {}), ...(a.caCert ? { caCert: a.caCert } : {}),
+    ...(a.certificate ? { certificate: a.certificate } : {}), ...(a.caCert ? { caCert: a.caCert } : {}), allowPartial: a.allowPartial,
   })))
   .command('status', "print a running controller's hosts, bridges, sessions and last reconcile", (y) => y
     .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' })

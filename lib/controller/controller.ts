@@ -82,7 +82,7 @@ export class Controller {
       this.listeners.push(l);
     }
     this.store.changes$.subscribe((t) => this.onTopology(t.lastTouched));
-    this.store.rejected$.subscribe((r) => this.o.log?.warn({ source: r.source, error: r.error }, 'topology event rejected'));
+    this.store.thawed$.subscribe((t) => this.onTopology(t.hosts));
     this.onTopology('all');
     await Promise.all(this.starting);
   }
@@ -125,7 +125,7 @@ export class Controller {
       this.o.log?.info({ host: agent.host, ovsdb: agent.ovsdb }, 'host left the topology (or its OVSDB address changed): no longer tried');
     }
     for (const h of t.hosts.values()) {
-      if (!h.ovsdb || this.agents.has(h.name)) continue;
+      if (!h.ovsdb || this.agents.has(h.name) || this.store.isFrozen(h.name)) continue;
       const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,

@@ -200,6 +200,12 @@ export function validateEvent(v: unknown): TopologyEvent {
   }
 }
 
+/** Empty lines and `#` comments carry no event. */
+export function isEventLine(line: string): boolean {
+  const t = line.trim();
+  return t !== '' && !t.startsWith('#');
+}
+
 /** Parses one line of the JSON-lines format. */
 export function parseEventLine(line: string): TopologyEvent {
   let v: unknown;

@@ -1,7 +1,7 @@
 // The topology model: hosts, networks and ports, built by applying validated events. Applying an
 // event either succeeds whole or throws TopologyError and leaves the model as it was.
 import { readFileSync } from 'node:fs';
-import { HostEvent, NetworkEvent, parseEventLine, PortEvent, TopologyError, TopologyEvent } from './events.js';
+import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, TopologyError, TopologyEvent } from './events.js';
 
 export type Host = Omit<HostEvent, 'type'>;
 export type Network = Omit<NetworkEvent, 'type'>;
@@ -43,6 +43,25 @@ export class Topology {
       this.lastTouched = touched;
     }
     return changed;
+  }
+
+  /** An independent copy (for a dry run): the maps are copied, the entries are immutable and shared. */
+  clone(): Topology {
+    const c = new Topology();
+    const copy = <K, V>(from: ReadonlyMap<K, V>, to: Map<K, V>, value: (v: V) => V = (v) => v): void => {
+      for (const [k, v] of from) to.set(k, value(v));
+    };
+    copy(this.hosts, c.hosts);
+    copy(this.networks, c.networks);
+    copy(this.ports, c.ports);
+    copy(this.unique, c.unique);
+    copy(this.netHosts, c.netHosts, (m) => new Map(m));
+    copy(this.byHost, c.byHost, (m) => new Map(m));
+    copy(this.byNetwork, c.byNetwork, (m) => new Map(m));
+    copy(this.seq, c.seq);
+    c.nextSeq = this.nextSeq;
+    c.version = this.version;
+    return c;
   }
 
   /** Hosts with at least one port in a network. */
@@ -181,18 +200,20 @@ function stale(old: { rev?: number } | undefined, e: { rev?: number }): boolean 
   return old?.rev !== undefined && e.rev !== undefined && e.rev <= old.rev;
 }
 
-/** Reads a JSON-lines topology (a snapshot is a stream of adds). Errors name the line. */
+/** Reads a JSON-lines topology (a snapshot is a stream of adds). Errors name every bad line. */
 export function parseTopology(text: string, source = 'topology'): Topology {
   const t = new Topology();
+  const errors: string[] = [];
   text.split('\n').forEach((line, i) => {
-    if (line.trim() === '' || line.trim().startsWith('#')) return;
+    if (!isEventLine(line)) return;
     try {
       t.apply(parseEventLine(line));
     } catch (err) {
-      if (err instanceof TopologyError) throw new TopologyError(`${source}:${i + 1}: ${err.message}`);
-      throw err;
+      if (!(err instanceof TopologyError)) throw err;
+      errors.push(`${source}:${i + 1}: ${err.message}`);
     }
   });
+  if (errors.length) throw new TopologyError(errors.join('\n'));
   return t;
 }
 

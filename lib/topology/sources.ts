@@ -1,23 +1,34 @@
-// Topology sources feeding a TopologyStore: a file (read, then follow appends), stdin, and an HTTP
-// endpoint (POST /events with JSON lines, GET /topology). Lines are only applied when complete, so a
-// source that stops mid-line applies nothing of that line.
+// Topology sources feeding a TopologyStore: a file (read whole at start, then follow appends), stdin,
+// and an HTTP endpoint (POST /events with JSON lines, GET /topology). Lines are only applied when
+// complete, so a source that stops mid-line applies nothing of that line. A file or stdin starts with
+// a snapshot, read whole before anything acts on it: its rejected lines are returned, for the caller
+// to refuse the start (or to freeze what they name). Line numbers count from the source's start.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createServer, IncomingMessage, Server } from 'node:http';
-import type { TopologyStore } from './store.js';
+import { isEventLine } from './events.js';
+import type { Rejection, TopologyStore } from './store.js';
 
 export interface Source {
   readonly name: string;
   stop(): Promise<void>;
 }
 
-/** Splits a byte stream into complete lines; the unfinished tail waits for more. */
+export interface SnapshotSource extends Source {
+  /** The start-up snapshot's rejected lines (empty: all of it was accepted). */
+  readonly snapshot: readonly Rejection[];
+}
+
+/** Splits a byte stream into complete lines, numbered from 1; the unfinished tail waits for more. */
 class LineBuffer {
   private tail = '';
-  push(chunk: string): string[] {
-    const text = this.tail + chunk;
-    const lines = text.split('\n');
+  /** The number of the next complete line. */
+  next = 1;
+  push(chunk: string): { readonly lines: string[]; readonly first: number } {
+    const lines = (this.tail + chunk).split('\n');
     this.tail = lines.pop()!;
-    return lines;
+    const first = this.next;
+    this.next += lines.length;
+    return { lines, first };
   }
 
   /** What is left when the input ends: an unfinished line that must not be applied. */
@@ -26,50 +37,98 @@ class LineBuffer {
   }
 }
 
-/** Reads a file, then polls it for appended lines until stopped. */
-export function fileSource(store: TopologyStore, path: string, pollMs = 200): Source {
+/**
+ * Reads a file whole (the snapshot), then polls it for appended lines until stopped. A last line
+ * without its newline may still be being written: it is not applied, and rejected from the snapshot
+ * (it applies when its newline comes).
+ */
+export function fileSource(store: TopologyStore, path: string, pollMs = 200): SnapshotSource {
   let offset = 0;
-  const lines = new LineBuffer();
-  const readMore = (): void => {
-    let size: number;
-    try {
-      size = statSync(path).size;
-    } catch {
-      return;
+  let lines = new LineBuffer();
+  const readMore = (): Rejection[] => {
+    const size = statSync(path).size;
+    if (size < offset) {
+      // Truncated or replaced: read again from the start.
+      offset = 0;
+      lines = new LineBuffer();
     }
-    if (size < offset) offset = 0; // truncated or replaced: read again from the start
-    if (size === offset) return;
+    if (size === offset) return [];
     const fd = openSync(path, 'r');
     try {
       const buf = Buffer.alloc(size - offset);
       const n = readSync(fd, buf, 0, buf.length, offset);
       offset += n;
-      for (const l of lines.push(buf.subarray(0, n).toString('utf8'))) store.applyLine(l, path);
+      const { lines: complete, first } = lines.push(buf.subarray(0, n).toString('utf8'));
+      return store.applyLines(complete, path, first);
     } finally {
       closeSync(fd);
     }
   };
-  readMore();
-  const timer = setInterval(readMore, pollMs);
+  let snapshot: Rejection[];
+  try {
+    snapshot = readMore();
+  } catch (err) {
+    throw new Error(`--topology ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const tail = lines.unfinished;
+  if (tail.trim()) {
+    const error = `no newline at the end of the file (${tail.length} characters): the line may be still being written; not applied`;
+    store.reject(path, tail, error, lines.next);
+    snapshot.push({ source: path, lineNo: lines.next, line: tail, error });
+  }
+  const timer = setInterval(() => {
+    try {
+      readMore();
+    } catch {
+      // gone for a moment (being replaced): polled again
+    }
+  }, pollMs);
   timer.unref();
-  return { name: `file:${path}`, stop: async () => clearInterval(timer) };
+  return { name: `file:${path}`, snapshot, stop: async () => clearInterval(timer) };
 }
 
-export function streamSource(store: TopologyStore, stream: NodeJS.ReadableStream, name = 'stdin'): Source {
+/**
+ * A stream (stdin). Its snapshot ends at the end of the input or at the first empty line: a feeder
+ * that keeps the stream open marks the end of its snapshot with an empty line, and each line after it
+ * applies (or is rejected) alone as it arrives. Resolves when the snapshot has been read.
+ */
+export function streamSource(store: TopologyStore, stream: NodeJS.ReadableStream, name = '<stdin>'): Promise<SnapshotSource> {
   const lines = new LineBuffer();
-  stream.setEncoding('utf8');
-  const onData = (d: string | Buffer): void => {
-    for (const l of lines.push(String(d))) store.applyLine(l, name);
-  };
-  // A stream that ends mid-line (the sender died) leaves a line that may be cut anywhere, even
-  // where it still parses: it is rejected, never applied.
-  const onEnd = (): void => {
-    const tail = lines.unfinished;
-    if (tail.trim()) store.reject(name, tail, `input ended mid-line (${tail.length} characters without a newline): not applied`);
-  };
-  stream.on('data', onData);
-  stream.on('end', onEnd);
-  return { name, stop: async () => void stream.off('data', onData).off('end', onEnd) };
+  const snapshot: Rejection[] = [];
+  let inSnapshot = true;
+  let onData: (d: string | Buffer) => void = () => {};
+  let onEnd: () => void = () => {};
+  const source: SnapshotSource = { name, snapshot, stop: async () => void stream.off('data', onData).off('end', onEnd) };
+  return new Promise((resolve, reject) => {
+    const endSnapshot = (): void => {
+      if (!inSnapshot) return;
+      inSnapshot = false;
+      resolve(source);
+    };
+    onData = (d) => {
+      const { lines: complete, first } = lines.push(String(d));
+      complete.forEach((l, i) => {
+        if (inSnapshot && l.trim() === '') endSnapshot();
+        const rejected = store.applyLines([l], name, first + i);
+        if (inSnapshot) snapshot.push(...rejected);
+      });
+    };
+    // A stream that ends mid-line (the sender died) leaves a line that may be cut anywhere, even
+    // where it still parses: it is rejected, never applied.
+    onEnd = () => {
+      const tail = lines.unfinished;
+      if (tail.trim()) {
+        const error = `input ended mid-line (${tail.length} characters without a newline): not applied`;
+        store.reject(name, tail, error, lines.next);
+        if (inSnapshot) snapshot.push({ source: name, lineNo: lines.next, line: tail, error });
+      }
+      endSnapshot();
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', (err: Error) => (inSnapshot ? reject(new Error(`${name}: ${err.message}`)) : store.reject(name, '', `${err.message}; the stream is no longer read`)));
+  });
 }
 
 export interface HttpSourceOptions {
@@ -106,8 +165,10 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
 }
 
 /**
- * POST /events: a body of JSON lines, applied in order; 200 with {"accepted": n} when all were
- * accepted, else 400 with the reasons of the rejected lines (the others were applied).
+ * POST /events: a body of JSON lines, all or nothing: 200 with {"accepted": n} when every line was
+ * accepted and applied, else 400 with {"accepted": 0, "rejected": [{"line", "error"}…]} listing every
+ * rejected line (each checked against the topology as the lines before it would leave it), and
+ * nothing of the body applied.
  * GET /topology: the current topology as JSON lines.
  */
 export function httpSource(store: TopologyStore, o: HttpSourceOptions): Promise<Source & { server: Server; port: number }> {
@@ -131,16 +192,12 @@ export function httpSource(store: TopologyStore, o: HttpSourceOptions): Promise<
           res.writeHead(413, { 'content-type': 'application/json' }).end('{"error":"body too large"}\n');
           return;
         }
-        const errors: Array<{ line: number; error: string }> = [];
-        let accepted = 0;
-        body.split('\n').forEach((l, i) => {
-          if (!l.trim()) return;
-          const r = store.applyLine(l, 'http');
-          if (r.ok) accepted++;
-          else errors.push({ line: i + 1, error: r.error });
-        });
-        res.writeHead(errors.length ? 400 : 200, { 'content-type': 'application/json' })
-          .end(`${JSON.stringify(errors.length ? { accepted, rejected: errors } : { accepted })}\n`);
+        const lines = body.split('\n');
+        const rejected = store.applyBatch(lines, 'http');
+        const answer = rejected.length
+          ? { accepted: 0, rejected: rejected.map((r) => ({ line: r.lineNo, error: r.error })) }
+          : { accepted: lines.filter(isEventLine).length };
+        res.writeHead(rejected.length ? 400 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(answer)}\n`);
         return;
       }
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"POST /events or GET /topology"}\n');

@@ -1,6 +1,7 @@
 // `ofctl-ts controller` as a child process, for fault tests and benches that kill it: its JSON log
 // lines are collected, and a test can wait for a line or for the exit.
 import { ChildProcess, spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { BIN } from './run-cli.js';
 import { eventually } from '../ovs/wait.js';
 
@@ -35,15 +36,21 @@ export class ControllerProcess {
     proc.stdout!.resume();
   }
 
-  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ControllerProcess {
+  /** stdin 'pipe': the test writes the controller's standard input (`--topology -`) through `stdin`. */
+  static start(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): ControllerProcess {
     const proc = spawn(process.execPath, [BIN, 'controller', ...args], {
-      env: { ...process.env, OFCTL_TS_LOG: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OFCTL_TS_LOG: 'info', ...env }, stdio: [stdin, 'pipe', 'pipe'],
     });
     return new ControllerProcess(proc);
   }
 
   get pid(): number {
     return this.proc.pid!;
+  }
+
+  get stdin(): Writable {
+    if (!this.proc.stdin) throw new Error('started without a stdin pipe');
+    return this.proc.stdin;
   }
 
   get log(): string {

@@ -61,7 +61,70 @@ describe('ofctl-ts controller (the command)', function () {
       await ovs.stop();
       expect(code, proc.log).to.equal(0);
     }
-    expect(proc.log).to.match(/vni\\?" must be an integer in 1\.\.16777215/);
+    // Named by its line, counted from the file's start across the appends.
+    expect(proc.lines.filter((l) => l.level === 40).map((l) => l.msg)).to.deep.equal([`${topo}:6: "vni" must be an integer in 1..16777215`]);
+  });
+
+  it('refuses a topology with rejected lines, from a file or piped on stdin, naming each file:line, touching no host', async () => {
+    const ovs = await OvsSandbox.start({});
+    try {
+      const topo = join(ovs.dir, 'topology.jsonl');
+      const text = [
+        `{"type":"host","name":"h1","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`,
+        '{"type":"network","id":"red","vni":100}',
+        '{"type":"network","id":"blue","vni":200,"mtu":1450}',
+        '{"type":"port","id":"vm1","network":"red","host":"h1","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"],}',
+        '',
+      ].join('\n');
+      writeFileSync(topo, text);
+      const args = ['--listen', `tcp:127.0.0.1:${await freePort()}`, '--datapath-type', 'netdev'];
+      for (const [source, input, name] of [[topo, undefined, topo], ['-', text, '<stdin>']] as const) {
+        const r = await runCli(['controller', ...args, '--topology', source], { OFCTL_TS_LOG: 'info' }, input);
+        expect(r.code, r.stderr).to.equal(1);
+        const summary = r.stderr.split('\n').filter((l) => !l.startsWith('{'));
+        expect(summary[0]).to.equal('ofctl-ts: controller: 2 rejected line(s) in the topology; nothing was done on any host (fix them, or start with --allow-partial):');
+        expect(summary[1]).to.equal(`  ${name}:3: unknown member "mtu"`);
+        expect(summary[2]!.startsWith(`  ${name}:4: not JSON`), summary[2]).to.equal(true);
+        // Each is also a warning log line, and nothing started.
+        const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+        expect(logs.filter((l) => l.level === 40).map((l) => l.msg.slice(0, name.length + 3))).to.deep.equal([`${name}:3:`, `${name}:4:`]);
+        expect(logs.map((l) => l.msg)).to.not.include('controller running');
+      }
+      // The host's OVSDB was never written: no bridge exists.
+      expect((await ovs.vsctl('list-br')).trim()).to.equal('');
+    } finally {
+      await ovs.stop();
+    }
+  });
+
+  it('--topology -: a snapshot piped and kept open (ended by an empty line), then live lines numbered on', async () => {
+    const ovs = await OvsSandbox.start({});
+    const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', '-',
+      '--datapath-type', 'netdev', '--l2pop'], {}, 'pipe');
+    try {
+      proc.stdin.write([
+        `{"type":"host","name":"h1","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`,
+        '{"type":"host","name":"h2","tunnelIp":"10.250.0.2"}',
+        '{"type":"network","id":"red","vni":100}',
+        '{"type":"port","id":"vm1","network":"red","host":"h1","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
+        '', '',
+      ].join('\n'));
+      await proc.waitForLine((l) => l.msg === 'controller running', 'the controller to start after the empty line');
+      await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('tun_id=0x64')), 'br-tun flows', 20_000, proc.alive);
+      proc.stdin.write('{"type":"port","id":"vm2","network":"red","host":"h2","mac":"fa:16:3e:00:00:02","fixedIps":["10.1.0.2"]}\n');
+      await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('dl_dst=fa:16:3e:00:00:02')), 'the l2pop flow', 20_000, proc.alive);
+      const before = await ovs.dumpFlowsSorted('br-tun');
+      proc.stdin.write('{"type":"remove","kind":"port","id":"vm2",}\n');
+      const rejected = await proc.waitForLine((l) => l.msg.startsWith('<stdin>:'), 'the bad line to be logged');
+      expect(rejected.msg).to.match(/^<stdin>:7: not JSON/);
+      expect(rejected.level).to.equal(40);
+      expect(await ovs.dumpFlowsSorted('br-tun')).to.deep.equal(before);
+      proc.stdin.end();
+    } finally {
+      const code = await proc.kill('SIGTERM');
+      await ovs.stop();
+      expect(code, proc.log).to.equal(0);
+    }
   });
 
   it('refuses a non-positive --inactivity-probe before it listens on anything', async () => {

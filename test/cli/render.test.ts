@@ -1,9 +1,12 @@
 // ofctl-ts render: offline, and as a one-line audit of a live bridge.
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { OvsSandbox } from '../ovs/sandbox.js';
-import { runCli } from './run-cli.js';
+import { BIN, runCli } from './run-cli.js';
 
 const FIX = new URL('../../../fixtures/', import.meta.url).pathname;
 
@@ -24,6 +27,36 @@ describe('ofctl-ts render', function () {
     const r = await runCli(['render', '--topology', `${FIX}topologies/seed-003.jsonl`, '--host', 'nope']);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('unknown host nope');
+  });
+
+  it('--topology - reads standard input, through a spawned pipe and through a shell pipe', async () => {
+    const topo = `${FIX}topologies/three-hosts.jsonl`;
+    const args = ['render', '--host', 'h1', '--l2pop', '--arp-responder', '--bridge', 'br-int'];
+    const fromFile = await runCli([...args, '--topology', topo]);
+    expect(fromFile.code, fromFile.stderr).to.equal(0);
+    expect(fromFile.stdout.split('\n').length).to.be.above(10);
+    const fromPipe = await runCli([...args, '--topology', '-'], {}, readFileSync(topo, 'utf8'));
+    expect(fromPipe).to.deep.equal(fromFile);
+    const sh = await promisify(execFile)('sh', ['-c', `cat "$1" | "$2" "$3" ${args.join(' ')} --topology -`, 'sh', topo, process.execPath, BIN]);
+    expect(sh.stdout).to.equal(fromFile.stdout);
+  });
+
+  it('names every bad line of a topology on stdin as <stdin>:line', async () => {
+    const lines = readFileSync(`${FIX}topologies/three-hosts.jsonl`, 'utf8').split('\n');
+    const ports = lines.map((l, i) => [l, i] as const).filter(([l]) => l.includes('"type":"port"')).map(([, i]) => i);
+    const [p1, p2] = [ports[0]!, ports[1]!];
+    lines[p1] = lines[p1]!.replace(/}$/, ',}');
+    lines[p2] = lines[p2]!.replace(/}$/, ',"colour":"red"}');
+    const r = await runCli(['render', '--host', 'h1', '--topology', '-'], {}, lines.join('\n'));
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(new RegExp(`<stdin>:${p1 + 1}: not JSON`));
+    expect(r.stderr).to.include(`<stdin>:${p2 + 1}: unknown member "colour"`);
+    // The same file on disk: the same lines, named by its path.
+    const file = join(mkdtempSync(join(tmpdir(), 'ofctl-ts-render-')), 'bad.jsonl');
+    writeFileSync(file, lines.join('\n'));
+    const f = await runCli(['render', '--host', 'h1', '--topology', file]);
+    expect(f.stderr).to.include(`${file}:${p2 + 1}: unknown member "colour"`);
   });
 
   it('render > want.flows && dump-flows --diff want.flows audits a live host', async () => {

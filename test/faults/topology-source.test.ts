@@ -16,12 +16,15 @@ describe('fault: a topology source disconnects mid-line', () => {
     const rejected: string[] = [];
     store.rejected$.subscribe((r) => rejected.push(r.error));
     const input = new PassThrough();
-    const src = streamSource(store, input, 'stdin');
+    const started = streamSource(store, input, '<stdin>');
     // The cut line is valid JSON and a valid event by itself — it must still not be applied.
     input.write(`${HOST}\n{"type":"network","id":"red","vni":10`);
     input.end();
-    await eventually(() => rejected.length === 1, 'the cut line to be reported');
+    const src = await started;
+    expect(rejected).to.have.length(1);
     expect(rejected[0]).to.match(/ended mid-line .*not applied/);
+    // It belongs to the start-up snapshot, which a controller then refuses whole.
+    expect(src.snapshot.map((r) => `${r.source}:${r.lineNo}`)).to.deep.equal(['<stdin>:2']);
     expect([...store.topology.hosts.keys()]).to.deep.equal(['h1']);
     expect(store.topology.networks.size).to.equal(0);
     expect(store.rejected).to.equal(1);

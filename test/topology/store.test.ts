@@ -50,24 +50,52 @@ describe('topology store and sources', () => {
     expect(store.snapshot()).to.equal(before);
   });
 
-  it('HTTP: POST /events answers 400 with the reasons (good lines applied), GET /topology, bearer token', async () => {
+  it('HTTP: POST /events is all or nothing (400 lists every rejected line), GET /topology, bearer token', async () => {
     const store = new TopologyStore();
     const src = await httpSource(store, { port: 0, token: 's3cret' });
     try {
       const url = `http://127.0.0.1:${src.port}`;
       const auth = { authorization: 'Bearer s3cret' };
+      const post = async (body: string): Promise<{ status: number; body: unknown }> => {
+        const res = await fetch(`${url}/events`, { method: 'POST', headers: auth, body });
+        return { status: res.status, body: await res.json() };
+      };
       expect((await fetch(`${url}/topology`)).status).to.equal(401);
-      const ok = await fetch(`${url}/events`, { method: 'POST', headers: auth, body: BASE.join('\n') });
-      expect(ok.status).to.equal(200);
-      expect(await ok.json()).to.deep.equal({ accepted: 4 });
-      const bad = await fetch(`${url}/events`, { method: 'POST', headers: auth, body: `${malformed().slice(0, 3).join('\n')}\n{"type":"network","id":"n2","vni":2002}` });
+      expect(await post(BASE.join('\n'))).to.deep.equal({ status: 200, body: { accepted: 4 } });
+      const snap = async (): Promise<string> => (await fetch(`${url}/topology`, { headers: auth })).text();
+      const before = await snap();
+      // Three bad lines and a good one: 400 naming each bad line, and the good one not applied.
+      const bad = await post(`${malformed().slice(0, 3).join('\n')}\n{"type":"network","id":"n2","vni":2002}`);
       expect(bad.status).to.equal(400);
-      const body = (await bad.json()) as { accepted: number; rejected: Array<{ line: number; error: string }> };
-      expect(body.accepted).to.equal(1);
+      const body = bad.body as { accepted: number; rejected: Array<{ line: number; error: string }> };
+      expect(body.accepted).to.equal(0);
       expect(body.rejected.map((r) => r.line)).to.deep.equal([1, 2, 3]);
       expect(body.rejected[0]!.error).to.match(/"mac" must be a MAC address/);
-      const snap = await (await fetch(`${url}/topology`, { headers: auth })).text();
-      expect(snap.split('\n').filter((l) => l)).to.have.length(5);
+      expect(await snap()).to.equal(before);
+      expect(store.topology.networks.has('n2')).to.equal(false);
+      // Each line is checked against the topology as the lines before it leave it: line 2 uses
+      // line 1's network, line 4 reuses line 1's VNI (line numbers count blank lines too).
+      const dependent = await post([
+        '{"type":"network","id":"n3","vni":3003}',
+        '{"type":"port","id":"p3","network":"n3","host":"b","mac":"fa:16:3e:00:00:03","fixedIps":["10.3.0.3"]}',
+        '',
+        '{"type":"network","id":"n4","vni":3003}',
+        '{"type":"port","id":"p4","network":"n3","host":"b","mac":"fa:16:3e:00:00:04",}',
+      ].join('\n'));
+      expect(dependent.status).to.equal(400);
+      expect((dependent.body as { rejected: Array<{ line: number; error: string }> }).rejected).to.deep.equal([
+        { line: 4, error: 'network n4: VNI 3003 is already network n3\'s' },
+        { line: 5, error: (dependent.body as { rejected: Array<{ error: string }> }).rejected[1]!.error },
+      ]);
+      expect((dependent.body as { rejected: Array<{ error: string }> }).rejected[1]!.error).to.match(/^not JSON/);
+      expect(await snap()).to.equal(before);
+      expect(store.rejected).to.equal(5);
+      // The same batch without its bad lines: 200, all applied, in order.
+      const good = await post(['{"type":"network","id":"n3","vni":3003}',
+        '{"type":"port","id":"p3","network":"n3","host":"b","mac":"fa:16:3e:00:00:03","fixedIps":["10.3.0.3"]}'].join('\n'));
+      expect(good).to.deep.equal({ status: 200, body: { accepted: 2 } });
+      expect(store.topology.ports.get('p3')?.network).to.equal('n3');
+      expect((await snap()).split('\n').filter((l) => l)).to.have.length(6);
     } finally {
       await src.stop();
     }
