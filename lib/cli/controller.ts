@@ -24,6 +24,8 @@ export interface ControllerArgs {
   readonly metricsPort?: number;
   /** Seconds of silence before an echo to a switch (dropped after twice as long). */
   readonly inactivityProbeS?: number;
+  /** Seconds between audits of each connected bridge (drift repaired); 0: none. */
+  readonly auditIntervalS?: number;
   readonly httpToken?: string;
   /** A file holding the token (its first line), so that it stays out of the process list. */
   readonly httpTokenFile?: string;
@@ -49,6 +51,7 @@ function readToken(path: string): string {
 
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
+  if (a.auditIntervalS !== undefined && !(a.auditIntervalS >= 0)) throw new Error(`--audit-interval ${a.auditIntervalS}: must be a number of seconds (0: no audit)`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
   // Options are checked (and key files read) before anything listens.
   const tls = loadTlsOptions(a);
@@ -71,7 +74,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
-    ...(tls ? { tls } : {}),
+    ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
@@ -104,14 +107,16 @@ export async function statusCommand(port: number, out: (s: string) => void): Pro
   if (!res.ok) throw new Error(`controller at 127.0.0.1:${port} answered ${res.status}`);
   const s = (await res.json()) as {
     sessions: number; topology: { accepted: number; rejected: number };
-    hosts: Array<{ host: string; ovsdbConnected: boolean; errors: string[]; bridges: Record<string, { connected: boolean; flows: number; lastReconcile?: { flowMods: number; durationMs: number } }> }>;
+    hosts: Array<{ host: string; ovsdbConnected: boolean; errors: string[]; bridges: Record<string, { connected: boolean; flows: number; lastReconcile?: { flowMods: number; durationMs: number }; observed?: number; lastAudit?: string }> }>;
   };
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
   for (const h of s.hosts) {
     out(`host ${h.host}: ovsdb ${h.ovsdbConnected ? 'connected' : 'DISCONNECTED'}${h.errors.length ? `; errors: ${h.errors.join('; ')}` : ''}`);
     for (const [b, st] of Object.entries(h.bridges)) {
       const last = st.lastReconcile ? `, last reconcile ${st.lastReconcile.flowMods} flow-mods in ${st.lastReconcile.durationMs.toFixed(1)} ms` : '';
-      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${last}`);
+      // Desired (what we converged to) beside what the last dump found there, before any repair.
+      const seen = st.observed !== undefined ? ` desired, ${st.observed} observed (last audit ${st.lastAudit})` : '';
+      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${seen}${last}`);
     }
   }
   return 0;
