@@ -25,6 +25,11 @@ export async function flowToolLogger(): Promise<Logger | undefined> {
   return process.env.OFCTL_TS_LOG ? (await import('../log.js')).createLogger('ofctl-ts') : undefined;
 }
 
+/** The TLS credentials given on the command line, loaded (undefined when none were given). */
+export function cliTls(): ReturnType<typeof loadTlsOptions> {
+  return loadTlsOptions(tlsOptions);
+}
+
 export async function openTarget(text: string): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.
