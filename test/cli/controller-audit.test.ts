@@ -41,6 +41,7 @@ describe('ofctl-ts controller --audit-interval', function () {
       const line = /br-tun: connected, (\d+) flows desired, (\d+) observed \(last audit (\S+)\)/.exec(st.stdout);
       expect(line, st.stdout).to.not.equal(null);
       expect(Date.now() - Date.parse(line![3]!)).to.be.within(0, 10_000);
+      expect(await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).to.match(/ofctl_ts_bridge_flows_observed\{host="h1",bridge="br-tun"\} \d+/);
       // The deletion is repaired: the following audits find every flow there again.
       await eventually(async () => {
         const m = /br-tun: connected, (\d+) flows desired, (\d+) observed/.exec((await runCli(['status', '--metrics-port', String(metrics)])).stdout);
