@@ -34,6 +34,11 @@ export function warnNormalized(where: string, pre: string, post: string): void {
   process.stderr.write(`${p}normalization changed ofp_match, details:\n${p} pre: ${pre}\n${p}post: ${post}\n`);
 }
 
+/** The TLS credentials given on the command line, loaded (undefined when none were given). */
+export function cliTls(): ReturnType<typeof loadTlsOptions> {
+  return loadTlsOptions(tlsOptions);
+}
+
 export async function openTarget(text: string): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.

@@ -27,6 +27,8 @@ export interface ControllerArgs {
   readonly metricsHost?: string;
   /** Seconds of silence before an echo to a switch (dropped after twice as long). */
   readonly inactivityProbeS?: number;
+  /** Seconds between audits of each connected bridge (drift repaired); 0: none. */
+  readonly auditIntervalS?: number;
   readonly httpToken?: string;
   /** A file holding the token (its first line), so that it stays out of the process list. */
   readonly httpTokenFile?: string;
@@ -66,6 +68,7 @@ function listenFailure(option: string, err: unknown): Error {
 
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
+  if (a.auditIntervalS !== undefined && !(a.auditIntervalS >= 0)) throw new Error(`--audit-interval ${a.auditIntervalS}: must be a number of seconds (0: no audit)`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
   // Options are checked (and key files read) before anything listens.
   const tls = loadTlsOptions(a);
@@ -103,8 +106,9 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
-    ...(tls ? { tls } : {}),
+    ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
+    onRepaired: (h, b, n) => metrics.repaired(h, b, n),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
       const pct = Math.round((100 * sent) / total);
@@ -149,7 +153,9 @@ export async function statusCommand(port: number, out: (s: string) => void, host
     out(`host ${h.host}: ovsdb ${ovsdb}${h.errors.length ? `; errors: ${h.errors.join('; ')}` : ''}`);
     for (const [b, st] of Object.entries(h.bridges)) {
       const last = st.lastReconcile ? `, last reconcile ${st.lastReconcile.flowMods} flow-mods in ${st.lastReconcile.durationMs.toFixed(1)} ms` : '';
-      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${last}${st.lastCheck ? `, last checked ${st.lastCheck}` : ''}`);
+      // Desired (what we converged to) beside what the last dump found there, before any repair.
+      const seen = st.observed !== undefined ? ` desired, ${st.observed} observed (last audit ${st.lastAudit})` : '';
+      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${seen}${last}${st.lastCheck ? `, last checked ${st.lastCheck}` : ''}`);
     }
   }
   return 0;

@@ -21,7 +21,7 @@ const out = (s: string): void => {
 };
 
 /** Commands whose exit code 1 means "different", so failures use 2. */
-const DIFF_COMMANDS = new Set(['diff-flows']);
+const DIFF_COMMANDS = new Set(['diff-flows', 'audit']);
 
 function fail(err: unknown, command: string, isDiff: boolean): never {
   const msg = err instanceof Error ? err.message : String(err);
@@ -98,6 +98,21 @@ await yargs(args)
     topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
     ...(a.controllerId ? { controllerId: a.controllerId } : {}),
   }, out)))
+  .command('audit', "compare each host's bridges with the flows it should hold (read-only); exit 0 equal, 1 different, 2 error", (y) => y
+    .option('topology', { type: 'string', demandOption: true, describe: 'topology file (JSON lines), - for stdin' })
+    .option('host', { type: 'string', describe: 'the host to audit' })
+    .option('all', { type: 'boolean', describe: 'every host with an ovsdb address (or --host)' })
+    .option('bridge', { choices: ['br-tun', 'br-int'] as const, describe: 'only this bridge (default both)' })
+    .option('rundir', { type: 'string', describe: "the host's ovs-vswitchd run directory (BRIDGE.mgmt; default: its unix OVSDB socket's, else $OVS_RUNDIR)" })
+    .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
+    .option('l2pop', { type: 'boolean', default: false })
+    .option('arp-responder', { type: 'boolean', default: false })
+    .option('controller-id', { type: 'string', describe: 'derives the cookies (default ofctl-ts)' }),
+  (a) => run('audit', async () => (await import('./audit.js')).auditCommand({
+    topology: a.topology, all: a.all ?? false, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    ...(a.host ? { host: a.host } : {}), ...(a.bridge ? { bridge: a.bridge } : {}), ...(a.rundir ? { rundir: a.rundir } : {}),
+    ...(a.controllerId ? { controllerId: a.controllerId } : {}),
+  }, out, (s) => process.stderr.write(`ofctl-ts: audit: ${s}\n`))))
   .command('pipeline <action>', 'draw a pipeline (pipeline graph): tables as boxes, continuations as arrows (no OVS needed)', (y) => y
     .positional('action', { choices: ['graph'] as const, demandOption: true })
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
@@ -120,13 +135,14 @@ await yargs(args)
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
     .option('metrics-host', { type: 'string', describe: 'address for /metrics and /status (default 127.0.0.1; firewall it if not loopback)' })
     .option('inactivity-probe', { type: 'number', default: 5, describe: 'seconds without a message before an echo to a switch; silent twice as long, it is dropped (as OVS)' })
+    .option('audit-interval', { type: 'number', default: 30, describe: 'seconds between dumps of each bridge that repair drift (0: none)' })
     .option('http-token', { type: 'string', describe: 'bearer token required by the HTTP topology endpoint' })
     .option('http-token-file', { type: 'string', conflicts: 'http-token', describe: 'read that token from FILE (keeps it out of the process list)' })
     .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
     .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
-    controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe,
+    controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe, auditIntervalS: a.auditInterval,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
     ...(a.metricsHost ? { metricsHost: a.metricsHost } : {}),
     ...(a.httpToken ? { httpToken: a.httpToken } : {}), ...(a.httpTokenFile ? { httpTokenFile: a.httpTokenFile } : {}),

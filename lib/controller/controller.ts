@@ -36,6 +36,9 @@ export interface ControllerOptions {
   readonly tls?: TlsCredentials;
   readonly onReconciled?: (host: string, bridge: string, r: ReconcileResult) => void;
   readonly onProgress?: (host: string, bridge: string, sent: number, total: number) => void;
+  /** Re-dump every connected bridge this often and repair drift (undefined or 0: never). */
+  readonly auditIntervalMs?: number;
+  readonly onRepaired?: (host: string, bridge: string, repairs: number) => void;
   /** A host-specific controller target (e.g. a unix socket ovs-vswitchd in a namespace can reach). */
   readonly controllerTargetFor?: (host: string) => string | undefined;
   /** V8's old-generation growth past the live set, in percent (default HEAP_GROWING_PERCENT; 0: V8's own). */
@@ -131,6 +134,7 @@ export class Controller {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,
         ...(this.o.log ? { log: this.o.log } : {}), ...(this.o.tls ? { tls: this.o.tls } : {}), ...(this.o.onReconciled ? { onReconciled: this.o.onReconciled } : {}),
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}), ...(this.o.onRefused ? { onRefused: this.o.onRefused } : {}),
+        ...(this.o.auditIntervalMs ? { auditIntervalMs: this.o.auditIntervalMs } : {}), ...(this.o.onRepaired ? { onRepaired: this.o.onRepaired } : {}),
         onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
       });
       this.agents.set(h.name, agent);

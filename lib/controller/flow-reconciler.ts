@@ -5,6 +5,10 @@
 // dataplane never sees a half-applied pipeline and a restart against an unchanged switch sends
 // nothing. Only flows carrying our cookie are ours: foreign flows stay (unless `removeForeign`), and
 // flows our learn actions created (table 20, with a hard timeout) are never deleted.
+//
+// An audit re-dumps the bridge and rebuilds what it tracks from what the switch holds, then
+// reconciles against the desired set: whatever changed behind our back (a flow of ours deleted,
+// altered, or added under our cookie by hand) is repaired in one bundle like any other change.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
@@ -28,6 +32,29 @@ export interface ReconcilerOptions {
 
 /** Changes smaller than this report no progress. */
 const PROGRESS_MIN = 5000;
+
+/** Whose a flow on the switch is: ours (reconciled), created by our learn action, or someone else's. */
+export type FlowOwner = 'ours' | 'learned' | 'foreign';
+
+export function flowOwner(f: Flow, o: Pick<ReconcilerOptions, 'cookie' | 'removeForeign' | 'learnTable'>): FlowOwner {
+  // Learned flows carry the cookie their learn action names (ours, in the neutron profile).
+  if (f.table === (o.learnTable ?? 20) && f.hardTimeout > 0 && f.idleTimeout === 0 && f.priority === 1) return 'learned';
+  return o.removeForeign || o.cookie === 0n || f.cookie === o.cookie ? 'ours' : 'foreign';
+}
+
+/** What an audit found on the switch and repaired. */
+export interface AuditResult extends ReconcileResult {
+  /** Our flows the dump found (learned ones not counted), before the repair. */
+  readonly observed: number;
+  readonly at: Date;
+}
+
+/** The flows an audit is about to repair: missing and changed as desired, extra as found. */
+export interface Drift {
+  readonly missing: readonly Flow[];
+  readonly changed: ReadonlyArray<readonly [found: Flow, desired: Flow]>;
+  readonly extra: readonly Flow[];
+}
 
 export interface ReconcileResult {
   readonly added: number;
@@ -59,6 +86,9 @@ export class FlowReconciler {
   private actual = new Map<string, Flow>();
   private running: Promise<unknown> = Promise.resolve();
   flowModsSent = 0;
+  /** Our flows found by the last dump (attach or audit), and when. */
+  observed = 0;
+  observedAt = new Date();
 
   private constructor(
     readonly conn: OfConnection,
@@ -68,8 +98,19 @@ export class FlowReconciler {
   /** Attaches to a session: one dump of the bridge. */
   static async attach(conn: OfConnection, opts: ReconcilerOptions): Promise<FlowReconciler> {
     const r = new FlowReconciler(conn, opts);
-    for (const f of await dumpFlows(conn)) if (r.isOurs(f) && !r.isLearned(f)) r.actual.set(flowKey(f), f);
+    await r.track();
     return r;
+  }
+
+  /** Tracks what the switch holds of ours, from a fresh dump. */
+  private async track(): Promise<void> {
+    // With a cookie, the switch sends only the flows under it (learned ones included: they carry it).
+    const filter = this.opts.cookie !== 0n && !this.opts.removeForeign ? { cookie: this.opts.cookie, cookieMask: 0xffffffffffffffffn } : {};
+    const actual = new Map<string, Flow>();
+    for (const f of await dumpFlows(this.conn, filter)) if (flowOwner(f, this.opts) === 'ours') actual.set(flowKey(f), f);
+    this.actual = actual;
+    this.observed = actual.size;
+    this.observedAt = new Date();
   }
 
   /** How many of our flows the bridge holds (as tracked). */
@@ -77,24 +118,44 @@ export class FlowReconciler {
     return this.actual.size;
   }
 
-  private isOurs(f: Flow): boolean {
-    return this.opts.removeForeign || this.opts.cookie === 0n || f.cookie === this.opts.cookie;
-  }
-
-  private isLearned(f: Flow): boolean {
-    return f.table === (this.opts.learnTable ?? 20) && f.hardTimeout > 0 && f.idleTimeout === 0 && f.priority === 1;
-  }
-
   /** Makes the bridge hold `desired` (plus foreign and learned flows). Serialised per bridge. */
   reconcile(desired: readonly Flow[]): Promise<ReconcileResult> {
-    const next = this.running.then(() => this.reconcileNow(desired));
+    return this.serial(() => {
+      const t0 = performance.now();
+      return this.apply(this.diff(desired), t0);
+    });
+  }
+
+  /** Runs `fn` after every earlier reconcile or audit of this bridge has settled. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.running.then(fn);
     this.running = next.catch(() => undefined);
     return next;
   }
 
-  private async reconcileNow(desired: readonly Flow[]): Promise<ReconcileResult> {
-    const t0 = performance.now();
-    const { adds, deletes, modified } = this.diff(desired);
+  /**
+   * Re-dumps the bridge and repairs whatever differs from `desired` (the set last converged to).
+   * Serialised with reconcile(): no flow-mod of ours is in flight while the dump runs. `onDrift`
+   * (for a debug log) is shown the flows before they are repaired.
+   */
+  audit(desired: readonly Flow[], onDrift?: (d: Drift) => void): Promise<AuditResult> {
+    return this.serial(async (): Promise<AuditResult> => {
+      const t0 = performance.now();
+      await this.track();
+      const d = this.diff(desired);
+      const found = { observed: this.observed, at: this.observedAt };
+      if (onDrift && (d.adds.length || d.deletes.length)) {
+        onDrift({
+          missing: d.adds.filter(([k]) => !this.actual.has(k)).map(([, f]) => f),
+          changed: d.adds.filter(([k]) => this.actual.has(k)).map(([k, f]) => [this.actual.get(k)!, f] as const),
+          extra: d.deletes.map(([, f]) => f),
+        });
+      }
+      return { ...await this.apply(d, t0), ...found };
+    });
+  }
+
+  private async apply({ adds, deletes, modified }: ReturnType<FlowReconciler['diff']>, t0: number): Promise<ReconcileResult> {
     const mods: FlowModMessage[] = [
       ...deletes.map(([, f]) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? 0xffffffffffffffffn : 0n })),
       // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
@@ -135,7 +196,7 @@ export class FlowReconciler {
 
   /**
    * What to add (new or changed) and delete to go from what the bridge holds to `desired`. Apart
-   * from the await in reconcileNow: the index of the desired flows is let go before the bundle's
+   * from the await in apply(): the index of the desired flows is let go before the bundle's
    * round trips, not kept (and promoted) across them.
    */
   private diff(desired: readonly Flow[]): { adds: Array<[string, Flow]>; deletes: Array<[string, Flow]>; modified: number } {

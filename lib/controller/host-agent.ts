@@ -1,19 +1,20 @@
 // One hypervisor as the controller sees it: its OVSDB replica, its setup, its local VLANs (stable
 // while a network stays, kept across restarts through OVSDB) and a flow reconciler per connected
 // bridge. Every change (topology, OVSDB, a bridge connecting) runs one convergence pass; passes are
-// serialised and coalesced, so a burst of events costs one pass.
+// serialised and coalesced, so a burst of events costs one pass. A periodic audit (a pass of its
+// own, in the same series) re-dumps each connected bridge and repairs drift.
 import type { Logger } from 'pino';
 import { BridgeName, pipelineFlows } from '../../pipelines/index.js';
 import type { PipelineOptions } from '../../pipelines/options.js';
 import { fromSet } from '../../codecs/ovsdb/protocol.js';
+import { canonicalText } from '../flowset/flowset.js';
 import { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
-import { canonicalText } from '../flowset/flowset.js';
-import { FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
+import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, SetupChange, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from './host-state.js';
 import type { Semaphore } from './semaphore.js';
@@ -33,14 +34,23 @@ export interface HostAgentOptions {
   readonly onBridges?: (dpids: ReadonlyMap<BridgeName, bigint>) => void;
   /** Progress of a long sync of one bridge. */
   readonly onProgress?: (host: string, bridge: BridgeName, sent: number, total: number) => void;
+  /** Re-dump each connected bridge this often and repair drift (undefined or 0: never). */
+  readonly auditIntervalMs?: number;
+  /** An audit found drift and repaired it with this many flow-mods. */
+  readonly onRepaired?: (host: string, bridge: string, repairs: number) => void;
 }
 
 export interface HostStatus {
   readonly host: string;
   readonly ovsdb: string;
   readonly ovsdbConnected: boolean;
-  /** lastCheck: when the bridge was last compared with its pipeline (ISO time), whether or not that changed anything. */
-  readonly bridges: Record<string, { readonly connected: boolean; readonly flows: number; readonly lastReconcile?: ReconcileResult; readonly lastCheck?: string }>;
+  readonly bridges: Record<string, {
+    readonly connected: boolean; readonly flows: number; readonly lastReconcile?: ReconcileResult;
+    /** When the bridge was last compared with its pipeline (ISO time), whether or not that changed anything. */
+    readonly lastCheck?: string;
+    /** Our flows the last dump of the bridge found (learned ones not counted), and when (ISO time). */
+    readonly observed?: number; readonly lastAudit?: string;
+  }>;
   readonly errors: readonly string[];
   /** Present while the host's OVSDB has not been reached yet: the last error and when the controller tries again. */
   readonly unreachable?: HostRetry;
@@ -71,6 +81,8 @@ export class HostAgent {
   private pass: Promise<void> = Promise.resolve();
   private dirty = false;
   private passRunning = false;
+  private auditDue = false;
+  private auditTimer: NodeJS.Timeout | undefined;
   state: HostState | undefined;
 
   constructor(
@@ -96,10 +108,21 @@ export class HostAgent {
       this.o.onBridges?.(this.dpids);
       void this.schedule();
     });
+    const every = this.o.auditIntervalMs;
+    if (every) {
+      // The first audit at a random point of the interval: a thousand agents started together do
+      // not all dump at the same moment.
+      this.auditTimer = setTimeout(() => {
+        this.auditTimer = setInterval(() => void this.audit(), every).unref();
+        void this.audit();
+      }, Math.random() * every).unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.auditTimer);
+    this.auditTimer = undefined;
     await this.client?.close();
   }
 
@@ -159,6 +182,10 @@ export class HostAgent {
               this.errors = [msg];
               this.o.log?.error({ host: this.host, err: msg }, 'convergence failed');
             });
+            if (this.auditDue) {
+              this.auditDue = false;
+              await this.auditBridges().catch((err: unknown) => this.o.log?.error({ host: this.host, err: String(err) }, 'audit failed'));
+            }
           }
         } finally {
           this.passRunning = false;
@@ -181,16 +208,7 @@ export class HostAgent {
       for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
       this.vlansRestored = true;
     }
-    const ofports = new Map<string, number>();
-    for (const p of view.bridges.get(BR_TUN)?.ports ?? []) {
-      const o = p.interfaces[0]?.ofport;
-      if (o !== undefined && o > 0) ofports.set(p.name, o);
-    }
-    for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
-      const id = p.interfaces[0]?.externalIds.get('iface-id');
-      const o = p.interfaces[0]?.ofport;
-      if (id && o !== undefined && o > 0) ofports.set(id, o);
-    }
+    const ofports = ofportsFrom(view);
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, ...(this.state ? { previous: this.state } : {}) });
@@ -223,13 +241,51 @@ export class HostAgent {
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
   }
 
+  /**
+   * Audits every connected bridge now: a pass in the same series as the convergence passes (after
+   * one, so against the state just converged to), never alongside one.
+   */
+  audit(): Promise<void> {
+    this.auditDue = true;
+    return this.schedule();
+  }
+
+  private async auditBridges(): Promise<void> {
+    const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.has(r));
+    if (due.length === 0) return;
+    const log = this.o.log;
+    const describe = log?.isLevelEnabled('debug') ? (bridge: BridgeName) => (d: Drift) => logDrift(log, this.host, bridge, d) : undefined;
+    const audit = (): Promise<void> => Promise.all(due.map(async ([bridge, r]) => {
+      const res = await r.audit(pipelineFlows(this.convergedTo.get(r)!, bridge, this.o.pipeline), describe?.(bridge)).catch((err: unknown) => {
+        if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
+        throw err;
+      });
+      // An audit is a check of the bridge too, reported even when it found nothing to repair.
+      this.checkedAt.set(bridge, new Date());
+      if (res.flowMods === 0) {
+        log?.debug({ host: this.host, bridge, observed: res.observed, durationMs: res.durationMs }, 'bridge audited: in sync');
+        this.o.onReconciled?.(this.host, bridge, res);
+        return;
+      }
+      this.last.set(bridge, res);
+      log?.info({ host: this.host, bridge, missing: res.added, changed: res.modified, extra: res.deleted, observed: res.observed, durationMs: res.durationMs }, 'drift repaired');
+      this.o.onReconciled?.(this.host, bridge, res);
+      this.o.onRepaired?.(this.host, bridge, res.flowMods);
+    })).then(() => undefined);
+    await (this.o.passSlots ? this.o.passSlots.run(audit) : audit());
+  }
+
   status(): HostStatus {
     const bridges: HostStatus['bridges'] = {};
     for (const b of [BR_INT, BR_TUN] as const) {
       const r = this.reconcilers.get(b);
       const last = this.last.get(b);
       const checked = this.checkedAt.get(b);
-      bridges[b] = { connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}), ...(checked ? { lastCheck: checked.toISOString() } : {}) };
+      bridges[b] = {
+        connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}),
+        ...(checked ? { lastCheck: checked.toISOString() } : {}),
+        ...(r ? { observed: r.observed, lastAudit: r.observedAt.toISOString() } : {}),
+      };
     }
     return {
       host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors,
@@ -241,6 +297,28 @@ export class HostAgent {
   private logChanges(changes: readonly SetupChange[]): void {
     for (const { change, ...names } of changes) this.o.log?.info({ host: this.host, ...names }, `ovsdb: ${change}`);
   }
+}
+
+/** Live ofports from OVSDB: br-tun's ports by name, br-int's VM ports by iface-id. */
+export function ofportsFrom(view: VswitchView): Map<string, number> {
+  const ofports = new Map<string, number>();
+  for (const p of view.bridges.get(BR_TUN)?.ports ?? []) {
+    const o = p.interfaces[0]?.ofport;
+    if (o !== undefined && o > 0) ofports.set(p.name, o);
+  }
+  for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
+    const id = p.interfaces[0]?.externalIds.get('iface-id');
+    const o = p.interfaces[0]?.ofport;
+    if (id && o !== undefined && o > 0) ofports.set(id, o);
+  }
+  return ofports;
+}
+
+/** One debug line per flow an audit is about to repair, with its text. */
+function logDrift(log: Logger, host: string, bridge: BridgeName, d: Drift): void {
+  for (const f of d.missing) log.debug({ host, bridge, flow: canonicalText(f) }, 'drift: flow missing');
+  for (const [found, want] of d.changed) log.debug({ host, bridge, found: canonicalText(found), flow: canonicalText(want) }, 'drift: flow changed');
+  for (const f of d.extra) log.debug({ host, bridge, flow: canonicalText(f) }, 'drift: extra flow');
 }
 
 /** br-int's and br-tun's datapath ids, straight from the replica's Bridge rows (no full view). */

@@ -72,6 +72,15 @@ export class ControllerMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'ofctl_ts_bridge_flows_observed', help: 'Our flows the last dump (attach or audit) found on each bridge, before any repair', labelNames: ['host', 'bridge'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of hosts()) {
+          for (const [b, s] of Object.entries(h.bridges)) if (s.observed !== undefined) this.set({ host: h.host, bridge: b }, s.observed);
+        }
+      },
+    });
     new Counter({
       name: 'ofctl_ts_topology_events_total', help: 'Topology events by outcome', labelNames: ['outcome'], registers: [this.registry],
       // The store counts them (monotonic): the counter is set to its counts at scrape time.
