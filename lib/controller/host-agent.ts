@@ -13,7 +13,7 @@ import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { FlowReconciler, ReconcileResult } from './flow-reconciler.js';
-import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, vlanHintsFrom } from './host-setup.js';
+import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, pluggedPortsFrom, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from './host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -148,14 +148,13 @@ export class HostAgent {
       const o = p.interfaces[0]?.ofport;
       if (o !== undefined && o > 0) ofports.set(p.name, o);
     }
-    for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
-      const id = p.interfaces[0]?.externalIds.get('iface-id');
-      const o = p.interfaces[0]?.ofport;
-      if (id && o !== undefined && o > 0) ofports.set(id, o);
-    }
+    // A VM port exists on this host only while it is plugged into br-int with a real ofport: one
+    // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
+    // that shows it (every replica update schedules a pass).
+    const plugged = pluggedPortsFrom(view);
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
-    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, ...(this.state ? { previous: this.state } : {}) });
+    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, plugged, ...(this.state ? { previous: this.state } : {}) });
     if (state !== this.state) {
       // Keep VLANs while their network stays; release those whose last local port left.
       this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
