@@ -88,7 +88,7 @@ describe('VM port flows follow plugging (real OVS)', function () {
     }
     // An interface whose iface-id the topology does not know is tagged with the dead VLAN, as
     // Neutron does, and gets no flow of its own either.
-    await ovs.vsctl('add-port', 'br-int', 'tap-y', '--', 'set', 'Interface', 'tap-y', 'type=internal', 'external_ids:iface-id=not-in-topology');
+    await ovs.plugVm('tap-y', 'not-in-topology');
     await eventually(async () => (await ovs.vsctl('get', 'Port', 'tap-y', 'tag')).trim() === '4095', 'tap-y to get the dead VLAN');
     await ctl.idle();
     const y = await ofportOf('tap-y');
@@ -106,8 +106,7 @@ describe('VM port flows follow plugging (real OVS)', function () {
 
   it('plugging the port installs its flows on its real ofport; unplugging removes them', async () => {
     const t0 = Date.now();
-    await ovs.vsctl('add-port', 'br-int', 'tap-a', '--', 'set', 'Interface', 'tap-a', 'type=internal',
-      'external_ids:iface-id=port-a', `external_ids:attached-mac="${MAC_A}"`);
+    await ovs.plugVm('tap-a', 'port-a', MAC_A);
     const a = await ofportOf('tap-a');
     expect(a).to.not.equal(2);
     await eventually(async () => (await brInt()).some((l) => l.includes(`priority=2,in_port=${a},dl_src=${MAC_A} actions=goto_table:30`)),
