@@ -120,6 +120,31 @@ describe('topology events', () => {
     expect(deriveHostState(t, 'a', { vlanHints: new Map([['n1', 7]]), plugged }).networks[0]!.vlan).to.equal(7);
   });
 
+  it('provisions only plugged local ports: no guessed ofport, and no VLAN for a network without one', () => {
+    const t = parseTopology([
+      base, // p1 in n1 on a, no ofport
+      '{"type":"network","id":"n2","vni":1002}',
+      '{"type":"port","id":"p2","network":"n2","host":"a","mac":"fa:16:3e:00:00:02","ofport":4}',
+      '{"type":"port","id":"p3","network":"n2","host":"a","mac":"fa:16:3e:00:00:03"}',
+      '{"type":"port","id":"p9","network":"n1","host":"b","mac":"fa:16:3e:00:00:09"}',
+    ].join('\n'));
+    // Offline: the topology's ofport says plugged. n1 (p1 unplugged) has no VLAN, tunnel or remote ports.
+    const off = deriveHostState(t, 'a');
+    expect(off.localPorts.map((p) => [p.id, p.ofport, p.vlan])).to.deep.equal([['p2', 4, 1]]);
+    expect(off.networks.map((n) => n.id)).to.deep.equal(['n2']);
+    expect([off.tunnels, off.remotePorts]).to.deep.equal([[], []]);
+    // Live: OVSDB alone says it; the topology's ofport is not taken for a fact.
+    const live = deriveHostState(t, 'a', { plugged: new Map([['p1', 7], ['p3', 2]]) });
+    expect(live.localPorts.map((p) => [p.id, p.ofport, p.vlan])).to.deep.equal([['p1', 7, 1], ['p3', 2, 2]]);
+    expect(live.tunnels.map((tu) => tu.host)).to.deep.equal(['b']);
+    expect(deriveHostState(t, 'a', { plugged: new Map() }).networks).to.deep.equal([]);
+    // A network keeps its VLAN while a plugged port stays (the agent hands its VLANs back as hints).
+    const hints = new Map(live.networks.map((n) => [n.id, n.vlan]));
+    const p1gone = deriveHostState(t, 'a', { plugged: new Map([['p3', 2]]), vlanHints: hints });
+    expect(p1gone.networks).to.deep.equal([{ id: 'n2', vni: 1002, vlan: 2 }]);
+    expect(p1gone.localPorts.map((p) => p.id)).to.deep.equal(['p3']);
+  });
+
   it('hands back the previous state\'s objects for what is unchanged, and the whole state when nothing is', () => {
     const t = new Topology();
     for (const l of [
