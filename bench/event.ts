@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     let port = 0;
     for (let n = 0; n < NETWORKS; n++) {
       store.applyLine(`{"type":"network","id":"net${n}","vni":${5000 + n}}`);
+      // The local VM runs: its port is plugged (a network is on a host only with a plugged port there).
+      await ovs.plugVm(`tap${port}`, `p${port}`, mac(port + 1));
       store.applyLine(JSON.stringify({ type: 'port', id: `p${port}`, network: `net${n}`, host: 'local', mac: mac(++port), fixedIps: [`10.${n}.0.10`] }));
       for (let k = 0; k < 5; k++) {
         store.applyLine(JSON.stringify({ type: 'port', id: `p${port}`, network: `net${n}`, host: `r${(n + k) % REMOTE_HOSTS}`, mac: mac(++port), fixedIps: [`10.${n}.0.${k + 20}`] }));

@@ -17,7 +17,7 @@ import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { runCli } from '../test/cli/run-cli.js';
-import { hostLines, networkLines, removeRemotePortLines } from '../test/faults/big-topology.js';
+import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from '../test/faults/big-topology.js';
 import { ControllerProcess } from '../test/cli/controller-process.js';
 import { dumpLineKey, FlowMonitor } from '../test/faults/flow-monitor.js';
 import { OvsSandbox } from '../test/ovs/sandbox.js';
@@ -32,6 +32,7 @@ async function controllerKilledMidSync(): Promise<void> {
   try {
     const topo = join(ovs.dir, 'topology.jsonl');
     writeFileSync(topo, [...hostLines(`unix:${ovs.dbSock}`), ...networkLines(0, 300), ''].join('\n'));
+    await plugLocalPorts(ovs, 0, 900); // flows only for plugged ports: the VMs of both topologies run already
     const args = ['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', topo, '--datapath-type', 'netdev', '--l2pop', '--arp-responder'];
     const want = async (): Promise<string[]> => (await runCli(['render', '--topology', topo, '--host', 'local', '--l2pop', '--arp-responder'])).stdout.split('\n').filter((l) => l);
     const holds = async (flows: string[]): Promise<boolean> => (await ovs.dumpFlowsSorted('br-tun')).join('\n') === flows.join('\n');
@@ -74,6 +75,7 @@ async function inProcessFaults(): Promise<void> {
   try {
     const store = new TopologyStore();
     for (const l of [...hostLines(`unix:${ovs.dbSock}`), ...networkLines(0, 300)]) store.applyLine(l, 'bench');
+    await plugLocalPorts(ovs, 0, 300);
     const port = await freePort();
     const pipeline = pipelineOptions({ l2pop: true, arpResponder: true });
     const reconciles: Array<{ at: number; bridge: string; r: ReconcileResult }> = [];

@@ -25,7 +25,11 @@ function buildTopology(): Topology {
     t.apply({ type: 'network', id: `net${n}`, vni: 5000 + n });
     const ip = (k: number): string => `10.${n >> 8}.${n & 255}.${k + 10}`;
     const add = (host: string, k: number): void => {
-      t.apply({ type: 'port', id: `p${port}`, network: `net${n}`, host, mac: mac(++port), fixedIps: [ip(k)], allowedAddressPairs: [], portSecurity: true });
+      // Offline, a local port is plugged where its ofport says (n + 2: after patch-tun).
+      t.apply({
+        type: 'port', id: `p${port}`, network: `net${n}`, host, mac: mac(++port), fixedIps: [ip(k)], allowedAddressPairs: [], portSecurity: true,
+        ...(host === 'local' ? { ofport: n + 2 } : {}),
+      });
     };
     add('local', 0);
     for (let k = 0; k < REMOTES_PER_NETWORK; k++) add(`r${(n * 7 + k * 13) % REMOTE_HOSTS}`, k + 1);

@@ -14,7 +14,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveHostState } from '../lib/controller/host-state.js';
+import { optionalInt } from '../codecs/ovsdb/protocol.js';
+import { pluggedPortsFrom } from '../lib/controller/host-setup.js';
+import { deriveHostState, HostState } from '../lib/controller/host-state.js';
 import { SimHypervisor } from '../lib/sim/hypervisor.js';
 import { loadSchemaFile } from '../lib/sim/ovsdb-schema.js';
 import type { SimSwitch } from '../lib/sim/sim-switch.js';
@@ -139,14 +141,20 @@ async function runScale(n: number): Promise<void> {
       }));
     }
     const { lines, networks } = topologyLines(hvs);
-    // What each bridge must hold, from the same topology (VM ports are not plugged: ofports come
-    // from the topology, tunnels from ofport_request, as the controller derives them).
+    // The VMs run already: each host's ports are plugged into br-int (flows exist only for those).
     const store = new TopologyStore();
     for (const l of lines) store.applyLine(l, 'bench');
+    for (const h of hvs) {
+      h.plug([...store.topology.portsOn(h.name)].map((p) => ({ name: `tap-${p.id}`, ifaceId: p.id, mac: p.mac })));
+    }
+    await until(() => hvs.every((h) => pluggedPortsFrom(h.view()).size === PORTS_PER_HOST), 'the VM ports to get ofports', 60_000);
+    // What each bridge must hold, from the same topology and what each host has plugged (tunnels
+    // from ofport_request, as the controller derives them).
+    const stateOf = (h: SimHypervisor): HostState => deriveHostState(store.topology, h.name, { plugged: pluggedPortsFrom(h.view()) });
     const want = new Map<string, number>();
     let totalFlows = 0;
     for (const h of hvs) {
-      const st = deriveHostState(store.topology, h.name);
+      const st = stateOf(h);
       for (const br of BRIDGES) {
         const c = renderText(st, br, pipeline).length;
         want.set(`${h.name} ${br}`, c);
@@ -175,7 +183,7 @@ async function runScale(n: number): Promise<void> {
     // Exactness, checked once: every bridge holds exactly the rendered flows.
     let wrong = 0;
     for (const h of hvs) {
-      const st = deriveHostState(store.topology, h.name);
+      const st = stateOf(h);
       for (const br of BRIDGES) if (sw(h, br)!.dumpText().sort().join('\n') !== renderText(st, br, pipeline).join('\n')) wrong++;
     }
 
@@ -202,9 +210,16 @@ async function runScale(n: number): Promise<void> {
       // Only the host and the hosts with a port in that network can change.
       const candidates = hvs.filter((h) => h === host || [...store.topology.ports.values()].some((p) => p.host === h.name && p.network === `net${net}`));
       const render = (h: SimHypervisor): string[] => {
-        const st = deriveHostState(store.topology, h.name);
+        const st = stateOf(h);
         return BRIDGES.map((br) => renderText(st, br, pipeline).join('\n'));
       };
+      if (isAdd) {
+        // Nova plugs the VM first; the controller tags the port it does not know yet with the dead
+        // VLAN. The port event is then measured alone.
+        host.plug([{ name: `tap-${id}`, ifaceId: id, mac: (JSON.parse(line) as { mac: string }).mac }]);
+        const tagged = (): boolean => host.db.rows('Port').some((p) => p.get('name') === `tap-${id}` && optionalInt(p.get('tag')) === 4095);
+        await until(tagged, `tap-${id} to be tagged`, 30_000, 1);
+      }
       const before = new Map(candidates.map((h) => [h, render(h)]));
       store.applyLine(line, 'bench');
       const pending = new Set<SimSwitch>();
@@ -230,6 +245,7 @@ async function runScale(n: number): Promise<void> {
       subs2.forEach((x) => x.unsubscribe());
       if (process.env.SCALE_TRACE && e < 5) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${trace.join('\n  ')}`);
       subs.forEach((s) => s.unsubscribe());
+      if (!isAdd) host.unplug([`tap-${id}`]);
     }
     const rssPeak = memKb(ctl.pid, 'VmHWM');
     if (process.env.SCALE_HEAPSNAP) {

@@ -14,8 +14,7 @@ import type { Flow } from '../../codecs/openflow/flow.js';
 import { BRIDGES, BridgeName, pipelineFlows } from '../../pipelines/index.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
 import { flowOwner, FlowOwner } from '../controller/flow-reconciler.js';
-import { ofportsFrom } from '../controller/host-agent.js';
-import { BR_TUN, vlanHintsFrom } from '../controller/host-setup.js';
+import { BR_TUN, pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../controller/host-setup.js';
 import { deriveHostState } from '../controller/host-state.js';
 import { Semaphore } from '../controller/semaphore.js';
 import { diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
@@ -79,7 +78,7 @@ async function auditHost(h: Host, a: AuditArgs, bridges: readonly BridgeName[], 
     rep.errors.push(`host ${h.name}: cannot read its OVSDB at ${h.ovsdb}: ${(err as Error).message}`);
     return rep;
   }
-  const state = deriveHostState(topo, h.name, { vlanHints: vlanHintsFrom(view), ofports: ofportsFrom(view) });
+  const state = deriveHostState(topo, h.name, { vlanHints: vlanHintsFrom(view), ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view) });
   for (const e of state.errors) rep.warnings.push(`host ${h.name}: ${e}`);
   const opts = pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, ...(a.controllerId ? { controllerId: a.controllerId } : {}) });
   for (const bridge of bridges) {

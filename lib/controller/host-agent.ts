@@ -15,7 +15,7 @@ import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
-import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, SetupChange, vlanHintsFrom } from './host-setup.js';
+import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from './host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -208,10 +208,14 @@ export class HostAgent {
       for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
       this.vlansRestored = true;
     }
-    const ofports = ofportsFrom(view);
+    const ofports = tunnelOfportsFrom(view);
+    // A VM port exists on this host only while it is plugged into br-int with a real ofport: one
+    // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
+    // that shows it (every replica update schedules a pass).
+    const plugged = pluggedPortsFrom(view);
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
-    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, ...(this.state ? { previous: this.state } : {}) });
+    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, plugged, ...(this.state ? { previous: this.state } : {}) });
     if (state !== this.state) {
       // Keep VLANs while their network stays; release those whose last local port left.
       this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
@@ -297,21 +301,6 @@ export class HostAgent {
   private logChanges(changes: readonly SetupChange[]): void {
     for (const { change, ...names } of changes) this.o.log?.info({ host: this.host, ...names }, `ovsdb: ${change}`);
   }
-}
-
-/** Live ofports from OVSDB: br-tun's ports by name, br-int's VM ports by iface-id. */
-export function ofportsFrom(view: VswitchView): Map<string, number> {
-  const ofports = new Map<string, number>();
-  for (const p of view.bridges.get(BR_TUN)?.ports ?? []) {
-    const o = p.interfaces[0]?.ofport;
-    if (o !== undefined && o > 0) ofports.set(p.name, o);
-  }
-  for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
-    const id = p.interfaces[0]?.externalIds.get('iface-id');
-    const o = p.interfaces[0]?.ofport;
-    if (id && o !== undefined && o > 0) ofports.set(id, o);
-  }
-  return ofports;
 }
 
 /** One debug line per flow an audit is about to repair, with its text. */

@@ -222,6 +222,31 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   return ops;
 }
 
+/**
+ * The VM ports plugged into br-int: iface-id -> ofport, for interfaces with a real ofport (not yet
+ * assigned: none; failed, e.g. no such device: -1). Neutron's agent takes only these for devices
+ * (ovs_lib get_vif_port_set skips the others) and provisions a port only while it is one.
+ */
+export function pluggedPortsFrom(view: VswitchView): Map<string, number> {
+  const plugged = new Map<string, number>();
+  for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
+    const id = p.interfaces[0]?.externalIds.get('iface-id');
+    const o = p.interfaces[0]?.ofport;
+    if (id && o !== undefined && o > 0) plugged.set(id, o);
+  }
+  return plugged;
+}
+
+/** Live ofports of br-tun's interfaces (tunnels, patch-int) by name. */
+export function tunnelOfportsFrom(view: VswitchView): Map<string, number> {
+  const ofports = new Map<string, number>();
+  for (const p of view.bridges.get(BR_TUN)?.ports ?? []) {
+    const o = p.interfaces[0]?.ofport;
+    if (o !== undefined && o > 0) ofports.set(p.name, o);
+  }
+  return ofports;
+}
+
 /** Local VLANs recorded in OVSDB by an earlier run (Port.other_config net_uuid + tag). */
 export function vlanHintsFrom(view: VswitchView): Map<string, number> {
   const hints = new Map<string, number>();

@@ -1,5 +1,6 @@
 // Per-host state: what one hypervisor must hold, derived from the topology. Pure and deterministic:
-// the same topology (and the same VLAN hints read back from OVSDB) always gives the same state.
+// the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
+// always gives the same state.
 import type { Port, Topology } from '../topology/model.js';
 
 export interface LocalNetwork {
@@ -11,6 +12,7 @@ export interface LocalNetwork {
 
 export interface LocalPort extends Port {
   readonly vlan: number;
+  /** Where the port is plugged into br-int (OVSDB's, or the topology's offline). */
   readonly ofport: number;
 }
 
@@ -50,8 +52,16 @@ export interface HostState {
 export interface HostStateOptions {
   /** VLANs already in use (read back from OVSDB after a restart): network id -> VLAN. */
   readonly vlanHints?: ReadonlyMap<string, number>;
-  /** Live ofports from OVSDB: interface name or port id -> ofport. */
+  /** Live ofports of br-tun's interfaces from OVSDB: interface name -> ofport. */
   readonly ofports?: ReadonlyMap<string, number>;
+  /**
+   * The VM ports plugged into br-int, from OVSDB: iface-id -> ofport (> 0). Given (a live host), it
+   * alone says which local ports exist and where; a port's `ofport` member is ignored. Without it
+   * (offline rendering), a port with an `ofport` member is plugged there and one without is not.
+   * As in Neutron, only a plugged port is provisioned: it gets flows, and it alone gives its
+   * network a local VLAN (hence br-tun flows and tunnels) on this host.
+   */
+  readonly plugged?: ReadonlyMap<string, number>;
   /**
    * The host's previous state: whatever comes out the same is handed back as its objects (the
    * whole state, when nothing changed). The agent keeps a host's state until its next pass, so at
@@ -71,7 +81,6 @@ function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly
 
 export const PATCH_OFPORT = 1;
 export const FIRST_TUNNEL_OFPORT = 2;
-export const FIRST_VM_OFPORT = 2;
 export const VLAN_MIN = 1;
 export const VLAN_MAX = 4094;
 
@@ -87,10 +96,16 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const host = t.hosts.get(hostName);
   if (!host) throw new Error(`unknown host ${hostName}`);
   const prev = opts.previous?.host === hostName ? opts.previous : undefined;
-  const mine = t.portsOn(hostName);
+  // Local ports that are plugged, with their ofport: never a guessed one (another port may get it).
+  const ofportOf = new Map<Port, number>();
+  for (const p of t.portsOn(hostName)) {
+    const o = opts.plugged ? opts.plugged.get(p.id) : p.ofport;
+    if (o !== undefined) ofportOf.set(p, o);
+  }
+  const mine = [...ofportOf.keys()];
   const errors: string[] = [];
 
-  // Networks with a local port, in the order their first local port appeared.
+  // Networks with a plugged local port, in the order their first local port appeared.
   const netIds: string[] = [];
   for (const p of mine) if (!netIds.includes(p.network)) netIds.push(p.network);
   const vlanOf = new Map<string, number>();
@@ -121,24 +136,12 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     return was?.vni === vni && was.vlan === vlan ? was : { id, vni, vlan };
   }));
 
-  // VM ports: the ofport OVS reports, else the one the topology names, else the next free one.
-  const taken = new Set<number>([PATCH_OFPORT]);
-  for (const p of mine) {
-    const o = opts.ofports?.get(p.id) ?? p.ofport;
-    if (o !== undefined) taken.add(o);
-  }
-  let nextOfport = FIRST_VM_OFPORT;
   const prevLocal = new Map(prev?.localPorts.map((lp) => [lp.id, lp]));
   const local: LocalPort[] = [];
   for (const p of mine) {
     const vlan = vlanOf.get(p.network);
     if (vlan === undefined) continue;
-    let ofport = opts.ofports?.get(p.id) ?? p.ofport;
-    if (ofport === undefined) {
-      while (taken.has(nextOfport)) nextOfport++;
-      ofport = nextOfport;
-      taken.add(ofport);
-    }
+    const ofport = ofportOf.get(p)!;
     const was = prevLocal.get(p.id);
     if (was && sourceOf.get(was) === p && was.vlan === vlan && was.ofport === ofport) local.push(was);
     else {

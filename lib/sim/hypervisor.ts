@@ -5,7 +5,8 @@
 // controller, connecting to it as ovs-vswitchd does.
 import type { Logger } from 'pino';
 import { fromSet, Json, optionalInt, uuidOf } from '../../codecs/ovsdb/protocol.js';
-import { OvsdbDatabase, RowView } from './ovsdb-db.js';
+import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
+import { OvsdbDatabase, rowToJson, RowView } from './ovsdb-db.js';
 import type { DbSchema } from './ovsdb-schema.js';
 import { OvsdbSimServer } from './ovsdb-server.js';
 import { SimSwitch, SimSwitchOptions } from './sim-switch.js';
@@ -67,6 +68,55 @@ export class SimHypervisor {
     await Promise.all([...this.switches.values()].map((b) => b.sw.stop()));
     this.switches.clear();
     await this.server.close();
+  }
+
+  /**
+   * Nova plugging VM interfaces into br-int, all in one transaction, as `ovs-vsctl --may-exist add-br
+   * br-int -- add-port br-int NAME -- set Interface NAME type=internal external_ids:iface-id=ID
+   * external_ids:attached-mac=MAC` would (br-int is created if missing); the simulated
+   * ovs-vswitchd then numbers them.
+   */
+  plug(vms: ReadonlyArray<{ readonly name: string; readonly ifaceId: string; readonly mac: string }>): void {
+    const ops: Json[] = [];
+    const port = (k: string, name: string, iface: Record<string, Json>): Json => {
+      ops.push(
+        { op: 'insert', table: 'Interface', 'uuid-name': `i${k}`, row: { name, ...iface } },
+        { op: 'insert', table: 'Port', 'uuid-name': `p${k}`, row: { name, interfaces: ['named-uuid', `i${k}`] } },
+      );
+      return ['named-uuid', `p${k}`];
+    };
+    const ports = vms.map((vm, k) => port(String(k), vm.name, {
+      type: 'internal', external_ids: ['map', [['iface-id', vm.ifaceId], ['attached-mac', vm.mac]]],
+    }));
+    if (this.db.rows('Bridge').some((b) => b.get('name') === 'br-int')) {
+      ops.push({ op: 'mutate', table: 'Bridge', where: [['name', '==', 'br-int']], mutations: [['ports', 'insert', ['set', ports]]] });
+    } else {
+      ports.push(port('local', 'br-int', { type: 'internal' }));
+      ops.push(
+        { op: 'insert', table: 'Bridge', 'uuid-name': 'br', row: { name: 'br-int', ports: ['set', ports] } },
+        { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'insert', ['set', [['named-uuid', 'br']]]]] },
+      );
+    }
+    this.commit(ops, 'plug');
+  }
+
+  /** Nova unplugging VM interfaces (`ovs-vsctl del-port br-int NAME`), in one transaction. */
+  unplug(names: readonly string[]): void {
+    const uuids = this.db.rows('Port').filter((p) => names.includes(String(p.get('name')))).map((p) => ['uuid', p.uuid]);
+    this.commit([{ op: 'mutate', table: 'Bridge', where: [['name', '==', 'br-int']], mutations: [['ports', 'delete', ['set', uuids]]] }], 'unplug');
+  }
+
+  /** What the controller's replica of this hypervisor's OVSDB shows (for a bench's expectations). */
+  view(): VswitchView {
+    return vswitchView(new Map(Object.keys(VSWITCH_TABLES).map((t) => {
+      const ts = this.o.schema.tables.get(t)!;
+      return [t, new Map([...this.db.tableRows(t)].map(([u, r]) => [u, rowToJson(ts, r)]))];
+    })));
+  }
+
+  private commit(ops: Json[], what: string): void {
+    const err = this.db.transact(ops).find((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'error' in r);
+    if (err) throw new Error(`${this.name}: ${what} failed: ${JSON.stringify(err)}`);
   }
 
   /** ovs-vswitchd reacts to a commit a moment later, once for a burst of commits. */

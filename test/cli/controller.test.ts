@@ -24,6 +24,8 @@ describe('ofctl-ts controller (the command)', function () {
       '{"type":"port","id":"vm1","network":"red","host":"h1","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}',
       '',
     ].join('\n'));
+    // The VM runs already (its port plugged into br-int, which the controller then takes over).
+    await ovs.plugVm('tap1', 'vm1', 'fa:16:3e:00:00:01');
     const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--topology', topo,
       '--datapath-type', 'netdev', '--l2pop', '--arp-responder', '--metrics-port', String(metrics)]);
     const alive = proc.alive;

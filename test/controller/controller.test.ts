@@ -110,6 +110,9 @@ describe('controller with two real hosts', function () {
     store.applyLine('{"type":"network","id":"blue","vni":2001}');
     store.applyLine('{"type":"port","id":"vm-a2","network":"blue","host":"a","mac":"fa:16:3e:00:01:0a","fixedIps":["10.252.0.1"]}');
     store.applyLine('{"type":"port","id":"vm-b2","network":"blue","host":"b","mac":"fa:16:3e:00:01:0b","fixedIps":["10.252.0.2"]}');
+    // A network comes to a host with its first port plugged there.
+    await a.plugVm('tap-a2', 'vm-a2');
+    await b.plugVm('tap-b2', 'vm-b2');
     await ctl.idle();
     await eventually(async () => (await dump(a, 'br-tun')).some((l) => l.includes('tun_id=0x7d1')), 'blue on host a');
     await ctl.idle();

@@ -1,18 +1,20 @@
 // Host setup through OVSDB against a real ovsdb-server + ovs-vswitchd: bridges, controller, patch
-// ports, VXLAN ports and VM port tags, idempotent (a second run sends nothing).
+// ports, VXLAN ports and VM port tags, idempotent (a second run sends nothing). Offline, vm-1's
+// `ofport` says it is plugged; once OVSDB is there, the ports plugged into br-int say it.
 import { expect } from 'chai';
-import { applyHostSetup, planHostSetup, vlanHintsFrom } from '../../lib/controller/host-setup.js';
+import { applyHostSetup, planHostSetup, pluggedPortsFrom, vlanHintsFrom } from '../../lib/controller/host-setup.js';
 import { deriveHostState } from '../../lib/controller/host-state.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
 import { OvsSandbox } from '../ovs/sandbox.js';
+import { eventually } from '../ovs/wait.js';
 
 const TOPO = [
   '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',
   '{"type":"host","name":"network","tunnelIp":"10.0.100.77"}',
   '{"type":"network","id":"net-1001","vni":1001}',
-  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"]}',
+  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"],"ofport":2}',
   '{"type":"port","id":"dhcp-1","network":"net-1001","host":"network","mac":"fa:16:3e:52:7a:f2","fixedIps":["10.0.0.3"]}',
 ].join('\n');
 
@@ -53,14 +55,32 @@ describe('host setup through OVSDB (real OVS)', function () {
     await ovs.vsctl('add-port', 'br-int', 'tap-vm1', '--', 'set', 'Interface', 'tap-vm1', 'type=internal',
       'external_ids:iface-id=vm-1', 'external_ids:attached-mac="fa:16:3e:83:95:fa"',
       '--', 'add-port', 'br-int', 'tap-x', '--', 'set', 'Interface', 'tap-x', 'type=internal', 'external_ids:iface-id=unknown-port');
-    const state = deriveHostState(parseTopology(TOPO), 'compute');
-    await new Promise((r) => setTimeout(r, 200));
+    // What is plugged is what OVSDB says, with the ofports ovs-vswitchd assigned.
+    const ofport = async (i: string): Promise<number> => Number((await ovs.vsctl('get', 'Interface', i, 'ofport')).trim());
+    await eventually(() => {
+      const now = pluggedPortsFrom(vswitchView(client.replica));
+      return now.has('vm-1') && now.has('unknown-port');
+    }, 'the replica to see both ports plugged');
+    expect([...pluggedPortsFrom(vswitchView(client.replica))].sort()).to.deep.equal([['unknown-port', await ofport('tap-x')], ['vm-1', await ofport('tap-vm1')]]);
+    const state = deriveHostState(parseTopology(TOPO), 'compute', { plugged: pluggedPortsFrom(vswitchView(client.replica)) });
+    expect(state.localPorts.map((p) => [p.id, p.ofport])).to.deep.equal([['vm-1', await ofport('tap-vm1')]]);
     expect(await applyHostSetup(client, state, opts)).to.be.above(0);
     expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'tag')).trim()).to.equal('1');
     expect((await ovs.vsctl('get', 'Port', 'tap-x', 'tag')).trim()).to.equal('4095');
     expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'other_config:net_uuid')).trim()).to.equal('net-1001');
     expect([...vlanHintsFrom(vswitchView(client.replica))]).to.deep.equal([['net-1001', 1]]);
     expect(await applyHostSetup(client, state, opts)).to.equal(0);
+  });
+
+  it('takes an interface with ofport -1 (it failed) as unplugged', async () => {
+    // An interface ovs-vswitchd cannot open gets ofport -1 and an error. (On the netdev datapath a
+    // system interface whose device does not exist still gets a positive ofport, measured on 3.1.)
+    await ovs.vsctl('add-port', 'br-int', 'tap-gone', '--', 'set', 'Interface', 'tap-gone', 'type=bogus', 'external_ids:iface-id=vm-gone');
+    await eventually(async () => (await ovs.vsctl('get', 'Interface', 'tap-gone', 'ofport')).trim() === '-1', 'ofport -1');
+    await eventually(() => vswitchView(client.replica).bridges.get('br-int')!.ports.some((p) => p.name === 'tap-gone' && p.interfaces[0]?.ofport === -1),
+      'the replica to see it');
+    expect(pluggedPortsFrom(vswitchView(client.replica)).has('vm-gone')).to.equal(false);
+    await ovs.vsctl('del-port', 'br-int', 'tap-gone');
   });
 
   it('guards port-list changes with wait: a plan made from a stale view is refused whole', async () => {

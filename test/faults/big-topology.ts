@@ -1,6 +1,8 @@
 // A topology big enough that syncing one host is a large change: one local host (a sandbox), remote
 // hosts without OVSDB, and networks with one local port and REMOTES_PER_NETWORK remote ones each.
-// With l2pop + ARP responder every 100 networks are ~3,300 br-tun flows.
+// With l2pop + ARP responder every 100 networks are ~3,300 br-tun flows. The local ports name their
+// ofport, so `render` (offline) and the controller (OVSDB) agree once plugLocalPorts plugged them.
+import type { OvsSandbox } from '../ovs/sandbox.js';
 
 export const REMOTE_HOSTS = 40;
 export const REMOTES_PER_NETWORK = 15;
@@ -25,10 +27,32 @@ export function networkLines(from: number, to: number): string[] {
     for (let k = 0; k <= REMOTES_PER_NETWORK; k++) {
       const host = k === 0 ? 'local' : `r${(n * 7 + k * 13) % REMOTE_HOSTS}`;
       const p = n * 100 + k;
-      lines.push(JSON.stringify({ type: 'port', id: `p${p}`, network: `net${n}`, host, mac: mac(p), fixedIps: [`10.${n >> 8}.${n & 255}.${k + 10}`] }));
+      lines.push(JSON.stringify({
+        type: 'port', id: `p${p}`, network: `net${n}`, host, mac: mac(p), fixedIps: [`10.${n >> 8}.${n & 255}.${k + 10}`],
+        ...(k === 0 ? { ofport: localOfport(n) } : {}),
+      }));
     }
   }
   return lines;
+}
+
+/** Where network n's local port is plugged into br-int. */
+const localOfport = (n: number): number => n + 2;
+
+/**
+ * Nova plugging the local ports of networks [from, to) into br-int (created if missing) on the
+ * ofports the topology names, 250 per ovs-vsctl call.
+ */
+export async function plugLocalPorts(ovs: OvsSandbox, from: number, to: number): Promise<void> {
+  for (let n0 = from; n0 < to; n0 += 250) {
+    const args = ['--may-exist', 'add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev'];
+    for (let n = n0; n < Math.min(to, n0 + 250); n++) {
+      const name = `tap${n * 100}`;
+      args.push('--', 'add-port', 'br-int', name, '--', 'set', 'Interface', name, 'type=internal', `ofport_request=${localOfport(n)}`,
+        `external_ids:iface-id=p${n * 100}`, `external_ids:attached-mac="${mac(n * 100)}"`);
+    }
+    await ovs.vsctl(...args);
+  }
 }
 
 /** Removes the remote ports of networks [from, to) (the local ones stay, so no VLAN is freed). */

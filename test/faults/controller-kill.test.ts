@@ -9,7 +9,7 @@ import { OvsSandbox } from '../ovs/sandbox.js';
 import { eventually, freePort } from '../ovs/wait.js';
 import { runCli } from '../cli/run-cli.js';
 import { ControllerProcess } from '../cli/controller-process.js';
-import { hostLines, networkLines, removeRemotePortLines } from './big-topology.js';
+import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from './big-topology.js';
 import { dumpLineKey, FlowMonitor } from './flow-monitor.js';
 
 describe('fault: controller SIGKILLed during a large sync', function () {
@@ -28,6 +28,7 @@ describe('fault: controller SIGKILLed during a large sync', function () {
     const of = await freePort();
     const topo = join(ovs.dir, 'topology.jsonl');
     writeFileSync(topo, [...hostLines(`unix:${ovs.dbSock}`), ...networkLines(0, 300), ''].join('\n'));
+    await plugLocalPorts(ovs, 0, 900); // the VMs of both topologies run already
     const args = ['--listen', `tcp:127.0.0.1:${of}`, '--topology', topo, '--datapath-type', 'netdev', '--l2pop', '--arp-responder'];
     const want = async (bridge: string): Promise<string[]> => {
       const r = await runCli(['render', '--topology', topo, '--host', 'local', '--bridge', bridge, '--l2pop', '--arp-responder']);

@@ -42,8 +42,10 @@ describe('fault: switches that stop answering or send garbage', function () {
       setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
       onReconciled: (_h, br, r) => results.push([br, r]),
     });
+    await ovs.plugVm('tap-a', 'vm-a', 'fa:16:3e:00:00:0a');
     await ctl.start();
     await eventually(() => ctl.status().hosts.length === 1 && bridges()['br-int']!.connected && bridges()['br-tun']!.connected, 'both bridges to connect');
+    await eventually(() => ctl.agents.get('a')!.state?.localPorts.length === 1, 'vm-a to be provisioned');
     await ctl.idle();
     vswitchdPid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
   });
@@ -88,6 +90,7 @@ describe('fault: switches that stop answering or send garbage', function () {
     store.applyLine('{"type":"network","id":"blue","vni":1002}');
     store.applyLine('{"type":"port","id":"vm-a2","network":"blue","host":"a","mac":"fa:16:3e:00:00:1a","fixedIps":["10.252.0.1"]}');
     store.applyLine('{"type":"port","id":"vm-b2","network":"blue","host":"b","mac":"fa:16:3e:00:00:1b","fixedIps":["10.252.0.2"]}');
+    await ovs.plugVm('tap-a2', 'vm-a2');
     await eventually(async () => (await ovs.dumpFlowsSorted('br-tun')).some((l) => l.includes('dl_dst=fa:16:3e:00:00:1b')), 'the new flows on br-tun');
     await ctl.idle();
     expect(await ovs.dumpFlowsSorted('br-tun')).to.deep.equal(renderText(ctl.agents.get('a')!.state!, 'br-tun', pipeline));

@@ -125,6 +125,13 @@ export class OvsSandbox {
     await this.waitFor(() => existsSync(this.mgmt(name)), `${name}.mgmt`);
   }
 
+  /** Nova plugging a VM interface into br-int (created if missing, as os-vif does), with its Neutron port id. */
+  async plugVm(name: string, ifaceId: string, mac?: string): Promise<void> {
+    await this.vsctl('--may-exist', 'add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev',
+      '--', 'add-port', 'br-int', name, '--', 'set', 'Interface', name, 'type=internal', `external_ids:iface-id=${ifaceId}`,
+      ...(mac ? [`external_ids:attached-mac="${mac}"`] : []));
+  }
+
   async vsctl(...args: string[]): Promise<string> {
     const { stdout } = await run('ovs-vsctl', [`--db=${this.dbTarget}`, '--timeout=10', ...args], { env: this.env() });
     return stdout;

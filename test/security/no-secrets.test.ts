@@ -77,6 +77,7 @@ describe('no secret logged, loopback by default', function () {
       ovsdbArgs: [`--remote=pssl:${ovsdbPort}:127.0.0.1`, `--private-key=${sw.privateKey}`, `--certificate=${sw.certificate}`, `--ca-cert=${sw.caCert}`],
     });
     await ovs.vsctl('set-ssl', sw.privateKey, sw.certificate, sw.caCert);
+    await ovs.plugVm('tap1', 'vm1', 'fa:16:3e:00:00:01');
     const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-secret-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });

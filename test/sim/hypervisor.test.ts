@@ -35,6 +35,8 @@ describe('simulated hypervisors under the real controller', function () {
     hvs.forEach((h, i) => store.applyLine(JSON.stringify({ type: 'host', name: h.name, tunnelIp: `10.9.0.${i + 1}`, ovsdb: h.ovsdbTarget })));
     store.applyLine('{"type":"network","id":"red","vni":1001}');
     hvs.forEach((h, i) => store.applyLine(JSON.stringify({ type: 'port', id: `vm${i}`, network: 'red', host: h.name, mac: `fa:16:3e:00:00:0${i}`, fixedIps: [`10.1.0.${i + 1}`] })));
+    // The VMs run already: their interfaces are on br-int (created by the plug) before the controller starts.
+    hvs.forEach((h, i) => h.plug([{ name: `tap-vm${i}`, ifaceId: `vm${i}`, mac: `fa:16:3e:00:00:0${i}` }]));
     const port = await freePort();
     const pipeline = pipelineOptions({ l2pop: true, arpResponder: true, controllerId: 'sim' });
     ctl = new Controller(store, { listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline, setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev' } });
@@ -48,6 +50,10 @@ describe('simulated hypervisors under the real controller', function () {
       });
     });
     await eventually(converged, 'the three hosts to converge');
+    // Each VM port has its flows on the ofport the simulated ovs-vswitchd gave it.
+    const vm0 = hvs[0]!.view().bridges.get('br-int')!.ports.find((p) => p.name === 'tap-vm0')!.interfaces[0]!.ofport!;
+    expect(c.agents.get('h0')!.state!.localPorts.map((p) => [p.id, p.ofport])).to.deep.equal([['vm0', vm0]]);
+    expect(hvs[0]!.switches.get('br-int')!.sw.dumpText().some((l) => l.includes(`in_port=${vm0},dl_src=fa:16:3e:00:00:00`))).to.equal(true);
     // What OVSDB holds is what a real host would: two tunnel ports with their requested ofports.
     const tunnels = hvs[0]!.db.rows('Interface').filter((r) => r.get('type') === 'vxlan').map((r) => [r.get('name'), r.get('ofport')]).sort();
     expect(tunnels).to.deep.equal([['vxlan-0a090002', 2], ['vxlan-0a090003', 3]]);
@@ -57,5 +63,12 @@ describe('simulated hypervisors under the real controller', function () {
     await eventually(() => !hvs[0]!.switches.get('br-tun')!.sw.dumpText().some((l) => l.includes('fa:16:3e:00:00:02')), 'the entry to leave h0');
     await c.idle();
     expect(converged()).to.equal(true);
+    // vm0 unplugged: h0 loses its flows, red's VLAN and its tunnels.
+    hvs[0]!.unplug(['tap-vm0']);
+    await eventually(() => c.agents.get('h0')!.state!.networks.length === 0, 'h0 to drop red');
+    await eventually(converged, 'the hosts to converge again');
+    expect(hvs[0]!.switches.get('br-int')!.sw.dumpText().some((l) => l.includes(`in_port=${vm0}`))).to.equal(false);
+    await c.idle();
+    expect(hvs[0]!.view().bridges.get('br-tun')!.ports.filter((p) => p.interfaces[0]?.type === 'vxlan')).to.deep.equal([]);
   });
 });

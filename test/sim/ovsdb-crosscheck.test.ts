@@ -26,7 +26,8 @@ const topology = (remotes: string[]): string => [
   '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',
   ...remotes.map((ip, i) => `{"type":"host","name":"r${i}","tunnelIp":"${ip}"}`),
   '{"type":"network","id":"net-1001","vni":1001}',
-  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"]}',
+  // No ovs-vswitchd here to number interfaces: vm-1 is plugged as an offline topology says it.
+  '{"type":"port","id":"vm-1","network":"net-1001","host":"compute","mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"],"ofport":2}',
   ...remotes.map((_, i) => `{"type":"port","id":"p-r${i}","network":"net-1001","host":"r${i}","mac":"fa:16:3e:00:00:0${i + 1}","fixedIps":["10.0.0.${10 + i}"]}`),
 ].join('\n');
 const SETUP = { controllerTarget: 'tcp:127.0.0.1:6653', datapathType: 'netdev', maxBackoffMs: 1000 };

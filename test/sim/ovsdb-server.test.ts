@@ -263,7 +263,7 @@ describe('simulated OVSDB server', function () {
       const topo = (g: number): string => [
         ...[0, 1, 2, 3, 4].map((k) => `{"type":"host","name":"h${g * 5 + k}","tunnelIp":"10.${g >> 8}.${g & 255}.${k + 1}"}`),
         `{"type":"network","id":"net-${g}","vni":${g + 1}}`,
-        ...[0, 1, 2, 3, 4].map((k) => `{"type":"port","id":"p${g * 5 + k}","network":"net-${g}","host":"h${g * 5 + k}","mac":"fa:16:3e:00:00:0${k + 1}","fixedIps":["10.0.0.${k + 1}"]}`),
+        ...[0, 1, 2, 3, 4].map((k) => `{"type":"port","id":"p${g * 5 + k}","network":"net-${g}","host":"h${g * 5 + k}","mac":"fa:16:3e:00:00:0${k + 1}","fixedIps":["10.0.0.${k + 1}"],"ofport":2}`),
       ].join('\n');
       const states = clients.map((_, i) => deriveHostState(parseTopology(topo(Math.floor(i / 5))), `h${i}`));
       const ops = await Promise.all(clients.map((c, i) => applyHostSetup(c, states[i]!, SETUP)));
