@@ -199,6 +199,9 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     for (const port of brInt.ports) {
       const ifaceId = port.interfaces[0]?.externalIds.get('iface-id');
       if (!ifaceId) continue;
+      // A port not numbered by ovs-vswitchd yet goes to the dead VLAN too (retagged once it is):
+      // an untagged br-int port is a trunk that NORMAL floods every VLAN to.
+      const ofport = port.interfaces[0]?.ofport;
       const lp = byIfaceId.get(ifaceId);
       const tag = lp ? lp.vlan : DEAD_VLAN;
       const other = lp ? vmPortConfig(lp.network, vniOf.get(lp.network)!, lp.vlan) : new Map<string, string>();
@@ -206,7 +209,8 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       if (port.tag !== tag || !sameMap(otherNow, other)) {
         const kept = new Map([...port.otherConfig].filter(([k]) => !otherNow.has(k)));
         const change = port.tag === tag ? 'VM port VLAN record updated'
-          : tag === DEAD_VLAN ? 'VM port put in the dead VLAN (not in the topology)' : port.tag === undefined ? 'VM port tagged' : 'VM port retagged';
+          : tag === DEAD_VLAN ? `VM port put in the dead VLAN (${ofport === undefined ? 'no ofport yet' : ofport > 0 ? 'not in the topology' : 'its interface failed: ofport -1'})`
+            : port.tag === undefined ? 'VM port tagged' : 'VM port retagged';
         changes.push({
           change, bridge: BR_INT, port: port.name, ifaceId, tag, ...(port.tag !== undefined && port.tag !== tag ? { previousTag: port.tag } : {}),
           ...(lp ? { network: lp.network } : {}),

@@ -14,6 +14,7 @@ describe('ofctl-ts controller --audit-interval', function () {
 
   it('repairs a flow deleted by hand, logs the repair and shows observed flows in status', async () => {
     const ovs = await OvsSandbox.start({});
+    await ovs.plugVm('tap1', 'vm1', 'fa:16:3e:00:00:01'); // only a plugged port gets flows
     const [of, metrics] = [await freePort(), await freePort()];
     const topo = join(ovs.dir, 'topology.jsonl');
     writeFileSync(topo, [

@@ -40,7 +40,7 @@ describe('ofctl-ts controller (the command)', function () {
       const st = await runCli(['status', '--metrics-port', String(metrics)]);
       expect(st.code, st.stderr).to.equal(0);
       expect(st.stdout).to.match(/host h1: ovsdb connected/);
-      expect(st.stdout).to.match(/br-tun: connected, \d+ flows, last reconcile \d+ flow-mods in [\d.]+ ms, last checked \d{4}-\d\d-\d\dT/);
+      expect(st.stdout).to.match(/br-tun: connected, \d+ flows desired, \d+ observed \(last audit \S+\), last reconcile \d+ flow-mods in [\d.]+ ms, last checked \d{4}-\d\d-\d\dT/);
       await eventually(async () => (await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text()).includes('ofctl_ts_topology_events_total{outcome="rejected"} 1'), 'the rejection to be counted');
       const m = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
       expect(m).to.match(/^# TYPE ofctl_ts_topology_events_total counter$/m);
@@ -101,6 +101,7 @@ describe('ofctl-ts controller (the command)', function () {
 
   it('--topology -: a snapshot piped and kept open (ended by an empty line), then live lines numbered on', async () => {
     const ovs = await OvsSandbox.start({});
+    await ovs.plugVm('tap1', 'vm1', 'fa:16:3e:00:00:01'); // only a plugged port gets flows
     const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', '-',
       '--datapath-type', 'netdev', '--l2pop'], {}, 'pipe');
     try {

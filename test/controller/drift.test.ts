@@ -113,6 +113,10 @@ describe('drift: the controller audits its bridges and repairs them', function (
   });
 
   it('an audit and a topology change at once: passes stay serialised, the end state is the new pipeline', async () => {
+    // vm-a2 is plugged before it is in the topology (dead VLAN until then), so that its arrival
+    // below changes what host a needs (only a plugged port makes a network local).
+    await box.plugVm('tap-a2', 'vm-a2', 'fa:16:3e:00:01:0a');
+    await eventually(async () => (await box.vsctl('get', 'Port', 'tap-a2', 'tag')).trim() === '4095', 'tap-a2 in the dead VLAN');
     await ctl.idle();
     repairs.length = 0;
     await box.ofctl('del-flows', '--strict', box.mgmtTarget('br-int'), 'table=60,priority=3');

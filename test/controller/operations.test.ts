@@ -156,16 +156,24 @@ describe('controller operations', function () {
         lines.find((l) => l.msg === `ovsdb: ${change}` && l.host === 'h' && (port === undefined || l.port === port));
       expect(ovsdbLine('bridge created')).to.include({ bridge: 'br-int' });
       expect(lines.filter((l) => l.msg === 'ovsdb: bridge created').map((l) => l.bridge).sort()).to.deep.equal(['br-int', 'br-tun']);
-      expect(lines.find((l) => l.msg === 'ovsdb: bridge created' && l.bridge === 'br-tun')!.ports).to.deep.equal(['br-tun', 'patch-int', 'vxlan-0afa0002']);
+      // No VM plugged yet: no network is local, so no tunnel (as Neutron, which provisions on a device).
+      expect(lines.find((l) => l.msg === 'ovsdb: bridge created' && l.bridge === 'br-tun')!.ports).to.deep.equal(['br-tun', 'patch-int']);
 
       // A VM plugged: tagged with its network's VLAN; one nobody knows: the dead VLAN (tags read back from OVSDB).
       await ovs.vsctl('add-port', 'br-int', 'tap1', '--', 'set', 'Interface', 'tap1', 'type=internal', 'external_ids:iface-id=vm1');
       await ovs.vsctl('add-port', 'br-int', 'tapx', '--', 'set', 'Interface', 'tapx', 'type=internal', 'external_ids:iface-id=nobody');
       await eventually(async () => (await ovs.vsctl('get', 'Port', 'tapx', 'tag')).trim() === '4095' && (await ovs.vsctl('get', 'Port', 'tap1', 'tag')).trim() !== '[]', 'the tags');
       const tag1 = Number((await ovs.vsctl('get', 'Port', 'tap1', 'tag')).trim());
-      await eventually(() => ovsdbLine('VM port tagged', 'tap1') !== undefined, 'the tag to be logged');
-      expect(ovsdbLine('VM port tagged', 'tap1')).to.include({ bridge: 'br-int', ifaceId: 'vm1', tag: tag1, network: 'red' });
-      expect(ovsdbLine('VM port put in the dead VLAN (not in the topology)', 'tapx')).to.include({ bridge: 'br-int', ifaceId: 'nobody', tag: 4095 });
+      // tap1 may be seen before ovs-vswitchd numbers it: dead VLAN first, then its network's VLAN.
+      const tagged = (): Line | undefined => ovsdbLine('VM port tagged', 'tap1') ?? ovsdbLine('VM port retagged', 'tap1');
+      await eventually(() => tagged() !== undefined, 'the tag to be logged');
+      expect(tagged()).to.include({ bridge: 'br-int', ifaceId: 'vm1', tag: tag1, network: 'red' });
+      // (Why is said in the message: not numbered yet, or, once it is, not in the topology.)
+      const dead = lines.find((l) => l.msg.startsWith('ovsdb: VM port put in the dead VLAN (') && l.port === 'tapx');
+      expect(dead).to.include({ host: 'h', bridge: 'br-int', ifaceId: 'nobody', tag: 4095 });
+      // vm1 plugged makes red local: the tunnel to h2, which has a port in it.
+      await eventually(() => ovsdbLine('tunnel port added', 'vxlan-0afa0002') !== undefined, 'the tunnel to h2 to be logged');
+      expect(ovsdbLine('tunnel port added', 'vxlan-0afa0002')).to.include({ bridge: 'br-tun', remoteIp: '10.250.0.2', ofport: 2 });
       await c.idle();
 
       // A remote port on h3: a tunnel port, and the flows it brings, each logged at debug as `+ text`.

@@ -22,8 +22,9 @@ describe('fault: the topology file is corrupted while the controller is down', f
   let lines: string[];
   let held: Record<'a' | 'b', string[]>;
   const procs: ControllerProcess[] = [];
-  const PLUG = [['a', 'tap-a', 'vm-a', 'fa:16:3e:00:00:0a'], ['a', 'tap-a3', 'vm-a3', 'fa:16:3e:00:00:a3'],
-    ['b', 'tap-b', 'vm-b', 'fa:16:3e:00:00:0b'], ['b', 'tap-b2', 'vm-b2', 'fa:16:3e:00:00:b2']] as const;
+  // Each VM on a pinned ofport, named in its topology line too: `render` (offline) then knows it is plugged there.
+  const PLUG = [['a', 'tap-a', 'vm-a', 'fa:16:3e:00:00:0a', 11], ['a', 'tap-a3', 'vm-a3', 'fa:16:3e:00:00:a3', 12],
+    ['b', 'tap-b', 'vm-b', 'fa:16:3e:00:00:0b', 11], ['b', 'tap-b2', 'vm-b2', 'fa:16:3e:00:00:b2', 12]] as const;
   const box = (h: 'a' | 'b'): OvsSandbox => (h === 'a' ? a : b);
 
   /** What a host holds: each VM port's tag and recorded VLAN, the tunnels, both bridges' flows. */
@@ -49,11 +50,11 @@ describe('fault: the topology file is corrupted while the controller is down', f
       '{"type":"network","id":"red","vni":1001}',
       '{"type":"network","id":"green","vni":1003}',
       '{"type":"network","id":"blue","vni":1002}',
-      '{"type":"port","id":"vm-a","network":"red","host":"a","mac":"fa:16:3e:00:00:0a","fixedIps":["10.251.0.1"]}',
-      '{"type":"port","id":"vm-b","network":"red","host":"b","mac":"fa:16:3e:00:00:0b","fixedIps":["10.251.0.2"]}',
+      '{"type":"port","id":"vm-a","network":"red","host":"a","mac":"fa:16:3e:00:00:0a","fixedIps":["10.251.0.1"],"ofport":11}',
+      '{"type":"port","id":"vm-b","network":"red","host":"b","mac":"fa:16:3e:00:00:0b","fixedIps":["10.251.0.2"],"ofport":11}',
       // green is a's alone: freezing what vm-a3 names freezes host a only.
-      '{"type":"port","id":"vm-a3","network":"green","host":"a","mac":"fa:16:3e:00:00:a3","fixedIps":["10.253.0.1"]}',
-      '{"type":"port","id":"vm-b2","network":"blue","host":"b","mac":"fa:16:3e:00:00:b2","fixedIps":["10.252.0.2"]}',
+      '{"type":"port","id":"vm-a3","network":"green","host":"a","mac":"fa:16:3e:00:00:a3","fixedIps":["10.253.0.1"],"ofport":12}',
+      '{"type":"port","id":"vm-b2","network":"blue","host":"b","mac":"fa:16:3e:00:00:b2","fixedIps":["10.252.0.2"],"ofport":12}',
     ];
     writeFileSync(topo, `${lines.join('\n')}\n`);
     args = ['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', topo, '--datapath-type', 'netdev', '--l2pop', '--arp-responder'];
@@ -61,8 +62,9 @@ describe('fault: the topology file is corrupted while the controller is down', f
     procs.push(first);
     // Nova plugs the VMs once the bridges exist; the controller tags them and converges.
     await eventually(async () => (await a.vsctl('list-br')).includes('br-int') && (await b.vsctl('list-br')).includes('br-int'), 'br-int on both hosts', 20_000, first.alive);
-    for (const [h, tap, id, mac] of PLUG) {
-      await box(h).vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal', `external_ids:iface-id=${id}`, `external_ids:attached-mac="${mac}"`);
+    for (const [h, tap, id, mac, ofport] of PLUG) {
+      await box(h).vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal', `external_ids:iface-id=${id}`,
+        `external_ids:attached-mac="${mac}"`, `ofport_request=${ofport}`);
     }
     for (const h of ['a', 'b'] as const) {
       for (const br of ['br-int', 'br-tun']) {
