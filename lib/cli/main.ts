@@ -59,7 +59,7 @@ await yargs(args)
   .command('dump-flows <target> [match]', 'print the flows of a switch, as ovs-ofctl -O OpenFlow13 prints them',
     (y) => y
       .positional('target', { type: 'string', demandOption: true })
-      .positional('match', { type: 'string', describe: 'only flows matching this (ovs-ofctl syntax)' })
+      .positional('match', { type: 'string', describe: 'only flows at least as specific as this: match fields, table, out_port, out_group, cookie=V/MASK (as ovs-ofctl; priority is refused)' })
       .option('stats', { type: 'boolean', default: true, describe: 'print cookie, duration and counters (--no-stats to omit)' })
       .option('names', { type: 'boolean', default: false, describe: 'accepted for ovs-ofctl compatibility; ports print as numbers' })
       .option('diff', { type: 'string', describe: 'compare with a golden flow file; exit 1 if different' }),
@@ -75,8 +75,8 @@ await yargs(args)
   (a) => run('add-flows', async () => (await import('./add-flows.js')).addFlowsCommand(a.target, a.file, a.bundle)))
   .command('del-flows <target> [match]', 'delete flows (all, or those matching)', (y) => y
     .positional('target', { type: 'string', demandOption: true })
-    .positional('match', { type: 'string' })
-    .option('strict', { type: 'boolean', default: false }),
+    .positional('match', { type: 'string', describe: 'match fields, table, out_port, out_group, cookie=V/MASK; priority only with --strict (as ovs-ofctl)' })
+    .option('strict', { type: 'boolean', default: false, describe: 'only the flow with exactly this match and priority; in every table unless table= is given' }),
   (a) => run('del-flows', async () => (await import('./del-flows.js')).delFlowsCommand(a.target, a.match, a.strict)))
   .command('diff-flows <a> <b>', 'compare two flow sets (each a target or a file); exit 0 equal, 1 different, 2 error', (y) => y
     .positional('a', { type: 'string', demandOption: true })
