@@ -146,6 +146,9 @@ export async function statusCommand(port: number, out: (s: string) => void, host
   if (!res.ok) throw new Error(`controller at ${where} answered ${res.status}`);
   const s = (await res.json()) as ControllerStatus;
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
+  for (const f of s.frozen ?? []) {
+    out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);
+  }
   for (const h of s.hosts) {
     const u = h.unreachable;
     const ovsdb = h.ovsdbConnected ? 'connected'

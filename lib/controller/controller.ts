@@ -53,6 +53,8 @@ export interface ControllerStatus {
   readonly sessions: number;
   readonly hosts: readonly HostStatus[];
   readonly topology: { readonly accepted: number; readonly rejected: number };
+  /** --allow-partial: rejected start-up lines and the hosts they keep untouched (`all`: every host). */
+  readonly frozen: ReadonlyArray<{ readonly line: string; readonly error: string; readonly hosts: readonly string[] | 'all' }>;
 }
 
 export class Controller {
@@ -108,6 +110,7 @@ export class Controller {
       sessions: this.sessions.size,
       hosts: [...this.agents.values()].map((a) => a.status()),
       topology: { accepted: this.store.accepted, rejected: this.store.rejected },
+      frozen: this.store.frozen.map((f) => ({ line: f.where, error: f.error, hosts: f.hosts === 'all' ? 'all' : [...f.hosts] })),
     };
   }
 

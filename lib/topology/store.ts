@@ -92,6 +92,11 @@ export class TopologyStore {
     return added;
   }
 
+  /** The freezes in force. */
+  get frozen(): readonly Freeze[] {
+    return this.freezes.all;
+  }
+
   /** Whether a host must not be touched (no agent: no OVSDB write, no flow-mod). */
   isFrozen(host: string): boolean {
     return this.freezes.isFrozen(host);

@@ -121,6 +121,9 @@ describe('fault: the topology file is corrupted while the controller is down', f
       return !!hb && ['br-int', 'br-tun'].every((br) => hb.bridges[br]?.connected && hb.bridges[br]?.lastReconcile);
     }, 'host b to be served', 30_000, proc.alive);
     expect((await hosts()).map((h) => h.host)).to.deep.equal(['b']);
+    // status names the frozen host and the line that keeps it so.
+    const st = await runCli(['status', '--metrics-port', String(metrics)]);
+    expect(st.stdout).to.include(`FROZEN (--allow-partial): host a, untouched until ${topo}:8 is fixed: not JSON`);
     // a's switch has been connecting to us meanwhile; give it time to be (wrongly) acted on.
     await new Promise((r) => setTimeout(r, 2000));
     expect(await state('a')).to.deep.equal(held.a);
@@ -131,6 +134,7 @@ describe('fault: the topology file is corrupted while the controller is down', f
     appendFileSync(topo, `${lines[7]}\n`);
     const thawed = await proc.waitForLine((l) => l.msg.includes('hosts thawed'), 'a to thaw', mark);
     expect(thawed.msg).to.match(/hosts thawed: a$/);
+    expect((await runCli(['status', '--metrics-port', String(metrics)])).stdout).to.not.include('FROZEN');
     await eventually(async () => {
       const ha = (await hosts()).find((h) => h.host === 'a');
       return !!ha && ['br-int', 'br-tun'].every((br) => ha.bridges[br]?.connected && ha.bridges[br]?.lastReconcile);
