@@ -151,6 +151,9 @@ export function decodeActions(r: Reader): Action[] {
   return out;
 }
 
+/** copy_ttl_out/in, set_mpls_ttl, dec_mpls_ttl, push_mpls, pop_mpls, push_pbb, pop_pbb. */
+const OF13_UNMODELLED: ReadonlySet<number> = new Set([11, 12, 15, 16, 19, 20, 26, 27]);
+
 function raw(r: Reader, at: number, len: number): Action {
   return { type: 'raw', bytes: Buffer.from(r.buf.subarray(at, at + len)) };
 }
@@ -196,6 +199,10 @@ function decodeOne(r: Reader, type: number, len: number, at: number): Action {
     case OFPAT_EXPERIMENTER:
       return decodeExperimenter(r, len, at);
     default:
+      // OpenFlow 1.3 actions this codec does not model yet (MPLS, TTL copies, PBB) are kept as
+      // bytes, printed raw and re-encoded as they came: a switch may hold them (another controller
+      // put them there), and one such flow must not make a whole dump or audit fail.
+      if (OF13_UNMODELLED.has(type)) return raw(r, at, len);
       return r.fail(`unknown OpenFlow 1.3 action type ${type}`, at);
   }
 }

@@ -39,12 +39,17 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
     }).join('; ');
   };
   if (!bundle) {
+    // As ovs-ofctl without --bundle: one flow-mod at a time, each confirmed by a barrier, stopping
+    // at the first the switch refuses (the ones before it stay applied, the rest is not sent).
     const mods = readFlowFile(file, warnNormalized).map(keep);
-    const failures = await withTarget(target, (c) => c.sendConfirmed(mods));
-    if (failures.length) {
-      const applied = mods.length - failures.length;
-      throw new OpenFlowError(`${applied} of ${mods.length} flow-mods were applied (--no-bundle); the switch refused ${refused(failures)}`);
-    }
+    await withTarget(target, async (c) => {
+      for (let i = 0; i < mods.length; i++) {
+        const failures = await c.sendConfirmed([mods[i]!]);
+        if (failures.length === 0) continue;
+        const where = refused(failures.map((f) => ({ ...f, index: i })));
+        throw new OpenFlowError(`${i} of ${mods.length} flow-mods were applied (--no-bundle: one at a time, stopping at the first refused, as ovs-ofctl); the switch refused ${where}; the ${mods.length - i - 1} after it were not sent`);
+      }
+    });
     return EXIT_OK;
   }
   function* flows(): Generator<FlowModMessage> {

@@ -4,7 +4,7 @@ import type { Flow } from '../../codecs/openflow/flow.js';
 import { readFlowFile } from '../flowset/flow-file.js';
 import { asSwitchHolds, diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
 import { dumpFlows } from '../switch/flow-ops.js';
-import { EXIT_DIFFERENT, EXIT_OK, withTarget } from './common.js';
+import { EXIT_DIFFERENT, EXIT_OK, UsageError, withTarget } from './common.js';
 
 function isFile(p: string): boolean {
   return p === '-' || (existsSync(p) && statSync(p).isFile());
@@ -17,6 +17,7 @@ async function loadFlows(source: string): Promise<Flow[]> {
 }
 
 export async function diffFlowsCommand(a: string, b: string, out: (s: string) => void): Promise<number> {
+  if (a === '-' && b === '-') throw new UsageError('standard input (-) can be only one of the two flow sets');
   const [fa, fb] = await Promise.all([loadFlows(a), loadFlows(b)]);
   const d = diffFlows(fa, fb);
   for (const l of formatDiff(d)) out(l);

@@ -7,7 +7,7 @@ import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
 import { OfConnection, RawPartConsumer } from '../switch/connection.js';
 import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
 import { formatTarget, parseTarget } from '../switch/target.js';
-import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, withTarget } from './common.js';
+import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, UsageError, withTarget } from './common.js';
 import { EARLY_DUMP_XID, EarlyDump, takeEarlyDump } from './early-dump.js';
 
 export interface DumpFlowsArgs {
@@ -31,11 +31,13 @@ export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => voi
     out(text);
     return true;
   };
-  const early = !a.match && !a.diff ? await takeEarlyDump(a.target) : undefined;
+  // `--diff ""` (an unset variable in a script) must not pass for "in sync".
+  if (a.diff === '') throw new UsageError('--diff needs a FILE (- for standard input)');
+  const early = !a.match && a.diff === undefined ? await takeEarlyDump(a.target) : undefined;
   if (early) return finishEarlyDump(early, print, printBytes);
 
   const filter = a.match ? await dumpFilter(a.match) : {};
-  if (a.diff) return diffWithGolden(a.target, filter, a.diff, out);
+  if (a.diff !== undefined) return diffWithGolden(a.target, filter, a.diff, out);
   return withTarget(a.target, async (conn) => {
     await streamFlowReplies(conn, filter, print, printBytes);
     return EXIT_OK;

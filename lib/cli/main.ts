@@ -63,7 +63,7 @@ await yargs(args)
       .option('stats', { type: 'boolean', default: true, describe: 'print cookie, duration and counters (--no-stats to omit)' })
       .option('names', { type: 'boolean', default: false, describe: 'accepted for ovs-ofctl compatibility; ports print as numbers' })
       .option('diff', { type: 'string', describe: 'compare with a golden flow file; exit 1 if different' }),
-    (a) => run('dump-flows', async () => (await import('./dump-flows.js')).dumpFlowsCommand({ target: a.target, stats: a.stats, ...(a.match ? { match: a.match } : {}), ...(a.diff ? { diff: a.diff } : {}) }, out), a.diff !== undefined))
+    (a) => run('dump-flows', async () => (await import('./dump-flows.js')).dumpFlowsCommand({ target: a.target, stats: a.stats, ...(a.match ? { match: a.match } : {}), ...(a.diff !== undefined ? { diff: a.diff } : {}) }, out), a.diff !== undefined))
   .command('add-flow <target> <flow>', 'add one flow', (y) => y
     .positional('target', { type: 'string', demandOption: true })
     .positional('flow', { type: 'string', demandOption: true }),

@@ -293,8 +293,14 @@ export class HostAgent {
     }
     return {
       host: this.host, ovsdb: this.ovsdb, ovsdbConnected: this.client?.connected$.value ?? false, bridges, errors: this.errors,
-      ...(this.retry ? { unreachable: this.retry } : {}),
+      ...(this.retry ? { unreachable: this.retry } : this.lostOvsdb()),
     };
+  }
+
+  /** A host reached once whose OVSDB went away: the client's own reconnect attempts, as status shows them. */
+  private lostOvsdb(): { unreachable?: HostRetry } {
+    const r = this.client?.reconnecting;
+    return r ? { unreachable: { error: r.error, attempts: r.attempts, nextTryAt: r.nextTryAt.toISOString() } } : {};
   }
 
   /** What the setup wrote to OVSDB, one info line per change, with the names it concerns. */

@@ -60,6 +60,9 @@ export class OvsdbClient {
     this.db = opts.database ?? 'Open_vSwitch';
   }
 
+  /** While the session is down: why, failed attempts since, and when the next one is. */
+  reconnecting: { readonly error: string; readonly attempts: number; readonly nextTryAt: Date } | undefined;
+
   /** Connects, monitors, and keeps reconnecting until close(). Resolves after the first sync. */
   static async start(target: OvsdbTarget, opts: OvsdbClientOptions): Promise<OvsdbClient> {
     const c = new OvsdbClient(target, opts);
@@ -131,15 +134,19 @@ export class OvsdbClient {
       this.connected$.next(false);
       if (this.stopped) return;
       this.opts.onEvent?.(`disconnected: ${reason}`);
-      for (;;) {
+      let error = `disconnected: ${reason}`;
+      for (let attempts = 0; ; attempts++) {
+        this.reconnecting = { error, attempts, nextTryAt: new Date(Date.now() + backoff) };
         await new Promise((r) => setTimeout(r, backoff));
         if (this.stopped) return;
         try {
           await this.connectOnce();
           backoff = this.opts.minBackoffMs ?? 100;
+          this.reconnecting = undefined;
           break;
         } catch (err) {
-          this.opts.onEvent?.(`reconnect failed: ${(err as Error).message}`);
+          error = (err as Error).message;
+          this.opts.onEvent?.(`reconnect failed: ${error}`);
           backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 5000);
         }
       }

@@ -92,14 +92,22 @@ describe('flow tool: - is standard input, through real pipes', function () {
     }
   });
 
-  it('--no-bundle: a refused flow is named by file and line, with how many flow-mods were applied', async () => {
+  it('--no-bundle: stops at the first refused flow as ovs-ofctl does, naming its file and line and how many were applied', async () => {
     const bad = join(tmp, 'bad.txt');
     // OVS refuses flow-mods to its hidden table 254; the flows around it are applied one by one.
     writeFileSync(bad, `${FLOWS[0]}\n# a comment\ntable=254,actions=drop\n${FLOWS[1]}\n`);
     const r = await runCli(['add-flows', 'br0', bad, '--no-bundle'], { OVS_RUNDIR: ovs.dir });
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.equal(`ofctl-ts: add-flows: 2 of 3 flow-mods were applied (--no-bundle); the switch refused ${bad}:3: OFPET_BAD_REQUEST/OFPBRC_EPERM: table=254,actions=drop\n`);
-    expect(await ovs.dumpFlowsSorted('br0')).to.have.length(2);
+    expect(r.stderr).to.equal(`ofctl-ts: add-flows: 1 of 3 flow-mods were applied (--no-bundle: one at a time, stopping at the first refused, as ovs-ofctl); the switch refused ${bad}:3: OFPET_BAD_REQUEST/OFPBRC_EPERM: table=254,actions=drop; the 1 after it were not sent\n`);
+    // The same table as ovs-ofctl add-flows (no --bundle) leaves: the flows before the refused one.
+    await ovs.vsctl('add-br', 'ref', '--', 'set', 'Bridge', 'ref', 'datapath_type=netdev', 'fail_mode=secure');
+    try {
+      await ovs.ofctl('add-flows', ovs.mgmtTarget('ref'), bad).then(() => expect.fail('ovs-ofctl accepted a refused flow'), () => undefined);
+      expect(await ovs.dumpFlowsSorted('br0')).to.deep.equal(await ovs.dumpFlowsSorted('ref'));
+      expect(await ovs.dumpFlowsSorted('br0')).to.have.length(1);
+    } finally {
+      await ovs.vsctl('del-br', 'ref');
+    }
     // The same file in a bundle applies nothing.
     await ovs.ofctl('del-flows', ovs.mgmtTarget('br0'));
     const b = await runCli(['add-flows', 'br0', bad], { OVS_RUNDIR: ovs.dir });

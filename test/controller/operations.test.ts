@@ -133,6 +133,32 @@ describe('controller operations', function () {
     }
   });
 
+  it('a host reached once whose OVSDB goes away is listed unreachable with the error and the next try, then reconnects', async () => {
+    const ovs = await OvsSandbox.start({});
+    let ctl: Controller | undefined;
+    try {
+      const store = new TopologyStore();
+      apply(store, `{"type":"host","name":"h","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`);
+      ({ ctl } = await newController(store, capture().log));
+      const c = ctl;
+      await eventually(() => c.status().hosts[0]?.ovsdbConnected === true, 'the OVSDB session');
+      expect(c.status().hosts[0]!.unreachable).to.equal(undefined);
+      await ovs.killOvsdbServer();
+      rmSync(ovs.dbSock, { force: true });
+      await eventually(() => (c.status().hosts[0]?.unreachable?.attempts ?? 0) >= 1, 'a failed reconnect');
+      const h = c.status().hosts[0]!;
+      expect(h.ovsdbConnected).to.equal(false);
+      expect(h.unreachable!.error).to.match(/ENOENT|ECONNREFUSED/);
+      expect(Date.parse(h.unreachable!.nextTryAt)).to.be.above(Date.now() - 1000);
+      await ovs.startOvsdbServer();
+      await eventually(() => c.status().hosts[0]?.ovsdbConnected === true, 'the OVSDB session back', 20_000);
+      expect(c.status().hosts[0]!.unreachable).to.equal(undefined);
+    } finally {
+      await ctl?.stop();
+      await ovs.stop();
+    }
+  });
+
   it('logs every OVSDB and flow change with host and names, and reports every check of a bridge', async () => {
     const ovs = await OvsSandbox.start({});
     const { log, lines } = capture();
