@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionalInt } from '../codecs/ovsdb/protocol.js';
 import { pluggedPortsFrom } from '../lib/controller/host-setup.js';
-import { deriveHostState, HostState } from '../lib/controller/host-state.js';
+import { deriveHostState, HostState } from '../lib/state/host-state.js';
 import { SimHypervisor } from '../lib/sim/hypervisor.js';
 import { loadSchemaFile } from '../lib/sim/ovsdb-schema.js';
 import type { SimSwitch } from '../lib/sim/sim-switch.js';

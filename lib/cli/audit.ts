@@ -15,7 +15,7 @@ import { BRIDGES, BridgeName, pipelineFlows } from '../../pipelines/index.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
 import { flowOwner, FlowOwner } from '../controller/flow-reconciler.js';
 import { BR_TUN, pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../controller/host-setup.js';
-import { deriveHostState } from '../controller/host-state.js';
+import { deriveHostState } from '../state/host-state.js';
 import { Semaphore } from '../controller/semaphore.js';
 import { diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
 import { OvsdbClient } from '../ovsdb/client.js';

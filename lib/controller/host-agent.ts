@@ -16,7 +16,7 @@ import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
-import { deriveHostState, HostState } from './host-state.js';
+import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
 export interface HostAgentOptions {

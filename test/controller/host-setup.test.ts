@@ -3,7 +3,7 @@
 // `ofport` says it is plugged; once OVSDB is there, the ports plugged into br-int say it.
 import { expect } from 'chai';
 import { applyHostSetup, planHostSetup, pluggedPortsFrom, vlanHintsFrom } from '../../lib/controller/host-setup.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';

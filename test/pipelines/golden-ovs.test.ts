@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { readTopology } from '../../lib/topology/model.js';
 import { FIXTURES, goldenCases, goldenPath } from '../../pipelines/golden-cases.js';
 import { BRIDGES, byteOrder, renderText } from '../../pipelines/index.js';

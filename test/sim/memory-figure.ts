@@ -8,7 +8,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { startSimSwitches, stopSimSwitches } from '../../lib/sim/fleet.js';
 import type { SimSwitch } from '../../lib/sim/sim-switch.js';
 import { applyFlowMods } from '../../lib/switch/flow-ops.js';

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import type { Json, Notification, Operation } from '../../codecs/ovsdb/protocol.js';
 import { planHostSetup } from '../../lib/controller/host-setup.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import type { Replica, Row } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { vswitchView } from '../../lib/ovsdb/vswitch.js';
