@@ -12,7 +12,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller } from '../lib/controller/controller.js';
-import type { ReconcileResult } from '../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';

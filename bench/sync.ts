@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Controller } from '../lib/controller/controller.js';
-import type { ReconcileResult } from '../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { BRIDGES, BridgeName, pipelineFlows } from '../../pipelines/index.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
-import { flowOwner, FlowOwner } from '../controller/flow-reconciler.js';
+import { flowOwner, FlowOwner } from '../flowset/reconciler.js';
 import { BR_TUN, pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../controller/host-setup.js';
 import { deriveHostState } from '../state/host-state.js';
 import { Semaphore } from '../controller/semaphore.js';

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
-import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { ControllerMetrics } from '../../lib/controller/metrics.js';
 import { createLogger, Logger } from '../../lib/log.js';
 import { TopologyStore } from '../../lib/topology/store.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
-import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import type { Flow } from '../../codecs/openflow/flow.js';
-import { FlowReconciler, ReconcileError } from '../../lib/controller/flow-reconciler.js';
+import { FlowReconciler, ReconcileError } from '../../lib/flowset/reconciler.js';
 import { deriveHostState } from '../../lib/state/host-state.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { readTopology, Topology } from '../../lib/topology/model.js';
