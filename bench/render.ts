@@ -9,7 +9,7 @@ import { deriveHostState } from '../lib/state/host-state.js';
 import { Topology } from '../lib/topology/model.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { mac } from '../test/faults/big-topology.js';
+import { mac } from '../testing/big-topology.js';
 
 const NETWORKS = 1000;
 const REMOTE_HOSTS = 200;

@@ -5,12 +5,12 @@
 // keeps running until Ctrl-C (or exits at once with --once) and stops exactly what it started.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../../test/ovs/sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 import { Controller } from '../controller/controller.js';
 import { dumpFlows } from '../switch/flow-ops.js';
 import { connectSwitch } from '../switch/target.js';
 import { TopologyStore } from '../topology/store.js';
-import { eventually, freePort } from '../../test/ovs/wait.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 const once = process.argv.includes('--once');
 

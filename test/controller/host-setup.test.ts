@@ -7,8 +7,8 @@ import { deriveHostState } from '../../lib/state/host-state.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually } from '../../testing/wait.js';
 
 const TOPO = [
   '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',

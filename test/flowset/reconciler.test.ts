@@ -11,10 +11,10 @@ import { readTopology, Topology } from '../../lib/topology/model.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { OfConnection } from '../../lib/switch/connection.js';
 import { connectSwitch } from '../../lib/switch/target.js';
-import { FIXTURES } from '../../pipelines/golden-cases.js';
+import { FIXTURES } from '../../testing/golden-cases.js';
 import { pipelineFlows, renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 const OPTS = pipelineOptions({ l2pop: true, arpResponder: true });
 const COOKIE = OPTS.cookies.brTun;

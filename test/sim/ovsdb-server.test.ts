@@ -16,8 +16,8 @@ import { OvsdbClient, Replica } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { FIXTURES } from '../../pipelines/golden-cases.js';
-import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
+import { FIXTURES } from '../../testing/golden-cases.js';
+import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../testing/sim/ovsdb-server.js';
 
 /**
  * What ovs-vswitchd writes back after a commit, reduced to what the controller reads: ofports
