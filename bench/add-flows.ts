@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OvsSandbox } from '../test/ovs/sandbox.js';
+import { OvsSandbox } from '../testing/sandbox.js';
 import { fmtMs, fmtRuns, generateFlows, median, processCpuSeconds, timeProcess, verdict, vswitchdPid } from './common.js';
 
 const N_FLOWS = 100_000;

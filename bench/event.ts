@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { Controller } from '../lib/controller/controller.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { OvsSandbox } from '../test/ovs/sandbox.js';
-import { mac } from '../test/faults/big-topology.js';
+import { OvsSandbox } from '../testing/sandbox.js';
+import { mac } from '../testing/big-topology.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.EVENT_NETWORKS ?? 50);

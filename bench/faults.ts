@@ -12,16 +12,16 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller } from '../lib/controller/controller.js';
-import type { ReconcileResult } from '../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { runCli } from '../test/cli/run-cli.js';
-import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from '../test/faults/big-topology.js';
-import { ControllerProcess } from '../test/cli/controller-process.js';
-import { dumpLineKey, FlowMonitor } from '../test/faults/flow-monitor.js';
-import { OvsSandbox } from '../test/ovs/sandbox.js';
-import { eventually, freePort } from '../test/ovs/wait.js';
+import { runCli } from '../testing/run-cli.js';
+import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from '../testing/big-topology.js';
+import { ControllerProcess } from '../testing/controller-process.js';
+import { dumpLineKey, FlowMonitor } from '../testing/flow-monitor.js';
+import { OvsSandbox } from '../testing/sandbox.js';
+import { eventually, freePort } from '../testing/wait.js';
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 

@@ -11,15 +11,15 @@
 // applyDatumDiff), ovsdb client (a real OvsdbClient fed the update notifications over a socket),
 // openflow sessions (OfConnection fed fuzzed streams; a bystander session must carry on).
 import { cpus } from 'node:os';
-import { Finding, hexOf, MemoryWatch, runInputs, summarize, summarizeMemory, Tally, textOf } from '../test/fuzz/campaign.js';
-import { FlowTextInputs } from '../test/fuzz/gen-flow-text.js';
-import { OpenFlowInputs } from '../test/fuzz/gen-openflow.js';
-import { OvsdbInput, OvsdbInputs } from '../test/fuzz/gen-ovsdb.js';
-import { endMatches, SessionFuzzer, sessionStream } from '../test/fuzz/of-sessions.js';
-import { OvsdbClientUnderFuzz } from '../test/fuzz/ovsdb-peer.js';
-import { FUZZ_SEED } from '../test/fuzz/rng.js';
-import { fuzzFlowText, fuzzOpenFlow, fuzzOvsdb } from '../test/fuzz/targets.js';
-import { Watchdog } from '../test/fuzz/watchdog.js';
+import { Finding, hexOf, MemoryWatch, runInputs, summarize, summarizeMemory, Tally, textOf } from '../testing/fuzz/campaign.js';
+import { FlowTextInputs } from '../testing/fuzz/gen-flow-text.js';
+import { OpenFlowInputs } from '../testing/fuzz/gen-openflow.js';
+import { OvsdbInput, OvsdbInputs } from '../testing/fuzz/gen-ovsdb.js';
+import { endMatches, SessionFuzzer, sessionStream } from '../testing/fuzz/of-sessions.js';
+import { OvsdbClientUnderFuzz } from '../testing/fuzz/ovsdb-peer.js';
+import { FUZZ_SEED } from '../testing/fuzz/rng.js';
+import { fuzzFlowText, fuzzOpenFlow, fuzzOvsdb } from '../testing/fuzz/targets.js';
+import { Watchdog } from '../testing/fuzz/watchdog.js';
 
 interface Options {
   of: number;

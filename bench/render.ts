@@ -5,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveHostState } from '../lib/controller/host-state.js';
+import { deriveHostState } from '../lib/state/host-state.js';
 import { Topology } from '../lib/topology/model.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { mac } from '../test/faults/big-topology.js';
+import { mac } from '../testing/big-topology.js';
 
 const NETWORKS = 1000;
 const REMOTE_HOSTS = 200;

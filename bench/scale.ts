@@ -1,4 +1,4 @@
-// bench/scale: N simulated hypervisors (lib/sim: a simulated ovsdb-server + br-int and br-tun as
+// bench/scale: N simulated hypervisors (testing/sim: a simulated ovsdb-server + br-int and br-tun as
 // simulated OpenFlow switches each) and one `ofctl-ts controller` process fed a topology of N hosts
 // over its HTTP endpoint. Reports, for N = 100, 300 and 1000 (or the sizes given as arguments):
 //   - cold start: time from the topology POST until every switch holds exactly its flows (the
@@ -16,16 +16,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optionalInt } from '../codecs/ovsdb/protocol.js';
 import { pluggedPortsFrom } from '../lib/controller/host-setup.js';
-import { deriveHostState, HostState } from '../lib/controller/host-state.js';
-import { SimHypervisor } from '../lib/sim/hypervisor.js';
-import { loadSchemaFile } from '../lib/sim/ovsdb-schema.js';
-import type { SimSwitch } from '../lib/sim/sim-switch.js';
+import { deriveHostState, HostState } from '../lib/state/host-state.js';
+import { SimHypervisor } from '../testing/sim/hypervisor.js';
+import { loadSchemaFile } from '../testing/sim/ovsdb-schema.js';
+import type { SimSwitch } from '../testing/sim/sim-switch.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { freePort } from '../test/ovs/wait.js';
+import { freePort } from '../testing/wait.js';
 import { processCpuSeconds } from './common.js';
-import { mac } from '../test/faults/big-topology.js';
+import { mac } from '../testing/big-topology.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ofctl-ts.js', import.meta.url));
 const PORTS_PER_HOST = Number(process.env.SCALE_PORTS_PER_HOST ?? 5);

@@ -9,13 +9,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Controller } from '../lib/controller/controller.js';
-import type { ReconcileResult } from '../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { OvsSandbox } from '../test/ovs/sandbox.js';
-import { freePort } from '../test/ovs/wait.js';
-import { mac } from '../test/faults/big-topology.js';
+import { OvsSandbox } from '../testing/sandbox.js';
+import { freePort } from '../testing/wait.js';
+import { mac } from '../testing/big-topology.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.SYNC_NETWORKS ?? 1000);

@@ -1,7 +1,7 @@
 // br-int: the integration bridge. VM ports are tagged with their network's local VLAN in OVSDB and
 // forwarding is NORMAL; the flows here are Neutron's defaults (canary table 23, dead VLAN 4095) and
 // the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25.
-import type { HostState, LocalPort } from '../lib/controller/host-state.js';
+import type { HostState, LocalPort } from '../lib/state/host-state.js';
 import type { PipelineOptions } from './options.js';
 import { memoFlows, PipelineFlow, table } from './table.js';
 

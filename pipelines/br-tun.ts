@@ -7,7 +7,7 @@
 //   20 UCAST_TO_TUN    learned (and l2pop) unicast entries, default -> 22
 //   21 ARP_RESPONDER   answer ARP for known remote IPs in OVS, default -> 22
 //   22 FLOOD_TO_TUN    per local VLAN: strip the VLAN, set the tunnel ID, output to the tunnels
-import type { HostState, RemotePort } from '../lib/controller/host-state.js';
+import type { HostState, RemotePort } from '../lib/state/host-state.js';
 import type { PipelineOptions } from './options.js';
 import { memoFlows, PipelineFlow, table } from './table.js';
 

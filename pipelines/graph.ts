@@ -4,7 +4,7 @@
 import { formatSubfield } from '../codecs/ofctl/format-actions.js';
 import type { Action } from '../codecs/openflow/actions.js';
 import { PORT_NAMES } from '../codecs/openflow/ports.js';
-import type { HostState } from '../lib/controller/host-state.js';
+import type { HostState } from '../lib/state/host-state.js';
 import { BR_INT } from './br-int.js';
 import { BR_TUN } from './br-tun.js';
 import { BridgeName, renderPipeline } from './index.js';

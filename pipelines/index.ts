@@ -1,7 +1,7 @@
 // A host's pipelines: a pure function from its state to the flows of br-tun and br-int.
 import { formatFlow } from '../codecs/ofctl/format-flow.js';
 import type { Flow } from '../codecs/openflow/flow.js';
-import type { HostState } from '../lib/controller/host-state.js';
+import type { HostState } from '../lib/state/host-state.js';
 import { brIntFlows } from './br-int.js';
 import { brTunFlows } from './br-tun.js';
 import type { PipelineOptions } from './options.js';

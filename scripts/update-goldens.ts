@@ -2,7 +2,7 @@
 // to change a golden file; review the result with `git diff fixtures/goldens`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { goldenCases, goldenPath, renderCase } from '../pipelines/golden-cases.js';
+import { goldenCases, goldenPath, renderCase } from '../testing/golden-cases.js';
 
 let files = 0;
 for (const c of goldenCases()) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PipelineGraph, pipelineGraph, toDot, toMermaid } from '../../pipelines/graph.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
-import { deriveHostState } from '../controller/host-state.js';
+import { deriveHostState } from '../state/host-state.js';
 import { readTopology } from '../topology/model.js';
 import { EXIT_OK } from './common.js';
 

@@ -5,7 +5,7 @@
 // so `ofctl-ts render … > want.flows && ofctl-ts dump-flows br-tun --diff want.flows` audits a host.
 import { BridgeName, renderText } from '../../pipelines/index.js';
 import { pipelineOptions, Profile } from '../../pipelines/options.js';
-import { deriveHostState } from '../controller/host-state.js';
+import { deriveHostState } from '../state/host-state.js';
 import { readTopology } from '../topology/model.js';
 import { EXIT_OK } from './common.js';
 

@@ -9,7 +9,7 @@ import type { Target } from '../switch/target.js';
 import type { TlsCredentials } from '../tls.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
-import type { ReconcileResult } from './flow-reconciler.js';
+import type { ReconcileResult } from '../flowset/reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { Semaphore } from './semaphore.js';

@@ -14,9 +14,9 @@ import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
-import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from './flow-reconciler.js';
+import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
-import { deriveHostState, HostState } from './host-state.js';
+import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
 export interface HostAgentOptions {

@@ -9,7 +9,7 @@ import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
 import type { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
-import type { HostState } from './host-state.js';
+import type { HostState } from '../state/host-state.js';
 
 export const BR_INT = 'br-int';
 export const BR_TUN = 'br-tun';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Controller } from './controller.js';
-import type { ReconcileResult } from './flow-reconciler.js';
+import type { ReconcileResult } from '../flowset/reconciler.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

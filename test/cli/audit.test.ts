@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
-import { runCli } from './run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
+import { runCli } from '../../testing/run-cli.js';
 
 describe('ofctl-ts audit', function () {
   this.timeout(60_000);

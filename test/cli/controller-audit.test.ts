@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { ControllerProcess } from './controller-process.js';
-import { runCli } from './run-cli.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { ControllerProcess } from '../../testing/controller-process.js';
+import { runCli } from '../../testing/run-cli.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 describe('ofctl-ts controller --audit-interval', function () {
   this.timeout(60_000);

@@ -5,10 +5,10 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, Server } from 'node:net';
 import { join } from 'node:path';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { ControllerProcess } from './controller-process.js';
-import { runCli } from './run-cli.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { ControllerProcess } from '../../testing/controller-process.js';
+import { runCli } from '../../testing/run-cli.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 describe('ofctl-ts controller (the command)', function () {
   this.timeout(60_000);

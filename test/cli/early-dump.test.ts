@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { encodeMessage, OFPG_ANY, OFPTT_ALL } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 import { EARLY_DUMP_BYTES, startEarlyDump, takeEarlyDump } from '../../lib/cli/early-dump.js';
-import { assertOvsInstalled } from '../ovs/sandbox.js';
-import { runCli } from './run-cli.js';
+import { assertOvsInstalled } from '../../testing/sandbox.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const run = promisify(execFile);
 

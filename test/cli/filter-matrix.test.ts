@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { runCli } from './run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const run = promisify(execFile);
 

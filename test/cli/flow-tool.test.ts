@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { runCli } from './run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const SEED = new URL('../../../fixtures/seed-003/', import.meta.url);
 const seedFile = (name: string): string => new URL(name, SEED).pathname;

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { BIN, runCli } from './run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { BIN, runCli } from '../../testing/run-cli.js';
 
 const FIX = new URL('../../../fixtures/', import.meta.url).pathname;
 

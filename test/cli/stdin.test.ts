@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { BIN, CliResult, runCli } from './run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { BIN, CliResult, runCli } from '../../testing/run-cli.js';
 
 const exec = promisify(execFile);
 

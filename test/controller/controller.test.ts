@@ -4,12 +4,12 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { Controller } from '../../lib/controller/controller.js';
-import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 describe('controller with two real hosts', function () {
   this.timeout(90_000);

@@ -8,8 +8,8 @@ import type { HostStatus } from '../../lib/controller/host-agent.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 const INTERVAL_MS = 1000;
 /** A pass, the dump and the bundle on a busy 2-core machine. */

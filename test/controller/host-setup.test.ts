@@ -3,12 +3,12 @@
 // `ofport` says it is plugged; once OVSDB is there, the ports plugged into br-int say it.
 import { expect } from 'chai';
 import { applyHostSetup, planHostSetup, pluggedPortsFrom, vlanHintsFrom } from '../../lib/controller/host-setup.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually } from '../../testing/wait.js';
 
 const TOPO = [
   '{"type":"host","name":"compute","tunnelIp":"10.0.100.88"}',

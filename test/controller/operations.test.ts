@@ -8,14 +8,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
-import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { ControllerMetrics } from '../../lib/controller/metrics.js';
 import { createLogger, Logger } from '../../lib/log.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 interface Line { readonly msg: string; readonly level: number; readonly [k: string]: unknown }
 

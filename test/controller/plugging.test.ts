@@ -9,8 +9,8 @@ import type { HostAgent } from '../../lib/controller/host-agent.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 const MAC_A = 'fa:16:3e:00:00:0a';
 const IP_A = '10.251.0.1';

@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { Controller } from '../../lib/controller/controller.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import type { PipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually } from '../../testing/wait.js';
 
 const run = promisify(execFile);
 export const sh = async (...args: string[]): Promise<string> => (await run(args[0]!, args.slice(1))).stdout;

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { runCli } from '../cli/run-cli.js';
-import { eventually } from '../ovs/wait.js';
+import { runCli } from '../../testing/run-cli.js';
+import { eventually } from '../../testing/wait.js';
 import { Bed, Host, ping, sh, startBed } from './bed.js';
 
 const learned = async (h: Host): Promise<string[]> =>

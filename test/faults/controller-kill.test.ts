@@ -5,12 +5,12 @@
 import { expect } from 'chai';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
-import { runCli } from '../cli/run-cli.js';
-import { ControllerProcess } from '../cli/controller-process.js';
-import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from './big-topology.js';
-import { dumpLineKey, FlowMonitor } from './flow-monitor.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
+import { runCli } from '../../testing/run-cli.js';
+import { ControllerProcess } from '../../testing/controller-process.js';
+import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from '../../testing/big-topology.js';
+import { dumpLineKey, FlowMonitor } from '../../testing/flow-monitor.js';
 
 describe('fault: controller SIGKILLed during a large sync', function () {
   this.timeout(180_000);

@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
-import type { ReconcileResult } from '../../lib/controller/flow-reconciler.js';
+import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 describe('fault: switches that stop answering or send garbage', function () {
   this.timeout(90_000);

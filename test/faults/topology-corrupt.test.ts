@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
-import { runCli } from '../cli/run-cli.js';
-import { ControllerProcess } from '../cli/controller-process.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
+import { runCli } from '../../testing/run-cli.js';
+import { ControllerProcess } from '../../testing/controller-process.js';
 
 interface HostStatus { host: string; bridges: Record<string, { connected: boolean; lastReconcile?: { flowMods: number } }> }
 

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { httpSource, streamSource } from '../../lib/topology/sources.js';
 import { TopologyStore } from '../../lib/topology/store.js';
-import { eventually } from '../ovs/wait.js';
+import { eventually } from '../../testing/wait.js';
 
 const HOST = '{"type":"host","name":"h1","tunnelIp":"10.0.0.1"}';
 

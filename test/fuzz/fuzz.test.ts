@@ -9,13 +9,13 @@ import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { decodeMessage } from '../../codecs/openflow/messages.js';
 import { FramingError, JsonFramer } from '../../codecs/ovsdb/framer.js';
 import { decodeRpc, fromMap, fromSet, Json, optionalInt, ProtocolError, uuidOf } from '../../codecs/ovsdb/protocol.js';
-import { assertOvsInstalled } from '../ovs/sandbox.js';
-import { Finding, hexOf, runInputs, Tally, textOf } from './campaign.js';
-import { FlowTextInputs, FUZZ_SEED, OpenFlowInputs, OvsdbInput, OvsdbInputs } from './generators.js';
-import { endMatches, SessionFuzzer } from './of-sessions.js';
-import { OvsdbClientUnderFuzz } from './ovsdb-peer.js';
-import { fuzzFlowText, fuzzOpenFlow, fuzzOvsdb } from './targets.js';
-import { Watchdog } from './watchdog.js';
+import { assertOvsInstalled } from '../../testing/sandbox.js';
+import { Finding, hexOf, runInputs, Tally, textOf } from '../../testing/fuzz/campaign.js';
+import { FlowTextInputs, FUZZ_SEED, OpenFlowInputs, OvsdbInput, OvsdbInputs } from '../../testing/fuzz/generators.js';
+import { endMatches, SessionFuzzer } from '../../testing/fuzz/of-sessions.js';
+import { OvsdbClientUnderFuzz } from '../../testing/fuzz/ovsdb-peer.js';
+import { fuzzFlowText, fuzzOpenFlow, fuzzOvsdb } from '../../testing/fuzz/targets.js';
+import { Watchdog } from '../../testing/fuzz/watchdog.js';
 
 const run = promisify(execFile);
 

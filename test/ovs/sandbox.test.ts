@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { OvsSandbox } from './sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 describe('OVS sandbox (real ovsdb-server + ovs-vswitchd)', () => {
   it('starts two sandboxes at once, each with its own bridge, and stops exactly its own processes', async () => {

@@ -5,7 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import { fromMap, namedUuid, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
 import { OvsdbClient, Replica, Row, TransactionError } from '../../lib/ovsdb/client.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 const TABLES = {
   Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg'],

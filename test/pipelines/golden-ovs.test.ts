@@ -4,12 +4,12 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { readTopology } from '../../lib/topology/model.js';
-import { FIXTURES, goldenCases, goldenPath } from '../../pipelines/golden-cases.js';
+import { FIXTURES, goldenCases, goldenPath } from '../../testing/golden-cases.js';
 import { BRIDGES, byteOrder, renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 describe('golden flows in a real ovs-vswitchd', function () {
   this.timeout(120_000);

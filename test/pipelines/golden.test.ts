@@ -3,9 +3,9 @@
 // compute node equals the seed dump as OVS 3.1 prints it, less the one flow learned at run time.
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { readTopology } from '../../lib/topology/model.js';
-import { goldenCases, goldenPath, FIXTURES, renderCase } from '../../pipelines/golden-cases.js';
+import { goldenCases, goldenPath, FIXTURES, renderCase } from '../../testing/golden-cases.js';
 import { byteOrder, renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { graphFor } from '../../lib/cli/pipeline-graph.js';
 import { edgeList, toDot, toMermaid } from '../../pipelines/graph.js';
-import { runCli } from '../cli/run-cli.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const NEUTRON_BR_TUN = [
   '0->2 goto', '0->4 goto', '2->20 goto', '2->22 goto', '4->10 goto', '10->20 learn', '10->patch-int output',

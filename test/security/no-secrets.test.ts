@@ -10,10 +10,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { TlsCredentials } from '../../lib/tls.js';
 import { httpSource } from '../../lib/topology/sources.js';
 import { TopologyStore } from '../../lib/topology/store.js';
-import { ControllerProcess } from '../cli/controller-process.js';
-import { TestPki } from '../ovs/pki.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { ControllerProcess } from '../../testing/controller-process.js';
+import { TestPki } from '../../testing/pki.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 import { captureLog, pemBodyLines } from './log-capture.js';
 
 const TOKEN = 'tok-9f3c1e7a52d84b06';

@@ -14,10 +14,10 @@ import { applyFlowMods, dumpFlows } from '../../lib/switch/flow-ops.js';
 import { listen, OfListener } from '../../lib/switch/listener.js';
 import { connectSwitch, parseListenTarget, parseTarget } from '../../lib/switch/target.js';
 import { TlsCredentials, TlsFiles } from '../../lib/tls.js';
-import { TestPki } from '../ovs/pki.js';
-import { runCli } from '../cli/run-cli.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { TestPki } from '../../testing/pki.js';
+import { runCli } from '../../testing/run-cli.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 import { captureLog } from './log-capture.js';
 
 const HELLO_OF13 = Buffer.from('0400000800000001', 'hex');

@@ -12,9 +12,9 @@ import { fromMap, ovsMap } from '../../codecs/ovsdb/protocol.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, parseOvsdbTarget } from '../../lib/ovsdb/connection.js';
 import { TlsCredentials, TlsFiles } from '../../lib/tls.js';
-import { TestPki } from '../ovs/pki.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { TestPki } from '../../testing/pki.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 const TABLES = { Open_vSwitch: ['external_ids', 'cur_cfg'] };
 

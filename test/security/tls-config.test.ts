@@ -11,8 +11,8 @@ import { formatOvsdbTarget, parseOvsdbTarget } from '../../lib/ovsdb/connection.
 import { listen } from '../../lib/switch/listener.js';
 import { formatTarget, parseListenTarget, parseTarget } from '../../lib/switch/target.js';
 import { TlsConfigError, TlsCredentials } from '../../lib/tls.js';
-import { TestPki } from '../ovs/pki.js';
-import { runCli } from '../cli/run-cli.js';
+import { TestPki } from '../../testing/pki.js';
+import { runCli } from '../../testing/run-cli.js';
 import { pemBodyLines } from './log-capture.js';
 
 const run = promisify(execFile);

@@ -10,11 +10,11 @@ import { Match, setField } from '../../codecs/openflow/match.js';
 import {
   decodeMessage, FlowMod, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPTT_ALL,
 } from '../../codecs/openflow/messages.js';
-import { FlowTable, looseMatches, mayOverlap, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, RemovedFlow } from '../../lib/sim/flow-table.js';
+import { FlowTable, looseMatches, mayOverlap, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, RemovedFlow } from '../../testing/sim/flow-table.js';
 import {
   OFPBAC_BAD_OUT_GROUP, OFPBIC_BAD_TABLE_ID, OFPBMC_BAD_PREREQ, OFPBRC_EPERM, OFPFMFC_BAD_TABLE_ID, OFPFMFC_OVERLAP,
   OFPMMFC_INVALID_METER,
-} from '../../lib/sim/of-errors.js';
+} from '../../testing/sim/of-errors.js';
 
 let clock = 1_700_000_000_000;
 const table = (): FlowTable => new FlowTable({ now: () => clock });

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
-import { SimHypervisor } from '../../lib/sim/hypervisor.js';
-import { loadSchemaFile } from '../../lib/sim/ovsdb-schema.js';
+import { SimHypervisor } from '../../testing/sim/hypervisor.js';
+import { loadSchemaFile } from '../../testing/sim/ovsdb-schema.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { eventually, freePort } from '../ovs/wait.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 describe('simulated hypervisors under the real controller', function () {
   this.timeout(30_000);

@@ -8,15 +8,15 @@ import { ChildProcess, fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
-import { startSimSwitches, stopSimSwitches } from '../../lib/sim/fleet.js';
-import type { SimSwitch } from '../../lib/sim/sim-switch.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
+import { startSimSwitches, stopSimSwitches } from '../../testing/sim/fleet.js';
+import type { SimSwitch } from '../../testing/sim/sim-switch.js';
 import { applyFlowMods } from '../../lib/switch/flow-ops.js';
 import { listen } from '../../lib/switch/listener.js';
 import { Topology } from '../../lib/topology/model.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { freePort } from '../ovs/wait.js';
+import { freePort } from '../../testing/wait.js';
 
 const mac = (n: number): string => `fa:16:3e:${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 

@@ -6,16 +6,16 @@
 import { expect } from 'chai';
 import type { Json, Notification, Operation } from '../../codecs/ovsdb/protocol.js';
 import { planHostSetup } from '../../lib/controller/host-setup.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import type { Replica, Row } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { canonicalJson } from '../../lib/sim/ovsdb-datum.js';
-import { OvsdbDatabase } from '../../lib/sim/ovsdb-db.js';
-import { loadSchemaFile } from '../../lib/sim/ovsdb-schema.js';
-import { OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
+import { canonicalJson } from '../../testing/sim/ovsdb-datum.js';
+import { OvsdbDatabase } from '../../testing/sim/ovsdb-db.js';
+import { loadSchemaFile } from '../../testing/sim/ovsdb-schema.js';
+import { OvsdbSimServer } from '../../testing/sim/ovsdb-server.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 const DB = 'Open_vSwitch';
 const UUID_G = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;

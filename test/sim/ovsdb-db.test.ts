@@ -4,8 +4,8 @@
 // test/sim/ovsdb-crosscheck.test.ts replays the same kinds of transactions against it.
 import { expect } from 'chai';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
-import { CommitEvent, OvsdbDatabase } from '../../lib/sim/ovsdb-db.js';
-import { loadSchemaFile, parseSchema } from '../../lib/sim/ovsdb-schema.js';
+import { CommitEvent, OvsdbDatabase } from '../../testing/sim/ovsdb-db.js';
+import { loadSchemaFile, parseSchema } from '../../testing/sim/ovsdb-schema.js';
 
 const schema = loadSchemaFile('/usr/share/openvswitch/vswitch.ovsschema');
 

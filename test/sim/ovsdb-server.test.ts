@@ -11,13 +11,13 @@ import { firstValueFrom } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
 import { applyHostSetup, planHostSetup } from '../../lib/controller/host-setup.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { OvsdbClient, Replica } from '../../lib/ovsdb/client.js';
 import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
-import { FIXTURES } from '../../pipelines/golden-cases.js';
-import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../lib/sim/ovsdb-server.js';
+import { FIXTURES } from '../../testing/golden-cases.js';
+import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../testing/sim/ovsdb-server.js';
 
 /**
  * What ovs-vswitchd writes back after a commit, reduced to what the controller reads: ofports

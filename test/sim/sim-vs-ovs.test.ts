@@ -12,13 +12,13 @@ import {
   FlowModMessage, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPTT_ALL,
 } from '../../codecs/openflow/messages.js';
 import { readFlowFile } from '../../lib/flowset/flow-file.js';
-import { SimSwitch } from '../../lib/sim/sim-switch.js';
+import { SimSwitch } from '../../testing/sim/sim-switch.js';
 import { OfConnection } from '../../lib/switch/connection.js';
 import { applyFlowMods, DumpFilter, dumpFlows } from '../../lib/switch/flow-ops.js';
 import { listen, OfListener } from '../../lib/switch/listener.js';
 import { connectSwitch } from '../../lib/switch/target.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { freePort } from '../ovs/wait.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { freePort } from '../../testing/wait.js';
 
 const add = (text: string): FlowModMessage => parseFlow(text);
 const modify = (text: string, opts: { strict?: boolean; cookie?: bigint; cookieMask?: bigint } = {}): FlowModMessage => ({

@@ -10,8 +10,8 @@ import { OfConnection } from '../../lib/switch/connection.js';
 import { applyFlowMods, dumpFlowReplies, dumpFlows, streamFlowReplies } from '../../lib/switch/flow-ops.js';
 import { listen } from '../../lib/switch/listener.js';
 import { connectSwitch } from '../../lib/switch/target.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
-import { FakePeer, fakeSwitchServer } from './fake-peer.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { FakePeer, fakeSwitchServer } from '../../testing/fake-peer.js';
 
 async function pair(opts: ConstructorParameters<typeof OfConnection>[2] = {}): Promise<{ conn: OfConnection; peer: FakePeer; done: () => void }> {
   const { server, port, peer } = await fakeSwitchServer();

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { parseEventLine, TopologyError } from '../../lib/topology/events.js';
 import { parseTopology, Topology } from '../../lib/topology/model.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 
 const base = [
   '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',

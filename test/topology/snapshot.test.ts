@@ -11,7 +11,7 @@ import { parseTopology, Topology } from '../../lib/topology/model.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { fileSource, streamSource } from '../../lib/topology/sources.js';
 import { Rejection, TopologyStore, where } from '../../lib/topology/store.js';
-import { eventually } from '../ovs/wait.js';
+import { eventually } from '../../testing/wait.js';
 
 const GOOD = [
   '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',

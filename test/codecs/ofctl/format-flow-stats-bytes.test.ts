@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { bytePrinterCounts, formatFlowStatsReplyBytes } from '../../../codecs/ofctl/format-flow-stats-bytes.js';
 import { formatFlow, formatFlowStatsReply } from '../../../codecs/ofctl/format-flow.js';
 import { decodeMessage, encodeMessage } from '../../../codecs/openflow/messages.js';
-import { lengthFields } from '../../fuzz/gen-openflow.js';
-import { FUZZ_SEED, Rng } from '../../fuzz/rng.js';
-import { messageArbs } from '../openflow/arbitraries.js';
+import { lengthFields } from '../../../testing/fuzz/gen-openflow.js';
+import { FUZZ_SEED, Rng } from '../../../testing/fuzz/rng.js';
+import { messageArbs } from '../../../testing/arbitraries.js';
 
 const fixture = (name: string): string[] => readFileSync(new URL(`../../../../fixtures/codec/${name}`, import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim());

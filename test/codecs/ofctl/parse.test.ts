@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { formatFlow } from '../../../codecs/ofctl/format-flow.js';
 import { FlowSyntaxError, parseFlow } from '../../../codecs/ofctl/parse-flow.js';
 import { asSwitchHolds } from '../../../lib/flowset/flowset.js';
-import { assertOvsInstalled } from '../../ovs/sandbox.js';
+import { assertOvsInstalled } from '../../../testing/sandbox.js';
 
 const run = promisify(execFile);
 

@@ -14,7 +14,7 @@ import { decodeMatch, encodeMatch, Match } from '../../../codecs/openflow/match.
 import { decodeMessage, encodeMessage, MessageOf, OfMessage } from '../../../codecs/openflow/messages.js';
 import {
   actionArb, flowModArb, instructionsArb, learnArb, matchArb, messageArb, messageArbs, u16, u32, unknownOxmArb,
-} from './arbitraries.js';
+} from '../../../testing/arbitraries.js';
 
 const SEED = 42;
 

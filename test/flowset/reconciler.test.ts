@@ -4,17 +4,17 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import type { Flow } from '../../codecs/openflow/flow.js';
-import { FlowReconciler, ReconcileError } from '../../lib/controller/flow-reconciler.js';
-import { deriveHostState } from '../../lib/controller/host-state.js';
+import { FlowReconciler, ReconcileError } from '../../lib/flowset/reconciler.js';
+import { deriveHostState } from '../../lib/state/host-state.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { readTopology, Topology } from '../../lib/topology/model.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { OfConnection } from '../../lib/switch/connection.js';
 import { connectSwitch } from '../../lib/switch/target.js';
-import { FIXTURES } from '../../pipelines/golden-cases.js';
+import { FIXTURES } from '../../testing/golden-cases.js';
 import { pipelineFlows, renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../ovs/sandbox.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
 
 const OPTS = pipelineOptions({ l2pop: true, arpResponder: true });
 const COOKIE = OPTS.cookies.brTun;

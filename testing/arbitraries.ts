@@ -8,17 +8,17 @@
 //   - ports use OVS's 16-bit form (0..0xfeff or the reserved 0xfff8..0xffff);
 //   - optional properties are absent rather than `undefined`, exactly as the decoder builds them.
 import fc from 'fast-check';
-import { Action } from '../../../codecs/openflow/actions.js';
-import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../../../codecs/openflow/fields.js';
-import { FlowStats } from '../../../codecs/openflow/flow.js';
-import { Instructions } from '../../../codecs/openflow/instructions.js';
-import { Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../../../codecs/openflow/learn.js';
-import { Match, MatchEntry, UnknownOxm } from '../../../codecs/openflow/match.js';
+import { Action } from '../codecs/openflow/actions.js';
+import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
+import { FlowStats } from '../codecs/openflow/flow.js';
+import { Instructions } from '../codecs/openflow/instructions.js';
+import { Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/openflow/learn.js';
+import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
 import {
   FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
   ONFT_BUNDLE_CONTROL, PortDesc,
-} from '../../../codecs/openflow/messages.js';
-import { Subfield } from '../../../codecs/openflow/subfield.js';
+} from '../codecs/openflow/messages.js';
+import { Subfield } from '../codecs/openflow/subfield.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { encodeMessage } from '../../codecs/openflow/messages.js';
-import { messageArb } from '../codecs/openflow/arbitraries.js';
+import { messageArb } from '../arbitraries.js';
 import { Rng, rngFor, Stream } from './rng.js';
 
 export type LengthKind =

@@ -3,7 +3,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { BIN } from './run-cli.js';
-import { eventually } from '../ovs/wait.js';
+import { eventually } from './wait.js';
 
 export interface LogLine {
   readonly msg: string;

@@ -6,7 +6,7 @@
 import { connect, createServer, Server, Socket } from 'node:net';
 import { decodeMessage, encodeMessage } from '../../codecs/openflow/messages.js';
 import { OfConnection } from '../../lib/switch/connection.js';
-import { FakePeer } from '../switch/fake-peer.js';
+import { FakePeer } from '../fake-peer.js';
 import { OpenFlowInputs } from './gen-openflow.js';
 import { rngFor, Stream } from './rng.js';
 import { UncaughtCollector } from './uncaught.js';

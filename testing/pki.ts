@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TlsFiles } from '../../lib/tls.js';
+import type { TlsFiles } from '../lib/tls.js';
 import { OvsMissingError } from './sandbox.js';
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
-import { canonicalText, flowKey, toFlowMod } from '../flowset/flowset.js';
+import { canonicalText, flowKey, toFlowMod } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
 import { applyFlowMods, dumpFlows } from '../switch/flow-ops.js';

@@ -1,5 +1,5 @@
 // Many simulated switches at once (scale tests and benches): datapath ids dpidBase, dpidBase+1, …
-import type { Target } from '../switch/target.js';
+import type { Target } from '../../lib/switch/target.js';
 import { SimSwitch, SimSwitchOptions } from './sim-switch.js';
 
 export type SimFleetOptions = Omit<SimSwitchOptions, 'datapathId' | 'controller' | 'name'> & {

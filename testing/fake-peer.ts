@@ -1,7 +1,7 @@
 // A scripted OpenFlow peer for session tests: it speaks through raw sockets so tests can send
 // exactly the bytes they want (garbage, old versions, silence) to an OfConnection.
 import { createServer, Server, Socket } from 'node:net';
-import { decodeMessage, encodeMessage, OfMessage } from '../../codecs/openflow/messages.js';
+import { decodeMessage, encodeMessage, OfMessage } from '../codecs/openflow/messages.js';
 
 export class FakePeer {
   readonly received: OfMessage[] = [];

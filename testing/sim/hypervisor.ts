@@ -5,7 +5,7 @@
 // controller, connecting to it as ovs-vswitchd does.
 import type { Logger } from 'pino';
 import { fromSet, Json, optionalInt, uuidOf } from '../../codecs/ovsdb/protocol.js';
-import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
+import { VSWITCH_TABLES, vswitchView, VswitchView } from '../../lib/ovsdb/vswitch.js';
 import { OvsdbDatabase, rowToJson, RowView } from './ovsdb-db.js';
 import type { DbSchema } from './ovsdb-schema.js';
 import { OvsdbSimServer } from './ovsdb-server.js';

@@ -16,7 +16,7 @@ import {
   PortDesc, writeMessage,
 } from '../../codecs/openflow/messages.js';
 import { OFPP_LOCAL } from '../../codecs/openflow/ports.js';
-import { formatTarget, parseTarget, Target } from '../switch/target.js';
+import { formatTarget, parseTarget, Target } from '../../lib/switch/target.js';
 import { SessionBundles } from './bundles.js';
 import { FlowTable, RemovedFlow } from './flow-table.js';
 import { OfFramer } from './framer.js';

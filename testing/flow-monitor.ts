@@ -1,8 +1,8 @@
 // `ovs-ofctl monitor BRIDGE watch:!initial`: every flow OVS adds, modifies or deletes on a bridge,
 // as it happens. A poll of dump-flows can miss a flow that is absent for a moment; this cannot.
 import { ChildProcess, spawn } from 'node:child_process';
-import type { OvsSandbox } from '../ovs/sandbox.js';
-import { eventually } from '../ovs/wait.js';
+import type { OvsSandbox } from './sandbox.js';
+import { eventually } from './wait.js';
 
 export interface FlowEvent {
   readonly event: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABBREV';

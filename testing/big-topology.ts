@@ -2,7 +2,7 @@
 // hosts without OVSDB, and networks with one local port and REMOTES_PER_NETWORK remote ones each.
 // With l2pop + ARP responder every 100 networks are ~3,300 br-tun flows. The local ports name their
 // ofport, so `render` (offline) and the controller (OVSDB) agree once plugLocalPorts plugged them.
-import type { OvsSandbox } from '../ovs/sandbox.js';
+import type { OvsSandbox } from './sandbox.js';
 
 export const REMOTE_HOSTS = 40;
 export const REMOTES_PER_NETWORK = 15;

@@ -2,10 +2,10 @@
 // profile; the expected flows live in fixtures/goldens/<case>/<host>.<bridge>.flows.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { deriveHostState } from '../lib/controller/host-state.js';
+import { deriveHostState } from '../lib/state/host-state.js';
 import { readTopology } from '../lib/topology/model.js';
-import { BridgeName, BRIDGES, renderText } from './index.js';
-import { pipelineOptions, Profile } from './options.js';
+import { BridgeName, BRIDGES, renderText } from '../pipelines/index.js';
+import { pipelineOptions, Profile } from '../pipelines/options.js';
 
 export interface GoldenCase {
   readonly name: string;

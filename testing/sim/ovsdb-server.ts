@@ -14,7 +14,7 @@ import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { JsonFramer } from '../../codecs/ovsdb/framer.js';
 import type { Json } from '../../codecs/ovsdb/protocol.js';
-import { OvsdbTarget, parseOvsdbTarget } from '../ovsdb/connection.js';
+import { OvsdbTarget, parseOvsdbTarget } from '../../lib/ovsdb/connection.js';
 import { OvsdbOpError, syntaxError, ZERO_UUID } from './ovsdb-datum.js';
 import { CommitEvent, OvsdbDatabase, PendingTransaction } from './ovsdb-db.js';
 import { Monitor, MonitorVersion } from './ovsdb-monitor.js';

@@ -3,14 +3,14 @@
 // and the controller programming both. Prints each host's flows (as ovs-ofctl prints them) and an
 // ofproto/trace of a frame from host A's VM leaving on the VXLAN port with the network's VNI, then
 // keeps running until Ctrl-C (or exits at once with --once) and stops exactly what it started.
-import { formatFlow } from '../../codecs/ofctl/format-flow.js';
-import { pipelineOptions } from '../../pipelines/options.js';
-import { OvsSandbox } from '../../test/ovs/sandbox.js';
-import { Controller } from '../controller/controller.js';
-import { dumpFlows } from '../switch/flow-ops.js';
-import { connectSwitch } from '../switch/target.js';
-import { TopologyStore } from '../topology/store.js';
-import { eventually, freePort } from '../../test/ovs/wait.js';
+import { formatFlow } from '../codecs/ofctl/format-flow.js';
+import { pipelineOptions } from '../pipelines/options.js';
+import { OvsSandbox } from '../testing/sandbox.js';
+import { Controller } from '../lib/controller/controller.js';
+import { dumpFlows } from '../lib/switch/flow-ops.js';
+import { connectSwitch } from '../lib/switch/target.js';
+import { TopologyStore } from '../lib/topology/store.js';
+import { eventually, freePort } from '../testing/wait.js';
 
 const once = process.argv.includes('--once');
 
