@@ -68,6 +68,9 @@ function listenFailure(option: string, err: unknown): Error {
 
 export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.inactivityProbeS !== undefined && !(a.inactivityProbeS > 0)) throw new Error(`--inactivity-probe ${a.inactivityProbeS}: must be a positive number of seconds`);
+  if (a.metricsPort !== undefined && !(Number.isInteger(a.metricsPort) && a.metricsPort >= 0 && a.metricsPort <= 65535)) {
+    throw new Error(`--metrics-port ${a.metricsPort}: must be a port number (0-65535)`);
+  }
   if (a.auditIntervalS !== undefined && !(a.auditIntervalS >= 0)) throw new Error(`--audit-interval ${a.auditIntervalS}: must be a number of seconds (0: no audit)`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
   // Options are checked (and key files read) before anything listens.

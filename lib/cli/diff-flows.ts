@@ -13,6 +13,10 @@ function isFile(p: string): boolean {
 /** Flows of "a target or a file", as the switch holds them (files are normalised through the codec). */
 async function loadFlows(source: string): Promise<Flow[]> {
   if (isFile(source)) return readFlowFile(source).map((f) => asSwitchHolds(f.flow));
+  // Neither an existing file nor a target: name both readings (a mistyped file is the likely one).
+  if (!existsSync(source) && !/^(tcp|ssl|unix):/.test(source) && !/^[A-Za-z0-9_.-]+$/.test(source)) {
+    throw new UsageError(`${source}: no such file, and not a target (tcp:IP:PORT, ssl:IP:PORT, unix:PATH or a bridge name)`);
+  }
   return withTarget(source, (c) => dumpFlows(c));
 }
 

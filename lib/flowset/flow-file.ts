@@ -49,11 +49,22 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
   }
 }
 
+/** A flow file's text (`-`: standard input); an unreadable one is an error naming it. */
+function readText(path: string): string {
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new FlowFileError(`${path === '-' ? '<stdin>' : path}: ${why}`);
+  }
+}
+
 export function readFlowFile(path: string, onNormalize?: NormalizeWarning): FileFlow[] {
   return [...iterateFlowFile(path, onNormalize)];
 }
 
 export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
-  const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  const text = readText(path);
   return iterateFlowText(text, path === '-' ? '<stdin>' : path, onNormalize);
 }

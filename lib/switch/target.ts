@@ -10,7 +10,7 @@ import { ConnectionOptions, OfConnection } from './connection.js';
 export type Target =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'ssl'; readonly host: string; readonly port: number; readonly tls: TlsCredentials }
-  | { readonly kind: 'unix'; readonly path: string };
+  | { readonly kind: 'unix'; readonly path: string; /** The bridge name it was resolved from. */ readonly bridge?: string };
 
 export class TargetError extends Error {}
 
@@ -38,7 +38,7 @@ export function parseTarget(text: string, env: NodeJS.ProcessEnv = process.env, 
     return { kind: 'unix', path: text.slice(5) };
   }
   const mgmt = bridgeMgmtSocket(text, env);
-  if (mgmt) return { kind: 'unix', path: mgmt };
+  if (mgmt) return { kind: 'unix', path: mgmt, bridge: text };
   throw new TargetError(`${text}: not a target (tcp:IP:PORT, ssl:IP:PORT, unix:PATH or a bridge name)`);
 }
 
@@ -91,8 +91,13 @@ function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
       clearTimeout(timer);
       resolve(s);
     });
-    s.once('error', (err) => {
+    s.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      // A bridge name with no live mgmt socket: said as ovs-ofctl says it, with where we looked.
+      if (t.kind === 'unix' && t.bridge && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) {
+        reject(new TargetError(`${t.bridge} is not a bridge or a socket (no ovs-vswitchd answers on ${t.path}; set OVS_RUNDIR?)`));
+        return;
+      }
       reject(new TargetError(`${formatTarget(t)}: ${opensslReason(err)}`));
     });
   });

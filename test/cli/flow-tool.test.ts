@@ -161,6 +161,6 @@ describe('ofctl-ts flow tool against a real ovs-vswitchd', function () {
   it('fails clearly when the bridge does not exist', async () => {
     const r = await runCli(['dump-flows', 'br-nope'], env);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.include(`unix:${join(ovs.dir, 'br-nope.mgmt')}`);
+    expect(r.stderr).to.include(`br-nope is not a bridge or a socket (no ovs-vswitchd answers on ${join(ovs.dir, 'br-nope.mgmt')}`);
   });
 });

@@ -1,0 +1,76 @@
+// What an operator's slips get: one line naming the thing, a non-zero exit, nothing sent. Found by
+// trying the tool as a user would (typo'd bridge, a directory or missing file, an unset variable
+// after --diff, stdin twice, a port out of range), and a switch holding actions this codec does not
+// model yet (MPLS), which must not fail a whole dump.
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { runCli } from '../../testing/run-cli.js';
+
+describe('flow tool: an operator\'s slips get one clear line', function () {
+  this.timeout(60_000);
+  let ovs: OvsSandbox;
+  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-slips-'));
+  const env = (): NodeJS.ProcessEnv => ({ OVS_RUNDIR: ovs.dir });
+
+  before(async () => {
+    ovs = await OvsSandbox.start({ bridges: ['br0'] });
+  });
+  after(async () => {
+    await ovs?.stop();
+  });
+
+  it('a bridge with no ovs-vswitchd behind it is "not a bridge or a socket", as ovs-ofctl says', async () => {
+    for (const args of [['dump-flows', 'br9'], ['dump-flows', 'br9', 'table=1'], ['del-flows', 'br9']]) {
+      const r = await runCli(args, env());
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(`ofctl-ts: ${args[0]}: br9 is not a bridge or a socket (no ovs-vswitchd answers on ${join(ovs.dir, 'br9.mgmt')}; set OVS_RUNDIR?)\n`);
+    }
+  });
+
+  it('a missing file or a directory is named, and nothing is sent', async () => {
+    mkdirSync(join(tmp, 'adir'), { recursive: true });
+    await ovs.ofctl('add-flow', ovs.mgmtTarget('br0'), 'priority=7,actions=drop');
+    const before = await ovs.dumpFlowsSorted('br0');
+    for (const [file, why] of [[join(tmp, 'adir'), 'is a directory'], [join(tmp, 'nope.flows'), 'no such file']] as const) {
+      for (const args of [['add-flows', 'br0', file], ['add-flows', 'br0', file, '--no-bundle'], ['replace-flows', 'br0', file]]) {
+        const r = await runCli(args, env());
+        expect(r.code, args.join(' ')).to.equal(1);
+        expect(r.stderr).to.equal(`ofctl-ts: ${args[0]}: ${file}: ${why}\n`);
+      }
+    }
+    const d = await runCli(['diff-flows', join(tmp, 'nope.flows'), 'br0'], env());
+    expect(d.code).to.equal(2);
+    expect(d.stderr).to.match(/nope\.flows: no such file, and not a target/);
+    expect(await ovs.dumpFlowsSorted('br0')).to.deep.equal(before);
+  });
+
+  it('--diff with an empty value (an unset variable) is an error, never "in sync"; stdin is taken once', async () => {
+    for (const args of [['--diff', ''], ['--diff=']]) {
+      const r = await runCli(['dump-flows', 'br0', ...args], env());
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.equal('ofctl-ts: dump-flows: --diff needs a FILE (- for standard input)\n');
+    }
+    const r = await runCli(['diff-flows', '-', '-'], env(), 'priority=1,actions=drop\n');
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/standard input \(-\) can be only one of the two flow sets/);
+  });
+
+  it('a port number out of range is refused before anything listens', async () => {
+    const r = await runCli(['controller', '--topology', '/dev/null', '--metrics-port', '99999']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal('ofctl-ts: controller: --metrics-port 99999: must be a port number (0-65535)\n');
+  });
+
+  it('a flow with MPLS actions (put there by another tool) prints raw and does not fail the dump', async () => {
+    await ovs.ofctl('add-flow', ovs.mgmtTarget('br0'), 'table=5,priority=3,actions=push_mpls:0x8847,output:2');
+    const r = await runCli(['dump-flows', 'br0', '--no-stats'], env());
+    expect(r.code, r.stderr).to.equal(0);
+    // OVS's own bytes for push_mpls (type 19, length 8, ethertype 0x8847), kept and printed raw.
+    expect(r.stdout).to.include(' table=5, priority=3 actions=raw(0013000888470000),output:2\n');
+    const theirs = await ovs.dumpFlowsSorted('br0');
+    expect(r.stdout.split('\n').filter(Boolean)).to.have.length(theirs.length);
+  });
+});
