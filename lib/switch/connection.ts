@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
+import { OfFramer } from '../../codecs/openflow/framer.js';
 import {
   decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
   OutgoingMessage, writeMessage,
@@ -70,7 +71,7 @@ export class OfConnection {
 
   private nextXid = 1;
   private readonly pending = new Map<number, Pending>();
-  private inbuf: Buffer = Buffer.alloc(0);
+  private readonly framer: OfFramer;
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   private echoTimer: NodeJS.Timeout | undefined;
@@ -80,7 +81,6 @@ export class OfConnection {
   private log: Logger | undefined;
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly maxMessageBytes: number;
   private readonly features: boolean;
   private readonly helloSent: boolean;
 
@@ -92,7 +92,7 @@ export class OfConnection {
     this.log = opts.logger;
     this.echoIntervalMs = opts.echoIntervalMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
-    this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
+    this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
     this.helloSent = opts.alreadySent !== undefined;
     if (opts.alreadySent) this.nextXid = opts.alreadySent.nextXid;
@@ -353,28 +353,24 @@ export class OfConnection {
 
   private onData(chunk: Buffer): void {
     this.lastRx = Date.now();
-    this.inbuf = this.inbuf.length ? Buffer.concat([this.inbuf, chunk]) : chunk;
-    let off = 0;
-    while (this.inbuf.length - off >= 8 && this.closeReason === undefined) {
-      const len = this.inbuf.readUInt16BE(off + 2);
-      if (len < 8 || len > this.maxMessageBytes) {
-        this.close(`malformed message: length ${len} at stream offset ${off}`);
-        return;
-      }
-      if (this.inbuf.length - off < len) break;
-      const raw = this.inbuf.subarray(off, off + len);
-      off += len;
-      if (this.takeRawPart(raw)) continue;
+    const broken = this.framer.push(chunk, this.onMessage);
+    if (broken !== undefined) this.close(`malformed message: ${broken}`);
+  }
+
+  /** One whole message from the framer; false once the session is closed (stop reading). */
+  private readonly onMessage = (raw: Buffer): boolean => {
+    if (this.closeReason !== undefined) return false;
+    if (!this.takeRawPart(raw)) {
       const res = decodeMessage(raw);
       if (!res.ok) {
         this.log?.warn({ peer: this.peer, error: res.error.message, bytes: raw.subarray(0, 64).toString('hex') }, 'malformed OpenFlow message');
         this.close(`malformed message: ${res.error.message}`);
-        return;
+        return false;
       }
       this.dispatch(res.msg, raw[0]!);
     }
-    this.inbuf = off >= this.inbuf.length ? Buffer.alloc(0) : Buffer.from(this.inbuf.subarray(off));
-  }
+    return this.closeReason === undefined;
+  };
 
   private dispatch(m: OfMessage, version: number): void {
     if (m.type === 'hello') {
