@@ -30,12 +30,16 @@ export interface ConnectionOptions {
    * ovs-ofctl does, so its xids (and the `xid=` it prints) are the ones ovs-ofctl would use.
    */
   readonly features?: boolean;
-  /**
-   * The socket already carries our HELLO and requests up to xid `nextXid - 1`, written before this
-   * session existed (the flow tool's early dump, lib/cli/early-dump.ts): no HELLO is sent, and
-   * xids continue from there. Register each such request's reply with expectReply().
-   */
-  readonly alreadySent?: { readonly nextXid: number };
+}
+
+/** A request written on the socket before its session existed (see OfConnection.adopt). */
+export interface SentRequest {
+  readonly xid: number;
+  /** The request's message type (multipart requests get all parts). */
+  readonly type: Outgoing['type'];
+  /** As for request(). */
+  readonly onPart?: (part: OfMessage) => void;
+  readonly onRawPart?: RawPartConsumer;
 }
 
 interface Pending {
@@ -82,7 +86,7 @@ export class OfConnection {
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
   private readonly features: boolean;
-  private readonly helloSent: boolean;
+  private helloSent = false;
 
   constructor(
     private readonly socket: Socket,
@@ -94,13 +98,27 @@ export class OfConnection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
     this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
-    this.helloSent = opts.alreadySent !== undefined;
-    if (opts.alreadySent) this.nextXid = opts.alreadySent.nextXid;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  /**
+   * A session on a socket that already carries our HELLO and the requests `sent`, with xids below
+   * `nextXid` (written before any session existed, so that the switch works while the process
+   * starts): no HELLO is sent, xids continue from `nextXid`, and each reply of `sent` is awaited
+   * as request() awaits its own. Nothing has been read when this returns, so no reply is missed.
+   */
+  static adopt(
+    socket: Socket, peer: string, written: { readonly nextXid: number; readonly sent: readonly SentRequest[] }, opts: ConnectionOptions = {},
+  ): { conn: OfConnection; replies: Array<Promise<OfMessage[]>> } {
+    const conn = new OfConnection(socket, peer, opts);
+    conn.helloSent = true;
+    conn.nextXid = written.nextXid;
+    const replies = written.sent.map((r) => conn.awaitReply(r.xid, r.type, r.onPart, r.onRawPart));
+    return { conn, replies };
   }
 
   get isOpen(): boolean {
@@ -171,16 +189,13 @@ export class OfConnection {
   request(m: Outgoing, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
-    const p = this.expectReply(xid, m.type, onPart, onRawPart);
+    const p = this.awaitReply(xid, m.type, onPart, onRawPart);
     this.post({ ...m, xid } as OfMessage);
     return p;
   }
 
-  /**
-   * The reply to a request with this xid, sent by request() or, for `alreadySent`, before the
-   * session existed. `type` is the request's message type (multipart requests get all parts).
-   */
-  expectReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
+  /** The reply to the request with this xid, sent by request() or before the session (adopt()). */
+  private awaitReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request';
     return new Promise<OfMessage[]>((resolve, reject) => {
