@@ -10,7 +10,6 @@ import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHe
 export type { Subfield };
 
 export const NX_VENDOR = 0x00002320;
-export const ONF_VENDOR = 0x4f4e4600;
 
 export type Action =
   | { readonly type: 'output'; readonly port: number; readonly maxLen: number }
@@ -125,7 +124,7 @@ function setFieldWireValue(f: FieldDef, v: bigint): bigint {
   return v;
 }
 
-export function encodeAction(w: Writer, a: Action): void {
+function encodeAction(w: Writer, a: Action): void {
   (ACTION_CODECS[a.type] as Encoder<ActionType>)(w, a);
 }
 
