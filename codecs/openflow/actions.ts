@@ -1,6 +1,6 @@
 // OpenFlow 1.3 actions and the Nicira extension actions OVS uses, as data. One table (ACTION_CODECS)
 // maps each action kind to its wire encoder; one decoder dispatches on type/subtype. The text form
-// lives in codecs/ofctl/actions-text.ts, keyed by the same kinds.
+// lives in codecs/ofctl/format-actions.ts and parse-actions.ts, keyed by the same kinds.
 import { Reader, Writer } from './bytes.js';
 import { allOnes, FieldDef, fieldByHeader, headerValueBytes, of13Header } from './fields.js';
 import { decodeLearn, encodeLearn, Learn } from './learn.js';
