@@ -8,7 +8,7 @@ import { pino, DestinationStream, Logger } from 'pino';
  * anywhere; this is the net under that rule.
  */
 const SECRET_FIELDS = ['authorization', 'token', 'httpToken', 'key', 'passphrase', 'password', 'secret'];
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   ...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), 'headers.cookie', '*.headers.authorization', '*.headers.cookie',
 ];
 const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };

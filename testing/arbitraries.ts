@@ -30,7 +30,7 @@ export const u64: fc.Arbitrary<bigint> = fc.bigInt({ min: 0n, max: allOnes(64) }
 export const xid: fc.Arbitrary<number> = u32;
 
 /** A value of `bits` bits, biased towards the edges (0, all-ones). */
-export function uintBits(bits: number): fc.Arbitrary<bigint> {
+function uintBits(bits: number): fc.Arbitrary<bigint> {
   return fc.oneof(
     { arbitrary: fc.bigInt({ min: 0n, max: allOnes(bits) }), weight: 6 },
     { arbitrary: fc.constantFrom(0n, allOnes(bits), 1n), weight: 1 },
@@ -51,7 +51,7 @@ export const port: fc.Arbitrary<number> = fc.oneof(
 // Matches
 
 /** A non-zero mask of `bits` bits: full, a CIDR-style prefix, or arbitrary. */
-export function maskArb(bits: number): fc.Arbitrary<bigint> {
+function maskArb(bits: number): fc.Arbitrary<bigint> {
   const full = allOnes(bits);
   return fc.oneof(
     { arbitrary: fc.constant(full), weight: 3 },
@@ -61,7 +61,7 @@ export function maskArb(bits: number): fc.Arbitrary<bigint> {
 }
 
 /** A canonical slot entry: value already ANDed with a non-zero mask (full mask if not maskable). */
-export function entryArb(bits: number, maskable = true): fc.Arbitrary<MatchEntry> {
+function entryArb(bits: number, maskable = true): fc.Arbitrary<MatchEntry> {
   if (!maskable) return uintBits(bits).map((value) => ({ value, mask: allOnes(bits) }));
   return fc.tuple(uintBits(bits), maskArb(bits)).map(([v, mask]) => ({ value: v & mask, mask }));
 }
@@ -78,7 +78,7 @@ function maybe<T>(arb: fc.Arbitrary<T>, absentWeight = 2): fc.Arbitrary<T | unde
  * (sets CFI and the PCP bits). The encoder only writes vlan_pcp when the VID part is non-zero, so PCP
  * always comes with CFI set.
  */
-export const vlanTciArb: fc.Arbitrary<MatchEntry> = fc
+const vlanTciArb: fc.Arbitrary<MatchEntry> = fc
   .tuple(
     fc.oneof(fc.constant(0x1fffn), fc.bigInt({ min: 0n, max: 0x1fffn })),
     fc.bigInt({ min: 0n, max: 0x1fffn }),
@@ -246,17 +246,17 @@ export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
 
 const withHeader = (f: FieldDef): boolean => (f.nxm ?? f.oxm) !== undefined;
 /** Every field a subfield or set_field can name (has an NXM or OXM header). */
-export const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withHeader);
-export const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable);
+const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withHeader);
+const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable);
 
-export function subfieldArb(fields: readonly FieldDef[], maxBits = 64): fc.Arbitrary<Subfield> {
+function subfieldArb(fields: readonly FieldDef[], maxBits = 64): fc.Arbitrary<Subfield> {
   return fc.constantFrom(...fields).chain((field) =>
     fc.integer({ min: 1, max: Math.min(field.bits, maxBits) }).chain((nBits) =>
       fc.integer({ min: 0, max: field.bits - nBits }).map((ofs): Subfield => ({ field, ofs, nBits }))));
 }
 
 /** Two subfields of the same width (reg_move, learn match_field/load_field). */
-export function subfieldPairArb(srcFields: readonly FieldDef[], dstFields: readonly FieldDef[]): fc.Arbitrary<readonly [Subfield, Subfield]> {
+function subfieldPairArb(srcFields: readonly FieldDef[], dstFields: readonly FieldDef[]): fc.Arbitrary<readonly [Subfield, Subfield]> {
   return fc.tuple(fc.constantFrom(...srcFields), fc.constantFrom(...dstFields)).chain(([sf, df]) =>
     fc.integer({ min: 1, max: Math.min(sf.bits, df.bits) }).chain((nBits) =>
       fc.tuple(fc.integer({ min: 0, max: sf.bits - nBits }), fc.integer({ min: 0, max: df.bits - nBits }))
@@ -265,10 +265,10 @@ export function subfieldPairArb(srcFields: readonly FieldDef[], dstFields: reado
 
 const IN_PORT_OXM = fieldByName('in_port_oxm')!;
 
-export const setFieldArb: fc.Arbitrary<Action> = fc.constantFrom(...WRITABLE_FIELDS).chain((field) =>
+const setFieldArb: fc.Arbitrary<Action> = fc.constantFrom(...WRITABLE_FIELDS).chain((field) =>
   (field === IN_PORT_OXM ? port.map(BigInt) : uintBits(field.bits)).map((value): Action => ({ type: 'set_field', field, value })));
 
-export const learnSpecArb: fc.Arbitrary<LearnSpec> = fc.oneof(
+const learnSpecArb: fc.Arbitrary<LearnSpec> = fc.oneof(
   subfieldPairArb(READABLE_FIELDS, READABLE_FIELDS).map(([src, dst]): LearnSpec => ({ kind: 'match_field', src, dst })),
   subfieldArb(READABLE_FIELDS, 128).chain((dst) => uintBits(dst.nBits).map((value): LearnSpec => ({ kind: 'match_imm', value, dst }))),
   subfieldPairArb(READABLE_FIELDS, WRITABLE_FIELDS).map(([src, dst]): LearnSpec => ({ kind: 'load_field', src, dst })),
@@ -332,7 +332,7 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   rawActionArb,
 );
 
-export const actionsArb = (maxLength = 4): fc.Arbitrary<Action[]> => fc.array(actionArb, { maxLength });
+const actionsArb = (maxLength = 4): fc.Arbitrary<Action[]> => fc.array(actionArb, { maxLength });
 
 /** An experimenter instruction (type 0xffff), which the decoder keeps byte for byte. */
 const unknownInstructionArb: fc.Arbitrary<Buffer> = fc
@@ -380,7 +380,7 @@ export const flowModArb: fc.Arbitrary<MessageOf<'flow_mod'>> = fc
   })
   .map(({ unknownOxm, ...r }): MessageOf<'flow_mod'> => ({ type: 'flow_mod', ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
 
-export const flowStatsArb: fc.Arbitrary<FlowStats> = fc
+const flowStatsArb: fc.Arbitrary<FlowStats> = fc
   .record({
     table: u8, durationSec: u32, durationNsec: fc.integer({ min: 0, max: 999_999_999 }), priority: u16,
     idleTimeout: u16, hardTimeout: u16, flags: fc.integer({ min: 0, max: 31 }), cookie: u64,
@@ -394,14 +394,14 @@ const portNameChar = fc.oneof(
   { arbitrary: fc.integer({ min: 0xa0, max: 0xff }), weight: 1 },
 );
 
-export const portDescArb: fc.Arbitrary<PortDesc> = fc.record({
+const portDescArb: fc.Arbitrary<PortDesc> = fc.record({
   portNo: port,
   hwAddr: uintBits(48),
   name: fc.array(portNameChar, { maxLength: 15 }).map((cs) => String.fromCharCode(...cs)),
   config: u32, state: u32, curr: u32, advertised: u32, supported: u32, peer: u32, currSpeed: u32, maxSpeed: u32,
 });
 
-export const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
+const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
   table: u8, outPort: port, outGroup: u32, cookie: u64, cookieMask: u64, match: matchArb,
 });
 

@@ -93,7 +93,7 @@ export function formatAction(a: Action): string {
   return (FORMATTERS[a.type] as Formatter<ActionType>)(a);
 }
 
-export function formatActionList(actions: readonly Action[]): string {
+function formatActionList(actions: readonly Action[]): string {
   if (actions.length === 1) return formatAction(actions[0]!);
   return actions.map(formatAction).join(',');
 }

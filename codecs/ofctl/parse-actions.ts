@@ -51,7 +51,7 @@ function subfieldField(name: string): FieldDef | undefined {
   return fieldBySubfieldName(name) ?? fieldByName(name);
 }
 
-export function parseSubfield(text: string, offset: number): Subfield {
+function parseSubfield(text: string, offset: number): Subfield {
   const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(text.trim());
   if (!m) return fail(`${text}: invalid subfield syntax`, offset);
   const field = subfieldField(m[1]!);
@@ -120,7 +120,7 @@ function setField(field: FieldDef, valueText: string, offset: number): Action[] 
 }
 
 /** `VALUE->FIELD` as in set_field (a masked value becomes loads, as OVS writes it in 1.3). */
-export function parseSetField(text: string, offset = 0): Action[] {
+function parseSetField(text: string, offset = 0): Action[] {
   const [v, f] = splitArrow(text, offset, '');
   const field = fieldByName(f);
   if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, offset + v.length + 2);

@@ -10,7 +10,7 @@ export function hexOrZero(v: bigint): string {
 /** Two lower-case hex digits for each byte value (MAC addresses). */
 export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-export function formatMac(v: bigint): string {
+function formatMac(v: bigint): string {
   const n = Number(v);
   const hi = Math.floor(n / 0x100000000);
   const lo = n >>> 0;
@@ -21,7 +21,7 @@ export function formatMacMasked(v: bigint, mask: bigint): string {
   return mask === allOnes(48) ? formatMac(v) : `${formatMac(v)}/${formatMac(mask)}`;
 }
 
-export function formatIpv4(v: bigint): string {
+function formatIpv4(v: bigint): string {
   const n = Number(v);
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
@@ -40,7 +40,7 @@ export function formatIpv4Masked(v: bigint, mask: bigint): string {
 }
 
 /** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
-export function formatIpv6(v: bigint): string {
+function formatIpv6(v: bigint): string {
   const words: number[] = [];
   for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
@@ -154,7 +154,7 @@ export function parseGroupId(s: string): number | undefined {
   return Number(s);
 }
 
-export function parseMac(s: string): bigint {
+function parseMac(s: string): bigint {
   // xx:xx:xx:xx:xx:xx with one- or two-digit groups; 48 bits fit exactly in a double.
   let v = 0;
   let groups = 0;
@@ -176,7 +176,7 @@ export function parseMac(s: string): bigint {
   return BigInt(v);
 }
 
-export function parseIpv4(s: string): bigint {
+function parseIpv4(s: string): bigint {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) throw new ValueError(`${s}: invalid IP address`);
   let v = 0n;
@@ -184,7 +184,7 @@ export function parseIpv4(s: string): bigint {
   return v;
 }
 
-export function parseIpv6(s: string): bigint {
+function parseIpv6(s: string): bigint {
   let text = s;
   let tail: number[] = [];
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);

@@ -1,6 +1,6 @@
 // OpenFlow 1.3 actions and the Nicira extension actions OVS uses, as data. One table (ACTION_CODECS)
 // maps each action kind to its wire encoder; one decoder dispatches on type/subtype. The text form
-// lives in codecs/ofctl/actions-text.ts, keyed by the same kinds.
+// lives in codecs/ofctl/format-actions.ts and parse-actions.ts, keyed by the same kinds.
 import { Reader, Writer } from './bytes.js';
 import { allOnes, FieldDef, fieldByHeader, headerValueBytes, of13Header } from './fields.js';
 import { decodeLearn, encodeLearn, Learn } from './learn.js';
@@ -10,7 +10,6 @@ import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHe
 export type { Subfield };
 
 export const NX_VENDOR = 0x00002320;
-export const ONF_VENDOR = 0x4f4e4600;
 
 export type Action =
   | { readonly type: 'output'; readonly port: number; readonly maxLen: number }
@@ -125,7 +124,7 @@ function setFieldWireValue(f: FieldDef, v: bigint): bigint {
   return v;
 }
 
-export function encodeAction(w: Writer, a: Action): void {
+function encodeAction(w: Writer, a: Action): void {
   (ACTION_CODECS[a.type] as Encoder<ActionType>)(w, a);
 }
 

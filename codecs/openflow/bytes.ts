@@ -101,7 +101,7 @@ function readU64(buf: Buffer, pos: number): bigint {
   return v === 0 ? 0n : BigInt(v);
 }
 
-export function readUint(buf: Buffer, pos: number, bytes: number): bigint {
+function readUint(buf: Buffer, pos: number, bytes: number): bigint {
   switch (bytes) {
     case 1:
       return BigInt(buf[pos]!);

@@ -191,7 +191,7 @@ export function fieldByHeader(header: number): FieldDef | undefined {
 }
 
 /** The header with has-mask cleared and the length byte set to the unmasked value width. */
-export function unmaskedHeader(header: number): number {
+function unmaskedHeader(header: number): number {
   const hasMask = (header & 0x100) !== 0;
   const len = header & 0xff;
   return (((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0;

@@ -28,9 +28,9 @@ export const OFP_DEFAULT_PRIORITY = 0x8000;
 
 export const OFPFF_SEND_FLOW_REM = 1;
 export const OFPFF_CHECK_OVERLAP = 2;
-export const OFPFF_RESET_COUNTS = 4;
-export const OFPFF_NO_PKT_COUNTS = 8;
-export const OFPFF_NO_BYT_COUNTS = 16;
+const OFPFF_RESET_COUNTS = 4;
+const OFPFF_NO_PKT_COUNTS = 8;
+const OFPFF_NO_BYT_COUNTS = 16;
 
 export const FLOW_MOD_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [OFPFF_SEND_FLOW_REM, 'send_flow_rem'],

@@ -15,12 +15,12 @@ export interface Instructions {
   readonly unknown?: readonly Buffer[];
 }
 
-export const OFPIT_GOTO_TABLE = 1;
-export const OFPIT_WRITE_METADATA = 2;
-export const OFPIT_WRITE_ACTIONS = 3;
-export const OFPIT_APPLY_ACTIONS = 4;
-export const OFPIT_CLEAR_ACTIONS = 5;
-export const OFPIT_METER = 6;
+const OFPIT_GOTO_TABLE = 1;
+const OFPIT_WRITE_METADATA = 2;
+const OFPIT_WRITE_ACTIONS = 3;
+const OFPIT_APPLY_ACTIONS = 4;
+const OFPIT_CLEAR_ACTIONS = 5;
+const OFPIT_METER = 6;
 
 export const NO_INSTRUCTIONS: Instructions = { apply: [] };
 

@@ -1,5 +1,5 @@
 // NXAST_LEARN / NXAST_LEARN2: the action that installs flows from packets. Layout and spec bits from
-// OVS's lib/learn.c and ofp-actions.c (see ../shared/reference/openflow-wire.md §1.4).
+// OVS's lib/learn.c and ofp-actions.c (struct nx_action_learn, struct nx_action_learn2).
 import { Reader, Writer } from './bytes.js';
 import { checkSubfield, readSubfieldHeader, Subfield, subfieldHeader } from './subfield.js';
 

@@ -1,6 +1,6 @@
 // OpenFlow 1.3 OXM match: encode (in OVS's canonical TLV order) and decode (any order, NXM or OXM
 // headers) to a slot map. A Match is a map from flow slot to value/mask; an absent slot is wildcarded.
-import { DecodeError, Reader, Writer } from './bytes.js';
+import { Reader, Writer } from './bytes.js';
 import {
   allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
   OFPXMC_OPENFLOW_BASIC, of13Header, Slot, SLOT_BITS,
@@ -305,7 +305,7 @@ function putIcmp(w: Writer, m: Match, type: FieldDef, code: FieldDef): void {
   if (c) w.u32(of13Header(code)!.header).u8(Number(c.value));
 }
 
-export function isNd(m: Match): boolean {
+function isNd(m: Match): boolean {
   const t = slotValue(m, 'tp_src');
   const c = m.get('tp_dst');
   return (t === 135n || t === 136n) && (!c || c.value === 0n);
@@ -400,4 +400,3 @@ export function matchEquals(a: Match, b: Match): boolean {
   return true;
 }
 
-export { DecodeError };

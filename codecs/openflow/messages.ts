@@ -576,8 +576,3 @@ function readExperimenter(b: Reader, xid: number): OfMessage {
   }
   return { type: 'experimenter', xid, experimenter, expType, data: Buffer.from(b.bytes(b.remaining)) };
 }
-
-/** Header fields of a buffer starting with an OpenFlow header (no validation beyond length). */
-export function peekHeader(buf: Buffer, at = 0): { version: number; type: number; length: number; xid: number } {
-  return { version: buf[at]!, type: buf[at + 1]!, length: buf.readUInt16BE(at + 2), xid: buf.readUInt32BE(at + 4) };
-}

@@ -3,15 +3,14 @@
 
 export const OFPP_MAX = 0xff00;
 export const OFPP_IN_PORT = 0xfff8;
-export const OFPP_TABLE = 0xfff9;
+const OFPP_TABLE = 0xfff9;
 export const OFPP_NORMAL = 0xfffa;
-export const OFPP_FLOOD = 0xfffb;
-export const OFPP_ALL = 0xfffc;
+const OFPP_FLOOD = 0xfffb;
+const OFPP_ALL = 0xfffc;
 export const OFPP_CONTROLLER = 0xfffd;
 export const OFPP_LOCAL = 0xfffe;
 export const OFPP_NONE = 0xffff; // OF1.0 "none" == OF1.1+ ANY
 
-export const OFPP11_ANY = 0xffffffff;
 const OFPP11_OFFSET = 0xffff0000;
 
 /** Reserved port names as ovs-ofctl prints and parses them. */

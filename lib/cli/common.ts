@@ -39,7 +39,7 @@ export function cliTls(): ReturnType<typeof loadTlsOptions> {
   return loadTlsOptions(tlsOptions);
 }
 
-export async function openTarget(text: string): Promise<OfConnection> {
+async function openTarget(text: string): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.
   const tls = text.startsWith('ssl:') ? loadTlsOptions(tlsOptions) : undefined;

@@ -4,7 +4,7 @@
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
 import { formatFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
 import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
-import { OfConnection, RawPartConsumer } from '../switch/connection.js';
+import { OfConnection, RawPartConsumer, SentRequest } from '../switch/connection.js';
 import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
 import { formatTarget, parseTarget } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, UsageError, withTarget } from './common.js';
@@ -67,15 +67,15 @@ async function diffWithGolden(target: string, filter: DumpFilter, file: string, 
 /** The session of a dump whose HELLO and request went out before the CLI loaded (early-dump.ts). */
 async function finishEarlyDump(e: EarlyDump, print: (r: FlowStatsReply) => void, printBytes: RawPartConsumer): Promise<number> {
   const logger = await flowToolLogger();
-  const conn = new OfConnection(e.socket, formatTarget(parseTarget(e.target)), {
-    features: false, alreadySent: { nextXid: EARLY_DUMP_XID + 1 }, ...(logger ? { logger } : {}),
+  const dump: SentRequest = { xid: EARLY_DUMP_XID, type: 'flow_stats_request', onPart: (r) => print(asFlowStatsReply(conn, r)), onRawPart: printBytes };
+  const { conn, replies } = OfConnection.adopt(e.socket, formatTarget(parseTarget(e.target)), { nextXid: EARLY_DUMP_XID + 1, sent: [dump] }, {
+    features: false, ...(logger ? { logger } : {}),
   });
+  const done = Promise.all(replies);
+  done.catch(() => undefined);
   try {
-    // Registered before the first await: the replies may already be waiting in the socket.
-    const replies = conn.expectReply(EARLY_DUMP_XID, 'flow_stats_request', (r) => print(asFlowStatsReply(conn, r)), printBytes);
-    replies.catch(() => undefined);
     await conn.handshake();
-    await replies;
+    await done;
     return EXIT_OK;
   } finally {
     conn.close('done');

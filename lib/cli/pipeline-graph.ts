@@ -22,7 +22,7 @@ export interface PipelineGraphArgs {
 }
 
 /** The host each profile is drawn from: a fixture topology and one of its hosts. */
-export const REPRESENTATIVE: Readonly<Record<Profile, { readonly topology: string; readonly host: string }>> = {
+const REPRESENTATIVE: Readonly<Record<Profile, { readonly topology: string; readonly host: string }>> = {
   neutron: { topology: 'three-hosts.jsonl', host: 'h1' },
   classic: { topology: 'seed-003.jsonl', host: 'compute' },
 };
@@ -37,7 +37,7 @@ export function graphFor(a: Omit<PipelineGraphArgs, 'format'>): PipelineGraph {
 }
 
 /** Graphviz renders the dot text; a clear error when it is not installed. */
-export function dotToSvg(dot: string): string {
+function dotToSvg(dot: string): string {
   const r = spawnSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) {
     if ((r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('install graphviz (apt-get install graphviz) for --format svg');

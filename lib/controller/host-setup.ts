@@ -13,8 +13,8 @@ import type { HostState } from '../state/host-state.js';
 
 export const BR_INT = 'br-int';
 export const BR_TUN = 'br-tun';
-export const PATCH_INT = 'patch-int';
-export const PATCH_TUN = 'patch-tun';
+const PATCH_INT = 'patch-int';
+const PATCH_TUN = 'patch-tun';
 export const DEAD_VLAN = 4095;
 
 export interface HostSetupOptions {

@@ -60,7 +60,7 @@ export interface FlowDiff {
   readonly changed: Array<readonly [Flow, Flow]>;
 }
 
-export function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
+function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
   const m = new Map<string, Flow>();
   for (const f of flows) m.set(flowKey(f), f);
   return m;
@@ -86,7 +86,7 @@ export function isEmptyDiff(d: FlowDiff): boolean {
 }
 
 /** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format). */
-export function diffLine(f: Flow): string {
+function diffLine(f: Flow): string {
   let s = f.table ? `table=${f.table} ` : '';
   s += formatMatch(f.match, f.priority, f.unknownOxm);
   if (f.cookie !== 0n) s += ` cookie=0x${f.cookie.toString(16)}`;

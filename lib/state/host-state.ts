@@ -79,12 +79,12 @@ function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly
   return prev && prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
 }
 
-export const PATCH_OFPORT = 1;
-export const FIRST_TUNNEL_OFPORT = 2;
-export const VLAN_MIN = 1;
-export const VLAN_MAX = 4094;
+const PATCH_OFPORT = 1;
+const FIRST_TUNNEL_OFPORT = 2;
+const VLAN_MIN = 1;
+const VLAN_MAX = 4094;
 
-export function tunnelPortName(remoteIp: string): string {
+function tunnelPortName(remoteIp: string): string {
   return `vxlan-${remoteIp.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}`;
 }
 

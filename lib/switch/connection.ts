@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
+import { OfFramer } from '../../codecs/openflow/framer.js';
 import {
   decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
   OutgoingMessage, writeMessage,
@@ -29,12 +30,16 @@ export interface ConnectionOptions {
    * ovs-ofctl does, so its xids (and the `xid=` it prints) are the ones ovs-ofctl would use.
    */
   readonly features?: boolean;
-  /**
-   * The socket already carries our HELLO and requests up to xid `nextXid - 1`, written before this
-   * session existed (the flow tool's early dump, lib/cli/early-dump.ts): no HELLO is sent, and
-   * xids continue from there. Register each such request's reply with expectReply().
-   */
-  readonly alreadySent?: { readonly nextXid: number };
+}
+
+/** A request written on the socket before its session existed (see OfConnection.adopt). */
+export interface SentRequest {
+  readonly xid: number;
+  /** The request's message type (multipart requests get all parts). */
+  readonly type: Outgoing['type'];
+  /** As for request(). */
+  readonly onPart?: (part: OfMessage) => void;
+  readonly onRawPart?: RawPartConsumer;
 }
 
 interface Pending {
@@ -70,7 +75,7 @@ export class OfConnection {
 
   private nextXid = 1;
   private readonly pending = new Map<number, Pending>();
-  private inbuf: Buffer = Buffer.alloc(0);
+  private readonly framer: OfFramer;
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   private echoTimer: NodeJS.Timeout | undefined;
@@ -80,9 +85,8 @@ export class OfConnection {
   private log: Logger | undefined;
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly maxMessageBytes: number;
   private readonly features: boolean;
-  private readonly helloSent: boolean;
+  private helloSent = false;
 
   constructor(
     private readonly socket: Socket,
@@ -92,15 +96,29 @@ export class OfConnection {
     this.log = opts.logger;
     this.echoIntervalMs = opts.echoIntervalMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
-    this.maxMessageBytes = opts.maxMessageBytes ?? 65535;
+    this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
-    this.helloSent = opts.alreadySent !== undefined;
-    if (opts.alreadySent) this.nextXid = opts.alreadySent.nextXid;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  /**
+   * A session on a socket that already carries our HELLO and the requests `sent`, with xids below
+   * `nextXid` (written before any session existed, so that the switch works while the process
+   * starts): no HELLO is sent, xids continue from `nextXid`, and each reply of `sent` is awaited
+   * as request() awaits its own. Nothing has been read when this returns, so no reply is missed.
+   */
+  static adopt(
+    socket: Socket, peer: string, written: { readonly nextXid: number; readonly sent: readonly SentRequest[] }, opts: ConnectionOptions = {},
+  ): { conn: OfConnection; replies: Array<Promise<OfMessage[]>> } {
+    const conn = new OfConnection(socket, peer, opts);
+    conn.helloSent = true;
+    conn.nextXid = written.nextXid;
+    const replies = written.sent.map((r) => conn.awaitReply(r.xid, r.type, r.onPart, r.onRawPart));
+    return { conn, replies };
   }
 
   get isOpen(): boolean {
@@ -171,16 +189,13 @@ export class OfConnection {
   request(m: Outgoing, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
-    const p = this.expectReply(xid, m.type, onPart, onRawPart);
+    const p = this.awaitReply(xid, m.type, onPart, onRawPart);
     this.post({ ...m, xid } as OfMessage);
     return p;
   }
 
-  /**
-   * The reply to a request with this xid, sent by request() or, for `alreadySent`, before the
-   * session existed. `type` is the request's message type (multipart requests get all parts).
-   */
-  expectReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
+  /** The reply to the request with this xid, sent by request() or before the session (adopt()). */
+  private awaitReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request';
     return new Promise<OfMessage[]>((resolve, reject) => {
@@ -353,28 +368,24 @@ export class OfConnection {
 
   private onData(chunk: Buffer): void {
     this.lastRx = Date.now();
-    this.inbuf = this.inbuf.length ? Buffer.concat([this.inbuf, chunk]) : chunk;
-    let off = 0;
-    while (this.inbuf.length - off >= 8 && this.closeReason === undefined) {
-      const len = this.inbuf.readUInt16BE(off + 2);
-      if (len < 8 || len > this.maxMessageBytes) {
-        this.close(`malformed message: length ${len} at stream offset ${off}`);
-        return;
-      }
-      if (this.inbuf.length - off < len) break;
-      const raw = this.inbuf.subarray(off, off + len);
-      off += len;
-      if (this.takeRawPart(raw)) continue;
+    const broken = this.framer.push(chunk, this.onMessage);
+    if (broken !== undefined) this.close(`malformed message: ${broken}`);
+  }
+
+  /** One whole message from the framer; false once the session is closed (stop reading). */
+  private readonly onMessage = (raw: Buffer): boolean => {
+    if (this.closeReason !== undefined) return false;
+    if (!this.takeRawPart(raw)) {
       const res = decodeMessage(raw);
       if (!res.ok) {
         this.log?.warn({ peer: this.peer, error: res.error.message, bytes: raw.subarray(0, 64).toString('hex') }, 'malformed OpenFlow message');
         this.close(`malformed message: ${res.error.message}`);
-        return;
+        return false;
       }
       this.dispatch(res.msg, raw[0]!);
     }
-    this.inbuf = off >= this.inbuf.length ? Buffer.alloc(0) : Buffer.from(this.inbuf.subarray(off));
-  }
+    return this.closeReason === undefined;
+  };
 
   private dispatch(m: OfMessage, version: number): void {
     if (m.type === 'hello') {

@@ -1,5 +1,5 @@
 // OpenFlow error replies as readable text (type and code names from the OF1.3 spec and OVS).
-import type { OfMessage } from '../../codecs/openflow/messages.js';
+import { OfMessage, ONF_EXPERIMENTER } from '../../codecs/openflow/messages.js';
 
 const TYPES: readonly string[] = [
   'OFPET_HELLO_FAILED', 'OFPET_BAD_REQUEST', 'OFPET_BAD_ACTION', 'OFPET_BAD_INSTRUCTION', 'OFPET_BAD_MATCH',
@@ -31,7 +31,7 @@ const BUNDLE_CODES = ['UNKNOWN', 'EPERM', 'BAD_ID', 'BUNDLE_EXIST', 'BUNDLE_CLOS
 
 export function describeError(m: Extract<OfMessage, { type: 'error' }>): string {
   if (m.experimenter !== undefined) {
-    if (m.experimenter === 0x4f4e4600 && m.code >= 2300 && m.code < 2300 + BUNDLE_CODES.length) {
+    if (m.experimenter === ONF_EXPERIMENTER && m.code >= 2300 && m.code < 2300 + BUNDLE_CODES.length) {
       return `OFPBFC_${BUNDLE_CODES[m.code - 2300]}`;
     }
     return `experimenter error 0x${m.experimenter.toString(16)} code ${m.code}`;

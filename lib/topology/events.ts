@@ -58,17 +58,17 @@ export type TopologyEvent = HostEvent | NetworkEvent | PortEvent | RemoveEvent;
 
 export class TopologyError extends Error {}
 
-export const VNI_MAX = 16777215;
+const VNI_MAX = 16777215;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-export function isIpv4(s: string): boolean {
+function isIpv4(s: string): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   return !!m && m.slice(1).every((o) => Number(o) <= 255 && String(Number(o)) === o);
 }
 
-export function isIpv6(s: string): boolean {
+function isIpv6(s: string): boolean {
   if (!/^[0-9a-f:.]+$/i.test(s) || !s.includes(':')) return false;
   const parts = s.split('::');
   if (parts.length > 2) return false;
@@ -144,7 +144,7 @@ function only(o: Record<string, unknown>, allowed: readonly string[]): void {
 }
 
 /** Validates one parsed JSON value as a topology event. Throws TopologyError with the reason. */
-export function validateEvent(v: unknown): TopologyEvent {
+function validateEvent(v: unknown): TopologyEvent {
   const o = obj(v);
   switch (o.type) {
     case 'host': {

@@ -17,7 +17,8 @@ import { OvsdbConnection, OvsdbError } from '../../lib/ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
 import { FIXTURES } from '../../testing/golden-cases.js';
-import { createVswitchDatabase as vswitchDb, OvsdbDatabase, OvsdbSimServer } from '../../testing/sim/ovsdb-server.js';
+import { OvsdbDatabase } from '../../testing/sim/ovsdb-db.js';
+import { createVswitchDatabase as vswitchDb, OvsdbSimServer } from '../../testing/sim/ovsdb-server.js';
 
 /**
  * What ovs-vswitchd writes back after a commit, reduced to what the controller reads: ofports

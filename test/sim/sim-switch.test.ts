@@ -12,7 +12,6 @@ import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { encodeMessage, FlowModMessage, OfMessage, OFPFC_DELETE, OFPTT_ALL } from '../../codecs/openflow/messages.js';
 import { readFlowFile } from '../../lib/flowset/flow-file.js';
 import { startSimSwitches, stopSimSwitches } from '../../testing/sim/fleet.js';
-import { OfFramer } from '../../testing/sim/framer.js';
 import { SimEvent, SimSwitch, SimSwitchOptions } from '../../testing/sim/sim-switch.js';
 import { OfConnection } from '../../lib/switch/connection.js';
 import { BundleError } from '../../lib/switch/errors.js';
@@ -382,27 +381,5 @@ describe('simulated switch under a scripted controller', function () {
     const reason = await firstValueFrom(sw.events$.pipe(filter((e) => e.type === 'disconnected')));
     expect(reason).to.deep.include({ reason: 'no response to inactivity probe after 0.1 seconds' });
     await raw.peer(2);
-  });
-});
-
-describe('OpenFlow stream framing', () => {
-  it('reassembles messages cut anywhere and reports a broken stream', () => {
-    const msgs = [
-      encodeMessage({ type: 'hello', xid: 1, versions: [4] }),
-      encodeMessage({ ...flowMod('table=4,priority=1,tun_id=0x3e9 actions=mod_vlan_vid:1,resubmit(,10)'), xid: 2 }),
-      encodeMessage({ type: 'barrier_request', xid: 3 }),
-    ];
-    const all = Buffer.concat(msgs);
-    for (const cut of [1, 3, 7, 8, 9, 13, 50]) {
-      const f = new OfFramer();
-      const got: Buffer[] = [];
-      for (let at = 0; at < all.length; at += cut) {
-        expect(f.push(all.subarray(at, at + cut), (m) => (got.push(Buffer.from(m)), true))).to.equal(undefined);
-      }
-      expect(got.map((m) => m.toString('hex'))).to.deep.equal(msgs.map((m) => m.toString('hex')));
-      expect(f.pending).to.equal(0);
-    }
-    const f = new OfFramer();
-    expect(f.push(Buffer.from('0400000800000001040e000200000002', 'hex'), () => true)).to.match(/length 2 < 8/);
   });
 });

@@ -15,7 +15,7 @@ export interface OvsdbInput {
 }
 
 /** The monitor id the fuzz client uses; notifications name it (or, mutated, something else). */
-export const FUZZ_MONITOR_ID = 'ofctl-ts';
+const FUZZ_MONITOR_ID = 'ofctl-ts';
 
 /** How a column's values look: the shapes OVSDB datums take in the Open_vSwitch schema. */
 export type ColumnShape = 'string' | 'int' | 'bool' | 'int-opt' | 'string-opt' | 'dpid' | 'uuid-set' | 'string-set' | 'map';

@@ -28,7 +28,7 @@ export interface SessionResult {
  * The stream ends with our echo request at `probeAt`; the session answers it only when a message
  * starts there (otherwise the probe is the tail of a message that swallowed it).
  */
-export function expectedEnd(stream: Buffer, probeAt: number): Expected {
+function expectedEnd(stream: Buffer, probeAt: number): Expected {
   let off = 0;
   let probeFramed = false;
   while (stream.length - off >= 8) {

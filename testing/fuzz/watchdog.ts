@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 
 /** Campaign numbers for the heartbeat (the worker prints the name). */
-export const CAMPAIGNS = ['openflow', 'flow text', 'ovsdb', 'ovsdb client', 'openflow sessions'] as const;
+const CAMPAIGNS = ['openflow', 'flow text', 'ovsdb', 'ovsdb client', 'openflow sessions'] as const;
 export type CampaignName = (typeof CAMPAIGNS)[number];
 
 export class Watchdog {

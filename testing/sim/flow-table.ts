@@ -24,7 +24,7 @@ import {
 } from './stored-flow.js';
 
 /** OVS has 255 tables; the last (254) is its hidden, read-only internal table. */
-export const N_TABLES = 255;
+const N_TABLES = 255;
 const TABLE_INTERNAL = 254;
 
 export const OFPRR_IDLE_TIMEOUT = 0;

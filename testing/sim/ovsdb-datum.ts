@@ -96,7 +96,7 @@ export function checkAtom(b: BaseType, a: AtomValue): void {
 }
 
 /** How OVS prints an atom in messages: strings bare when they look like identifiers. */
-export function atomToString(b: BaseType, a: AtomValue): string {
+function atomToString(b: BaseType, a: AtomValue): string {
   if (b.type === 'string' && typeof a === 'string') return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(a) && a !== 'true' && a !== 'false' ? a : JSON.stringify(a);
   return String(a);
 }
@@ -217,7 +217,7 @@ function indexOfKey(d: Datum, k: AtomValue): number {
 }
 
 /** Does `d` hold key `k` (and, for a map compared by pairs, value `v`)? */
-export function datumHas(d: Datum, k: AtomValue, v?: AtomValue): boolean {
+function datumHas(d: Datum, k: AtomValue, v?: AtomValue): boolean {
   const i = indexOfKey(d, k);
   return i >= 0 && (v === undefined || d.values?.[i] === v);
 }

@@ -110,10 +110,6 @@ export function compareAtomValues(a: AtomValue, b: AtomValue): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function isComposite(t: ColumnType): boolean {
-  return t.max > 1;
-}
-
 const isRef = (b: BaseType | undefined, ref: 'strong' | 'weak'): boolean => b?.refTable !== undefined && b.refType === ref;
 
 /** Parses a schema object (the .ovsschema JSON); throws SchemaError if it is not one. */

@@ -20,8 +20,6 @@ import { CommitEvent, OvsdbDatabase, PendingTransaction } from './ovsdb-db.js';
 import { Monitor, MonitorVersion } from './ovsdb-monitor.js';
 import { DbSchema, loadSchemaFile } from './ovsdb-schema.js';
 
-export { CommitEvent, OvsdbDatabase, RowView } from './ovsdb-db.js';
-export { loadSchemaFile, parseSchema } from './ovsdb-schema.js';
 
 /**
  * A fresh Open_vSwitch database as `ovs-vsctl init` leaves it: the one Open_vSwitch row (schema

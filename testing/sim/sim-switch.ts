@@ -19,7 +19,7 @@ import { OFPP_LOCAL } from '../../codecs/openflow/ports.js';
 import { formatTarget, parseTarget, Target } from '../../lib/switch/target.js';
 import { SessionBundles } from './bundles.js';
 import { FlowTable, RemovedFlow } from './flow-table.js';
-import { OfFramer } from './framer.js';
+import { OfFramer } from '../../codecs/openflow/framer.js';
 import {
   errorMessage, OfErrorCode, OFPBRC_BAD_EXPERIMENTER, OFPBRC_BAD_LEN, OFPBRC_BAD_MULTIPART, OFPBRC_BAD_TYPE, OFPBRC_IS_SLAVE,
   OFPBRC_MULTIPART_BUFFER_OVERFLOW, OFPET_HELLO_FAILED_INCOMPATIBLE, OFPFMFC_BAD_COMMAND, OFPRRFC_STALE,

@@ -1,11 +1,15 @@
 // OpenFlow framing over a byte stream: messages are length-prefixed (bytes 2..3 of the header), and
-// a stream may cut them anywhere. A length below the 8-byte header cannot be resynchronised: the
-// stream is broken and its session must end.
+// a stream may cut them anywhere. A length below the 8-byte header (or above the caller's limit)
+// cannot be resynchronised: the stream is broken and its session must end. Bytes in, whole
+// messages out, no I/O: the controller's session and the simulated switch both frame with it.
 
 const HEADER = 8;
 
 export class OfFramer {
   private rest: Buffer = Buffer.alloc(0);
+
+  /** `maxMessageBytes`: the largest message accepted; a longer one breaks the stream. */
+  constructor(private readonly maxMessageBytes = 0xffff) {}
 
   /** Bytes held back waiting for the rest of a message. */
   get pending(): number {
@@ -21,9 +25,9 @@ export class OfFramer {
     let off = 0;
     while (buf.length - off >= HEADER) {
       const len = buf.readUInt16BE(off + 2);
-      if (len < HEADER) {
+      if (len < HEADER || len > this.maxMessageBytes) {
         this.rest = Buffer.alloc(0);
-        return `message length ${len} < ${HEADER} at stream offset ${off}`;
+        return `length ${len} ${len < HEADER ? `< ${HEADER}` : `> ${this.maxMessageBytes}`} at stream offset ${off}`;
       }
       if (buf.length - off < len) break;
       const raw = buf.subarray(off, off + len);
@@ -33,9 +37,5 @@ export class OfFramer {
     // Copy the tail: a view would pin the whole chunk while waiting for the rest of one message.
     this.rest = off >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
     return undefined;
-  }
-
-  reset(): void {
-    this.rest = Buffer.alloc(0);
   }
 }
