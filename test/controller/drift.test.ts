@@ -10,6 +10,7 @@ import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
+import { hostAWithRemoteB } from '../../testing/small-topology.js';
 
 const INTERVAL_MS = 1000;
 /** A pass, the dump and the bundle on a busy 2-core machine. */
@@ -30,13 +31,7 @@ describe('drift: the controller audits its bridges and repairs them', function (
     box = await OvsSandbox.start({});
     const port = await freePort();
     store = new TopologyStore();
-    for (const l of [
-      `{"type":"host","name":"a","tunnelIp":"10.250.0.1","ovsdb":"unix:${box.dbSock}"}`,
-      '{"type":"host","name":"b","tunnelIp":"10.250.0.2"}',
-      '{"type":"network","id":"red","vni":1001}',
-      '{"type":"port","id":"vm-a","network":"red","host":"a","mac":"fa:16:3e:00:00:0a","fixedIps":["10.251.0.1"]}',
-      '{"type":"port","id":"vm-b","network":"red","host":"b","mac":"fa:16:3e:00:00:0b","fixedIps":["10.251.0.2"]}',
-    ]) expect(store.applyLine(l).ok).to.equal(true);
+    for (const l of hostAWithRemoteB(box.dbSock)) expect(store.applyLine(l).ok).to.equal(true);
     ctl = new Controller(store, {
       listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline,
       setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },

@@ -13,6 +13,7 @@ import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
+import { hostAWithRemoteB } from '../../testing/small-topology.js';
 
 describe('fault: switches that stop answering or send garbage', function () {
   this.timeout(90_000);
@@ -28,13 +29,7 @@ describe('fault: switches that stop answering or send garbage', function () {
   before(async () => {
     ovs = await OvsSandbox.start({});
     port = await freePort();
-    for (const l of [
-      `{"type":"host","name":"a","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`,
-      '{"type":"host","name":"b","tunnelIp":"10.250.0.2"}',
-      '{"type":"network","id":"red","vni":1001}',
-      '{"type":"port","id":"vm-a","network":"red","host":"a","mac":"fa:16:3e:00:00:0a","fixedIps":["10.251.0.1"]}',
-      '{"type":"port","id":"vm-b","network":"red","host":"b","mac":"fa:16:3e:00:00:0b","fixedIps":["10.251.0.2"]}',
-    ]) expect(store.applyLine(l).ok).to.equal(true);
+    for (const l of hostAWithRemoteB(ovs.dbSock)) expect(store.applyLine(l).ok).to.equal(true);
     ctl = new Controller(store, {
       listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline,
       // Short probes so a frozen switch is noticed within a second or two.
