@@ -4,6 +4,7 @@ import type { Flow } from '../../codecs/openflow/flow.js';
 import { readFlowFile } from '../flowset/flow-file.js';
 import { asSwitchHolds, diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
 import { dumpFlows } from '../switch/flow-ops.js';
+import { TargetError } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, UsageError, withTarget } from './common.js';
 
 function isFile(p: string): boolean {
@@ -13,11 +14,15 @@ function isFile(p: string): boolean {
 /** Flows of "a target or a file", as the switch holds them (files are normalised through the codec). */
 async function loadFlows(source: string): Promise<Flow[]> {
   if (isFile(source)) return readFlowFile(source).map((f) => asSwitchHolds(f.flow));
-  // Neither an existing file nor a target: name both readings (a mistyped file is the likely one).
-  if (!existsSync(source) && !/^(tcp|ssl|unix):/.test(source) && !/^[A-Za-z0-9_.-]+$/.test(source)) {
-    throw new UsageError(`${source}: no such file, and not a target (tcp:IP:PORT, ssl:IP:PORT, unix:PATH or a bridge name)`);
-  }
-  return withTarget(source, (c) => dumpFlows(c));
+  return withTarget(source, (c) => dumpFlows(c)).catch((err: unknown) => {
+    // Neither an existing file nor a target (parseTarget's refusal): a mistyped file is the likelier
+    // reading, so both are named.
+    const notTarget = `${source}: not a target`;
+    if (err instanceof TargetError && err.message.startsWith(notTarget) && !existsSync(source)) {
+      throw new UsageError(`${source}: no such file, and${err.message.slice(source.length + 1)}`);
+    }
+    throw err;
+  });
 }
 
 export async function diffFlowsCommand(a: string, b: string, out: (s: string) => void): Promise<number> {
