@@ -150,7 +150,18 @@ async function runScale(n: number): Promise<void> {
     await until(() => hvs.every((h) => pluggedPortsFrom(h.view()).size === PORTS_PER_HOST), 'the VM ports to get ofports', 60_000);
     // What each bridge must hold, from the same topology and what each host has plugged (tunnels
     // from ofport_request, as the controller derives them).
-    const stateOf = (h: SimHypervisor): HostState => deriveHostState(store.topology, h.name, { plugged: pluggedPortsFrom(h.view()) });
+    // (Remote ports count while plugged on their host, as the controller reads every host's OVSDB.)
+    const byName = new Map(hvs.map((h) => [h.name, h]));
+    const stateOf = (h: SimHypervisor): HostState => {
+      const seen = new Map<string, ReadonlySet<string>>();
+      const remotePlugged = (name: string): ReadonlySet<string> | undefined => {
+        let ids = seen.get(name);
+        const hv = byName.get(name);
+        if (!ids && hv) seen.set(name, ids = new Set(pluggedPortsFrom(hv.view()).keys()));
+        return ids;
+      };
+      return deriveHostState(store.topology, h.name, { plugged: pluggedPortsFrom(h.view()), remotePlugged });
+    };
     const want = new Map<string, number>();
     let totalFlows = 0;
     for (const h of hvs) {

@@ -1,7 +1,8 @@
 // ofctl-ts audit --topology FILE (--host NAME | --all) [--bridge br-tun|br-int] [--rundir DIR]
 //   [--profile neutron|classic] [--l2pop] [--arp-responder] [--controller-id ID]
-// Read-only: for each host, reads its OVSDB (VLANs recorded in Port other_config, ofports: what the
-// controller reads), renders its pipelines, dumps its bridges and prints, per host and bridge, the
+// Read-only: for each host, reads its OVSDB (VLANs recorded in Port other_config, ofports, plugged
+// ports) and the OVSDB of each managed host sharing a network with it (their plugged ports: l2pop),
+// what the controller reads; renders its pipelines, dumps its bridges and prints, per host and bridge, the
 // flows of ours missing (-), extra (+) and different (- then +), as `ovs-ofctl diff-flows` prints
 // them. Learned and foreign flows are counted, never compared. Exit 0 all equal, 1 different, 2 error.
 //
@@ -20,7 +21,7 @@ import { Semaphore } from '../controller/semaphore.js';
 import { diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
 import { OvsdbClient } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
-import { VSWITCH_TABLES, vswitchView } from '../ovsdb/vswitch.js';
+import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import { dumpFlows } from '../switch/flow-ops.js';
 import { type Host, readTopology, Topology } from '../topology/model.js';
 import { cliTls, EXIT_DIFFERENT, EXIT_ERROR, EXIT_OK, UsageError, withTarget } from './common.js';
@@ -58,7 +59,23 @@ interface HostReport {
   different: boolean;
 }
 
-async function auditHost(h: Host, a: AuditArgs, bridges: readonly BridgeName[], topo: Topology): Promise<HostReport> {
+/** A host's OVSDB as the controller reads it, or why it could not be read. */
+type HostView = { readonly view: VswitchView } | { readonly error: string };
+
+async function readView(h: Host): Promise<HostView> {
+  try {
+    const tls = h.ovsdb!.startsWith('ssl:') ? cliTls() : undefined;
+    const client = await OvsdbClient.start(parseOvsdbTarget(h.ovsdb!, tls), { tables: VSWITCH_TABLES });
+    const view = vswitchView(client.replica);
+    await client.close();
+    return { view };
+  } catch (err) {
+    return { error: `cannot read its OVSDB at ${h.ovsdb}: ${(err as Error).message}` };
+  }
+}
+
+async function auditHost(h: Host, a: AuditArgs, bridges: readonly BridgeName[], topo: Topology, hv: HostView,
+  remotePlugged: (host: string) => ReadonlySet<string> | undefined): Promise<HostReport> {
   const rep: HostReport = { lines: [], errors: [], warnings: [], different: false };
   let dir: string;
   try {
@@ -67,18 +84,14 @@ async function auditHost(h: Host, a: AuditArgs, bridges: readonly BridgeName[], 
     rep.errors.push(`host ${h.name}: ${(err as Error).message}`);
     return rep;
   }
-  // The same inputs the controller reads: VLANs recorded in OVSDB and the live ofports.
-  let view;
-  try {
-    const tls = h.ovsdb!.startsWith('ssl:') ? cliTls() : undefined;
-    const client = await OvsdbClient.start(parseOvsdbTarget(h.ovsdb!, tls), { tables: VSWITCH_TABLES });
-    view = vswitchView(client.replica);
-    await client.close();
-  } catch (err) {
-    rep.errors.push(`host ${h.name}: cannot read its OVSDB at ${h.ovsdb}: ${(err as Error).message}`);
+  if ('error' in hv) {
+    rep.errors.push(`host ${h.name}: ${hv.error}`);
     return rep;
   }
-  const state = deriveHostState(topo, h.name, { vlanHints: vlanHintsFrom(view), ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view) });
+  // The same inputs the controller reads: VLANs recorded in OVSDB, the live ofports, what is
+  // plugged here and on the hosts sharing a network.
+  const { view } = hv;
+  const state = deriveHostState(topo, h.name, { vlanHints: vlanHintsFrom(view), ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view), remotePlugged });
   for (const e of state.errors) rep.warnings.push(`host ${h.name}: ${e}`);
   const opts = pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, ...(a.controllerId ? { controllerId: a.controllerId } : {}) });
   for (const bridge of bridges) {
@@ -121,10 +134,30 @@ export async function auditCommand(a: AuditArgs, out: (s: string) => void, err: 
     if (hosts.length === 0) throw new Error(`${a.topology}: no host has an "ovsdb" address`);
   }
   const bridges = a.bridge ? [a.bridge] : BRIDGES;
+  // Which remote ports a host's l2pop holds depends on what their hosts have plugged: the OVSDB of
+  // every managed host sharing a network with an audited one is read too (as the controller does).
+  const read = new Map<string, Host>(hosts.map((h) => [h.name, h]));
+  for (const h of hosts) {
+    for (const p of topo.portsOn(h.name)) {
+      for (const n of topo.hostsIn(p.network)) {
+        const other = topo.hosts.get(n);
+        if (other?.ovsdb) read.set(n, other);
+      }
+    }
+  }
   const slots = new Semaphore(HOSTS_AT_ONCE);
+  const views = new Map(await Promise.all([...read.values()].map(async (h) => [h.name, await slots.run(() => readView(h))] as const)));
+  const plugged = new Map<string, ReadonlySet<string>>();
+  for (const [name, hv] of views) if ('view' in hv) plugged.set(name, new Set(pluggedPortsFrom(hv.view).keys()));
+  const remotePlugged = (host: string): ReadonlySet<string> | undefined => plugged.get(host);
   // Reported in topology order, whatever order the hosts answer in.
-  const reports = await Promise.all(hosts.map((h) => slots.run(() => auditHost(h, a, bridges, topo))));
+  const reports = await Promise.all(hosts.map((h) => slots.run(() => auditHost(h, a, bridges, topo, views.get(h.name)!, remotePlugged))));
   let code = EXIT_OK;
+  for (const [name, hv] of views) {
+    if ('error' in hv && !hosts.some((h) => h.name === name)) {
+      err(`host ${name}: ${hv.error}; its ports are counted as plugged (as the controller counts them until it reaches the host)`);
+    }
+  }
   for (const r of reports) {
     for (const l of r.lines) out(l);
     for (const e of [...r.warnings, ...r.errors]) err(e);

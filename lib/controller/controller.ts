@@ -70,6 +70,8 @@ export class Controller {
   private readonly unreached = new Map<HostAgent, NodeJS.Timeout | undefined>();
   /** Datapath ids of switches already reported as matching no host (reported once each). */
   private readonly unknownDpids = new Set<bigint>();
+  /** What each reached host has plugged into br-int (iface-ids), as its agent last reported. */
+  private readonly pluggedOn = new Map<string, ReadonlySet<string>>();
   private readonly startSlots = new Semaphore(STARTS_AT_ONCE);
   private readonly passSlots = new Semaphore(PASSES_AT_ONCE);
 
@@ -139,6 +141,7 @@ export class Controller {
         ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}), ...(this.o.onRefused ? { onRefused: this.o.onRefused } : {}),
         ...(this.o.auditIntervalMs ? { auditIntervalMs: this.o.auditIntervalMs } : {}), ...(this.o.onRepaired ? { onRepaired: this.o.onRepaired } : {}),
         onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
+        onPlugged: (ids) => this.onPlugged(agent.host, ids), remotePlugged: (host) => this.pluggedOn.get(host),
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);
@@ -146,6 +149,22 @@ export class Controller {
     }
     if (touched === 'all') for (const a of this.agents.values()) a.setTopology(t);
     else for (const h of touched) this.agents.get(h)?.setTopology(t);
+  }
+
+  /**
+   * A host's plugged VM ports changed: the hosts sharing a network with a port that came or went
+   * get a pass (their l2pop entries, flood lists and tunnels follow it). Before its first report a
+   * host's topology ports all count as plugged, so the first report wakes for those it lacks.
+   */
+  private onPlugged(host: string, ids: ReadonlySet<string>): void {
+    const t = this.store.topology;
+    const was = this.pluggedOn.get(host);
+    this.pluggedOn.set(host, ids);
+    const networks = new Set<string>();
+    for (const p of t.portsOn(host)) if ((was ? was.has(p.id) : true) !== ids.has(p.id)) networks.add(p.network);
+    for (const n of networks) {
+      for (const h of t.hostsIn(n)) if (h !== host) void this.agents.get(h)?.schedule();
+    }
   }
 
   /**

@@ -38,6 +38,10 @@ export interface HostAgentOptions {
   readonly auditIntervalMs?: number;
   /** An audit found drift and repaired it with this many flow-mods. */
   readonly onRepaired?: (host: string, bridge: string, repairs: number) => void;
+  /** The iface-ids plugged into this host's br-int, each time that set changes (other hosts' l2pop follows it). */
+  readonly onPlugged?: (ids: ReadonlySet<string>) => void;
+  /** What other hosts have plugged, as their agents last reported (see HostStateOptions.remotePlugged). */
+  readonly remotePlugged?: (host: string) => ReadonlySet<string> | undefined;
 }
 
 export interface HostStatus {
@@ -83,6 +87,8 @@ export class HostAgent {
   private passRunning = false;
   private auditDue = false;
   private auditTimer: NodeJS.Timeout | undefined;
+  /** The iface-ids last reported through onPlugged. */
+  private pluggedIds: ReadonlySet<string> | undefined;
   state: HostState | undefined;
 
   constructor(
@@ -213,9 +219,16 @@ export class HostAgent {
     // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
     // that shows it (every replica update schedules a pass).
     const plugged = pluggedPortsFrom(view);
+    if (!this.pluggedIds || this.pluggedIds.size !== plugged.size || [...plugged.keys()].some((id) => !this.pluggedIds!.has(id))) {
+      this.pluggedIds = new Set(plugged.keys());
+      this.o.onPlugged?.(this.pluggedIds);
+    }
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
-    const state = deriveHostState(this.topology, this.host, { vlanHints: this.vlans, ofports, plugged, ...(this.state ? { previous: this.state } : {}) });
+    const state = deriveHostState(this.topology, this.host, {
+      vlanHints: this.vlans, ofports, plugged, ...(this.o.remotePlugged ? { remotePlugged: this.o.remotePlugged } : {}),
+      ...(this.state ? { previous: this.state } : {}),
+    });
     if (state !== this.state) {
       // Keep VLANs while their network stays; release those whose last local port left.
       this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));

@@ -63,6 +63,14 @@ export interface HostStateOptions {
    */
   readonly plugged?: ReadonlyMap<string, number>;
   /**
+   * The VM ports plugged on other hosts, as their OVSDBs last said: host -> iface-ids. A port of
+   * another host enters this host's l2pop address book, flood lists and tunnels only while it is
+   * plugged there (Neutron's l2pop adds a remote port when it goes ACTIVE on its host). A host it
+   * answers nothing for (offline rendering, no OVSDB address, not reached yet, frozen) keeps all
+   * its topology ports: nothing is taken away on knowledge we do not have.
+   */
+  readonly remotePlugged?: (host: string) => ReadonlySet<string> | undefined;
+  /**
    * The host's previous state: whatever comes out the same is handed back as its objects (the
    * whole state, when nothing changed). The agent keeps a host's state until its next pass, so at
    * 1000 hosts fresh copies of the same tunnels and remote ports were most of the garbage an event
@@ -155,8 +163,19 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
   // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
   const remoteHosts = new Set<string>();
-  const inMyNetworks = networks.flatMap((n) => t.portsIn(n.id));
-  for (const p of inMyNetworks) if (p.host !== hostName) remoteHosts.add(p.host);
+  const isPlugged = (p: Port): boolean => {
+    const there = opts.remotePlugged?.(p.host);
+    return there === undefined || there.has(p.id);
+  };
+  // Ports of other hosts in this host's networks, while plugged on their host.
+  const remoteIn: Port[] = [];
+  for (const n of networks) {
+    for (const p of t.portsIn(n.id)) {
+      if (p.host === hostName || !isPlugged(p)) continue;
+      remoteIn.push(p);
+      remoteHosts.add(p.host);
+    }
+  }
   // A tunnel OVS already numbered keeps its ofport; a new one gets the lowest ofport no tunnel port
   // on br-tun holds (stale ones included, until removed), so what it requests is what it gets.
   const tunnelOfportsTaken = new Set<number>();
@@ -179,8 +198,8 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
   const prevRemote = new Map(prev?.remotePorts.map((r) => [r.port, r]));
   const remote: RemotePort[] = [];
-  for (const port of inMyNetworks) {
-    const vlan = port.host === hostName ? undefined : vlanOf.get(port.network);
+  for (const port of remoteIn) {
+    const vlan = vlanOf.get(port.network);
     if (vlan === undefined) continue;
     const vni = vniOf.get(port.network)!;
     const tunnel = tunnelOf.get(port.host)!;

@@ -4,6 +4,8 @@
 // plugging the port adds its flows on its real ofport (and its network's VLAN, tunnel and br-tun
 // flows), unplugging removes them all again.
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
 import type { HostAgent } from '../../lib/controller/host-agent.js';
 import { TopologyStore } from '../../lib/topology/store.js';
@@ -11,6 +13,7 @@ import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const MAC_A = 'fa:16:3e:00:00:0a';
 const IP_A = '10.251.0.1';
@@ -147,5 +150,111 @@ describe('VM port flows follow plugging (real OVS)', function () {
     expect(agent.state!.localPorts).to.deep.equal([]);
     expect((await brInt()).filter((l) => l.includes(MAC_A))).to.deep.equal([]);
     await exactlyRendered();
+  });
+});
+
+// The other half: a port's l2pop entries, flood-list place and tunnel on the hosts it shares a
+// network with also exist only while it is plugged on its own host (Neutron's l2pop adds a remote
+// port when it goes ACTIVE there), with both hosts real and managed.
+describe('remote hosts follow a port\'s plugging on its own host (two real hosts)', function () {
+  this.timeout(90_000);
+  let a: OvsSandbox;
+  let b: OvsSandbox;
+  let ctl: Controller;
+  let topoFile: string;
+  const pipeline = pipelineOptions({ l2pop: true, arpResponder: true, controllerId: 'plug2' });
+  const MAC_B = 'fa:16:3e:00:00:0b';
+  const MAC_B2 = 'fa:16:3e:00:00:b2';
+  const tunA = (): Promise<string[]> => a.dumpFlowsSorted('br-tun');
+  const exactlyRendered = async (): Promise<void> => {
+    for (const [box, host] of [[a, 'a'], [b, 'b']] as const) {
+      for (const br of ['br-int', 'br-tun'] as const) {
+        expect(await box.dumpFlowsSorted(br), `${host} ${br}`).to.deep.equal(renderText(ctl.agents.get(host)!.state!, br, pipeline));
+      }
+    }
+  };
+  const traceToB = async (): Promise<string> => {
+    const inPort = (await a.vsctl('get', 'Interface', 'tap-a', 'ofport')).trim();
+    return a.appctl('ofproto/trace', 'br-int', `in_port=${inPort},dl_src=${MAC_A},dl_dst=${MAC_B},ip,nw_src=${IP_A},nw_dst=10.251.0.2`);
+  };
+
+  before(async () => {
+    [a, b] = await Promise.all([OvsSandbox.start({}), OvsSandbox.start({})]);
+    const port = await freePort();
+    const lines = [
+      `{"type":"host","name":"a","tunnelIp":"10.250.0.1","ovsdb":"unix:${a.dbSock}"}`,
+      `{"type":"host","name":"b","tunnelIp":"10.250.0.2","ovsdb":"unix:${b.dbSock}"}`,
+      '{"type":"network","id":"red","vni":1001}',
+      `{"type":"port","id":"vm-a","network":"red","host":"a","mac":"${MAC_A}","fixedIps":["${IP_A}"]}`,
+      `{"type":"port","id":"vm-b","network":"red","host":"b","mac":"${MAC_B}","fixedIps":["10.251.0.2"]}`,
+      // A port Neutron knows whose VM never booted on b.
+      `{"type":"port","id":"vm-b2","network":"red","host":"b","mac":"${MAC_B2}","fixedIps":["10.251.0.22"]}`,
+    ];
+    topoFile = join(a.dir, 'topology.jsonl');
+    writeFileSync(topoFile, `${lines.join('\n')}\n`);
+    const store = new TopologyStore();
+    for (const l of lines) expect(store.applyLine(l).ok).to.equal(true);
+    ctl = new Controller(store, {
+      listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline,
+      setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
+    });
+    await ctl.start();
+    await a.plugVm('tap-a', 'vm-a', MAC_A);
+    await b.plugVm('tap-b', 'vm-b', MAC_B);
+    await eventually(async () => (await tunA()).some((l) => l.includes(`dl_dst=${MAC_B}`)), 'vm-b\'s entries on a');
+    await ctl.idle();
+  });
+  after(async () => {
+    await ctl?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('holds entries for the remote port that is plugged, none for the one that is not', async () => {
+    const flows = await tunA();
+    expect(flows.filter((l) => l.includes(MAC_B)).map((l) => l.replace(/^.*table=(\d+).*$/, '$1'))).to.deep.equal(['20', '21']);
+    expect(flows.filter((l) => l.includes(MAC_B2) || l.includes('10.251.0.22'))).to.deep.equal([]);
+    expect(await traceToB()).to.match(/20\. dl_vlan=1,dl_dst=fa:16:3e:00:00:0b, priority 2, cookie \S+\s+pop_vlan\s+set_field:0x3e9->tun_id\s+output:2/);
+    await exactlyRendered();
+    // The audit reads b's OVSDB too, so it expects what the controller installed.
+    const r = await runCli(['audit', '--topology', topoFile, '--host', 'a', '--l2pop', '--arp-responder', '--controller-id', 'plug2']);
+    expect(r.stdout, r.stderr).to.match(/host a bridge br-tun: equal/);
+    expect(r.code, r.stdout).to.equal(0);
+  });
+
+  it('unplugged on b, the port leaves a (entries, flood list, tunnel) within a topology event\'s latency; plugged again, it is back', async () => {
+    const t0 = Date.now();
+    await b.vsctl('del-port', 'br-int', 'tap-b');
+    await eventually(async () => !(await tunA()).some((l) => l.includes(MAC_B)), 'vm-b\'s entries to leave a', 5000, undefined, 10);
+    const goneMs = Date.now() - t0;
+    await eventually(async () => (await a.vsctl('list-ports', 'br-tun')).trim() === 'patch-int', 'a\'s tunnel to b to go');
+    await ctl.idle();
+    expect(ctl.agents.get('a')!.state!.remotePorts).to.deep.equal([]);
+    expect((await tunA()).filter((l) => l.includes('->tun_id'))).to.deep.equal([]); // no unicast, no flood to a tunnel
+    expect(await traceToB()).to.not.match(/set_field:0x3e9->tun_id/);
+    await exactlyRendered();
+
+    const t1 = Date.now();
+    await b.plugVm('tap-b', 'vm-b', MAC_B);
+    await eventually(async () => (await tunA()).some((l) => l.includes(`dl_dst=${MAC_B}`)), 'vm-b\'s entries to come back', 5000, undefined, 10);
+    const backMs = Date.now() - t1;
+    await ctl.idle();
+    expect(await traceToB()).to.match(/set_field:0x3e9->tun_id\s+output:\d+/);
+    await exactlyRendered();
+    expect(goneMs).to.be.below(2000);
+    expect(backMs).to.be.below(3000);
+    console.log(`      (measured: gone from a ${goneMs} ms after the unplug on b, back ${backMs} ms after the plug)`);
+  });
+
+  it('b\'s OVSDB gone: a keeps what it last knew of b, and drops nothing', async () => {
+    const before = await tunA();
+    await b.killOvsdbServer();
+    await eventually(() => !ctl.status().hosts.find((h) => h.host === 'b')!.ovsdbConnected, 'the controller to see b\'s OVSDB go');
+    await ctl.agents.get('a')!.schedule();
+    await ctl.idle();
+    expect(await tunA()).to.deep.equal(before);
+    await b.startOvsdbServer();
+    await eventually(() => ctl.status().hosts.find((h) => h.host === 'b')!.ovsdbConnected, 'the controller to reach b again');
+    await ctl.idle();
+    expect(await tunA()).to.deep.equal(before);
   });
 });

@@ -72,6 +72,28 @@ describe('host state', () => {
     expect(p1gone.localPorts.map((p) => p.id)).to.deep.equal(['p3']);
   });
 
+  it('holds a remote port only while its host has it plugged, and keeps all ports of a host it knows nothing of', () => {
+    const t = parseTopology([
+      TWO_HOSTS,
+      '{"type":"host","name":"c","tunnelIp":"10.0.0.3"}',
+      '{"type":"port","id":"b1","network":"n1","host":"b","mac":"fa:16:3e:00:00:b1"}',
+      '{"type":"port","id":"b2","network":"n1","host":"b","mac":"fa:16:3e:00:00:b2"}',
+      '{"type":"port","id":"c1","network":"n1","host":"c","mac":"fa:16:3e:00:00:c1"}',
+    ].join('\n'));
+    const plugged = new Map([['p1', 3]]);
+    const remote = (on: Record<string, string[]>) => (h: string): ReadonlySet<string> | undefined => (on[h] ? new Set(on[h]) : undefined);
+    const ids = (s: ReturnType<typeof deriveHostState>): string[][] => [s.remotePorts.map((r) => r.port.id), s.tunnels.map((tu) => tu.host)];
+    // Nothing known of b and c (offline, or not reached yet): all their ports.
+    expect(ids(deriveHostState(t, 'a', { plugged }))).to.deep.equal([['b1', 'b2', 'c1'], ['b', 'c']]);
+    expect(ids(deriveHostState(t, 'a', { plugged, remotePlugged: remote({}) }))).to.deep.equal([['b1', 'b2', 'c1'], ['b', 'c']]);
+    // b has b2 plugged (and a port the topology does not name): b1 goes; c unknown keeps c1.
+    expect(ids(deriveHostState(t, 'a', { plugged, remotePlugged: remote({ b: ['b2', 'x'] }) }))).to.deep.equal([['b2', 'c1'], ['b', 'c']]);
+    // c has nothing plugged: its last port gone, its tunnel goes with it. A port of a plugged on b counts for nothing.
+    const s = deriveHostState(t, 'a', { plugged, remotePlugged: remote({ b: ['b1', 'p1'], c: [] }) });
+    expect(ids(s)).to.deep.equal([['b1'], ['b']]);
+    expect(s.tunnels[0]!.ofport).to.equal(2);
+  });
+
   it('hands back the previous state\'s objects for what is unchanged, and the whole state when nothing is', () => {
     const t = new Topology();
     for (const l of [
