@@ -2,26 +2,29 @@
 // forwarding is NORMAL; the flows here are Neutron's defaults (canary table 23, dead VLAN 4095) and
 // the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25.
 import type { HostState, LocalPort } from '../lib/state/host-state.js';
+import { memo, memoOf, memoPer } from './memo.js';
 import type { PipelineOptions } from './options.js';
-import { memoFlows, PipelineFlow, table } from './table.js';
+import { PipelineFlow, tables } from './table.js';
 
-export const BR_INT = {
-  localSwitching: table({
+// Adding a table: as for br-tun (see the note above BR_TUN in br-tun.ts).
+export const BR_INT = tables({
+  localSwitching: {
     id: 0, name: 'LOCAL_SWITCHING', purpose: 'dead VLAN drop, spoofing checks per VM port',
-    matches: ['dl_vlan', 'in_port', 'arp', 'icmp6', 'icmp_type'], sets: [], next: [24, 25, 59], outputs: ['normal'],
-  }),
-  canary: table({ id: 23, name: 'CANARY', purpose: 'empty after an OVS restart', matches: [], sets: [], next: [] }),
-  arpSpoof: table({
+    matches: ['dl_vlan', 'in_port', 'arp', 'icmp6', 'icmp_type'], sets: [], next: ['arpSpoof', 'macSpoof', 'packetRateLimit'], outputs: ['normal'],
+  },
+  canary: { id: 23, name: 'CANARY', purpose: 'empty after an OVS restart', matches: [], sets: [], next: [] },
+  arpSpoof: {
     id: 24, name: 'ARP_SPOOF', purpose: "ARP/ND only from the port's own addresses",
-    matches: ['arp', 'icmp6', 'in_port', 'arp_spa', 'icmp_type', 'nd_target'], sets: [], next: [25, 59],
-  }),
-  macSpoof: table({ id: 25, name: 'MAC_SPOOF', purpose: "frames only from the port's own MACs", matches: ['in_port', 'dl_src'], sets: [], next: [30] }),
-  localEgress: table({ id: 30, name: 'LOCAL_EGRESS', purpose: 'egress (no firewall)', matches: [], sets: [], next: [59] }),
-  localIp: table({ id: 31, name: 'LOCAL_IP', purpose: 'local IP (unused)', matches: [], sets: [], next: [59] }),
-  packetRateLimit: table({ id: 59, name: 'PACKET_RATE_LIMIT', purpose: 'rate limits (none)', matches: [], sets: [], next: [60] }),
-  transient: table({ id: 60, name: 'TRANSIENT', purpose: 'normal switching', matches: [], sets: [], next: [], outputs: ['normal'] }),
-  transientEgress: table({ id: 62, name: 'TRANSIENT_EGRESS', purpose: 'normal switching (egress)', matches: [], sets: [], next: [], outputs: ['normal'] }),
-} as const;
+    matches: ['arp', 'icmp6', 'in_port', 'arp_spa', 'icmp_type', 'nd_target'], sets: [], next: ['macSpoof', 'packetRateLimit'],
+  },
+  macSpoof: { id: 25, name: 'MAC_SPOOF', purpose: "frames only from the port's own MACs", matches: ['in_port', 'dl_src'], sets: [], next: ['localEgress'] },
+  localEgress: { id: 30, name: 'LOCAL_EGRESS', purpose: 'egress (no firewall)', matches: [], sets: [], next: ['packetRateLimit'] },
+  localIp: { id: 31, name: 'LOCAL_IP', purpose: 'local IP (unused)', matches: [], sets: [], next: ['packetRateLimit'] },
+  packetRateLimit: { id: 59, name: 'PACKET_RATE_LIMIT', purpose: 'rate limits (none)', matches: [], sets: [], next: ['transient'] },
+  transient: { id: 60, name: 'TRANSIENT', purpose: 'normal switching', matches: [], sets: [], next: [], outputs: ['normal'] },
+  transientEgress: { id: 62, name: 'TRANSIENT_EGRESS', purpose: 'normal switching (egress)', matches: [], sets: [], next: [], outputs: ['normal'] },
+});
+const T = BR_INT;
 
 export const DEAD_VLAN = 4095;
 
@@ -33,49 +36,92 @@ export function linkLocalOf(mac: string): string {
   return `fe80::${w.map((x) => x.toString(16)).join(':')}`;
 }
 
-function antiSpoofing(p: LocalPort, cookie: bigint): PipelineFlow[] {
-  const t = BR_INT;
-  const P = p.ofport;
-  const ips = [...p.fixedIps, ...p.allowedAddressPairs.map((a) => a.ip)];
-  const v4 = [...new Set(ips.filter((ip) => !ip.includes(':')))];
-  const macs = [...new Set([p.mac, ...p.allowedAddressPairs.flatMap((a) => (a.mac ? [a.mac] : []))])];
-  const v6 = [...new Set([...ips.filter((ip) => ip.includes(':')), ...macs.map(linkLocalOf)])];
-  return [
-    t.localSwitching.flow({ cookie, priority: 10, match: { arp: true, in_port: P }, actions: [{ goto: 24 }] }),
-    t.localSwitching.flow({ cookie, priority: 10, match: { icmp6: true, in_port: P, icmp_type: 136 }, actions: [{ goto: 24 }] }),
-    t.localSwitching.flow({ cookie, priority: 9, match: { in_port: P }, actions: [{ goto: 25 }] }),
-    ...v4.map((ip) => t.arpSpoof.flow({ cookie, priority: 2, match: { arp: true, in_port: P, arp_spa: ip }, actions: [{ goto: 25 }] })),
-    ...v6.map((ip) => t.arpSpoof.flow({
-      cookie, priority: 2, match: { icmp6: true, in_port: P, icmp_type: 136, nd_target: ip }, actions: [{ goto: 59 }],
-    })),
-    ...macs.map((mac) => t.macSpoof.flow({ cookie, priority: 2, match: { in_port: P, dl_src: mac }, actions: [{ goto: 30 }] })),
-  ];
+export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
+  if (o.profile === 'classic') return classic();
+  const cookie = o.cookies.brInt;
+  // Each table appends its flows to one array (no copies from array to array).
+  const out: PipelineFlow[] = [];
+  const ports = protectedPorts(s);
+  localSwitching(ports, cookie, out);
+  out.push(canary(cookie));
+  arpSpoof(ports, cookie, out);
+  macSpoof(ports, cookie, out);
+  for (const f of toRateLimit(cookie)) out.push(f);
+  for (const f of transient(cookie)) out.push(f);
+  return out;
 }
 
-export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
-  const t = BR_INT;
-  if (o.profile === 'classic') {
-    return [
-      t.localSwitching.flow({ priority: 1, actions: [{ normal: true }] }),
-      t.canary.flow({ priority: 0, actions: [{ drop: true }] }),
-    ];
-  }
-  const cookie = o.cookies.brInt;
-  return [
-    ...memoFlows(`int-static|${cookie}`, () => [
-    t.localSwitching.flow({ cookie, priority: 65535, match: { dl_vlan: DEAD_VLAN }, actions: [] }),
-    t.localSwitching.flow({ cookie, priority: 0, actions: [{ goto: 59 }] }),
-    t.canary.flow({ cookie, priority: 0, actions: [] }),
-    t.arpSpoof.flow({ cookie, priority: 0, actions: [] }),
-    t.localEgress.flow({ cookie, priority: 0, actions: [{ goto: 59 }] }),
-    t.localIp.flow({ cookie, priority: 0, actions: [{ goto: 59 }] }),
-    t.packetRateLimit.flow({ cookie, priority: 0, actions: [{ goto: 60 }] }),
-    t.transient.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
-    t.transientEgress.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
-    ]),
-    // Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
-    ...s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:')).flatMap((p) => memoFlows(
-      `int-spoof|${cookie}|${p.ofport}|${p.mac}|${p.fixedIps.join(',')}|${p.allowedAddressPairs.map((a) => `${a.ip}/${a.mac ?? ''}`).join(',')}`,
-      () => antiSpoofing(p, cookie))),
-  ];
+/** The seed article's br-int: NORMAL switching, and the canary table. */
+function classic(): PipelineFlow[] {
+  return [T.localSwitching.flow({ priority: 1, actions: [{ normal: true }] }), T.canary.flow({ priority: 0, actions: [{ drop: true }] })];
 }
+
+// Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
+function protectedPorts(s: HostState): LocalPort[] {
+  return s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:'));
+}
+
+// Table 0 LOCAL_SWITCHING: the dead VLAN is dropped; a protected port's ARP and neighbour
+// advertisements go to ARP_SPOOF, its other frames to MAC_SPOOF; the rest to PACKET_RATE_LIMIT.
+function localSwitching(ports: readonly LocalPort[], cookie: bigint, out: PipelineFlow[]): void {
+  out.push(deadVlanDrop(cookie));
+  for (const p of ports) for (const f of spoofChecksOf(p, cookie)) out.push(f);
+  out.push(localSwitchingRest(cookie));
+}
+const deadVlanDrop = memo((cookie: bigint) => T.localSwitching.flow({ cookie, priority: 65535, match: { dl_vlan: DEAD_VLAN }, actions: [] }));
+const spoofChecksOf = memoPer((p: LocalPort, cookie: bigint) => [
+  T.localSwitching.flow({ cookie, priority: 10, match: { arp: true, in_port: p.ofport }, actions: [{ goto: T.arpSpoof }] }),
+  T.localSwitching.flow({ cookie, priority: 10, match: { icmp6: true, in_port: p.ofport, icmp_type: 136 }, actions: [{ goto: T.arpSpoof }] }),
+  T.localSwitching.flow({ cookie, priority: 9, match: { in_port: p.ofport }, actions: [{ goto: T.macSpoof }] }),
+]);
+const localSwitchingRest = memo((cookie: bigint) => T.localSwitching.flow({ cookie, priority: 0, actions: [{ goto: T.packetRateLimit }] }));
+
+// Table 23 CANARY: holds one flow, so the agent sees an OVS restart as its absence.
+const canary = memo((cookie: bigint) => T.canary.flow({ cookie, priority: 0, actions: [] }));
+
+/** A protected port's IPv4 (ARP) and IPv6 (ND) addresses and MACs: fixed IPs, allowed pairs, link-locals. */
+const addressesOf = memoOf((p: LocalPort) => {
+  const ips = [...p.fixedIps, ...p.allowedAddressPairs.map((a) => a.ip)];
+  const macs = [...new Set([p.mac, ...p.allowedAddressPairs.flatMap((a) => (a.mac ? [a.mac] : []))])];
+  return {
+    v4: [...new Set(ips.filter((ip) => !ip.includes(':')))],
+    v6: [...new Set([...ips.filter((ip) => ip.includes(':')), ...macs.map(linkLocalOf)])],
+    macs,
+  };
+});
+
+// Table 24 ARP_SPOOF: ARP and ND from a protected port only for its own addresses; the rest dropped.
+function arpSpoof(ports: readonly LocalPort[], cookie: bigint, out: PipelineFlow[]): void {
+  for (const p of ports) for (const f of ownAddresses(p, cookie)) out.push(f);
+  out.push(arpSpoofRest(cookie));
+}
+const ownAddresses = memoPer((p: LocalPort, cookie: bigint) => [
+  ...addressesOf(p).v4.map((ip) => T.arpSpoof.flow({
+    cookie, priority: 2, match: { arp: true, in_port: p.ofport, arp_spa: ip }, actions: [{ goto: T.macSpoof }],
+  })),
+  ...addressesOf(p).v6.map((ip) => T.arpSpoof.flow({
+    cookie, priority: 2, match: { icmp6: true, in_port: p.ofport, icmp_type: 136, nd_target: ip }, actions: [{ goto: T.packetRateLimit }],
+  })),
+]);
+const arpSpoofRest = memo((cookie: bigint) => T.arpSpoof.flow({ cookie, priority: 0, actions: [] }));
+
+// Table 25 MAC_SPOOF: frames from a protected port only from its own MACs, on to LOCAL_EGRESS.
+function macSpoof(ports: readonly LocalPort[], cookie: bigint, out: PipelineFlow[]): void {
+  for (const p of ports) for (const f of ownMacs(p, cookie)) out.push(f);
+}
+const ownMacs = memoPer((p: LocalPort, cookie: bigint) =>
+  addressesOf(p).macs.map((mac) => T.macSpoof.flow({ cookie, priority: 2, match: { in_port: p.ofport, dl_src: mac }, actions: [{ goto: T.localEgress }] })));
+
+// Tables 30 LOCAL_EGRESS, 31 LOCAL_IP and 59 PACKET_RATE_LIMIT: no firewall, no local IP, no limits:
+// straight on to TRANSIENT.
+const toRateLimit = memo((cookie: bigint) => [
+  T.localEgress.flow({ cookie, priority: 0, actions: [{ goto: T.packetRateLimit }] }),
+  T.localIp.flow({ cookie, priority: 0, actions: [{ goto: T.packetRateLimit }] }),
+  T.packetRateLimit.flow({ cookie, priority: 0, actions: [{ goto: T.transient }] }),
+]);
+
+// Tables 60 TRANSIENT and 62 TRANSIENT_EGRESS: NORMAL switching.
+const transient = memo((cookie: bigint) => [
+  T.transient.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
+  T.transientEgress.flow({ cookie, priority: 3, actions: [{ normal: true }] }),
+]);

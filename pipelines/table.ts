@@ -1,7 +1,9 @@
 // Typed table declarations. A table says what its flows may match, what they may set, which tables
 // they may continue to (goto/resubmit), which table they may learn into and which port classes they
-// may output to. A flow built through `table.flow()` is checked against that declaration: at compile
-// time (literal types) and again at run time, so computed specs fail with the table and field named.
+// may output to. Tables refer to each other by name (their key in the bridge's record); a table's
+// number is written once, in its declaration. A flow built through `table.flow()` is checked against
+// that declaration: at compile time (literal types) and again at run time, so computed specs fail
+// with the table and field named.
 import { parseLearn, parseMove } from '../codecs/ofctl/parse-actions.js';
 import { parseFieldValue } from '../codecs/ofctl/values.js';
 import type { Action } from '../codecs/openflow/actions.js';
@@ -22,23 +24,30 @@ export type SetKey = 'vlan' | 'tun_id' | 'arp_op' | 'arp_sha' | 'arp_tha' | 'arp
 /** Where a flow may send the packet. */
 export type PortClass = 'patch' | 'tunnel' | 'in_port' | 'normal';
 
-export interface TableDecl<M extends MatchKey, S extends SetKey, N extends number> {
+export interface TableDecl<M extends MatchKey, S extends SetKey, N extends string, L extends string> {
   readonly id: number;
   readonly name: string;
   /** One line on what the table does (shown in the drawn pipeline). */
   readonly purpose: string;
   readonly matches: readonly M[];
   readonly sets: readonly S[];
+  /** The tables (by name) its flows may continue to. */
   readonly next: readonly N[];
-  readonly learnsInto?: readonly number[];
+  readonly learnsInto?: readonly L[];
   readonly outputs?: readonly PortClass[];
+}
+
+/** A table as a flow names it: `{ goto: BR_TUN.floodToTun }`; only a table of `next` type-checks. */
+export interface TableRef<K extends string> {
+  readonly key: K;
+  readonly id: number;
 }
 
 export type MatchValue = string | number | true;
 
-export type ActionSpec<S extends SetKey, N extends number> =
-  | { readonly goto: N }
-  | { readonly resubmit: N }
+export type ActionSpec<S extends SetKey, N extends string, L extends string = never> =
+  | { readonly goto: TableRef<N> }
+  | { readonly resubmit: TableRef<N> }
   | { readonly output: number; readonly to: PortClass }
   | { readonly outputs: readonly number[]; readonly to: PortClass }
   | { readonly inPort: true }
@@ -48,18 +57,21 @@ export type ActionSpec<S extends SetKey, N extends number> =
   | { readonly pushVlan: number; readonly set: Extract<S, 'vlan'> }
   /** mod_vlan_vid (the classic spelling, which OVS turns into the same push + set) */
   | { readonly modVlanVid: number; readonly set: Extract<S, 'vlan'> }
-  | { readonly popVlan: true; readonly set: Extract<S, 'vlan'>; readonly spelling?: 'pop_vlan' | 'strip_vlan' }
-  | { readonly setTunnel: number; readonly set: Extract<S, 'tun_id'>; readonly spelling?: 'set_field' | 'set_tunnel' }
+  /** pop_vlan (strip_vlan is the same action) */
+  | { readonly popVlan: true; readonly set: Extract<S, 'vlan'> }
+  /** set_field of tun_id (set_tunnel is the same action) */
+  | { readonly setTunnel: number; readonly set: Extract<S, 'tun_id'> }
   /** set_field of one field (its name as ovs-ofctl spells it) to a value in that field's notation */
   | { readonly setField: string; readonly value: string | number; readonly set: S }
   /** move:SRC->DST in subfield syntax */
   | { readonly move: string; readonly set: S }
-  | { readonly learn: string; readonly into: number };
+  /** learn(table=<into's number>,<learn>) */
+  | { readonly learn: string; readonly into: TableRef<L> };
 
-export interface FlowSpec<M extends MatchKey, S extends SetKey, N extends number> {
+export interface FlowSpec<M extends MatchKey, S extends SetKey, N extends string, L extends string = never> {
   readonly priority: number;
   readonly match?: { readonly [K in M]?: MatchValue };
-  readonly actions: readonly ActionSpec<S, N>[];
+  readonly actions: readonly ActionSpec<S, N, L>[];
   readonly cookie?: bigint;
   readonly hardTimeout?: number;
 }
@@ -82,30 +94,6 @@ const PROTOCOLS: Readonly<Record<'arp' | 'icmp6', readonly [bigint, bigint?]>> =
 const F_VLAN_VID = fieldByName('vlan_vid')!;
 const F_TUN_ID = fieldByName('tun_id')!;
 
-/**
- * Flows by a caller-chosen key naming everything they depend on: a pipeline re-rendered after one
- * topology event is mostly the same flows, and handing back the same objects lets the reconciler
- * skip them by identity. Generational, so flows no pipeline asks for any more are let go: a lookup
- * promotes an entry from the previous generation, and when the current one reaches MEMO_GENERATION
- * entries the previous one is dropped. (A flat cache kept every variant an event ever produced:
- * at 1000 hosts that grew by ~100 KB an event.)
- */
-const MEMO_GENERATION = 50_000;
-let memo = new Map<string, readonly PipelineFlow[]>();
-let memoPrevious = new Map<string, readonly PipelineFlow[]>();
-
-export function memoFlows(key: string, build: () => readonly PipelineFlow[]): readonly PipelineFlow[] {
-  let flows = memo.get(key);
-  if (flows) return flows;
-  flows = memoPrevious.get(key) ?? build();
-  if (memo.size >= MEMO_GENERATION) {
-    memoPrevious = memo;
-    memo = new Map();
-  }
-  memo.set(key, flows);
-  return flows;
-}
-
 /** Learn and move texts repeat across flows and pipelines: parse each once. */
 const learnCache = new Map<string, Learn>();
 const moveCache = new Map<string, Action>();
@@ -114,15 +102,33 @@ const moveCache = new Map<string, Action>();
  * Flows are built as data (the codec's model), not as text to parse: rendering 40k flows must take
  * well under a second. The golden tests prove the result is canonical: OVS holds it unchanged.
  */
-export class Table<M extends MatchKey, S extends SetKey, N extends number> {
-  constructor(readonly decl: TableDecl<M, S, N>) {}
+export class Table<K extends string, M extends MatchKey, S extends SetKey, N extends string, L extends string>
+implements TableRef<K> {
+  /** The tables of `decl.next` and `decl.learnsInto`, resolved by `tables()`. */
+  private readonly nextTables = new Set<TableRef<string>>();
+  private readonly learnTables = new Set<TableRef<string>>();
+
+  constructor(readonly key: K, readonly decl: TableDecl<M, S, N, L>) {}
+
+  /** Resolves the names of `next` and `learnsInto` among the bridge's tables (once, by `tables()`). */
+  link(all: ReadonlyMap<string, TableRef<string>>): void {
+    const resolve = (names: readonly string[] | undefined, into: Set<TableRef<string>>): void => {
+      for (const n of names ?? []) {
+        const target = all.get(n);
+        if (!target) throw new PipelineError(`table ${this.id} (${this.decl.name}): no table named ${n}`);
+        into.add(target);
+      }
+    };
+    resolve(this.decl.next, this.nextTables);
+    resolve(this.decl.learnsInto, this.learnTables);
+  }
 
   get id(): number {
     return this.decl.id;
   }
 
   /** Builds one flow of this table; throws PipelineError naming the table on any undeclared use. */
-  flow(spec: FlowSpec<M, S, N>): PipelineFlow {
+  flow(spec: FlowSpec<M, S, N, L>): PipelineFlow {
     const d = this.decl;
     const bad = (what: string): never => {
       throw new PipelineError(`table ${d.id} (${d.name}): ${what}`);
@@ -148,7 +154,7 @@ export class Table<M extends MatchKey, S extends SetKey, N extends number> {
     for (const a of spec.actions) {
       if ('goto' in a) {
         this.mayNext(a.goto, bad);
-        gotoTable = a.goto;
+        gotoTable = a.goto.id;
       } else {
         apply.push(...this.actions(a, ctx, bad));
       }
@@ -161,11 +167,11 @@ export class Table<M extends MatchKey, S extends SetKey, N extends number> {
     return { table: d.id, flow };
   }
 
-  private mayNext(n: number, bad: (what: string) => never): void {
-    if (!(this.decl.next as readonly number[]).includes(n)) bad(`may not continue to table ${n}`);
+  private mayNext(t: TableRef<string>, bad: (what: string) => never): void {
+    if (!this.nextTables.has(t)) bad(`may not continue to ${nameOf(t)}`);
   }
 
-  private actions(a: ActionSpec<S, N>, ctx: { vlan: boolean }, bad: (what: string) => never): Action[] {
+  private actions(a: ActionSpec<S, N, L>, ctx: { vlan: boolean }, bad: (what: string) => never): Action[] {
     const d = this.decl;
     const mayOutput = (c: PortClass): void => {
       if (!d.outputs?.includes(c)) bad(`may not output to a ${c} port`);
@@ -174,7 +180,7 @@ export class Table<M extends MatchKey, S extends SetKey, N extends number> {
     if ('goto' in a) return [];
     if ('resubmit' in a) {
       this.mayNext(a.resubmit, bad);
-      return [{ type: 'resubmit', inPort: OFPP_IN_PORT, table: a.resubmit, form: 'table' }];
+      return [{ type: 'resubmit', inPort: OFPP_IN_PORT, table: a.resubmit.id, form: 'table' }];
     }
     if ('outputs' in a) return mayOutput(a.to), a.outputs.map(output);
     if ('output' in a) return mayOutput(a.to), [output(a.output)];
@@ -182,9 +188,10 @@ export class Table<M extends MatchKey, S extends SetKey, N extends number> {
     if ('normal' in a) return mayOutput('normal'), [output(OFPP_NORMAL)];
     if ('drop' in a) return [];
     if ('learn' in a) {
-      if (!d.learnsInto?.includes(a.into)) bad(`may not learn into table ${a.into}`);
-      let learn = learnCache.get(a.learn);
-      if (!learn) learnCache.set(a.learn, (learn = parseLearn(a.learn)));
+      if (!this.learnTables.has(a.into)) bad(`may not learn into ${nameOf(a.into)}`);
+      const text = `table=${a.into.id},${a.learn}`;
+      let learn = learnCache.get(text);
+      if (!learn) learnCache.set(text, (learn = parseLearn(text)));
       return [{ type: 'learn', learn }];
     }
     if (!(d.sets as readonly SetKey[]).includes(a.set)) bad(`may not set ${a.set}`);
@@ -213,9 +220,28 @@ export class Table<M extends MatchKey, S extends SetKey, N extends number> {
   }
 }
 
-/** Declares a table; `const` type parameters keep the declared fields and targets as literal types. */
-export function table<const M extends MatchKey, const S extends SetKey, const N extends number>(
-  decl: TableDecl<M, S, N>,
-): Table<M, S, N> {
-  return new Table(decl);
+function nameOf(t: TableRef<string>): string {
+  return t instanceof Table ? `table ${t.id} (${t.decl.name})` : JSON.stringify(t);
+}
+
+type AnyDecl = TableDecl<MatchKey, SetKey, string, string>;
+type Elem<A> = A extends readonly (infer E)[] ? E : never;
+
+/** The tables of a bridge, each typed from its declaration (literal types, by the `const` parameter). */
+export type Tables<D extends Record<string, AnyDecl>> = {
+  readonly [K in keyof D & string]: Table<K, Elem<D[K]['matches']>, Elem<D[K]['sets']>, Elem<D[K]['next']> & string,
+    Elem<NonNullable<D[K]['learnsInto']>> & string>;
+};
+
+/**
+ * Declares a bridge's tables, keyed by the name flows use for them. `next` and `learnsInto` name
+ * tables of the same record, so a misspelt or foreign table fails tsc (and, computed, at run time).
+ */
+export function tables<const D extends { readonly [K in keyof D]: TableDecl<MatchKey, SetKey, keyof D & string, keyof D & string> }>(
+  decls: D,
+): Tables<D> {
+  const out = new Map<string, Table<string, MatchKey, SetKey, string, string>>();
+  for (const [key, decl] of Object.entries(decls) as Array<[string, AnyDecl]>) out.set(key, new Table(key, decl));
+  for (const t of out.values()) t.link(out);
+  return Object.fromEntries(out) as Tables<D>;
 }
