@@ -12,6 +12,7 @@ import type { Learn } from '../codecs/openflow/learn.js';
 import { Match, setField, setSlot } from '../codecs/openflow/match.js';
 import { FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../codecs/openflow/messages.js';
 import { OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL } from '../codecs/openflow/ports.js';
+import { memo } from './memo.js';
 
 /** Match keys, in ovs-ofctl spelling (protocol shorthands are keys without a value). */
 export type MatchKey =
@@ -95,8 +96,8 @@ const F_VLAN_VID = fieldByName('vlan_vid')!;
 const F_TUN_ID = fieldByName('tun_id')!;
 
 /** Learn and move texts repeat across flows and pipelines: parse each once. */
-const learnCache = new Map<string, Learn>();
-const moveCache = new Map<string, Action>();
+const learnOf = memo((text: string): Learn => parseLearn(text));
+const moveOf = memo((text: string): Action => parseMove(text));
 
 /**
  * Flows are built as data (the codec's model), not as text to parse: rendering 40k flows must take
@@ -190,9 +191,7 @@ implements TableRef<K> {
     if ('learn' in a) {
       if (!this.learnTables.has(a.into)) bad(`may not learn into ${nameOf(a.into)}`);
       const text = `table=${a.into.id},${a.learn}`;
-      let learn = learnCache.get(text);
-      if (!learn) learnCache.set(text, (learn = parseLearn(text)));
-      return [{ type: 'learn', learn }];
+      return [{ type: 'learn', learn: learnOf(text) }];
     }
     if (!(d.sets as readonly SetKey[]).includes(a.set)) bad(`may not set ${a.set}`);
     if ('pushVlan' in a || 'modVlanVid' in a) {
@@ -214,9 +213,7 @@ implements TableRef<K> {
       const value = typeof a.value === 'number' ? BigInt(a.value) : parseFieldValue(field, a.value).value;
       return [{ type: 'set_field', field, value }];
     }
-    let move = moveCache.get(a.move);
-    if (!move) moveCache.set(a.move, (move = parseMove(a.move)));
-    return [move];
+    return [moveOf(a.move)];
   }
 }
 
