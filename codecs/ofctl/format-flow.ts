@@ -2,6 +2,8 @@
 import { Flow, FLOW_MOD_FLAG_NAMES, FlowStats } from '../openflow/flow.js';
 import { formatInstructions } from './format-actions.js';
 import { formatMatch } from './format-match.js';
+import { FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD } from '../openflow/messages.js';
+import { formatPort, OFPP_NONE } from '../openflow/ports.js';
 
 export interface FormatOptions {
   /** Print cookie, duration, table and counters as plain `dump-flows` does. */
@@ -56,4 +58,31 @@ export function formatFlowStatsReply(xid: number, flags: number, flows: readonly
   let s = formatFlowStatsReplyHeader(xid, flags);
   for (const f of flows) s += ` ${formatFlow(f, WITH_STATS)}\n`;
   return s;
+}
+
+const COMMAND_NAMES = ['ADD', 'MOD', 'MOD_STRICT', 'DEL', 'DEL_STRICT'] as const;
+const OFP_DEFAULT_PRIORITY = 0x8000;
+
+/**
+ * A FLOW_MOD as `ovs-ofctl ofp-print` prints it (ofputil_flow_mod_format): the command, the table
+ * unless 0, the match with its priority, then cookie, timeouts, buffer, out_port and flags as each is
+ * set, and the instructions.
+ */
+export function formatFlowMod(m: FlowModMessage, xid: number): string {
+  let s = `OFPT_FLOW_MOD (OF1.3) (xid=0x${xid.toString(16)}): ${COMMAND_NAMES[m.command]}`;
+  if (m.table !== 0) s += ` table:${m.table}`;
+  s += ' ';
+  const match = formatMatch(m.match, m.priority, m.unknownOxm);
+  if (match) s += `${match} `;
+  const adds = m.command === OFPFC_ADD;
+  if (adds && m.cookie !== 0n) s += `cookie:0x${m.cookie.toString(16)} `;
+  // An ADD's cookie is the new flow's; OVS reads no cookie mask in it.
+  if (!adds && m.cookieMask !== 0n) s += `cookie:0x${(m.cookie & m.cookieMask).toString(16)}/0x${m.cookieMask.toString(16)} `;
+  if (m.idleTimeout) s += `idle:${m.idleTimeout} `;
+  if (m.hardTimeout) s += `hard:${m.hardTimeout} `;
+  if (m.priority !== OFP_DEFAULT_PRIORITY && !s.includes('priority')) s += `pri:${m.priority} `;
+  if (m.bufferId !== OFP_NO_BUFFER) s += `buf:0x${m.bufferId.toString(16)} `;
+  if (m.outPort !== OFPP_NONE) s += `out_port:${formatPort(m.outPort)} `;
+  if (m.flags) for (const [bit, name] of FLOW_MOD_FLAG_NAMES) if (m.flags & bit) s += `${name} `;
+  return `${s}actions=${formatInstructions(m.instructions)}\n`;
 }
