@@ -82,6 +82,12 @@ export interface HostStateOptions {
 /** The topology port each local port was copied from (a local port is its port plus VLAN and ofport). */
 const sourceOf = new WeakMap<LocalPort, Port>();
 
+/**
+ * Each state's remote ports by topology port, shared along a line of states (an entry is checked
+ * against the port's VNI, VLAN and tunnel before it is reused, so a stale one is harmless).
+ */
+const remoteIndex = new WeakMap<HostState, WeakMap<Port, RemotePort>>();
+
 /** `next` if it differs from `prev` element by element, else `prev` (the same array as before). */
 function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly T[] {
   return prev && prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
@@ -114,8 +120,7 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const errors: string[] = [];
 
   // Networks with a plugged local port, in the order their first local port appeared.
-  const netIds: string[] = [];
-  for (const p of mine) if (!netIds.includes(p.network)) netIds.push(p.network);
+  const netIds = [...new Set(mine.map((p) => p.network))];
   const vlanOf = new Map<string, number>();
   const used = new Set<number>();
   for (const id of netIds) {
@@ -196,7 +201,9 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     }));
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
   const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
-  const prevRemote = new Map(prev?.remotePorts.map((r) => [r.port, r]));
+  // The previous remote ports by topology port: one index carried from state to state and added
+  // to, not rebuilt (a 20k-entry map built per event was two thirds of a derivation).
+  const prevRemote = (prev && remoteIndex.get(prev)) ?? new WeakMap<Port, RemotePort>();
   const remote: RemotePort[] = [];
   for (const port of remoteIn) {
     const vlan = vlanOf.get(port.network);
@@ -204,15 +211,22 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     const vni = vniOf.get(port.network)!;
     const tunnel = tunnelOf.get(port.host)!;
     const was = prevRemote.get(port);
-    remote.push(was?.vni === vni && was.vlan === vlan && was.tunnel === tunnel ? was : { port, vni, vlan, tunnel });
+    if (was?.vni === vni && was.vlan === vlan && was.tunnel === tunnel) remote.push(was);
+    else {
+      const rp: RemotePort = { port, vni, vlan, tunnel };
+      prevRemote.set(port, rp);
+      remote.push(rp);
+    }
   }
   const remotePorts = sameOr(prev?.remotePorts, remote);
   const errs = sameOr(prev?.errors, errors);
 
   if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
     && prev.remotePorts === remotePorts && prev.errors === errs) return prev;
-  return {
+  const state: HostState = {
     host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
     networks, localPorts, tunnels, remotePorts, errors: errs,
   };
+  remoteIndex.set(state, prevRemote);
+  return state;
 }
