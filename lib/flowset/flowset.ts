@@ -1,15 +1,14 @@
-// Flow sets: canonical text, identity and the minimal diff between two sets of flows.
-// Identity is (table, priority, match); two flows with the same identity are equal when their
-// canonical text (cookie, timeouts, flags, actions) is equal.
+// Flow sets: canonical text and the minimal diff between two sets of flows.
+// Flows are keyed by their identity (flowIdentity: table, priority, match); two flows with the same
+// identity are equal when their canonical text (cookie, timeouts, flags, actions) is equal.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { formatMatch } from '../../codecs/ofctl/format-match.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
-import type { Flow } from '../../codecs/openflow/flow.js';
+import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
 import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 
-// Flows are immutable: their identity and text are computed once per object.
-const keys = new WeakMap<Flow, string>();
+// Flows are immutable: their text is computed once per object.
 const texts = new WeakMap<Flow, string>();
 
 /**
@@ -21,12 +20,6 @@ const texts = new WeakMap<Flow, string>();
  */
 function flat(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
-}
-
-export function flowKey(f: Flow): string {
-  let k = keys.get(f);
-  if (k === undefined) keys.set(f, (k = flat(`${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`)));
-  return k;
 }
 
 /** What `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints for the flow (no leading space). */
@@ -62,7 +55,7 @@ export interface FlowDiff {
 
 function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
   const m = new Map<string, Flow>();
-  for (const f of flows) m.set(flowKey(f), f);
+  for (const f of flows) m.set(flowIdentity(f), f);
   return m;
 }
 
@@ -96,14 +89,20 @@ function diffLine(f: Flow): string {
   return `${s} actions=${formatInstructions(f.instructions)}`;
 }
 
+/** Where a flow's lines go in a printed diff: by table, then by printed match (an order, not an identity). */
+function printOrder(f: Flow): string {
+  return `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`;
+}
+
 /** The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output. */
 export function formatDiff(d: FlowDiff): string[] {
   const lines: Array<[string, string]> = [];
-  for (const f of d.onlyA) lines.push([flowKey(f), `-${diffLine(f)}`]);
-  for (const f of d.onlyB) lines.push([flowKey(f), `+${diffLine(f)}`]);
+  for (const f of d.onlyA) lines.push([printOrder(f), `-${diffLine(f)}`]);
+  for (const f of d.onlyB) lines.push([printOrder(f), `+${diffLine(f)}`]);
   for (const [fa, fb] of d.changed) {
-    lines.push([flowKey(fa), `-${diffLine(fa)}`]);
-    lines.push([flowKey(fa) + '\u0001', `+${diffLine(fb)}`]);
+    const at = printOrder(fa);
+    lines.push([at, `-${diffLine(fa)}`]);
+    lines.push([at + '\u0001', `+${diffLine(fb)}`]);
   }
   return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
 }
