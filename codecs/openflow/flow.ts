@@ -52,7 +52,7 @@ export const FLOW_MOD_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
 //   two flows, both printed `priority=5`); the TLVs carry exactly what the switch compares, in one
 //   order whatever order the fields were written in, masks reduced as OVS reduces them (an all-ones
 //   mask is an exact field, value bits outside the mask dropped), fields without their
-//   prerequisites dropped as OVS drops them (test/flowset/identity.test.ts checks pairs on OVS);
+//   prerequisites dropped as OVS drops them (test/codecs/openflow/flow-identity.test.ts checks pairs on OVS);
 // - fast and small: one encode into a scratch buffer, no printing; the latin1 string is flat (no
 //   rope to flatten) and a third of the text's length.
 
