@@ -14,9 +14,10 @@ const texts = new WeakMap<Flow, string>();
 /**
  * The string in one piece. V8 keeps a string built by `+` and templates as a rope (a 32-byte node
  * per concatenation, the pieces kept); a flow's text is ~20 pieces: ~690 bytes kept for ~150
- * characters. Keys and texts live as long as their flow (one per distinct flow: 50k at 1000 hosts,
- * ~35 MB as ropes, ~10 MB flat). A JSON round trip always yields a new flat copy (~1 µs); tricks
- * that flatten in place as a side effect (`Number(s)`) are removed as dead code once optimised.
+ * characters. Texts live as long as their flow (one per distinct flow: 50k at 1000 hosts, ~35 MB
+ * as ropes, ~10 MB flat; identities are flat by construction). A JSON round trip always yields a
+ * new flat copy (~1 µs); tricks that flatten in place as a side effect (`Number(s)`) are removed
+ * as dead code once optimised.
  */
 function flat(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
