@@ -1,32 +1,26 @@
-// Flow sets: canonical text, identity and the minimal diff between two sets of flows.
-// Identity is (table, priority, match); two flows with the same identity are equal when their
-// canonical text (cookie, timeouts, flags, actions) is equal.
+// Flow sets: canonical text and the minimal diff between two sets of flows.
+// Flows are keyed by their identity (flowIdentity: table, priority, match); two flows with the same
+// identity are equal when their canonical text (cookie, timeouts, flags, actions) is equal.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { formatMatch } from '../../codecs/ofctl/format-match.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
-import type { Flow } from '../../codecs/openflow/flow.js';
+import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
 import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 
-// Flows are immutable: their identity and text are computed once per object.
-const keys = new WeakMap<Flow, string>();
+// Flows are immutable: their text is computed once per object.
 const texts = new WeakMap<Flow, string>();
 
 /**
  * The string in one piece. V8 keeps a string built by `+` and templates as a rope (a 32-byte node
  * per concatenation, the pieces kept); a flow's text is ~20 pieces: ~690 bytes kept for ~150
- * characters. Keys and texts live as long as their flow (one per distinct flow: 50k at 1000 hosts,
- * ~35 MB as ropes, ~10 MB flat). A JSON round trip always yields a new flat copy (~1 µs); tricks
- * that flatten in place as a side effect (`Number(s)`) are removed as dead code once optimised.
+ * characters. Texts live as long as their flow (one per distinct flow: 50k at 1000 hosts, ~35 MB
+ * as ropes, ~10 MB flat; identities are flat by construction). A JSON round trip always yields a
+ * new flat copy (~1 µs); tricks that flatten in place as a side effect (`Number(s)`) are removed
+ * as dead code once optimised.
  */
 function flat(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
-}
-
-export function flowKey(f: Flow): string {
-  let k = keys.get(f);
-  if (k === undefined) keys.set(f, (k = flat(`${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`)));
-  return k;
 }
 
 /** What `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints for the flow (no leading space). */
@@ -62,7 +56,7 @@ export interface FlowDiff {
 
 function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
   const m = new Map<string, Flow>();
-  for (const f of flows) m.set(flowKey(f), f);
+  for (const f of flows) m.set(flowIdentity(f), f);
   return m;
 }
 
@@ -96,14 +90,20 @@ function diffLine(f: Flow): string {
   return `${s} actions=${formatInstructions(f.instructions)}`;
 }
 
+/** Where a flow's lines go in a printed diff: by table, then by printed match (an order, not an identity). */
+function printOrder(f: Flow): string {
+  return `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`;
+}
+
 /** The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output. */
 export function formatDiff(d: FlowDiff): string[] {
   const lines: Array<[string, string]> = [];
-  for (const f of d.onlyA) lines.push([flowKey(f), `-${diffLine(f)}`]);
-  for (const f of d.onlyB) lines.push([flowKey(f), `+${diffLine(f)}`]);
+  for (const f of d.onlyA) lines.push([printOrder(f), `-${diffLine(f)}`]);
+  for (const f of d.onlyB) lines.push([printOrder(f), `+${diffLine(f)}`]);
   for (const [fa, fb] of d.changed) {
-    lines.push([flowKey(fa), `-${diffLine(fa)}`]);
-    lines.push([flowKey(fa) + '\u0001', `+${diffLine(fb)}`]);
+    const at = printOrder(fa);
+    lines.push([at, `-${diffLine(fa)}`]);
+    lines.push([at + '\u0001', `+${diffLine(fb)}`]);
   }
   return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
 }

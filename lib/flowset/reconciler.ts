@@ -10,9 +10,9 @@
 // reconciles against the desired set: whatever changed behind our back (a flow of ours deleted,
 // altered, or added under our cookie by hand) is repaired in one bundle like any other change.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
-import type { Flow } from '../../codecs/openflow/flow.js';
+import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
 import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
-import { canonicalText, flowKey, toFlowMod } from './flowset.js';
+import { canonicalText, toFlowMod } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
 import { applyFlowMods, dumpFlows } from '../switch/flow-ops.js';
@@ -107,7 +107,7 @@ export class FlowReconciler {
     // With a cookie, the switch sends only the flows under it (learned ones included: they carry it).
     const filter = this.opts.cookie !== 0n && !this.opts.removeForeign ? { cookie: this.opts.cookie, cookieMask: 0xffffffffffffffffn } : {};
     const actual = new Map<string, Flow>();
-    for (const f of await dumpFlows(this.conn, filter)) if (flowOwner(f, this.opts) === 'ours') actual.set(flowKey(f), f);
+    for (const f of await dumpFlows(this.conn, filter)) if (flowOwner(f, this.opts) === 'ours') actual.set(flowIdentity(f), f);
     this.actual = actual;
     this.observed = actual.size;
     this.observedAt = new Date();
@@ -201,7 +201,7 @@ export class FlowReconciler {
    */
   private diff(desired: readonly Flow[]): { adds: Array<[string, Flow]>; deletes: Array<[string, Flow]>; modified: number } {
     const want = new Map<string, Flow>();
-    for (const f of desired) want.set(flowKey(f), f);
+    for (const f of desired) want.set(flowIdentity(f), f);
     const adds: Array<[string, Flow]> = [];
     let modified = 0;
     for (const [k, f] of want) {

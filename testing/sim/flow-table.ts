@@ -3,10 +3,11 @@
 // and age); MODIFY[_STRICT] changes only the instructions of the flows it selects and never adds
 // one in OpenFlow 1.3; DELETE[_STRICT] and flow stats filter by cookie/mask, out_port and
 // out_group; table 0xff means every table (254 is OVS's hidden internal table, read-only).
-// Pure: no I/O, the clock is injected. Flows are kept compact (stored-flow.ts).
+// Pure: no I/O, the clock is injected. Flows are kept compact (stored-flow.ts), keyed by their
+// identity as codecs/openflow/flow.ts defines it.
 import type { Writer } from '../../codecs/openflow/bytes.js';
 import type { FlowStats } from '../../codecs/openflow/flow.js';
-import { OFPFF_CHECK_OVERLAP, OFPFF_SEND_FLOW_REM } from '../../codecs/openflow/flow.js';
+import { identityInTable, matchOfIdentityInTable, OFPFF_CHECK_OVERLAP, OFPFF_SEND_FLOW_REM } from '../../codecs/openflow/flow.js';
 import type { Instructions } from '../../codecs/openflow/instructions.js';
 import { Match, matchEquals } from '../../codecs/openflow/match.js';
 import {
@@ -19,7 +20,7 @@ import {
   OFPFMFC_BAD_TABLE_ID, OFPFMFC_OVERLAP, OFPMMFC_INVALID_METER,
 } from './of-errors.js';
 import {
-  appendStored, decodeStored, identityKey, matchOfKey, storedBody, storedCookie, storedCreated, storedFlags,
+  appendStored, decodeStored, storedBody, storedCookie, storedCreated, storedFlags,
   storedHardTimeout, storedIdleTimeout, storedMatch, storedModified, storedPriority, StoredFlow, storedAsFlow, storeFlow,
 } from './stored-flow.js';
 
@@ -53,7 +54,7 @@ const modKeys = new WeakMap<FlowMod, string>();
 
 function keyOf(mod: FlowMod): string {
   let k = modKeys.get(mod);
-  if (k === undefined) modKeys.set(mod, (k = identityKey(mod.priority, mod.match, mod.unknownOxm)));
+  if (k === undefined) modKeys.set(mod, (k = identityInTable(mod.priority, mod.match, mod.unknownOxm)));
   return k;
 }
 
@@ -96,7 +97,7 @@ export class FlowTable {
   check(mod: FlowMod): OfErrorCode | undefined {
     // A field whose prerequisites are missing cannot be carried in OpenFlow 1.3 (our encoder drops
     // it, as OVS's would): OVS refuses the match. Only fields with prerequisites need the round trip.
-    if (needsPrereqs(mod.match) && !matchEquals(matchOfKey(keyOf(mod)), mod.match)) return OFPBMC_BAD_PREREQ;
+    if (needsPrereqs(mod.match) && !matchEquals(matchOfIdentityInTable(keyOf(mod)), mod.match)) return OFPBMC_BAD_PREREQ;
     const adds = mod.command === OFPFC_ADD || mod.command === OFPFC_MODIFY || mod.command === OFPFC_MODIFY_STRICT;
     if (adds && mod.table === OFPTT_ALL) return OFPFMFC_BAD_TABLE_ID;
     const goto = mod.instructions.gotoTable;

@@ -6,7 +6,7 @@
 import { Reader, Writer } from '../../codecs/openflow/bytes.js';
 import type { Flow, FlowStats } from '../../codecs/openflow/flow.js';
 import { decodeInstructions, Instructions } from '../../codecs/openflow/instructions.js';
-import { decodeMatch, decodeMatchTlvs, encodeMatchTlvs, Match, UnknownOxm } from '../../codecs/openflow/match.js';
+import { decodeMatch, Match } from '../../codecs/openflow/match.js';
 import { decodeMessage, writeMessage } from '../../codecs/openflow/messages.js';
 
 /** The stored form of one flow (see above). */
@@ -25,22 +25,6 @@ const MULTIPART_HEADER = 16;
 
 // One scratch writer: encoding is synchronous, so every call can reuse it.
 const scratch = new Writer(1024);
-
-/**
- * The identity of a flow inside its table: priority and the match as OVS's canonical OXM TLVs,
- * so the order a controller wrote the fields in does not matter.
- */
-export function identityKey(priority: number, match: Match, unknown?: readonly UnknownOxm[]): string {
-  scratch.pos = 0;
-  scratch.u16(priority);
-  encodeMatchTlvs(scratch, match, unknown);
-  return scratch.buf.toString('latin1', 0, scratch.pos);
-}
-
-/** The match a key stands for, read back (to find fields OpenFlow 1.3 could not carry). */
-export function matchOfKey(key: string): Match {
-  return decodeMatchTlvs(new Reader(Buffer.from(key, 'latin1'), 2)).match;
-}
 
 /** Encodes a flow for storage, with its creation and last-modification times (ms). */
 export function storeFlow(f: Flow, createdMs: number, modifiedMs: number): StoredFlow {
