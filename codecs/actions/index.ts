@@ -69,9 +69,12 @@ export function encodeActions(w: Writer, actions: readonly Action[]): void {
 
 type Decoder = AnyRecord['decode'];
 
-/** Decoders by OpenFlow 1.3 action type and by Nicira subtype, from the records' wire ids. */
-const BY_OF_TYPE: (Decoder | undefined)[] = [];
-const BY_NX_SUBTYPE: (Decoder | undefined)[] = [];
+/**
+ * Decoders by OpenFlow 1.3 action type and by Nicira subtype, from the records' wire ids. Dense
+ * arrays (no holes): this lookup runs for every action of every dumped flow.
+ */
+const BY_OF_TYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
+const BY_NX_SUBTYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
 for (const rec of RECORDS) {
   for (const id of rec.wire) {
     const [table, n, what] = 'of' in id ? [BY_OF_TYPE, id.of, 'OpenFlow action type'] : [BY_NX_SUBTYPE, id.nx, 'Nicira subtype'];
@@ -94,7 +97,7 @@ export function decodeActions(r: Reader): Action[] {
       out.push(decodeExperimenter(body, len, at));
       continue;
     }
-    const decode = BY_OF_TYPE[type];
+    const decode = type < 256 ? BY_OF_TYPE[type] : undefined;
     if (!decode) r.fail(`unknown OpenFlow 1.3 action type ${type}`, at);
     out.push(decode(body, type, len, at));
   }
@@ -105,7 +108,7 @@ function decodeExperimenter(r: Reader, len: number, at: number): Action {
   const vendor = r.u32();
   if (vendor !== NX_VENDOR || len < 16) return rawAction(r, at, len);
   const subtype = r.u16();
-  const decode = BY_NX_SUBTYPE[subtype];
+  const decode = subtype < 256 ? BY_NX_SUBTYPE[subtype] : undefined;
   return decode ? decode(r, subtype, len, at) : rawAction(r, at, len);
 }
 
