@@ -1,8 +1,8 @@
 // The drawn pipeline: tables as boxes, continuations as labelled arrows. Pure: the edges come from the
 // flows a pipeline really renders for a host (so each profile shows what it installs), the box labels
 // from the table declarations. Text out: Mermaid (`flowchart LR`) and Graphviz dot.
-import { formatSubfield } from '../codecs/ofctl/format-actions.js';
-import type { Action } from '../codecs/openflow/actions.js';
+import type { Action } from '../codecs/actions/index.js';
+import { formatSubfield } from '../codecs/ofctl/subfield.js';
 import { PORT_NAMES } from '../codecs/openflow/ports.js';
 import type { HostState } from '../lib/state/host-state.js';
 import { BR_INT } from './br-int.js';

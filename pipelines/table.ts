@@ -4,11 +4,9 @@
 // number is written once, in its declaration. A flow built through `table.flow()` is checked against
 // that declaration: at compile time (literal types) and again at run time, so computed specs fail
 // with the table and field named.
-import { parseLearn, parseMove } from '../codecs/ofctl/parse-actions.js';
+import { Action, Learn, parseLearn, parseMove } from '../codecs/actions/index.js';
 import { parseFieldValue } from '../codecs/ofctl/values.js';
-import type { Action } from '../codecs/openflow/actions.js';
 import { FieldDef, fieldByName } from '../codecs/openflow/fields.js';
-import type { Learn } from '../codecs/openflow/learn.js';
 import { Match, setField, setSlot } from '../codecs/openflow/match.js';
 import { FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../codecs/openflow/messages.js';
 import { OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL } from '../codecs/openflow/ports.js';

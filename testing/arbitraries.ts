@@ -8,11 +8,10 @@
 //   - ports use OVS's 16-bit form (0..0xfeff or the reserved 0xfff8..0xffff);
 //   - optional properties are absent rather than `undefined`, exactly as the decoder builds them.
 import fc from 'fast-check';
-import { Action } from '../codecs/openflow/actions.js';
+import { Action, Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/actions/index.js';
 import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
 import { FlowStats } from '../codecs/openflow/flow.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
-import { Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/openflow/learn.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
 import {
   FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,

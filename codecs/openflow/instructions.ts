@@ -1,7 +1,7 @@
 // OpenFlow 1.3 instructions. OVS keeps them in one fixed order (meter, apply, clear, write,
 // write_metadata, goto_table) and so does this model: one optional slot per instruction kind.
 import { Reader, Writer } from './bytes.js';
-import { Action, decodeActions, encodeActions } from './actions.js';
+import { Action, decodeActions, encodeActions } from '../actions/index.js';
 
 export interface Instructions {
   readonly meter?: number;

@@ -1,7 +1,7 @@
 // OpenFlow 1.3 messages: typed values, encodeMessage() and decodeMessage(). decodeMessage never
 // throws: a malformed message yields { ok: false, error } with the byte offset of the problem.
 import { DecodeError, Reader, Writer } from './bytes.js';
-import { Action, decodeActions, encodeActions } from './actions.js';
+import { Action, decodeActions, encodeActions } from '../actions/index.js';
 import { Flow, FlowStats } from './flow.js';
 import { decodeInstructions, encodeInstructions } from './instructions.js';
 import { decodeMatch, encodeMatch, Match, UnknownOxm } from './match.js';

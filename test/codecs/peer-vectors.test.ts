@@ -16,7 +16,7 @@ import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
 import { formatFlowMod, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
 import { parseActions } from '../../codecs/ofctl/parse-actions.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import { decodeActions, encodeActions } from '../../codecs/openflow/actions.js';
+import { decodeActions, encodeActions } from '../../codecs/actions/index.js';
 import { Reader, Writer } from '../../codecs/openflow/bytes.js';
 import { decodeInstructions, encodeInstructions } from '../../codecs/openflow/instructions.js';
 import { decodeMessage, encodeMessage } from '../../codecs/openflow/messages.js';

@@ -6,7 +6,7 @@
 // All runs use fixed seeds so CI is deterministic.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Action, decodeActions, encodeActions } from '../../../codecs/openflow/actions.js';
+import { Action, decodeActions, encodeActions } from '../../../codecs/actions/index.js';
 import { DecodeError, Reader, Writer } from '../../../codecs/openflow/bytes.js';
 import { fieldByName } from '../../../codecs/openflow/fields.js';
 import { decodeInstructions, encodeInstructions } from '../../../codecs/openflow/instructions.js';

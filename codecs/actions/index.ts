@@ -1,0 +1,141 @@
+// Every action kind ofctl-ts knows, one record each (one file each, named after the kind), the way
+// OVS keeps one OFPACTS row and one section of lib/ofp-actions.c per action: the data, its wire
+// ids, encoder, decoder, printer and text parser side by side. ACTIONS is typed by the Action union,
+// so a kind without a record, or a record without one of its faces, does not compile; the wire
+// decoder and the text parser dispatch through tables built here from the records' own wire ids and
+// keywords, and test/codecs/action-walk.test.ts holds every record to OVS's bytes and text.
+//
+// Why a folder of its own: a record holds both a wire face (codecs/openflow's bytes, fields,
+// subfields) and a text face (codecs/ofctl's values, lexer, subfield text). Kept here, neither of
+// those folders holds the other's kind of code: codecs/openflow reaches actions only through
+// encodeActions/decodeActions (instructions.ts, messages.ts), codecs/ofctl through formatAction and
+// parseAction (format-actions.ts, parse-actions.ts), and the text helpers the records use import
+// nothing back, so there is no import cycle.
+import { Reader, Writer } from '../openflow/bytes.js';
+import type { KeyValue } from '../ofctl/lexer.js';
+import { fail } from '../ofctl/syntax.js';
+import { conjunction, Conjunction } from './conjunction.js';
+import { decTtl, DecTtl } from './dec-ttl.js';
+import { group, Group } from './group.js';
+import { learn, LearnAction } from './learn.js';
+import { note, Note } from './note.js';
+import { barePortOutput, output, Output } from './output.js';
+import { outputReg, OutputReg } from './output-reg.js';
+import { popQueue, PopQueue } from './pop-queue.js';
+import { popVlan, PopVlan } from './pop-vlan.js';
+import { pushVlan, PushVlan } from './push-vlan.js';
+import { raw, Raw, rawAction } from './raw.js';
+import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ParseContext } from './record.js';
+import { regLoad, RegLoad } from './reg-load.js';
+import { regMove, RegMove } from './reg-move.js';
+import { resubmit, Resubmit } from './resubmit.js';
+import { setField, SetField } from './set-field.js';
+import { setNwTtl, SetNwTtl } from './set-nw-ttl.js';
+import { setQueue, SetQueue } from './set-queue.js';
+import { setTunnel, SetTunnel } from './set-tunnel.js';
+
+export type { Subfield } from '../openflow/subfield.js';
+export type { Learn, LearnSpec } from './learn.js';
+export { NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT, parseLearn } from './learn.js';
+export { parseMove } from './reg-move.js';
+export type { ActionRecord, ParseContext } from './record.js';
+
+export type Action =
+  | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
+  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction
+  /** An action this codec does not understand: kept byte for byte. */
+  | Raw;
+
+export type ActionType = Action['type'];
+export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
+
+/** The records, by kind. Key order is the order the walk test reports them in. */
+export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } = {
+  output, group, set_field: setField, push_vlan: pushVlan, pop_vlan: popVlan, set_queue: setQueue,
+  pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
+  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, raw,
+};
+
+/** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
+type AnyRecord = ActionRecord<Action>;
+const RECORDS = Object.values(ACTIONS) as readonly AnyRecord[];
+
+// ---------------------------------------------------------------------------------------------
+// Wire
+
+export function encodeActions(w: Writer, actions: readonly Action[]): void {
+  for (const a of actions) (ACTIONS[a.type] as AnyRecord).encode(w, a);
+}
+
+type Decoder = AnyRecord['decode'];
+
+/**
+ * Decoders by OpenFlow 1.3 action type and by Nicira subtype, from the records' wire ids. Dense
+ * arrays (no holes): this lookup runs for every action of every dumped flow.
+ */
+const BY_OF_TYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
+const BY_NX_SUBTYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
+for (const rec of RECORDS) {
+  for (const id of rec.wire) {
+    const [table, n, what] = 'of' in id ? [BY_OF_TYPE, id.of, 'OpenFlow action type'] : [BY_NX_SUBTYPE, id.nx, 'Nicira subtype'];
+    if (n < 0 || n > 255 || table[n]) throw new Error(`action records: ${what} ${n} is out of range or claimed twice`);
+    table[n] = rec.decode;
+  }
+}
+
+/** Decodes one action list (the whole of r). Unknown experimenter actions are kept raw. */
+export function decodeActions(r: Reader): Action[] {
+  const out: Action[] = [];
+  while (r.remaining > 0) {
+    const at = r.pos;
+    const type = r.u16();
+    const len = r.u16();
+    if (len < 8 || len % 8 !== 0) r.fail(`action length ${len} is not a positive multiple of 8`, at);
+    if (len - 4 > r.remaining) r.fail(`action length ${len} runs past the action list`, at);
+    const body = r.sub(len - 4);
+    if (type === OFPAT_EXPERIMENTER) {
+      out.push(decodeExperimenter(body, len, at));
+      continue;
+    }
+    const decode = type < 256 ? BY_OF_TYPE[type] : undefined;
+    if (!decode) r.fail(`unknown OpenFlow 1.3 action type ${type}`, at);
+    out.push(decode(body, type, len, at));
+  }
+  return out;
+}
+
+function decodeExperimenter(r: Reader, len: number, at: number): Action {
+  const vendor = r.u32();
+  if (vendor !== NX_VENDOR || len < 16) return rawAction(r, at, len);
+  const subtype = r.u16();
+  const decode = subtype < 256 ? BY_NX_SUBTYPE[subtype] : undefined;
+  return decode ? decode(r, subtype, len, at) : rawAction(r, at, len);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+export function formatAction(a: Action): string {
+  return (ACTIONS[a.type] as AnyRecord).print(a);
+}
+
+/** Keyword parsers from the records (keywords are matched in lower case, as OVS does). */
+const BY_KEYWORD: ReadonlyMap<string, KeywordParser> = (() => {
+  const m = new Map<string, KeywordParser>();
+  for (const rec of RECORDS) {
+    for (const [k, p] of Object.entries(rec.parse)) {
+      if (m.has(k)) throw new Error(`action records: keyword ${k} claimed twice`);
+      m.set(k, p);
+    }
+  }
+  return m;
+})();
+
+/** Parses one `key[:=(]value` of an action list into out. */
+export function parseAction(kv: KeyValue, ctx: ParseContext, out: Action[]): void {
+  const parse = BY_KEYWORD.get(kv.key.toLowerCase());
+  if (parse) return parse(kv, ctx, out);
+  const port = barePortOutput(kv);
+  if (!port) fail(`unknown action ${kv.key}`, kv.keyAt);
+  out.push(port!);
+}

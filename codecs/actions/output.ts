@@ -1,0 +1,80 @@
+// output: send the packet to a port (OFPAT_OUTPUT). Text: output:PORT, a bare port (`1`, `LOCAL`),
+// controller[:MAX_LEN | (max_len=N)]; `output:SUBFIELD` writes output_reg instead, as in OVS's
+// parse_OUTPUT.
+import { formatPort, OFPP_CONTROLLER, OFPP_MAX, portByName, portFromOf11, portToOf11 } from '../openflow/ports.js';
+import type { KeyValue } from '../ofctl/lexer.js';
+import { splitKeyValues } from '../ofctl/lexer.js';
+import { looksLikeSubfield } from '../ofctl/subfield.js';
+import { fail, intArg } from '../ofctl/syntax.js';
+import { outputRegFrom } from './output-reg.js';
+import type { ActionRecord } from './record.js';
+
+export interface Output {
+  readonly type: 'output';
+  readonly port: number;
+  readonly maxLen: number;
+}
+
+const OFPAT_OUTPUT = 0;
+
+/** `output:PORT` and the bare-port forms; CONTROLLER sends whole packets (max_len 65535). */
+export function outputTo(portText: string, offset: number): Output {
+  const named = portByName(portText);
+  if (named !== undefined) {
+    if (named === 0xffff) fail(`${portText}: output to unknown port`, offset);
+    return { type: 'output', port: named, maxLen: named === OFPP_CONTROLLER ? 0xffff : 0 };
+  }
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(portText)) fail(`${portText}: output to unknown port`, offset);
+  const p = Number(portText);
+  if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: output to unknown port`, offset);
+  if (p > 0xffff) fail(`${portText}: output to unknown port`, offset);
+  return { type: 'output', port: p, maxLen: p === OFPP_CONTROLLER ? 0xffff : 0 };
+}
+
+function parseController({ value, valueAt, delim }: KeyValue): Output {
+  if (value === '') return { type: 'output', port: OFPP_CONTROLLER, maxLen: 0xffff };
+  if (delim === ':') return { type: 'output', port: OFPP_CONTROLLER, maxLen: intArg(value, valueAt, 0xffff, 'max_len') };
+  let maxLen = 0xffff;
+  for (const kv of splitKeyValues(value, valueAt)) {
+    if (kv.key === 'max_len') maxLen = intArg(kv.value, kv.valueAt, 0xffff, 'max_len');
+    else if (kv.key === 'reason' && kv.value === 'action') continue;
+    else if (kv.key === 'id' && Number(kv.value) === 0) continue;
+    else fail(`controller option ${kv.key}${kv.value ? `=${kv.value}` : ''} is not supported`, kv.keyAt);
+  }
+  return { type: 'output', port: OFPP_CONTROLLER, maxLen };
+}
+
+const PORT_WORDS = new Set(['in_port', 'table', 'normal', 'flood', 'all', 'local', 'any', 'none']);
+
+/**
+ * A key that is a port (`1`, `0x10`, or a bare port word) outputs there, as OVS's ofpacts_parse
+ * falls back to ofputil_port_from_string() for a key no action claims. undefined: not a port.
+ */
+export function barePortOutput({ key, keyAt, delim }: KeyValue): Output | undefined {
+  if (/^\d+$/.test(key) || /^0x[0-9a-f]+$/i.test(key)) return outputTo(key, keyAt);
+  if (PORT_WORDS.has(key.toLowerCase()) && delim === '') return outputTo(key, keyAt);
+  return undefined;
+}
+
+export const output: ActionRecord<Output> = {
+  wire: [{ of: OFPAT_OUTPUT }],
+  encode: (w, a) => w.u16(OFPAT_OUTPUT).u16(16).u32(portToOf11(a.port)).u16(a.maxLen).zeros(6),
+  decode: (r, _id, len, at) => {
+    if (len !== 16) r.fail(`OUTPUT action length ${len} != 16`, at);
+    const port = r.u32();
+    const maxLen = r.u16();
+    return { type: 'output', port: portFromOf11(port), maxLen };
+  },
+  print: (a) => {
+    if (a.port < OFPP_MAX) return `output:${a.port}`;
+    return a.port === OFPP_CONTROLLER ? `CONTROLLER:${a.maxLen}` : formatPort(a.port);
+  },
+  parse: {
+    output: ({ value, valueAt }, _ctx, out) => {
+      out.push(looksLikeSubfield(value) && portByName(value) === undefined ? outputRegFrom(value, valueAt) : outputTo(value, valueAt));
+    },
+    controller: (kv, _ctx, out) => {
+      out.push(parseController(kv));
+    },
+  },
+};

@@ -1,0 +1,57 @@
+// What one action record holds: the TypeScript form of an OVS OFPACTS row plus its section of
+// lib/ofp-actions.c (struct, decode_, encode_, parse_, format_ side by side). index.ts collects the
+// records in a table typed by the Action union, so a kind without all four faces does not compile.
+import type { Reader, Writer } from '../openflow/bytes.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, slotValue } from '../openflow/match.js';
+import type { KeyValue } from '../ofctl/lexer.js';
+import type { Action } from './index.js';
+import type { Raw } from './raw.js';
+
+/** Where a kind sits on the wire: an OpenFlow 1.3 action type, or a Nicira extension subtype. */
+export type WireId = { readonly of: number } | { readonly nx: number };
+
+/** What the text parser knows while it reads one action list, for OVS's OpenFlow 1.3 conversions. */
+export interface ParseContext {
+  readonly match: Match;
+  /** Inside write_actions(): OVS checks no VLAN prerequisite there. */
+  readonly inWriteActions: boolean;
+  /** A VLAN header is known to be present at this point of the action list. */
+  vlan: boolean;
+}
+
+/** Parses one `keyword[:=(]value` of the action text and appends what it writes (one or more actions). */
+export type KeywordParser = (kv: KeyValue, ctx: ParseContext, out: Action[]) => void;
+
+export interface ActionRecord<A extends { readonly type: string }> {
+  /** The wire ids decoded into this kind (several when OVS has variants: resubmit, learn2, …). */
+  readonly wire: readonly WireId[];
+  readonly encode: (w: Writer, a: A) => void;
+  /**
+   * r holds the rest of the action after its header (type and length; for Nicira actions also
+   * vendor and subtype). id is the OF type or NX subtype, len the whole action's length, at its
+   * offset. A body the codec cannot represent exactly may come back as raw bytes.
+   */
+  readonly decode: (r: Reader, id: number, len: number, at: number) => A | Raw;
+  /** The text ovs-ofctl 3.1 prints for it (lib/ofp-actions.c format_*). */
+  readonly print: (a: A) => string;
+  /**
+   * The ovs-ofctl keywords this record reads (lower case). A keyword may write other kinds, as
+   * OVS converts for OpenFlow 1.3 (mod_vlan_vid writes push_vlan and set_field); a kind that only
+   * comes out of another record's keyword says which in a comment.
+   */
+  readonly parse: { readonly [keyword: string]: KeywordParser };
+}
+
+export const OFPAT_EXPERIMENTER = 0xffff;
+export const NX_VENDOR = 0x00002320;
+
+/** The 10-byte header of a Nicira action. */
+export function nxHeader(w: Writer, len: number, subtype: number): void {
+  w.u16(OFPAT_EXPERIMENTER).u16(len).u32(NX_VENDOR).u16(subtype);
+}
+
+/** The match says IPv4 or IPv6: the prerequisite of the TTL and IP rewrites. */
+export function isIp(m: Match): boolean {
+  const t = slotValue(m, 'dl_type');
+  return t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
+}

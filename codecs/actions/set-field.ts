@@ -1,0 +1,135 @@
+// set_field: write a field (OFPAT_SET_FIELD with one OXM). Text: set_field:VALUE->FIELD, and the
+// older mod_* and mod_vlan_* keywords, which OVS writes as set_field in OpenFlow 1.3 (mod_vlan_vid
+// pushes a VLAN first when none is there; a masked value becomes reg_loads, as 1.3 has no masked
+// set_field).
+import { allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, of13Header } from '../openflow/fields.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, slotValue } from '../openflow/match.js';
+import { portFromOf11, portToOf11 } from '../openflow/ports.js';
+import { fail, inColumn, intArg, splitArrow } from '../ofctl/syntax.js';
+import { formatFieldValue, parseFieldValue } from '../ofctl/values.js';
+import type { Action } from './index.js';
+import { rawAction } from './raw.js';
+import { ActionRecord, isIp, KeywordParser } from './record.js';
+
+export interface SetField {
+  readonly type: 'set_field';
+  readonly field: FieldDef;
+  readonly value: bigint;
+}
+
+const OFPAT_SET_FIELD = 25;
+
+/** Loads covering each contiguous run of ones in mask (how OVS writes a masked set_field in 1.3). */
+function maskedLoads(field: FieldDef, value: bigint, mask: bigint): Action[] {
+  const out: Action[] = [];
+  let ofs = 0;
+  while (ofs < field.bits) {
+    if (((mask >> BigInt(ofs)) & 1n) === 0n) {
+      ofs++;
+      continue;
+    }
+    let end = ofs;
+    while (end < field.bits && ((mask >> BigInt(end)) & 1n) === 1n && end - ofs < 64) end++;
+    const nBits = end - ofs;
+    out.push({ type: 'reg_load', dst: { field, ofs, nBits }, value: (value >> BigInt(ofs)) & allOnes(nBits) });
+    ofs = end;
+  }
+  return out;
+}
+
+function writeField(field: FieldDef, valueText: string, offset: number): Action[] {
+  if (!field.writable) fail(`${field.name} is read-only`, offset);
+  if (!field.nxm && !field.oxm) fail(`${field.name} is not a valid OXM field name`, offset);
+  const { value, mask } = inColumn(offset, () => parseFieldValue(field, valueText));
+  if (mask !== undefined && mask !== allOnes(field.bits)) return maskedLoads(field, value & mask, mask);
+  // vlan_vid values carry the present bit (4096 + VID), one bit more than the field's 12.
+  const width = field.name === 'vlan_vid' ? 13 : field.bits;
+  return [{ type: 'set_field', field, value: value & allOnes(width) }];
+}
+
+/** mod_dl_src and the like: one fixed field, on an ip match only for the IP ones. */
+function modField(fieldName: string, needsIp: boolean): KeywordParser {
+  const field = fieldByName(fieldName)!;
+  return ({ key, value, valueAt, keyAt }, ctx, out) => {
+    if (needsIp && !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs an ip match)`, keyAt);
+    out.push(...writeField(field, value, valueAt));
+  };
+}
+
+/** mod_tp_src/dst: the L4 field of the protocol the match names. */
+function modTp(end: 'src' | 'dst'): KeywordParser {
+  return ({ key, value, valueAt, keyAt }, ctx, out) => {
+    const proto = slotValue(ctx.match, 'nw_proto');
+    const prefix = proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_SCTP ? 'sctp' : undefined;
+    if (!prefix || !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs a tcp, udp or sctp match)`, keyAt);
+    out.push(...writeField(fieldByName(`${prefix}_${end}`)!, value, valueAt));
+  };
+}
+
+/** mod_vlan_vid/pcp: push an 802.1Q header first unless a VLAN is known to be there. */
+function modVlan(fieldName: string, argMax: number, max: number, what: string, toValue: (n: number) => number): KeywordParser {
+  const field = fieldByName(fieldName)!;
+  return ({ value, valueAt }, ctx, out) => {
+    const n = intArg(value, valueAt, argMax, what);
+    if (n > max) fail(`${value}: not a valid ${what}`, valueAt);
+    if (!ctx.vlan) out.push({ type: 'push_vlan', ethertype: 0x8100 });
+    ctx.vlan = true;
+    out.push({ type: 'set_field', field, value: BigInt(toValue(n)) });
+  };
+}
+
+export const setField: ActionRecord<SetField> = {
+  wire: [{ of: OFPAT_SET_FIELD }],
+  encode: (w, a) => {
+    const start = w.pos;
+    const h = of13Header(a.field)!;
+    w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header);
+    // in_port is 32 bits in OpenFlow 1.3.
+    w.uint(a.field.name === 'in_port_oxm' ? BigInt(portToOf11(Number(a.value))) : a.value, h.header & 0xff);
+    w.padTo(8, start);
+    w.patch16(start + 2, w.pos - start);
+  },
+  decode: (r, _id, len, at) => {
+    const hAt = r.pos;
+    const header = r.u32();
+    const f = fieldByHeader(header);
+    if (!f || !f.writable) {
+      if (!f && header >>> 16 === 0xffff) return rawAction(r, at, len);
+      return r.fail(`set_field of ${f ? `read-only field ${f.name}` : `unknown field 0x${header.toString(16)}`}`, hAt);
+    }
+    if (header & 0x100) r.fail(`masked set_field is not OpenFlow 1.3`, hAt);
+    const bytes = header & 0xff;
+    if (bytes !== headerValueBytes(f, header)) {
+      r.fail(`set_field ${f.name} has length ${bytes}`, hAt);
+    }
+    let value = r.uint(bytes);
+    if (f.name === 'in_port_oxm') value = BigInt(portFromOf11(Number(value)));
+    if (value > allOnes(f.bits) && f.name !== 'in_port_oxm' && f.name !== 'vlan_vid') r.fail(`set_field ${f.name} value out of range`, hAt);
+    return { type: 'set_field', field: f, value };
+  },
+  print: (a) => `set_field:${formatFieldValue(a.field, a.value)}->${a.field.name}`,
+  parse: {
+    set_field: ({ value, valueAt }, _ctx, out) => {
+      const [v, f] = splitArrow(value, valueAt, '');
+      const field = fieldByName(f);
+      if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, valueAt + v.length + 2);
+      out.push(...writeField(field!, v, valueAt));
+    },
+    mod_dl_src: modField('eth_src', false),
+    mod_dl_dst: modField('eth_dst', false),
+    mod_nw_src: modField('ip_src', true),
+    mod_nw_dst: modField('ip_dst', true),
+    mod_nw_tos: ({ value, valueAt }, _ctx, out) => {
+      const tos = intArg(value, valueAt, 0xff, 'TOS');
+      if (tos & 3) fail(`${value}: not a valid TOS`, valueAt);
+      out.push({ type: 'set_field', field: fieldByName('ip_dscp')!, value: BigInt(tos >> 2) });
+    },
+    mod_nw_ecn: ({ value, valueAt }, _ctx, out) => {
+      out.push({ type: 'set_field', field: fieldByName('nw_ecn')!, value: BigInt(intArg(value, valueAt, 3, 'ECN')) });
+    },
+    mod_tp_src: modTp('src'),
+    mod_tp_dst: modTp('dst'),
+    mod_vlan_vid: modVlan('vlan_vid', 0xffff, 4095, 'VLAN VID', (vid) => vid | 0x1000),
+    mod_vlan_pcp: modVlan('vlan_pcp', 0xff, 7, 'VLAN PCP', (pcp) => pcp),
+  },
+};

@@ -1,0 +1,35 @@
+// The text of subfields (NXM_NX_REG0[0..15], reg0[], tun_id[3]) as OVS's mf_format_subfield() and
+// mf_parse_subfield() write and read it. The wire form is codecs/openflow/subfield.ts.
+import { FieldDef, fieldByName, fieldBySubfieldName, subfieldName } from '../openflow/fields.js';
+import type { Subfield } from '../openflow/subfield.js';
+import { fail } from './syntax.js';
+
+export function formatSubfield(sf: Subfield): string {
+  const name = subfieldName(sf.field);
+  if (sf.ofs === 0 && sf.nBits === sf.field.bits) return `${name}[]`;
+  if (sf.nBits === 1) return `${name}[${sf.ofs}]`;
+  return `${name}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
+}
+
+/** Resolves a field name as subfield syntax allows: NXM/OXM names or OVS field names. */
+export function subfieldField(name: string): FieldDef | undefined {
+  return fieldBySubfieldName(name) ?? fieldByName(name);
+}
+
+export function parseSubfield(text: string, offset: number): Subfield {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(text.trim());
+  if (!m) return fail(`${text}: invalid subfield syntax`, offset);
+  const field = subfieldField(m[1]!);
+  if (!field || (!field.nxm && !field.oxm)) return fail(`${text}: unknown field \`${m[1]}'`, offset);
+  if (m[2] === undefined) return { field, ofs: 0, nBits: field.bits };
+  const start = Number(m[2]);
+  const end = m[3] === undefined ? start : Number(m[3]);
+  if (start >= field.bits) fail(`${text}: starting bit ${start} is not valid because field is only ${field.bits} bits wide`, offset);
+  if (end >= field.bits) fail(`${text}: ending bit ${end} is not valid because field is only ${field.bits} bits wide`, offset);
+  if (end < start) fail(`${text}: ending bit ${end} is less than starting bit ${start}`, offset);
+  return { field, ofs: start, nBits: end - start + 1 };
+}
+
+export function looksLikeSubfield(s: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*(\[[0-9.]*\])?$/.test(s) && subfieldField(s.replace(/\[.*$/, '')) !== undefined;
+}
