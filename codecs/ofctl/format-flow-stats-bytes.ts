@@ -178,7 +178,7 @@ function readFastMatch(b: Buffer, p: number, end: number): boolean {
     const len = header & 0xff;
     const f = FAST_FIELDS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
     if (!f || len !== (hasMask ? f.bytes * 2 : f.bytes) || p + 4 + len > end || valueAt[f.slot]! >= 0) return false;
-    if (hasMask && !f.def.maskable && f.def.name !== 'vlan_vid') return false;
+    if (hasMask && !f.def.maskable) return false;
     valueAt[f.slot] = p + 4;
     widthOf[f.slot] = f.bytes;
     if (hasMask) {

@@ -7,7 +7,7 @@ import {
   IPPROTO_TCP, IPPROTO_UDP, hasRegister, Match, MatchEntry, UnknownOxm,
 } from '../openflow/match.js';
 import { formatPort } from '../openflow/ports.js';
-import { formatIpv4Masked, formatIpv6Masked, formatMacMasked, hexOrZero } from './values.js';
+import { formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero } from './values.js';
 
 const REG_SLOTS: readonly Slot[] = Array.from({ length: 16 }, (_, i) => `reg${i}` as Slot);
 const IPV4_SHORTHANDS: ReadonlyMap<bigint, string> = new Map([
@@ -51,7 +51,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   let e: MatchEntry | undefined;
 
   // The default (Ethernet) is not printed, as OVS does not.
-  if ((e = m.get('packet_type')) && e.value !== 0n) add(`packet_type=(${e.value >> 16n},${(e.value & 0xffffn) === 0n ? '0' : `0x${(e.value & 0xffffn).toString(16)}`})`);
+  if ((e = m.get('packet_type')) && e.value !== 0n) add(`packet_type=${formatPacketType(e.value)}`);
   if ((e = m.get('pkt_mark'))) add(hexMasked('pkt_mark', 'pkt_mark', e));
   if ((e = m.get('conj_id'))) add(`conj_id=${e.value}`);
 

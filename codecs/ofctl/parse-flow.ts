@@ -130,7 +130,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     }
     if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByName(key);
-    if (field && field.name !== 'tcp_flags' && field.name !== 'in_port_oxm') {
+    if (field?.matchKeyword) {
       if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
       let parsed: { value: bigint; mask?: bigint };
       try {
