@@ -3,33 +3,22 @@
 // here is the protocol keyword (ip, tcp6, arp…) that stands for dl_type and nw_proto. This runs
 // once per flow of every dump (100k flows), so it appends to one string and allocates little.
 import {
-  allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
+  allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from '../openflow/fields.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, UnknownOxm } from '../openflow/match.js';
-import { formatFieldValue, formatPacketType } from './values.js';
+import { formatFieldValue, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero } from './values.js';
 
-/** The keyword match_format() prints for a dl_type (and IP protocol), keyed `${dlType}/${nwProto ?? ''}`. */
-const KEYWORD_OF: ReadonlyMap<string, string> = (() => {
-  const m = new Map<string, string>();
+/** The keyword match_format() prints for a dl_type: its own, and by IP protocol (the first entry of each wins). */
+const KEYWORD_OF: ReadonlyMap<bigint, { readonly plain?: string; readonly byProto: ReadonlyMap<bigint, string> }> = (() => {
+  const m = new Map<bigint, { plain?: string; byProto: Map<bigint, string> }>();
   for (const k of PROTOCOL_KEYWORDS) {
-    const key = `${k.dlType}/${k.nwProto ?? ''}`;
-    if (!m.has(key)) m.set(key, k.name);
+    let e = m.get(k.dlType);
+    if (!e) m.set(k.dlType, (e = { byProto: new Map() }));
+    if (k.nwProto === undefined) e.plain ??= k.name;
+    else if (!e.byProto.has(k.nwProto)) e.byProto.set(k.nwProto, k.name);
   }
   return m;
 })();
-
-/** The printing views of each slot (rows with a `print`). */
-const PRINTED_OF_SLOT: ReadonlyMap<Slot, readonly FieldDef[]> = new Map(
-  [...FIELDS_OF_SLOT].map(([slot, fs]) => [slot, fs.filter((f) => f.print !== undefined)]),
-);
-/** Scratch: the views to print for one match and their entries, sorted by rank (matches are printed one at a time). */
-const views: FieldDef[] = new Array<FieldDef>(FIELDS.length);
-const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
-
-function holdsAny(cs: readonly PrintCondition[], ctx: ProtocolContext): boolean {
-  for (const c of cs) if (holds(c, ctx)) return true;
-  return false;
-}
 
 /** format_be16_masked: decimal when exact, `0x%x/0x%x` otherwise. */
 function be16Masked(name: string, e: MatchEntry): string {
@@ -50,36 +39,78 @@ export function formatVlanTci(value: number, mask: number): string {
   return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
 }
 
-function holds(c: PrintCondition, ctx: ProtocolContext): boolean {
-  return c === 'igmp' ? ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n : prereqHolds(c, ctx);
+type Test = (c: ProtocolContext) => boolean;
+
+function test(c: PrintCondition): Test {
+  return c === 'igmp' ? (ctx) => ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n : (ctx) => prereqHolds(c, ctx);
 }
 
-/** One view's text ('' when it prints nothing). */
-function viewText(f: FieldDef, e: MatchEntry, ctx: ProtocolContext): string {
-  const p = f.print!;
-  const name = p.asWhen && holds(p.asWhen[0], ctx) ? p.asWhen[1] : p.as ?? f.name;
+/** A view's text ('' when it prints nothing), its style resolved once. */
+type Text = (e: MatchEntry, ctx: ProtocolContext) => string;
+
+function textOf(f: FieldDef, p: MatchPrint): Text {
+  const as = p.as ?? f.name;
+  const renamed = p.asWhen && test(p.asWhen[0]);
+  const nameOf = renamed ? (ctx: ProtocolContext): string => (renamed(ctx) ? p.asWhen![1] : as) : (): string => as;
+  const full = allOnes(SLOT_BITS[f.slot]);
+  const shift = BigInt(f.slotShift ?? 0);
   switch (p.style) {
     case 'field':
-      return `${name}=${formatFieldValue(f, e.value, e.mask === allOnes(SLOT_BITS[f.slot]) ? undefined : e.mask)}`;
-    case 'value': {
-      const bits = e.value & f.slotMask;
-      return `${name}=${f.slotShift ? bits >> BigInt(f.slotShift) : bits}`;
-    }
+      switch (f.format) {
+        case 'ethernet':
+          return (e, ctx) => `${nameOf(ctx)}=${formatMacMasked(e.value, e.mask)}`;
+        case 'ipv4':
+          return (e, ctx) => `${nameOf(ctx)}=${formatIpv4Masked(e.value, e.mask)}`;
+        case 'ipv6':
+          return (e, ctx) => `${nameOf(ctx)}=${formatIpv6Masked(e.value, e.mask)}`;
+        case 'hex':
+          return (e, ctx) => (e.mask === full ? `${nameOf(ctx)}=${hexOrZero(e.value)}` : `${nameOf(ctx)}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`);
+        default:
+          return (e, ctx) => `${nameOf(ctx)}=${formatFieldValue(f, e.value, e.mask === full ? undefined : e.mask)}`;
+      }
+    case 'value':
+      return (e, ctx) => `${nameOf(ctx)}=${(e.value & f.slotMask) >> shift}`;
     case 'be16':
-      return be16Masked(name, e);
+      return (e, ctx) => be16Masked(nameOf(ctx), e);
     case 'dl_type':
-      return `${name}=0x${e.value.toString(16).padStart(4, '0')}`;
-    case 'label': {
-      const v = `0x${e.value.toString(16).padStart(5, '0')}`;
-      return e.mask === 0xfffffn || e.mask === 0xffffffffn ? `${name}=${v}` : `${name}=${v}/0x${e.mask.toString(16).padStart(5, '0')}`;
-    }
+      return (e, ctx) => `${nameOf(ctx)}=0x${e.value.toString(16).padStart(4, '0')}`;
+    case 'label':
+      return (e, ctx) => {
+        const v = `0x${e.value.toString(16).padStart(5, '0')}`;
+        return e.mask === 0xfffffn || e.mask === 0xffffffffn ? `${nameOf(ctx)}=${v}` : `${nameOf(ctx)}=${v}/0x${e.mask.toString(16).padStart(5, '0')}`;
+      };
     case 'vlan_tci':
-      return formatVlanTci(Number(e.value), Number(e.mask));
+      return (e) => formatVlanTci(Number(e.value), Number(e.mask));
     case 'packet_type':
       // The default (Ethernet) is not printed, as OVS does not.
-      return e.value === 0n ? '' : `${name}=${formatPacketType(e.value)}`;
+      return (e, ctx) => (e.value === 0n ? '' : `${nameOf(ctx)}=${formatPacketType(e.value)}`);
   }
 }
+
+/** A printing view of a slot, with what printing it needs worked out once. */
+interface View {
+  readonly rank: number;
+  /** The slot's bits this view prints (nw_tos and nw_ecn share one slot). */
+  readonly bits: bigint;
+  /** Its when/unless conditions; undefined: always. */
+  readonly ok: Test | undefined;
+  readonly text: Text;
+}
+
+function viewOf(f: FieldDef, p: MatchPrint): View {
+  const tests = [...(p.when ? [test(p.when)] : []), ...(p.unless ?? []).map((c): Test => {
+    const t = test(c);
+    return (ctx) => !t(ctx);
+  })];
+  const ok = tests.length === 0 ? undefined : tests.length === 1 ? tests[0] : (ctx: ProtocolContext): boolean => tests.every((t) => t(ctx));
+  return { rank: p.rank, bits: f.slotMask | f.exactMask, ok, text: textOf(f, p) };
+}
+
+const VIEWS_OF_SLOT: ReadonlyMap<Slot, readonly View[]> = new Map([...FIELDS_OF_SLOT].map(([slot, fs]) =>
+  [slot, fs.flatMap((f): View[] => (f.print ? [viewOf(f, f.print)] : []))]));
+/** Scratch: the views to print for one match and their entries, sorted by rank (matches are printed one at a time). */
+const views: View[] = new Array<View>(FIELDS.length);
+const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
 
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
 export function formatMatch(m: Match, priority: number, unknown: readonly UnknownOxm[] = []): string {
@@ -92,42 +123,40 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   // Values whatever their mask, as match_format() reads match->flow.
   const dlType = m.get('dl_type')?.value;
   const nwProto = m.get('nw_proto')?.value;
+  const tci = m.get('vlan_tci');
   const ctx: ProtocolContext = {
-    dlType, nwProto, vlan: ((m.get('vlan_tci')?.value ?? 0n) & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
+    dlType, nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
   };
   // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
   let keyword: string | undefined;
   let skipProto = false;
   if (dlType !== undefined) {
+    const k = KEYWORD_OF.get(dlType);
     const ip = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
-    const withProto = ip && nwProto !== undefined ? KEYWORD_OF.get(`${dlType}/${nwProto}`) : undefined;
+    const withProto = ip && nwProto !== undefined ? k?.byProto.get(nwProto) : undefined;
     skipProto = withProto !== undefined;
-    keyword = withProto ?? KEYWORD_OF.get(`${dlType}/`);
+    keyword = withProto ?? k?.plain;
   }
 
   let n = 0;
   for (const [slot, e] of m) {
     if ((slot === 'dl_type' && keyword !== undefined) || (slot === 'nw_proto' && skipProto)) continue;
-    for (const f of PRINTED_OF_SLOT.get(slot)!) {
-      const p = f.print!;
-      // A view prints when the slot holds some of its bits (nw_tos and nw_ecn share one).
-      if ((e.mask & (f.slotMask | f.exactMask)) === 0n) continue;
-      if (p.when !== undefined && !holds(p.when, ctx)) continue;
-      if (p.unless !== undefined && holdsAny(p.unless, ctx)) continue;
+    for (const v of VIEWS_OF_SLOT.get(slot)!) {
+      if ((e.mask & v.bits) === 0n || (v.ok !== undefined && !v.ok(ctx))) continue;
       let k = n++;
-      for (; k > 0 && views[k - 1]!.print!.rank > p.rank; k--) {
+      for (; k > 0 && views[k - 1]!.rank > v.rank; k--) {
         views[k] = views[k - 1]!;
         entries[k] = entries[k - 1]!;
       }
-      views[k] = f;
+      views[k] = v;
       entries[k] = e;
     }
   }
   // The keyword prints after packet_type, pkt_mark and conj_id, before the registers.
   let k = 0;
-  for (; k < n && views[k]!.print!.rank < 35; k++) add(viewText(views[k]!, entries[k]!, ctx));
+  for (; k < n && views[k]!.rank < 35; k++) add(views[k]!.text(entries[k]!, ctx));
   if (keyword !== undefined) add(keyword);
-  for (; k < n; k++) add(viewText(views[k]!, entries[k]!, ctx));
+  for (; k < n; k++) add(views[k]!.text(entries[k]!, ctx));
   for (const u of unknown) add(`unknown_oxm=${u.bytes.toString('hex')}`);
   return s;
 }

@@ -127,6 +127,7 @@ type Row = Omit<FieldDef, Defaulted | 'wholeSlot'> & Partial<Pick<FieldDef, Defa
 
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
 
+/** A row with every member present, in one order: one object shape, so the codec's property reads stay monomorphic. */
 function row(r: Row): FieldDef {
   const shift = BigInt(r.slotShift ?? 0);
   const slotMask = r.slotMask ?? ((ones(r.bits) << shift) & ones(SLOT_BITS[r.slot]));
@@ -134,7 +135,10 @@ function row(r: Row): FieldDef {
   const presentBits = r.presentBits ?? 0n;
   const of11Port = r.of11Port ?? false;
   return {
-    aliases: [], maskable: true, prereq: 'none', writable: true, matchKeyword: true, ...r, slotMask, exactMask, presentBits, of11Port,
+    name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
+    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
+    slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
+    oxmRank: r.oxmRank, print: r.print,
     wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined,
   };
 }
