@@ -68,12 +68,6 @@ export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: big
   setSlot(match, f.slot, ((shift ? value << shift : value) & sm) | f.presentBits, mask | f.presentBits);
 }
 
-/** Any of reg0..reg15? One pass over the few entries a match has, instead of 16 lookups. */
-export function hasRegister(m: Match): boolean {
-  for (const k of m.keys()) if (k.startsWith('reg')) return true;
-  return false;
-}
-
 export function slotValue(match: Match, slot: Slot): bigint | undefined {
   const e = match.get(slot);
   return e && e.mask === allOnes(SLOT_BITS[slot]) ? e.value : undefined;
