@@ -6,7 +6,7 @@
 // them on OVS's own replies and on fuzzed ones. The rule here: when in doubt (a field not listed,
 // an odd length, a repeated slot), hand the flow to the general path, never guess.
 import { Reader } from '../openflow/bytes.js';
-import { FieldDef, FIELDS, headerValueBytes } from '../openflow/fields.js';
+import { FieldDef, FIELDS, headerValueBytes, PROTOCOL_KEYWORDS } from '../openflow/fields.js';
 import { decodeInstructions } from '../openflow/instructions.js';
 import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../openflow/messages.js';
 import { formatPort, portFromOf11 } from '../openflow/ports.js';
@@ -68,7 +68,11 @@ const ETH_IP = 0x0800;
 const ETH_ARP = 0x0806;
 const ETH_RARP = 0x8035;
 const ETH_IPV6 = 0x86dd;
-const IPV4_SHORTHANDS: ReadonlyMap<number, string> = new Map([[1, 'icmp'], [2, 'igmp'], [6, 'tcp'], [17, 'udp'], [132, 'sctp']]);
+// The protocol keywords formatMatch prints (fields.ts): IPv4 ones by protocol, the others by dl_type.
+const IPV4_SHORTHANDS: ReadonlyMap<number, string> = new Map(PROTOCOL_KEYWORDS.flatMap((k) =>
+  (k.dlType === BigInt(ETH_IP) && k.nwProto !== undefined ? [[Number(k.nwProto), k.name] as const] : [])));
+const KEYWORD_OF_TYPE: ReadonlyMap<number, string> = new Map([...PROTOCOL_KEYWORDS].reverse().flatMap((k) =>
+  (k.nwProto === undefined ? [[Number(k.dlType), k.name] as const] : [])));
 const WITH_STATS: FormatOptions = { stats: true };
 const NO_STATS: FormatOptions = {};
 
@@ -178,7 +182,7 @@ function readFastMatch(b: Buffer, p: number, end: number): boolean {
     const len = header & 0xff;
     const f = FAST_FIELDS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
     if (!f || len !== (hasMask ? f.bytes * 2 : f.bytes) || p + 4 + len > end || valueAt[f.slot]! >= 0) return false;
-    if (hasMask && !f.def.maskable && f.def.name !== 'vlan_vid') return false;
+    if (hasMask && !f.def.maskable) return false;
     valueAt[f.slot] = p + 4;
     widthOf[f.slot] = f.bytes;
     if (hasMask) {
@@ -223,12 +227,12 @@ function matchText(b: Buffer, priority: number): string | undefined {
     if (dlType === ETH_IP) {
       const short = hasProto ? IPV4_SHORTHANDS.get(proto) : undefined;
       skipProto = short !== undefined;
-      add(short ?? 'ip');
-    } else if (dlType === ETH_ARP) add('arp');
-    else if (dlType === ETH_RARP) add('rarp');
-    else if (dlType === 0x8847) add('mpls');
-    else if (dlType === 0x8848) add('mplsm');
-    else skipType = false;
+      add(short ?? KEYWORD_OF_TYPE.get(ETH_IP)!);
+    } else {
+      const keyword = KEYWORD_OF_TYPE.get(dlType);
+      if (keyword !== undefined) add(keyword);
+      else skipType = false;
+    }
   }
   for (let i = 0; i < 16; i++) if (valueAt[S_REG0 + i]! >= 0) add(hex32Masked(`reg${i}`, b, S_REG0 + i));
   if (valueAt[S_TUN_ID]! >= 0) add(hex64Masked('tun_id', b, S_TUN_ID));

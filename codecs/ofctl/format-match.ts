@@ -1,26 +1,24 @@
-// match_format() of OVS 3.1 (lib/match.c): the canonical text of a match, slot by slot in OVS's order.
-// This runs once per flow of every dump (100k flows), so it appends to one string and allocates
-// as little as it can.
-import { allOnes, Slot, SLOT_BITS } from '../openflow/fields.js';
+// match_format() of OVS 3.1 (lib/match.c): the canonical text of a match. Which view of a slot
+// prints, under which name, where and how, is each field row's `print` (fields.ts); what is left
+// here is the protocol keyword (ip, tcp6, arp…) that stands for dl_type and nw_proto. This runs
+// once per flow of every dump (100k flows), so it appends to one string and allocates little.
 import {
-  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP,
-  IPPROTO_TCP, IPPROTO_UDP, hasRegister, Match, MatchEntry, UnknownOxm,
-} from '../openflow/match.js';
-import { formatPort } from '../openflow/ports.js';
-import { formatIpv4Masked, formatIpv6Masked, formatMacMasked, hexOrZero } from './values.js';
+  allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
+} from '../openflow/fields.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, UnknownOxm } from '../openflow/match.js';
+import { formatFieldValue, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero } from './values.js';
 
-const REG_SLOTS: readonly Slot[] = Array.from({ length: 16 }, (_, i) => `reg${i}` as Slot);
-const IPV4_SHORTHANDS: ReadonlyMap<bigint, string> = new Map([
-  [IPPROTO_ICMP, 'icmp'], [2n, 'igmp'], [IPPROTO_TCP, 'tcp'], [IPPROTO_UDP, 'udp'], [IPPROTO_SCTP, 'sctp'],
-]);
-const IPV6_SHORTHANDS: ReadonlyMap<bigint, string> = new Map([
-  [IPPROTO_ICMPV6, 'icmp6'], [IPPROTO_TCP, 'tcp6'], [IPPROTO_UDP, 'udp6'], [IPPROTO_SCTP, 'sctp6'],
-]);
-
-/** format_uint32_masked / format_be64_masked: `%#x`, mask shown unless all ones. */
-function hexMasked(name: string, slot: Slot, e: MatchEntry): string {
-  return e.mask === allOnes(SLOT_BITS[slot]) ? `${name}=${hexOrZero(e.value)}` : `${name}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`;
-}
+/** The keyword match_format() prints for a dl_type: its own, and by IP protocol (the first entry of each wins). */
+const KEYWORD_OF: ReadonlyMap<bigint, { readonly plain?: string; readonly byProto: ReadonlyMap<bigint, string> }> = (() => {
+  const m = new Map<bigint, { plain?: string; byProto: Map<bigint, string> }>();
+  for (const k of PROTOCOL_KEYWORDS) {
+    let e = m.get(k.dlType);
+    if (!e) m.set(k.dlType, (e = { byProto: new Map() }));
+    if (k.nwProto === undefined) e.plain ??= k.name;
+    else if (!e.byProto.has(k.nwProto)) e.byProto.set(k.nwProto, k.name);
+  }
+  return m;
+})();
 
 /** format_be16_masked: decimal when exact, `0x%x/0x%x` otherwise. */
 function be16Masked(name: string, e: MatchEntry): string {
@@ -41,90 +39,124 @@ export function formatVlanTci(value: number, mask: number): string {
   return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
 }
 
+type Test = (c: ProtocolContext) => boolean;
+
+function test(c: PrintCondition): Test {
+  return c === 'igmp' ? (ctx) => ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n : (ctx) => prereqHolds(c, ctx);
+}
+
+/** A view's text ('' when it prints nothing), its style resolved once. */
+type Text = (e: MatchEntry, ctx: ProtocolContext) => string;
+
+function textOf(f: FieldDef, p: MatchPrint): Text {
+  const as = p.as ?? f.name;
+  const renamed = p.asWhen && test(p.asWhen[0]);
+  const nameOf = renamed ? (ctx: ProtocolContext): string => (renamed(ctx) ? p.asWhen![1] : as) : (): string => as;
+  const full = allOnes(SLOT_BITS[f.slot]);
+  const shift = BigInt(f.slotShift ?? 0);
+  switch (p.style) {
+    case 'field':
+      switch (f.format) {
+        case 'ethernet':
+          return (e, ctx) => `${nameOf(ctx)}=${formatMacMasked(e.value, e.mask)}`;
+        case 'ipv4':
+          return (e, ctx) => `${nameOf(ctx)}=${formatIpv4Masked(e.value, e.mask)}`;
+        case 'ipv6':
+          return (e, ctx) => `${nameOf(ctx)}=${formatIpv6Masked(e.value, e.mask)}`;
+        case 'hex':
+          return (e, ctx) => (e.mask === full ? `${nameOf(ctx)}=${hexOrZero(e.value)}` : `${nameOf(ctx)}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`);
+        default:
+          return (e, ctx) => `${nameOf(ctx)}=${formatFieldValue(f, e.value, e.mask === full ? undefined : e.mask)}`;
+      }
+    case 'value':
+      return (e, ctx) => `${nameOf(ctx)}=${(e.value & f.slotMask) >> shift}`;
+    case 'be16':
+      return (e, ctx) => be16Masked(nameOf(ctx), e);
+    case 'dl_type':
+      return (e, ctx) => `${nameOf(ctx)}=0x${e.value.toString(16).padStart(4, '0')}`;
+    case 'label':
+      return (e, ctx) => {
+        const v = `0x${e.value.toString(16).padStart(5, '0')}`;
+        return e.mask === 0xfffffn || e.mask === 0xffffffffn ? `${nameOf(ctx)}=${v}` : `${nameOf(ctx)}=${v}/0x${e.mask.toString(16).padStart(5, '0')}`;
+      };
+    case 'vlan_tci':
+      return (e) => formatVlanTci(Number(e.value), Number(e.mask));
+    case 'packet_type':
+      // The default (Ethernet) is not printed, as OVS does not.
+      return (e, ctx) => (e.value === 0n ? '' : `${nameOf(ctx)}=${formatPacketType(e.value)}`);
+  }
+}
+
+/** A printing view of a slot, with what printing it needs worked out once. */
+interface View {
+  readonly rank: number;
+  /** The slot's bits this view prints (nw_tos and nw_ecn share one slot). */
+  readonly bits: bigint;
+  /** Its when/unless conditions; undefined: always. */
+  readonly ok: Test | undefined;
+  readonly text: Text;
+}
+
+function viewOf(f: FieldDef, p: MatchPrint): View {
+  const tests = [...(p.when ? [test(p.when)] : []), ...(p.unless ?? []).map((c): Test => {
+    const t = test(c);
+    return (ctx) => !t(ctx);
+  })];
+  const ok = tests.length === 0 ? undefined : tests.length === 1 ? tests[0] : (ctx: ProtocolContext): boolean => tests.every((t) => t(ctx));
+  return { rank: p.rank, bits: f.slotMask | f.exactMask, ok, text: textOf(f, p) };
+}
+
+const VIEWS_OF_SLOT: ReadonlyMap<Slot, readonly View[]> = new Map([...FIELDS_OF_SLOT].map(([slot, fs]) =>
+  [slot, fs.flatMap((f): View[] => (f.print ? [viewOf(f, f.print)] : []))]));
+/** Scratch: the views to print for one match and their entries, sorted by rank (matches are printed one at a time). */
+const views: View[] = new Array<View>(FIELDS.length);
+const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
+
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
 export function formatMatch(m: Match, priority: number, unknown: readonly UnknownOxm[] = []): string {
   let s = priority !== 0x8000 ? `priority=${priority}` : '';
   const add = (part: string): void => {
-    s = s ? `${s},${part}` : part;
+    if (part) s = s ? `${s},${part}` : part;
   };
   if (m.size === 0 && unknown.length === 0) return s;
-  let e: MatchEntry | undefined;
 
-  // The default (Ethernet) is not printed, as OVS does not.
-  if ((e = m.get('packet_type')) && e.value !== 0n) add(`packet_type=(${e.value >> 16n},${(e.value & 0xffffn) === 0n ? '0' : `0x${(e.value & 0xffffn).toString(16)}`})`);
-  if ((e = m.get('pkt_mark'))) add(hexMasked('pkt_mark', 'pkt_mark', e));
-  if ((e = m.get('conj_id'))) add(`conj_id=${e.value}`);
-
-  const dlTypeEntry = m.get('dl_type');
-  const dlType = dlTypeEntry?.value;
-  const proto = m.get('nw_proto');
-  let skipType = false;
+  // Values whatever their mask, as match_format() reads match->flow.
+  const dlType = m.get('dl_type')?.value;
+  const nwProto = m.get('nw_proto')?.value;
+  const tci = m.get('vlan_tci');
+  const ctx: ProtocolContext = {
+    dlType, nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
+  };
+  // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
+  let keyword: string | undefined;
   let skipProto = false;
-  if (dlTypeEntry) {
-    skipType = true;
-    if (dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6) {
-      const v6 = dlType === ETH_TYPE_IPV6;
-      const short = proto ? (v6 ? IPV6_SHORTHANDS : IPV4_SHORTHANDS).get(proto.value) : undefined;
-      skipProto = short !== undefined;
-      add(short ?? (v6 ? 'ipv6' : 'ip'));
-    } else if (dlType === ETH_TYPE_ARP) add('arp');
-    else if (dlType === ETH_TYPE_RARP) add('rarp');
-    else if (dlType === 0x8847n) add('mpls');
-    else if (dlType === 0x8848n) add('mplsm');
-    else skipType = false;
+  if (dlType !== undefined) {
+    const k = KEYWORD_OF.get(dlType);
+    const ip = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
+    const withProto = ip && nwProto !== undefined ? k?.byProto.get(nwProto) : undefined;
+    skipProto = withProto !== undefined;
+    keyword = withProto ?? k?.plain;
   }
-  if (hasRegister(m)) for (const slot of REG_SLOTS) if ((e = m.get(slot))) add(hexMasked(slot, slot, e));
-  if ((e = m.get('tun_id'))) add(hexMasked('tun_id', 'tun_id', e));
-  if ((e = m.get('tun_src'))) add(`tun_src=${formatIpv4Masked(e.value, e.mask)}`);
-  if ((e = m.get('tun_dst'))) add(`tun_dst=${formatIpv4Masked(e.value, e.mask)}`);
-  if ((e = m.get('metadata'))) add(hexMasked('metadata', 'metadata', e));
-  if ((e = m.get('in_port'))) add(`in_port=${formatPort(Number(e.value))}`);
-  if ((e = m.get('vlan_tci'))) add(formatVlanTci(Number(e.value), Number(e.mask)));
-  if ((e = m.get('dl_src'))) add(`dl_src=${formatMacMasked(e.value, e.mask)}`);
-  if ((e = m.get('dl_dst'))) add(`dl_dst=${formatMacMasked(e.value, e.mask)}`);
-  if (!skipType && dlTypeEntry) add(`dl_type=0x${dlTypeEntry.value.toString(16).padStart(4, '0')}`);
 
-  const isArp = dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP;
-  if (dlType === ETH_TYPE_IPV6) {
-    if ((e = m.get('ipv6_src'))) add(`ipv6_src=${formatIpv6Masked(e.value, e.mask)}`);
-    if ((e = m.get('ipv6_dst'))) add(`ipv6_dst=${formatIpv6Masked(e.value, e.mask)}`);
-    if ((e = m.get('ipv6_label'))) {
-      const v = `0x${e.value.toString(16).padStart(5, '0')}`;
-      add(e.mask === 0xfffffn || e.mask === 0xffffffffn ? `ipv6_label=${v}` : `ipv6_label=${v}/0x${e.mask.toString(16).padStart(5, '0')}`);
+  let n = 0;
+  for (const [slot, e] of m) {
+    if ((slot === 'dl_type' && keyword !== undefined) || (slot === 'nw_proto' && skipProto)) continue;
+    for (const v of VIEWS_OF_SLOT.get(slot)!) {
+      if ((e.mask & v.bits) === 0n || (v.ok !== undefined && !v.ok(ctx))) continue;
+      let k = n++;
+      for (; k > 0 && views[k - 1]!.rank > v.rank; k--) {
+        views[k] = views[k - 1]!;
+        entries[k] = entries[k - 1]!;
+      }
+      views[k] = v;
+      entries[k] = e;
     }
-  } else {
-    if ((e = m.get('nw_src'))) add(`${isArp ? 'arp_spa' : 'nw_src'}=${formatIpv4Masked(e.value, e.mask)}`);
-    if ((e = m.get('nw_dst'))) add(`${isArp ? 'arp_tpa' : 'nw_dst'}=${formatIpv4Masked(e.value, e.mask)}`);
   }
-  if (!skipProto && proto) add(`${isArp ? 'arp_op' : 'nw_proto'}=${proto.value}`);
-  if (isArp) {
-    if ((e = m.get('arp_sha'))) add(`arp_sha=${formatMacMasked(e.value, e.mask)}`);
-    if ((e = m.get('arp_tha'))) add(`arp_tha=${formatMacMasked(e.value, e.mask)}`);
-  }
-  if ((e = m.get('nw_tos'))) {
-    if (e.mask & 0xfcn) add(`nw_tos=${e.value & 0xfcn}`);
-    if (e.mask & 3n) add(`nw_ecn=${e.value & 3n}`);
-  }
-  if ((e = m.get('nw_ttl'))) add(`nw_ttl=${e.value}`);
-
-  const p = proto?.value;
-  const tpSrc = m.get('tp_src');
-  const tpDst = m.get('tp_dst');
-  if (dlType === ETH_TYPE_IP && p === 2n) {
-    if (tpSrc) add(be16Masked('igmp_type', tpSrc));
-    if (tpDst) add(be16Masked('igmp_code', tpDst));
-  } else if ((dlType === ETH_TYPE_IP && p === IPPROTO_ICMP) || (dlType === ETH_TYPE_IPV6 && p === IPPROTO_ICMPV6)) {
-    if (tpSrc) add(be16Masked('icmp_type', tpSrc));
-    if (tpDst) add(be16Masked('icmp_code', tpDst));
-    if (dlType === ETH_TYPE_IPV6) {
-      if ((e = m.get('nd_target'))) add(`nd_target=${formatIpv6Masked(e.value, e.mask)}`);
-      if ((e = m.get('arp_sha'))) add(`nd_sll=${formatMacMasked(e.value, e.mask)}`);
-      if ((e = m.get('arp_tha'))) add(`nd_tll=${formatMacMasked(e.value, e.mask)}`);
-    }
-  } else {
-    if (tpSrc) add(be16Masked('tp_src', tpSrc));
-    if (tpDst) add(be16Masked('tp_dst', tpDst));
-  }
+  // The keyword prints after packet_type, pkt_mark and conj_id, before the registers.
+  let k = 0;
+  for (; k < n && views[k]!.rank < 35; k++) add(views[k]!.text(entries[k]!, ctx));
+  if (keyword !== undefined) add(keyword);
+  for (; k < n; k++) add(views[k]!.text(entries[k]!, ctx));
   for (const u of unknown) add(`unknown_oxm=${u.bytes.toString('hex')}`);
   return s;
 }

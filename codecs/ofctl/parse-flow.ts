@@ -1,5 +1,5 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
-import { fieldByName, impliesEthernet } from '../openflow/fields.js';
+import { fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, normalizeMatch, setField, setSlot, settleEthernet, slotValue } from '../openflow/match.js';
@@ -37,13 +37,8 @@ function keywordsOf(mode: NonNullable<ParseOptions['mode']>, command: FlowModCom
   return command === OFPFC_DELETE_STRICT ? F_OUT_PORT | F_PRIORITY : F_OUT_PORT;
 }
 
-/** Protocol shorthands: dl_type and, optionally, nw_proto. */
-const PROTOCOLS: ReadonlyMap<string, readonly [bigint, bigint?]> = new Map([
-  ['ip', [0x0800n]], ['ipv4', [0x0800n]], ['ip4', [0x0800n]], ['ipv6', [0x86ddn]], ['ip6', [0x86ddn]],
-  ['icmp', [0x0800n, 1n]], ['tcp', [0x0800n, 6n]], ['udp', [0x0800n, 17n]], ['sctp', [0x0800n, 132n]],
-  ['icmp6', [0x86ddn, 58n]], ['tcp6', [0x86ddn, 6n]], ['udp6', [0x86ddn, 17n]], ['sctp6', [0x86ddn, 132n]],
-  ['arp', [0x0806n]], ['rarp', [0x8035n]], ['mpls', [0x8847n]], ['mplsm', [0x8848n]],
-]);
+/** Protocol keywords: dl_type and, optionally, nw_proto. */
+const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(PROTOCOL_KEYWORDS.filter((k) => !k.printOnly).map((k) => [k.name, k]));
 
 const FLAG_BY_NAME: ReadonlyMap<string, number> = new Map(FLOW_MOD_FLAG_NAMES.map(([bit, name]) => [name, bit]));
 
@@ -119,8 +114,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     const proto = PROTOCOLS.get(key);
     if (proto) {
       ethernet = true;
-      setSlot(match, 'dl_type', proto[0], 0xffffn);
-      if (proto[1] !== undefined) setSlot(match, 'nw_proto', proto[1], 0xffn);
+      setSlot(match, 'dl_type', proto.dlType, 0xffffn);
+      if (proto.nwProto !== undefined) setSlot(match, 'nw_proto', proto.nwProto, 0xffn);
       continue;
     }
     const flag = keywords & F_FLAGS ? FLAG_BY_NAME.get(key) : undefined;
@@ -130,7 +125,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     }
     if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByName(key);
-    if (field && field.name !== 'tcp_flags' && field.name !== 'in_port_oxm') {
+    if (field?.matchKeyword) {
       if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
       let parsed: { value: bigint; mask?: bigint };
       try {

@@ -73,6 +73,11 @@ export function formatIpv6Masked(v: bigint, mask: bigint): string {
   return `${formatIpv6(v)}/${bits >= 0 ? bits : formatIpv6(mask)}`;
 }
 
+/** packet_type=(NAMESPACE,TYPE): the namespace in decimal, the type as `%#x`. */
+export function formatPacketType(v: bigint): string {
+  return `(${v >> 16n},${hexOrZero(v & 0xffffn)})`;
+}
+
 /** mf_format(): a field value (and optional mask) in the field's own notation. */
 export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string {
   const full = mask === undefined || mask === allOnes(f.bits);
@@ -85,6 +90,8 @@ export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string 
       return full ? formatIpv6(v) : formatIpv6Masked(v, mask!);
     case 'port':
       return formatPort(Number(v));
+    case 'packet_type':
+      return formatPacketType(v);
     case 'decimal':
       return full ? v.toString() : `${v}/${hexOrZero(mask!)}`;
     case 'hex':
@@ -220,7 +227,7 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
   const ms = slash < 0 ? undefined : text.slice(slash + 1);
   if (ms !== undefined && !f.maskable) throw new ValueError(`${text}: invalid mask for field ${f.name}`);
   const bytes = Math.ceil(f.bits / 8) || 1;
-  if (f.slot === 'packet_type') {
+  if (f.format === 'packet_type') {
     // packet_type=(NAMESPACE,TYPE): (0,0) is Ethernet, (1,0x800) an IPv4 packet without one.
     const m = /^\(\s*(\w+)\s*,\s*(\w+)\s*\)$/.exec(text);
     if (!m) throw new ValueError(`${text}: packet_type must be (NAMESPACE,TYPE)`);
@@ -262,11 +269,10 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
     }
     default: {
       const value = parseUint(vs);
-      const wireBytes = f.name === 'dl_vlan' || f.name === 'vlan_vid' || f.name === 'vlan_tci' ? 2 : bytes;
-      if (value > allOnes(wireBytes * 8)) throw new ValueError(`${vs}: value too large for ${wireBytes}-byte field ${f.name}`);
+      if (value > allOnes(bytes * 8)) throw new ValueError(`${vs}: value too large for ${bytes}-byte field ${f.name}`);
       if (ms === undefined) return { value };
       const mask = parseUint(ms);
-      if (mask > allOnes(wireBytes * 8)) throw new ValueError(`${ms}: value too large for ${wireBytes}-byte field ${f.name}`);
+      if (mask > allOnes(bytes * 8)) throw new ValueError(`${ms}: value too large for ${bytes}-byte field ${f.name}`);
       return { value, mask };
     }
   }

@@ -26,12 +26,40 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   arp_sha: 48, arp_tha: 48, nd_target: 128,
 };
 
-export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port';
+export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port' | 'packet_type';
 
-/** What a match must already say before a field may be matched (OVS "prerequisites"). */
+/**
+ * What a match must already say before a field may be matched (OVS "prerequisites", meta-flow.h's
+ * MFP_*). 'none' fields also match packets without an Ethernet header; every other one says the
+ * packet is Ethernet. See prereqHolds() for what each one requires.
+ */
 export type Prereq =
-  | 'none' | 'ip' | 'ipv4' | 'ipv6' | 'arp' | 'vlan' | 'tcp' | 'udp' | 'sctp' | 'tcp_any'
-  | 'icmpv4' | 'icmpv6' | 'nd' | 'ip_any';
+  | 'none' | 'ethernet' | 'vlan' | 'ipv4' | 'ipv6' | 'ip_any' | 'arp' | 'tcp' | 'udp' | 'sctp'
+  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert';
+
+/** A condition match_format() tests before it prints a view: a prerequisite, or IGMP (IPv4 protocol 2). */
+export type PrintCondition = Prereq | 'igmp';
+
+/** How match_format() prints a field (the match text of dump-flows), beside its set_field/learn notation. */
+export interface MatchPrint {
+  /** Position in match_format() (ascending). */
+  readonly rank: number;
+  /** The name printed (default: the field's name). */
+  readonly as?: string;
+  /** Printed only when this holds (values read whatever their mask, as match_format does). */
+  readonly when?: PrintCondition;
+  /** Not printed when one of these holds (another view of the slot prints it then). */
+  readonly unless?: readonly PrintCondition[];
+  /** Another name under a condition (tp_src prints as igmp_type for IGMP). */
+  readonly asWhen?: readonly [PrintCondition, string];
+  /**
+   * 'field': the field's format, the mask shown unless all ones (format_*_masked); 'value': the
+   * field's bits in decimal, never a mask; 'be16': decimal when exact, else `0x%x/0x%x`;
+   * 'dl_type': `0x%04x`; 'label': `0x%05x[/0x%05x]`; 'vlan_tci': dl_vlan/dl_vlan_pcp when they say
+   * it all, else vlan_tci; 'packet_type': `(ns,type)`, and nothing for the Ethernet default.
+   */
+  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type';
+}
 
 export interface FieldHeader {
   /** 32-bit NXM/OXM header without the has-mask bit; the length byte is the value width. */
@@ -58,6 +86,28 @@ export interface FieldDef {
   readonly slotShift?: number;
   /** The field is writable with set_field / load / move (OVS "Access: read/write"). */
   readonly writable: boolean;
+  /** The bits of its slot the field's value covers, after slotShift (default: its own width). */
+  readonly slotMask: bigint;
+  /** The slot mask an exact match stores (default slotMask; ipv6_label and icmp_type keep the whole slot, as OVS does). */
+  readonly exactMask: bigint;
+  /** Bits set in value and mask whenever the field is matched (VLAN tag present, for dl_vlan and the PCPs). */
+  readonly presentBits: bigint;
+  /** A value meaning "no such header", matched as an all-zero slot (dl_vlan=0xffff: no VLAN tag). */
+  readonly absentValue?: bigint;
+  /** Its values are 32-bit OpenFlow 1.1 port numbers, kept in a match in their 16-bit form (OXM in_port). */
+  readonly of11Port: boolean;
+  /** ovs-ofctl takes it as a match keyword (false: views this codec reads only on the wire or in actions). */
+  readonly matchKeyword: boolean;
+  /**
+   * Where OVS's nx_put_raw() writes it in an OpenFlow 1.3 match (ascending; undefined: never written
+   * as itself, another view of its slot is). It is written when its slot is matched on some of its
+   * slotMask bits and its prerequisite holds.
+   */
+  readonly oxmRank?: number;
+  /** How OVS's match_format() prints its slot through this view (undefined: another view prints it). */
+  readonly print?: MatchPrint;
+  /** Derived: it owns its whole slot unchanged, so a decoded value is stored as it comes. */
+  readonly wholeSlot: boolean;
 }
 
 export const NXM_OF = 0x0000;
@@ -71,105 +121,243 @@ const nx = (field: number, bytes: number, name: string): FieldHeader => nxm(fiel
 const oxm = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_OPENFLOW_BASIC << 16) | (field << 9) | bytes) >>> 0, name });
 
-type Row = Omit<FieldDef, 'aliases' | 'maskable' | 'prereq' | 'writable'> &
-  Partial<Pick<FieldDef, 'aliases' | 'maskable' | 'prereq' | 'writable'>>;
+type Defaulted = 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
+  | 'matchKeyword';
+type Row = Omit<FieldDef, Defaulted | 'wholeSlot'> & Partial<Pick<FieldDef, Defaulted>>;
 
-const row = (r: Row): FieldDef => ({ aliases: [], maskable: true, prereq: 'none', writable: true, ...r });
+const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
+
+/** A row with every member present, in one order: one object shape, so the codec's property reads stay monomorphic. */
+function row(r: Row): FieldDef {
+  const shift = BigInt(r.slotShift ?? 0);
+  const slotMask = r.slotMask ?? ((ones(r.bits) << shift) & ones(SLOT_BITS[r.slot]));
+  const exactMask = r.exactMask ?? slotMask;
+  const presentBits = r.presentBits ?? 0n;
+  const of11Port = r.of11Port ?? false;
+  return {
+    name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
+    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
+    slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
+    oxmRank: r.oxmRank, print: r.print,
+    wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined,
+  };
+}
+
+const VLAN_CFI = 0x1000n;
 
 const REGS: FieldDef[] = Array.from({ length: 16 }, (_, i) =>
-  row({ name: `reg${i}`, bits: 32, format: 'hex', slot: `reg${i}` as Slot, nxm: nx(i, 4, `NXM_NX_REG${i}`) }));
+  row({ name: `reg${i}`, bits: 32, format: 'hex', slot: `reg${i}` as Slot, nxm: nx(i, 4, `NXM_NX_REG${i}`), oxmRank: 240 + i,
+    print: { rank: 40 + i, style: 'field' } }));
 
+// One row per field, in the spirit of OVS's meta-flow.h: its name(s), width, maskability, text
+// format, prerequisite, NXM/OXM headers, where it lives in a match, and its place in OVS's
+// OpenFlow 1.3 encoding. The encoder, decoder, normaliser, parser and printer read these members
+// (test/codecs/field-walk.test.ts holds every row to OVS's bytes and text).
 export const FIELDS: readonly FieldDef[] = [
-  row({ name: 'in_port', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT') }),
-  // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field.
-  row({ name: 'packet_type', bits: 32, format: 'hex', slot: 'packet_type', writable: false, maskable: false, oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE') }),
-  row({ name: 'in_port_oxm', bits: 32, format: 'port', slot: 'in_port', maskable: false, oxm: oxm(0, 4, 'OXM_OF_IN_PORT') }),
-  row({ name: 'metadata', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA') }),
+  row({ name: 'in_port', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT'), print: { rank: 80, style: 'field' } }),
+  // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field. Written first, as OVS requires.
+  row({ name: 'packet_type', bits: 32, format: 'packet_type', slot: 'packet_type', writable: false, maskable: false,
+    oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE'), oxmRank: 0, print: { rank: 10, style: 'packet_type' } }),
+  row({ name: 'in_port_oxm', bits: 32, format: 'port', slot: 'in_port', maskable: false, of11Port: true, matchKeyword: false,
+    exactMask: 0xffffn, oxm: oxm(0, 4, 'OXM_OF_IN_PORT'), oxmRank: 20 }),
+  row({ name: 'metadata', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA'), oxmRank: 310, print: { rank: 70, style: 'field' } }),
   row({ name: 'tun_id', aliases: ['tunnel_id'], bits: 64, format: 'hex', slot: 'tun_id',
-    nxm: nx(16, 8, 'NXM_NX_TUN_ID'), oxm: oxm(38, 8, 'OXM_OF_TUNNEL_ID') }),
-  row({ name: 'tun_src', bits: 32, format: 'ipv4', slot: 'tun_src', nxm: nx(31, 4, 'NXM_NX_TUN_IPV4_SRC') }),
-  row({ name: 'tun_dst', bits: 32, format: 'ipv4', slot: 'tun_dst', nxm: nx(32, 4, 'NXM_NX_TUN_IPV4_DST') }),
-  row({ name: 'pkt_mark', bits: 32, format: 'hex', slot: 'pkt_mark', nxm: nx(33, 4, 'NXM_NX_PKT_MARK') }),
+    nxm: nx(16, 8, 'NXM_NX_TUN_ID'), oxm: oxm(38, 8, 'OXM_OF_TUNNEL_ID'), oxmRank: 200, print: { rank: 60, style: 'field' } }),
+  row({ name: 'tun_src', bits: 32, format: 'ipv4', slot: 'tun_src', nxm: nx(31, 4, 'NXM_NX_TUN_IPV4_SRC'), oxmRank: 210, print: { rank: 61, style: 'field' } }),
+  row({ name: 'tun_dst', bits: 32, format: 'ipv4', slot: 'tun_dst', nxm: nx(32, 4, 'NXM_NX_TUN_IPV4_DST'), oxmRank: 211, print: { rank: 62, style: 'field' } }),
+  row({ name: 'pkt_mark', bits: 32, format: 'hex', slot: 'pkt_mark', nxm: nx(33, 4, 'NXM_NX_PKT_MARK'), oxmRank: 300, print: { rank: 20, style: 'field' } }),
   row({ name: 'conj_id', bits: 32, format: 'decimal', slot: 'conj_id', maskable: false, writable: false,
-    nxm: nx(37, 4, 'NXM_NX_CONJ_ID') }),
+    nxm: nx(37, 4, 'NXM_NX_CONJ_ID'), oxmRank: 10, print: { rank: 30, style: 'value' } }),
   ...REGS,
-  row({ name: 'eth_src', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src',
-    nxm: nxm(2, 6, 'NXM_OF_ETH_SRC'), oxm: oxm(4, 6, 'OXM_OF_ETH_SRC') }),
-  row({ name: 'eth_dst', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst',
-    nxm: nxm(1, 6, 'NXM_OF_ETH_DST'), oxm: oxm(3, 6, 'OXM_OF_ETH_DST') }),
-  row({ name: 'eth_type', aliases: ['dl_type'], bits: 16, format: 'hex', slot: 'dl_type', maskable: false,
-    writable: false, nxm: nxm(3, 2, 'NXM_OF_ETH_TYPE'), oxm: oxm(5, 2, 'OXM_OF_ETH_TYPE') }),
-  row({ name: 'vlan_tci', bits: 16, format: 'hex', slot: 'vlan_tci', nxm: nxm(4, 2, 'NXM_OF_VLAN_TCI') }),
-  row({ name: 'dl_vlan', bits: 12, format: 'decimal', slot: 'vlan_tci', maskable: false }),
-  row({ name: 'vlan_vid', bits: 12, format: 'decimal', slot: 'vlan_tci', oxm: oxm(6, 2, 'OXM_OF_VLAN_VID') }),
-  row({ name: 'dl_vlan_pcp', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, maskable: false }),
+  row({ name: 'eth_src', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src', prereq: 'ethernet',
+    nxm: nxm(2, 6, 'NXM_OF_ETH_SRC'), oxm: oxm(4, 6, 'OXM_OF_ETH_SRC'), oxmRank: 30, print: { rank: 100, as: 'dl_src', style: 'field' } }),
+  row({ name: 'eth_dst', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst', prereq: 'ethernet',
+    nxm: nxm(1, 6, 'NXM_OF_ETH_DST'), oxm: oxm(3, 6, 'OXM_OF_ETH_DST'), oxmRank: 31, print: { rank: 101, as: 'dl_dst', style: 'field' } }),
+  row({ name: 'eth_type', aliases: ['dl_type'], bits: 16, format: 'hex', slot: 'dl_type', prereq: 'ethernet', maskable: false,
+    writable: false, nxm: nxm(3, 2, 'NXM_OF_ETH_TYPE'), oxm: oxm(5, 2, 'OXM_OF_ETH_TYPE'), oxmRank: 32, print: { rank: 102, as: 'dl_type', style: 'dl_type' } }),
+  // The TCI: in OpenFlow 1.3 OVS writes it as vlan_vid (13 bits: VID and tag-present) and vlan_pcp.
+  row({ name: 'vlan_tci', bits: 16, format: 'hex', slot: 'vlan_tci', prereq: 'ethernet', nxm: nxm(4, 2, 'NXM_OF_VLAN_TCI'), print: { rank: 90, style: 'vlan_tci' } }),
+  row({ name: 'dl_vlan', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', maskable: false,
+    presentBits: VLAN_CFI, absentValue: 0xffffn }),
+  row({ name: 'vlan_vid', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', slotMask: 0x1fffn,
+    oxm: oxm(6, 2, 'OXM_OF_VLAN_VID'), oxmRank: 40 }),
+  row({ name: 'dl_vlan_pcp', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, prereq: 'ethernet', maskable: false,
+    presentBits: VLAN_CFI }),
   row({ name: 'vlan_pcp', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, maskable: false, prereq: 'vlan',
-    oxm: oxm(7, 1, 'OXM_OF_VLAN_PCP') }),
+    presentBits: VLAN_CFI, oxm: oxm(7, 1, 'OXM_OF_VLAN_PCP'), oxmRank: 41 }),
   row({ name: 'ip_src', aliases: ['nw_src'], bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'ipv4',
-    nxm: nxm(7, 4, 'NXM_OF_IP_SRC'), oxm: oxm(11, 4, 'OXM_OF_IPV4_SRC') }),
+    nxm: nxm(7, 4, 'NXM_OF_IP_SRC'), oxm: oxm(11, 4, 'OXM_OF_IPV4_SRC'), oxmRank: 50, print: { rank: 113, as: 'nw_src', unless: ['ipv6', 'arp'], style: 'field' } }),
   row({ name: 'ip_dst', aliases: ['nw_dst'], bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'ipv4',
-    nxm: nxm(8, 4, 'NXM_OF_IP_DST'), oxm: oxm(12, 4, 'OXM_OF_IPV4_DST') }),
+    nxm: nxm(8, 4, 'NXM_OF_IP_DST'), oxm: oxm(12, 4, 'OXM_OF_IPV4_DST'), oxmRank: 51, print: { rank: 114, as: 'nw_dst', unless: ['ipv6', 'arp'], style: 'field' } }),
   row({ name: 'ipv6_src', bits: 128, format: 'ipv6', slot: 'ipv6_src', prereq: 'ipv6',
-    nxm: nx(19, 16, 'NXM_NX_IPV6_SRC'), oxm: oxm(26, 16, 'OXM_OF_IPV6_SRC') }),
+    nxm: nx(19, 16, 'NXM_NX_IPV6_SRC'), oxm: oxm(26, 16, 'OXM_OF_IPV6_SRC'), oxmRank: 52, print: { rank: 110, when: 'ipv6', style: 'field' } }),
   row({ name: 'ipv6_dst', bits: 128, format: 'ipv6', slot: 'ipv6_dst', prereq: 'ipv6',
-    nxm: nx(20, 16, 'NXM_NX_IPV6_DST'), oxm: oxm(27, 16, 'OXM_OF_IPV6_DST') }),
-  row({ name: 'ipv6_label', bits: 20, format: 'hex', slot: 'ipv6_label', prereq: 'ipv6',
-    nxm: nx(27, 4, 'NXM_NX_IPV6_LABEL'), oxm: oxm(28, 4, 'OXM_OF_IPV6_FLABEL') }),
+    nxm: nx(20, 16, 'NXM_NX_IPV6_DST'), oxm: oxm(27, 16, 'OXM_OF_IPV6_DST'), oxmRank: 53, print: { rank: 111, when: 'ipv6', style: 'field' } }),
+  // OVS keeps an exact label with an all-ones 32-bit mask.
+  row({ name: 'ipv6_label', bits: 20, format: 'hex', slot: 'ipv6_label', prereq: 'ipv6', exactMask: 0xffffffffn,
+    nxm: nx(27, 4, 'NXM_NX_IPV6_LABEL'), oxm: oxm(28, 4, 'OXM_OF_IPV6_FLABEL'), oxmRank: 63, print: { rank: 112, when: 'ipv6', style: 'label' } }),
   row({ name: 'nw_proto', aliases: ['ip_proto'], bits: 8, format: 'decimal', slot: 'nw_proto', prereq: 'ip_any',
-    maskable: false, writable: false, nxm: nxm(6, 1, 'NXM_OF_IP_PROTO'), oxm: oxm(10, 1, 'OXM_OF_IP_PROTO') }),
-  row({ name: 'nw_tos', bits: 8, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any', maskable: false,
-    nxm: nxm(5, 1, 'NXM_OF_IP_TOS') }),
+    maskable: false, writable: false, nxm: nxm(6, 1, 'NXM_OF_IP_PROTO'), oxm: oxm(10, 1, 'OXM_OF_IP_PROTO'), oxmRank: 70, print: { rank: 120, unless: ['arp'], style: 'value' } }),
+  // The ToS byte: DSCP in the upper six bits (nw_tos keeps them in place, ip_dscp shifted), ECN in the lower two.
+  row({ name: 'nw_tos', bits: 8, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any', maskable: false, slotMask: 0xfcn,
+    nxm: nxm(5, 1, 'NXM_OF_IP_TOS'), print: { rank: 130, style: 'value' } }),
   row({ name: 'ip_dscp', bits: 6, format: 'decimal', slot: 'nw_tos', slotShift: 2, prereq: 'ip_any', maskable: false,
-    oxm: oxm(8, 1, 'OXM_OF_IP_DSCP') }),
+    oxm: oxm(8, 1, 'OXM_OF_IP_DSCP'), oxmRank: 60 }),
   row({ name: 'nw_ecn', aliases: ['ip_ecn'], bits: 2, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any',
-    maskable: false, nxm: nx(28, 1, 'NXM_NX_IP_ECN'), oxm: oxm(9, 1, 'OXM_OF_IP_ECN') }),
+    maskable: false, nxm: nx(28, 1, 'NXM_NX_IP_ECN'), oxm: oxm(9, 1, 'OXM_OF_IP_ECN'), oxmRank: 61, print: { rank: 131, style: 'value' } }),
   row({ name: 'nw_ttl', bits: 8, format: 'decimal', slot: 'nw_ttl', prereq: 'ip_any', maskable: false,
-    nxm: nx(29, 1, 'NXM_NX_IP_TTL') }),
+    nxm: nx(29, 1, 'NXM_NX_IP_TTL'), oxmRank: 62, print: { rank: 132, style: 'value' } }),
+  // ARP reuses the IP slots: the opcode's low byte in nw_proto, the addresses in nw_src/nw_dst.
   row({ name: 'arp_op', bits: 16, format: 'decimal', slot: 'nw_proto', prereq: 'arp', maskable: false,
-    nxm: nxm(15, 2, 'NXM_OF_ARP_OP'), oxm: oxm(21, 2, 'OXM_OF_ARP_OP') }),
+    nxm: nxm(15, 2, 'NXM_OF_ARP_OP'), oxm: oxm(21, 2, 'OXM_OF_ARP_OP'), oxmRank: 100, print: { rank: 120, when: 'arp', style: 'value' } }),
   row({ name: 'arp_spa', bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'arp',
-    nxm: nxm(16, 4, 'NXM_OF_ARP_SPA'), oxm: oxm(22, 4, 'OXM_OF_ARP_SPA') }),
+    nxm: nxm(16, 4, 'NXM_OF_ARP_SPA'), oxm: oxm(22, 4, 'OXM_OF_ARP_SPA'), oxmRank: 101, print: { rank: 113, when: 'arp', style: 'field' } }),
   row({ name: 'arp_tpa', bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'arp',
-    nxm: nxm(17, 4, 'NXM_OF_ARP_TPA'), oxm: oxm(23, 4, 'OXM_OF_ARP_TPA') }),
+    nxm: nxm(17, 4, 'NXM_OF_ARP_TPA'), oxm: oxm(23, 4, 'OXM_OF_ARP_TPA'), oxmRank: 102, print: { rank: 114, when: 'arp', style: 'field' } }),
   row({ name: 'arp_sha', bits: 48, format: 'ethernet', slot: 'arp_sha', prereq: 'arp',
-    nxm: nx(17, 6, 'NXM_NX_ARP_SHA'), oxm: oxm(24, 6, 'OXM_OF_ARP_SHA') }),
+    nxm: nx(17, 6, 'NXM_NX_ARP_SHA'), oxm: oxm(24, 6, 'OXM_OF_ARP_SHA'), oxmRank: 103, print: { rank: 121, when: 'arp', style: 'field' } }),
   row({ name: 'arp_tha', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'arp',
-    nxm: nx(18, 6, 'NXM_NX_ARP_THA'), oxm: oxm(25, 6, 'OXM_OF_ARP_THA') }),
+    nxm: nx(18, 6, 'NXM_NX_ARP_THA'), oxm: oxm(25, 6, 'OXM_OF_ARP_THA'), oxmRank: 104, print: { rank: 122, when: 'arp', style: 'field' } }),
   row({ name: 'tcp_src', aliases: ['tp_src'], bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'tcp',
-    nxm: nxm(9, 2, 'NXM_OF_TCP_SRC'), oxm: oxm(13, 2, 'OXM_OF_TCP_SRC') }),
+    nxm: nxm(9, 2, 'NXM_OF_TCP_SRC'), oxm: oxm(13, 2, 'OXM_OF_TCP_SRC'), oxmRank: 80, print: { rank: 140, as: 'tp_src', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_type'], style: 'be16' } }),
   row({ name: 'tcp_dst', aliases: ['tp_dst'], bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'tcp',
-    nxm: nxm(10, 2, 'NXM_OF_TCP_DST'), oxm: oxm(14, 2, 'OXM_OF_TCP_DST') }),
-  row({ name: 'tcp_flags', bits: 12, format: 'hex', slot: 'tcp_flags', prereq: 'tcp', writable: false,
+    nxm: nxm(10, 2, 'NXM_OF_TCP_DST'), oxm: oxm(14, 2, 'OXM_OF_TCP_DST'), oxmRank: 81, print: { rank: 141, as: 'tp_dst', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_code'], style: 'be16' } }),
+  // Read from the wire and in actions; this codec does not write it (OVS sends it as an ONF experimenter OXM).
+  row({ name: 'tcp_flags', bits: 12, format: 'hex', slot: 'tcp_flags', prereq: 'tcp', writable: false, matchKeyword: false,
     nxm: nx(34, 2, 'NXM_NX_TCP_FLAGS') }),
   row({ name: 'udp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'udp',
-    nxm: nxm(11, 2, 'NXM_OF_UDP_SRC'), oxm: oxm(15, 2, 'OXM_OF_UDP_SRC') }),
+    nxm: nxm(11, 2, 'NXM_OF_UDP_SRC'), oxm: oxm(15, 2, 'OXM_OF_UDP_SRC'), oxmRank: 82 }),
   row({ name: 'udp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'udp',
-    nxm: nxm(12, 2, 'NXM_OF_UDP_DST'), oxm: oxm(16, 2, 'OXM_OF_UDP_DST') }),
-  row({ name: 'sctp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'sctp', oxm: oxm(17, 2, 'OXM_OF_SCTP_SRC') }),
-  row({ name: 'sctp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'sctp', oxm: oxm(18, 2, 'OXM_OF_SCTP_DST') }),
-  row({ name: 'icmp_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv4', maskable: false,
-    nxm: nxm(13, 1, 'NXM_OF_ICMP_TYPE'), oxm: oxm(19, 1, 'OXM_OF_ICMPV4_TYPE') }),
-  row({ name: 'icmp_code', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv4', maskable: false,
-    nxm: nxm(14, 1, 'NXM_OF_ICMP_CODE'), oxm: oxm(20, 1, 'OXM_OF_ICMPV4_CODE') }),
-  row({ name: 'icmpv6_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv6', maskable: false,
-    nxm: nx(21, 1, 'NXM_NX_ICMPV6_TYPE'), oxm: oxm(29, 1, 'OXM_OF_ICMPV6_TYPE') }),
-  row({ name: 'icmpv6_code', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv6', maskable: false,
-    nxm: nx(22, 1, 'NXM_NX_ICMPV6_CODE'), oxm: oxm(30, 1, 'OXM_OF_ICMPV6_CODE') }),
+    nxm: nxm(12, 2, 'NXM_OF_UDP_DST'), oxm: oxm(16, 2, 'OXM_OF_UDP_DST'), oxmRank: 83 }),
+  row({ name: 'sctp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'sctp', oxm: oxm(17, 2, 'OXM_OF_SCTP_SRC'),
+    oxmRank: 84 }),
+  row({ name: 'sctp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'sctp', oxm: oxm(18, 2, 'OXM_OF_SCTP_DST'),
+    oxmRank: 85 }),
+  // ICMP type and code live in the L4 port slots, which OVS matches whole.
+  row({ name: 'icmp_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
+    nxm: nxm(13, 1, 'NXM_OF_ICMP_TYPE'), oxm: oxm(19, 1, 'OXM_OF_ICMPV4_TYPE'), oxmRank: 86, print: { rank: 140, when: 'icmpv4', style: 'be16' } }),
+  row({ name: 'icmp_code', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
+    nxm: nxm(14, 1, 'NXM_OF_ICMP_CODE'), oxm: oxm(20, 1, 'OXM_OF_ICMPV4_CODE'), oxmRank: 87, print: { rank: 141, when: 'icmpv4', style: 'be16' } }),
+  row({ name: 'icmpv6_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv6', maskable: false, exactMask: 0xffffn,
+    nxm: nx(21, 1, 'NXM_NX_ICMPV6_TYPE'), oxm: oxm(29, 1, 'OXM_OF_ICMPV6_TYPE'), oxmRank: 88, print: { rank: 140, as: 'icmp_type', when: 'icmpv6', style: 'be16' } }),
+  row({ name: 'icmpv6_code', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv6', maskable: false, exactMask: 0xffffn,
+    nxm: nx(22, 1, 'NXM_NX_ICMPV6_CODE'), oxm: oxm(30, 1, 'OXM_OF_ICMPV6_CODE'), oxmRank: 89, print: { rank: 141, as: 'icmp_code', when: 'icmpv6', style: 'be16' } }),
   row({ name: 'nd_target', bits: 128, format: 'ipv6', slot: 'nd_target', prereq: 'nd',
-    nxm: nx(23, 16, 'NXM_NX_ND_TARGET'), oxm: oxm(31, 16, 'OXM_OF_IPV6_ND_TARGET') }),
+    nxm: nx(23, 16, 'NXM_NX_ND_TARGET'), oxm: oxm(31, 16, 'OXM_OF_IPV6_ND_TARGET'), oxmRank: 90, print: { rank: 142, when: 'icmpv6', style: 'field' } }),
+  // Neighbour discovery link-layer addresses share the ARP hardware-address slots.
+  row({ name: 'nd_sll', bits: 48, format: 'ethernet', slot: 'arp_sha', prereq: 'nd_solicit',
+    nxm: nx(24, 6, 'NXM_NX_ND_SLL'), oxm: oxm(32, 6, 'OXM_OF_IPV6_ND_SLL'), oxmRank: 91, print: { rank: 143, when: 'icmpv6', style: 'field' } }),
+  row({ name: 'nd_tll', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'nd_advert',
+    nxm: nx(25, 6, 'NXM_NX_ND_TLL'), oxm: oxm(33, 6, 'OXM_OF_IPV6_ND_TLL'), oxmRank: 92, print: { rank: 144, when: 'icmpv6', style: 'field' } }),
 ];
 
-/**
- * Slots whose fields OVS matches without an Ethernet frame (meta-flow prerequisite "none"): any
- * other field says the packet is Ethernet, so OVS leaves the default packet_type out of a match.
- */
-const NOT_ETHERNET: ReadonlySet<Slot> = new Set<Slot>([
-  'packet_type', 'in_port', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id',
-  ...Array.from({ length: 16 }, (_, i) => `reg${i}` as Slot),
-]);
+/** The rows that view each slot. */
+export const FIELDS_OF_SLOT: ReadonlyMap<Slot, readonly FieldDef[]> = (() => {
+  const m = new Map<Slot, FieldDef[]>();
+  for (const f of FIELDS) m.set(f.slot, [...(m.get(f.slot) ?? []), f]);
+  return m;
+})();
 
+const ETHERNET_SLOTS: ReadonlySet<Slot> = new Set(FIELDS.filter((f) => f.prereq !== 'none').map((f) => f.slot));
+
+/**
+ * Whether matching this slot says the packet is Ethernet (a field with prerequisite 'none', such as
+ * in_port or a register, does not): OVS then leaves the default packet_type out of a match.
+ */
 export function impliesEthernet(slot: Slot): boolean {
-  return !NOT_ETHERNET.has(slot);
+  return ETHERNET_SLOTS.has(slot);
+}
+
+const PREREQ_BITS: ReadonlyMap<Slot, bigint> = new Map([...FIELDS_OF_SLOT].map(([slot, fs]) =>
+  [slot, fs.reduce((bits, f) => (f.prereq === 'none' || f.prereq === 'ethernet' ? bits : bits | f.slotMask), 0n)]));
+
+/** The bits of a slot that only fields with a protocol prerequisite view (vlan_tci: the PCP; nw_src: all). */
+export function prereqBits(slot: Slot): bigint {
+  return PREREQ_BITS.get(slot) ?? 0n;
+}
+
+export const ETH_TYPE_IP = 0x0800n;
+export const ETH_TYPE_ARP = 0x0806n;
+export const ETH_TYPE_RARP = 0x8035n;
+export const ETH_TYPE_IPV6 = 0x86ddn;
+export const IPPROTO_ICMP = 1n;
+export const IPPROTO_TCP = 6n;
+export const IPPROTO_UDP = 17n;
+export const IPPROTO_SCTP = 132n;
+export const IPPROTO_ICMPV6 = 58n;
+
+/**
+ * ovs-ofctl's protocol keywords: a dl_type and, for some, an IP protocol. The first entry of a
+ * pair is the one match_format() prints (ip, not ipv4); ip and ipv6 print when no entry with the
+ * match's protocol exists.
+ */
+export interface ProtocolKeyword {
+  readonly name: string;
+  readonly dlType: bigint;
+  readonly nwProto?: bigint;
+  /** match_format() prints it, but ovs-ofctl does not take it as input. */
+  readonly printOnly?: true;
+}
+
+export const PROTOCOL_KEYWORDS: readonly ProtocolKeyword[] = [
+  { name: 'ip', dlType: ETH_TYPE_IP }, { name: 'ipv4', dlType: ETH_TYPE_IP }, { name: 'ip4', dlType: ETH_TYPE_IP },
+  { name: 'ipv6', dlType: ETH_TYPE_IPV6 }, { name: 'ip6', dlType: ETH_TYPE_IPV6 },
+  { name: 'icmp', dlType: ETH_TYPE_IP, nwProto: IPPROTO_ICMP }, { name: 'igmp', dlType: ETH_TYPE_IP, nwProto: 2n, printOnly: true },
+  { name: 'tcp', dlType: ETH_TYPE_IP, nwProto: IPPROTO_TCP }, { name: 'udp', dlType: ETH_TYPE_IP, nwProto: IPPROTO_UDP },
+  { name: 'sctp', dlType: ETH_TYPE_IP, nwProto: IPPROTO_SCTP },
+  { name: 'icmp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_ICMPV6 }, { name: 'tcp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_TCP },
+  { name: 'udp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_UDP }, { name: 'sctp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_SCTP },
+  { name: 'arp', dlType: ETH_TYPE_ARP }, { name: 'rarp', dlType: ETH_TYPE_RARP },
+  { name: 'mpls', dlType: 0x8847n }, { name: 'mplsm', dlType: 0x8848n },
+];
+
+/** What a match says about the protocols, for prerequisite checks (undefined: not said). */
+export interface ProtocolContext {
+  readonly dlType: bigint | undefined;
+  readonly nwProto: bigint | undefined;
+  /** The VLAN VID and tag-present bits of the TCI are not all zero. */
+  readonly vlan: boolean;
+  /** The ICMP type (tp_src). */
+  readonly icmpType: bigint | undefined;
+  /** The ICMP code is unmatched or 0 (neighbour discovery; not checked when normalising, as OVS does not). */
+  readonly ndCode: boolean;
+}
+
+/** OVS's mf_are_prereqs_ok(): whether a context allows a field with this prerequisite. */
+export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
+  const t = c.dlType;
+  const ip = t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
+  switch (p) {
+    case 'none':
+    case 'ethernet':
+      return true;
+    case 'vlan':
+      return c.vlan;
+    case 'ipv4':
+      return t === ETH_TYPE_IP;
+    case 'ipv6':
+      return t === ETH_TYPE_IPV6;
+    case 'ip_any':
+      return ip;
+    case 'arp':
+      return t === ETH_TYPE_ARP || t === ETH_TYPE_RARP;
+    case 'tcp':
+      return ip && c.nwProto === IPPROTO_TCP;
+    case 'udp':
+      return ip && c.nwProto === IPPROTO_UDP;
+    case 'sctp':
+      return ip && c.nwProto === IPPROTO_SCTP;
+    case 'icmpv4':
+      return t === ETH_TYPE_IP && c.nwProto === IPPROTO_ICMP;
+    case 'icmpv6':
+      return t === ETH_TYPE_IPV6 && c.nwProto === IPPROTO_ICMPV6;
+    case 'nd':
+      return prereqHolds('icmpv6', c) && (c.icmpType === 135n || c.icmpType === 136n) && c.ndCode;
+    case 'nd_solicit':
+      return prereqHolds('icmpv6', c) && c.icmpType === 135n && c.ndCode;
+    case 'nd_advert':
+      return prereqHolds('icmpv6', c) && c.icmpType === 136n && c.ndCode;
+  }
 }
 
 const byName = new Map<string, FieldDef>();

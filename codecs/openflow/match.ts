@@ -2,8 +2,8 @@
 // headers) to a slot map. A Match is a map from flow slot to value/mask; an absent slot is wildcarded.
 import { Reader, Writer } from './bytes.js';
 import {
-  allOnes, FieldDef, fieldByHeader, fieldByName, headerValueBytes, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER,
-  OFPXMC_OPENFLOW_BASIC, of13Header, Slot, SLOT_BITS,
+  allOnes, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, headerValueBytes, impliesEthernet, NXM_NX,
+  NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from './fields.js';
 import { portFromOf11, portToOf11 } from './ports.js';
 
@@ -21,27 +21,10 @@ export interface UnknownOxm {
   readonly bytes: Buffer;
 }
 
-export const ETH_TYPE_IP = 0x0800n;
-export const ETH_TYPE_ARP = 0x0806n;
-export const ETH_TYPE_RARP = 0x8035n;
-export const ETH_TYPE_IPV6 = 0x86ddn;
-export const IPPROTO_ICMP = 1n;
-export const IPPROTO_TCP = 6n;
-export const IPPROTO_UDP = 17n;
-export const IPPROTO_SCTP = 132n;
-export const IPPROTO_ICMPV6 = 58n;
-
-const VLAN_CFI = 0x1000n;
-const VLAN_VID_CFI = 0x1fffn;
-const VLAN_PCP_MASK = 0xe000n;
-
-/** Fields that are the whole of their slot, so decoding can store them as they come. */
-const DIRECT_SLOTS: ReadonlySet<string> = new Set([
-  'packet_type', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'eth_src', 'eth_dst', 'eth_type', 'vlan_tci',
-  'ip_src', 'ip_dst', 'ipv6_src', 'ipv6_dst', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha', 'tcp_src', 'tcp_dst',
-  'udp_src', 'udp_dst', 'sctp_src', 'sctp_dst', 'nd_target',
-  ...Array.from({ length: 16 }, (_, i) => `reg${i}`),
-]);
+// The protocol numbers live with the field table; re-exported for the codec's other users.
+export {
+  ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+} from './fields.js';
 
 /** Sets (merges) bits of a slot: bits under `mask` take `value`, other bits are kept. */
 export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): void {
@@ -64,59 +47,25 @@ export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): 
   else match.set(slot, { value: newValue, mask: newMask });
 }
 
-/** Applies one field's value/mask to a match the way OVS's mf_set does for that field. */
+/**
+ * Applies one field's value/mask to a match the way OVS's mf_set does for that field, from the
+ * field's row: its value shifted into its bits of the slot, with the bits it always sets (VLAN
+ * tag present); an exact match (or a field that takes no mask) stores the row's exact mask.
+ */
 export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: bigint): void {
-  let mask = maskArg ?? allOnes(f.bits);
-  switch (f.name) {
-    case 'in_port_oxm':
-      setSlot(match, 'in_port', BigInt(portFromOf11(Number(value))), 0xffffn);
-      return;
-    case 'dl_vlan':
-      // dl_vlan=N: VID N with the tag-present bit; 0xffff means "no VLAN" (tci 0/0xffff) in OVS.
-      if (value === 0xffffn) setSlot(match, 'vlan_tci', 0n, 0xffffn);
-      else setSlot(match, 'vlan_tci', VLAN_CFI | (value & 0xfffn), VLAN_VID_CFI);
-      return;
-    case 'vlan_vid':
-      // OXM vlan_vid is 13 bits on the wire: the 12-bit VID plus the present bit (0x1000).
-      mask = maskArg === undefined ? VLAN_VID_CFI : mask & VLAN_VID_CFI;
-      setSlot(match, 'vlan_tci', value & VLAN_VID_CFI, mask);
-      return;
-    case 'dl_vlan_pcp':
-    case 'vlan_pcp':
-      setSlot(match, 'vlan_tci', VLAN_CFI | ((value & 7n) << 13n), VLAN_CFI | VLAN_PCP_MASK);
-      return;
-    case 'ip_dscp':
-      setSlot(match, 'nw_tos', (value & 0x3fn) << 2n, 0xfcn);
-      return;
-    case 'nw_tos':
-      setSlot(match, 'nw_tos', value & 0xfcn, 0xfcn);
-      return;
-    case 'nw_ecn':
-      setSlot(match, 'nw_tos', value & 3n, 3n);
-      return;
-    case 'arp_op':
-    case 'nw_proto':
-      setSlot(match, 'nw_proto', value & 0xffn, 0xffn);
-      return;
-    case 'ipv6_label':
-      // OVS keeps an exact label with an all-ones 32-bit mask.
-      setSlot(match, 'ipv6_label', value & 0xfffffn, mask === 0xfffffn ? 0xffffffffn : mask);
-      return;
-    case 'icmp_type':
-    case 'icmp_code':
-    case 'icmpv6_type':
-    case 'icmpv6_code':
-      setSlot(match, f.slot, value & 0xffn, 0xffffn);
-      return;
-    default:
-      setSlot(match, f.slot, value, mask);
+  if (f.absentValue !== undefined && value === f.absentValue) {
+    setSlot(match, f.slot, 0n, allOnes(SLOT_BITS[f.slot]));
+    return;
   }
-}
-
-/** Any of reg0..reg15? One pass over the few entries a match has, instead of 16 lookups. */
-export function hasRegister(m: Match): boolean {
-  for (const k of m.keys()) if (k.startsWith('reg')) return true;
-  return false;
+  if (f.of11Port) value = BigInt(portFromOf11(Number(value)));
+  const shift = f.slotShift ? BigInt(f.slotShift) : 0n;
+  const sm = f.slotMask;
+  let mask = f.exactMask;
+  if (maskArg !== undefined && f.maskable) {
+    const m = shift ? (maskArg << shift) & sm : maskArg & sm;
+    if (m !== sm) mask = m;
+  }
+  setSlot(match, f.slot, ((shift ? value << shift : value) & sm) | f.presentBits, mask | f.presentBits);
 }
 
 export function slotValue(match: Match, slot: Slot): bigint | undefined {
@@ -147,168 +96,93 @@ export function settleEthernet(m: Match, saidEthernet: boolean): Match {
 }
 
 /** The flow value of a slot, whatever its mask (OVS reads match->flow, which holds value & mask). */
-const flowValue = (m: Match, slot: Slot): bigint => m.get(slot)?.value ?? 0n;
+const flowValue = (m: Match, slot: Slot): bigint | undefined => m.get(slot)?.value;
+
+/**
+ * What the match says about protocols. `loose`: as ofputil_normalize_match() reads it (values
+ * whatever their mask, the ICMP code unchecked); otherwise as nx_put_raw() does (exact values).
+ */
+function protocolContext(m: Match, loose: boolean): ProtocolContext {
+  const read = loose ? flowValue : slotValue;
+  const code = m.get('tp_dst');
+  return {
+    dlType: read(m, 'dl_type'),
+    nwProto: m.get('nw_proto')?.value,
+    vlan: ((m.get('vlan_tci')?.value ?? 0n) & 0x1fffn) !== 0n,
+    icmpType: read(m, 'tp_src'),
+    ndCode: loose || !code || code.value === 0n,
+  };
+}
 
 /**
  * OVS's ofputil_normalize_match(): a field whose protocol the match does not pin down cannot be
  * matched, so OVS drops it (tp_dst=80 without tcp/udp/sctp, nw_src without ip or arp, ...) and
- * ovs-ofctl logs "normalization changed ofp_match" for the flow-mods it sends. Returns `m` itself
- * when nothing is dropped, else a copy without the dropped slots.
+ * ovs-ofctl logs "normalization changed ofp_match" for the flow-mods it sends. A slot stays when
+ * the prerequisite of some field viewing it holds. Returns `m` itself when nothing is dropped,
+ * else a copy without the dropped slots.
  */
 export function normalizeMatch(m: Match): Match {
-  const dlType = flowValue(m, 'dl_type');
-  const proto = flowValue(m, 'nw_proto');
-  let nwAddr = false, tpAddr = false, nwProto = false, ipVx = false, arpSha = false, arpTha = false, ipv6 = false, ndTarget = false;
-  if (dlType === ETH_TYPE_IP) {
-    nwProto = ipVx = nwAddr = true;
-    tpAddr = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_ICMP;
-  } else if (dlType === ETH_TYPE_IPV6) {
-    nwProto = ipVx = ipv6 = true;
-    tpAddr = proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_ICMPV6;
-    if (proto === IPPROTO_ICMPV6) {
-      const type = flowValue(m, 'tp_src');
-      if (type === 135n) ndTarget = arpSha = true; // neighbour solicitation: nd_target, nd_sll
-      else if (type === 136n) ndTarget = arpTha = true; // neighbour advertisement: nd_target, nd_tll
-    }
-  } else if (dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP) {
-    nwProto = nwAddr = arpSha = arpTha = true;
+  let c: ProtocolContext | undefined;
+  let out: Match | undefined;
+  for (const slot of m.keys()) {
+    const fields = FIELDS_OF_SLOT.get(slot)!;
+    if (fields[0]!.prereq === 'none' || fields[0]!.prereq === 'ethernet') continue; // the common case, without a context
+    c ??= protocolContext(m, true);
+    const ctx = c;
+    if (fields.some((f) => prereqHolds(f.prereq, ctx))) continue;
+    out ??= new Map(m);
+    out.delete(slot);
   }
-  const drop: Slot[] = [];
-  const unless = (may: boolean, ...slots: Slot[]): void => {
-    if (!may) for (const s of slots) if (m.has(s)) drop.push(s);
-  };
-  unless(nwAddr, 'nw_src', 'nw_dst');
-  unless(tpAddr, 'tp_src', 'tp_dst');
-  unless(nwProto, 'nw_proto');
-  unless(ipVx, 'nw_tos', 'nw_ttl');
-  unless(arpSha, 'arp_sha');
-  unless(arpTha, 'arp_tha');
-  unless(ipv6, 'ipv6_src', 'ipv6_dst', 'ipv6_label');
-  unless(ndTarget, 'nd_target');
-  if (drop.length === 0) return m;
-  const out: Match = new Map(m);
-  for (const s of drop) out.delete(s);
-  return out;
-}
-
-function isIpAny(m: Match): boolean {
-  const t = slotValue(m, 'dl_type');
-  return t === ETH_TYPE_IP || t === ETH_TYPE_IPV6;
+  return out ?? m;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-function putTlv(w: Writer, f: FieldDef, value: bigint, mask: bigint, bytes: number): void {
-  const h = of13Header(f)!;
-  const full = allOnes(bytes * 8);
-  if (mask === 0n) return;
-  if (mask === full || (mask & full) === full || !f.maskable) {
-    w.u32((h.header & 0xffffff00) | bytes).uint(value, bytes);
-  } else {
-    w.u32(((h.header & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(value & mask, bytes).uint(mask, bytes);
-  }
+/** The rows OVS writes in an OpenFlow 1.3 match, by slot, with their place in nx_put_raw()'s order. */
+const ENCODED: readonly FieldDef[] = FIELDS.filter((f) => f.oxmRank !== undefined).sort((a, b) => a.oxmRank! - b.oxmRank!);
+const ENCODED_OF_SLOT: ReadonlyMap<Slot, readonly number[]> = new Map(
+  [...FIELDS_OF_SLOT.keys()].map((slot) => [slot, ENCODED.flatMap((f, i) => (f.slot === slot ? [i] : []))]),
+);
+/** Scratch: the ENCODED indexes of one match, sorted (matches are encoded one at a time; each row at most once). */
+const order = new Int32Array(ENCODED.length);
+
+/** Writes one field's TLV from its slot's entry: its bits of the slot, exact or masked. */
+function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
+  const h = of13Header(f)!.header;
+  const bytes = h & 0xff;
+  const shift = f.slotShift ? BigInt(f.slotShift) : 0n;
+  const full = shift ? f.slotMask >> shift : f.slotMask;
+  let value = shift ? (e.value & f.slotMask) >> shift : e.value & f.slotMask;
+  if (f.of11Port) value = BigInt(portToOf11(Number(value)));
+  const mask = shift ? (e.mask & f.slotMask) >> shift : e.mask & f.slotMask;
+  if (mask === full || !f.maskable) w.u32((h & 0xffffff00) | bytes).uint(value, bytes);
+  else w.u32(((h & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(value & mask, bytes).uint(mask, bytes);
 }
 
-function put(w: Writer, m: Match, f: FieldDef, slot: Slot = f.slot): void {
-  const e = m.get(slot);
-  if (e) putTlv(w, f, e.value, e.mask, of13Header(f)!.header & 0xff);
-}
-
-const F = (name: string): FieldDef => fieldByName(name)!;
-const F_PACKET_TYPE = F('packet_type'), F_CONJ = F('conj_id'), F_IN_PORT_OXM = F('in_port_oxm'), F_ETH_SRC = F('eth_src'), F_ETH_DST = F('eth_dst');
-const F_ETH_TYPE = F('eth_type'), F_VLAN_VID = F('vlan_vid'), F_VLAN_PCP = F('vlan_pcp');
-const F_IP_SRC = F('ip_src'), F_IP_DST = F('ip_dst'), F_IPV6_SRC = F('ipv6_src'), F_IPV6_DST = F('ipv6_dst');
-const F_IPV6_LABEL = F('ipv6_label'), F_IP_DSCP = F('ip_dscp'), F_NW_ECN = F('nw_ecn'), F_NW_TTL = F('nw_ttl');
-const F_NW_PROTO = F('nw_proto'), F_TCP_SRC = F('tcp_src'), F_TCP_DST = F('tcp_dst');
-const F_UDP_SRC = F('udp_src'), F_UDP_DST = F('udp_dst'), F_SCTP_SRC = F('sctp_src'), F_SCTP_DST = F('sctp_dst');
-const F_ICMP_TYPE = F('icmp_type'), F_ICMP_CODE = F('icmp_code'), F_ICMPV6_TYPE = F('icmpv6_type');
-const F_ICMPV6_CODE = F('icmpv6_code'), F_ND_TARGET = F('nd_target'), F_ARP_OP = F('arp_op');
-const F_ARP_SPA = F('arp_spa'), F_ARP_TPA = F('arp_tpa'), F_ARP_SHA = F('arp_sha'), F_ARP_THA = F('arp_tha');
-const F_TUN_ID = F('tun_id'), F_TUN_SRC = F('tun_src'), F_TUN_DST = F('tun_dst'), F_PKT_MARK = F('pkt_mark');
-const F_METADATA = F('metadata');
-const F_REGS = Array.from({ length: 16 }, (_, i) => F(`reg${i}`));
-
-/** Writes the OXM TLVs of a match in the order OVS 3.1's nx_put_raw() uses for OpenFlow 1.3. */
+/**
+ * Writes the OXM TLVs of a match in the order OVS 3.1's nx_put_raw() uses for OpenFlow 1.3: each
+ * row with an oxmRank, in rank order, whose slot the match holds (on some of the row's bits) and
+ * whose prerequisite holds.
+ */
 export function encodeMatchTlvs(w: Writer, m: Match, unknown: readonly UnknownOxm[] = []): void {
-  put(w, m, F_PACKET_TYPE); // first, as OVS requires
-  put(w, m, F_CONJ);
-  const inPort = m.get('in_port');
-  if (inPort) w.u32(F_IN_PORT_OXM.oxm!.header).u32(portToOf11(Number(inPort.value)));
-  put(w, m, F_ETH_SRC);
-  put(w, m, F_ETH_DST);
-  put(w, m, F_ETH_TYPE);
-  const tci = m.get('vlan_tci');
-  if (tci) {
-    const vidMask = tci.mask & VLAN_VID_CFI;
-    const vid = tci.value & VLAN_VID_CFI;
-    const h = F_VLAN_VID.oxm!.header & 0xffffff00;
-    if (vidMask === VLAN_VID_CFI) w.u32(h | 2).u16(Number(vid));
-    else if (vidMask) w.u32((h | 0x100 | 4) >>> 0).u16(Number(vid)).u16(Number(vidMask));
-    if (vid && (tci.mask & VLAN_PCP_MASK)) w.u32(F_VLAN_PCP.oxm!.header).u8(Number((tci.value >> 13n) & 7n));
-  }
-  const dlType = slotValue(m, 'dl_type');
-  if (isIpAny(m)) {
-    if (dlType === ETH_TYPE_IP) {
-      put(w, m, F_IP_SRC);
-      put(w, m, F_IP_DST);
-    } else {
-      put(w, m, F_IPV6_SRC);
-      put(w, m, F_IPV6_DST);
+  let n = 0;
+  for (const slot of m.keys()) {
+    for (const i of ENCODED_OF_SLOT.get(slot)!) {
+      let k = n++;
+      while (k > 0 && order[k - 1]! > i) order[k] = order[--k]!;
+      order[k] = i;
     }
-    const tos = m.get('nw_tos');
-    if (tos && tos.mask & 0xfcn) w.u32(F_IP_DSCP.oxm!.header).u8(Number((tos.value & 0xfcn) >> 2n));
-    if (tos && tos.mask & 3n) w.u32(F_NW_ECN.oxm!.header).u8(Number(tos.value & 3n));
-    put(w, m, F_NW_TTL);
-    if (dlType === ETH_TYPE_IPV6) put(w, m, F_IPV6_LABEL);
-    const proto = m.get('nw_proto');
-    if (proto) {
-      put(w, m, F_NW_PROTO);
-      const p = proto.value;
-      if (p === IPPROTO_TCP) {
-        put(w, m, F_TCP_SRC);
-        put(w, m, F_TCP_DST);
-      } else if (p === IPPROTO_UDP) {
-        put(w, m, F_UDP_SRC);
-        put(w, m, F_UDP_DST);
-      } else if (p === IPPROTO_SCTP) {
-        put(w, m, F_SCTP_SRC);
-        put(w, m, F_SCTP_DST);
-      } else if (p === IPPROTO_ICMP && dlType === ETH_TYPE_IP) {
-        putIcmp(w, m, F_ICMP_TYPE, F_ICMP_CODE);
-      } else if (p === IPPROTO_ICMPV6 && dlType === ETH_TYPE_IPV6) {
-        putIcmp(w, m, F_ICMPV6_TYPE, F_ICMPV6_CODE);
-        if (isNd(m)) put(w, m, F_ND_TARGET);
-      }
-    }
-  } else if (dlType === ETH_TYPE_ARP || dlType === ETH_TYPE_RARP) {
-    const op = m.get('nw_proto');
-    if (op) w.u32(F_ARP_OP.oxm!.header).u16(Number(op.value));
-    put(w, m, F_ARP_SPA);
-    put(w, m, F_ARP_TPA);
-    put(w, m, F_ARP_SHA);
-    put(w, m, F_ARP_THA);
   }
-  put(w, m, F_TUN_ID);
-  put(w, m, F_TUN_SRC);
-  put(w, m, F_TUN_DST);
-  if (hasRegister(m)) for (const r of F_REGS) put(w, m, r);
-  put(w, m, F_PKT_MARK);
-  put(w, m, F_METADATA);
+  let c: ProtocolContext | undefined;
+  for (let k = 0; k < n; k++) {
+    const f = ENCODED[order[k]!]!;
+    const e = m.get(f.slot)!;
+    if ((e.mask & f.slotMask) === 0n) continue;
+    if (f.prereq !== 'none' && f.prereq !== 'ethernet' && !prereqHolds(f.prereq, (c ??= protocolContext(m, false)))) continue;
+    putField(w, f, e);
+  }
   for (const u of unknown) w.bytes(u.bytes);
-}
-
-function putIcmp(w: Writer, m: Match, type: FieldDef, code: FieldDef): void {
-  const t = m.get('tp_src');
-  const c = m.get('tp_dst');
-  if (t) w.u32(of13Header(type)!.header).u8(Number(t.value));
-  if (c) w.u32(of13Header(code)!.header).u8(Number(c.value));
-}
-
-function isNd(m: Match): boolean {
-  const t = slotValue(m, 'tp_src');
-  const c = m.get('tp_dst');
-  return (t === 135n || t === 136n) && (!c || c.value === 0n);
 }
 
 /** Writes an ofp_match (type OXM) padded to 8 bytes. */
@@ -356,21 +230,21 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     seen.push(key);
     const bytes = headerValueBytes(f, header);
     if (len !== (hasMask ? bytes * 2 : bytes)) r.fail(`OXM field ${f.name} has length ${len}`, at);
-    if (hasMask && !f.maskable && f.name !== 'vlan_vid') r.fail(`OXM field ${f.name} may not be masked`, at);
+    if (hasMask && !f.maskable) r.fail(`OXM field ${f.name} may not be masked`, at);
     // Read in place (no sub-reader per field): the length was checked against what is left.
     const value = r.uint(bytes);
-    const mask = hasMask ? r.uint(bytes) : allOnes(bytes * 8);
-    if (f.name === 'in_port' || f.name === 'in_port_oxm') {
-      const port = f.name === 'in_port' ? Number(value) : portFromOf11(Number(value));
-      setSlot(match, 'in_port', BigInt(port), 0xffffn);
-    } else if (f.name === 'vlan_vid') {
-      setField(match, f, value, hasMask ? mask : VLAN_VID_CFI);
-    } else if (DIRECT_SLOTS.has(f.name) && !match.has(f.slot)) {
+    if (f.wholeSlot && !match.has(f.slot)) {
       // The common case (a field that owns its whole slot, seen once): no merging needed.
-      if (!hasMask) match.set(f.slot, { value, mask: allOnes(f.bits) });
-      else if (mask !== 0n) match.set(f.slot, { value: value & mask, mask });
+      if (!hasMask) match.set(f.slot, { value, mask: f.exactMask });
+      else {
+        const mask = r.uint(bytes);
+        if (mask !== 0n) match.set(f.slot, { value: value & mask, mask });
+      }
+    } else if (hasMask) {
+      const mask = r.uint(bytes);
+      setField(match, f, value & mask, mask);
     } else {
-      setField(match, f, value & mask, hasMask ? mask : allOnes(f.bits));
+      setField(match, f, value);
     }
   }
   // A peer may send the Ethernet packet type beside fields that imply it: keep OVS's one form.

@@ -9,6 +9,7 @@ import type { Writer } from '../../codecs/openflow/bytes.js';
 import type { FlowStats } from '../../codecs/openflow/flow.js';
 import { identityInTable, matchOfIdentityInTable, OFPFF_CHECK_OVERLAP, OFPFF_SEND_FLOW_REM } from '../../codecs/openflow/flow.js';
 import type { Instructions } from '../../codecs/openflow/instructions.js';
+import { prereqBits } from '../../codecs/openflow/fields.js';
 import { Match, matchEquals } from '../../codecs/openflow/match.js';
 import {
   FlowMod, FlowStatsRequest, OFP_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT,
@@ -326,17 +327,9 @@ export class FlowTable {
   }
 }
 
-/** Slots whose fields have no prerequisite (the VLAN PCP bits of vlan_tci have one). */
-const FREE_SLOTS: ReadonlySet<string> = new Set([
-  'in_port', 'metadata', 'tun_id', 'tun_src', 'tun_dst', 'pkt_mark', 'conj_id', 'dl_src', 'dl_dst', 'dl_type',
-  ...Array.from({ length: 16 }, (_, i) => `reg${i}`),
-]);
-const VLAN_PCP_BITS = 0xe000n;
-
+/** Whether some matched bits are ones only fields with a protocol prerequisite view (the field table says which). */
 function needsPrereqs(m: Match): boolean {
-  for (const [slot, e] of m) {
-    if (slot === 'vlan_tci' ? (e.mask & VLAN_PCP_BITS) !== 0n : !FREE_SLOTS.has(slot)) return true;
-  }
+  for (const [slot, e] of m) if ((e.mask & prereqBits(slot)) !== 0n) return true;
   return false;
 }
 
