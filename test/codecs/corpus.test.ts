@@ -3,13 +3,14 @@
 // --no-stats` printed after a real ovs-vswitchd installed it (scripts/gen-codec-corpus.sh).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
+import { formatFlow, formatFlowMod, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { decodeMessage, encodeMessage } from '../../codecs/openflow/messages.js';
 
 interface CorpusEntry {
   readonly input: string;
   readonly flowMod: string;
+  readonly parsePrint: string;
   readonly dump: string;
 }
 
@@ -32,6 +33,12 @@ describe('codec corpus (references from OVS 3.1)', () => {
         if (!res.ok) throw res.error;
         expect(res.msg.type).to.equal('flow_mod');
         if (res.msg.type === 'flow_mod') expect(` ${formatFlow(res.msg)}`).to.equal(e.dump);
+      });
+      it('prints the FLOW_MOD as ofp-print does', () => {
+        const res = decodeMessage(Buffer.from(e.flowMod, 'hex'));
+        if (!res.ok) throw res.error;
+        if (res.msg.type !== 'flow_mod') throw new Error(`decoded ${res.msg.type}`);
+        expect(formatFlowMod(res.msg, res.msg.xid)).to.equal(`OFPT_FLOW_MOD (OF1.3) (xid=0x0): ${e.parsePrint}\n`);
       });
     });
   }
