@@ -14,11 +14,12 @@ export interface SetTunnel {
 
 const NXAST_SET_TUNNEL = 2, NXAST_SET_TUNNEL64 = 9;
 
-function parseSetTunnel(bits: 32 | 64): KeywordParser {
+/** Both keywords take a 64-bit id (OVS: set_tunnel above 32 bits becomes SET_TUNNEL64 in OpenFlow 1.0). */
+function parseSetTunnel(): KeywordParser {
   const tunId = fieldByName('tun_id')!;
   return ({ value, valueAt }, _ctx, out) => {
     const v = inColumn(valueAt, () => parseUint(value));
-    if (bits === 32 && v > allOnes(32)) fail(`${value}: tunnel ID too large for set_tunnel`, valueAt);
+    if (v > allOnes(64)) fail(`${value}: tunnel ID does not fit in 64 bits`, valueAt);
     out.push({ type: 'set_field', field: tunId, value: v });
   };
 }
@@ -43,5 +44,5 @@ export const setTunnel: ActionRecord<SetTunnel> = {
     return { type: 'set_tunnel', tunId: BigInt(r.u32()), wide: false };
   },
   print: (a) => `set_tunnel${a.wide || a.tunId > 0xffffffffn ? '64' : ''}:${hexOrZero(a.tunId)}`,
-  parse: { set_tunnel: parseSetTunnel(32), set_tunnel64: parseSetTunnel(64) },
+  parse: { set_tunnel: parseSetTunnel(), set_tunnel64: parseSetTunnel() },
 };

@@ -20,7 +20,8 @@ export function formatInstructions(ins: Instructions): string {
   if (ins.meter !== undefined) parts.push(`meter:${ins.meter}`);
   if (ins.apply.length) parts.push(formatActionList(ins.apply));
   if (ins.clear) parts.push('clear_actions');
-  if (ins.write && ins.write.length) parts.push(`write_actions(${formatActionList(ins.write)})`);
+  // An empty write_actions instruction from the wire prints as OVS prints it (the text parser drops one).
+  if (ins.write) parts.push(`write_actions(${ins.write.length ? formatActionList(ins.write) : 'drop'})`);
   if (ins.writeMetadata) {
     const { value, mask } = ins.writeMetadata;
     parts.push(`write_metadata:${hexOrZero(value)}${mask === allOnes(64) ? '' : `/${hexOrZero(mask)}`}`);

@@ -38,7 +38,7 @@ function keywordsOf(mode: NonNullable<ParseOptions['mode']>, command: FlowModCom
 }
 
 /** Protocol keywords: dl_type and, optionally, nw_proto. */
-const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(PROTOCOL_KEYWORDS.filter((k) => !k.printOnly).map((k) => [k.name, k]));
+const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(PROTOCOL_KEYWORDS.map((k) => [k.name, k]));
 
 const FLAG_BY_NAME: ReadonlyMap<string, number> = new Map(FLOW_MOD_FLAG_NAMES.map(([bit, name]) => [name, bit]));
 
