@@ -316,10 +316,8 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     u16.map((inPort): Action => ({ type: 'resubmit', inPort, table: 255, form: 'port' })),
     fc.tuple(u16, u8).map(([inPort, table]): Action => ({ type: 'resubmit', inPort, table, form: 'table' })),
   ), weight: 2 },
-  fc.oneof(
-    u32.map((v): Action => ({ type: 'set_tunnel', tunId: BigInt(v), wide: false })),
-    u64.map((tunId): Action => ({ type: 'set_tunnel', tunId, wide: true })),
-  ),
+  // No set_tunnel: in OpenFlow 1.3 it is written as set_field tun_id (as OVS does), so it does not
+  // come back as itself (test/codecs/action-walk.test.ts holds it to OVS's bytes instead).
   { arbitrary: subfieldArb(WRITABLE_FIELDS, 64).chain((dst) => uintBits(dst.nBits).map((value): Action => ({ type: 'reg_load', dst, value }))), weight: 3 },
   { arbitrary: subfieldPairArb(READABLE_FIELDS, WRITABLE_FIELDS).map(([src, dst]): Action => ({ type: 'reg_move', src, dst })), weight: 2 },
   fc.tuple(subfieldArb(READABLE_FIELDS, 32), u16).map(([src, maxLen]): Action => ({ type: 'output_reg', src, maxLen })),
@@ -350,7 +348,8 @@ export const instructionsArb: fc.Arbitrary<Instructions> = fc
     meter: maybe(u32),
     apply: actionsArb(4),
     clear: fc.boolean(),
-    write: maybe(fc.array(actionArb, { minLength: 0, maxLength: 3 })),
+    // An empty write_actions is not written back, as OVS does not (tested on its own).
+    write: maybe(fc.array(actionArb, { minLength: 1, maxLength: 3 })),
     writeMetadata: maybe(fc.record({ value: u64, mask: u64 })),
     gotoTable: maybe(fc.integer({ min: 0, max: 254 })),
     unknown: maybe(unknownInstructionArb, 4),

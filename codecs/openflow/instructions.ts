@@ -35,8 +35,8 @@ export function encodeInstructions(w: Writer, ins: Instructions): void {
   if (ins.meter !== undefined) w.u16(OFPIT_METER).u16(8).u32(ins.meter);
   if (ins.apply.length > 0) actionsInstruction(w, OFPIT_APPLY_ACTIONS, ins.apply);
   if (ins.clear) w.u16(OFPIT_CLEAR_ACTIONS).u16(8).zeros(4);
-  // An empty list still is an instruction when a peer sent one (the text parser drops write_actions()).
-  if (ins.write) actionsInstruction(w, OFPIT_WRITE_ACTIONS, ins.write);
+  // An empty write_actions is printed (write_actions(drop)) but, as OVS does, not written back.
+  if (ins.write?.length) actionsInstruction(w, OFPIT_WRITE_ACTIONS, ins.write);
   if (ins.writeMetadata) w.u16(OFPIT_WRITE_METADATA).u16(24).zeros(4).u64(ins.writeMetadata.value).u64(ins.writeMetadata.mask);
   if (ins.gotoTable !== undefined) w.u16(OFPIT_GOTO_TABLE).u16(8).u8(ins.gotoTable).zeros(3);
   for (const u of ins.unknown ?? []) w.bytes(u);

@@ -2,7 +2,7 @@
 // OVS's own testsuite, Ryu and loxigen; see its README). Each vector gets a verdict:
 // - flow: our parse encodes OVS's FLOW_MOD bytes, and decoding OVS's bytes prints what ofp-print printed;
 // - flow_bad: we refuse the text, as OVS does;
-// - actions / instructions: OVS's bytes decode to its text, and its text encodes to its re-encoding;
+// - actions / instructions: OVS's bytes decode to its text and re-encode to its re-encoding;
 // - msg: the message decodes (or is refused where OVS refuses it), re-encodes to the same bytes and,
 //   for the messages we print, prints as ofp-print does.
 // A vector that does not pass is `unsupported` when what it needs is missing here (an unknown action,
@@ -14,11 +14,10 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
 import { formatFlowMod, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
-import { parseActions } from '../../codecs/ofctl/parse-actions.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { decodeActions, encodeActions } from '../../codecs/actions/index.js';
 import { Reader, Writer } from '../../codecs/openflow/bytes.js';
-import { decodeInstructions, encodeInstructions } from '../../codecs/openflow/instructions.js';
+import { decodeInstructions, encodeInstructions, Instructions } from '../../codecs/openflow/instructions.js';
 import { decodeMessage, encodeMessage } from '../../codecs/openflow/messages.js';
 
 interface Vector {
@@ -76,28 +75,27 @@ function checkFlowBad(v: Vector): Outcome {
   return { verdict: 'fail', why: `accepted; OVS: ${v.expect.error}` };
 }
 
-/** An action or instruction list: OVS's bytes to its text, its text to its re-encoding. */
+/**
+ * An action or instruction list: OVS's bytes print as its text, and re-encode as it re-encodes them
+ * (ovs-ofctl parse-actions re-encodes what it decoded, not its text: hidden members such as an
+ * output's max_len survive).
+ */
 function checkList(v: Vector): Outcome {
   const instructions = v.kind === 'instructions';
   const bytes = Buffer.from(v.hex!, 'hex');
-  let printed: string;
+  let decoded: Instructions;
   try {
     const r = new Reader(bytes);
-    printed = `actions=${formatInstructions(instructions ? decodeInstructions(r) : { apply: decodeActions(r) })}`;
+    decoded = instructions ? decodeInstructions(r) : { apply: decodeActions(r) };
   } catch (err) {
     return miss(`decode: ${errorText(err)}`);
   }
+  const printed = `actions=${formatInstructions(decoded)}`;
   if (printed !== v.expect.text) return differs('print', printed, v.expect.text ?? '(OVS refuses it)');
-  let reencoded: string;
-  try {
-    const ins = parseActions(v.expect.text.slice('actions='.length), 0, new Map());
-    const w = new Writer();
-    if (instructions) encodeInstructions(w, ins);
-    else encodeActions(w, ins.apply);
-    reencoded = w.finish().toString('hex');
-  } catch (err) {
-    return miss(`parse: ${errorText(err)}`);
-  }
+  const w = new Writer();
+  if (instructions) encodeInstructions(w, decoded);
+  else encodeActions(w, decoded.apply);
+  const reencoded = w.finish().toString('hex');
   return reencoded === v.expect.reencode ? PASS : differs('re-encode', reencoded, v.expect.reencode!);
 }
 
