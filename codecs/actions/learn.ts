@@ -220,6 +220,9 @@ export function parseLearn(text: string, offset = 0): Learn {
       case 'delete_learned': flags |= NX_LEARN_F_DELETE_LEARNED; continue;
       case 'result_dst': {
         resultDst = parseSubfield(value, valueAt);
+        // As OVS's learn_parse__: a writable single bit.
+        if (!resultDst.field.writable) fail(`${resultDst.field.name} is read-only`, valueAt);
+        if (resultDst.nBits !== 1) fail(`result_dst in 'learn' action must be a single bit`, valueAt);
         flags |= NX_LEARN_F_WRITE_RESULT;
         continue;
       }

@@ -44,7 +44,9 @@ function writeField(field: FieldDef, valueText: string, offset: number): Action[
   if (mask !== undefined && mask !== allOnes(field.bits)) return maskedLoads(field, value & mask, mask);
   // vlan_vid values carry the present bit (4096 + VID), one bit more than the field's 12.
   const width = field.name === 'vlan_vid' ? 13 : field.bits;
-  return [{ type: 'set_field', field, value: value & allOnes(width) }];
+  // OVS's mf_is_value_valid: a value wider than the field is refused, not cut to fit.
+  if (value > allOnes(width)) fail(`${valueText} is not a valid value for field ${field.name}`, offset);
+  return [{ type: 'set_field', field, value }];
 }
 
 /** mod_dl_src and the like: one fixed field, on an ip match only for the IP ones. */
