@@ -152,15 +152,31 @@ export function printSummary(title: string, figures: readonly Figure[]): void {
 
 /**
  * `identical (N lines)`, or DIFFERENT with how many lines differ and the first of them. With
- * `sorted`, the lines are compared as sets (for outputs whose order is a hash order).
+ * `sorted`, the lines are compared as multisets (for outputs in a hash order, or tables): what
+ * only one tool printed, and the first such line of each.
  */
 export function compareOutputs(ovs: string, ours: string, o: { mask?: (line: string) => string; sorted?: boolean } = {}): string {
-  const prep = (t: string): string[] => {
-    const l = t.split('\n').filter((x) => x !== '').map(o.mask ?? ((x) => x));
-    return o.sorted ? l.sort() : l;
-  };
+  const prep = (t: string): string[] => t.split('\n').filter((x) => x !== '').map(o.mask ?? ((x) => x));
   const la = prep(ovs);
   const lb = prep(ours);
+  if (o.sorted) {
+    const count = new Map<string, number>();
+    for (const l of la) count.set(l, (count.get(l) ?? 0) + 1);
+    const onlyB: string[] = [];
+    for (const l of lb) {
+      const n = count.get(l) ?? 0;
+      if (n > 0) count.set(l, n - 1);
+      else onlyB.push(l);
+    }
+    const onlyA = la.filter((l) => {
+      const n = count.get(l) ?? 0;
+      if (n > 0) count.set(l, n - 1);
+      return n > 0;
+    });
+    if (onlyA.length === 0 && onlyB.length === 0) return `identical (${la.length} lines, compared as sets)`;
+    return `DIFFERENT as sets: ${onlyA.length} of ${la.length} lines only from ovs-ofctl, ${onlyB.length} of ${lb.length} only from ofctl-ts; first of each:\n` +
+      `    ovs-ofctl: ${onlyA[0] ?? '(none)'}\n    ofctl-ts:  ${onlyB[0] ?? '(none)'}`;
+  }
   let n = 0;
   let first = -1;
   for (let i = 0; i < Math.max(la.length, lb.length); i++) {
@@ -169,11 +185,10 @@ export function compareOutputs(ovs: string, ours: string, o: { mask?: (line: str
       if (first < 0) first = i;
     }
   }
-  if (n === 0) return `identical (${la.length} lines${o.sorted ? ', compared sorted' : ''})`;
-  return `DIFFERENT in ${n} of ${la.length} lines (ofctl-ts: ${lb.length})${o.sorted ? ', compared sorted' : ''}; first, line ${first + 1}:\n` +
+  if (n === 0) return `identical (${la.length} lines)`;
+  return `DIFFERENT in ${n} of ${la.length} lines (ofctl-ts: ${lb.length}); first, line ${first + 1}:\n` +
     `    ovs-ofctl: ${la[first] ?? '(none)'}\n    ofctl-ts:  ${lb[first] ?? '(none)'}`;
 }
-
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -8,7 +8,7 @@ import { OvsSandbox } from '../testing/sandbox.js';
 import { capture, compareOutputs, Figure, flowCount, interleaved, loadFlows, ofctlTs, ovsOfctl, printComparison, printSummary } from './common.js';
 import { flowSets } from './flow-sets.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TARGET_STATS = 1.1;
 const TARGET_NO_STATS = 1.0;
 
