@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     for (const set of flowSets(box.dir)) {
       await set.prepare(box);
       const ms = await loadFlows(box, set.bridge, set.file, set.flows);
-      console.log(`\n${set.name}: ${set.flows} flows, loaded into ${set.bridge} (ovs-ofctl --bundle replace-flows) in ${ms.toFixed(0)} ms`);
+      console.log(`\n${set.name}: ${set.flows} flows, loaded into ${set.bridge} (ovs-ofctl --bundle add-flows) in ${ms.toFixed(0)} ms`);
       for (const extra of [[], ['--no-stats']]) {
         const ovs = ovsOfctl('-O', 'OpenFlow13', '--no-names', 'dump-flows', ...extra, set.bridge);
         const ours = ofctlTs('dump-flows', ...extra, set.bridge);
