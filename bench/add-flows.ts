@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         },
       });
       console.log(`  flow table after each tool's load (dump-flows --no-stats): ${compareOutputs(tables.get('ovs-ofctl')!, tables.get('ofctl-ts')!, { sorted: true })}`);
-      figures.push(printComparison(`add-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl -O OpenFlow13 --bundle add-flows', 'ofctl-ts add-flows', r, TARGET));
+      figures.push(printComparison(`add-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl -O OpenFlow13 --bundle add-flows', 'ofctl-ts add-flows', r, TARGET, { ...(set.host ? { sumKey: `add-flows, br-tun + br-int of ${set.host}` } : {}) }));
       await box.ofctl('del-flows', box.mgmtTarget(set.bridge));
     }
     printSummary('add-flows', figures);

@@ -123,18 +123,21 @@ export interface Figure {
   readonly ovs: number;
   readonly unit: 'ms' | 'MB';
   readonly target: number;
+  /** Figures with the same key are also summed into one line (the two bridges of one host). */
+  readonly sumKey?: string;
 }
 
 /**
  * Prints ovs-ofctl's and our medians with their runs, the ratio and the verdict, and returns the
  * figure (wall time, or peak RSS when `rss`).
  */
-export function printComparison(what: string, ovsCmd: string, oursCmd: string, r: Interleaved, target: number, rss = false): Figure {
+export function printComparison(what: string, ovsCmd: string, oursCmd: string, r: Interleaved, target: number, o: { rss?: boolean; sumKey?: string } = {}): Figure {
+  const rss = o.rss ?? false;
   const pick = (x: RunResult): number => (rss ? x.rssKb! / 1024 : x.ms);
   const ovs = r.ovs.map(pick);
   const ours = r.ours.map(pick);
   const unit = rss ? 'MB' : 'ms';
-  const f: Figure = { what, ours: median(ours), ovs: median(ovs), unit, target };
+  const f: Figure = { what, ours: median(ours), ovs: median(ovs), unit, target, ...(o.sumKey ? { sumKey: o.sumKey } : {}) };
   const w = Math.max(ovsCmd.length, oursCmd.length) + 1;
   console.log(`  ${`${ovsCmd}:`.padEnd(w)} median ${`${f.ovs.toFixed(0)} ${unit}`.padStart(9)}  runs ${fmtRuns(ovs)}`);
   console.log(`  ${`${oursCmd}:`.padEnd(w)} median ${`${f.ours.toFixed(0)} ${unit}`.padStart(9)}  runs ${fmtRuns(ours)}`);
@@ -144,9 +147,16 @@ export function printComparison(what: string, ovsCmd: string, oursCmd: string, r
 
 /** The closing table of a bench: every figure with its ratio and verdict. */
 export function printSummary(title: string, figures: readonly Figure[]): void {
-  console.log(`\n${title}: summary (medians; ofctl-ts / ovs-ofctl)`);
-  const w = Math.max(...figures.map((f) => f.what.length));
+  const sums = new Map<string, Figure>();
   for (const f of figures) {
+    if (!f.sumKey) continue;
+    const s = sums.get(f.sumKey);
+    sums.set(f.sumKey, s ? { ...s, ours: s.ours + f.ours, ovs: s.ovs + f.ovs } : { ...f, what: `${f.sumKey} (sum of medians)` });
+  }
+  const all = [...figures, ...sums.values()];
+  console.log(`\n${title}: summary (medians; ofctl-ts / ovs-ofctl)`);
+  const w = Math.max(...all.map((f) => f.what.length));
+  for (const f of all) {
     const ratio = f.ours / f.ovs;
     console.log(`  ${f.what.padEnd(w)}  ${`${f.ours.toFixed(0)}`.padStart(6)} / ${`${f.ovs.toFixed(0)} ${f.unit}`.padEnd(9)} = ${ratio.toFixed(2)}x  ${verdict(ratio, f.target)}`);
   }

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       console.log(`  outputs, in order: ${compareOutputs(a, b)}`);
       console.log(`  outputs, as sets:  ${compareOutputs(a, b, { sorted: true })}`);
       const r = await interleaved(ovs, ours, process.env, { runs: RUNS, okCodes: DIFFERENT });
-      figures.push(printComparison(`diff-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl diff-flows', 'ofctl-ts diff-flows', r, TARGET));
+      figures.push(printComparison(`diff-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl diff-flows', 'ofctl-ts diff-flows', r, TARGET, { ...(set.host ? { sumKey: `diff-flows, br-tun + br-int of ${set.host}` } : {}) }));
     }
     printSummary('diff-flows', figures);
   } finally {

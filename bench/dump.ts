@@ -32,7 +32,7 @@ async function main(): Promise<void> {
         console.log(`${label}, ${set.bridge}: outputs ${same}`);
         const r = await interleaved(ovs, ours, env, { runs: RUNS });
         const target = extra.length ? TARGET_NO_STATS : TARGET_STATS;
-        figures.push(printComparison(`${label}, ${set.bridge} (${set.flows} flows)`, `ovs-ofctl -O OpenFlow13 ${label}`, `ofctl-ts ${label}`, r, target));
+        figures.push(printComparison(`${label}, ${set.bridge} (${set.flows} flows)`, `ovs-ofctl -O OpenFlow13 ${label}`, `ofctl-ts ${label}`, r, target, { ...(set.host ? { sumKey: `${label}, br-tun + br-int of ${set.host}` } : {}) }));
       }
       // The bridge's flows are no longer needed: keep vswitchd small for the next set.
       await box.ofctl('del-flows', box.mgmtTarget(set.bridge));

@@ -20,6 +20,8 @@ export interface FlowSet {
   /** The same flows with every cookie changed. */
   readonly changedFile: string;
   readonly flows: number;
+  /** The host whose bridges the set is one of (their figures are also summed). */
+  readonly host?: string;
   /** Creates the bridge and what its flows refer to (the corpus's meter 1 and group 1). */
   prepare(box: OvsSandbox): Promise<void>;
 }
@@ -52,7 +54,7 @@ function l2popSets(dir: string): FlowSet[] {
     writeFileSync(changedFile, changed);
     return {
       name: `${bridge} of the ${NETWORKS}-network x ${REMOTE_HOSTS}-remote-host l2pop + ARP-responder host`,
-      bridge, file, changedFile, flows: lines(text).length,
+      bridge, file, changedFile, flows: lines(text).length, host: 'the l2pop host',
       prepare: (box: OvsSandbox) => box.addBridge(bridge),
     };
   });

@@ -36,8 +36,8 @@ async function main(): Promise<void> {
         });
       console.log(`  flow table after each tool's replace (dump-flows --no-stats): ${compareOutputs(tables.get('ovs-ofctl')!, tables.get('ofctl-ts')!, { sorted: true })}`);
       const what = `replace-flows, ${set.bridge} (${set.flows} flows)`;
-      figures.push(printComparison(what, 'ovs-ofctl -O OpenFlow13 --bundle replace-flows', 'ofctl-ts replace-flows', r, TARGET));
-      figures.push(printComparison(`${what}, peak RSS`, 'ovs-ofctl -O OpenFlow13 --bundle replace-flows', 'ofctl-ts replace-flows', r, TARGET, true));
+      figures.push(printComparison(what, 'ovs-ofctl -O OpenFlow13 --bundle replace-flows', 'ofctl-ts replace-flows', r, TARGET, { ...(set.host ? { sumKey: `replace-flows, br-tun + br-int of ${set.host}` } : {}) }));
+      figures.push(printComparison(`${what}, peak RSS`, 'ovs-ofctl -O OpenFlow13 --bundle replace-flows', 'ofctl-ts replace-flows', r, TARGET, { rss: true }));
       await box.ofctl('del-flows', box.mgmtTarget(set.bridge));
     }
     printSummary('replace-flows', figures);
