@@ -1,23 +1,42 @@
 // Shared helpers for the benches: timing child processes, medians, formatting.
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OvsSandbox } from '../testing/sandbox.js';
+
+/** The repository (benches run from dist/bench/). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const OFCTL_TS = join(ROOT, 'bin', 'ofctl-ts.js');
 
 export interface RunResult {
   readonly ms: number;
   readonly code: number | null;
   readonly stderr: string;
+  /** Peak resident set of the process in kB (with `rss`). */
+  readonly rssKb?: number;
+}
+
+export interface TimeOptions {
+  /** Exit codes taken as success (default 0 only; diff-flows exits 1 when the sets differ). */
+  readonly okCodes?: readonly number[];
+  /** Also measure the peak RSS, through `/usr/bin/time -f %M` (its fork is inside the wall time). */
+  readonly rss?: boolean;
 }
 
 /**
  * Runs cmd with args, stdout to /dev/null (as `> /dev/null`), and returns the wall time of the
- * whole process (spawn to exit). Rejects on a non-zero exit.
+ * whole process (spawn to exit). Rejects on an exit code not in okCodes.
  */
-export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, o: TimeOptions = {}): Promise<RunResult> {
+  const rssDir = o.rss ? mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-rss-')) : undefined;
+  const rssFile = rssDir && join(rssDir, 'rss');
+  const [c, a] = rssFile ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  return new Promise<RunResult>((resolve, reject) => {
     const devnull = openSync('/dev/null', 'w');
     const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ['ignore', devnull, 'pipe'] });
+    const child = spawn(c, a, { env, stdio: ['ignore', devnull, 'pipe'] });
     closeSync(devnull);
     let stderr = '';
     child.stderr!.setEncoding('utf8');
@@ -25,38 +44,171 @@ export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.Pr
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr.trim()}`));
+      if (!(o.okCodes ?? [0]).includes(code ?? -1)) reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr.trim()}`));
+      else if (rssFile) resolve({ ms, code, stderr, rssKb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) });
       else resolve({ ms, code, stderr });
     });
-  });
+  }).finally(() => { if (rssDir) rmSync(rssDir, { recursive: true, force: true }); });
 }
 
+/** A command line to time: ovs-ofctl's or ours. */
+export interface Command {
+  readonly cmd: string;
+  readonly args: readonly string[];
+}
+
+export const ovsOfctl = (...args: string[]): Command => ({ cmd: 'ovs-ofctl', args });
+export const ofctlTs = (...args: string[]): Command => ({ cmd: process.execPath, args: [OFCTL_TS, ...args] });
+
+/** Runs a command to its end and returns what it printed (for comparing outputs, untimed). */
+export function capture(c: Command, env: NodeJS.ProcessEnv, okCodes: readonly number[] = [0]): SpawnSyncReturns<string> {
+  const r = spawnSync(c.cmd, c.args, { env, encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (!okCodes.includes(r.status ?? -1)) throw new Error(`${c.cmd} ${c.args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
+  return r;
+}
+
+/** How many flows a bridge of the sandbox holds. */
+export async function flowCount(box: OvsSandbox, bridge: string): Promise<number> {
+  const m = /flow_count=(\d+)/.exec(await box.ofctl('dump-aggregate', box.mgmtTarget(bridge)));
+  if (!m) throw new Error(`${bridge}: dump-aggregate gave no flow_count`);
+  return Number(m[1]);
+}
+
+/**
+ * Makes the bridge hold exactly the file's flows (del-flows, then `ovs-ofctl --bundle add-flows`:
+ * its replace-flows would drop some flags, see bench/replace-flows.ts), untimed for the figures,
+ * and checks it holds `expected` flows; returns the wall ms it took.
+ */
+export async function loadFlows(box: OvsSandbox, bridge: string, file: string, expected: number): Promise<number> {
+  const t0 = performance.now();
+  await box.ofctl('del-flows', box.mgmtTarget(bridge));
+  await box.ofctl('--bundle', 'add-flows', box.mgmtTarget(bridge), file);
+  const ms = performance.now() - t0;
+  const n = await flowCount(box, bridge);
+  if (n !== expected) throw new Error(`${bridge}: holds ${n} flows after loading ${file}, expected ${expected}`);
+  return ms;
+}
+
+export interface Interleaved {
+  readonly ovs: RunResult[];
+  readonly ours: RunResult[];
+}
+
+/**
+ * Runs ovs-ofctl's command and ours alternately, `runs` times each, after one untimed warm-up
+ * each (page cache, vswitchd's first dump); `before` runs untimed ahead of every run and `after`
+ * (checks) behind it.
+ */
+export async function interleaved(ovs: Command, ours: Command, env: NodeJS.ProcessEnv, o: TimeOptions & {
+  readonly runs: number;
+  readonly before?: () => Promise<void>;
+  readonly after?: (who: 'ovs-ofctl' | 'ofctl-ts') => Promise<void>;
+}): Promise<Interleaved> {
+  const r: Interleaved = { ovs: [], ours: [] };
+  for (let i = -1; i < o.runs; i++) {
+    for (const [who, c, into] of [['ovs-ofctl', ovs, r.ovs], ['ofctl-ts', ours, r.ours]] as const) {
+      await o.before?.();
+      const res = await timeProcess(c.cmd, c.args, env, o);
+      await o.after?.(who);
+      if (i >= 0) into.push(res);
+    }
+  }
+  return r;
+}
+
+/** One line of a bench's closing summary. */
+export interface Figure {
+  readonly what: string;
+  readonly ours: number;
+  readonly ovs: number;
+  readonly unit: 'ms' | 'MB';
+  readonly target: number;
+  /** Figures with the same key are also summed into one line (the two bridges of one host). */
+  readonly sumKey?: string;
+}
+
+/**
+ * Prints ovs-ofctl's and our medians with their runs, the ratio and the verdict, and returns the
+ * figure (wall time, or peak RSS when `rss`).
+ */
+export function printComparison(what: string, ovsCmd: string, oursCmd: string, r: Interleaved, target: number, o: { rss?: boolean; sumKey?: string } = {}): Figure {
+  const rss = o.rss ?? false;
+  const pick = (x: RunResult): number => (rss ? x.rssKb! / 1024 : x.ms);
+  const ovs = r.ovs.map(pick);
+  const ours = r.ours.map(pick);
+  const unit = rss ? 'MB' : 'ms';
+  const f: Figure = { what, ours: median(ours), ovs: median(ovs), unit, target, ...(o.sumKey ? { sumKey: o.sumKey } : {}) };
+  const w = Math.max(ovsCmd.length, oursCmd.length) + 1;
+  console.log(`  ${`${ovsCmd}:`.padEnd(w)} median ${`${f.ovs.toFixed(0)} ${unit}`.padStart(9)}  runs ${fmtRuns(ovs)}`);
+  console.log(`  ${`${oursCmd}:`.padEnd(w)} median ${`${f.ours.toFixed(0)} ${unit}`.padStart(9)}  runs ${fmtRuns(ours)}`);
+  console.log(`  ${rss ? 'peak RSS' : 'time'} ratio ofctl-ts / ovs-ofctl = ${(f.ours / f.ovs).toFixed(2)}x  ${verdict(f.ours / f.ovs, target)}`);
+  return f;
+}
+
+/** The closing table of a bench: every figure with its ratio and verdict. */
+export function printSummary(title: string, figures: readonly Figure[]): void {
+  const sums = new Map<string, Figure>();
+  for (const f of figures) {
+    if (!f.sumKey) continue;
+    const s = sums.get(f.sumKey);
+    sums.set(f.sumKey, s ? { ...s, ours: s.ours + f.ours, ovs: s.ovs + f.ovs } : { ...f, what: `${f.sumKey} (sum of medians)` });
+  }
+  const all = [...figures, ...sums.values()];
+  console.log(`\n${title}: summary (medians; ofctl-ts / ovs-ofctl)`);
+  const w = Math.max(...all.map((f) => f.what.length));
+  for (const f of all) {
+    const ratio = f.ours / f.ovs;
+    console.log(`  ${f.what.padEnd(w)}  ${`${f.ours.toFixed(0)}`.padStart(6)} / ${`${f.ovs.toFixed(0)} ${f.unit}`.padEnd(9)} = ${ratio.toFixed(2)}x  ${verdict(ratio, f.target)}`);
+  }
+}
+
+/**
+ * `identical (N lines)`, or DIFFERENT with how many lines differ and the first of them. With
+ * `sorted`, the lines are compared as multisets (for outputs in a hash order, or tables): what
+ * only one tool printed, and the first such line of each.
+ */
+export function compareOutputs(ovs: string, ours: string, o: { mask?: (line: string) => string; sorted?: boolean } = {}): string {
+  const prep = (t: string): string[] => t.split('\n').filter((x) => x !== '').map(o.mask ?? ((x) => x));
+  const la = prep(ovs);
+  const lb = prep(ours);
+  if (o.sorted) {
+    const count = new Map<string, number>();
+    for (const l of la) count.set(l, (count.get(l) ?? 0) + 1);
+    const onlyB: string[] = [];
+    for (const l of lb) {
+      const n = count.get(l) ?? 0;
+      if (n > 0) count.set(l, n - 1);
+      else onlyB.push(l);
+    }
+    const onlyA = la.filter((l) => {
+      const n = count.get(l) ?? 0;
+      if (n > 0) count.set(l, n - 1);
+      return n > 0;
+    });
+    if (onlyA.length === 0 && onlyB.length === 0) return `identical (${la.length} lines, compared as sets)`;
+    return `DIFFERENT as sets: ${onlyA.length} of ${la.length} lines only from ovs-ofctl, ${onlyB.length} of ${lb.length} only from ofctl-ts; first of each:\n` +
+      `    ovs-ofctl: ${onlyA[0] ?? '(none)'}\n    ofctl-ts:  ${onlyB[0] ?? '(none)'}`;
+  }
+  let n = 0;
+  let first = -1;
+  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) {
+      n++;
+      if (first < 0) first = i;
+    }
+  }
+  if (n === 0) return `identical (${la.length} lines)`;
+  return `DIFFERENT in ${n} of ${la.length} lines (ofctl-ts: ${lb.length}); first, line ${first + 1}:\n` +
+    `    ovs-ofctl: ${la[first] ?? '(none)'}\n    ofctl-ts:  ${lb[first] ?? '(none)'}`;
+}
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function fmtMs(ms: number): string {
-  return `${ms.toFixed(0)} ms`;
-}
-
 export function fmtRuns(xs: readonly number[]): string {
   return `[${xs.map((x) => x.toFixed(0)).join(', ')}]`;
-}
-
-/** 100k (by default) distinct simple flows in ovs-ofctl add-flows syntax, spread over tables. */
-export function generateFlows(n = 100_000): string {
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const table = i % 8;
-    const priority = 1 + (i % 1000);
-    const tunId = 0x1000 + i;
-    const mac = (0x020000000000 + i).toString(16).padStart(12, '0').match(/../g)!.join(':');
-    const port = 1 + (i % 16);
-    lines.push(`table=${table},priority=${priority},tun_id=0x${tunId.toString(16)},dl_dst=${mac} actions=output:${port}`);
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 export function verdict(ratio: number, target: number): string {
@@ -71,19 +223,4 @@ export function processCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-export function vswitchdPid(sandboxDir: string): number {
-  return Number.parseInt(readFileSync(join(sandboxDir, 'ovs-vswitchd.pid'), 'utf8').trim(), 10);
-}
-
-/** Median wall time of `node -e 0` and of `ofctl-ts --help`: the fixed start-up cost in our figures. */
-export async function startupReference(bin: string, runs = 5): Promise<{ node: number; ofctlTs: number }> {
-  const node: number[] = [];
-  const ours: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    node.push((await timeProcess(process.execPath, ['-e', '0'], process.env)).ms);
-    ours.push((await timeProcess(process.execPath, [bin, '--help'], process.env)).ms);
-  }
-  return { node: median(node), ofctlTs: median(ours) };
 }

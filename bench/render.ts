@@ -6,39 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveHostState } from '../lib/state/host-state.js';
-import { Topology } from '../lib/topology/model.js';
+import { parseTopology } from '../lib/topology/model.js';
 import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
-import { mac } from '../testing/big-topology.js';
-
-const NETWORKS = 1000;
-const REMOTE_HOSTS = 200;
-const REMOTES_PER_NETWORK = 20;
-
-
-function buildTopology(): Topology {
-  const t = new Topology();
-  t.apply({ type: 'host', name: 'local', tunnelIp: '10.200.0.1' });
-  for (let h = 0; h < REMOTE_HOSTS; h++) t.apply({ type: 'host', name: `r${h}`, tunnelIp: `10.201.${h >> 8}.${(h & 255) + 1}` });
-  let port = 0;
-  for (let n = 0; n < NETWORKS; n++) {
-    t.apply({ type: 'network', id: `net${n}`, vni: 5000 + n });
-    const ip = (k: number): string => `10.${n >> 8}.${n & 255}.${k + 10}`;
-    const add = (host: string, k: number): void => {
-      // Offline, a local port is plugged where its ofport says (n + 2: after patch-tun).
-      t.apply({
-        type: 'port', id: `p${port}`, network: `net${n}`, host, mac: mac(++port), fixedIps: [ip(k)], allowedAddressPairs: [], portSecurity: true,
-        ...(host === 'local' ? { ofport: n + 2 } : {}),
-      });
-    };
-    add('local', 0);
-    for (let k = 0; k < REMOTES_PER_NETWORK; k++) add(`r${(n * 7 + k * 13) % REMOTE_HOSTS}`, k + 1);
-  }
-  return t;
-}
+import { l2popHost, NETWORKS, REMOTE_HOSTS, REMOTES_PER_NETWORK } from '../testing/l2pop-host.js';
 
 const t0 = performance.now();
-const topo = buildTopology();
+const topo = parseTopology(l2popHost({ ofports: true }).lines.join('\n'));
 const tTopo = performance.now() - t0;
 const opts = pipelineOptions({ profile: 'neutron', l2pop: true, arpResponder: true });
 let best = Infinity;

@@ -15,12 +15,11 @@ import { renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { freePort } from '../testing/wait.js';
-import { mac } from '../testing/big-topology.js';
+import * as l2pop from '../testing/l2pop-host.js';
 
 const run = promisify(execFile);
-const NETWORKS = Number(process.env.SYNC_NETWORKS ?? 1000);
-const REMOTE_HOSTS = Number(process.env.SYNC_REMOTE_HOSTS ?? 200);
-const REMOTES_PER_NETWORK = 20;
+const NETWORKS = Number(process.env.SYNC_NETWORKS ?? l2pop.NETWORKS);
+const REMOTE_HOSTS = Number(process.env.SYNC_REMOTE_HOSTS ?? l2pop.REMOTE_HOSTS);
 
 
 async function main(): Promise<void> {
@@ -28,20 +27,7 @@ async function main(): Promise<void> {
   let ctl: Controller | undefined;
   try {
     const store = new TopologyStore();
-    const lines: string[] = [`{"type":"host","name":"local","tunnelIp":"10.200.0.1","ovsdb":"unix:${ovs.dbSock}"}`];
-    for (let h = 0; h < REMOTE_HOSTS; h++) lines.push(`{"type":"host","name":"r${h}","tunnelIp":"10.201.${h >> 8}.${(h & 255) + 1}"}`);
-    let port = 0;
-    const vms: Array<[string, string]> = [];
-    for (let n = 0; n < NETWORKS; n++) {
-      lines.push(`{"type":"network","id":"net${n}","vni":${5000 + n}}`);
-      const add = (host: string, k: number): string => {
-        const id = `p${port}`;
-        lines.push(JSON.stringify({ type: 'port', id, network: `net${n}`, host, mac: mac(++port), fixedIps: [`10.${n >> 8}.${n & 255}.${k + 10}`] }));
-        return id;
-      };
-      vms.push([add('local', 0), mac(port)]);
-      for (let k = 0; k < REMOTES_PER_NETWORK; k++) add(`r${(n * 7 + k * 13) % REMOTE_HOSTS}`, k + 1);
-    }
+    const { lines, localPorts: vms } = l2pop.l2popHost({ networks: NETWORKS, remoteHosts: REMOTE_HOSTS, ovsdb: `unix:${ovs.dbSock}` });
     for (const l of lines) store.applyLine(l, 'bench');
 
     // Nova plugs the VM ports into br-int (its bridge exists on a compute host before VMs boot).
