@@ -6,7 +6,7 @@
 // with the table and field named.
 import { Action, Learn, parseLearn, parseMove } from '../codecs/actions/index.js';
 import { parseFieldValue } from '../codecs/ofctl/values.js';
-import { FieldDef, fieldByName } from '../codecs/openflow/fields.js';
+import { FieldDef, fieldByName, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../codecs/openflow/fields.js';
 import { Match, setField, setSlot } from '../codecs/openflow/match.js';
 import { FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../codecs/openflow/messages.js';
 import { OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL } from '../codecs/openflow/ports.js';
@@ -88,7 +88,10 @@ const MATCH_FIELDS: ReadonlyMap<string, FieldDef> = new Map(
   (['in_port', 'dl_src', 'dl_dst', 'dl_vlan', 'vlan_tci', 'tun_id', 'icmp_type', 'arp_spa', 'arp_tpa', 'nd_target'] as const)
     .map((k) => [k, fieldByName(k)!]),
 );
-const PROTOCOLS: Readonly<Record<'arp' | 'icmp6', readonly [bigint, bigint?]>> = { arp: [0x0806n], icmp6: [0x86ddn, 58n] };
+/** The protocol shorthands a table may match, as the codec defines them. */
+const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(
+  PROTOCOL_KEYWORDS.filter((k) => k.name === 'arp' || k.name === 'icmp6').map((k) => [k.name, k]),
+);
 
 const F_VLAN_VID = fieldByName('vlan_vid')!;
 const F_TUN_ID = fieldByName('tun_id')!;
@@ -138,9 +141,9 @@ implements TableRef<K> {
       if (v === undefined) continue;
       if (!d.matches.includes(k)) bad(`may not match ${k}`);
       if (k === 'arp' || k === 'icmp6') {
-        const [type, proto] = PROTOCOLS[k as 'arp' | 'icmp6'];
-        setSlot(match, 'dl_type', type, 0xffffn);
-        if (proto !== undefined) setSlot(match, 'nw_proto', proto, 0xffn);
+        const { dlType, nwProto } = PROTOCOLS.get(k)!;
+        setSlot(match, 'dl_type', dlType, 0xffffn);
+        if (nwProto !== undefined) setSlot(match, 'nw_proto', nwProto, 0xffn);
         continue;
       }
       const field = MATCH_FIELDS.get(k)!;
