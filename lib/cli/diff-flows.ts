@@ -29,6 +29,8 @@ export async function diffFlowsCommand(a: string, b: string, out: (s: string) =>
   if (a === '-' && b === '-') throw new UsageError('standard input (-) can be only one of the two flow sets');
   const [fa, fb] = await Promise.all([loadFlows(a), loadFlows(b)]);
   const d = diffFlows(fa, fb);
-  for (const l of formatDiff(d)) out(l);
+  // One write for the whole diff: a write per line was a tenth of the command's time.
+  const lines = formatDiff(d);
+  if (lines.length) out(lines.join('\n'));
   return isEmptyDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
 }

@@ -54,6 +54,24 @@ export interface FlowDiff {
   readonly changed: Array<readonly [Flow, Flow]>;
 }
 
+/** Instructions are shared between flows (parsed once per text, built once per builder): their text once per object. */
+const instructionTexts = new WeakMap<object, string>();
+
+function instructionsText(f: Flow): string {
+  let t = instructionTexts.get(f.instructions);
+  if (t === undefined) instructionTexts.set(f.instructions, (t = formatInstructions(f.instructions)));
+  return t;
+}
+
+/**
+ * Two flows of the same identity hold the same: cookie, timeouts, flags and actions (what
+ * canonicalText prints beside the match, compared without printing the match again).
+ */
+export function sameSettings(a: Flow, b: Flow): boolean {
+  return a === b || (a.cookie === b.cookie && a.idleTimeout === b.idleTimeout && a.hardTimeout === b.hardTimeout && a.flags === b.flags
+    && (a.instructions === b.instructions || instructionsText(a) === instructionsText(b)));
+}
+
 function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {
   const m = new Map<string, Flow>();
   for (const f of flows) m.set(flowIdentity(f), f);
@@ -69,7 +87,7 @@ export function diffFlows(a: Iterable<Flow>, b: Iterable<Flow>): FlowDiff {
   for (const [k, fa] of ia) {
     const fb = ib.get(k);
     if (!fb) onlyA.push(fa);
-    else if (canonicalText(fa) !== canonicalText(fb)) changed.push([fa, fb]);
+    else if (!sameSettings(fa, fb)) changed.push([fa, fb]);
   }
   for (const [k, fb] of ib) if (!ia.has(k)) onlyB.push(fb);
   return { onlyA, onlyB, changed };
@@ -79,31 +97,35 @@ export function isEmptyDiff(d: FlowDiff): boolean {
   return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
 }
 
-/** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format). */
-function diffLine(f: Flow): string {
+/** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format), its match printed once. */
+function diffLine(f: Flow, match: string): string {
   let s = f.table ? `table=${f.table} ` : '';
-  s += formatMatch(f.match, f.priority, f.unknownOxm);
+  s += match;
   if (f.cookie !== 0n) s += ` cookie=0x${f.cookie.toString(16)}`;
   if (f.idleTimeout) s += ` idle_timeout=${f.idleTimeout}`;
   if (f.hardTimeout) s += ` hard_timeout=${f.hardTimeout}`;
   if (f.importance) s += ` importance=${f.importance}`;
-  return `${s} actions=${formatInstructions(f.instructions)}`;
+  return `${s} actions=${instructionsText(f)}`;
 }
 
-/** Where a flow's lines go in a printed diff: by table, then by printed match (an order, not an identity). */
-function printOrder(f: Flow): string {
-  return `${f.table} ${formatMatch(f.match, f.priority, f.unknownOxm)}`;
-}
+const matchText = (f: Flow): string => formatMatch(f.match, f.priority, f.unknownOxm);
 
-/** The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output. */
+/**
+ * The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output by table,
+ * then by printed match (an order, not an identity).
+ */
 export function formatDiff(d: FlowDiff): string[] {
   const lines: Array<[string, string]> = [];
-  for (const f of d.onlyA) lines.push([printOrder(f), `-${diffLine(f)}`]);
-  for (const f of d.onlyB) lines.push([printOrder(f), `+${diffLine(f)}`]);
+  const add = (f: Flow, sign: string, order?: string): void => {
+    const m = matchText(f);
+    lines.push([order ?? `${f.table} ${m}`, `${sign}${diffLine(f, m)}`]);
+  };
+  for (const f of d.onlyA) add(f, '-');
+  for (const f of d.onlyB) add(f, '+');
   for (const [fa, fb] of d.changed) {
-    const at = printOrder(fa);
-    lines.push([at, `-${diffLine(fa)}`]);
-    lines.push([at + '\u0001', `+${diffLine(fb)}`]);
+    const at = `${fa.table} ${matchText(fa)}`;
+    add(fa, '-', at);
+    add(fb, '+', `${at}\u0001`);
   }
   return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
 }
