@@ -18,7 +18,8 @@ export async function replaceFlowsCommand(target: string, file: string, out: (s:
       ...d.onlyB.map((f) => toFlowMod(f, OFPFC_ADD)),
     ];
     await applyFlowMods(conn, mods, true);
-    for (const l of formatDiff(d)) out(l);
+    const lines = formatDiff(d);
+    if (lines.length) out(lines.join('\n'));
     out(`${mods.length} flow-mods: ${d.onlyB.length} added, ${d.changed.length} modified, ${d.onlyA.length} deleted`);
     return EXIT_OK;
   });

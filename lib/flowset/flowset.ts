@@ -41,9 +41,13 @@ export function asSwitchHolds(f: FlowMod): Flow {
   return flow;
 }
 
+/** A flow-mod for the flow (its members named: a spread of a dumped flow also copied its counters, slowly). */
 export function toFlowMod(f: Flow, command: FlowMod['command'] = OFPFC_ADD): FlowModMessage {
   return {
-    ...f, type: 'flow_mod', command, cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
+    type: 'flow_mod', command, table: f.table, priority: f.priority, cookie: f.cookie, idleTimeout: f.idleTimeout,
+    hardTimeout: f.hardTimeout, flags: f.flags, importance: f.importance, match: f.match,
+    ...(f.unknownOxm ? { unknownOxm: f.unknownOxm } : {}), instructions: f.instructions,
+    cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
   };
 }
 
