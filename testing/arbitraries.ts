@@ -9,7 +9,7 @@
 //   - optional properties are absent rather than `undefined`, exactly as the decoder builds them.
 import fc from 'fast-check';
 import { Action, Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/actions/index.js';
-import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
+import { allOnes, FieldDef, fieldByHeader, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
 import { FlowStats } from '../codecs/openflow/flow.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
@@ -227,9 +227,11 @@ export const matchArb: fc.Arbitrary<Match> = fc
   .tuple(commonEntries, l3Entries)
   .map(([a, b]) => toMatch([...a, ...b]));
 
-/** Experimenter-class OXM TLVs (class 0xffff), which the decoder keeps raw, e.g. ONF's tcp_flags. */
+/** Experimenter-class OXM TLVs (class 0xffff) that no field row claims (ONF's tcp_flags is one), which the decoder keeps raw. */
 export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
   .tuple(fc.integer({ min: 0, max: 127 }), fc.boolean(), u32, bytes(12, 1))
+  .filter(([field, hasMask, experimenter, body]) =>
+    fieldByHeader(((0xffff << 16) | (field << 9) | (hasMask ? 0x100 : 0) | body.length) >>> 0, experimenter) === undefined)
   .map(([field, hasMask, experimenter, body]) => {
     const len = 4 + body.length;
     const header = ((0xffff << 16) | (field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0;
