@@ -21,7 +21,7 @@ export function formatMacMasked(v: bigint, mask: bigint): string {
   return mask === allOnes(48) ? formatMac(v) : `${formatMac(v)}/${formatMac(mask)}`;
 }
 
-function formatIpv4(v: bigint): string {
+export function formatIpv4(v: bigint): string {
   const n = Number(v);
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
@@ -40,7 +40,7 @@ export function formatIpv4Masked(v: bigint, mask: bigint): string {
 }
 
 /** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
-function formatIpv6(v: bigint): string {
+export function formatIpv6(v: bigint): string {
   const words: number[] = [];
   for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
@@ -254,7 +254,7 @@ function parseMac(s: string): bigint {
   return BigInt(v);
 }
 
-function parseIpv4(s: string): bigint {
+export function parseIpv4(s: string): bigint {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) throw new ValueError(`${s}: invalid IP address`);
   let v = 0n;
@@ -262,7 +262,7 @@ function parseIpv4(s: string): bigint {
   return v;
 }
 
-function parseIpv6(s: string): bigint {
+export function parseIpv6(s: string): bigint {
   let text = s;
   let tail: number[] = [];
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
