@@ -130,11 +130,18 @@ const commonEntries: fc.Arbitrary<Entries> = fc
     pkt_mark: maybe(entryArb(32), 4),
     metadata: maybe(entryArb(64)),
     regs: fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), entryArb(32)), { maxLength: 3 }),
+    // Conntrack: ct_state lives in 8 bits (always written masked), ct_zone takes no mask. Rare, so
+    // that most flows stay within the byte printer's direct path (format-flow-stats-bytes.test.ts).
+    ct_state: maybe(entryArb(8), 20),
+    ct_zone: maybe(entryArb(16, false), 20),
+    ct_mark: maybe(entryArb(32), 20),
+    ct_label: maybe(entryArb(128), 20),
   })
   .map((r) => [
     ['in_port', r.in_port], ['conj_id', r.conj_id], ['dl_src', r.dl_src], ['dl_dst', r.dl_dst],
     ['vlan_tci', r.vlan_tci], ['tun_id', r.tun_id], ['tun_src', r.tun_src], ['tun_dst', r.tun_dst],
     ['pkt_mark', r.pkt_mark], ['metadata', r.metadata],
+    ['ct_state', r.ct_state], ['ct_zone', r.ct_zone], ['ct_mark', r.ct_mark], ['ct_label', r.ct_label],
     ...r.regs.map(([i, e]) => [`reg${i}` as Slot, e] as const),
   ] as const);
 
@@ -195,8 +202,9 @@ function l4Entries(l3: 'ipv4' | 'ipv6', l4: L4): fc.Arbitrary<Entries> {
     case 'tcp':
     case 'udp':
     case 'sctp':
-      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1)).map(([s, d]) => [
-        proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d],
+      // tcp_flags: 12 flag bits in a 16-bit slot (an exact match keeps the whole slot's mask).
+      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1), maybe(entryArb(16), 6)).map(([s, d, flags]) => [
+        proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d], ['tcp_flags', l4 === 'tcp' ? flags : undefined],
       ]);
     case 'icmp':
       if (l3 === 'ipv4') return fc.tuple(maybe(icmpArb, 1), maybe(icmpArb, 1)).map(([t, c]) => [proto(1n), ['tp_src', t], ['tp_dst', c]]);
