@@ -9,7 +9,7 @@
 //   - optional properties are absent rather than `undefined`, exactly as the decoder builds them.
 import fc from 'fast-check';
 import { Action, Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/actions/index.js';
-import { allOnes, FieldDef, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
+import { allOnes, FieldDef, fieldByHeader, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
 import { FlowStats } from '../codecs/openflow/flow.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
@@ -130,11 +130,18 @@ const commonEntries: fc.Arbitrary<Entries> = fc
     pkt_mark: maybe(entryArb(32), 4),
     metadata: maybe(entryArb(64)),
     regs: fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), entryArb(32)), { maxLength: 3 }),
+    // Conntrack: ct_state lives in 8 bits (always written masked), ct_zone takes no mask. Rare, so
+    // that most flows stay within the byte printer's direct path (format-flow-stats-bytes.test.ts).
+    ct_state: maybe(entryArb(8), 20),
+    ct_zone: maybe(entryArb(16, false), 20),
+    ct_mark: maybe(entryArb(32), 20),
+    ct_label: maybe(entryArb(128), 20),
   })
   .map((r) => [
     ['in_port', r.in_port], ['conj_id', r.conj_id], ['dl_src', r.dl_src], ['dl_dst', r.dl_dst],
     ['vlan_tci', r.vlan_tci], ['tun_id', r.tun_id], ['tun_src', r.tun_src], ['tun_dst', r.tun_dst],
     ['pkt_mark', r.pkt_mark], ['metadata', r.metadata],
+    ['ct_state', r.ct_state], ['ct_zone', r.ct_zone], ['ct_mark', r.ct_mark], ['ct_label', r.ct_label],
     ...r.regs.map(([i, e]) => [`reg${i}` as Slot, e] as const),
   ] as const);
 
@@ -195,8 +202,9 @@ function l4Entries(l3: 'ipv4' | 'ipv6', l4: L4): fc.Arbitrary<Entries> {
     case 'tcp':
     case 'udp':
     case 'sctp':
-      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1)).map(([s, d]) => [
-        proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d],
+      // tcp_flags: 12 flag bits in a 16-bit slot (an exact match keeps the whole slot's mask).
+      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1), maybe(entryArb(16), 6)).map(([s, d, flags]) => [
+        proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d], ['tcp_flags', l4 === 'tcp' ? flags : undefined],
       ]);
     case 'icmp':
       if (l3 === 'ipv4') return fc.tuple(maybe(icmpArb, 1), maybe(icmpArb, 1)).map(([t, c]) => [proto(1n), ['tp_src', t], ['tp_dst', c]]);
@@ -227,9 +235,11 @@ export const matchArb: fc.Arbitrary<Match> = fc
   .tuple(commonEntries, l3Entries)
   .map(([a, b]) => toMatch([...a, ...b]));
 
-/** Experimenter-class OXM TLVs (class 0xffff), which the decoder keeps raw, e.g. ONF's tcp_flags. */
+/** Experimenter-class OXM TLVs (class 0xffff) that no field row claims (ONF's tcp_flags is one), which the decoder keeps raw. */
 export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
   .tuple(fc.integer({ min: 0, max: 127 }), fc.boolean(), u32, bytes(12, 1))
+  .filter(([field, hasMask, experimenter, body]) =>
+    fieldByHeader(((0xffff << 16) | (field << 9) | (hasMask ? 0x100 : 0) | body.length) >>> 0, experimenter) === undefined)
   .map(([field, hasMask, experimenter, body]) => {
     const len = 4 + body.length;
     const header = ((0xffff << 16) | (field << 9) | (hasMask ? 0x100 : 0) | len) >>> 0;
@@ -246,7 +256,10 @@ export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
 const withHeader = (f: FieldDef): boolean => (f.nxm ?? f.oxm) !== undefined;
 /** Every field a subfield or set_field can name (has an NXM or OXM header). */
 const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withHeader);
-const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable);
+/** The conntrack fields are written only inside ct(exec(...)) (the decoder refuses them elsewhere, as OVS does). */
+const isCtField = (f: FieldDef): boolean => f.slot === 'ct_mark' || f.slot === 'ct_label';
+const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable && !isCtField(f));
+const CT_WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && isCtField(f));
 
 function subfieldArb(fields: readonly FieldDef[], maxBits = 64): fc.Arbitrary<Subfield> {
   return fc.constantFrom(...fields).chain((field) =>
@@ -314,7 +327,8 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   u8.map((ttl): Action => ({ type: 'set_nw_ttl', ttl })),
   { arbitrary: fc.oneof(
     u16.map((inPort): Action => ({ type: 'resubmit', inPort, table: 255, form: 'port' })),
-    fc.tuple(u16, u8).map(([inPort, table]): Action => ({ type: 'resubmit', inPort, table, form: 'table' })),
+    fc.tuple(u16, u8, fc.constantFrom('table' as const, 'table_ct' as const))
+      .map(([inPort, table, form]): Action => ({ type: 'resubmit', inPort, table, form })),
   ), weight: 2 },
   // No set_tunnel: in OpenFlow 1.3 it is written as set_field tun_id (as OVS does), so it does not
   // come back as itself (test/codecs/action-walk.test.ts holds it to OVS's bytes instead).
@@ -327,7 +341,49 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   fc.integer({ min: 2, max: 64 }).chain((nClauses) => fc.tuple(fc.integer({ min: 0, max: nClauses - 1 }), u32)
     .map(([clause, id]): Action => ({ type: 'conjunction', id, clause, nClauses }))),
   rawActionArb,
+  { arbitrary: ctArb(), weight: 2 },
+  fc.constant<Action>({ type: 'ct_clear' }),
 );
+
+/** A nat as OVS keeps it: a range only with src or dst, bounds 0 (absent) or ordered, ports only with an address. */
+function natArb(): fc.Arbitrary<Action> {
+  const range = fc.oneof(
+    fc.constant({ af: 'none' as const, addrMin: 0n, addrMax: 0n, portMin: 0, portMax: 0 }),
+    fc.tuple(fc.constantFrom('ipv4' as const, 'ipv6' as const), fc.bigInt({ min: 1n, max: (1n << 32n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 20n }),
+      fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), fc.boolean())
+      .map(([af, lo, span, p1, p2, withMax]) => {
+        const addrMin = af === 'ipv6' ? lo << 96n : lo;
+        const max = af === 'ipv6' ? addrMin + span : lo + span > 0xffffffffn ? 0xffffffffn : lo + span;
+        // A port range needs a first port; both ports absent (0) are fine.
+        const [portMin, portMax] = p1 === 0 ? [0, 0] : [Math.min(p1, p2 || p1), p2 === 0 ? 0 : Math.max(p1, p2)];
+        return { af, addrMin, addrMax: withMax ? max : 0n, portMin, portMax };
+      }),
+  );
+  return fc.tuple(fc.constantFrom(0, 1, 2), fc.constantFrom(0, 4), fc.constantFrom(0, 8, 16), range)
+    .map(([dir, persistent, proto, r]): Action => (dir === 0
+      ? { type: 'nat', flags: 0, af: 'none', addrMin: 0n, addrMax: 0n, portMin: 0, portMax: 0 }
+      : { type: 'nat', flags: dir | persistent | proto, ...r }));
+}
+
+/** A ct action: without commit only a bare nat may be nested (as OVS's decoder requires); with it, a nat and ct field writes. */
+function ctArb(): fc.Arbitrary<Action> {
+  const ctWrite: fc.Arbitrary<Action> = fc.oneof(
+    fc.constantFrom(...CT_WRITABLE_FIELDS).chain((field) => uintBits(field.bits).map((value): Action => ({ type: 'set_field', field, value }))),
+    subfieldArb(CT_WRITABLE_FIELDS, 64).chain((dst) => uintBits(dst.nBits).map((value): Action => ({ type: 'reg_load', dst, value }))),
+    subfieldPairArb(READABLE_FIELDS, CT_WRITABLE_FIELDS).map(([src, dst]): Action => ({ type: 'reg_move', src, dst })),
+  );
+  const zone = fc.oneof(
+    u16.map((zoneImm) => ({ zoneImm })),
+    fc.constantFrom(...READABLE_FIELDS.filter((f) => f.bits >= 16)).chain((field) =>
+      fc.integer({ min: 0, max: field.bits - 16 }).map((ofs) => ({ zoneImm: 0, zoneSrc: { field, ofs, nBits: 16 } }))),
+  );
+  return fc.tuple(fc.constantFrom(0, 1, 3), zone, u8, fc.constantFrom(0, 21, 69, 1234), natArb(), fc.array(ctWrite, { maxLength: 3 }), fc.boolean())
+    .map(([flags, z, table, alg, nat, writes, withNat]): Action => {
+      const bareNat = nat.type === 'nat' && nat.flags === 0;
+      const actions = flags & 1 ? [...(withNat ? [nat] : []), ...writes] : withNat && bareNat ? [nat] : [];
+      return { type: 'ct', flags, ...z, table, alg, actions };
+    });
+}
 
 const actionsArb = (maxLength = 4): fc.Arbitrary<Action[]> => fc.array(actionArb, { maxLength });
 

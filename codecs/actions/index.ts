@@ -15,9 +15,12 @@ import { Reader, Writer } from '../openflow/bytes.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
 import { conjunction, Conjunction } from './conjunction.js';
+import { ct, Ct } from './ct.js';
+import { ctClear, CtClear } from './ct-clear.js';
 import { decTtl, DecTtl } from './dec-ttl.js';
 import { group, Group } from './group.js';
 import { learn, LearnAction } from './learn.js';
+import { nat, Nat } from './nat.js';
 import { note, Note } from './note.js';
 import { barePortOutput, output, Output } from './output.js';
 import { outputReg, OutputReg } from './output-reg.js';
@@ -42,7 +45,7 @@ export type { ActionRecord, ParseContext } from './record.js';
 
 export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
-  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction
+  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -53,7 +56,7 @@ export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
 export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } = {
   output, group, set_field: setField, push_vlan: pushVlan, pop_vlan: popVlan, set_queue: setQueue,
   pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
-  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, raw,
+  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
@@ -83,8 +86,11 @@ for (const rec of RECORDS) {
   }
 }
 
-/** Decodes one action list (the whole of r). Unknown experimenter actions are kept raw. */
-export function decodeActions(r: Reader): Action[] {
+/**
+ * Decodes one action list (the whole of r). Unknown experimenter actions are kept raw. inCt: the
+ * list nested in a ct action; what OVS refuses to nest (or to find outside ct) is refused.
+ */
+export function decodeActions(r: Reader, inCt = false): Action[] {
   const out: Action[] = [];
   while (r.remaining > 0) {
     const at = r.pos;
@@ -93,13 +99,17 @@ export function decodeActions(r: Reader): Action[] {
     if (len < 8 || len % 8 !== 0) r.fail(`action length ${len} is not a positive multiple of 8`, at);
     if (len - 4 > r.remaining) r.fail(`action length ${len} runs past the action list`, at);
     const body = r.sub(len - 4);
+    let a: Action;
     if (type === OFPAT_EXPERIMENTER) {
-      out.push(decodeExperimenter(body, len, at));
-      continue;
+      a = decodeExperimenter(body, len, at);
+    } else {
+      const decode = type < 256 ? BY_OF_TYPE[type] : undefined;
+      if (!decode) r.fail(`unknown OpenFlow 1.3 action type ${type}`, at);
+      a = decode!(body, type, len, at);
     }
-    const decode = type < 256 ? BY_OF_TYPE[type] : undefined;
-    if (!decode) r.fail(`unknown OpenFlow 1.3 action type ${type}`, at);
-    out.push(decode(body, type, len, at));
+    const wrong = nestingError(a, inCt);
+    if (wrong) r.fail(wrong, at);
+    out.push(a);
   }
   return out;
 }
@@ -134,8 +144,35 @@ const BY_KEYWORD: ReadonlyMap<string, KeywordParser> = (() => {
 /** Parses one `key[:=(]value` of an action list into out. */
 export function parseAction(kv: KeyValue, ctx: ParseContext, out: Action[]): void {
   const parse = BY_KEYWORD.get(kv.key.toLowerCase());
-  if (parse) return parse(kv, ctx, out);
-  const port = barePortOutput(kv);
-  if (!port) fail(`unknown action ${kv.key}`, kv.keyAt);
-  out.push(port!);
+  const n = out.length;
+  if (parse) {
+    parse(kv, ctx, out);
+  } else {
+    const port = barePortOutput(kv);
+    if (!port) fail(`unknown action ${kv.key}`, kv.keyAt);
+    out.push(port!);
+  }
+  for (let i = n; i < out.length; i++) {
+    const wrong = nestingError(out[i]!, ctx.inCt);
+    if (wrong) fail(wrong, kv.keyAt);
+  }
+}
+
+/** ofpact_name() where it differs from the kind. */
+const OVS_NAME: Partial<Record<ActionType, string>> = { reg_move: 'move', reg_load: 'set_field', set_nw_ttl: 'mod_nw_ttl' };
+
+/**
+ * OVS's ofpacts_verify_nested(), as its words (undefined: fine): the conntrack fields are written
+ * only inside ct(exec(...)), which allows nothing else (but a nat); a nat is only ever inside ct.
+ */
+function nestingError(a: Action, inCt: boolean): string | undefined {
+  const dst = a.type === 'set_field' ? a.field : a.type === 'reg_load' || a.type === 'reg_move' ? a.dst.field : undefined;
+  const ctField = dst !== undefined && (dst.slot === 'ct_mark' || dst.slot === 'ct_label');
+  if (!inCt) {
+    if (ctField) return 'cannot set CT fields outside of ct action';
+    return a.type === 'nat' ? 'Cannot have NAT action outside of "ct" action' : undefined;
+  }
+  if (a.type === 'nat') return undefined;
+  if (!dst) return `ct action doesn't support nested action ${OVS_NAME[a.type] ?? a.type}`;
+  return ctField ? undefined : `ct action doesn't support nested modification of ${dst.name}`;
 }

@@ -17,6 +17,8 @@ export interface ParseContext {
   readonly inWriteActions: boolean;
   /** A VLAN header is known to be present at this point of the action list. */
   vlan: boolean;
+  /** Inside ct(exec(...)): only writes to the conntrack fields are allowed there, and only there. */
+  readonly inCt: boolean;
 }
 
 /** Parses one `keyword[:=(]value` of the action text and appends what it writes (one or more actions). */

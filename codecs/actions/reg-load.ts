@@ -1,10 +1,12 @@
 // reg_load: write an immediate into a subfield (NXAST_REG_LOAD). Text: load:VALUE->SUBFIELD; OVS
 // also writes a masked set_field this way in OpenFlow 1.3 (set-field.ts).
+import { allOnes } from '../openflow/fields.js';
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, inColumn, splitArrow } from '../ofctl/syntax.js';
 import { hexOrZero, parseUint } from '../ofctl/values.js';
 import { ActionRecord, nxHeader } from './record.js';
+import { maskedLoads } from './set-field.js';
 
 export interface RegLoad {
   readonly type: 'reg_load';
@@ -37,8 +39,10 @@ export const regLoad: ActionRecord<RegLoad> = {
       const dst = parseSubfield(d, valueAt + v.length + 2);
       if (!dst.field.writable) fail(`${dst.field.name} is read-only`, valueAt);
       const n = inColumn(valueAt, () => parseUint(v));
-      if (dst.nBits < 64 && n >> BigInt(dst.nBits) !== 0n) fail(`${value}: value does not fit into ${dst.nBits} bits`, valueAt);
-      out.push({ type: 'reg_load', dst, value: n });
+      if (dst.nBits !== 64 && n >> BigInt(dst.nBits) !== 0n) fail(`${value}: value does not fit into ${dst.nBits} bits`, valueAt);
+      // Wider than one NXAST_REG_LOAD (ct_label[], ipv6_src[]): 64-bit loads, lowest first, as OVS writes it.
+      if (dst.nBits > 64) out.push(...maskedLoads(dst.field, n << BigInt(dst.ofs), allOnes(dst.nBits) << BigInt(dst.ofs)));
+      else out.push({ type: 'reg_load', dst, value: n });
     },
   },
 };

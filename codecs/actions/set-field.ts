@@ -19,8 +19,11 @@ export interface SetField {
 
 const OFPAT_SET_FIELD = 25;
 
-/** Loads covering each contiguous run of ones in mask (how OVS writes a masked set_field in 1.3). */
-function maskedLoads(field: FieldDef, value: bigint, mask: bigint): Action[] {
+/**
+ * Loads covering each contiguous run of ones in mask, at most 64 bits each (OVS's
+ * next_load_segment(): how it writes a masked set_field, or a load wider than 64 bits, in 1.3).
+ */
+export function maskedLoads(field: FieldDef, value: bigint, mask: bigint): Action[] {
   const out: Action[] = [];
   let ofs = 0;
   while (ofs < field.bits) {

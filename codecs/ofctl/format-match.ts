@@ -6,7 +6,9 @@ import {
   allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from '../openflow/fields.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, UnknownOxm } from '../openflow/match.js';
-import { formatFieldValue, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero } from './values.js';
+import {
+  formatFieldValue, formatFlags, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero,
+} from './values.js';
 
 /** The keyword match_format() prints for a dl_type: its own, and by IP protocol (the first entry of each wins). */
 const KEYWORD_OF: ReadonlyMap<bigint, { readonly plain?: string; readonly byProto: ReadonlyMap<bigint, string> }> = (() => {
@@ -84,6 +86,11 @@ function textOf(f: FieldDef, p: MatchPrint): Text {
     case 'packet_type':
       // The default (Ethernet) is not printed, as OVS does not.
       return (e, ctx) => (e.value === 0n ? '' : `${nameOf(ctx)}=${formatPacketType(e.value)}`);
+    case 'flags': {
+      // The flag bits OVS keeps (ct_state: 8 of 32; tcp_flags: 12 of its 16-bit slot).
+      const all = allOnes(Math.min(f.bits, SLOT_BITS[f.slot]));
+      return (e, ctx) => `${nameOf(ctx)}=${formatFlags(f, e.value & all, e.mask & all, all)}`;
+    }
   }
 }
 
@@ -126,6 +133,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   const tci = m.get('vlan_tci');
   const ctx: ProtocolContext = {
     dlType, nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
+    ctNwProto: m.get('ct_nw_proto')?.value,
   };
   // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
   let keyword: string | undefined;

@@ -24,7 +24,7 @@ export function matchHasVlan(m: Match): boolean {
 const INSTRUCTION_ORDER = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
 
 export function parseActions(text: string, offset: number, match: Match, inWriteActions = false): Instructions {
-  const ctx: ParseContext = { match, vlan: matchHasVlan(match), inWriteActions };
+  const ctx: ParseContext = { match, vlan: matchHasVlan(match), inWriteActions, inCt: false };
   const apply: Action[] = [];
   let meter: number | undefined, clear = false, write: Action[] | undefined, gotoTable: number | undefined;
   let writeMetadata: { value: bigint; mask: bigint } | undefined;

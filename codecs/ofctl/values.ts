@@ -1,5 +1,5 @@
 // Text forms of field values, as OVS's mf_format()/mf_parse() write and read them.
-import { allOnes, FieldDef } from '../openflow/fields.js';
+import { allOnes, FieldDef, SLOT_BITS } from '../openflow/fields.js';
 import { formatPort, OFPP_MAX, portByName } from '../openflow/ports.js';
 
 /** C's printf("%#x"): "0" for zero, else "0x…". */
@@ -21,7 +21,7 @@ export function formatMacMasked(v: bigint, mask: bigint): string {
   return mask === allOnes(48) ? formatMac(v) : `${formatMac(v)}/${formatMac(mask)}`;
 }
 
-function formatIpv4(v: bigint): string {
+export function formatIpv4(v: bigint): string {
   const n = Number(v);
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
@@ -40,7 +40,7 @@ export function formatIpv4Masked(v: bigint, mask: bigint): string {
 }
 
 /** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
-function formatIpv6(v: bigint): string {
+export function formatIpv6(v: bigint): string {
   const words: number[] = [];
   for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
@@ -78,10 +78,81 @@ export function formatPacketType(v: bigint): string {
   return `(${v >> 16n},${hexOrZero(v & 0xffffn)})`;
 }
 
+/**
+ * OVS's format_flags_masked() over a 'flags' field's names: `a|b` (format_flags(), `0` for none,
+ * unnamed bits as one `0x…`) when the mask is `all`, else each masked bit, lowest first, as
+ * `+name` or `-name` (`[Unknown]` for a bit without a name).
+ */
+export function formatFlags(f: FieldDef, v: bigint, mask: bigint, all: bigint): string {
+  const names = f.flags!.names;
+  if (mask === all) {
+    if (v === 0n) return '0';
+    let s = '';
+    let bad = 0n;
+    for (let i = 0; v >> BigInt(i) !== 0n; i++) {
+      if (((v >> BigInt(i)) & 1n) === 0n) continue;
+      const name = names[i];
+      if (name === undefined) bad |= 1n << BigInt(i);
+      else s += s ? `|${name}` : name;
+    }
+    return bad ? (s ? `${s}|0x${bad.toString(16)}` : `0x${bad.toString(16)}`) : s;
+  }
+  if (mask === 0n) return '0/0';
+  let s = '';
+  for (let i = 0; mask >> BigInt(i) !== 0n; i++) {
+    if (((mask >> BigInt(i)) & 1n) === 0n) continue;
+    s += `${((v >> BigInt(i)) & 1n) !== 0n ? '+' : '-'}${names[i] ?? '[Unknown]'}`;
+  }
+  return s;
+}
+
+/**
+ * OVS's parse_flags(): `VALUE/MASK` in numbers, `+a-b` (each flag once; the mask is the flags
+ * named) or `a|b|NUMBER` (the flags set, every flag matched: mask undefined). Bits beyond the
+ * named ones (`allowed`) are refused.
+ */
+function parseFlags(f: FieldDef, text: string, allowed: bigint): { value: bigint; mask?: bigint } {
+  const { names, noun } = f.flags!;
+  const unknown = (at: string): ValueError => new ValueError(`${at}: unknown ${noun} flag(s)`);
+  const bit = (name: string, rest: string): bigint => {
+    const i = names.indexOf(name);
+    if (i < 0 || ((allowed >> BigInt(i)) & 1n) === 0n) throw unknown(rest);
+    return 1n << BigInt(i);
+  };
+  const numeric = /^(0[xX][0-9a-fA-F]+|\d+)\/(0[xX][0-9a-fA-F]+|\d+)$/.exec(text);
+  if (numeric) {
+    const value = parseUint(numeric[1]!);
+    const mask = parseUint(numeric[2]!);
+    if ((value | mask) & ~allowed) throw unknown(text);
+    return { value, mask };
+  }
+  if (text.startsWith('+') || text.startsWith('-')) {
+    let value = 0n;
+    let mask = 0n;
+    for (const m of text.matchAll(/([+-])([^+-]*)/g)) {
+      const rest = text.slice(m.index! + 1);
+      const b = bit(m[2]!, rest);
+      if (mask & b) throw new ValueError(`${rest}: Each ${noun} flag can be specified only once`);
+      mask |= b;
+      if (m[1] === '+') value |= b;
+    }
+    return { value, mask };
+  }
+  let value = 0n;
+  for (const part of text.split('|')) {
+    const n = part === '' ? 0n : /^(0[xX][0-9a-fA-F]+|\d+)$/.test(part) ? parseUint(part) : bit(part, text);
+    if (n & ~allowed) throw unknown(text);
+    value |= n;
+  }
+  return { value };
+}
+
 /** mf_format(): a field value (and optional mask) in the field's own notation. */
 export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string {
   const full = mask === undefined || mask === allOnes(f.bits);
   switch (f.format) {
+    case 'flags':
+      return formatFlags(f, v, mask ?? allOnes(f.bits), allOnes(f.bits));
     case 'ethernet':
       return full ? formatMac(v) : formatMacMasked(v, mask!);
     case 'ipv4':
@@ -183,7 +254,7 @@ function parseMac(s: string): bigint {
   return BigInt(v);
 }
 
-function parseIpv4(s: string): bigint {
+export function parseIpv4(s: string): bigint {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) throw new ValueError(`${s}: invalid IP address`);
   let v = 0n;
@@ -191,7 +262,7 @@ function parseIpv4(s: string): bigint {
   return v;
 }
 
-function parseIpv6(s: string): bigint {
+export function parseIpv6(s: string): bigint {
   let text = s;
   let tail: number[] = [];
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(text);
@@ -237,6 +308,8 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
     return { value: (ns << 16n) | type };
   }
   switch (f.format) {
+    case 'flags':
+      return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])));
     case 'ethernet':
       return { value: parseMac(vs), ...(ms !== undefined ? { mask: parseMac(ms) } : {}) };
     case 'ipv4': {

@@ -13,7 +13,9 @@ export type Slot =
   | 'dl_src' | 'dl_dst' | 'dl_type' | 'vlan_tci'
   | 'nw_src' | 'nw_dst' | 'ipv6_src' | 'ipv6_dst' | 'ipv6_label'
   | 'nw_proto' | 'nw_tos' | 'nw_ttl' | 'tp_src' | 'tp_dst' | 'tcp_flags'
-  | 'arp_sha' | 'arp_tha' | 'nd_target';
+  | 'arp_sha' | 'arp_tha' | 'nd_target'
+  | 'ct_state' | 'ct_zone' | 'ct_mark' | 'ct_label' | 'ct_nw_proto' | 'ct_nw_src' | 'ct_nw_dst' | 'ct_ipv6_src'
+  | 'ct_ipv6_dst' | 'ct_tp_src' | 'ct_tp_dst';
 
 /** Width of each slot in bits. */
 export const SLOT_BITS: Readonly<Record<Slot, number>> = {
@@ -24,9 +26,13 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   nw_src: 32, nw_dst: 32, ipv6_src: 128, ipv6_dst: 128, ipv6_label: 32,
   nw_proto: 8, nw_tos: 8, nw_ttl: 8, tp_src: 16, tp_dst: 16, tcp_flags: 16,
   arp_sha: 48, arp_tha: 48, nd_target: 128,
+  // OVS's struct flow keeps ct_state in 8 bits (the field is 32 bits wide on the wire).
+  ct_state: 8, ct_zone: 16, ct_mark: 32, ct_label: 128, ct_nw_proto: 8, ct_nw_src: 32, ct_nw_dst: 32, ct_ipv6_src: 128,
+  ct_ipv6_dst: 128, ct_tp_src: 16, ct_tp_dst: 16,
 };
 
-export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port' | 'packet_type';
+/** 'flags': named bits (the row's flags), written `a|b` or `+a-b` as OVS's format_flags*() do. */
+export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port' | 'packet_type' | 'flags';
 
 /**
  * What a match must already say before a field may be matched (OVS "prerequisites", meta-flow.h's
@@ -35,7 +41,7 @@ export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'po
  */
 export type Prereq =
   | 'none' | 'ethernet' | 'vlan' | 'ipv4' | 'ipv6' | 'ip_any' | 'arp' | 'tcp' | 'udp' | 'sctp'
-  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert';
+  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert' | 'ct' | 'ct_l4';
 
 /** A condition match_format() tests before it prints a view: a prerequisite, or IGMP (IPv4 protocol 2). */
 export type PrintCondition = Prereq | 'igmp';
@@ -56,15 +62,23 @@ export interface MatchPrint {
    * 'field': the field's format, the mask shown unless all ones (format_*_masked); 'value': the
    * field's bits in decimal, never a mask; 'be16': decimal when exact, else `0x%x/0x%x`;
    * 'dl_type': `0x%04x`; 'label': `0x%05x[/0x%05x]`; 'vlan_tci': dl_vlan/dl_vlan_pcp when they say
-   * it all, else vlan_tci; 'packet_type': `(ns,type)`, and nothing for the Ethernet default.
+   * it all, else vlan_tci; 'packet_type': `(ns,type)`, and nothing for the Ethernet default;
+   * 'flags': `a|b` when every flag is matched, else `+a-b` (format_flags_masked).
    */
-  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type';
+  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type' | 'flags';
+}
+
+export interface FlagNames {
+  readonly noun: string;
+  readonly names: readonly string[];
 }
 
 export interface FieldHeader {
   /** 32-bit NXM/OXM header without the has-mask bit; the length byte is the value width. */
   readonly header: number;
   readonly name: string;
+  /** An experimenter OXM (class 0xffff): the experimenter id that follows the header (not counted in `header`'s length). */
+  readonly experimenter?: number;
 }
 
 export interface FieldDef {
@@ -106,8 +120,16 @@ export interface FieldDef {
   readonly oxmRank?: number;
   /** How OVS's match_format() prints its slot through this view (undefined: another view prints it). */
   readonly print?: MatchPrint;
+  /** The 'flags' format's bit names, lowest first, and what OVS calls them in its parse errors. */
+  readonly flags?: FlagNames;
   /** Derived: it owns its whole slot unchanged, so a decoded value is stored as it comes. */
   readonly wholeSlot: boolean;
+  /**
+   * Derived: the slot mask (shifted down to the field) under which OVS writes the field without a
+   * mask. Wider than any slot mask when the field is wider than its slot (ct_state: OVS keeps 8 of
+   * its 32 bits, so a matched ct_state always goes out masked).
+   */
+  readonly wireExact: bigint;
 }
 
 export const NXM_OF = 0x0000;
@@ -120,10 +142,14 @@ const nxm = (field: number, bytes: number, name: string, cls = NXM_OF): FieldHea
 const nx = (field: number, bytes: number, name: string): FieldHeader => nxm(field, bytes, name, NXM_NX);
 const oxm = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_OPENFLOW_BASIC << 16) | (field << 9) | bytes) >>> 0, name });
+/** The ONF experimenter id (OpenFlow 1.3's extension OXMs, e.g. tcp_flags). */
+export const ONF_EXPERIMENTER = 0x4f4e4600;
+const onf = (field: number, bytes: number, name: string): FieldHeader =>
+  ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: ONF_EXPERIMENTER });
 
 type Defaulted = 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
   | 'matchKeyword';
-type Row = Omit<FieldDef, Defaulted | 'wholeSlot'> & Partial<Pick<FieldDef, Defaulted>>;
+type Row = Omit<FieldDef, Defaulted | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
 
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
 
@@ -138,12 +164,17 @@ function row(r: Row): FieldDef {
     name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
     prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
-    oxmRank: r.oxmRank, print: r.print,
+    oxmRank: r.oxmRank, print: r.print, flags: r.flags,
     wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined,
+    wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
   };
 }
 
 const VLAN_CFI = 0x1000n;
+
+// lib/packets.c's ct_state_to_string() and packet_tcp_flag_to_string(), by bit.
+const CT_STATE_FLAGS: FlagNames = { noun: 'ct_state', names: ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'] };
+const TCP_FLAGS: FlagNames = { noun: 'TCP', names: ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns', '[200]', '[400]', '[800]'] };
 
 const REGS: FieldDef[] = Array.from({ length: 16 }, (_, i) =>
   row({ name: `reg${i}`, bits: 32, format: 'hex', slot: `reg${i}` as Slot, nxm: nx(i, 4, `NXM_NX_REG${i}`), oxmRank: 240 + i,
@@ -222,9 +253,10 @@ export const FIELDS: readonly FieldDef[] = [
     nxm: nxm(9, 2, 'NXM_OF_TCP_SRC'), oxm: oxm(13, 2, 'OXM_OF_TCP_SRC'), oxmRank: 80, print: { rank: 140, as: 'tp_src', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_type'], style: 'be16' } }),
   row({ name: 'tcp_dst', aliases: ['tp_dst'], bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'tcp',
     nxm: nxm(10, 2, 'NXM_OF_TCP_DST'), oxm: oxm(14, 2, 'OXM_OF_TCP_DST'), oxmRank: 81, print: { rank: 141, as: 'tp_dst', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_code'], style: 'be16' } }),
-  // Read from the wire and in actions; this codec does not write it (OVS sends it as an ONF experimenter OXM).
-  row({ name: 'tcp_flags', bits: 12, format: 'hex', slot: 'tcp_flags', prereq: 'tcp', writable: false, matchKeyword: false,
-    nxm: nx(34, 2, 'NXM_NX_TCP_FLAGS') }),
+  // 12 flag bits in a 16-bit slot: OVS keeps an exact match as 0xffff, and 0xfff is a mask it writes.
+  row({ name: 'tcp_flags', bits: 12, format: 'flags', flags: TCP_FLAGS, slot: 'tcp_flags', prereq: 'tcp', writable: false,
+    slotMask: 0xffffn, nxm: nx(34, 2, 'NXM_NX_TCP_FLAGS'), oxm: onf(42, 2, 'ONFOXM_ET_TCP_FLAGS'), oxmRank: 81.5,
+    print: { rank: 150, when: 'tcp', style: 'flags' } }),
   row({ name: 'udp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'udp',
     nxm: nxm(11, 2, 'NXM_OF_UDP_SRC'), oxm: oxm(15, 2, 'OXM_OF_UDP_SRC'), oxmRank: 82 }),
   row({ name: 'udp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'udp',
@@ -249,6 +281,33 @@ export const FIELDS: readonly FieldDef[] = [
     nxm: nx(24, 6, 'NXM_NX_ND_SLL'), oxm: oxm(32, 6, 'OXM_OF_IPV6_ND_SLL'), oxmRank: 91, print: { rank: 143, when: 'icmpv6', style: 'field' } }),
   row({ name: 'nd_tll', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'nd_advert',
     nxm: nx(25, 6, 'NXM_NX_ND_TLL'), oxm: oxm(33, 6, 'OXM_OF_IPV6_ND_TLL'), oxmRank: 92, print: { rank: 144, when: 'icmpv6', style: 'field' } }),
+  // Connection tracking (NXM only). match_format() prints them after conj_id, before the protocol
+  // keyword; nx_put_raw() writes them after pkt_mark. The original-direction tuple (ct_nw_*,
+  // ct_ipv6_*, ct_tp_*) needs a valid connection (OVS's MFP_CT_VALID, which the switch checks and
+  // ovs-ofctl does not: 'ct' holds here), and the ports a ct_nw_proto ('ct_l4', as nx_put_raw()
+  // writes and match_format() prints them only with it).
+  row({ name: 'ct_state', bits: 32, format: 'flags', flags: CT_STATE_FLAGS, slot: 'ct_state', writable: false,
+    nxm: nx(105, 4, 'NXM_NX_CT_STATE'), oxmRank: 301, print: { rank: 31, style: 'flags' } }),
+  row({ name: 'ct_zone', bits: 16, format: 'hex', slot: 'ct_zone', maskable: false, writable: false,
+    nxm: nx(106, 2, 'NXM_NX_CT_ZONE'), oxmRank: 302, print: { rank: 31.1, style: 'be16' } }),
+  row({ name: 'ct_mark', bits: 32, format: 'hex', slot: 'ct_mark', nxm: nx(107, 4, 'NXM_NX_CT_MARK'), oxmRank: 303,
+    print: { rank: 31.2, style: 'field' } }),
+  row({ name: 'ct_label', bits: 128, format: 'hex', slot: 'ct_label', nxm: nx(108, 16, 'NXM_NX_CT_LABEL'), oxmRank: 304,
+    print: { rank: 31.3, style: 'field' } }),
+  row({ name: 'ct_nw_src', bits: 32, format: 'ipv4', slot: 'ct_nw_src', prereq: 'ct', writable: false,
+    nxm: nx(120, 4, 'NXM_NX_CT_NW_SRC'), oxmRank: 305, print: { rank: 31.4, style: 'field' } }),
+  row({ name: 'ct_ipv6_src', bits: 128, format: 'ipv6', slot: 'ct_ipv6_src', prereq: 'ct', writable: false,
+    nxm: nx(122, 16, 'NXM_NX_CT_IPV6_SRC'), oxmRank: 306, print: { rank: 31.5, style: 'field' } }),
+  row({ name: 'ct_nw_dst', bits: 32, format: 'ipv4', slot: 'ct_nw_dst', prereq: 'ct', writable: false,
+    nxm: nx(121, 4, 'NXM_NX_CT_NW_DST'), oxmRank: 307, print: { rank: 31.6, style: 'field' } }),
+  row({ name: 'ct_ipv6_dst', bits: 128, format: 'ipv6', slot: 'ct_ipv6_dst', prereq: 'ct', writable: false,
+    nxm: nx(123, 16, 'NXM_NX_CT_IPV6_DST'), oxmRank: 308, print: { rank: 31.7, style: 'field' } }),
+  row({ name: 'ct_nw_proto', bits: 8, format: 'decimal', slot: 'ct_nw_proto', prereq: 'ct', maskable: false, writable: false,
+    nxm: nx(119, 1, 'NXM_NX_CT_NW_PROTO'), oxmRank: 309, print: { rank: 31.8, style: 'value' } }),
+  row({ name: 'ct_tp_src', bits: 16, format: 'decimal', slot: 'ct_tp_src', prereq: 'ct_l4', writable: false,
+    nxm: nx(124, 2, 'NXM_NX_CT_TP_SRC'), oxmRank: 309.1, print: { rank: 31.9, style: 'be16' } }),
+  row({ name: 'ct_tp_dst', bits: 16, format: 'decimal', slot: 'ct_tp_dst', prereq: 'ct_l4', writable: false,
+    nxm: nx(125, 2, 'NXM_NX_CT_TP_DST'), oxmRank: 309.2, print: { rank: 31.95, style: 'be16' } }),
 ];
 
 /** The rows that view each slot. */
@@ -321,6 +380,8 @@ export interface ProtocolContext {
   readonly icmpType: bigint | undefined;
   /** The ICMP code is unmatched or 0 (neighbour discovery; not checked when normalising, as OVS does not). */
   readonly ndCode: boolean;
+  /** The conntrack IP protocol (ct_nw_proto), whatever its mask. */
+  readonly ctNwProto: bigint | undefined;
 }
 
 /** OVS's mf_are_prereqs_ok(): whether a context allows a field with this prerequisite. */
@@ -357,6 +418,10 @@ export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
       return prereqHolds('icmpv6', c) && c.icmpType === 135n && c.ndCode;
     case 'nd_advert':
       return prereqHolds('icmpv6', c) && c.icmpType === 136n && c.ndCode;
+    case 'ct':
+      return true;
+    case 'ct_l4':
+      return c.ctNwProto !== undefined && c.ctNwProto !== 0n;
   }
 }
 
@@ -373,9 +438,13 @@ export function fieldByName(name: string): FieldDef | undefined {
   return byName.get(name);
 }
 
-/** Looks a field up by a 32-bit NXM/OXM header (has-mask bit and length normalised away). */
-export function fieldByHeader(header: number): FieldDef | undefined {
-  return byHeader.get(unmaskedHeader(header));
+/**
+ * Looks a field up by a 32-bit NXM/OXM header (has-mask bit and length normalised away); an
+ * experimenter header's length without its experimenter id, which must be the field's.
+ */
+export function fieldByHeader(header: number, experimenter?: number): FieldDef | undefined {
+  const f = byHeader.get(unmaskedHeader(header));
+  return f && f.oxm?.experimenter !== undefined && (header >>> 16) === OFPXMC_EXPERIMENTER && f.oxm.experimenter !== experimenter ? undefined : f;
 }
 
 /** The header with has-mask cleared and the length byte set to the unmasked value width. */

@@ -111,6 +111,7 @@ function protocolContext(m: Match, loose: boolean): ProtocolContext {
     vlan: ((m.get('vlan_tci')?.value ?? 0n) & 0x1fffn) !== 0n,
     icmpType: read(m, 'tp_src'),
     ndCode: loose || !code || code.value === 0n,
+    ctNwProto: m.get('ct_nw_proto')?.value,
   };
 }
 
@@ -149,15 +150,24 @@ const order = new Int32Array(ENCODED.length);
 
 /** Writes one field's TLV from its slot's entry: its bits of the slot, exact or masked. */
 function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
-  const h = of13Header(f)!.header;
+  const hdr = of13Header(f)!;
+  const h = hdr.header;
   const bytes = h & 0xff;
   const shift = f.slotShift ? BigInt(f.slotShift) : 0n;
-  const full = shift ? f.slotMask >> shift : f.slotMask;
   let value = shift ? (e.value & f.slotMask) >> shift : e.value & f.slotMask;
   if (f.of11Port) value = BigInt(portToOf11(Number(value)));
   const mask = shift ? (e.mask & f.slotMask) >> shift : e.mask & f.slotMask;
-  if (mask === full || !f.maskable) w.u32((h & 0xffffff00) | bytes).uint(value, bytes);
-  else w.u32(((h & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(value & mask, bytes).uint(mask, bytes);
+  // An experimenter OXM's length also counts its 4-byte experimenter id.
+  const exp = hdr.experimenter === undefined ? 0 : 4;
+  if (mask === f.wireExact || !f.maskable) {
+    w.u32(((h & 0xffffff00) | (bytes + exp)) >>> 0);
+    if (exp) w.u32(hdr.experimenter!);
+    w.uint(value, bytes);
+  } else {
+    w.u32(((h & 0xffffff00) | 0x100 | (bytes * 2 + exp)) >>> 0);
+    if (exp) w.u32(hdr.experimenter!);
+    w.uint(value & mask, bytes).uint(mask, bytes);
+  }
 }
 
 /**
@@ -211,15 +221,26 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
   const seen: number[] = [];
   while (r.remaining > 0) {
     const at = r.pos;
-    const header = r.u32();
+    let header = r.u32();
     const cls = header >>> 16;
     const hasMask = (header & 0x100) !== 0;
-    const len = header & 0xff;
+    let len = header & 0xff;
     if (len === 0) r.fail('OXM field with zero length', at);
     if (len > r.remaining) r.fail(`OXM field of ${len} bytes runs past the match`, at);
-    const f = fieldByHeader(header);
-    if (!f || (cls !== NXM_OF && cls !== NXM_NX && cls !== OFPXMC_OPENFLOW_BASIC)) {
-      if (cls === OFPXMC_EXPERIMENTER && len < 4) r.fail('experimenter OXM shorter than its experimenter id', at);
+    let f: FieldDef | undefined;
+    if (cls === OFPXMC_EXPERIMENTER) {
+      if (len < 4) r.fail('experimenter OXM shorter than its experimenter id', at);
+      // Looked up with its length less the experimenter id, as the field table keeps it.
+      f = len > 4 ? fieldByHeader(((header & 0xffffff00) | (len - 4)) >>> 0, r.buf.readUInt32BE(r.pos)) : undefined;
+      if (f) {
+        r.skip(4);
+        len -= 4;
+        header = ((header & 0xffffff00) | len) >>> 0;
+      }
+    } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC) {
+      f = fieldByHeader(header);
+    }
+    if (!f) {
       if (unknown === NO_UNKNOWN) unknown = [];
       unknown.push({ header, bytes: Buffer.from(r.buf.subarray(at, r.pos + len)) });
       r.skip(len);

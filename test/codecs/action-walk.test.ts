@@ -28,7 +28,9 @@ interface CorpusEntry {
 const corpus: readonly CorpusEntry[] = readFileSync(new URL('../../../fixtures/codec/corpus.jsonl', import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as CorpusEntry);
 
-const actionsOf = (ins: Instructions): readonly Action[] => [...ins.apply, ...(ins.write ?? [])];
+/** The actions of a list and, depth first, those nested in them (ct's nat and exec(…)). */
+const withNested = (list: readonly Action[]): Action[] => list.flatMap((a) => (a.type === 'ct' ? [a, ...withNested(a.actions)] : [a]));
+const actionsOf = (ins: Instructions): readonly Action[] => withNested([...ins.apply, ...(ins.write ?? [])]);
 
 function decodeFlowMod(hex: string): MessageOf<'flow_mod'> {
   const res = decodeMessage(Buffer.from(hex, 'hex'));
@@ -37,13 +39,15 @@ function decodeFlowMod(hex: string): MessageOf<'flow_mod'> {
   return res.msg;
 }
 
-/** The action keywords of a flow's text (write_actions(…) included), lower case. */
+/** The action keywords of a flow's text (write_actions(…), and ct(…) with its nat and exec(…), included), lower case. */
 function actionKeywords(input: string): Set<string> {
   const out = new Set<string>();
   const walk = (text: string): void => {
     for (const kv of splitKeyValues(text, 0)) {
-      out.add(kv.key.toLowerCase());
-      if (kv.key.toLowerCase() === 'write_actions') walk(kv.value);
+      const k = kv.key.toLowerCase();
+      out.add(k);
+      if (k === 'write_actions' || k === 'exec') walk(kv.value);
+      if (k === 'ct') for (const arg of splitKeyValues(kv.value, 0)) if (arg.key === 'nat' || arg.key === 'exec') walk(`${arg.key}(${arg.value})`);
     }
   };
   walk(input.slice(input.toLowerCase().lastIndexOf('actions=') + 'actions='.length));
@@ -100,7 +104,7 @@ const OUTSIDE_OF13_TEXT: { readonly [T in ActionType]?: () => Promise<void> } = 
   // raw holds what the codec does not model, as OVS's bytes; OVS prints its own text for them
   // (push_mpls:0x8847), which ofctl-ts neither prints nor reads.
   raw: async () => {
-    for (const flow of ['ip,actions=push_mpls:0x8847,output:1', 'mpls,actions=dec_mpls_ttl,pop_mpls:0x0800', 'ip,actions=ct(commit)']) {
+    for (const flow of ['ip,actions=push_mpls:0x8847,output:1', 'mpls,actions=dec_mpls_ttl,pop_mpls:0x0800', 'actions=exit']) {
       const ovs = await ovsParseFlow('OpenFlow13', flow);
       const hex = `${ovs.hex.slice(0, 8)}00000000${ovs.hex.slice(16)}`;
       const fm = decodeFlowMod(hex);

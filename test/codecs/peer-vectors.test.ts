@@ -83,12 +83,14 @@ function checkFlowBad(v: Vector): Outcome {
 function checkList(v: Vector): Outcome {
   const instructions = v.kind === 'instructions';
   const bytes = Buffer.from(v.hex!, 'hex');
+  // ovs-ofctl parse-actions prints `bad OpenFlow13 actions: ERROR` for a list it refuses.
+  const ovsRefuses = v.expect.text === undefined || v.expect.text.startsWith('bad ');
   let decoded: Instructions;
   try {
     const r = new Reader(bytes);
     decoded = instructions ? decodeInstructions(r) : { apply: decodeActions(r) };
   } catch (err) {
-    return miss(`decode: ${errorText(err)}`);
+    return ovsRefuses ? PASS : miss(`decode: ${errorText(err)}`);
   }
   const printed = `actions=${formatInstructions(decoded)}`;
   if (printed !== v.expect.text) return differs('print', printed, v.expect.text ?? '(OVS refuses it)');
