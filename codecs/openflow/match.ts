@@ -82,11 +82,15 @@ const PT_ETHERNET: MatchEntry = { value: 0n, mask: 0xffffffffn };
  * an Ethernet-level field it is implied and left out. So `tp_dst=80` selects the flows that match
  * Ethernet fields, not every flow. Settles `m` in place to that one form and returns it.
  */
+const VLAN_VID_CFI = 0x1fffn;
+
 export function settleEthernet(m: Match, saidEthernet: boolean): Match {
   const pt = m.get('packet_type');
   if (pt ? pt.value !== 0n : !saidEthernet) return m;
-  for (const slot of m.keys()) {
-    if (impliesEthernet(slot)) {
+  for (const [slot, e] of m) {
+    // PCP bits without a VID are not carried by OpenFlow 1.3 (OVS's encoder writes nothing for
+    // them): such a vlan_tci does not stand for "Ethernet" on the wire.
+    if (impliesEthernet(slot) && (slot !== 'vlan_tci' || (e.mask & VLAN_VID_CFI) !== 0n)) {
       if (pt) m.delete('packet_type');
       return m;
     }

@@ -45,6 +45,9 @@ const PAIRS: ReadonlyArray<readonly [string, string, 'replaces' | 'adds']> = [
   // What OpenFlow 1.3 cannot carry: no PCP bits without a VID (OVS prints what it holds, 0x1fff).
   ['vlan_tci=0x0000/0xffff', 'vlan_tci=0x0000/0x1fff', 'replaces'],
   ['dl_vlan=0xffff', 'vlan_tci=0x0000/0x1fff', 'replaces'],
+  // PCP bits alone are not sent at all, but the match said "Ethernet": OVS keeps packet_type.
+  ['vlan_tci=0x2000/0xe000', 'packet_type=(0,0)', 'replaces'],
+  ['vlan_tci=0x2000/0xe000', 'priority=32768', 'adds'],
   // Prerequisites and packet type: a field without its protocol is dropped, but it said "Ethernet".
   ['ip,packet_type=(0,0)', 'ip', 'replaces'],
   ['tp_dst=80', 'nw_src=10.0.0.1', 'replaces'],
