@@ -1,5 +1,5 @@
 // output_reg: output to the port held in a subfield (NXAST_OUTPUT_REG, or NXAST_OUTPUT_REG2 as
-// peers may send it). Text: output:SUBFIELD, read by the output record's keyword.
+// peers may send it). Text: output:SUBFIELD, read by the output record's keyword, or output_reg:SUBFIELD.
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { ActionRecord, nxHeader } from './record.js';
@@ -33,5 +33,7 @@ export const outputReg: ActionRecord<OutputReg> = {
     return { type: 'output_reg', src: checkSubfield(r, { field, ofs: ofsNbits >> 6, nBits: (ofsNbits & 63) + 1 }, hAt), maxLen };
   },
   print: (a) => `output:${formatSubfield(a.src)}`,
-  parse: {}, // written output:SUBFIELD; the output record's keyword tells the two apart
+  // Printed output:SUBFIELD (the output record's keyword tells the two apart); output_reg:SUBFIELD
+  // is OVS's older spelling, still read.
+  parse: { output_reg: ({ value, valueAt }, _ctx, out) => out.push(outputRegFrom(value, valueAt)) },
 };
