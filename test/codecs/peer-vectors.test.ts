@@ -13,7 +13,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
-import { formatFlowMod, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
+import { formatFlowMod } from '../../codecs/ofctl/format-flow.js';
+import { formatMessage } from '../../codecs/ofctl/format-message.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { decodeActions, encodeActions } from '../../codecs/actions/index.js';
 import { Reader, Writer } from '../../codecs/openflow/bytes.js';
@@ -115,8 +116,7 @@ function checkMsg(v: Vector): Outcome {
   if (m.type === 'unknown') return { verdict: 'unsupported', why: `message type ${m.ofType}` };
   const reencoded = encodeMessage(m).toString('hex');
   if (reencoded !== v.hex) return differs(`re-encode ${m.type}`, reencoded, v.hex!);
-  const printed = m.type === 'flow_mod' ? formatFlowMod(m, m.xid)
-    : m.type === 'flow_stats_reply' ? formatFlowStatsReply(m.xid, m.flags, m.flows) : undefined;
+  const printed = formatMessage(m);
   if (printed === undefined) return { verdict: 'unsupported', why: `no printer for ${m.type}` };
   return printed === v.expect.print ? PASS : differs('print', printed, v.expect.print!);
 }
