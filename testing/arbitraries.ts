@@ -456,8 +456,8 @@ const portDescArb: fc.Arbitrary<PortDesc> = fc.record({
 });
 
 const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
-  table: u8, outPort: port, outGroup: u32, cookie: u64, cookieMask: u64, match: matchArb,
-});
+  table: u8, outPort: port, outGroup: u32, cookie: u64, cookieMask: u64, match: matchArb, unknownOxm: unknownOxmsArb,
+}).map(({ unknownOxm, ...r }): FlowStatsRequest => ({ ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
 
 // OpenFlow 1.3 message types the decoder gives a typed form (others decode as 'unknown').
 const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 21, 24, 25]);
@@ -489,12 +489,13 @@ export const messageArbs: MessageArbs = {
   get_config_request: xid.map((x) => ({ type: 'get_config_request' as const, xid: x })),
   get_config_reply: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'get_config_reply' as const, ...r })),
   set_config: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'set_config' as const, ...r })),
-  packet_in: fc.record({ xid, bufferId: u32, totalLen: u16, reason: u8, table: u8, cookie: u64, match: matchArb, data: bytes(64) })
-    .map((r) => ({ type: 'packet_in' as const, ...r })),
+  packet_in: fc.record({
+    xid, bufferId: u32, totalLen: u16, reason: u8, table: u8, cookie: u64, match: matchArb, unknownOxm: unknownOxmsArb, data: bytes(64),
+  }).map(({ unknownOxm, ...r }) => ({ type: 'packet_in' as const, ...r, ...(unknownOxm ? { unknownOxm } : {}) })),
   flow_removed: fc.record({
     xid, cookie: u64, priority: u16, reason: u8, table: u8, durationSec: u32, durationNsec: u32, idleTimeout: u16,
-    hardTimeout: u16, packetCount: u64, byteCount: u64, match: matchArb,
-  }).map((r) => ({ type: 'flow_removed' as const, ...r })),
+    hardTimeout: u16, packetCount: u64, byteCount: u64, match: matchArb, unknownOxm: unknownOxmsArb,
+  }).map(({ unknownOxm, ...r }) => ({ type: 'flow_removed' as const, ...r, ...(unknownOxm ? { unknownOxm } : {}) })),
   port_status: fc.record({ xid, reason: fc.integer({ min: 0, max: 2 }), port: portDescArb })
     .map((r) => ({ type: 'port_status' as const, ...r })),
   packet_out: fc.record({ xid, bufferId: fc.oneof(fc.constant(0xffffffff), u32), inPort: port, actions: actionsArb(4), data: bytes(64) })

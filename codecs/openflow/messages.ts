@@ -62,6 +62,7 @@ export interface PortDesc {
 
 export interface FlowStatsRequest {
   readonly table: number;
+  readonly unknownOxm?: readonly UnknownOxm[];
   readonly outPort: number;
   readonly outGroup: number;
   readonly cookie: bigint;
@@ -97,11 +98,14 @@ export type OfMessage = WithXid<
   | {
       readonly type: 'packet_in'; readonly bufferId: number; readonly totalLen: number; readonly reason: number;
       readonly table: number; readonly cookie: bigint; readonly match: Match; readonly data: Buffer;
+      /** Match fields the codec does not know, kept (printed as unknown_oxm, re-encoded as they came). */
+      readonly unknownOxm?: readonly UnknownOxm[];
     }
   | {
       readonly type: 'flow_removed'; readonly cookie: bigint; readonly priority: number; readonly reason: number;
       readonly table: number; readonly durationSec: number; readonly durationNsec: number; readonly idleTimeout: number;
       readonly hardTimeout: number; readonly packetCount: bigint; readonly byteCount: bigint; readonly match: Match;
+      readonly unknownOxm?: readonly UnknownOxm[];
     }
   | { readonly type: 'port_status'; readonly reason: number; readonly port: PortDesc }
   | {
@@ -217,14 +221,14 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
     case 'packet_in':
       start = header(w, OfType.PACKET_IN, xid);
       w.u32(m.bufferId).u16(m.totalLen).u8(m.reason).u8(m.table).u64(m.cookie);
-      encodeMatch(w, m.match);
+      encodeMatch(w, m.match, m.unknownOxm);
       w.zeros(2).bytes(m.data);
       break;
     case 'flow_removed':
       start = header(w, OfType.FLOW_REMOVED, xid);
       w.u64(m.cookie).u16(m.priority).u8(m.reason).u8(m.table).u32(m.durationSec).u32(m.durationNsec);
       w.u16(m.idleTimeout).u16(m.hardTimeout).u64(m.packetCount).u64(m.byteCount);
-      encodeMatch(w, m.match);
+      encodeMatch(w, m.match, m.unknownOxm);
       break;
     case 'port_status':
       start = header(w, OfType.PORT_STATUS, xid);
@@ -253,7 +257,7 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
       start = multipartHeader(w, OfType.MULTIPART_REQUEST, xid, OFPMP_FLOW, m.flags);
       const q = m.request;
       w.u8(q.table).zeros(3).u32(portToOf11(q.outPort)).u32(q.outGroup).zeros(4).u64(q.cookie).u64(q.cookieMask);
-      encodeMatch(w, q.match);
+      encodeMatch(w, q.match, q.unknownOxm);
       break;
     }
     case 'flow_stats_reply':
@@ -316,6 +320,11 @@ export function encodeMessage(m: OfMessage): Buffer {
 export type DecodeResult = { readonly ok: true; readonly msg: OfMessage } | { readonly ok: false; readonly error: DecodeError };
 
 /** Decodes exactly one message occupying all of buf. Never throws. */
+/** Unknown match fields, kept wherever a match is decoded (none: no member). */
+function keptUnknown(unknown: readonly UnknownOxm[]): { unknownOxm?: readonly UnknownOxm[] } {
+  return unknown.length ? { unknownOxm: unknown } : {};
+}
+
 export function decodeMessage(buf: Buffer): DecodeResult {
   try {
     // All three arguments, as sub() passes them: the default-argument path would deoptimise the constructor.
@@ -421,9 +430,9 @@ function readMessage(r: Reader): OfMessage {
       const reason = b.u8();
       const table = b.u8();
       const cookie = b.u64();
-      const { match } = decodeMatch(b);
+      const { match, unknown } = decodeMatch(b);
       b.skip(2);
-      return { type: 'packet_in', xid, bufferId, totalLen, reason, table, cookie, match, data: rest() };
+      return { type: 'packet_in', xid, bufferId, totalLen, reason, table, cookie, match, ...keptUnknown(unknown), data: rest() };
     }
     case OfType.FLOW_REMOVED: {
       const cookie = b.u64();
@@ -436,10 +445,10 @@ function readMessage(r: Reader): OfMessage {
       const hardTimeout = b.u16();
       const packetCount = b.u64();
       const byteCount = b.u64();
-      const { match } = decodeMatch(b);
+      const { match, unknown } = decodeMatch(b);
       return {
         type: 'flow_removed', xid, cookie, priority, reason, table, durationSec, durationNsec, idleTimeout,
-        hardTimeout, packetCount, byteCount, match,
+        hardTimeout, packetCount, byteCount, match, ...keptUnknown(unknown),
       };
     }
     case OfType.PORT_STATUS: {
@@ -532,8 +541,8 @@ function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {
       b.skip(4);
       const cookie = b.u64();
       const cookieMask = b.u64();
-      const { match } = decodeMatch(b);
-      return { type: 'flow_stats_request', xid, flags, request: { table, outPort, outGroup, cookie, cookieMask, match } };
+      const { match, unknown } = decodeMatch(b);
+      return { type: 'flow_stats_request', xid, flags, request: { table, outPort, outGroup, cookie, cookieMask, match, ...keptUnknown(unknown) } };
     }
     const flows: FlowStats[] = [];
     while (b.remaining > 0) flows.push(decodeFlowStatsEntry(b));
