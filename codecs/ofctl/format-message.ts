@@ -1,8 +1,11 @@
 // A message as `ovs-ofctl ofp-print` prints it (ofp_to_string), for the messages this codec models
 // and prints; undefined for the others (never a guess). Checked against OVS's own answers by
 // test/codecs/peer-vectors.test.ts.
-import type { OfMessage } from '../openflow/messages.js';
-import { formatFlowMod, formatFlowStatsReply } from './format-flow.js';
+import { OFP_NO_BUFFER, OfMessage } from '../openflow/messages.js';
+import { formatPort } from '../openflow/ports.js';
+import { formatInstructions } from './format-actions.js';
+import { formatDuration, formatFlowMod, formatFlowStatsReply } from './format-flow.js';
+import { formatMatch } from './format-match.js';
 
 const header = (name: string, xid: number): string => `${name} (OF1.3) (xid=0x${xid.toString(16)}):`;
 
@@ -23,6 +26,13 @@ const ROLES = ['nochange', 'equal', 'primary', 'secondary'] as const;
 const BUNDLE_CONTROL_TYPES = [
   'OPEN_REQUEST', 'OPEN_REPLY', 'CLOSE_REQUEST', 'CLOSE_REPLY', 'COMMIT_REQUEST', 'COMMIT_REPLY', 'DISCARD_REQUEST', 'DISCARD_REPLY',
 ] as const;
+
+/** OpenFlow 1.3 capability bits and their names, in OVS's order (other bits are not printed). */
+const CAPABILITIES: ReadonlyArray<readonly [number, string]> = [
+  [0x1, 'FLOW_STATS'], [0x2, 'TABLE_STATS'], [0x4, 'PORT_STATS'], [0x8, 'GROUP_STATS'], [0x20, 'IP_REASM'], [0x40, 'QUEUE_STATS'],
+  [0x100, 'PORT_BLOCKED'],
+];
+const FLOW_REMOVED_REASONS = ['idle', 'hard', 'delete', 'group_delete'] as const;
 
 function bundleFlags(flags: number): string | undefined {
   if (flags & ~3) return undefined;
@@ -62,6 +72,29 @@ export function formatMessage(m: OfMessage): string | undefined {
       const inner = formatMessage(m.message);
       if (flags === undefined || inner === undefined) return undefined;
       return `${header('ONFT_BUNDLE_ADD_MESSAGE', m.xid)}\n bundle_id=0x${m.bundleId.toString(16)} flags=${flags}\n${inner}`;
+    }
+    case 'features_reply': {
+      const aux = m.auxiliaryId ? `, auxiliary_id:${m.auxiliaryId}` : '';
+      const caps = CAPABILITIES.filter(([bit]) => m.capabilities & bit).map(([, name]) => name).join(' ');
+      return `${header('OFPT_FEATURES_REPLY', m.xid)} dpid:${m.datapathId.toString(16).padStart(16, '0')}\n`
+        + `n_tables:${m.nTables}, n_buffers:${m.nBuffers}${aux}\ncapabilities: ${caps}\n`;
+    }
+    case 'packet_out': {
+      // A packet's own dump (flow extracted from its bytes) is not printed here: buffered ones only.
+      if (m.bufferId === OFP_NO_BUFFER || m.data.length) return undefined;
+      return `${header('OFPT_PACKET_OUT', m.xid)} in_port=${formatPort(m.inPort)} actions=${formatInstructions({ apply: [...m.actions] })}`
+        + ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}\n`;
+    }
+    case 'flow_removed': {
+      const reason = FLOW_REMOVED_REASONS[m.reason];
+      if (reason === undefined) return undefined;
+      const match = formatMatch(m.match, m.priority, m.unknownOxm);
+      let s = `${header('OFPT_FLOW_REMOVED', m.xid)} ${match ? `${match} ` : ''}reason=${reason} table_id=${m.table}`;
+      if (m.cookie !== 0n) s += ` cookie:0x${m.cookie.toString(16)}`;
+      s += ` duration${formatDuration(m.durationSec, m.durationNsec)}`;
+      if (m.idleTimeout) s += ` idle${m.idleTimeout}`;
+      if (m.hardTimeout) s += ` hard${m.hardTimeout}`;
+      return `${s} pkts${m.packetCount} bytes${m.byteCount}\n`;
     }
     default: return undefined;
   }
