@@ -14,6 +14,7 @@
 import { Reader, Writer } from '../openflow/bytes.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
+import { clone, Clone } from './clone.js';
 import { conjunction, Conjunction } from './conjunction.js';
 import { ct, Ct } from './ct.js';
 import { ctClear, CtClear } from './ct-clear.js';
@@ -45,7 +46,7 @@ export type { ActionRecord, ParseContext } from './record.js';
 
 export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
-  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear
+  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -56,7 +57,7 @@ export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
 export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } = {
   output, group, set_field: setField, push_vlan: pushVlan, pop_vlan: popVlan, set_queue: setQueue,
   pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
-  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, raw,
+  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
