@@ -33,6 +33,7 @@ import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ParseContex
 import { regLoad, RegLoad } from './reg-load.js';
 import { regMove, RegMove } from './reg-move.js';
 import { resubmit, Resubmit } from './resubmit.js';
+import { sample, Sample } from './sample.js';
 import { setField, SetField } from './set-field.js';
 import { setNwTtl, SetNwTtl } from './set-nw-ttl.js';
 import { setQueue, SetQueue } from './set-queue.js';
@@ -46,7 +47,7 @@ export type { ActionRecord, ParseContext } from './record.js';
 
 export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
-  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone
+  | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone | Sample
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -57,7 +58,7 @@ export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
 export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } = {
   output, group, set_field: setField, push_vlan: pushVlan, pop_vlan: popVlan, set_queue: setQueue,
   pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
-  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, raw,
+  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, sample, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
