@@ -167,8 +167,22 @@ export function formatFieldValue(f: FieldDef, v: bigint, mask?: bigint): string 
       return full ? v.toString() : `${v}/${hexOrZero(mask!)}`;
     case 'hex':
       return full ? hexOrZero(v) : `${hexOrZero(v)}/${hexOrZero(mask!)}`;
+    case 'frag': {
+      const m = mask ?? allOnes(f.bits);
+      return FRAGS.find((x) => x.mask === m && x.value === (v & m))?.name ?? `${hexOrZero(v)}/${hexOrZero(m)}`;
+    }
   }
 }
+
+/**
+ * nw_frag's names, as OVS's frag table (flow.c): bit 0 a fragment, bit 1 a later one. Printing
+ * takes the first entry of the pair; parsing takes a name only (the exact forms first).
+ */
+const FRAGS: ReadonlyArray<{ readonly name: string; readonly mask: bigint; readonly value: bigint }> = [
+  { name: 'no', mask: 3n, value: 0n }, { name: 'first', mask: 3n, value: 1n }, { name: 'later', mask: 3n, value: 3n },
+  { name: 'no', mask: 1n, value: 0n }, { name: 'yes', mask: 1n, value: 1n },
+  { name: 'not_later', mask: 2n, value: 0n }, { name: 'later', mask: 2n, value: 2n },
+];
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -310,6 +324,11 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
   switch (f.format) {
     case 'flags':
       return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])));
+    case 'frag': {
+      const x = FRAGS.find((e) => e.name === text);
+      if (!x) throw new ValueError(`${text}: unknown fragment type (valid types are "no", "yes", "first", "later", "not_later"`);
+      return x.mask === 3n ? { value: x.value } : { value: x.value, mask: x.mask };
+    }
     case 'ethernet':
       return { value: parseMac(vs), ...(ms !== undefined ? { mask: parseMac(ms) } : {}) };
     case 'ipv4': {

@@ -12,7 +12,7 @@ export type Slot =
   | 'reg8' | 'reg9' | 'reg10' | 'reg11' | 'reg12' | 'reg13' | 'reg14' | 'reg15'
   | 'dl_src' | 'dl_dst' | 'dl_type' | 'vlan_tci'
   | 'nw_src' | 'nw_dst' | 'ipv6_src' | 'ipv6_dst' | 'ipv6_label'
-  | 'nw_proto' | 'nw_tos' | 'nw_ttl' | 'tp_src' | 'tp_dst' | 'tcp_flags'
+  | 'nw_proto' | 'nw_tos' | 'nw_ttl' | 'nw_frag' | 'tp_src' | 'tp_dst' | 'tcp_flags'
   | 'arp_sha' | 'arp_tha' | 'nd_target'
   | 'ct_state' | 'ct_zone' | 'ct_mark' | 'ct_label' | 'ct_nw_proto' | 'ct_nw_src' | 'ct_nw_dst' | 'ct_ipv6_src'
   | 'ct_ipv6_dst' | 'ct_tp_src' | 'ct_tp_dst';
@@ -24,15 +24,18 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   reg8: 32, reg9: 32, reg10: 32, reg11: 32, reg12: 32, reg13: 32, reg14: 32, reg15: 32,
   dl_src: 48, dl_dst: 48, dl_type: 16, vlan_tci: 16,
   nw_src: 32, nw_dst: 32, ipv6_src: 128, ipv6_dst: 128, ipv6_label: 32,
-  nw_proto: 8, nw_tos: 8, nw_ttl: 8, tp_src: 16, tp_dst: 16, tcp_flags: 16,
+  nw_proto: 8, nw_tos: 8, nw_ttl: 8, nw_frag: 2, tp_src: 16, tp_dst: 16, tcp_flags: 16,
   arp_sha: 48, arp_tha: 48, nd_target: 128,
   // OVS's struct flow keeps ct_state in 8 bits (the field is 32 bits wide on the wire).
   ct_state: 8, ct_zone: 16, ct_mark: 32, ct_label: 128, ct_nw_proto: 8, ct_nw_src: 32, ct_nw_dst: 32, ct_ipv6_src: 128,
   ct_ipv6_dst: 128, ct_tp_src: 16, ct_tp_dst: 16,
 };
 
-/** 'flags': named bits (the row's flags), written `a|b` or `+a-b` as OVS's format_flags*() do. */
-export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port' | 'packet_type' | 'flags';
+/**
+ * 'flags': named bits (the row's flags), written `a|b` or `+a-b` as OVS's format_flags*() do.
+ * 'frag': nw_frag's names for its (value, mask) pairs (no, yes, first, later, not_later), only.
+ */
+export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'port' | 'packet_type' | 'flags' | 'frag';
 
 /**
  * What a match must already say before a field may be matched (OVS "prerequisites", meta-flow.h's
@@ -238,6 +241,9 @@ export const FIELDS: readonly FieldDef[] = [
     maskable: false, nxm: nx(28, 1, 'NXM_NX_IP_ECN'), oxm: oxm(9, 1, 'OXM_OF_IP_ECN'), oxmRank: 61, print: { rank: 131, style: 'value' } }),
   row({ name: 'nw_ttl', bits: 8, format: 'decimal', slot: 'nw_ttl', prereq: 'ip_any', maskable: false,
     nxm: nx(29, 1, 'NXM_NX_IP_TTL'), oxmRank: 62, print: { rank: 132, style: 'value' } }),
+  // Bit 0: a fragment; bit 1: not the first one. Written after the addresses, printed after nw_ttl.
+  row({ name: 'nw_frag', aliases: ['ip_frag'], bits: 2, format: 'frag', slot: 'nw_frag', prereq: 'ip_any', writable: false,
+    nxm: nx(26, 1, 'NXM_NX_IP_FRAG'), oxmRank: 54, print: { rank: 133, style: 'field' } }),
   // ARP reuses the IP slots: the opcode's low byte in nw_proto, the addresses in nw_src/nw_dst.
   row({ name: 'arp_op', bits: 16, format: 'decimal', slot: 'nw_proto', prereq: 'arp', maskable: false,
     nxm: nxm(15, 2, 'NXM_OF_ARP_OP'), oxm: oxm(21, 2, 'OXM_OF_ARP_OP'), oxmRank: 100, print: { rank: 120, when: 'arp', style: 'value' } }),
