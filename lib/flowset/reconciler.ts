@@ -12,7 +12,7 @@
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
 import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
-import { canonicalText, toFlowMod } from './flowset.js';
+import { sameSettings, toFlowMod } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
 import { applyFlowMods, dumpFlows } from '../switch/flow-ops.js';
@@ -208,7 +208,7 @@ export class FlowReconciler {
       const have = this.actual.get(k);
       if (!have) adds.push([k, f]);
       else if (have !== f) {
-        if (canonicalText(have) !== canonicalText(f)) {
+        if (!sameSettings(have, f)) {
           adds.push([k, f]);
           modified++;
         } else {
