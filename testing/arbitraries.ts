@@ -18,6 +18,7 @@ import {
   ONFT_BUNDLE_CONTROL, PortDesc,
 } from '../codecs/openflow/messages.js';
 import { Subfield } from '../codecs/openflow/subfield.js';
+import { statsMessageArbs } from './stats-arbitraries.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -460,7 +461,15 @@ const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
 }).map(({ unknownOxm, ...r }): FlowStatsRequest => ({ ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
 
 // OpenFlow 1.3 message types the decoder gives a typed form (others decode as 'unknown').
-const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 21, 24, 25]);
+const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29]);
+
+/** The only multiparts kept raw: the experimenter ones OVS reads in OpenFlow 1.3 (NXST_IPFIX_BRIDGE/FLOW). */
+const experimenterMultipartBody: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom(3, 4), bytes(24)).map(([subtype, rest]) => {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(0x2320, 0);
+  head.writeUInt32BE(subtype, 4);
+  return Buffer.concat([head, rest]);
+});
 
 /** The message of one type (role_request/role_reply share a union member, so not MessageOf). */
 export type MessageFor<T extends OfMessage['type']> = OfMessage & { readonly type: T };
@@ -508,10 +517,10 @@ export const messageArbs: MessageArbs = {
   port_desc_request: fc.record({ xid, flags: u16 }).map((r) => ({ type: 'port_desc_request' as const, ...r })),
   port_desc_reply: fc.record({ xid, flags: fc.constantFrom(0, 1), ports: fc.array(portDescArb, { maxLength: 4 }) })
     .map((r) => ({ type: 'port_desc_reply' as const, ...r })),
-  multipart_request: fc.record({ xid, mpType: u16.filter((t) => t !== 1 && t !== 13), flags: u16, body: bytes(32) })
-    .map((r) => ({ type: 'multipart_request' as const, ...r })),
-  multipart_reply: fc.record({ xid, mpType: u16.filter((t) => t !== 1 && t !== 13), flags: u16, body: bytes(32) })
-    .map((r) => ({ type: 'multipart_reply' as const, ...r })),
+  multipart_request: fc.record({ xid, flags: u16, body: experimenterMultipartBody })
+    .map((r) => ({ type: 'multipart_request' as const, mpType: 0xffff, ...r })),
+  multipart_reply: fc.record({ xid, flags: u16, body: experimenterMultipartBody })
+    .map((r) => ({ type: 'multipart_reply' as const, mpType: 0xffff, ...r })),
   barrier_request: xid.map((x) => ({ type: 'barrier_request' as const, xid: x })),
   barrier_reply: xid.map((x) => ({ type: 'barrier_reply' as const, xid: x })),
   role_request: fc.record({ xid, role: fc.integer({ min: 0, max: 3 }), generationId: u64 })
@@ -527,6 +536,9 @@ export const messageArbs: MessageArbs = {
     fc.record({ version: u8.filter((v) => v !== 4), ofType: fc.integer({ min: 1, max: 255 }) }),
     fc.record({ version: fc.constant(4), ofType: fc.integer({ min: 1, max: 255 }).filter((t) => !HANDLED_OF13_TYPES.has(t)) }),
   ).chain((vt) => fc.record({ xid, body: bytes(32) }).map((r) => ({ type: 'unknown' as const, ...vt, ...r }))),
+  ...statsMessageArbs({
+    xid, u8, u16, u32, u64, port, mac: uintBits(48), actions: actionsArb(3), flowStatsRequest: flowStatsRequestArb,
+  }),
 };
 
 /** Any message, weighted towards the structurally rich ones. */

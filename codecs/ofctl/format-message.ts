@@ -6,6 +6,8 @@ import { formatPort } from '../openflow/ports.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration, formatFlowMod, formatFlowStatsReply } from './format-flow.js';
 import { formatMatch } from './format-match.js';
+import { formatFlowStatsRequestMessage, formatPortDescRequest, formatStatsMessage } from './format-stats.js';
+import { isStatsMessage } from '../openflow/stats.js';
 
 const header = (name: string, xid: number): string => `${name} (OF1.3) (xid=0x${xid.toString(16)}):`;
 
@@ -96,6 +98,8 @@ export function formatMessage(m: OfMessage): string | undefined {
       if (m.hardTimeout) s += ` hard${m.hardTimeout}`;
       return `${s} pkts${m.packetCount} bytes${m.byteCount}\n`;
     }
-    default: return undefined;
+    case 'flow_stats_request': return formatFlowStatsRequestMessage(m.xid, m.flags, m.request);
+    case 'port_desc_request': return formatPortDescRequest(m.xid, m.flags);
+    default: return isStatsMessage(m) ? formatStatsMessage(m) : undefined;
   }
 }

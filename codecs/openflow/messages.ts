@@ -6,6 +6,12 @@ import { Flow, FlowStats } from './flow.js';
 import { decodeInstructions, encodeInstructions } from './instructions.js';
 import { decodeMatch, encodeMatch, Match, UnknownOxm } from './match.js';
 import { portFromOf11, portToOf11 } from './ports.js';
+import {
+  FlowStatsRequest, readFlowStatsRequest, readStatsMessage, readStatsMultipart, StatsMessage, statsWireType, writeFlowStatsRequest,
+  writeStatsBody,
+} from './stats.js';
+
+export type { FlowStatsRequest } from './stats.js';
 
 export const OFP13_VERSION = 0x04;
 export const ONF_EXPERIMENTER = 0x4f4e4600;
@@ -58,16 +64,6 @@ export interface PortDesc {
   readonly peer: number;
   readonly currSpeed: number;
   readonly maxSpeed: number;
-}
-
-export interface FlowStatsRequest {
-  readonly table: number;
-  readonly unknownOxm?: readonly UnknownOxm[];
-  readonly outPort: number;
-  readonly outGroup: number;
-  readonly cookie: bigint;
-  readonly cookieMask: bigint;
-  readonly match: Match;
 }
 
 export interface FlowMod extends Flow {
@@ -128,6 +124,8 @@ export type OfMessage = WithXid<
     }
   | { readonly type: 'bundle_add'; readonly bundleId: number; readonly flags: number; readonly message: OfMessage }
   | { readonly type: 'unknown'; readonly ofType: number; readonly version: number; readonly body: Buffer }
+  /** Group, meter, table, port and async configuration; the other multiparts (stats.ts). */
+  | StatsMessage
 >;
 
 export type MessageType = OfMessage['type'];
@@ -255,9 +253,7 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
       break;
     case 'flow_stats_request': {
       start = multipartHeader(w, OfType.MULTIPART_REQUEST, xid, OFPMP_FLOW, m.flags);
-      const q = m.request;
-      w.u8(q.table).zeros(3).u32(portToOf11(q.outPort)).u32(q.outGroup).zeros(4).u64(q.cookie).u64(q.cookieMask);
-      encodeMatch(w, q.match, q.unknownOxm);
+      writeFlowStatsRequest(w, m.request);
       break;
     }
     case 'flow_stats_reply':
@@ -302,6 +298,11 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
       start = w.pos;
       w.u8(m.version).u8(m.ofType).u16(0).u32(xid).bytes(m.body);
       break;
+    default: {
+      const [ofType, mpType] = statsWireType(m);
+      start = mpType === undefined ? header(w, ofType, xid) : multipartHeader(w, ofType, xid, mpType, (m as { flags: number }).flags);
+      writeStatsBody(w, m);
+    }
   }
   const len = w.pos - start;
   if (len > 0xffff) throw new RangeError(`OpenFlow message of ${len} bytes exceeds 65535`);
@@ -479,8 +480,10 @@ function readMessage(r: Reader): OfMessage {
       b.skip(4);
       return { type: type === OfType.ROLE_REQUEST ? 'role_request' : 'role_reply', xid, role, generationId: b.u64() };
     }
-    default:
-      return { type: 'unknown', ofType: type, version, xid, body: rest() };
+    default: {
+      const s = readStatsMessage(type, b);
+      return s ? { ...s, xid } : { type: 'unknown', ofType: type, version, xid, body: rest() };
+    }
   }
 }
 
@@ -533,17 +536,7 @@ function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {
   const flags = b.u16();
   b.skip(4);
   if (mpType === OFPMP_FLOW) {
-    if (isRequest) {
-      const table = b.u8();
-      b.skip(3);
-      const outPort = portFromOf11(b.u32());
-      const outGroup = b.u32();
-      b.skip(4);
-      const cookie = b.u64();
-      const cookieMask = b.u64();
-      const { match, unknown } = decodeMatch(b);
-      return { type: 'flow_stats_request', xid, flags, request: { table, outPort, outGroup, cookie, cookieMask, match, ...keptUnknown(unknown) } };
-    }
+    if (isRequest) return { type: 'flow_stats_request', xid, flags, request: readFlowStatsRequest(b) };
     const flows: FlowStats[] = [];
     while (b.remaining > 0) flows.push(decodeFlowStatsEntry(b));
     return { type: 'flow_stats_reply', xid, flags, flows };
@@ -557,6 +550,8 @@ function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {
     }
     return { type: 'port_desc_reply', xid, flags, ports };
   }
+  const s = readStatsMultipart(mpType, flags, isRequest, b);
+  if (s) return { ...s, xid };
   const body = Buffer.from(b.bytes(b.remaining));
   return { type: isRequest ? 'multipart_request' : 'multipart_reply', xid, mpType, flags, body };
 }

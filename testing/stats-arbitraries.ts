@@ -1,0 +1,149 @@
+// fast-check arbitraries for the messages of codecs/openflow/stats.ts, in the canonical forms the
+// decoder gives back (valid group mods, 16-byte meter bands, strings without NULs). Built from the
+// general arbitraries that testing/arbitraries.ts passes in (so neither file imports the other).
+import fc from 'fast-check';
+import type { Action } from '../codecs/actions/index.js';
+import type { FlowStatsRequest } from '../codecs/openflow/messages.js';
+import {
+  Bucket, MeterBand, MeterConfig, OFPG_ANY, OFPGT_ALL, OFPGT_FF, OFPGT_INDIRECT, OFPGT_SELECT, OFPMBT_DROP, OFPMBT_DSCP_REMARK,
+  OFPP_ANY, StatsMessage, StatsMessageType,
+} from '../codecs/openflow/stats.js';
+
+export interface StatsArbDeps {
+  readonly xid: fc.Arbitrary<number>;
+  readonly u8: fc.Arbitrary<number>;
+  readonly u16: fc.Arbitrary<number>;
+  readonly u32: fc.Arbitrary<number>;
+  readonly u64: fc.Arbitrary<bigint>;
+  readonly port: fc.Arbitrary<number>;
+  readonly mac: fc.Arbitrary<bigint>;
+  readonly actions: fc.Arbitrary<Action[]>;
+  readonly flowStatsRequest: fc.Arbitrary<FlowStatsRequest>;
+}
+
+export type StatsMessageArbs = {
+  readonly [T in StatsMessageType]: fc.Arbitrary<StatsMessage & { readonly type: T; readonly xid: number }>;
+};
+
+export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
+  const { xid, u8, u16, u32, u64, port } = d;
+  const flags = u16;
+  const text = (max: number): fc.Arbitrary<string> =>
+    fc.array(fc.integer({ min: 0x20, max: 0xff }), { maxLength: max }).map((cs) => String.fromCharCode(...cs).trimEnd() || 'x');
+  const watchPort = fc.oneof(fc.constant(OFPP_ANY), port);
+  const watchGroup = fc.oneof(fc.constant(OFPG_ANY), fc.integer({ min: 0, max: 0xffffff00 }));
+  /** Buckets OVS accepts in a group of this type (ofputil_check_group_mod). */
+  const buckets = (type: number, min: number, max: number): fc.Arbitrary<Bucket[]> => {
+    const bucket: fc.Arbitrary<Bucket> = type === OFPGT_SELECT
+      ? fc.record({ weight: u16, watchPort, watchGroup, actions: d.actions })
+      : type === OFPGT_FF
+        ? fc.record({ weight: fc.constant(0), watchPort: port, watchGroup, actions: d.actions })
+        : fc.record({ weight: fc.constant(0), watchPort: fc.constant(OFPP_ANY), watchGroup: fc.constant(OFPG_ANY), actions: d.actions });
+    return fc.array(bucket, { minLength: min, maxLength: max });
+  };
+  const groupMod = fc.tuple(fc.constantFrom(0, 1, 2, 0x8000), fc.constantFrom(OFPGT_ALL, OFPGT_SELECT, OFPGT_INDIRECT, OFPGT_FF))
+    .chain(([command, groupType]) => fc.record({
+      xid, groupId: u32,
+      buckets: command === 2 ? fc.constant([]) : groupType === OFPGT_INDIRECT ? buckets(groupType, 1, 1) : buckets(groupType, 0, 3),
+    }).map((r) => ({ type: 'group_mod' as const, command, groupType, ...r })));
+  const band: fc.Arbitrary<MeterBand> = fc.oneof(
+    fc.record({ type: fc.constant(OFPMBT_DROP), rate: u32, burstSize: u32 }),
+    fc.record({ type: fc.constant(OFPMBT_DSCP_REMARK), rate: u32, burstSize: u32, precLevel: u8 }),
+  );
+  const meterFlags = u16.filter((f) => (f & 3) !== 3);
+  const meterConfig: fc.Arbitrary<MeterConfig> = fc.record({ flags: meterFlags, meterId: u32, bands: fc.array(band, { maxLength: 3 }) });
+  const counters = fc.record({ packetCount: u64, byteCount: u64 });
+  const nsec = fc.integer({ min: 0, max: 999_999_999 });
+  const pair = fc.tuple(u32, u32);
+  const empty = <T extends 'desc_request' | 'table_stats_request' | 'group_desc_request' | 'group_features_request' | 'meter_features_request'>(
+    type: T,
+  ) => fc.record({ xid, flags }).map((r) => ({ type, ...r }));
+  return {
+    group_mod: groupMod,
+    meter_mod: fc.record({ xid, command: fc.constantFrom(0, 1), config: meterConfig })
+      .map(({ config, ...r }) => ({ type: 'meter_mod' as const, ...r, ...config })),
+    table_mod: fc.record({ xid, table: u8, config: u32 }).map((r) => ({ type: 'table_mod' as const, ...r })),
+    port_mod: fc.record({ xid, portNo: port, hwAddr: d.mac, config: u32, mask: u32, advertise: u32 })
+      .map((r) => ({ type: 'port_mod' as const, ...r })),
+    queue_get_config_request: fc.record({ xid, portNo: port }).map((r) => ({ type: 'queue_get_config_request' as const, ...r })),
+    get_async_request: xid.map((x) => ({ type: 'get_async_request' as const, xid: x })),
+    get_async_reply: fc.record({ xid, config: fc.record({ packetIn: pair, portStatus: pair, flowRemoved: pair }) })
+      .map((r) => ({ type: 'get_async_reply' as const, ...r })),
+    set_async: fc.record({ xid, config: fc.record({ packetIn: pair, portStatus: pair, flowRemoved: pair }) })
+      .map((r) => ({ type: 'set_async' as const, ...r })),
+    desc_request: empty('desc_request'),
+    desc_reply: fc.record({ xid, flags, desc: fc.record({ mfr: text(40), hw: text(40), sw: text(40), serial: text(31), dp: text(40) }) })
+      .map((r) => ({ type: 'desc_reply' as const, ...r })),
+    aggregate_request: fc.record({ xid, flags, request: d.flowStatsRequest }).map((r) => ({ type: 'aggregate_request' as const, ...r })),
+    aggregate_reply: fc.record({ xid, flags, packetCount: u64, byteCount: u64, flowCount: u32 })
+      .map((r) => ({ type: 'aggregate_reply' as const, ...r })),
+    table_stats_request: empty('table_stats_request'),
+    table_stats_reply: fc.record({
+      xid, flags, tables: fc.array(fc.record({ table: u8, activeCount: u32, lookupCount: u64, matchedCount: u64 }), { maxLength: 4 }),
+    }).map((r) => ({ type: 'table_stats_reply' as const, ...r })),
+    port_stats_request: fc.record({ xid, flags, portNo: port }).map((r) => ({ type: 'port_stats_request' as const, ...r })),
+    port_stats_reply: fc.record({
+      xid, flags,
+      ports: fc.array(fc.record({
+        portNo: port, rxPackets: u64, txPackets: u64, rxBytes: u64, txBytes: u64, rxDropped: u64, txDropped: u64, rxErrors: u64,
+        txErrors: u64, rxFrameErr: u64, rxOverErr: u64, rxCrcErr: u64, collisions: u64, durationSec: u32, durationNsec: nsec,
+      }), { maxLength: 3 }),
+    }).map((r) => ({ type: 'port_stats_reply' as const, ...r })),
+    queue_stats_request: fc.record({ xid, flags, portNo: port, queueId: u32 }).map((r) => ({ type: 'queue_stats_request' as const, ...r })),
+    queue_stats_reply: fc.record({
+      xid, flags,
+      queues: fc.array(fc.record({
+        portNo: port, queueId: u32, txBytes: u64, txPackets: u64, txErrors: u64, durationSec: u32, durationNsec: nsec,
+      }), { maxLength: 3 }),
+    }).map((r) => ({ type: 'queue_stats_reply' as const, ...r })),
+    group_stats_request: fc.record({ xid, flags, groupId: u32 }).map((r) => ({ type: 'group_stats_request' as const, ...r })),
+    group_stats_reply: fc.record({
+      xid, flags,
+      groups: fc.array(fc.record({
+        groupId: u32, refCount: u32, packetCount: u64, byteCount: u64, durationSec: u32, durationNsec: nsec,
+        buckets: fc.array(counters, { maxLength: 3 }),
+      }), { maxLength: 3 }),
+    }).map((r) => ({ type: 'group_stats_reply' as const, ...r })),
+    group_desc_request: empty('group_desc_request'),
+    group_desc_reply: fc.record({
+      xid, flags,
+      groups: fc.array(fc.constantFrom(OFPGT_ALL, OFPGT_SELECT, OFPGT_INDIRECT, OFPGT_FF)
+        .chain((groupType) => fc.record({ groupId: u32, buckets: buckets(groupType, 0, 2) }).map((g) => ({ groupType, ...g }))), { maxLength: 3 }),
+    }).map((r) => ({ type: 'group_desc_reply' as const, ...r })),
+    group_features_request: empty('group_features_request'),
+    group_features_reply: fc.record({
+      xid, flags,
+      features: fc.record({ types: u32, capabilities: u32, maxGroups: fc.array(u32, { minLength: 4, maxLength: 4 }), actions: fc.array(u32, { minLength: 4, maxLength: 4 }) }),
+    }).map((r) => ({ type: 'group_features_reply' as const, ...r })),
+    meter_stats_request: fc.record({ xid, flags, meterId: u32 }).map((r) => ({ type: 'meter_stats_request' as const, ...r })),
+    meter_config_request: fc.record({ xid, flags, meterId: u32 }).map((r) => ({ type: 'meter_config_request' as const, ...r })),
+    meter_stats_reply: fc.record({
+      xid, flags,
+      meters: fc.array(fc.record({
+        meterId: u32, flowCount: u32, packetInCount: u64, byteInCount: u64, durationSec: u32, durationNsec: nsec,
+        bands: fc.array(counters, { maxLength: 3 }),
+      }), { maxLength: 3 }),
+    }).map((r) => ({ type: 'meter_stats_reply' as const, ...r })),
+    meter_config_reply: fc.record({ xid, flags, meters: fc.array(meterConfig, { maxLength: 3 }) })
+      .map((r) => ({ type: 'meter_config_reply' as const, ...r })),
+    meter_features_request: empty('meter_features_request'),
+    meter_features_reply: fc.record({
+      xid, flags, features: fc.record({ maxMeter: u32, bandTypes: u32, capabilities: u32, maxBands: u8, maxColor: u8 }),
+    }).map((r) => ({ type: 'meter_features_reply' as const, ...r })),
+    table_features_request: tableFeatures('table_features_request', d),
+    table_features_reply: tableFeatures('table_features_reply', d),
+  };
+}
+
+function tableFeatures<T extends 'table_features_request' | 'table_features_reply'>(type: T, d: StatsArbDeps) {
+  const prop = fc.record({
+    type: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 0xfffe, 0xffff),
+    data: fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a)),
+  });
+  const table = fc.record({
+    table: fc.integer({ min: 0, max: 254 }), name: fc.array(fc.integer({ min: 0x20, max: 0x7e }), { maxLength: 31 })
+      .map((cs) => String.fromCharCode(...cs)), metadataMatch: d.u64, metadataWrite: d.u64, config: d.u32, maxEntries: d.u32,
+    properties: fc.array(prop, { maxLength: 4 }),
+  });
+  return fc.record({ xid: d.xid, flags: d.u16, tables: fc.array(table, { maxLength: 3 }) }).map((r) => ({ type, ...r }));
+}
