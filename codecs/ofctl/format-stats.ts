@@ -60,7 +60,8 @@ const ACTION_BITS: ReadonlyArray<readonly [number, string]> = [
   [0, 'output'], [22, 'group'], [25, 'set_field'], [18, 'strip_vlan'], [17, 'push_vlan'], [23, 'mod_nw_ttl'], [24, 'dec_ttl'],
   [15, 'set_mpls_ttl'], [16, 'dec_mpls_ttl'], [19, 'push_mpls'], [20, 'pop_mpls'], [21, 'set_queue'],
 ];
-const actionBitmap = (bits: number): string => ACTION_BITS.filter(([b]) => bits & (1 << b)).map(([, n]) => n).join(' ');
+const actionBitmap = (bits: number): string =>
+  ACTION_BITS.filter(([b]) => bits & (1 << b)).map(([, n]) => n).join(' ') || '<none>';
 
 const GROUP_TYPES = ['all', 'select', 'indirect', 'ff'] as const;
 
@@ -172,9 +173,9 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
       // OpenFlow 1.3 table config bits are deprecated: OVS reads none of them.
       return `${header('OFPT_TABLE_MOD', xid)} ${m.table === 0xff ? 'table_id: ALL_TABLES' : `table_id=${m.table}`}\n`;
     case 'port_mod':
-      // OVS keeps OpenFlow 1.1's config bits and the 16 feature bits of advertise (ofputil_decode_port_mod).
+      // OVS keeps OpenFlow 1.1's config bits, config only under its mask, and the 16 feature bits of advertise.
       return `${header('OFPT_PORT_MOD', xid)} port: ${formatPort(m.portNo)}: addr:${formatMacMasked(m.hwAddr, allOnes(48))}\n`
-        + `     config: ${bitNames(m.config & OFPPC11_ALL, PORT_CONFIG)}\n     mask:   ${bitNames(m.mask & OFPPC11_ALL, PORT_CONFIG)}\n`
+        + `     config: ${bitNames(m.config & m.mask & OFPPC11_ALL, PORT_CONFIG)}\n     mask:   ${bitNames(m.mask & OFPPC11_ALL, PORT_CONFIG)}\n`
         + `     advertise: ${m.advertise & 0xffff ? bitNames(m.advertise & 0xffff, PORT_FEATURES) : 'UNCHANGED'}\n`;
     case 'queue_get_config_request':
       return `${header('OFPT_QUEUE_GET_CONFIG_REQUEST', xid)} port=${formatPort(m.portNo)}\n`;
