@@ -65,7 +65,7 @@ export function formatError(m: MessageOf<'error'>): string | undefined {
   const name = errorName(m.errType, m.code, m.experimenter);
   if (name === undefined) return undefined;
   const head = `${header('OFPT_ERROR', m.xid)} ${name}\n`;
-  if (name === 'OFPHFC_INCOMPATIBLE' || name === 'OFPHFC_EPERM') return `${head}${printable(m.data)}\n`;
+  if (name === 'OFPHFC_INCOMPATIBLE' || name === 'OFPHFC_EPERM') return m.data.length ? `${head}${printable(m.data)}\n` : head;
   const inner = embedded(m.data);
   return inner === undefined ? undefined : head + inner;
 }
