@@ -14,10 +14,11 @@ import { FlowStats } from '../codecs/openflow/flow.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
 import {
-  FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
+  decodeMessage, encodeMessage, FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
   ONFT_BUNDLE_CONTROL, PortDesc,
 } from '../codecs/openflow/messages.js';
 import { Subfield } from '../codecs/openflow/subfield.js';
+import { KNOWN_ERRORS } from '../codecs/openflow/errors.js';
 import { statsMessageArbs } from './stats-arbitraries.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +472,12 @@ const experimenterMultipartBody: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom
   return Buffer.concat([head, rest]);
 });
 
+/** An experimenter message the codec keeps raw (it decodes the subtypes it knows to their own types). */
+const keptRaw = (m: OfMessage): boolean => {
+  const r = decodeMessage(encodeMessage(m));
+  return r.ok && r.msg.type === 'experimenter';
+};
+
 /** The message of one type (role_request/role_reply share a union member, so not MessageOf). */
 export type MessageFor<T extends OfMessage['type']> = OfMessage & { readonly type: T };
 export type MessageArbs = { readonly [T in OfMessage['type']]: fc.Arbitrary<MessageFor<T>> };
@@ -481,16 +488,15 @@ export const messageArbs: MessageArbs = {
     // The encoder writes a single 32-bit bitmap word, so versions stay below 32 (OVS knows 1..6).
     versions: fc.uniqueArray(fc.integer({ min: 1, max: 31 }), { maxLength: 6 }).map((v) => [...v].sort((a, b) => a - b)),
   }).map((r) => ({ type: 'hello' as const, ...r })),
-  error: fc.oneof(
-    fc.record({ xid, errType: fc.integer({ min: 0, max: 0xfffe }), code: u16, data: bytes(64) })
-      .map((r) => ({ type: 'error' as const, ...r })),
-    fc.record({ xid, code: u16, experimenter: u32, data: bytes(64) })
-      .map((r) => ({ type: 'error' as const, errType: 0xffff, ...r })),
-  ),
+  // Errors OVS names (it refuses the others).
+  error: fc.record({ xid, e: fc.constantFrom(...KNOWN_ERRORS), data: bytes(64) })
+    .map(({ e, ...r }) => ({ type: 'error' as const, ...e, ...r })),
   echo_request: fc.record({ xid, data: bytes(64) }).map((r) => ({ type: 'echo_request' as const, ...r })),
   echo_reply: fc.record({ xid, data: bytes(64) }).map((r) => ({ type: 'echo_reply' as const, ...r })),
-  experimenter: fc.record({ xid, experimenter: u32, expType: u32, data: bytes(32) })
+  // OVS's vendors (it refuses the others), subtypes the codec keeps raw.
+  experimenter: fc.record({ xid, experimenter: fc.constantFrom(0x2320, ONF_EXPERIMENTER), expType: u32, data: bytes(32) })
     .filter((r) => r.experimenter !== ONF_EXPERIMENTER || (r.expType !== ONFT_BUNDLE_CONTROL && r.expType !== ONFT_BUNDLE_ADD_MESSAGE))
+    .filter((r) => keptRaw({ type: 'experimenter', ...r }))
     .map((r) => ({ type: 'experimenter' as const, ...r })),
   features_request: xid.map((x) => ({ type: 'features_request' as const, xid: x })),
   features_reply: fc.record({ xid, datapathId: u64, nBuffers: u32, nTables: u8, auxiliaryId: u8, capabilities: u32 })
@@ -532,6 +538,15 @@ export const messageArbs: MessageArbs = {
   // The encoder gives the inner message the outer xid, as OVS requires.
   bundle_add: fc.record({ xid, bundleId: u32, flags: fc.integer({ min: 0, max: 3 }), message: flowModArb })
     .map((r) => ({ type: 'bundle_add' as const, ...r, message: { ...r.message, xid: r.xid } })),
+  role_status: fc.record({ xid, role: fc.integer({ min: 0, max: 3 }), reason: u8, generationId: u64 })
+    .map((r) => ({ type: 'role_status' as const, ...r })),
+  set_controller_id: fc.record({ xid, controllerId: u16 }).map((r) => ({ type: 'set_controller_id' as const, ...r })),
+  flow_monitor_cancel: fc.record({ xid, id: u32 }).map((r) => ({ type: 'flow_monitor_cancel' as const, ...r })),
+  flow_monitor_paused: xid.map((x) => ({ type: 'flow_monitor_paused' as const, xid: x })),
+  flow_monitor_resumed: xid.map((x) => ({ type: 'flow_monitor_resumed' as const, xid: x })),
+  set_async_config2: fc.record({
+    xid, props: fc.array(fc.record({ propType: fc.integer({ min: 0, max: 11 }), mask: u32 }), { maxLength: 12 }),
+  }).map((r) => ({ type: 'set_async_config2' as const, ...r })),
   unknown: fc.oneof(
     fc.record({ version: u8.filter((v) => v !== 4), ofType: fc.integer({ min: 1, max: 255 }) }),
     fc.record({ version: fc.constant(4), ofType: fc.integer({ min: 1, max: 255 }).filter((t) => !HANDLED_OF13_TYPES.has(t)) }),

@@ -1,15 +1,16 @@
 // A message as `ovs-ofctl ofp-print` prints it (ofp_to_string), for the messages this codec models
 // and prints; undefined for the others (never a guess). Checked against OVS's own answers by
 // test/codecs/peer-vectors.test.ts.
-import { OFP_NO_BUFFER, OfMessage } from '../openflow/messages.js';
-import { formatPort } from '../openflow/ports.js';
-import { formatInstructions } from './format-actions.js';
+import { OfMessage } from '../openflow/messages.js';
 import { formatDuration, formatFlowMod, formatFlowStatsReply } from './format-flow.js';
 import { formatMatch } from './format-match.js';
 import { formatFlowStatsRequestMessage, formatPortDescRequest, formatStatsMessage } from './format-stats.js';
 import { isStatsMessage } from '../openflow/stats.js';
+import {
+  formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
+} from './format-async.js';
 
-const header = (name: string, xid: number): string => `${name} (OF1.3) (xid=0x${xid.toString(16)}):`;
+export const header = (name: string, xid: number, version = 4): string => `${name} (OF1.${version - 1}) (xid=0x${xid.toString(16)}):`;
 
 /** ovs_hex_dump with offsets and ASCII: 16 bytes a line, a '-' between the 8th and 9th. */
 export function hexDump(b: Buffer): string {
@@ -17,14 +18,13 @@ export function hexDump(b: Buffer): string {
   for (let ofs = 0; ofs < b.length; ofs += 16) {
     const line = b.subarray(ofs, ofs + 16);
     s += `${ofs.toString(16).padStart(8, '0')}  `;
-    for (let i = 0; i < 16; i++) s += i < line.length ? `${line[i]!.toString(16).padStart(2, '0')}${i === 7 && line.length > 8 ? '-' : ' '}` : '   ';
+    for (let i = 0; i < 16; i++) s += i < line.length ? `${line[i]!.toString(16).padStart(2, '0')}${i === 7 ? '-' : ' '}` : '   ';
     s += `|${[...line].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('').padEnd(16)}|\n`;
   }
   return s;
 }
 
 const FRAGS = ['normal', 'drop', 'reassemble', 'nx-match'] as const;
-const ROLES = ['nochange', 'equal', 'primary', 'secondary'] as const;
 const BUNDLE_CONTROL_TYPES = [
   'OPEN_REQUEST', 'OPEN_REPLY', 'CLOSE_REQUEST', 'CLOSE_REPLY', 'COMMIT_REQUEST', 'COMMIT_REPLY', 'DISCARD_REQUEST', 'DISCARD_REPLY',
 ] as const;
@@ -58,10 +58,11 @@ export function formatMessage(m: OfMessage): string | undefined {
     }
     case 'role_request': case 'role_reply': {
       const role = ROLES[m.role];
-      // OVS names a generation id for the roles that carry one; "equal" is left to OVS's own printer.
-      if (role === undefined || role === 'equal') return undefined;
+      if (role === undefined) return undefined;
+      // A request's generation id counts unless the role is nochange; a reply's unless it is all ones.
+      const gen = m.type === 'role_request' ? role !== 'nochange' : m.generationId !== 0xffffffffffffffffn;
       const name = header(m.type === 'role_request' ? 'OFPT_ROLE_REQUEST' : 'OFPT_ROLE_REPLY', m.xid);
-      return `${name} role=${role}${role === 'nochange' ? '' : ` generation_id=${m.generationId}`}\n`;
+      return `${name} role=${role}${gen ? ` generation_id=${m.generationId}` : ''}\n`;
     }
     case 'bundle_control': {
       const type = BUNDLE_CONTROL_TYPES[m.ctrlType];
@@ -81,12 +82,17 @@ export function formatMessage(m: OfMessage): string | undefined {
       return `${header('OFPT_FEATURES_REPLY', m.xid)} dpid:${m.datapathId.toString(16).padStart(16, '0')}\n`
         + `n_tables:${m.nTables}, n_buffers:${m.nBuffers}${aux}\ncapabilities: ${caps}\n`;
     }
-    case 'packet_out': {
-      // A packet's own dump (flow extracted from its bytes) is not printed here: buffered ones only.
-      if (m.bufferId === OFP_NO_BUFFER || m.data.length) return undefined;
-      return `${header('OFPT_PACKET_OUT', m.xid)} in_port=${formatPort(m.inPort)} actions=${formatInstructions({ apply: [...m.actions] })}`
-        + ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}\n`;
-    }
+    case 'packet_out': return formatPacketOut(m);
+    case 'hello': return formatHello(m);
+    case 'error': return formatError(m);
+    case 'port_status': return formatPortStatus(m);
+    case 'packet_in': return formatPacketIn(m);
+    case 'role_status': return formatRoleStatus(m);
+    case 'set_async_config2': return formatAsyncMessage(m);
+    case 'set_controller_id': return `${header('NXT_SET_CONTROLLER_ID', m.xid)} id=${m.controllerId}\n`;
+    case 'flow_monitor_cancel': return `${header('ONFT_FLOW_MONITOR_CANCEL', m.xid)} id=${m.id}\n`;
+    case 'flow_monitor_paused': return `${header('ONFT_FLOW_MONITOR_PAUSED', m.xid)}\n`;
+    case 'flow_monitor_resumed': return `${header('ONFT_FLOW_MONITOR_RESUMED', m.xid)}\n`;
     case 'flow_removed': {
       const reason = FLOW_REMOVED_REASONS[m.reason];
       if (reason === undefined) return undefined;

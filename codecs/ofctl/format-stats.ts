@@ -5,17 +5,18 @@ import { allOnes } from '../openflow/fields.js';
 import type { FlowStatsRequest } from '../openflow/messages.js';
 import { formatPort, OFPP_NONE } from '../openflow/ports.js';
 import {
-  AsyncConfig, Bucket, MeterBand, MeterConfig, OFPG_ALL, OFPG_ANY, OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_SELECT,
+  Bucket, MeterBand, MeterConfig, OFPG_ALL, OFPG_ANY, OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_SELECT,
   OFPMBT_DROP, OFPMBT_DSCP_REMARK, OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY, OFPMF_BURST, StatsMessage,
 } from '../openflow/stats.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration } from './format-flow.js';
+import { formatAsyncMasks } from './format-async.js';
 import { formatMatch } from './format-match.js';
+import { header } from './format-message.js';
 import { formatMacMasked } from './values.js';
 
 const OFP_DEFAULT_PRIORITY = 0x8000;
 const hex = (n: number): string => n.toString(16);
-const header = (name: string, xid: number): string => `${name} (OF1.3) (xid=0x${hex(xid)}):`;
 
 /** ofp_print_stats: the multipart flags after the header. */
 function mpFlags(flags: number): string {
@@ -111,29 +112,6 @@ function meterConfig(m: MeterConfig): string {
 const METER_BAND_TYPES = new Map([[1 << OFPMBT_DROP, 'drop'], [1 << OFPMBT_DSCP_REMARK, 'dscp_remark']]);
 const METER_CAPABILITIES = bitMap(['kbps', 'pktps', 'burst', 'stats']);
 
-/** The reasons OVS reads from an OpenFlow 1.3 async config (the others are not in 1.3's masks). */
-const ASYNC_TYPES: ReadonlyArray<readonly [string, keyof AsyncConfig | undefined, readonly string[]]> = [
-  ['PACKET_IN', 'packetIn', ['no_match', 'action', 'invalid_ttl']],
-  ['PORT_STATUS', 'portStatus', ['add', 'delete', 'modify']],
-  ['FLOW_REMOVED', 'flowRemoved', ['idle', 'hard', 'delete', 'group_delete', 'meter_delete', 'eviction']],
-  ['ROLE_STATUS', undefined, []],
-  ['TABLE_STATUS', undefined, []],
-  ['REQUESTFORWARD', undefined, []],
-];
-
-function asyncConfig(c: AsyncConfig): string {
-  let s = '';
-  for (const i of [0, 1] as const) {
-    s += `\n ${i === 0 ? 'primary' : 'secondary'}:\n`;
-    for (const [name, key, reasons] of ASYNC_TYPES) {
-      const mask = key ? c[key][i] : 0;
-      const on = reasons.filter((_, j) => mask & (1 << j));
-      s += `${name.padStart(16)}:${on.length ? on.map((r) => ` ${r}`).join('') : ' (off)'}\n`;
-    }
-  }
-  return s;
-}
-
 const PORT_CONFIG = bitMap(['PORT_DOWN', 'NO_STP', 'NO_RECV', 'NO_RECV_STP', 'NO_FLOOD', 'NO_FWD', 'NO_PACKET_IN']);
 const OFPPC11_ALL = 0x65;
 export const PORT_FEATURES = bitMap([
@@ -182,7 +160,7 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
     case 'get_async_request':
       return `${header('OFPT_GET_ASYNC_REQUEST', xid)}\n`;
     case 'get_async_reply': case 'set_async':
-      return `${header(m.type === 'set_async' ? 'OFPT_SET_ASYNC' : 'OFPT_GET_ASYNC_REPLY', xid)}${asyncConfig(m.config)}`;
+      return formatAsyncMasks(header(m.type === 'set_async' ? 'OFPT_SET_ASYNC' : 'OFPT_GET_ASYNC_REPLY', xid), m.config);
     case 'desc_request':
       return `${header('OFPST_DESC request', xid)}${mpFlags(m.flags)}\n`;
     case 'desc_reply': {

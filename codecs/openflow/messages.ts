@@ -10,6 +10,8 @@ import {
   FlowStatsRequest, readFlowStatsRequest, readStatsMessage, readStatsMultipart, StatsMessage, statsWireType, writeFlowStatsRequest,
   writeStatsBody,
 } from './stats.js';
+import { AsyncMessage, helloElements, readVendorMessage, writeAsyncBody } from './async.js';
+import { errorName, refuse } from './errors.js';
 
 export type { FlowStatsRequest } from './stats.js';
 
@@ -78,7 +80,13 @@ export interface FlowMod extends Flow {
 type WithXid<T> = T & { readonly xid: number };
 
 export type OfMessage = WithXid<
-  | { readonly type: 'hello'; readonly versions: readonly number[] }
+  | {
+      readonly type: 'hello'; readonly versions: readonly number[];
+      /** The header's version when it is not 1.3 (0x04). */
+      readonly version?: number;
+      /** The elements as received, when they are not the one bitmap `versions` encodes to (re-encoded as they came). */
+      readonly elements?: Buffer;
+    }
   | { readonly type: 'error'; readonly errType: number; readonly code: number; readonly experimenter?: number; readonly data: Buffer }
   | { readonly type: 'echo_request'; readonly data: Buffer }
   | { readonly type: 'echo_reply'; readonly data: Buffer }
@@ -96,6 +104,8 @@ export type OfMessage = WithXid<
       readonly table: number; readonly cookie: bigint; readonly match: Match; readonly data: Buffer;
       /** Match fields the codec does not know, kept (printed as unknown_oxm, re-encoded as they came). */
       readonly unknownOxm?: readonly UnknownOxm[];
+      /** The ofp_match as received, when its fields are not in the encoder's order (re-encoded as it came). */
+      readonly rawMatch?: Buffer;
     }
   | {
       readonly type: 'flow_removed'; readonly cookie: bigint; readonly priority: number; readonly reason: number;
@@ -126,6 +136,8 @@ export type OfMessage = WithXid<
   | { readonly type: 'unknown'; readonly ofType: number; readonly version: number; readonly body: Buffer }
   /** Group, meter, table, port and async configuration; the other multiparts (stats.ts). */
   | StatsMessage
+  /** Role status, controller id, flow monitor control, NXT_SET_ASYNC_CONFIG2 (async.ts). */
+  | AsyncMessage
 >;
 
 export type MessageType = OfMessage['type'];
@@ -179,8 +191,10 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
   let start: number;
   switch (m.type) {
     case 'hello':
-      start = header(w, OfType.HELLO, xid);
-      if (m.versions.length > 0) {
+      start = w.pos;
+      w.u8(m.version ?? OFP13_VERSION).u8(OfType.HELLO).u16(0).u32(xid);
+      if (m.elements) w.bytes(m.elements);
+      else if (m.versions.length > 0) {
         let bitmap = 0;
         for (const v of m.versions) bitmap |= 1 << v;
         w.u16(1).u16(8).u32(bitmap >>> 0);
@@ -219,7 +233,8 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
     case 'packet_in':
       start = header(w, OfType.PACKET_IN, xid);
       w.u32(m.bufferId).u16(m.totalLen).u8(m.reason).u8(m.table).u64(m.cookie);
-      encodeMatch(w, m.match, m.unknownOxm);
+      if (m.rawMatch) w.bytes(m.rawMatch);
+      else encodeMatch(w, m.match, m.unknownOxm);
       w.zeros(2).bytes(m.data);
       break;
     case 'flow_removed':
@@ -297,6 +312,11 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
     case 'unknown':
       start = w.pos;
       w.u8(m.version).u8(m.ofType).u16(0).u32(xid).bytes(m.body);
+      break;
+    case 'role_status': case 'set_controller_id': case 'flow_monitor_cancel': case 'flow_monitor_paused':
+    case 'flow_monitor_resumed': case 'set_async_config2':
+      start = header(w, 0, xid);
+      w.patch16(start, (OFP13_VERSION << 8) | writeAsyncBody(w, m));
       break;
     default: {
       const [ofType, mpType] = statsWireType(m);
@@ -388,7 +408,7 @@ function readMessage(r: Reader): OfMessage {
   if (length < 8) r.fail(`message length ${length} < 8`, 2);
   if (length > r.end - (r.pos - 8)) r.fail(`message length ${length} but only ${r.end - (r.pos - 8)} bytes`, 2);
   const b = r.sub(length - 8);
-  if (type === OfType.HELLO) return readHello(b, xid);
+  if (type === OfType.HELLO) return readHello(b, xid, version);
   if (version !== OFP13_VERSION) {
     return { type: 'unknown', ofType: type, version, xid, body: Buffer.from(b.bytes(b.remaining)) };
   }
@@ -397,6 +417,10 @@ function readMessage(r: Reader): OfMessage {
     case OfType.ERROR: {
       const errType = b.u16();
       const code = b.u16();
+      // OVS refuses an error it has no name for (ofp-print: OFPBRC_BAD_LEN).
+      if (errorName(errType, code, errType === 0xffff && b.remaining >= 4 ? b.buf.readUInt32BE(b.pos) : undefined) === undefined) {
+        refuse(`error type ${errType} code ${code}`, 8, 'OFPBRC_BAD_LEN');
+      }
       if (errType === 0xffff) {
         const experimenter = b.u32();
         return { type: 'error', xid, errType, code, experimenter, data: rest() };
@@ -431,9 +455,11 @@ function readMessage(r: Reader): OfMessage {
       const reason = b.u8();
       const table = b.u8();
       const cookie = b.u64();
+      const matchAt = b.pos;
       const { match, unknown } = decodeMatch(b);
+      const rawMatch = receivedMatch(b.buf.subarray(matchAt, b.pos), match, unknown);
       b.skip(2);
-      return { type: 'packet_in', xid, bufferId, totalLen, reason, table, cookie, match, ...keptUnknown(unknown), data: rest() };
+      return { type: 'packet_in', xid, bufferId, totalLen, reason, table, cookie, match, ...keptUnknown(unknown), ...rawMatch, data: rest() };
     }
     case OfType.FLOW_REMOVED: {
       const cookie = b.u64();
@@ -454,6 +480,7 @@ function readMessage(r: Reader): OfMessage {
     }
     case OfType.PORT_STATUS: {
       const reason = b.u8();
+      if (reason > 2) refuse(`port_status reason ${reason}`, 8, 'NXBRC_BAD_REASON');
       b.skip(7);
       return { type: 'port_status', xid, reason, port: readPortDesc(b) };
     }
@@ -487,24 +514,18 @@ function readMessage(r: Reader): OfMessage {
   }
 }
 
-function readHello(b: Reader, xid: number): OfMessage {
-  const versions: number[] = [];
-  while (b.remaining >= 4) {
-    const at = b.pos;
-    const elType = b.u16();
-    const elLen = b.u16();
-    if (elLen < 4) b.fail(`HELLO element length ${elLen} < 4`, at);
-    const body = b.sub(Math.min(elLen - 4, b.remaining));
-    if (elType === 1 && body.remaining >= 4) {
-      // Only the first word, as OVS reads it (ofputil_decode_hello_bitmap): there is no version 0
-      // nor any above 31, and a 64 KB bitmap would otherwise become half a million versions.
-      const bits = body.u32();
-      for (let i = 1; i < 32; i++) if (bits & (1 << i)) versions.push(i);
-    }
-    const pad = ((elLen + 7) & ~7) - elLen;
-    b.skip(Math.min(pad, b.remaining));
-  }
-  return { type: 'hello', xid, versions };
+/** The match bytes as received, kept when the encoder would write them in another order. */
+function receivedMatch(received: Buffer, match: Match, unknown: readonly UnknownOxm[]): { rawMatch?: Buffer } {
+  const w = new Writer(received.length);
+  encodeMatch(w, match, unknown);
+  return w.finish().equals(received) ? {} : { rawMatch: Buffer.from(received) };
+}
+
+function readHello(b: Reader, xid: number, version: number): OfMessage {
+  const body = b.bytes(b.remaining);
+  const { versions } = helloElements(body);
+  const m: MessageOf<'hello'> = { type: 'hello', xid, versions, ...(version !== OFP13_VERSION ? { version } : {}) };
+  return body.length === 0 || encodeMessage(m).subarray(8).equals(body) ? m : { ...m, elements: Buffer.from(body) };
 }
 
 function readFlowMod(b: Reader, xid: number): MessageOf<'flow_mod'> {
@@ -578,5 +599,7 @@ function readExperimenter(b: Reader, xid: number): OfMessage {
     const inner = readMessage(b.sub(b.remaining));
     return { type: 'bundle_add', xid, bundleId, flags, message: inner };
   }
+  const known = readVendorMessage(experimenter, expType, b);
+  if (known) return { ...known, xid };
   return { type: 'experimenter', xid, experimenter, expType, data: Buffer.from(b.bytes(b.remaining)) };
 }

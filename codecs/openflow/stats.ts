@@ -2,6 +2,7 @@
 // requests and replies beside flow stats and port descriptions: typed values, their bodies' encoding
 // and decoding. messages.ts writes the headers and dispatches here. A decoder throws DecodeError
 // where OVS refuses the message (ofp-print's `***decode error***`), naming OVS's error.
+import { refuse as refuseAs } from './errors.js';
 import { Action, decodeActions, encodeActions } from '../actions/index.js';
 import { Reader, Writer } from './bytes.js';
 import { decodeMatch, encodeMatch, Match, UnknownOxm } from './match.js';
@@ -418,7 +419,7 @@ export function writeStatsBody(w: Writer, m: StatsMessage): void {
 
 /** OVS's refusal, as ofp-print names it. */
 function refuse(r: Reader, ofperr: string, why: string, at = r.pos): never {
-  return r.fail(`${why} (OVS: ${ofperr})`, at);
+  return refuseAs(why, at, ofperr);
 }
 
 function exactly(b: Reader, n: number, what: string): void {

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
+import { RefusedMessage } from '../../codecs/openflow/errors.js';
 import { OfFramer } from '../../codecs/openflow/framer.js';
 import {
   decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
@@ -377,6 +378,12 @@ export class OfConnection {
     if (this.closeReason !== undefined) return false;
     if (!this.takeRawPart(raw)) {
       const res = decodeMessage(raw);
+      if (!res.ok && res.error instanceof RefusedMessage) {
+        // Well framed but refused (an unknown vendor, an error code OVS has no name for): answered as
+        // OVS answers it, and the request it concerns fails; the session goes on.
+        this.refused(res.error, raw);
+        return this.closeReason === undefined;
+      }
       if (!res.ok) {
         this.log?.warn({ peer: this.peer, error: res.error.message, bytes: raw.subarray(0, 64).toString('hex') }, 'malformed OpenFlow message');
         this.close(`malformed message: ${res.error.message}`);
@@ -386,6 +393,19 @@ export class OfConnection {
     }
     return this.closeReason === undefined;
   };
+
+  private refused(e: RefusedMessage, raw: Buffer): void {
+    const xid = raw.readUInt32BE(4);
+    this.log?.warn({ peer: this.peer, error: e.message, bytes: raw.subarray(0, 64).toString('hex') }, 'refused OpenFlow message');
+    if (e.errType !== undefined && e.code !== undefined) {
+      this.post({ type: 'error', xid, errType: e.errType, code: e.code, data: Buffer.from(raw.subarray(0, 64)) });
+    }
+    const p = this.pending.get(xid);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(xid);
+    p.reject(new Error(`${this.peer}: reply refused: ${e.message}`));
+  }
 
   private dispatch(m: OfMessage, version: number): void {
     if (m.type === 'hello') {

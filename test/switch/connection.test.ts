@@ -73,6 +73,26 @@ describe('OpenFlow session (scripted peers)', () => {
     done();
   });
 
+  it('answers a well-framed message OVS refuses with OVS\'s error, fails the request it answers, and goes on', async () => {
+    const { conn, peer, done } = await pair();
+    const hs = conn.handshake();
+    await peer.actAsSwitch();
+    await hs;
+    const barrier = conn.request({ type: 'barrier_request' }).then(() => 'answered', (e: Error) => e.message);
+    const sent = await peer.next('barrier_request', 2000);
+    // An experimenter message from a vendor OVS does not know, as the barrier's reply.
+    peer.raw(`04040014${sent.xid.toString(16).padStart(8, '0')}05e30a78075bcd156e617a6f`);
+    expect(await barrier).to.match(/reply refused: .*OFPBRC_BAD_VENDOR/);
+    const err = await peer.next('error', 2000);
+    expect([err.errType, err.code, err.xid]).to.deep.equal([1, 3, sent.xid]); // OFPET_BAD_REQUEST, OFPBRC_BAD_EXPERIMENTER
+    // The session goes on: the next request is answered.
+    const again = conn.request({ type: 'barrier_request' });
+    peer.send({ type: 'barrier_reply', xid: (await peer.next('barrier_request', 2000)).xid });
+    expect((await again)[0]!.type).to.equal('barrier_reply');
+    expect(conn.isOpen).to.equal(true);
+    done();
+  });
+
   it('reassembles multipart replies marked REPLY_MORE', async () => {
     const { conn, peer, done } = await pair();
     const hs = conn.handshake();

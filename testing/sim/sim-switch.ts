@@ -20,6 +20,7 @@ import { formatTarget, parseTarget, Target } from '../../lib/switch/target.js';
 import { SessionBundles } from './bundles.js';
 import { FlowTable, RemovedFlow } from './flow-table.js';
 import { OfFramer } from '../../codecs/openflow/framer.js';
+import { RefusedMessage } from '../../codecs/openflow/errors.js';
 import {
   errorMessage, OfErrorCode, OFPBRC_BAD_EXPERIMENTER, OFPBRC_BAD_LEN, OFPBRC_BAD_MULTIPART, OFPBRC_BAD_TYPE, OFPBRC_IS_SLAVE,
   OFPBRC_MULTIPART_BUFFER_OVERFLOW, OFPET_HELLO_FAILED_INCOMPATIBLE, OFPFMFC_BAD_COMMAND, OFPRRFC_STALE,
@@ -359,7 +360,10 @@ class SimSession {
       const badCommand = type === OfType.FLOW_MOD && raw.length >= 26 && raw[25]! > 4;
       if (badCommand) this.sw.counters.flowModErrors++;
       this.sw.log?.debug({ bridge: this.sw.name, error: res.error.message }, 'undecodable message from the controller');
-      this.send(errorMessage(badCommand ? OFPFMFC_BAD_COMMAND : OFPBRC_BAD_LEN, xid, raw));
+      // A message OVS refuses names its error (an unknown experimenter: OFPBRC_BAD_VENDOR).
+      const refused = res.error instanceof RefusedMessage && res.error.errType !== undefined
+        ? { errType: res.error.errType, code: res.error.code! } : undefined;
+      this.send(errorMessage(badCommand ? OFPFMFC_BAD_COMMAND : refused ?? OFPBRC_BAD_LEN, xid, raw));
       return;
     }
     this.dispatch(res.msg, raw);

@@ -266,10 +266,11 @@ describe('OpenFlow codec properties', function () {
   });
 
   describe('edge cases', () => {
-    it('HELLO with header version 6 and bitmap 0x72 decodes to versions [1,4,5,6]', () => {
+    it('HELLO with header version 6 and bitmap 0x72 decodes to versions [1,4,5,6], keeping the version it came in', () => {
       const wire = Buffer.from('06000010' + '0000002a' + '00010008' + '00000072', 'hex');
       const r = decodeMessage(wire);
-      expect(r).to.deep.equal({ ok: true, msg: { type: 'hello', xid: 42, versions: [1, 4, 5, 6] } });
+      expect(r).to.deep.equal({ ok: true, msg: { type: 'hello', xid: 42, versions: [1, 4, 5, 6], version: 6 } });
+      if (r.ok) expect(encodeMessage(r.msg).toString('hex')).to.equal(wire.toString('hex'));
     });
 
     it('an action whose length runs past the action list (packet_out) is a DecodeError at the action', () => {

@@ -1,0 +1,68 @@
+// The error names, HELLO/ERROR/PORT_STATUS/PACKET_OUT/async-config printing and the refusals of
+// codecs/openflow/{errors,async}.ts, each checked against ovs-ofctl ofp-print 3.1 on this machine.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { formatMessage } from '../../../codecs/ofctl/format-message.js';
+import { KNOWN_ERRORS } from '../../../codecs/openflow/errors.js';
+import { decodeMessage, encodeMessage, OfMessage } from '../../../codecs/openflow/messages.js';
+
+const run = promisify(execFile);
+const ofpPrint = async (hex: string): Promise<string> => (await run('ovs-ofctl', ['ofp-print', hex])).stdout;
+
+describe('asynchronous and error messages against ovs-ofctl ofp-print', function () {
+  this.timeout(120_000);
+
+  it('every error OVS names prints with its name, as ofp-print prints it (empty request)', async () => {
+    for (const e of KNOWN_ERRORS) {
+      const m: OfMessage = { type: 'error', xid: 7, ...e, data: Buffer.alloc(0) };
+      const hex = encodeMessage(m).toString('hex');
+      expect(formatMessage(m), hex).to.equal(await ofpPrint(hex));
+    }
+  });
+
+  it('an error OVS has no name for is refused, as OVS refuses it', async () => {
+    for (const hex of ['0401000c000000000001000e', '0401001000000000ffff000100002320', '0401001000000000ffff0a284f4e4601']) {
+      expect(await ofpPrint(hex)).to.include('***decode error: OFPBRC_BAD_LEN***');
+      const r = decodeMessage(Buffer.from(hex, 'hex'));
+      expect(r.ok ? 'accepted' : r.error.message, hex).to.match(/OFPBRC_BAD_LEN/);
+    }
+  });
+
+  it('messages built here print as ofp-print prints their bytes', async () => {
+    const msgs: OfMessage[] = [
+      { type: 'hello', xid: 1, versions: [1, 4] },
+      { type: 'error', xid: 2, errType: 0, code: 1, data: Buffer.from('no "way"\n') },
+      { type: 'error', xid: 3, errType: 1, code: 6, data: encodeMessage({ type: 'barrier_request', xid: 9 }) },
+      {
+        type: 'port_status', xid: 4, reason: 1, port: {
+          portNo: 0xfffe, hwAddr: 0x0a0b0c0d0e0fn, name: 'br-int', config: 0xffffffff, state: 0x7, curr: 0xffffffff,
+          advertised: 0, supported: 0x2840, peer: 0, currSpeed: 10_000_000, maxSpeed: 999,
+        },
+      },
+      { type: 'role_status', xid: 5, role: 3, reason: 0, generationId: 7n },
+      { type: 'set_async', xid: 6, config: { packetIn: [0xffffffff, 1], portStatus: [0, 0xffffffff], flowRemoved: [0x3f, 0xffffffff] } },
+      { type: 'set_async_config2', xid: 7, props: [{ propType: 7, mask: 7 }, { propType: 8, mask: 0x18 }] },
+      { type: 'set_controller_id', xid: 8, controllerId: 65535 },
+      { type: 'flow_monitor_cancel', xid: 9, id: 4 },
+      {
+        // UDP to 10.0.0.2:53 from a VM, as a packet-out from the controller.
+        type: 'packet_out', xid: 10, bufferId: 0xffffffff, inPort: 0xfffd, actions: [{ type: 'output', port: 3, maxLen: 0 }],
+        data: Buffer.from('f20ba4d03f70f20ba47df8ea0800450000240001400040117ff70a0000010a000002d43100350010abcd61626364', 'hex'),
+      },
+    ];
+    for (const m of msgs) {
+      const hex = encodeMessage(m).toString('hex');
+      expect(formatMessage(m), hex).to.equal(await ofpPrint(hex));
+      const r = decodeMessage(Buffer.from(hex, 'hex'));
+      expect(r.ok && encodeMessage(r.msg).toString('hex'), hex).to.equal(hex);
+    }
+  });
+
+  it('an experimenter message of a vendor OVS does not know is refused with OFPBRC_BAD_VENDOR', async () => {
+    const hex = '040400140000000000001234000000056e617a6f';
+    expect(await ofpPrint(hex)).to.include('***decode error: OFPBRC_BAD_VENDOR***');
+    const r = decodeMessage(Buffer.from(hex, 'hex'));
+    expect(r.ok ? 'accepted' : r.error.message).to.match(/OFPBRC_BAD_VENDOR/);
+  });
+});
