@@ -11,6 +11,7 @@ import {
 import { formatInstructions } from './format-actions.js';
 import { formatDuration } from './format-flow.js';
 import { formatMatch } from './format-match.js';
+import { actionBitmap, featuresView, formatTables, statsView } from './format-table-features.js';
 import { formatMacMasked } from './values.js';
 
 const OFP_DEFAULT_PRIORITY = 0x8000;
@@ -54,14 +55,6 @@ function formatMeterId(id: number, sep: string): string {
   const name = id === 0xfffffffd ? 'slowpath' : id === 0xfffffffe ? 'controller' : id === 0xffffffff ? 'all' : 'unknown';
   return `meter${sep}${name}`;
 }
-
-/** OpenFlow 1.3 action types in ofpact order, as ofpact_bitmap_format names them (OVS ignores the others). */
-const ACTION_BITS: ReadonlyArray<readonly [number, string]> = [
-  [0, 'output'], [22, 'group'], [25, 'set_field'], [18, 'strip_vlan'], [17, 'push_vlan'], [23, 'mod_nw_ttl'], [24, 'dec_ttl'],
-  [15, 'set_mpls_ttl'], [16, 'dec_mpls_ttl'], [19, 'push_mpls'], [20, 'pop_mpls'], [21, 'set_queue'],
-];
-const actionBitmap = (bits: number): string =>
-  ACTION_BITS.filter(([b]) => bits & (1 << b)).map(([, n]) => n).join(' ') || '<none>';
 
 const GROUP_TYPES = ['all', 'select', 'indirect', 'ff'] as const;
 
@@ -153,6 +146,9 @@ export function formatFlowStatsRequest(q: FlowStatsRequest): string {
   return match ? `${s} ${match}` : s;
 }
 
+/** ofp-print ends what it prints with a newline. */
+const endLine = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
+
 const printable = (s: string): string => Buffer.from(s.split('\0')[0]!, 'latin1').toString('utf8');
 
 export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): string | undefined {
@@ -197,18 +193,8 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + ` flow_count=${m.flowCount}\n`;
     case 'table_stats_request':
       return `${header('OFPST_TABLE request', xid)}${mpFlags(m.flags)}\n`;
-    case 'table_stats_reply': {
-      let s = `${header('OFPST_TABLE reply', xid)}${mpFlags(m.flags)}\n`;
-      m.tables.forEach((t, i) => {
-        const prev = m.tables[i - 1];
-        // OpenFlow 1.3 table stats carry no features: a table whose counters match the one before is "ditto".
-        const ditto = prev && prev.activeCount === t.activeCount && prev.lookupCount === t.lookupCount && prev.matchedCount === t.matchedCount;
-        s += i ? '\n' : '';
-        s += ditto ? `  table ${t.table}: ditto\n`
-          : `  table ${t.table}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}\n`;
-      });
-      return s;
-    }
+    case 'table_stats_reply':
+      return `${header('OFPST_TABLE reply', xid)}${mpFlags(m.flags)}${endLine(formatTables(m.tables.map(statsView)))}`;
     case 'port_stats_request':
       return `${header('OFPST_PORT request', xid)}${mpFlags(m.flags)} port_no=${formatPort(m.portNo)}\n`;
     case 'port_stats_reply': {
@@ -289,9 +275,10 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + ` max_color:${f.maxColor}\nband_types: ${bitNames(f.bandTypes, METER_BAND_TYPES)}\n`
         + `capabilities: ${bitNames(f.capabilities, METER_CAPABILITIES)}\n`;
     }
-    case 'table_features_request': case 'table_features_reply':
-      // OVS prints each table's features with its own names for every field it knows: not modelled here.
-      return undefined;
+    case 'table_features_request': case 'table_features_reply': {
+      const name = m.type === 'table_features_request' ? 'OFPST_TABLE_FEATURES request' : 'OFPST_TABLE_FEATURES reply';
+      return `${header(name, xid)}${mpFlags(m.flags)}${endLine(formatTables(m.tables.map(featuresView)))}`;
+    }
   }
 }
 

@@ -726,6 +726,8 @@ export function readStatsMultipart(mpType: number, flags: number, isRequest: boo
         return { type: 'meter_features_reply', flags, features: { maxMeter, bandTypes, capabilities, maxBands, maxColor } };
       }
     case OFPMP_TABLE_FEATURES: {
+      // ofp_msgs: a body of 8-byte units, and a reply of at least one entry.
+      if (b.remaining % 8 || (!isRequest && b.remaining < 64)) refuse(b, 'OFPBRC_BAD_LEN', `table features body of ${b.remaining} bytes`);
       const tables: TableFeatures[] = [];
       while (b.remaining > 0) tables.push(decodeTableFeatures(b));
       return { type: isRequest ? 'table_features_request' : 'table_features_reply', flags, tables };
