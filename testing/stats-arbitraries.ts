@@ -7,7 +7,7 @@ import type { Action } from '../codecs/actions/index.js';
 import type { FlowStatsRequest } from '../codecs/openflow/messages.js';
 import {
   Bucket, MeterBand, MeterConfig, OFPG_ANY, OFPGT_ALL, OFPGT_FF, OFPGT_INDIRECT, OFPGT_SELECT, OFPMBT_DROP, OFPMBT_DSCP_REMARK,
-  OFPP_ANY, StatsMessage, StatsMessageType,
+  OFPP_ANY, OFPQT_MAX_RATE, OFPQT_MIN_RATE, StatsMessage, StatsMessageType,
 } from '../codecs/openflow/stats.js';
 import type { TableFeatureProperty } from '../codecs/openflow/table-features.js';
 
@@ -57,6 +57,17 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
   const counters = fc.record({ packetCount: u64, byteCount: u64 });
   const nsec = fc.integer({ min: 0, max: 999_999_999 });
   const pair = fc.tuple(u32, u32);
+  // Rates in tenths of a percent, "disabled" above 1000, absent at 0xffff; other properties skipped by OVS.
+  const rate = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1001, max: 0xffff }), fc.constant(0xffff));
+  const queueProperty = fc.oneof(
+    fc.record({ property: fc.constantFrom(OFPQT_MIN_RATE, OFPQT_MAX_RATE), rate }).map(({ property, rate: r }) => {
+      const data = Buffer.alloc(8);
+      data.writeUInt16BE(r);
+      return { property, data };
+    }),
+    fc.record({ property: fc.constantFrom(3, 0xffff), data: fc.uint8Array({ maxLength: 2 }).map((a) => Buffer.alloc(a.length * 8, a[0] ?? 0)) }),
+  );
+  const packetQueue = fc.record({ queueId: u32, port: u32, properties: fc.array(queueProperty, { maxLength: 3 }) });
   const empty = <T extends 'desc_request' | 'table_stats_request' | 'group_desc_request' | 'group_features_request' | 'meter_features_request'>(
     type: T,
   ) => fc.record({ xid, flags }).map((r) => ({ type, ...r }));
@@ -68,6 +79,8 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
     port_mod: fc.record({ xid, portNo: port, hwAddr: d.mac, config: u32, mask: u32, advertise: u32 })
       .map((r) => ({ type: 'port_mod' as const, ...r })),
     queue_get_config_request: fc.record({ xid, portNo: port }).map((r) => ({ type: 'queue_get_config_request' as const, ...r })),
+    queue_get_config_reply: fc.record({ xid, portNo: port, queues: fc.array(packetQueue, { maxLength: 4 }) })
+      .map((r) => ({ type: 'queue_get_config_reply' as const, ...r })),
     get_async_request: xid.map((x) => ({ type: 'get_async_request' as const, xid: x })),
     get_async_reply: fc.record({ xid, config: fc.record({ packetIn: pair, portStatus: pair, flowRemoved: pair }) })
       .map((r) => ({ type: 'get_async_reply' as const, ...r })),

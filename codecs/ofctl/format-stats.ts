@@ -6,7 +6,8 @@ import type { FlowStatsRequest } from '../openflow/messages.js';
 import { formatPort, OFPP_NONE } from '../openflow/ports.js';
 import {
   AsyncConfig, Bucket, MeterBand, MeterConfig, OFPG_ALL, OFPG_ANY, OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_SELECT,
-  OFPMBT_DROP, OFPMBT_DSCP_REMARK, OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY, OFPMF_BURST, StatsMessage,
+  OFPMBT_DROP, OFPMBT_DSCP_REMARK, OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY, OFPMF_BURST, OFPQT_MAX_RATE, OFPQT_MIN_RATE, PacketQueue,
+  StatsMessage,
 } from '../openflow/stats.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration } from './format-flow.js';
@@ -146,6 +147,13 @@ export function formatFlowStatsRequest(q: FlowStatsRequest): string {
   return match ? `${s} ${match}` : s;
 }
 
+/** print_queue_rate: the last such property's rate in percent, "(disabled)" above 100%, nothing when absent. */
+function queueRate(name: string, q: PacketQueue, property: number): string {
+  const p = q.properties.filter((x) => x.property === property).at(-1);
+  const rate = p ? p.data.readUInt16BE(0) : 0xffff;
+  return rate <= 1000 ? ` ${name}:${Math.floor(rate / 10)}.${rate % 10}%` : rate < 0xffff ? ` ${name}:(disabled)` : '';
+}
+
 /** ofp-print ends what it prints with a newline. */
 const endLine = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
 
@@ -175,6 +183,13 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + `     advertise: ${m.advertise & 0xffff ? bitNames(m.advertise & 0xffff, PORT_FEATURES) : 'UNCHANGED'}\n`;
     case 'queue_get_config_request':
       return `${header('OFPT_QUEUE_GET_CONFIG_REQUEST', xid)} port=${formatPort(m.portNo)}\n`;
+    case 'queue_get_config_reply': {
+      // OVS sorts the queues by id and prints the reply's port once, before the first (never port 0).
+      const queues = [...m.queues].sort((a, b) => a.queueId - b.queueId);
+      let s = queues.length && m.portNo ? ` port=${formatPort(m.portNo)}\n` : queues.length ? ' ' : '';
+      for (const q of queues) s += `queue ${q.queueId}:${queueRate('min_rate', q, OFPQT_MIN_RATE)}${queueRate('max_rate', q, OFPQT_MAX_RATE)}\n`;
+      return endLine(`${header('OFPT_QUEUE_GET_CONFIG_REPLY', xid)}${s}`);
+    }
     case 'get_async_request':
       return `${header('OFPT_GET_ASYNC_REQUEST', xid)}\n`;
     case 'get_async_reply': case 'set_async':
