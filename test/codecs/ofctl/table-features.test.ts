@@ -54,6 +54,17 @@ describe('table features against ovs-ofctl 3.1', function () {
     });
   });
 
+  it('table stats: runs of equal counters as "tables N...M: ditto", as OVS prints them', async () => {
+    const entry = (table: number, active: number): string => `${table.toString(16).padStart(2, '0')}000000${active.toString(16).padStart(8, '0')}${'00'.repeat(16)}`;
+    const body = [entry(0, 1), entry(1, 1), entry(2, 1), entry(3, 1), entry(4, 2), entry(5, 2), entry(6, 3)].join('');
+    const hex = `0413${(16 + body.length / 2).toString(16).padStart(4, '0')}000000070003000000000000${body}`;
+    const r = decodeMessage(Buffer.from(hex, 'hex'));
+    if (!r.ok) throw r.error;
+    const ovs = await ofpPrint(hex);
+    expect(ovs).to.contain('tables 1...3: ditto');
+    expect(formatMessage(r.msg)).to.equal(ovs);
+  });
+
   it('every header of the mf_field table names its field for OVS', async () => {
     const all = MF_FIELDS.flatMap((f) => f.headers.map((h) => [f.name, h] as const));
     for (let i = 0; i < all.length; i += 200) {
