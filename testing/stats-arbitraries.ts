@@ -2,12 +2,14 @@
 // decoder gives back (valid group mods, 16-byte meter bands, strings without NULs). Built from the
 // general arbitraries that testing/arbitraries.ts passes in (so neither file imports the other).
 import fc from 'fast-check';
+import { MF_FIELDS } from '../codecs/openflow/mf-fields.js';
 import type { Action } from '../codecs/actions/index.js';
 import type { FlowStatsRequest } from '../codecs/openflow/messages.js';
 import {
   Bucket, MeterBand, MeterConfig, OFPG_ANY, OFPGT_ALL, OFPGT_FF, OFPGT_INDIRECT, OFPGT_SELECT, OFPMBT_DROP, OFPMBT_DSCP_REMARK,
-  OFPP_ANY, StatsMessage, StatsMessageType,
+  OFPP_ANY, OFPQT_MAX_RATE, OFPQT_MIN_RATE, StatsMessage, StatsMessageType,
 } from '../codecs/openflow/stats.js';
+import type { TableFeatureProperty } from '../codecs/openflow/table-features.js';
 
 export interface StatsArbDeps {
   readonly xid: fc.Arbitrary<number>;
@@ -55,6 +57,17 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
   const counters = fc.record({ packetCount: u64, byteCount: u64 });
   const nsec = fc.integer({ min: 0, max: 999_999_999 });
   const pair = fc.tuple(u32, u32);
+  // Rates in tenths of a percent, "disabled" above 1000, absent at 0xffff; other properties skipped by OVS.
+  const rate = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1001, max: 0xffff }), fc.constant(0xffff));
+  const queueProperty = fc.oneof(
+    fc.record({ property: fc.constantFrom(OFPQT_MIN_RATE, OFPQT_MAX_RATE), rate }).map(({ property, rate: r }) => {
+      const data = Buffer.alloc(8);
+      data.writeUInt16BE(r);
+      return { property, data };
+    }),
+    fc.record({ property: fc.constantFrom(3, 0xffff), data: fc.uint8Array({ maxLength: 2 }).map((a) => Buffer.alloc(a.length * 8, a[0] ?? 0)) }),
+  );
+  const packetQueue = fc.record({ queueId: u32, port: u32, properties: fc.array(queueProperty, { maxLength: 3 }) });
   const empty = <T extends 'desc_request' | 'table_stats_request' | 'group_desc_request' | 'group_features_request' | 'meter_features_request'>(
     type: T,
   ) => fc.record({ xid, flags }).map((r) => ({ type, ...r }));
@@ -66,6 +79,8 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
     port_mod: fc.record({ xid, portNo: port, hwAddr: d.mac, config: u32, mask: u32, advertise: u32 })
       .map((r) => ({ type: 'port_mod' as const, ...r })),
     queue_get_config_request: fc.record({ xid, portNo: port }).map((r) => ({ type: 'queue_get_config_request' as const, ...r })),
+    queue_get_config_reply: fc.record({ xid, portNo: port, queues: fc.array(packetQueue, { maxLength: 4 }) })
+      .map((r) => ({ type: 'queue_get_config_reply' as const, ...r })),
     get_async_request: xid.map((x) => ({ type: 'get_async_request' as const, xid: x })),
     get_async_reply: fc.record({ xid, config: fc.record({ packetIn: pair, portStatus: pair, flowRemoved: pair }) })
       .map((r) => ({ type: 'get_async_reply' as const, ...r })),
@@ -135,15 +150,49 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
   };
 }
 
+/** Headers of some known fields (mf-fields.ts), some masked, and an unknown one OVS skips. */
+function oxmList(masks: boolean): fc.Arbitrary<Buffer> {
+  const header = fc.record({ field: fc.constantFrom(...MF_FIELDS), masked: fc.boolean() })
+    .map(({ field, masked }) => {
+      const b = Buffer.from(field.headers[field.headers.length - 1]!, 'hex');
+      if (masks && masked) {
+        const h = b.readUInt32BE(0);
+        const exp = b.length > 4 ? 4 : 0;
+        b.writeUInt32BE(((h & 0xffffff00) | 0x100 | (((h & 0xff) - exp) * 2 + exp)) >>> 0);
+      }
+      return b;
+    });
+  return fc.array(fc.oneof({ weight: 9, arbitrary: header }, { weight: 1, arbitrary: fc.constant(Buffer.from('0001fe04', 'hex')) }), { maxLength: 12 })
+    .map((hs) => Buffer.concat(hs));
+}
+
+/** Packed 4-byte ids of these types (instruction or action ids). */
+const ids = (types: readonly number[]): fc.Arbitrary<Buffer> => fc.subarray([...types])
+  .map((ts) => Buffer.concat(ts.map((t) => Buffer.from([t >> 8, t & 0xff, 0, 4]))));
+
+/** Entries OVS accepts: every required property, miss ones or not, next tables, ids and fields. */
 function tableFeatures<T extends 'table_features_request' | 'table_features_reply'>(type: T, d: StatsArbDeps) {
-  const prop = fc.record({
-    type: fc.constantFrom(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 0xfffe, 0xffff),
-    data: fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a)),
-  });
+  const next = fc.uniqueArray(fc.integer({ min: 0, max: 254 }), { maxLength: 8 }).map((ts) => Buffer.from(ts));
+  const instructionSet = fc.tuple(ids([1, 2, 3, 4, 5, 6, 7, 0xffff]), next, ids([0, 11, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27]),
+    ids([0, 17, 18, 22, 25]), oxmList(false), oxmList(false));
+  const toProps = (base: 0 | 1, [i, n, wa, aa, ws, as]: [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer]): TableFeatureProperty[] =>
+    [[0, i], [2, n], [4, wa], [6, aa], [12, ws], [14, as]].map(([t, data]) => ({ type: (t as number) + base, data: data as Buffer }));
+  const props = fc.tuple(instructionSet, fc.option(instructionSet), oxmList(true), oxmList(false))
+    .map(([nonmiss, miss, match, wildcards]) => [...toProps(0, nonmiss), ...(miss ? toProps(1, miss) : []),
+      { type: 8, data: match }, { type: 10, data: wildcards }]);
   const table = fc.record({
-    table: fc.integer({ min: 0, max: 254 }), name: fc.array(fc.integer({ min: 0x20, max: 0x7e }), { maxLength: 31 })
-      .map((cs) => String.fromCharCode(...cs)), metadataMatch: d.u64, metadataWrite: d.u64, config: d.u32, maxEntries: d.u32,
-    properties: fc.array(prop, { maxLength: 4 }),
+    name: fc.oneof(fc.constant(''), fc.array(fc.integer({ min: 0x20, max: 0x7e }), { maxLength: 31 }).map((cs) => String.fromCharCode(...cs))),
+    metadataMatch: fc.oneof(fc.constant(0n), d.u64), metadataWrite: fc.oneof(fc.constant(0n), d.u64),
+    maxEntries: fc.oneof(fc.constant(0), d.u32), config: d.u32, properties: props,
   });
-  return fc.record({ xid: d.xid, flags: d.u16, tables: fc.array(table, { maxLength: 3 }) }).map((r) => ({ type, ...r }));
+  // Runs of the same features under consecutive table ids, as switches send them (OVS's "ditto").
+  const run = fc.tuple(table, fc.integer({ min: 1, max: 3 }), fc.boolean());
+  return fc.record({ xid: d.xid, flags: d.u16, runs: fc.array(run, { minLength: type === 'table_features_reply' ? 1 : 0, maxLength: 3 }), first: fc.integer({ min: 0, max: 200 }) })
+    .map(({ xid, flags, runs, first }) => {
+      let id = first;
+      const tables = runs.flatMap(([t, n, named]) => Array.from({ length: n }, (_, i) => ({
+        ...t, table: id++, name: i && !named ? '' : t.name,
+      })));
+      return { type, xid, flags, tables };
+    });
 }

@@ -6,13 +6,15 @@ import type { FlowStatsRequest } from '../openflow/messages.js';
 import { formatPort, OFPP_NONE } from '../openflow/ports.js';
 import {
   Bucket, MeterBand, MeterConfig, OFPG_ALL, OFPG_ANY, OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_SELECT,
-  OFPMBT_DROP, OFPMBT_DSCP_REMARK, OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY, OFPMF_BURST, StatsMessage,
+  OFPMBT_DROP, OFPMBT_DSCP_REMARK, OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY, OFPMF_BURST, OFPQT_MAX_RATE, OFPQT_MIN_RATE, PacketQueue,
+  StatsMessage,
 } from '../openflow/stats.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration } from './format-flow.js';
 import { formatAsyncMasks } from './format-async.js';
 import { formatMatch } from './format-match.js';
 import { header } from './format-message.js';
+import { actionBitmap, featuresView, formatTables, statsView } from './format-table-features.js';
 import { formatMacMasked } from './values.js';
 
 const OFP_DEFAULT_PRIORITY = 0x8000;
@@ -55,14 +57,6 @@ function formatMeterId(id: number, sep: string): string {
   const name = id === 0xfffffffd ? 'slowpath' : id === 0xfffffffe ? 'controller' : id === 0xffffffff ? 'all' : 'unknown';
   return `meter${sep}${name}`;
 }
-
-/** OpenFlow 1.3 action types in ofpact order, as ofpact_bitmap_format names them (OVS ignores the others). */
-const ACTION_BITS: ReadonlyArray<readonly [number, string]> = [
-  [0, 'output'], [22, 'group'], [25, 'set_field'], [18, 'strip_vlan'], [17, 'push_vlan'], [23, 'mod_nw_ttl'], [24, 'dec_ttl'],
-  [15, 'set_mpls_ttl'], [16, 'dec_mpls_ttl'], [19, 'push_mpls'], [20, 'pop_mpls'], [21, 'set_queue'],
-];
-const actionBitmap = (bits: number): string =>
-  ACTION_BITS.filter(([b]) => bits & (1 << b)).map(([, n]) => n).join(' ') || '<none>';
 
 const GROUP_TYPES = ['all', 'select', 'indirect', 'ff'] as const;
 
@@ -131,6 +125,16 @@ export function formatFlowStatsRequest(q: FlowStatsRequest): string {
   return match ? `${s} ${match}` : s;
 }
 
+/** print_queue_rate: the last such property's rate in percent, "(disabled)" above 100%, nothing when absent. */
+function queueRate(name: string, q: PacketQueue, property: number): string {
+  const p = q.properties.filter((x) => x.property === property).at(-1);
+  const rate = p ? p.data.readUInt16BE(0) : 0xffff;
+  return rate <= 1000 ? ` ${name}:${Math.floor(rate / 10)}.${rate % 10}%` : rate < 0xffff ? ` ${name}:(disabled)` : '';
+}
+
+/** ofp-print ends what it prints with a newline. */
+const endLine = (s: string): string => (s.endsWith('\n') ? s : `${s}\n`);
+
 const printable = (s: string): string => Buffer.from(s.split('\0')[0]!, 'latin1').toString('utf8');
 
 export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): string | undefined {
@@ -157,6 +161,13 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + `     advertise: ${m.advertise & 0xffff ? bitNames(m.advertise & 0xffff, PORT_FEATURES) : 'UNCHANGED'}\n`;
     case 'queue_get_config_request':
       return `${header('OFPT_QUEUE_GET_CONFIG_REQUEST', xid)} port=${formatPort(m.portNo)}\n`;
+    case 'queue_get_config_reply': {
+      // OVS sorts the queues by id and prints the reply's port once, before the first (never port 0).
+      const queues = [...m.queues].sort((a, b) => a.queueId - b.queueId);
+      let s = queues.length && m.portNo ? ` port=${formatPort(m.portNo)}\n` : queues.length ? ' ' : '';
+      for (const q of queues) s += `queue ${q.queueId}:${queueRate('min_rate', q, OFPQT_MIN_RATE)}${queueRate('max_rate', q, OFPQT_MAX_RATE)}\n`;
+      return endLine(`${header('OFPT_QUEUE_GET_CONFIG_REPLY', xid)}${s}`);
+    }
     case 'get_async_request':
       return `${header('OFPT_GET_ASYNC_REQUEST', xid)}\n`;
     case 'get_async_reply': case 'set_async':
@@ -175,18 +186,8 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + ` flow_count=${m.flowCount}\n`;
     case 'table_stats_request':
       return `${header('OFPST_TABLE request', xid)}${mpFlags(m.flags)}\n`;
-    case 'table_stats_reply': {
-      let s = `${header('OFPST_TABLE reply', xid)}${mpFlags(m.flags)}\n`;
-      m.tables.forEach((t, i) => {
-        const prev = m.tables[i - 1];
-        // OpenFlow 1.3 table stats carry no features: a table whose counters match the one before is "ditto".
-        const ditto = prev && prev.activeCount === t.activeCount && prev.lookupCount === t.lookupCount && prev.matchedCount === t.matchedCount;
-        s += i ? '\n' : '';
-        s += ditto ? `  table ${t.table}: ditto\n`
-          : `  table ${t.table}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}\n`;
-      });
-      return s;
-    }
+    case 'table_stats_reply':
+      return `${header('OFPST_TABLE reply', xid)}${mpFlags(m.flags)}${endLine(formatTables(m.tables.map(statsView)))}`;
     case 'port_stats_request':
       return `${header('OFPST_PORT request', xid)}${mpFlags(m.flags)} port_no=${formatPort(m.portNo)}\n`;
     case 'port_stats_reply': {
@@ -267,9 +268,10 @@ export function formatStatsMessage(m: StatsMessage & { readonly xid: number }): 
         + ` max_color:${f.maxColor}\nband_types: ${bitNames(f.bandTypes, METER_BAND_TYPES)}\n`
         + `capabilities: ${bitNames(f.capabilities, METER_CAPABILITIES)}\n`;
     }
-    case 'table_features_request': case 'table_features_reply':
-      // OVS prints each table's features with its own names for every field it knows: not modelled here.
-      return undefined;
+    case 'table_features_request': case 'table_features_reply': {
+      const name = m.type === 'table_features_request' ? 'OFPST_TABLE_FEATURES request' : 'OFPST_TABLE_FEATURES reply';
+      return `${header(name, xid)}${mpFlags(m.flags)}${endLine(formatTables(m.tables.map(featuresView)))}`;
+    }
   }
 }
 

@@ -173,6 +173,7 @@ export type StatsMessage =
       readonly pad?: number;
     }
   | { readonly type: 'queue_get_config_request'; readonly portNo: number }
+  | { readonly type: 'queue_get_config_reply'; readonly portNo: number; readonly queues: readonly PacketQueue[] }
   | { readonly type: 'get_async_request' }
   | { readonly type: 'get_async_reply' | 'set_async'; readonly config: AsyncConfig }
   | { readonly type: EmptyStatsType; readonly flags: number }
@@ -202,12 +203,29 @@ export type StatsMessage =
 
 export type StatsMessageType = StatsMessage['type'];
 
+/** A queue property (ofp_queue_prop_header): its type and the bytes after its 8-byte header. */
+export interface QueueProperty {
+  readonly property: number;
+  readonly data: Buffer;
+}
+
+/** One ofp_packet_queue of a queue get config reply (OVS reads the reply's port, not the queue's). */
+export interface PacketQueue {
+  readonly queueId: number;
+  readonly port: number;
+  readonly properties: readonly QueueProperty[];
+}
+
+export const OFPQT_MIN_RATE = 1;
+export const OFPQT_MAX_RATE = 2;
+
 const OFPT_GROUP_MOD = 15;
 const OFPT_PORT_MOD = 16;
 const OFPT_TABLE_MOD = 17;
 const OFPT_MULTIPART_REQUEST = 18;
 const OFPT_MULTIPART_REPLY = 19;
 const OFPT_QUEUE_GET_CONFIG_REQUEST = 22;
+const OFPT_QUEUE_GET_CONFIG_REPLY = 23;
 const OFPT_GET_ASYNC_REQUEST = 26;
 const OFPT_GET_ASYNC_REPLY = 27;
 const OFPT_SET_ASYNC = 28;
@@ -229,7 +247,8 @@ const OFPMP_EXPERIMENTER = 0xffff;
 /** Each message's OpenFlow type and, for a multipart message, its multipart type. */
 const WIRE: { readonly [T in StatsMessageType]: readonly [ofType: number, mpType?: number] } = {
   group_mod: [OFPT_GROUP_MOD], meter_mod: [OFPT_METER_MOD], table_mod: [OFPT_TABLE_MOD], port_mod: [OFPT_PORT_MOD],
-  queue_get_config_request: [OFPT_QUEUE_GET_CONFIG_REQUEST], get_async_request: [OFPT_GET_ASYNC_REQUEST],
+  queue_get_config_request: [OFPT_QUEUE_GET_CONFIG_REQUEST], queue_get_config_reply: [OFPT_QUEUE_GET_CONFIG_REPLY],
+  get_async_request: [OFPT_GET_ASYNC_REQUEST],
   get_async_reply: [OFPT_GET_ASYNC_REPLY], set_async: [OFPT_SET_ASYNC],
   desc_request: [OFPT_MULTIPART_REQUEST, 0], desc_reply: [OFPT_MULTIPART_REPLY, 0],
   aggregate_request: [OFPT_MULTIPART_REQUEST, OFPMP_AGGREGATE], aggregate_reply: [OFPT_MULTIPART_REPLY, OFPMP_AGGREGATE],
@@ -319,6 +338,15 @@ export function writeStatsBody(w: Writer, m: StatsMessage): void {
       break;
     case 'queue_get_config_request':
       w.u32(portToOf11(m.portNo)).zeros(4);
+      break;
+    case 'queue_get_config_reply':
+      w.u32(portToOf11(m.portNo)).zeros(4);
+      for (const q of m.queues) {
+        const at = w.pos;
+        w.u32(q.queueId).u32(q.port).u16(0).zeros(6);
+        for (const p of q.properties) w.u16(p.property).u16(8 + p.data.length).zeros(4).bytes(p.data);
+        w.patch16(at + 8, w.pos - at);
+      }
       break;
     case 'get_async_request':
     case 'desc_request': case 'table_stats_request': case 'group_desc_request': case 'group_features_request':
@@ -420,6 +448,38 @@ export function writeStatsBody(w: Writer, m: StatsMessage): void {
 /** OVS's refusal, as ofp-print names it. */
 function refuse(r: Reader, ofperr: string, why: string, at = r.pos): never {
   return refuseAs(why, at, ofperr);
+}
+
+/** Padding this codec writes back as zeros: other padding would not survive the round trip. */
+function zeroPad(b: Reader, n: number, what: string): void {
+  const at = b.pos;
+  if (b.bytes(n).some((x) => x !== 0)) b.fail(`${what} padding is not zero`, at);
+}
+
+/** ofputil_pull_queue_get_config_reply10 (OpenFlow 1.2+ queues): lengths as OVS checks them. */
+function readPacketQueue(b: Reader): PacketQueue {
+  const at = b.pos;
+  if (b.remaining < 16) refuse(b, 'OFPBRC_BAD_LEN', `queue of ${b.remaining} bytes`);
+  const queueId = b.u32();
+  const port = b.u32();
+  const len = b.u16();
+  zeroPad(b, 6, 'queue');
+  if (len < 16 || len - 16 > b.remaining || len % 8) refuse(b, 'OFPBRC_BAD_LEN', `queue length ${len}`, at);
+  const q = b.sub(len - 16);
+  const properties: QueueProperty[] = [];
+  while (q.remaining > 0) {
+    const pat = q.pos;
+    const property = q.u16();
+    const plen = q.u16();
+    if (plen < 8 || plen - 4 > q.remaining || plen % 8) refuse(q, 'OFPBRC_BAD_LEN', `queue property length ${plen}`, pat);
+    // A rate (min or max) is 16 bytes: its 16-bit rate and padding.
+    if ((property === OFPQT_MIN_RATE || property === OFPQT_MAX_RATE) && plen !== 16) {
+      refuse(q, 'OFPBRC_BAD_LEN', `queue rate property of ${plen} bytes`, pat);
+    }
+    zeroPad(q, 4, 'queue property');
+    properties.push({ property, data: Buffer.from(q.bytes(plen - 8)) });
+  }
+  return { queueId, port, properties };
 }
 
 function exactly(b: Reader, n: number, what: string): void {
@@ -584,6 +644,15 @@ export function readStatsMessage(type: number, b: Reader): StatsMessage | undefi
       b.skip(4);
       return { type: 'queue_get_config_request', portNo };
     }
+    case OFPT_QUEUE_GET_CONFIG_REPLY: {
+      if (b.remaining % 8) refuse(b, 'OFPBRC_BAD_LEN', `queue get config reply body of ${b.remaining} bytes`);
+      if (b.remaining < 8) refuse(b, 'OFPBRC_BAD_LEN', `queue get config reply body of ${b.remaining} bytes`);
+      const portNo = port11(b, 'OFPBAC_BAD_OUT_PORT');
+      zeroPad(b, 4, 'queue get config reply');
+      const queues: PacketQueue[] = [];
+      while (b.remaining > 0) queues.push(readPacketQueue(b));
+      return { type: 'queue_get_config_reply', portNo, queues };
+    }
     case OFPT_GET_ASYNC_REQUEST:
       exactly(b, 0, 'get async request');
       return { type: 'get_async_request' };
@@ -727,6 +796,8 @@ export function readStatsMultipart(mpType: number, flags: number, isRequest: boo
         return { type: 'meter_features_reply', flags, features: { maxMeter, bandTypes, capabilities, maxBands, maxColor } };
       }
     case OFPMP_TABLE_FEATURES: {
+      // ofp_msgs: a body of 8-byte units, and a reply of at least one entry.
+      if (b.remaining % 8 || (!isRequest && b.remaining < 64)) refuse(b, 'OFPBRC_BAD_LEN', `table features body of ${b.remaining} bytes`);
       const tables: TableFeatures[] = [];
       while (b.remaining > 0) tables.push(decodeTableFeatures(b));
       return { type: isRequest ? 'table_features_request' : 'table_features_reply', flags, tables };
