@@ -1,5 +1,5 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
-import { fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
+import { allOnes, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, normalizeMatch, setField, setSlot, settleEthernet, slotValue } from '../openflow/match.js';
@@ -10,6 +10,7 @@ import { OFPP_NONE } from '../openflow/ports.js';
 import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, matchHasVlan, parseActions } from './parse-actions.js';
+import { parseSubfield } from './subfield.js';
 import { parseFieldValue, parseGroupId, parsePortNumber, parseU64, parseUint, ValueError } from './values.js';
 
 export { FlowSyntaxError };
@@ -181,6 +182,18 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         }
         cookie = parse(value, valueAt);
       }
+    } else if (key.includes('[')) {
+      // FIELD[bits]=VALUE (ovs-ofctl's parse_subfield()): those bits of the field, exactly.
+      const sf = parseSubfield(key, keyAt);
+      let v: bigint;
+      try {
+        v = parseUint(value);
+      } catch {
+        throw new FlowSyntaxError(`${key}: cannot parse integer value: ${value}`, valueAt);
+      }
+      if (v >> BigInt(sf.nBits) !== 0n) throw new FlowSyntaxError(`${key}: value ${value} does not fit into ${sf.nBits} bits`, valueAt);
+      setField(match, sf.field, v << BigInt(sf.ofs), allOnes(sf.nBits) << BigInt(sf.ofs));
+      if (impliesEthernet(sf.field.slot)) ethernet = true;
     } else if (!IGNORED.has(key)) {
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }

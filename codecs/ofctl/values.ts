@@ -323,7 +323,8 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
   }
   switch (f.format) {
     case 'flags':
-      return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])));
+      // The bits OVS keeps of the field, and of those the ones it matches (tun_flags: oam only).
+      return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])) & f.slotMask);
     case 'frag': {
       const x = FRAGS.find((e) => e.name === text);
       if (!x) throw new ValueError(`${text}: unknown fragment type (valid types are "no", "yes", "first", "later", "not_later"`);
