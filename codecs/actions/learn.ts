@@ -229,8 +229,6 @@ export function parseLearn(text: string, offset = 0): Learn {
       case 'load': {
         const [src, dst] = splitArrow(value, valueAt, ' following source');
         const d = parseSubfield(dst, valueAt + src.length + 2);
-        // A learn spec carries 32-bit NXM headers only (learn_parse_load_immediate()).
-        if ((d.field.nxm ?? d.field.oxm)?.experimenter !== undefined) fail(`${value}: experimenter OXM field '${d.field.name}' not supported`, valueAt);
         if (looksLikeSubfield(src)) {
           const s = parseSubfield(src, valueAt);
           if (s.nBits !== d.nBits) fail(`${value}: source field is ${s.nBits} bits wide but destination is ${d.nBits} bits wide`, valueAt);

@@ -5,7 +5,7 @@
 import {
   allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from '../openflow/fields.js';
-import { entryImpliesEthernet, ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, UnknownOxm } from '../openflow/match.js';
+import { entryImpliesEthernet, ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, packetDlType, UnknownOxm } from '../openflow/match.js';
 import {
   formatFieldValue, formatFlags, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero,
 } from './values.js';
@@ -51,6 +51,8 @@ function test(c: PrintCondition): Test {
       return (ctx) => ctx.erspanVer === 1n;
     case 'erspan_v2':
       return (ctx) => ctx.erspanVer === 2n;
+    case 'nsh_md1':
+      return (ctx) => ctx.nshMdType === 1n;
     default:
       return (ctx) => prereqHolds(c, ctx);
   }
@@ -86,6 +88,10 @@ function textOf(f: FieldDef, p: MatchPrint): Text {
         : (e, ctx) => `${nameOf(ctx)}=${(e.value & f.slotMask) >> shift}`;
     case 'hex':
       return hex;
+    case 'u8': {
+      const x2 = (v: bigint): string => `0x${v.toString(16).padStart(2, '0')}`;
+      return (e, ctx) => (e.mask === 0xffn ? `${nameOf(ctx)}=${e.value}` : `${nameOf(ctx)}=${x2(e.value)}/${x2(e.mask)}`);
+    }
     case 'be16':
       return (e, ctx) => be16Masked(nameOf(ctx), e);
     case 'dl_type':
@@ -153,9 +159,12 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   const dlType = m.get('dl_type')?.value;
   const nwProto = m.get('nw_proto')?.value;
   const tci = m.get('vlan_tci');
+  const md = m.get('nsh_mdtype');
   const ctx: ProtocolContext = {
-    dlType, nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
+    // As match_format(): a packet type of namespace 1 stands for its Ethertype.
+    dlType: packetDlType(m), nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
     ctNwProto: m.get('ct_nw_proto')?.value, erspanVer: m.get('tun_erspan_ver')?.value,
+    nshMdType: md && md.mask === 0xffn ? md.value : undefined,
   };
   // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
   let keyword: string | undefined;

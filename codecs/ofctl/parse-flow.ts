@@ -10,7 +10,7 @@ import { OFPP_NONE } from '../openflow/ports.js';
 import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, matchHasVlan, parseActions } from './parse-actions.js';
-import { parseSubfield } from './subfield.js';
+import { parseFieldBits } from './subfield.js';
 import { parseFieldValue, parseGroupId, parsePortNumber, parseU64, parseUint, ValueError } from './values.js';
 
 export { FlowSyntaxError };
@@ -184,7 +184,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       }
     } else if (key.includes('[')) {
       // FIELD[bits]=VALUE (ovs-ofctl's parse_subfield()): those bits of the field, exactly.
-      const sf = parseSubfield(key, keyAt);
+      const sf = parseFieldBits(key, keyAt);
       let v: bigint;
       try {
         v = parseUint(value);

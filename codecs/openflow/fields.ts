@@ -18,7 +18,9 @@ export type Slot =
   | 'ct_ipv6_dst' | 'ct_tp_src' | 'ct_tp_dst'
   | 'dp_hash' | 'recirc_id' | 'actset_output' | 'mpls_lse'
   | 'tun_flags' | 'tun_ipv6_src' | 'tun_ipv6_dst' | 'tun_gbp_id' | 'tun_gbp_flags'
-  | 'tun_erspan_idx' | 'tun_erspan_ver' | 'tun_erspan_dir' | 'tun_erspan_hwid' | 'tun_gtpu_flags' | 'tun_gtpu_msgtype';
+  | 'tun_erspan_idx' | 'tun_erspan_ver' | 'tun_erspan_dir' | 'tun_erspan_hwid' | 'tun_gtpu_flags' | 'tun_gtpu_msgtype'
+  | 'nd_reserved' | 'nd_options_type'
+  | 'nsh_flags' | 'nsh_ttl' | 'nsh_mdtype' | 'nsh_np' | 'nsh_spi' | 'nsh_si' | 'nsh_c1' | 'nsh_c2' | 'nsh_c3' | 'nsh_c4';
 
 /** Width of each slot in bits. */
 export const SLOT_BITS: Readonly<Record<Slot, number>> = {
@@ -37,6 +39,9 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   dp_hash: 32, recirc_id: 32, actset_output: 16, mpls_lse: 32,
   tun_flags: 4, tun_ipv6_src: 128, tun_ipv6_dst: 128, tun_gbp_id: 16, tun_gbp_flags: 8,
   tun_erspan_idx: 32, tun_erspan_ver: 8, tun_erspan_dir: 8, tun_erspan_hwid: 8, tun_gtpu_flags: 8, tun_gtpu_msgtype: 8,
+  nd_reserved: 32, nd_options_type: 8,
+  // NSH: OVS keeps the service path (SPI, 24 bits, and SI) in one word; it writes and prints them apart.
+  nsh_flags: 8, nsh_ttl: 8, nsh_mdtype: 8, nsh_np: 8, nsh_spi: 24, nsh_si: 8, nsh_c1: 32, nsh_c2: 32, nsh_c3: 32, nsh_c4: 32,
 };
 
 /**
@@ -52,13 +57,14 @@ export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'po
  */
 export type Prereq =
   | 'none' | 'ethernet' | 'vlan' | 'ipv4' | 'ipv6' | 'ip_any' | 'arp' | 'tcp' | 'udp' | 'sctp'
-  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert' | 'ct' | 'ct_l4' | 'mpls';
+  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert' | 'ct' | 'ct_l4' | 'mpls' | 'nsh';
 
 /**
  * A condition match_format() tests before it prints a view: a prerequisite, IGMP (IPv4 protocol
- * 2), or the ERSPAN version the match holds (1: the index prints; 2: direction and hardware id).
+ * 2), the ERSPAN version the match holds (1: the index prints; 2: direction and hardware id), or
+ * an NSH metadata type of exactly 1 (the context headers print).
  */
-export type PrintCondition = Prereq | 'igmp' | 'erspan_v1' | 'erspan_v2';
+export type PrintCondition = Prereq | 'igmp' | 'erspan_v1' | 'erspan_v2' | 'nsh_md1';
 
 /** How match_format() prints a field (the match text of dump-flows), beside its set_field/learn notation. */
 export interface MatchPrint {
@@ -79,9 +85,9 @@ export interface MatchPrint {
    * it all, else vlan_tci; 'packet_type': `(ns,type)`, and nothing for the Ethernet default;
    * 'flags': `a|b` when every flag is matched, else `+a-b` (format_flags_masked); 'hex':
    * `%#x[/%#x]` whatever the field's format (format_uint32_masked). 'value' is in hex (`%#x`)
-   * for a hex field.
+   * for a hex field; 'u8': decimal when exact, else `0x%02x/0x%02x` (format_uint8_masked).
    */
-  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type' | 'flags' | 'hex';
+  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type' | 'flags' | 'hex' | 'u8';
 }
 
 export interface FlagNames {
@@ -174,6 +180,13 @@ const oxm = (field: number, bytes: number, name: string): FieldHeader =>
 export const ONF_EXPERIMENTER = 0x4f4e4600;
 const onf = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: ONF_EXPERIMENTER });
+/** Ericsson's OXM class (ERICOXM_OF_*: the ICMPv6 neighbour discovery reserved word and option type). */
+export const ERICOXM_OF = 0x1000;
+const eric = (field: number, bytes: number, name: string): FieldHeader => nxm(field, bytes, name, ERICOXM_OF);
+/** The NSH experimenter id (NXOXM_NSH_*). */
+export const NSH_EXPERIMENTER = 0x005ad650;
+const nsh = (field: number, bytes: number, name: string): FieldHeader =>
+  ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: NSH_EXPERIMENTER });
 /** Nicira's experimenter id (NXOXM_ET_*: ERSPAN, GTP-U). */
 export const NX_EXPERIMENTER = 0x00002320;
 const nxExp = (field: number, bytes: number, name: string): FieldHeader =>
@@ -375,6 +388,27 @@ export const FIELDS: readonly FieldDef[] = [
     nxm: nx(24, 6, 'NXM_NX_ND_SLL'), oxm: oxm(32, 6, 'OXM_OF_IPV6_ND_SLL'), oxmRank: 91, print: { rank: 143, when: 'icmpv6', style: 'field' } }),
   row({ name: 'nd_tll', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'nd_advert',
     nxm: nx(25, 6, 'NXM_NX_ND_TLL'), oxm: oxm(33, 6, 'OXM_OF_IPV6_ND_TLL'), oxmRank: 92, print: { rank: 144, when: 'icmpv6', style: 'field' } }),
+  // Network Service Header (NXOXM_NSH_*): written after ERSPAN/GTP-U, printed in place of the IP
+  // addresses when the packet is NSH; the context headers print only with nsh_mdtype=1.
+  row({ name: 'nsh_flags', bits: 8, format: 'decimal', slot: 'nsh_flags', prereq: 'nsh', nxm: nsh(1, 1, 'NXOXM_NSH_FLAGS'), oxmRank: 230,
+    print: { rank: 113.01, when: 'nsh', style: 'u8' } }),
+  row({ name: 'nsh_ttl', bits: 8, format: 'decimal', slot: 'nsh_ttl', prereq: 'nsh', maskable: false, nxm: nsh(10, 1, 'NXOXM_NSH_TTL'),
+    oxmRank: 231, print: { rank: 113.02, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_mdtype', bits: 8, format: 'decimal', slot: 'nsh_mdtype', prereq: 'nsh', maskable: false, writable: false,
+    nxm: nsh(2, 1, 'NXOXM_NSH_MDTYPE'), oxmRank: 232, print: { rank: 113.03, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_np', bits: 8, format: 'decimal', slot: 'nsh_np', prereq: 'nsh', maskable: false, writable: false,
+    nxm: nsh(3, 1, 'NXOXM_NSH_NP'), oxmRank: 233, print: { rank: 113.04, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_spi', aliases: ['nsp'], bits: 24, format: 'hex', slot: 'nsh_spi', prereq: 'nsh', maskable: false,
+    nxm: nsh(4, 4, 'NXOXM_NSH_SPI'), oxmRank: 234, print: { rank: 113.05, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_si', aliases: ['nsi'], bits: 8, format: 'decimal', slot: 'nsh_si', prereq: 'nsh', maskable: false,
+    nxm: nsh(5, 1, 'NXOXM_NSH_SI'), oxmRank: 235, print: { rank: 113.06, when: 'nsh', style: 'field' } }),
+  ...[1, 2, 3, 4].map((i) => row({ name: `nsh_c${i}`, aliases: [`nshc${i}`], bits: 32, format: 'hex', slot: `nsh_c${i}` as Slot, prereq: 'nsh',
+    nxm: nsh(5 + i, 4, `NXOXM_NSH_C${i}`), oxmRank: 235 + i, print: { rank: 113.06 + i / 100, when: 'nsh_md1', style: 'field' } })),
+  // Neighbour discovery's reserved word and option type: written after the ICMPv6 code, printed after nd_tll.
+  row({ name: 'nd_reserved', bits: 32, format: 'decimal', slot: 'nd_reserved', prereq: 'nd', maskable: false,
+    nxm: eric(1, 4, 'ERICOXM_OF_ICMPV6_ND_RESERVED'), oxmRank: 89.1, print: { rank: 145, when: 'icmpv6', style: 'value' } }),
+  row({ name: 'nd_options_type', bits: 8, format: 'decimal', slot: 'nd_options_type', prereq: 'nd', maskable: false,
+    nxm: eric(2, 1, 'ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE'), oxmRank: 89.2, print: { rank: 146, when: 'icmpv6', style: 'value' } }),
   // Connection tracking (NXM only). match_format() prints them after conj_id, before the protocol
   // keyword; nx_put_raw() writes them after pkt_mark. The original-direction tuple (ct_nw_*,
   // ct_ipv6_*, ct_tp_*) needs a valid connection (OVS's MFP_CT_VALID, which the switch checks and
@@ -435,6 +469,7 @@ export const ETH_TYPE_RARP = 0x8035n;
 export const ETH_TYPE_IPV6 = 0x86ddn;
 export const ETH_TYPE_MPLS = 0x8847n;
 export const ETH_TYPE_MPLS_MCAST = 0x8848n;
+export const ETH_TYPE_NSH = 0x894fn;
 export const IPPROTO_ICMP = 1n;
 export const IPPROTO_TCP = 6n;
 export const IPPROTO_UDP = 17n;
@@ -480,6 +515,8 @@ export interface ProtocolContext {
   readonly ctNwProto: bigint | undefined;
   /** The ERSPAN version (tun_erspan_ver), whatever its mask: for printing only. */
   readonly erspanVer: bigint | undefined;
+  /** The NSH metadata type (nsh_mdtype) when matched exactly: for printing only. */
+  readonly nshMdType: bigint | undefined;
 }
 
 /** OVS's mf_are_prereqs_ok(): whether a context allows a field with this prerequisite. */
@@ -522,6 +559,8 @@ export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
       return c.ctNwProto !== undefined && c.ctNwProto !== 0n;
     case 'mpls':
       return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MCAST;
+    case 'nsh':
+      return t === ETH_TYPE_NSH;
   }
 }
 
@@ -532,7 +571,11 @@ const headersOf = (f: FieldDef): FieldHeader[] => [f.nxm, f.oxm].filter((h): h i
 for (const f of FIELDS) {
   byName.set(f.name, f);
   for (const a of f.aliases) byName.set(a, f);
-  for (const h of headersOf(f)) byHeader.set(h.header, { f, h });
+  for (const h of headersOf(f)) {
+    // Experimenter headers are keyed without their experimenter id: two may not share a key.
+    if (byHeader.has(h.header)) throw new Error(`field table: header 0x${h.header.toString(16)} of ${f.name} is taken`);
+    byHeader.set(h.header, { f, h });
+  }
 }
 
 export function fieldByName(name: string): FieldDef | undefined {

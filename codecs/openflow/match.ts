@@ -3,7 +3,7 @@
 import { Reader, Writer } from './bytes.js';
 import {
   allOnes, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, headerValueBytes, impliesEthernet, NXM_NX,
-  NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, OFPXMC_PACKET_REGS, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
+  NXM_OF, ERICOXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, OFPXMC_PACKET_REGS, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from './fields.js';
 import { OFPP_MAX, portFromOf11, portToOf11 } from './ports.js';
 
@@ -124,6 +124,15 @@ export function settleEthernet(m: Match, saidEthernet: boolean): Match {
 const flowValue = (m: Match, slot: Slot): bigint | undefined => m.get(slot)?.value;
 
 /**
+ * OVS's get_dl_type(): the Ethertype a packet type of namespace 1 names ((1,0x894f): NSH without
+ * Ethernet), else the dl_type matched.
+ */
+export function packetDlType(m: Match, read: (m: Match, slot: Slot) => bigint | undefined = flowValue): bigint | undefined {
+  const pt = m.get('packet_type');
+  return pt && pt.value >> 16n === 1n ? pt.value & 0xffffn : read(m, 'dl_type');
+}
+
+/**
  * What the match says about protocols. `loose`: as ofputil_normalize_match() reads it (values
  * whatever their mask, the ICMP code unchecked); otherwise as nx_put_raw() does (exact values).
  */
@@ -131,13 +140,13 @@ function protocolContext(m: Match, loose: boolean): ProtocolContext {
   const read = loose ? flowValue : slotValue;
   const code = m.get('tp_dst');
   return {
-    dlType: read(m, 'dl_type'),
+    dlType: packetDlType(m, read),
     nwProto: m.get('nw_proto')?.value,
     vlan: ((m.get('vlan_tci')?.value ?? 0n) & 0x1fffn) !== 0n,
     icmpType: read(m, 'tp_src'),
     ndCode: loose || !code || code.value === 0n,
     ctNwProto: m.get('ct_nw_proto')?.value,
-    erspanVer: undefined,
+    erspanVer: undefined, nshMdType: undefined,
   };
 }
 
@@ -263,7 +272,7 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
         len -= 4;
         header = ((header & 0xffffff00) | len) >>> 0;
       }
-    } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC || cls === OFPXMC_PACKET_REGS) {
+    } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC || cls === OFPXMC_PACKET_REGS || cls === ERICOXM_OF) {
       f = fieldByHeader(header);
     }
     if (!f) {

@@ -81,7 +81,7 @@ const HIDDEN: Readonly<Record<string, readonly string[]>> = {
 function ovsParseFlow(flow: string): { flowMod: string; text: string } {
   const out = execFileSync('ovs-ofctl', ['-O', 'OpenFlow13', '-mmmmm', 'parse-flow', flow], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = out.split('\n');
-  const hex = lines.filter((l) => /^[0-9a-f]{8}  /.test(l)).map((l) => l.slice(10, 58).replace(/[ -]/g, '')).join('');
+  const hex = lines.filter((l) => /^[0-9a-f]{8} {2}/.test(l)).map((l) => l.slice(10, 58).replace(/[ -]/g, '')).join('');
   return { flowMod: `${hex.slice(0, 8)}00000000${hex.slice(16)}`, text: lines.find((l) => l.startsWith('OFPT_FLOW_MOD'))!.replace('xid=0x1', 'xid=0x0') };
 }
 
