@@ -127,15 +127,15 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByName(key);
     if (field?.matchKeyword) {
-      if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
       let parsed: { value: bigint; mask?: bigint };
       try {
-        parsed = parseFieldValue(field, value);
+        // A field named without a value is ovs-ofctl's "0/0": it matches nothing of it.
+        parsed = parseFieldValue(field, kv.delim === '' ? '0/0' : value);
       } catch (err) {
-        if (err instanceof ValueError) throw new FlowSyntaxError(err.message, valueAt);
+        if (err instanceof ValueError) throw new FlowSyntaxError(err.message, kv.delim === '' ? keyAt : valueAt);
         throw err;
       }
-      setField(match, field, parsed.value, parsed.mask);
+      if (parsed.mask !== 0n) setField(match, field, parsed.value, parsed.mask);
       if (impliesEthernet(field.slot)) ethernet = true;
       continue;
     }
