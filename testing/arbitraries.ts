@@ -204,8 +204,10 @@ function l4Entries(l3: 'ipv4' | 'ipv6', l4: L4): fc.Arbitrary<Entries> {
     case 'tcp':
     case 'udp':
     case 'sctp':
-      // tcp_flags: 12 flag bits in a 16-bit slot (an exact match keeps the whole slot's mask).
-      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1), maybe(entryArb(16), 6)).map(([s, d, flags]) => [
+      // tcp_flags: 12 flag bits in a 16-bit slot (an exact match keeps the whole slot's mask); OVS
+      // refuses a value beyond the 12 bits (OFPBMC_BAD_VALUE).
+      return fc.tuple(maybe(entryArb(16), 1), maybe(entryArb(16), 1), maybe(entryArb(16), 6).map((e) => e && { value: e.value & 0xfffn, mask: e.mask }))
+        .map(([s, d, flags]) => [
         proto(l4 === 'tcp' ? 6n : l4 === 'udp' ? 17n : 132n), ['tp_src', s], ['tp_dst', d], ['tcp_flags', l4 === 'tcp' ? flags : undefined],
       ]);
     case 'icmp':
@@ -256,11 +258,15 @@ export const unknownOxmArb: fc.Arbitrary<UnknownOxm> = fc
 // Subfields and actions
 
 const withHeader = (f: FieldDef): boolean => (f.nxm ?? f.oxm) !== undefined;
-/** Every field a subfield or set_field can name (has an NXM or OXM header). */
-const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withHeader);
+/** A subfield's NX actions carry a 32-bit header: experimenter OXMs (ERSPAN, actset_output…) are for set_field only. */
+const withSubfieldHeader = (f: FieldDef): boolean => withHeader(f) && (f.nxm ?? f.oxm)!.experimenter === undefined;
+/** Every field a subfield can name (has a 32-bit NXM or OXM header). */
+const READABLE_FIELDS: readonly FieldDef[] = FIELDS.filter(withSubfieldHeader);
 /** The conntrack fields are written only inside ct(exec(...)) (the decoder refuses them elsewhere, as OVS does). */
 const isCtField = (f: FieldDef): boolean => f.slot === 'ct_mark' || f.slot === 'ct_label';
-const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable && !isCtField(f));
+const WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withSubfieldHeader(f) && f.writable && !isCtField(f));
+/** What set_field can write: also the experimenter OXMs. */
+const SET_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && f.writable && !isCtField(f));
 const CT_WRITABLE_FIELDS: readonly FieldDef[] = FIELDS.filter((f) => withHeader(f) && isCtField(f));
 
 function subfieldArb(fields: readonly FieldDef[], maxBits = 64): fc.Arbitrary<Subfield> {
@@ -279,8 +285,12 @@ function subfieldPairArb(srcFields: readonly FieldDef[], dstFields: readonly Fie
 
 const IN_PORT_OXM = fieldByName('in_port_oxm')!;
 
-const setFieldArb: fc.Arbitrary<Action> = fc.constantFrom(...WRITABLE_FIELDS).chain((field) =>
-  (field === IN_PORT_OXM ? port.map(BigInt) : uintBits(field.bits)).map((value): Action => ({ type: 'set_field', field, value })));
+const VLAN_VID = fieldByName('vlan_vid')!;
+
+// A VID is set with its present bit (OFPVID_PRESENT), which OVS requires.
+const setFieldArb: fc.Arbitrary<Action> = fc.constantFrom(...SET_FIELDS).chain((field) =>
+  (field === IN_PORT_OXM ? port.map(BigInt) : uintBits(field.bits).map((v) => (field === VLAN_VID ? v | 0x1000n : v)))
+    .map((value): Action => ({ type: 'set_field', field, value })));
 
 const learnSpecArb: fc.Arbitrary<LearnSpec> = fc.oneof(
   subfieldPairArb(READABLE_FIELDS, READABLE_FIELDS).map(([src, dst]): LearnSpec => ({ kind: 'match_field', src, dst })),

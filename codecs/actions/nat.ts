@@ -1,7 +1,7 @@
 // nat: the address/port translation of a ct action (NXAST_NAT), only ever inside ct (ct.ts prints
 // a leading one outside exec(), as OVS does). Text: nat, nat(src|dst[=IP[-IP][:PORT[-PORT]]],
 // persistent,hash,random); IPv6 addresses in brackets when a port follows.
-import { fail } from '../ofctl/syntax.js';
+import { fail, inColumn } from '../ofctl/syntax.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6, ValueError } from '../ofctl/values.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { ActionRecord, nxHeader } from './record.js';
@@ -46,7 +46,8 @@ function parseRange(s: string, at: number): Pick<Nat, 'af' | 'addrMin' | 'addrMa
     const m = /^\d+\.\d+\.\d+\.\d+/.exec(s.slice(n));
     if (!m) return undefined;
     n += m[0].length;
-    return parseIpv4(m[0]);
+    // A bad address (10.0.0.24001) is a syntax error at the range, not a crash.
+    return inColumn(at, () => parseIpv4(m[0]));
   };
   const v6 = (): bigint | undefined => {
     const m = /^(?:\[([0-9a-fA-F:.]{1,46})\]|([0-9a-fA-F:.]{1,46}))/.exec(s.slice(n));

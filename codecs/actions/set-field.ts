@@ -8,7 +8,6 @@ import { portFromOf11, portToOf11 } from '../openflow/ports.js';
 import { fail, inColumn, intArg, splitArrow } from '../ofctl/syntax.js';
 import { formatFieldValue, parseFieldValue } from '../ofctl/values.js';
 import type { Action } from './index.js';
-import { rawAction } from './raw.js';
 import { ActionRecord, isIp, KeywordParser } from './record.js';
 
 export interface SetField {
@@ -88,18 +87,31 @@ export const setField: ActionRecord<SetField> = {
   encode: (w, a) => {
     const start = w.pos;
     const h = of13Header(a.field)!;
-    w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header);
+    // An experimenter OXM's length also counts its experimenter id.
+    if (h.experimenter === undefined) w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header);
+    else w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header + 4).u32(h.experimenter);
     // in_port is 32 bits in OpenFlow 1.3.
     w.uint(a.field.name === 'in_port_oxm' ? BigInt(portToOf11(Number(a.value))) : a.value, h.header & 0xff);
     w.padTo(8, start);
     w.patch16(start + 2, w.pos - start);
   },
-  decode: (r, _id, len, at) => {
+  decode: (r) => {
     const hAt = r.pos;
-    const header = r.u32();
-    const f = fieldByHeader(header);
+    let header = r.u32();
+    let f: FieldDef | undefined;
+    if (header >>> 16 === 0xffff && (header & 0xff) > 4 && r.remaining >= 4) {
+      // An experimenter OXM: looked up with its length less the experimenter id, as the field table keeps it.
+      const h = ((header & 0xffffff00) | ((header & 0xff) - 4)) >>> 0;
+      f = fieldByHeader(h, r.buf.readUInt32BE(r.pos));
+      if (f) {
+        r.skip(4);
+        header = h;
+      }
+    } else {
+      f = fieldByHeader(header);
+    }
     if (!f || !f.writable) {
-      if (!f && header >>> 16 === 0xffff) return rawAction(r, at, len);
+      // OVS refuses an unknown field, experimenter or not (OFPBAC_BAD_SET_LEN).
       return r.fail(`set_field of ${f ? `read-only field ${f.name}` : `unknown field 0x${header.toString(16)}`}`, hAt);
     }
     if (header & 0x100) r.fail(`masked set_field is not OpenFlow 1.3`, hAt);
@@ -110,6 +122,8 @@ export const setField: ActionRecord<SetField> = {
     let value = r.uint(bytes);
     if (f.name === 'in_port_oxm') value = BigInt(portFromOf11(Number(value)));
     if (value > allOnes(f.bits) && f.name !== 'in_port_oxm' && f.name !== 'vlan_vid') r.fail(`set_field ${f.name} value out of range`, hAt);
+    // OpenFlow 1.2+ sets a VID with its present bit (OFPVID_PRESENT); OVS refuses one without (OFPBAC_BAD_SET_ARGUMENT).
+    if (f.name === 'vlan_vid' && (value & 0x1000n) === 0n) r.fail('set_field vlan_vid without OFPVID_PRESENT', hAt);
     return { type: 'set_field', field: f, value };
   },
   print: (a) => `set_field:${formatFieldValue(a.field, a.value)}->${a.field.name}`,

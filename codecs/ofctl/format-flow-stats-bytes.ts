@@ -183,6 +183,8 @@ function readFastMatch(b: Buffer, p: number, end: number): boolean {
     const f = FAST_FIELDS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
     if (!f || len !== (hasMask ? f.bytes * 2 : f.bytes) || p + 4 + len > end || valueAt[f.slot]! >= 0) return false;
     if (hasMask && !f.def.maskable) return false;
+    // An OpenFlow 1.1 port without a 16-bit form: the general decoder refuses it.
+    if (f.def.of11Port && f.bytes === 4 && u32(b, p + 4) >= 0xff00 && u32(b, p + 4) < 0xffffff00) return false;
     valueAt[f.slot] = p + 4;
     widthOf[f.slot] = f.bytes;
     if (hasMask) {

@@ -5,7 +5,7 @@
 import {
   allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from '../openflow/fields.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, UnknownOxm } from '../openflow/match.js';
+import { entryImpliesEthernet, ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, packetDlType, UnknownOxm } from '../openflow/match.js';
 import {
   formatFieldValue, formatFlags, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero,
 } from './values.js';
@@ -44,7 +44,18 @@ export function formatVlanTci(value: number, mask: number): string {
 type Test = (c: ProtocolContext) => boolean;
 
 function test(c: PrintCondition): Test {
-  return c === 'igmp' ? (ctx) => ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n : (ctx) => prereqHolds(c, ctx);
+  switch (c) {
+    case 'igmp':
+      return (ctx) => ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n;
+    case 'erspan_v1':
+      return (ctx) => ctx.erspanVer === 1n;
+    case 'erspan_v2':
+      return (ctx) => ctx.erspanVer === 2n;
+    case 'nsh_md1':
+      return (ctx) => ctx.nshMdType === 1n;
+    default:
+      return (ctx) => prereqHolds(c, ctx);
+  }
 }
 
 /** A view's text ('' when it prints nothing), its style resolved once. */
@@ -56,6 +67,7 @@ function textOf(f: FieldDef, p: MatchPrint): Text {
   const nameOf = renamed ? (ctx: ProtocolContext): string => (renamed(ctx) ? p.asWhen![1] : as) : (): string => as;
   const full = allOnes(SLOT_BITS[f.slot]);
   const shift = BigInt(f.slotShift ?? 0);
+  const hex: Text = (e, ctx) => (e.mask === full ? `${nameOf(ctx)}=${hexOrZero(e.value)}` : `${nameOf(ctx)}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`);
   switch (p.style) {
     case 'field':
       switch (f.format) {
@@ -66,12 +78,20 @@ function textOf(f: FieldDef, p: MatchPrint): Text {
         case 'ipv6':
           return (e, ctx) => `${nameOf(ctx)}=${formatIpv6Masked(e.value, e.mask)}`;
         case 'hex':
-          return (e, ctx) => (e.mask === full ? `${nameOf(ctx)}=${hexOrZero(e.value)}` : `${nameOf(ctx)}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`);
+          return hex;
         default:
           return (e, ctx) => `${nameOf(ctx)}=${formatFieldValue(f, e.value, e.mask === full ? undefined : e.mask)}`;
       }
     case 'value':
-      return (e, ctx) => `${nameOf(ctx)}=${(e.value & f.slotMask) >> shift}`;
+      return f.format === 'hex'
+        ? (e, ctx) => `${nameOf(ctx)}=${hexOrZero((e.value & f.slotMask) >> shift)}`
+        : (e, ctx) => `${nameOf(ctx)}=${(e.value & f.slotMask) >> shift}`;
+    case 'hex':
+      return hex;
+    case 'u8': {
+      const x2 = (v: bigint): string => `0x${v.toString(16).padStart(2, '0')}`;
+      return (e, ctx) => (e.mask === 0xffn ? `${nameOf(ctx)}=${e.value}` : `${nameOf(ctx)}=${x2(e.value)}/${x2(e.mask)}`);
+    }
     case 'be16':
       return (e, ctx) => be16Masked(nameOf(ctx), e);
     case 'dl_type':
@@ -119,6 +139,14 @@ const VIEWS_OF_SLOT: ReadonlyMap<Slot, readonly View[]> = new Map([...FIELDS_OF_
 const views: View[] = new Array<View>(FIELDS.length);
 const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
 
+/** The packet type is Ethernet: said (packet_type=(0,0)) or implied by an Ethernet-level field (settleEthernet()). */
+function isEthernet(m: Match): boolean {
+  const pt = m.get('packet_type');
+  if (pt) return pt.value === 0n;
+  for (const [slot, e] of m) if (entryImpliesEthernet(slot, e)) return true;
+  return false;
+}
+
 /** The match text, starting with `priority=N` unless N is the default; '' for a catch-all. */
 export function formatMatch(m: Match, priority: number, unknown: readonly UnknownOxm[] = []): string {
   let s = priority !== 0x8000 ? `priority=${priority}` : '';
@@ -131,9 +159,12 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   const dlType = m.get('dl_type')?.value;
   const nwProto = m.get('nw_proto')?.value;
   const tci = m.get('vlan_tci');
+  const md = m.get('nsh_mdtype');
   const ctx: ProtocolContext = {
-    dlType, nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
-    ctNwProto: m.get('ct_nw_proto')?.value,
+    // As match_format(): a packet type of namespace 1 stands for its Ethertype.
+    dlType: packetDlType(m), nwProto, vlan: tci !== undefined && (tci.value & 0x1fffn) !== 0n, icmpType: m.get('tp_src')?.value, ndCode: true,
+    ctNwProto: m.get('ct_nw_proto')?.value, erspanVer: m.get('tun_erspan_ver')?.value,
+    nshMdType: md && md.mask === 0xffn ? md.value : undefined,
   };
   // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
   let keyword: string | undefined;
@@ -160,9 +191,11 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
       entries[k] = e;
     }
   }
-  // The keyword prints after packet_type, pkt_mark and conj_id, before the registers.
+  // The keyword prints after pkt_mark, conj_id, conntrack and packet_type, before the registers.
   let k = 0;
   for (; k < n && views[k]!.rank < 35; k++) add(views[k]!.text(entries[k]!, ctx));
+  // With recirc_id (a datapath flow's field), OVS also prints the Ethernet packet type, said or implied.
+  if (m.has('recirc_id') && isEthernet(m)) add('eth');
   if (keyword !== undefined) add(keyword);
   for (; k < n; k++) add(views[k]!.text(entries[k]!, ctx));
   for (const u of unknown) add(`unknown_oxm=${u.bytes.toString('hex')}`);

@@ -1,5 +1,5 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
-import { fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
+import { allOnes, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, normalizeMatch, setField, setSlot, settleEthernet, slotValue } from '../openflow/match.js';
@@ -10,6 +10,7 @@ import { OFPP_NONE } from '../openflow/ports.js';
 import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, matchHasVlan, parseActions } from './parse-actions.js';
+import { parseFieldBits } from './subfield.js';
 import { parseFieldValue, parseGroupId, parsePortNumber, parseU64, parseUint, ValueError } from './values.js';
 
 export { FlowSyntaxError };
@@ -126,15 +127,15 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
     const field = fieldByName(key);
     if (field?.matchKeyword) {
-      if (kv.delim === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
       let parsed: { value: bigint; mask?: bigint };
       try {
-        parsed = parseFieldValue(field, value);
+        // A field named without a value is ovs-ofctl's "0/0": it matches nothing of it.
+        parsed = parseFieldValue(field, kv.delim === '' ? '0/0' : value);
       } catch (err) {
-        if (err instanceof ValueError) throw new FlowSyntaxError(err.message, valueAt);
+        if (err instanceof ValueError) throw new FlowSyntaxError(err.message, kv.delim === '' ? keyAt : valueAt);
         throw err;
       }
-      setField(match, field, parsed.value, parsed.mask);
+      if (parsed.mask !== 0n) setField(match, field, parsed.value, parsed.mask);
       if (impliesEthernet(field.slot)) ethernet = true;
       continue;
     }
@@ -181,6 +182,18 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         }
         cookie = parse(value, valueAt);
       }
+    } else if (key.includes('[')) {
+      // FIELD[bits]=VALUE (ovs-ofctl's parse_subfield()): those bits of the field, exactly.
+      const sf = parseFieldBits(key, keyAt);
+      let v: bigint;
+      try {
+        v = parseUint(value);
+      } catch {
+        throw new FlowSyntaxError(`${key}: cannot parse integer value: ${value}`, valueAt);
+      }
+      if (v >> BigInt(sf.nBits) !== 0n) throw new FlowSyntaxError(`${key}: value ${value} does not fit into ${sf.nBits} bits`, valueAt);
+      setField(match, sf.field, v << BigInt(sf.ofs), allOnes(sf.nBits) << BigInt(sf.ofs));
+      if (impliesEthernet(sf.field.slot)) ethernet = true;
     } else if (!IGNORED.has(key)) {
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }

@@ -16,7 +16,20 @@ export function subfieldField(name: string): FieldDef | undefined {
   return fieldBySubfieldName(name) ?? fieldByName(name);
 }
 
+/**
+ * A subfield of an NX action (load, move, learn, output…): those carry a 32-bit NXM/OXM header, which
+ * an experimenter OXM field (ERSPAN, NSH, actset_output) has not (OVS writes NXAST_REG_LOAD2 and the
+ * like for them, not done here).
+ */
 export function parseSubfield(text: string, offset: number): Subfield {
+  const sf = parseFieldBits(text, offset);
+  const h = sf.field.nxm ?? sf.field.oxm;
+  if (h?.experimenter !== undefined) fail(`${text}: experimenter OXM field '${sf.field.name}' not supported in a subfield`, offset);
+  return sf;
+}
+
+/** FIELD[bits] as mf_parse_subfield() reads it (also a match's FIELD[bits]=VALUE). */
+export function parseFieldBits(text: string, offset: number): Subfield {
   const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(text.trim());
   if (!m) return fail(`${text}: invalid subfield syntax`, offset);
   const field = subfieldField(m[1]!);

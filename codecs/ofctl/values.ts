@@ -305,12 +305,23 @@ function prefixMask(bits: number, width: number): bigint {
   return bits === 0 ? 0n : (allOnes(bits) << BigInt(width - bits));
 }
 
-/** mf_parse(): "value[/mask]" in the field's notation. Returns the mask undefined when exact. */
+/**
+ * mf_parse(): "value[/mask]" in the field's notation. Returns the mask undefined when exact, and 0
+ * when nothing is matched (a field that takes no mask takes an all-zero or an all-ones one, as
+ * mf_is_mask_valid() says).
+ */
 export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mask?: bigint } {
+  const r = parseValueMask(f, text);
+  if (r.mask === undefined || f.maskable) return r;
+  if (r.mask === 0n) return { value: 0n, mask: 0n };
+  if (r.mask !== allOnes((Math.ceil(f.bits / 8) || 1) * 8)) throw new ValueError(`${text}: invalid mask for field ${f.name}`);
+  return { value: r.value };
+}
+
+function parseValueMask(f: FieldDef, text: string): { value: bigint; mask?: bigint } {
   const slash = text.indexOf('/');
   const vs = slash < 0 ? text : text.slice(0, slash);
   const ms = slash < 0 ? undefined : text.slice(slash + 1);
-  if (ms !== undefined && !f.maskable) throw new ValueError(`${text}: invalid mask for field ${f.name}`);
   const bytes = Math.ceil(f.bits / 8) || 1;
   if (f.format === 'packet_type') {
     // packet_type=(NAMESPACE,TYPE): (0,0) is Ethernet, (1,0x800) an IPv4 packet without one.
@@ -323,7 +334,8 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
   }
   switch (f.format) {
     case 'flags':
-      return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])));
+      // The bits OVS keeps of the field, and of those the ones it matches (tun_flags: oam only).
+      return parseFlags(f, text, allOnes(Math.min(f.bits, SLOT_BITS[f.slot])) & f.slotMask);
     case 'frag': {
       const x = FRAGS.find((e) => e.name === text);
       if (!x) throw new ValueError(`${text}: unknown fragment type (valid types are "no", "yes", "first", "later", "not_later"`);
@@ -354,8 +366,8 @@ export function parseFieldValue(f: FieldDef, text: string): { value: bigint; mas
     case 'port': {
       const named = portByName(vs);
       if (named !== undefined) return { value: BigInt(named) };
-      if (!/^\d+$/.test(vs) || Number(vs) > 0xffff || (Number(vs) >= OFPP_MAX && Number(vs) < 0xfff8)) {
-        throw new ValueError(`${vs}: invalid or unknown port for ${f.name}`);
+      if (ms !== undefined || !/^\d+$/.test(vs) || Number(vs) > 0xffff || (Number(vs) >= OFPP_MAX && Number(vs) < 0xfff8)) {
+        throw new ValueError(`${text}: invalid or unknown port for ${f.name}`);
       }
       return { value: BigInt(vs) };
     }

@@ -15,7 +15,12 @@ export type Slot =
   | 'nw_proto' | 'nw_tos' | 'nw_ttl' | 'nw_frag' | 'tp_src' | 'tp_dst' | 'tcp_flags'
   | 'arp_sha' | 'arp_tha' | 'nd_target'
   | 'ct_state' | 'ct_zone' | 'ct_mark' | 'ct_label' | 'ct_nw_proto' | 'ct_nw_src' | 'ct_nw_dst' | 'ct_ipv6_src'
-  | 'ct_ipv6_dst' | 'ct_tp_src' | 'ct_tp_dst';
+  | 'ct_ipv6_dst' | 'ct_tp_src' | 'ct_tp_dst'
+  | 'dp_hash' | 'recirc_id' | 'actset_output' | 'mpls_lse'
+  | 'tun_flags' | 'tun_ipv6_src' | 'tun_ipv6_dst' | 'tun_gbp_id' | 'tun_gbp_flags'
+  | 'tun_erspan_idx' | 'tun_erspan_ver' | 'tun_erspan_dir' | 'tun_erspan_hwid' | 'tun_gtpu_flags' | 'tun_gtpu_msgtype'
+  | 'nd_reserved' | 'nd_options_type'
+  | 'nsh_flags' | 'nsh_ttl' | 'nsh_mdtype' | 'nsh_np' | 'nsh_spi' | 'nsh_si' | 'nsh_c1' | 'nsh_c2' | 'nsh_c3' | 'nsh_c4';
 
 /** Width of each slot in bits. */
 export const SLOT_BITS: Readonly<Record<Slot, number>> = {
@@ -29,6 +34,14 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   // OVS's struct flow keeps ct_state in 8 bits (the field is 32 bits wide on the wire).
   ct_state: 8, ct_zone: 16, ct_mark: 32, ct_label: 128, ct_nw_proto: 8, ct_nw_src: 32, ct_nw_dst: 32, ct_ipv6_src: 128,
   ct_ipv6_dst: 128, ct_tp_src: 16, ct_tp_dst: 16,
+  // actset_output: a port in OVS's 16-bit form, as in_port. mpls_lse: the top label stack entry
+  // (label, TC, BoS, TTL). tun_flags: OVS's FLOW_TNL_F_MASK, of which only oam can be matched.
+  dp_hash: 32, recirc_id: 32, actset_output: 16, mpls_lse: 32,
+  tun_flags: 4, tun_ipv6_src: 128, tun_ipv6_dst: 128, tun_gbp_id: 16, tun_gbp_flags: 8,
+  tun_erspan_idx: 32, tun_erspan_ver: 8, tun_erspan_dir: 8, tun_erspan_hwid: 8, tun_gtpu_flags: 8, tun_gtpu_msgtype: 8,
+  nd_reserved: 32, nd_options_type: 8,
+  // NSH: OVS keeps the service path (SPI, 24 bits, and SI) in one word; it writes and prints them apart.
+  nsh_flags: 8, nsh_ttl: 8, nsh_mdtype: 8, nsh_np: 8, nsh_spi: 24, nsh_si: 8, nsh_c1: 32, nsh_c2: 32, nsh_c3: 32, nsh_c4: 32,
 };
 
 /**
@@ -44,10 +57,14 @@ export type FieldFormat = 'decimal' | 'hex' | 'ethernet' | 'ipv4' | 'ipv6' | 'po
  */
 export type Prereq =
   | 'none' | 'ethernet' | 'vlan' | 'ipv4' | 'ipv6' | 'ip_any' | 'arp' | 'tcp' | 'udp' | 'sctp'
-  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert' | 'ct' | 'ct_l4';
+  | 'icmpv4' | 'icmpv6' | 'nd' | 'nd_solicit' | 'nd_advert' | 'ct' | 'ct_l4' | 'mpls' | 'nsh';
 
-/** A condition match_format() tests before it prints a view: a prerequisite, or IGMP (IPv4 protocol 2). */
-export type PrintCondition = Prereq | 'igmp';
+/**
+ * A condition match_format() tests before it prints a view: a prerequisite, IGMP (IPv4 protocol
+ * 2), the ERSPAN version the match holds (1: the index prints; 2: direction and hardware id), or
+ * an NSH metadata type of exactly 1 (the context headers print).
+ */
+export type PrintCondition = Prereq | 'igmp' | 'erspan_v1' | 'erspan_v2' | 'nsh_md1';
 
 /** How match_format() prints a field (the match text of dump-flows), beside its set_field/learn notation. */
 export interface MatchPrint {
@@ -66,9 +83,11 @@ export interface MatchPrint {
    * field's bits in decimal, never a mask; 'be16': decimal when exact, else `0x%x/0x%x`;
    * 'dl_type': `0x%04x`; 'label': `0x%05x[/0x%05x]`; 'vlan_tci': dl_vlan/dl_vlan_pcp when they say
    * it all, else vlan_tci; 'packet_type': `(ns,type)`, and nothing for the Ethernet default;
-   * 'flags': `a|b` when every flag is matched, else `+a-b` (format_flags_masked).
+   * 'flags': `a|b` when every flag is matched, else `+a-b` (format_flags_masked); 'hex':
+   * `%#x[/%#x]` whatever the field's format (format_uint32_masked). 'value' is in hex (`%#x`)
+   * for a hex field; 'u8': decimal when exact, else `0x%02x/0x%02x` (format_uint8_masked).
    */
-  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type' | 'flags';
+  readonly style: 'field' | 'value' | 'be16' | 'dl_type' | 'label' | 'vlan_tci' | 'packet_type' | 'flags' | 'hex' | 'u8';
 }
 
 export interface FlagNames {
@@ -97,6 +116,16 @@ export interface FieldDef {
   readonly nxm?: FieldHeader;
   /** OXM header (class 0x8000) that OVS prefers in OpenFlow 1.3. */
   readonly oxm?: FieldHeader;
+  /**
+   * The 32-bit registers a wide register is made of, most significant first (xreg0: reg0, reg1):
+   * a match on it is a match on them, and OVS 1.3 writes and prints them.
+   */
+  readonly parts?: readonly FieldDef[];
+  /**
+   * OVS keeps the value given as the mask (match_set_tun_erspan_ver_masked() and its siblings set
+   * the wildcard mask to the value): ver=1 matches with mask 1, ver=0 matches nothing.
+   */
+  readonly maskIsValue: boolean;
   /** Match slot; undefined for fields that cannot be matched through this view. */
   readonly slot: Slot;
   /** The value's bit offset inside its slot (dl_vlan: 0, dl_vlan_pcp: 13). */
@@ -138,6 +167,8 @@ export interface FieldDef {
 export const NXM_OF = 0x0000;
 export const NXM_NX = 0x0001;
 export const OFPXMC_OPENFLOW_BASIC = 0x8000;
+/** OpenFlow 1.5's packet registers (xreg0..7), which OVS also uses in 1.3. */
+export const OFPXMC_PACKET_REGS = 0x8001;
 export const OFPXMC_EXPERIMENTER = 0xffff;
 
 const nxm = (field: number, bytes: number, name: string, cls = NXM_OF): FieldHeader =>
@@ -149,9 +180,20 @@ const oxm = (field: number, bytes: number, name: string): FieldHeader =>
 export const ONF_EXPERIMENTER = 0x4f4e4600;
 const onf = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: ONF_EXPERIMENTER });
+/** Ericsson's OXM class (ERICOXM_OF_*: the ICMPv6 neighbour discovery reserved word and option type). */
+export const ERICOXM_OF = 0x1000;
+const eric = (field: number, bytes: number, name: string): FieldHeader => nxm(field, bytes, name, ERICOXM_OF);
+/** The NSH experimenter id (NXOXM_NSH_*). */
+export const NSH_EXPERIMENTER = 0x005ad650;
+const nsh = (field: number, bytes: number, name: string): FieldHeader =>
+  ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: NSH_EXPERIMENTER });
+/** Nicira's experimenter id (NXOXM_ET_*: ERSPAN, GTP-U). */
+export const NX_EXPERIMENTER = 0x00002320;
+const nxExp = (field: number, bytes: number, name: string): FieldHeader =>
+  ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: NX_EXPERIMENTER });
 
 type Defaulted = 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
-  | 'matchKeyword';
+  | 'matchKeyword' | 'maskIsValue';
 type Row = Omit<FieldDef, Defaulted | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
 
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
@@ -165,10 +207,11 @@ function row(r: Row): FieldDef {
   const of11Port = r.of11Port ?? false;
   return {
     name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
-    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
+    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, parts: r.parts, maskIsValue: r.maskIsValue ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
     oxmRank: r.oxmRank, print: r.print, flags: r.flags,
-    wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined,
+    wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
+      && !r.maskIsValue,
     wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
   };
 }
@@ -178,10 +221,20 @@ const VLAN_CFI = 0x1000n;
 // lib/packets.c's ct_state_to_string() and packet_tcp_flag_to_string(), by bit.
 const CT_STATE_FLAGS: FlagNames = { noun: 'ct_state', names: ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'] };
 const TCP_FLAGS: FlagNames = { noun: 'TCP', names: ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns', '[200]', '[400]', '[800]'] };
+// lib/flow.c's flow_tun_flag_to_string(), by bit.
+const TUN_FLAGS: FlagNames = { noun: 'tun_flags', names: ['oam', 'df', 'csum', 'key'] };
 
 const REGS: FieldDef[] = Array.from({ length: 16 }, (_, i) =>
   row({ name: `reg${i}`, bits: 32, format: 'hex', slot: `reg${i}` as Slot, nxm: nx(i, 4, `NXM_NX_REG${i}`), oxmRank: 240 + i,
     print: { rank: 40 + i, style: 'field' } }));
+
+// The wide registers: views of consecutive registers, never written or printed as themselves in 1.3.
+const XREGS: FieldDef[] = Array.from({ length: 8 }, (_, i) =>
+  row({ name: `xreg${i}`, bits: 64, format: 'hex', slot: `reg${2 * i}` as Slot, parts: REGS.slice(2 * i, 2 * i + 2),
+    oxm: { header: ((OFPXMC_PACKET_REGS << 16) | (i << 9) | 8) >>> 0, name: `OXM_OF_PKT_REG${i}` } }));
+const XXREGS: FieldDef[] = Array.from({ length: 4 }, (_, i) =>
+  row({ name: `xxreg${i}`, bits: 128, format: 'hex', slot: `reg${4 * i}` as Slot, parts: REGS.slice(4 * i, 4 * i + 4),
+    nxm: nx(111 + i, 16, `NXM_NX_XXREG${i}`) }));
 
 // One row per field, in the spirit of OVS's meta-flow.h: its name(s), width, maskability, text
 // format, prerequisite, NXM/OXM headers, where it lives in a match, and its place in OVS's
@@ -189,9 +242,10 @@ const REGS: FieldDef[] = Array.from({ length: 16 }, (_, i) =>
 // (test/codecs/field-walk.test.ts holds every row to OVS's bytes and text).
 export const FIELDS: readonly FieldDef[] = [
   row({ name: 'in_port', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT'), print: { rank: 80, style: 'field' } }),
-  // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field. Written first, as OVS requires.
+  // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field. Written first, as OVS
+  // requires; printed after the conntrack fields.
   row({ name: 'packet_type', bits: 32, format: 'packet_type', slot: 'packet_type', writable: false, maskable: false,
-    oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE'), oxmRank: 0, print: { rank: 10, style: 'packet_type' } }),
+    oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE'), oxmRank: 0, print: { rank: 34, style: 'packet_type' } }),
   row({ name: 'in_port_oxm', bits: 32, format: 'port', slot: 'in_port', maskable: false, of11Port: true, matchKeyword: false,
     exactMask: 0xffffn, oxm: oxm(0, 4, 'OXM_OF_IN_PORT'), oxmRank: 20 }),
   row({ name: 'metadata', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA'), oxmRank: 310, print: { rank: 70, style: 'field' } }),
@@ -203,6 +257,53 @@ export const FIELDS: readonly FieldDef[] = [
   row({ name: 'conj_id', bits: 32, format: 'decimal', slot: 'conj_id', maskable: false, writable: false,
     nxm: nx(37, 4, 'NXM_NX_CONJ_ID'), oxmRank: 10, print: { rank: 30, style: 'value' } }),
   ...REGS,
+  ...XREGS,
+  ...XXREGS,
+  // Datapath metadata: written first (after packet_type), printed after pkt_mark.
+  row({ name: 'dp_hash', bits: 32, format: 'hex', slot: 'dp_hash', writable: false,
+    nxm: nx(35, 4, 'NXM_NX_DP_HASH'), oxmRank: 5, print: { rank: 22, style: 'field' } }),
+  row({ name: 'recirc_id', bits: 32, format: 'decimal', slot: 'recirc_id', maskable: false, writable: false,
+    nxm: nx(36, 4, 'NXM_NX_RECIRC_ID'), oxmRank: 6, print: { rank: 21, style: 'hex' } }),
+  // The output port of the action set, an OpenFlow 1.1 port (ONF's 1.3 extension header).
+  row({ name: 'actset_output', bits: 32, format: 'port', slot: 'actset_output', maskable: false, writable: false,
+    of11Port: true, exactMask: 0xffffn, oxm: onf(43, 4, 'ONFOXM_ET_ACTSET_OUTPUT'), oxmRank: 21, print: { rank: 30.5, style: 'field' } }),
+  // The top MPLS label stack entry (OVS's mpls_lse[0]): label, TC, BoS, TTL. Written after the
+  // VLAN (TC, BoS, TTL, label), printed after nw_ttl (label, TC, TTL, BoS); never masked.
+  row({ name: 'mpls_label', bits: 20, format: 'decimal', slot: 'mpls_lse', slotShift: 12, prereq: 'mpls', maskable: false,
+    oxm: oxm(34, 4, 'OXM_OF_MPLS_LABEL'), oxmRank: 48, print: { rank: 132.1, style: 'value' } }),
+  row({ name: 'mpls_tc', bits: 3, format: 'decimal', slot: 'mpls_lse', slotShift: 9, prereq: 'mpls', maskable: false,
+    oxm: oxm(35, 1, 'OXM_OF_MPLS_TC'), oxmRank: 45, print: { rank: 132.2, style: 'value' } }),
+  row({ name: 'mpls_bos', bits: 1, format: 'decimal', slot: 'mpls_lse', slotShift: 8, prereq: 'mpls', maskable: false,
+    writable: false, oxm: oxm(36, 1, 'OXM_OF_MPLS_BOS'), oxmRank: 46, print: { rank: 132.4, style: 'value' } }),
+  row({ name: 'mpls_ttl', bits: 8, format: 'decimal', slot: 'mpls_lse', prereq: 'mpls', maskable: false,
+    nxm: nx(30, 1, 'NXM_NX_MPLS_TTL'), oxmRank: 47, print: { rank: 132.3, style: 'value' } }),
+  // Tunnel metadata beside tun_id/tun_src/tun_dst: written after tun_id (flags first), printed
+  // after tun_dst (flags last). Only oam of the tunnel flags can be matched: an exact tun_flags
+  // keeps mask 1 of OVS's four bits, so it goes out masked and prints as +oam/-oam.
+  row({ name: 'tun_flags', bits: 16, format: 'flags', flags: TUN_FLAGS, slot: 'tun_flags', slotMask: 1n,
+    nxm: nx(104, 2, 'NXM_NX_TUN_FLAGS'), oxmRank: 201, print: { rank: 69.7, style: 'flags' } }),
+  row({ name: 'tun_ipv6_src', bits: 128, format: 'ipv6', slot: 'tun_ipv6_src', nxm: nx(109, 16, 'NXM_NX_TUN_IPV6_SRC'), oxmRank: 212,
+    print: { rank: 63, style: 'field' } }),
+  row({ name: 'tun_ipv6_dst', bits: 128, format: 'ipv6', slot: 'tun_ipv6_dst', nxm: nx(110, 16, 'NXM_NX_TUN_IPV6_DST'), oxmRank: 213,
+    print: { rank: 64, style: 'field' } }),
+  row({ name: 'tun_gbp_id', bits: 16, format: 'decimal', slot: 'tun_gbp_id', nxm: nx(38, 2, 'NXM_NX_TUN_GBP_ID'), oxmRank: 214,
+    print: { rank: 65, style: 'be16' } }),
+  row({ name: 'tun_gbp_flags', bits: 8, format: 'hex', slot: 'tun_gbp_flags', nxm: nx(39, 1, 'NXM_NX_TUN_GBP_FLAGS'), oxmRank: 215,
+    print: { rank: 66, style: 'value' } }),
+  // ERSPAN and GTP-U (Nicira experimenter OXMs). The index prints with version 1 only, direction
+  // and hardware id with version 2; GTP-U prints without its tun_ prefix.
+  row({ name: 'tun_erspan_idx', bits: 32, format: 'hex', slot: 'tun_erspan_idx', nxm: nxExp(11, 4, 'NXOXM_ET_ERSPAN_IDX'),
+    oxmRank: 220, print: { rank: 68, when: 'erspan_v1', style: 'value' } }),
+  row({ name: 'tun_erspan_ver', bits: 8, format: 'decimal', slot: 'tun_erspan_ver', maskIsValue: true,
+    nxm: nxExp(12, 1, 'NXOXM_ET_ERSPAN_VER'), oxmRank: 221, print: { rank: 67, style: 'value' } }),
+  row({ name: 'tun_erspan_dir', bits: 8, format: 'decimal', slot: 'tun_erspan_dir', maskIsValue: true,
+    nxm: nxExp(13, 1, 'NXOXM_ET_ERSPAN_DIR'), oxmRank: 222, print: { rank: 69, when: 'erspan_v2', style: 'value' } }),
+  row({ name: 'tun_erspan_hwid', bits: 8, format: 'hex', slot: 'tun_erspan_hwid', maskIsValue: true,
+    nxm: nxExp(14, 1, 'NXOXM_ET_ERSPAN_HWID'), oxmRank: 223, print: { rank: 69.1, when: 'erspan_v2', style: 'value' } }),
+  row({ name: 'tun_gtpu_flags', bits: 8, format: 'hex', slot: 'tun_gtpu_flags', maskIsValue: true, writable: false,
+    nxm: nxExp(15, 1, 'NXOXM_ET_GTPU_FLAGS'), oxmRank: 224, print: { rank: 69.2, as: 'gtpu_flags', style: 'value' } }),
+  row({ name: 'tun_gtpu_msgtype', bits: 8, format: 'decimal', slot: 'tun_gtpu_msgtype', maskIsValue: true, writable: false,
+    nxm: nxExp(16, 1, 'NXOXM_ET_GTPU_MSGTYPE'), oxmRank: 225, print: { rank: 69.3, as: 'gtpu_msgtype', style: 'value' } }),
   row({ name: 'eth_src', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src', prereq: 'ethernet',
     nxm: nxm(2, 6, 'NXM_OF_ETH_SRC'), oxm: oxm(4, 6, 'OXM_OF_ETH_SRC'), oxmRank: 30, print: { rank: 100, as: 'dl_src', style: 'field' } }),
   row({ name: 'eth_dst', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst', prereq: 'ethernet',
@@ -287,6 +388,27 @@ export const FIELDS: readonly FieldDef[] = [
     nxm: nx(24, 6, 'NXM_NX_ND_SLL'), oxm: oxm(32, 6, 'OXM_OF_IPV6_ND_SLL'), oxmRank: 91, print: { rank: 143, when: 'icmpv6', style: 'field' } }),
   row({ name: 'nd_tll', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'nd_advert',
     nxm: nx(25, 6, 'NXM_NX_ND_TLL'), oxm: oxm(33, 6, 'OXM_OF_IPV6_ND_TLL'), oxmRank: 92, print: { rank: 144, when: 'icmpv6', style: 'field' } }),
+  // Network Service Header (NXOXM_NSH_*): written after ERSPAN/GTP-U, printed in place of the IP
+  // addresses when the packet is NSH; the context headers print only with nsh_mdtype=1.
+  row({ name: 'nsh_flags', bits: 8, format: 'decimal', slot: 'nsh_flags', prereq: 'nsh', nxm: nsh(1, 1, 'NXOXM_NSH_FLAGS'), oxmRank: 230,
+    print: { rank: 113.01, when: 'nsh', style: 'u8' } }),
+  row({ name: 'nsh_ttl', bits: 8, format: 'decimal', slot: 'nsh_ttl', prereq: 'nsh', maskable: false, nxm: nsh(10, 1, 'NXOXM_NSH_TTL'),
+    oxmRank: 231, print: { rank: 113.02, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_mdtype', bits: 8, format: 'decimal', slot: 'nsh_mdtype', prereq: 'nsh', maskable: false, writable: false,
+    nxm: nsh(2, 1, 'NXOXM_NSH_MDTYPE'), oxmRank: 232, print: { rank: 113.03, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_np', bits: 8, format: 'decimal', slot: 'nsh_np', prereq: 'nsh', maskable: false, writable: false,
+    nxm: nsh(3, 1, 'NXOXM_NSH_NP'), oxmRank: 233, print: { rank: 113.04, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_spi', aliases: ['nsp'], bits: 24, format: 'hex', slot: 'nsh_spi', prereq: 'nsh', maskable: false,
+    nxm: nsh(4, 4, 'NXOXM_NSH_SPI'), oxmRank: 234, print: { rank: 113.05, when: 'nsh', style: 'field' } }),
+  row({ name: 'nsh_si', aliases: ['nsi'], bits: 8, format: 'decimal', slot: 'nsh_si', prereq: 'nsh', maskable: false,
+    nxm: nsh(5, 1, 'NXOXM_NSH_SI'), oxmRank: 235, print: { rank: 113.06, when: 'nsh', style: 'field' } }),
+  ...[1, 2, 3, 4].map((i) => row({ name: `nsh_c${i}`, aliases: [`nshc${i}`], bits: 32, format: 'hex', slot: `nsh_c${i}` as Slot, prereq: 'nsh',
+    nxm: nsh(5 + i, 4, `NXOXM_NSH_C${i}`), oxmRank: 235 + i, print: { rank: 113.06 + i / 100, when: 'nsh_md1', style: 'field' } })),
+  // Neighbour discovery's reserved word and option type: written after the ICMPv6 code, printed after nd_tll.
+  row({ name: 'nd_reserved', bits: 32, format: 'decimal', slot: 'nd_reserved', prereq: 'nd', maskable: false,
+    nxm: eric(1, 4, 'ERICOXM_OF_ICMPV6_ND_RESERVED'), oxmRank: 89.1, print: { rank: 145, when: 'icmpv6', style: 'value' } }),
+  row({ name: 'nd_options_type', bits: 8, format: 'decimal', slot: 'nd_options_type', prereq: 'nd', maskable: false,
+    nxm: eric(2, 1, 'ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE'), oxmRank: 89.2, print: { rank: 146, when: 'icmpv6', style: 'value' } }),
   // Connection tracking (NXM only). match_format() prints them after conj_id, before the protocol
   // keyword; nx_put_raw() writes them after pkt_mark. The original-direction tuple (ct_nw_*,
   // ct_ipv6_*, ct_tp_*) needs a valid connection (OVS's MFP_CT_VALID, which the switch checks and
@@ -345,6 +467,9 @@ export const ETH_TYPE_IP = 0x0800n;
 export const ETH_TYPE_ARP = 0x0806n;
 export const ETH_TYPE_RARP = 0x8035n;
 export const ETH_TYPE_IPV6 = 0x86ddn;
+export const ETH_TYPE_MPLS = 0x8847n;
+export const ETH_TYPE_MPLS_MCAST = 0x8848n;
+export const ETH_TYPE_NSH = 0x894fn;
 export const IPPROTO_ICMP = 1n;
 export const IPPROTO_TCP = 6n;
 export const IPPROTO_UDP = 17n;
@@ -373,7 +498,7 @@ export const PROTOCOL_KEYWORDS: readonly ProtocolKeyword[] = [
   { name: 'icmp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_ICMPV6 }, { name: 'tcp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_TCP },
   { name: 'udp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_UDP }, { name: 'sctp6', dlType: ETH_TYPE_IPV6, nwProto: IPPROTO_SCTP },
   { name: 'arp', dlType: ETH_TYPE_ARP }, { name: 'rarp', dlType: ETH_TYPE_RARP },
-  { name: 'mpls', dlType: 0x8847n }, { name: 'mplsm', dlType: 0x8848n },
+  { name: 'mpls', dlType: ETH_TYPE_MPLS }, { name: 'mplsm', dlType: ETH_TYPE_MPLS_MCAST },
 ];
 
 /** What a match says about the protocols, for prerequisite checks (undefined: not said). */
@@ -388,6 +513,10 @@ export interface ProtocolContext {
   readonly ndCode: boolean;
   /** The conntrack IP protocol (ct_nw_proto), whatever its mask. */
   readonly ctNwProto: bigint | undefined;
+  /** The ERSPAN version (tun_erspan_ver), whatever its mask: for printing only. */
+  readonly erspanVer: bigint | undefined;
+  /** The NSH metadata type (nsh_mdtype) when matched exactly: for printing only. */
+  readonly nshMdType: bigint | undefined;
 }
 
 /** OVS's mf_are_prereqs_ok(): whether a context allows a field with this prerequisite. */
@@ -428,16 +557,25 @@ export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
       return true;
     case 'ct_l4':
       return c.ctNwProto !== undefined && c.ctNwProto !== 0n;
+    case 'mpls':
+      return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MCAST;
+    case 'nsh':
+      return t === ETH_TYPE_NSH;
   }
 }
 
 const byName = new Map<string, FieldDef>();
-const byHeader = new Map<number, FieldDef>();
+const byHeader = new Map<number, { readonly f: FieldDef; readonly h: FieldHeader }>();
+/** A field's headers: NXM and OXM. */
+const headersOf = (f: FieldDef): FieldHeader[] => [f.nxm, f.oxm].filter((h): h is FieldHeader => h !== undefined);
 for (const f of FIELDS) {
   byName.set(f.name, f);
   for (const a of f.aliases) byName.set(a, f);
-  if (f.nxm) byHeader.set(f.nxm.header, f);
-  if (f.oxm) byHeader.set(f.oxm.header, f);
+  for (const h of headersOf(f)) {
+    // Experimenter headers are keyed without their experimenter id: two may not share a key.
+    if (byHeader.has(h.header)) throw new Error(`field table: header 0x${h.header.toString(16)} of ${f.name} is taken`);
+    byHeader.set(h.header, { f, h });
+  }
 }
 
 export function fieldByName(name: string): FieldDef | undefined {
@@ -449,8 +587,8 @@ export function fieldByName(name: string): FieldDef | undefined {
  * experimenter header's length without its experimenter id, which must be the field's.
  */
 export function fieldByHeader(header: number, experimenter?: number): FieldDef | undefined {
-  const f = byHeader.get(unmaskedHeader(header));
-  return f && f.oxm?.experimenter !== undefined && (header >>> 16) === OFPXMC_EXPERIMENTER && f.oxm.experimenter !== experimenter ? undefined : f;
+  const e = byHeader.get(unmaskedHeader(header));
+  return e && (e.h.experimenter === undefined || e.h.experimenter === experimenter) ? e.f : undefined;
 }
 
 /** The header with has-mask cleared and the length byte set to the unmasked value width. */

@@ -3,9 +3,9 @@
 import { Reader, Writer } from './bytes.js';
 import {
   allOnes, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, headerValueBytes, impliesEthernet, NXM_NX,
-  NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
+  NXM_OF, ERICOXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, OFPXMC_PACKET_REGS, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from './fields.js';
-import { portFromOf11, portToOf11 } from './ports.js';
+import { OFPP_MAX, portFromOf11, portToOf11 } from './ports.js';
 
 export interface MatchEntry {
   readonly value: bigint;
@@ -53,6 +53,21 @@ export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): 
  * tag present); an exact match (or a field that takes no mask) stores the row's exact mask.
  */
 export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: bigint): void {
+  if (f.parts) {
+    // A wide register: each 32-bit register its share, the most significant first.
+    const n = f.parts.length;
+    for (let i = 0; i < n; i++) {
+      const shift = BigInt(32 * (n - 1 - i));
+      const m = maskArg === undefined ? undefined : (maskArg >> shift) & 0xffffffffn;
+      if (m !== 0n) setField(match, f.parts[i]!, (value >> shift) & 0xffffffffn, m);
+    }
+    return;
+  }
+  if (f.maskIsValue) {
+    // OVS's bug, kept: the value is stored as its own mask.
+    setSlot(match, f.slot, value & (maskArg ?? allOnes(f.bits)), value);
+    return;
+  }
   if (f.absentValue !== undefined && value === f.absentValue) {
     setSlot(match, f.slot, 0n, allOnes(SLOT_BITS[f.slot]));
     return;
@@ -84,13 +99,19 @@ const PT_ETHERNET: MatchEntry = { value: 0n, mask: 0xffffffffn };
  */
 const VLAN_VID_CFI = 0x1fffn;
 
+/**
+ * Whether a match entry stands for "Ethernet". PCP bits without a VID are not carried by OpenFlow
+ * 1.3 (OVS's encoder writes nothing for them): such a vlan_tci does not.
+ */
+export function entryImpliesEthernet(slot: Slot, e: MatchEntry): boolean {
+  return impliesEthernet(slot) && (slot !== 'vlan_tci' || (e.mask & VLAN_VID_CFI) !== 0n);
+}
+
 export function settleEthernet(m: Match, saidEthernet: boolean): Match {
   const pt = m.get('packet_type');
   if (pt ? pt.value !== 0n : !saidEthernet) return m;
   for (const [slot, e] of m) {
-    // PCP bits without a VID are not carried by OpenFlow 1.3 (OVS's encoder writes nothing for
-    // them): such a vlan_tci does not stand for "Ethernet" on the wire.
-    if (impliesEthernet(slot) && (slot !== 'vlan_tci' || (e.mask & VLAN_VID_CFI) !== 0n)) {
+    if (entryImpliesEthernet(slot, e)) {
       if (pt) m.delete('packet_type');
       return m;
     }
@@ -103,6 +124,15 @@ export function settleEthernet(m: Match, saidEthernet: boolean): Match {
 const flowValue = (m: Match, slot: Slot): bigint | undefined => m.get(slot)?.value;
 
 /**
+ * OVS's get_dl_type(): the Ethertype a packet type of namespace 1 names ((1,0x894f): NSH without
+ * Ethernet), else the dl_type matched.
+ */
+export function packetDlType(m: Match, read: (m: Match, slot: Slot) => bigint | undefined = flowValue): bigint | undefined {
+  const pt = m.get('packet_type');
+  return pt && pt.value >> 16n === 1n ? pt.value & 0xffffn : read(m, 'dl_type');
+}
+
+/**
  * What the match says about protocols. `loose`: as ofputil_normalize_match() reads it (values
  * whatever their mask, the ICMP code unchecked); otherwise as nx_put_raw() does (exact values).
  */
@@ -110,12 +140,13 @@ function protocolContext(m: Match, loose: boolean): ProtocolContext {
   const read = loose ? flowValue : slotValue;
   const code = m.get('tp_dst');
   return {
-    dlType: read(m, 'dl_type'),
+    dlType: packetDlType(m, read),
     nwProto: m.get('nw_proto')?.value,
     vlan: ((m.get('vlan_tci')?.value ?? 0n) & 0x1fffn) !== 0n,
     icmpType: read(m, 'tp_src'),
     ndCode: loose || !code || code.value === 0n,
     ctNwProto: m.get('ct_nw_proto')?.value,
+    erspanVer: undefined, nshMdType: undefined,
   };
 }
 
@@ -241,7 +272,7 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
         len -= 4;
         header = ((header & 0xffffff00) | len) >>> 0;
       }
-    } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC) {
+    } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC || cls === OFPXMC_PACKET_REGS || cls === ERICOXM_OF) {
       f = fieldByHeader(header);
     }
     if (!f) {
@@ -258,6 +289,12 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     if (hasMask && !f.maskable) r.fail(`OXM field ${f.name} may not be masked`, at);
     // Read in place (no sub-reader per field): the length was checked against what is left.
     const value = r.uint(bytes);
+    // OVS's mf_is_value_valid() (OFPBMC_BAD_VALUE): no bits beyond the field's (ip_dscp, mpls_label…; a
+    // VLAN VID carries its present bit), and an OpenFlow 1.1 port must have a 16-bit form.
+    if ((f.bits < bytes * 8 && f.name !== 'vlan_vid' && value > allOnes(f.bits))
+      || (f.of11Port && value >= BigInt(OFPP_MAX) && value < 0xffffff00n)) {
+      r.fail(`OXM field ${f.name} has an invalid value 0x${value.toString(16)}`, at);
+    }
     if (f.wholeSlot && !match.has(f.slot)) {
       // The common case (a field that owns its whole slot, seen once): no merging needed.
       if (!hasMask) match.set(f.slot, { value, mask: f.exactMask });

@@ -2,6 +2,8 @@
 // reserved range 0xfff8..0xffff to 0xfffffff8..0xffffffff on the OpenFlow 1.1+ wire.
 
 export const OFPP_MAX = 0xff00;
+/** No output port in the action set yet (actset_output=UNSET). */
+const OFPP_UNSET = 0xfff7;
 export const OFPP_IN_PORT = 0xfff8;
 const OFPP_TABLE = 0xfff9;
 export const OFPP_NORMAL = 0xfffa;
@@ -15,6 +17,7 @@ const OFPP11_OFFSET = 0xffff0000;
 
 /** Reserved port names as ovs-ofctl prints and parses them. */
 export const PORT_NAMES: ReadonlyMap<number, string> = new Map([
+  [OFPP_UNSET, 'UNSET'],
   [OFPP_IN_PORT, 'IN_PORT'],
   [OFPP_TABLE, 'TABLE'],
   [OFPP_NORMAL, 'NORMAL'],

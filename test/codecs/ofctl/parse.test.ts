@@ -51,6 +51,12 @@ describe('flow text parser vs ovs-ofctl', () => {
     ['actions=conjunction(1,0/2)', /clause index must be positive/],
     ['actions=goto_table:2,output:1', /invalid instruction ordering/],
     ['actions=learn(table=255)', /table id 255 not valid for `learn' action/],
+    // A field named without a value is "0/0"; a field that takes no mask takes only 0 or all ones.
+    ['eth_src,actions=drop', /invalid Ethernet address/],
+    ['ip,nw_proto=6/0xf,actions=drop', /6\/0xf: invalid mask for field nw_proto/],
+    ['in_port=1/1,actions=drop', /1\/1: invalid or unknown port for in_port/],
+    ['tcp,tp_src[5]=2,actions=drop', /tp_src\[5\]: value 2 does not fit into 1 bits/],
+    ['actions=learn(load:123->actset_output)', /experimenter OXM field 'actset_output' not supported/],
   ];
   for (const [flow, reason] of refused) {
     it(`refuses ${flow} as ovs-ofctl does`, async () => {
@@ -76,6 +82,9 @@ describe('flow text parser vs ovs-ofctl', () => {
     'tcp,actions=mod_tp_dst:443,mod_dl_src:00:11:22:33:44:55,enqueue:2:3',
     'priority=3 in_port=1 actions=output(4)',
     'in_port:2,actions=set_field:0x5/0xff->reg0,set_field:00:11:22:33:44:55/ff:ff:ff:00:00:00->eth_dst',
+    'tcp,tp_dst,ct_state,metadata actions=drop',
+    'ip,nw_proto=6/0xff,ip_dscp=5/0xff actions=drop',
+    'ip,nw_proto=6/0,dl_vlan,xreg0,tcp_flags actions=drop',
   ];
   for (const flow of oldSpellings) {
     it(`reads ${flow} as ovs-ofctl does`, async () => {
