@@ -4,6 +4,7 @@
 import type { Reader, Writer } from '../openflow/bytes.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, slotValue } from '../openflow/match.js';
 import type { KeyValue } from '../ofctl/lexer.js';
+import { fail } from '../ofctl/syntax.js';
 import type { Action } from './index.js';
 import type { Raw } from './raw.js';
 
@@ -12,7 +13,11 @@ export type WireId = { readonly of: number } | { readonly nx: number };
 
 /** What the text parser knows while it reads one action list, for OVS's OpenFlow 1.3 conversions. */
 export interface ParseContext {
-  readonly match: Match;
+  /**
+   * The match as the actions so far leave it: push_mpls and pop_mpls change its dl_type, as OVS's
+   * ofpacts_check() does, so later actions are checked against the packet they will see.
+   */
+  match: Match;
   /** Inside write_actions(): OVS checks no VLAN prerequisite there. */
   readonly inWriteActions: boolean;
   /** A VLAN header is known to be present at this point of the action list. */
@@ -50,6 +55,24 @@ export const NX_VENDOR = 0x00002320;
 /** The 10-byte header of a Nicira action. */
 export function nxHeader(w: Writer, len: number, subtype: number): void {
   w.u16(OFPAT_EXPERIMENTER).u16(len).u32(NX_VENDOR).u16(subtype);
+}
+
+/** The match says MPLS (unicast or multicast): the prerequisite of the MPLS rewrites and pop_mpls. */
+export function isMpls(m: Match): boolean {
+  const t = slotValue(m, 'dl_type');
+  return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MC;
+}
+
+export const ETH_TYPE_MPLS = 0x8847n, ETH_TYPE_MPLS_MC = 0x8848n;
+
+/** OVS's "no usable protocol" for an action its match does not allow (ofpacts_check()'s OFPBAC_MATCH_INCONSISTENT). */
+export function inconsistent(why: string, at: number): never {
+  return fail(`no usable protocol (${why})`, at);
+}
+
+/** The match as the packet will be after an action that sets its Ethernet type (push_mpls, pop_mpls). */
+export function withDlType(m: Match, dlType: number): Match {
+  return new Map(m).set('dl_type', { value: BigInt(dlType), mask: 0xffffn });
 }
 
 /** The match says IPv4 or IPv6: the prerequisite of the TTL and IP rewrites. */

@@ -58,7 +58,8 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         continue;
       case 'write_actions': {
         order('write_actions', kv.keyAt);
-        write = [...parseActions(kv.value, kv.valueAt, match, true).apply];
+        // Checked against the packet the apply actions leave (pop_mpls changes dl_type), as OVS does.
+        write = [...parseActions(kv.value, kv.valueAt, ctx.match, true).apply];
         continue;
       }
       case 'write_metadata': {
