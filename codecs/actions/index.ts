@@ -21,8 +21,11 @@ import { conjunction, Conjunction } from './conjunction.js';
 import { controller, Controller } from './controller.js';
 import { ctClear, CtClear } from './ct-clear.js';
 import { ct, Ct } from './ct.js';
+import { decap, Decap } from './decap.js';
 import { decMplsTtl, DecMplsTtl } from './dec-mpls-ttl.js';
+import { decNshTtl, DecNshTtl } from './dec-nsh-ttl.js';
 import { decTtl, DecTtl } from './dec-ttl.js';
+import { encap, Encap } from './encap.js';
 import { exit, Exit } from './exit.js';
 import { finTimeout, FinTimeout } from './fin-timeout.js';
 import { group, Group } from './group.js';
@@ -40,7 +43,7 @@ import { popVlan, PopVlan } from './pop-vlan.js';
 import { pushMpls, PushMpls } from './push-mpls.js';
 import { pushVlan, PushVlan } from './push-vlan.js';
 import { raw, Raw, rawAction } from './raw.js';
-import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ParseContext } from './record.js';
+import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ONF_VENDOR, ParseContext } from './record.js';
 import { regLoad, RegLoad } from './reg-load.js';
 import { regMove, RegMove } from './reg-move.js';
 import { resubmit, Resubmit } from './resubmit.js';
@@ -62,7 +65,7 @@ export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
   | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone | Sample
   | PushMpls | PopMpls | SetMplsTtl | DecMplsTtl | OutputTrunc | Controller | Exit | FinTimeout | Stack | Bundle
-  | Multipath | CheckPktLarger | LegacySet
+  | Multipath | CheckPktLarger | LegacySet | Encap | Decap | DecNshTtl
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -75,7 +78,8 @@ export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } 
   pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
   reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, sample,
   push_mpls: pushMpls, pop_mpls: popMpls, set_mpls_ttl: setMplsTtl, dec_mpls_ttl: decMplsTtl, output_trunc: outputTrunc,
-  controller, exit, fin_timeout: finTimeout, stack, bundle, multipath, check_pkt_larger: checkPktLarger, legacy_set: legacySet, raw,
+  controller, exit, fin_timeout: finTimeout, stack, bundle, multipath, check_pkt_larger: checkPktLarger, legacy_set: legacySet,
+  encap, decap, dec_nsh_ttl: decNshTtl, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
@@ -97,8 +101,14 @@ type Decoder = AnyRecord['decode'];
  */
 const BY_OF_TYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
 const BY_NX_SUBTYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
+const BY_ONF_TYPE = new Map<number, Decoder>();
 for (const rec of RECORDS) {
   for (const id of rec.wire) {
+    if ('onf' in id) {
+      if (BY_ONF_TYPE.has(id.onf)) throw new Error(`action records: ONF type ${id.onf} claimed twice`);
+      BY_ONF_TYPE.set(id.onf, rec.decode);
+      continue;
+    }
     const [table, n, what] = 'of' in id ? [BY_OF_TYPE, id.of, 'OpenFlow action type'] : [BY_NX_SUBTYPE, id.nx, 'Nicira subtype'];
     if (n < 0 || n > 255 || table[n]) throw new Error(`action records: ${what} ${n} is out of range or claimed twice`);
     table[n] = rec.decode;
@@ -145,6 +155,10 @@ const OVS_NX_SUBTYPES = new Set([
 
 function decodeExperimenter(r: Reader, len: number, at: number): Action {
   const vendor = r.u32();
+  if (vendor === ONF_VENDOR && len >= 16) {
+    const decode = BY_ONF_TYPE.get(r.buf.readUInt16BE(r.pos));
+    if (decode) return decode(r, r.u16(), len, at);
+  }
   if (vendor !== NX_VENDOR || len < 16) return rawAction(r, at, len);
   const subtype = r.u16();
   if (!OVS_NX_SUBTYPES.has(subtype)) r.fail(`unknown Nicira action subtype ${subtype} (OFPBAC_BAD_VENDOR_TYPE)`, at);

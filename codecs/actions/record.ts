@@ -8,8 +8,11 @@ import { fail } from '../ofctl/syntax.js';
 import type { Action } from './index.js';
 import type { Raw } from './raw.js';
 
-/** Where a kind sits on the wire: an OpenFlow 1.3 action type, or a Nicira extension subtype. */
-export type WireId = { readonly of: number } | { readonly nx: number };
+/**
+ * Where a kind sits on the wire: an OpenFlow 1.3 action type, a Nicira extension subtype, or an ONF
+ * extension type (ONF's copy_field, the one OVS reads).
+ */
+export type WireId = { readonly of: number } | { readonly nx: number } | { readonly onf: number };
 
 /** What the text parser knows while it reads one action list, for OVS's OpenFlow 1.3 conversions. */
 export interface ParseContext {
@@ -51,6 +54,7 @@ export interface ActionRecord<A extends { readonly type: string }> {
 
 export const OFPAT_EXPERIMENTER = 0xffff;
 export const NX_VENDOR = 0x00002320;
+export const ONF_VENDOR = 0x4f4e4600;
 
 /** The 10-byte header of a Nicira action. */
 export function nxHeader(w: Writer, len: number, subtype: number): void {
