@@ -153,6 +153,8 @@ const OVS_NX_SUBTYPES = new Set([
   45, 46, 47, 48, 49, 50,
 ]);
 
+const NXAST_WRITE_METADATA = 22;
+
 function decodeExperimenter(r: Reader, len: number, at: number): Action {
   const vendor = r.u32();
   if (vendor === ONF_VENDOR && len >= 16) {
@@ -162,6 +164,8 @@ function decodeExperimenter(r: Reader, len: number, at: number): Action {
   if (vendor !== NX_VENDOR || len < 16) return rawAction(r, at, len);
   const subtype = r.u16();
   if (!OVS_NX_SUBTYPES.has(subtype)) r.fail(`unknown Nicira action subtype ${subtype} (OFPBAC_BAD_VENDOR_TYPE)`, at);
+  // OVS reads it as the write_metadata instruction, which an action list cannot hold.
+  if (subtype === NXAST_WRITE_METADATA) r.fail('NXAST_WRITE_METADATA is not supported in an action list (OFPBIC_UNSUP_INST)', at);
   const decode = subtype < 256 ? BY_NX_SUBTYPE[subtype] : undefined;
   return decode ? decode(r, subtype, len, at) : rawAction(r, at, len);
 }
