@@ -32,7 +32,7 @@ export const checkPktLarger: ActionRecord<CheckPktLarger> = {
     // The lexer gives `N)->DST`.
     check_pkt_larger: ({ value, valueAt }, _ctx, out) => {
       const m = /^([^)]*)\)->(.*)$/s.exec(value);
-      if (!m) fail(`${value}: missing \`->' following check_pkt_larger`, valueAt);
+      if (!m) fail(`${value}: missing \`->'`, valueAt);
       const pktLen = intArg(m![1]!.trim(), valueAt, 0xffff, 'pkt_len');
       const dst = parseSubfield(m![2]!, valueAt + m![1]!.length + 3);
       if (!dst.field.writable) fail(`${dst.field.name} is read-only`, valueAt);

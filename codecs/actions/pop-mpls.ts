@@ -17,7 +17,7 @@ export const popMpls: ActionRecord<PopMpls> = {
   print: (a) => `pop_mpls:${formatEthertype(a.ethertype)}`,
   parse: {
     pop_mpls: ({ value, valueAt, keyAt }, ctx, out) => {
-      const ethertype = ethertypeArg(value, valueAt, 'ethertype');
+      const ethertype = ethertypeArg(value, valueAt, 'pop_mpls');
       if (!isMpls(ctx.match)) inconsistent('pop_mpls needs an mpls match', keyAt);
       ctx.match = withDlType(ctx.match, ethertype);
       out.push({ type: 'pop_mpls', ethertype });

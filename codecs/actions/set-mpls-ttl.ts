@@ -18,7 +18,7 @@ export const setMplsTtl: ActionRecord<SetMplsTtl> = {
   print: (a) => `set_mpls_ttl(${a.ttl})`,
   parse: {
     set_mpls_ttl: ({ value, valueAt, keyAt }, ctx, out) => {
-      const ttl = intArg(value, valueAt, 0xff, 'mpls_ttl');
+      const ttl = intArg(value, valueAt, 0xff, 'MPLS TTL');
       if (!isMpls(ctx.match)) inconsistent('set_mpls_ttl needs an mpls match', keyAt);
       out.push({ type: 'set_mpls_ttl', ttl });
     },

@@ -51,6 +51,23 @@ describe('flow text parser vs ovs-ofctl', () => {
     ['actions=conjunction(1,0/2)', /clause index must be positive/],
     ['actions=goto_table:2,output:1', /invalid instruction ordering/],
     ['actions=learn(table=255)', /table id 255 not valid for `learn' action/],
+    // The actions of codecs/actions/ beyond the Neutron set: what OVS refuses, with OVS's words.
+    ['ip,actions=pop_mpls:0x800', /no usable protocol/],
+    ['ip,actions=push_mpls:0x8847,dec_ttl', /no usable protocol/],
+    ['mpls,actions=set_mpls_ttl(256)', /invalid MPLS TTL "256"/],
+    ['actions=push_mpls:0x10000', /invalid push_mpls "0x10000"/],
+    ['actions=output(port=CONTROLLER,max_len=100)', /output to unsupported truncate port: CONTROLLER/],
+    ['actions=output(port=1,max_len=5)', /max_len 5 is less than the minimum value 14/],
+    ['actions=controller(foo=1)', /unknown key "foo" parsing controller action/],
+    ['actions=controller(reason=bogus)', /unknown reason "bogus"/],
+    ['ip,actions=fin_timeout(idle_timeout=1)', /no usable protocol/],
+    ['actions=bundle(eth_src,50,active_backup,ofport)', /not enough arguments to bundle action/],
+    ['actions=bundle(eth_src,50,active_backup,ofport,foo:1)', /missing member delimiter, expected `members', got `foo'/],
+    ['actions=multipath(eth_src,50,modulo_n,17,0,reg0[0..3])', /4-bit destination field has 16 possible values, less than specified n_links 17/],
+    ['actions=check_pkt_larger(1500)->reg0[0..1]', /Only 1-bit destination field is allowed/],
+    ['actions=encap(nsh(md_type=3))', /invalid md_type/],
+    ['actions=decap(packet_type(ns=99))', /Unsupported ns value: 99/],
+    ['actions=dec_nsh_ttl', /no usable protocol/],
   ];
   for (const [flow, reason] of refused) {
     it(`refuses ${flow} as ovs-ofctl does`, async () => {
