@@ -8,7 +8,7 @@ import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail } from '../ofctl/syntax.js';
 import { parsePortNumber } from '../ofctl/values.js';
 import { atoi, HASH_FIELDS, hashFieldsArg } from './multipath.js';
-import { ActionRecord, KeywordParser, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, KeywordParser, nxHeader } from './record.js';
 
 export interface Bundle {
   readonly type: 'bundle';
@@ -41,7 +41,7 @@ function strtok(text: string, pos: number, delims: string): [string | undefined,
 }
 
 function parseBundle(load: boolean): KeywordParser {
-  return ({ value, valueAt }, _ctx, out) => {
+  return ({ value, valueAt }, ctx, out) => {
     // bundle_parse(): the arguments split at ", ", the member delimiter at ": ", the members at ", []".
     const words: (string | undefined)[] = [];
     let pos = 0, word: string | undefined;
@@ -71,6 +71,7 @@ function parseBundle(load: boolean): KeywordParser {
     if (d !== undefined) {
       dst = parseSubfield(d, valueAt + value.indexOf(d));
       if (!dst.field.writable) fail(`${dst.field.name} is read-only`, valueAt);
+      checkFieldPrereq(dst.field, ctx, 'destination field', valueAt);
       // bundle_check(): OFPBAC_BAD_ARGUMENT.
       if (dst.nBits < 16) fail(`${value}: bundle_load action requires at least 16 bit destination`, valueAt);
     }

@@ -3,7 +3,7 @@
 import { checkSubfield, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, intArg } from '../ofctl/syntax.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, nxHeader } from './record.js';
 
 export interface CheckPktLarger {
   readonly type: 'check_pkt_larger';
@@ -30,13 +30,14 @@ export const checkPktLarger: ActionRecord<CheckPktLarger> = {
   print: (a) => `check_pkt_larger(${a.pktLen})->${formatSubfield(a.dst)}`,
   parse: {
     // The lexer gives `N)->DST`.
-    check_pkt_larger: ({ value, valueAt }, _ctx, out) => {
+    check_pkt_larger: ({ value, valueAt }, ctx, out) => {
       const m = /^([^)]*)\)->(.*)$/s.exec(value);
       if (!m) fail(`${value}: missing \`->'`, valueAt);
       const pktLen = intArg(m![1]!.trim(), valueAt, 0xffff, 'pkt_len');
       const dst = parseSubfield(m![2]!, valueAt + m![1]!.length + 3);
       if (!dst.field.writable) fail(`${dst.field.name} is read-only`, valueAt);
       if (dst.nBits !== 1) fail('Only 1-bit destination field is allowed', valueAt);
+      checkFieldPrereq(dst.field, ctx, 'destination field', valueAt);
       out.push({ type: 'check_pkt_larger', pktLen, dst });
     },
   },

@@ -1,8 +1,10 @@
 // decap: remove the outer header (NXAST_DECAP); the packet type after it is the next protocol's,
 // or the one given. Text as OVS's format_DECAP(): decap() or decap(packet_type(ns=N,type=0xT)).
+// After it, as OVS's check_DECAP() says, an Ethernet packet keeps its Ethertype and any other is
+// of unknown type (no later action may depend on its headers).
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { fail, intArg } from '../ofctl/syntax.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, nxHeader, withDlType } from './record.js';
 
 export interface Decap {
   readonly type: 'decap';
@@ -29,7 +31,7 @@ export const decap: ActionRecord<Decap> = {
     return `decap(packet_type(ns=${a.packetType >>> 16},type=${type ? `0x${type.toString(16)}` : '0'}))`;
   },
   parse: {
-    decap: ({ value, valueAt }, _ctx, out) => {
+    decap: ({ value, valueAt }, ctx, out) => {
       // parse_DECAP(): the first argument only; packet_type(ns=N,type=T) in that order.
       const first = splitKeyValues(value, valueAt)[0];
       let packetType = PT_USE_NEXT_PROTO;
@@ -42,6 +44,8 @@ export const decap: ActionRecord<Decap> = {
         if (type?.key !== 'type') fail('Missing packet_type attribute type', first.valueAt);
         packetType = ((n << 16) | intArg(type!.value, type!.valueAt, 0xffff, 'type')) >>> 0;
       }
+      const pt = ctx.match.get('packet_type');
+      if (pt && pt.value !== 0n) ctx.match = withDlType(ctx.match, 0xffff);
       out.push({ type: 'decap', packetType });
     },
   },

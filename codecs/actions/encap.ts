@@ -1,12 +1,13 @@
 // encap: put a new outer header on the packet (NXAST_ENCAP): ethernet, mpls, mpls_mc or nsh, the
 // NSH one with properties (md_type=N, tlv(CLASS,TYPE,0xVALUE)). Text as OVS's format_ENCAP():
 // encap(ethernet), encap(nsh(md_type=1,tlv(0x1000,10,0x12345678))). As OVS's parse_ENCAP(), only
-// the first argument is read. Later actions are not checked against the new packet type.
+// the first argument is read. Later actions are checked against the new packet's Ethertype, as
+// OVS's check_ENCAP() does (its packet type is not: OVS's own parse-flow does not check it either).
 import type { Reader, Writer } from '../openflow/bytes.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
 import { HEX2 } from '../ofctl/values.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, nxHeader, withDlType } from './record.js';
 
 export type EncapProp =
   | { readonly kind: 'md_type'; readonly mdType: number }
@@ -103,13 +104,15 @@ export const encap: ActionRecord<Encap> = {
     return `encap(${HEADER_NAMES.get(a.packetType)!}${props.length ? `(${props.join(',')})` : ''})`;
   },
   parse: {
-    encap: ({ value, valueAt }, _ctx, out) => {
+    encap: ({ value, valueAt }, ctx, out) => {
       const first = splitKeyValues(value, valueAt)[0];
       if (!first || first.key === '') fail(`Missing encap hdr: ${value}`, valueAt);
       const packetType = HEADERS.get(first!.key);
       if (packetType === undefined) fail(`Encap hdr not supported: ${first!.value}`, first!.keyAt);
       const props = splitKeyValues(first!.value, first!.valueAt).map((kv) => parseProp(kv.key, kv.value, kv.delim, kv.keyAt));
       if (packetType !== PT_NSH && props.length) fail(`Invalid property: ${props[0]!.kind}`, first!.valueAt);
+      // A packet type in the Ethertype namespace gives the packet that Ethertype.
+      if (packetType! >>> 16 === 1) ctx.match = withDlType(ctx.match, packetType! & 0xffff);
       out.push({ type: 'encap', packetType: packetType!, props });
     },
   },

@@ -4,7 +4,7 @@
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail } from '../ofctl/syntax.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, nxHeader } from './record.js';
 
 export interface Multipath {
   readonly type: 'multipath';
@@ -64,7 +64,7 @@ export const multipath: ActionRecord<Multipath> = {
   print: (a) => `multipath(${HASH_FIELDS[a.fields]},${a.basis},${ALGORITHMS[a.algorithm]},${a.maxLink + 1},${a.arg},${formatSubfield(a.dst)})`,
   parse: {
     // multipath_parse(): six arguments split at commas and spaces.
-    multipath: ({ value, valueAt }, _ctx, out) => {
+    multipath: ({ value, valueAt }, ctx, out) => {
       const args = value.split(/[, ]+/).filter((s) => s !== '');
       if (args.length < 6) fail(`${value}: not enough arguments to multipath action`, valueAt);
       const [f, basis, alg, links, arg, dst] = args as [string, string, string, string, string, string];
@@ -75,6 +75,7 @@ export const multipath: ActionRecord<Multipath> = {
       if (nLinks <= 0 || nLinks > 65536) fail(`${value}: n_links ${nLinks} is not in valid range 1 to 65536`, valueAt);
       const sf = parseSubfield(dst, valueAt + value.lastIndexOf(dst));
       if (!sf.field.writable) fail(`${sf.field.name} is read-only`, valueAt);
+      checkFieldPrereq(sf.field, ctx, 'destination field', valueAt);
       if (sf.nBits < 16 && nLinks > 2 ** sf.nBits) {
         fail(`${value}: ${sf.nBits}-bit destination field has ${2 ** sf.nBits} possible values, less than specified n_links ${nLinks}`, valueAt);
       }

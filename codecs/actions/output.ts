@@ -57,9 +57,9 @@ export const output: ActionRecord<Output> = {
     return a.port === OFPP_CONTROLLER ? `CONTROLLER:${a.maxLen}` : formatPort(a.port);
   },
   parse: {
-    output: ({ value, valueAt }, _ctx, out) => {
+    output: ({ value, valueAt }, ctx, out) => {
       if (isTruncate(value)) out.push(parseOutputTrunc(value, valueAt));
-      else out.push(looksLikeSubfield(value) && portByName(value) === undefined ? outputRegFrom(value, valueAt) : outputTo(value, valueAt));
+      else out.push(looksLikeSubfield(value) && portByName(value) === undefined ? outputRegFrom(value, valueAt, ctx) : outputTo(value, valueAt));
     },
   },
 };

@@ -2,7 +2,8 @@
 // lib/ofp-actions.c (struct, decode_, encode_, parse_, format_ side by side). index.ts collects the
 // records in a table typed by the Action union, so a kind without all four faces does not compile.
 import type { Reader, Writer } from '../openflow/bytes.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, slotValue } from '../openflow/match.js';
+import { FieldDef, prereqHolds } from '../openflow/fields.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, protocolContext, slotValue } from '../openflow/match.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
 import type { Action } from './index.js';
@@ -77,6 +78,18 @@ export function inconsistent(why: string, at: number): never {
 /** The match as the packet will be after an action that sets its Ethernet type (push_mpls, pop_mpls). */
 export function withDlType(m: Match, dlType: number): Match {
   return new Map(m).set('dl_type', { value: BigInt(dlType), mask: 0xffffn });
+}
+
+/**
+ * OVS's mf_are_prereqs_ok() for a field an action reads or writes, on the packet at this point of
+ * the actions (the match as the actions leave it, and a VLAN they pushed or popped); vlan_vid is
+ * written only over a VLAN header (check_SET_FIELD()). `what` begins OVS's warning ("set_field",
+ * "source field", "destination field").
+ */
+export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, at: number): void {
+  const c = { ...protocolContext(ctx.match, true), vlan: ctx.vlan };
+  if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return;
+  fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${what} ${f.name} lacks correct prerequisites`, at);
 }
 
 /** The match says IPv4 or IPv6: the prerequisite of the TTL and IP rewrites. */

@@ -3,7 +3,7 @@
 import { checkSubfield, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, splitArrow } from '../ofctl/syntax.js';
-import { ActionRecord, nxHeader, OFPAT_EXPERIMENTER, ONF_VENDOR } from './record.js';
+import { ActionRecord, checkFieldPrereq, nxHeader, OFPAT_EXPERIMENTER, ONF_VENDOR } from './record.js';
 
 export interface RegMove {
   readonly type: 'reg_move';
@@ -53,8 +53,11 @@ export const regMove: ActionRecord<RegMove> = {
   },
   print: (a) => `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`,
   parse: {
-    move: ({ value, valueAt }, _ctx, out) => {
-      out.push(parseMove(value, valueAt));
+    move: ({ value, valueAt }, ctx, out) => {
+      const m = parseMove(value, valueAt);
+      checkFieldPrereq(m.src.field, ctx, 'source field', valueAt);
+      checkFieldPrereq(m.dst.field, ctx, 'destination field', valueAt);
+      out.push(m);
     },
   },
 };

@@ -4,7 +4,7 @@
 import { checkSubfield, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail } from '../ofctl/syntax.js';
-import { ActionRecord, KeywordParser, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, KeywordParser, nxHeader } from './record.js';
 
 export interface Stack {
   readonly type: 'stack';
@@ -15,9 +15,10 @@ export interface Stack {
 const NXAST_STACK_PUSH = 27, NXAST_STACK_POP = 28;
 
 function parseStack(pop: boolean): KeywordParser {
-  return ({ value, valueAt }, _ctx, out) => {
+  return ({ value, valueAt }, ctx, out) => {
     const subfield = parseSubfield(value, valueAt);
     if (pop && !subfield.field.writable) fail(`${subfield.field.name} is read-only`, valueAt);
+    checkFieldPrereq(subfield.field, ctx, pop ? 'destination field' : 'source field', valueAt);
     out.push({ type: 'stack', pop, subfield });
   };
 }

@@ -106,7 +106,7 @@ const flowValue = (m: Match, slot: Slot): bigint | undefined => m.get(slot)?.val
  * What the match says about protocols. `loose`: as ofputil_normalize_match() reads it (values
  * whatever their mask, the ICMP code unchecked); otherwise as nx_put_raw() does (exact values).
  */
-function protocolContext(m: Match, loose: boolean): ProtocolContext {
+export function protocolContext(m: Match, loose: boolean): ProtocolContext {
   const read = loose ? flowValue : slotValue;
   const code = m.get('tp_dst');
   return {

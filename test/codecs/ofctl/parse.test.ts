@@ -68,6 +68,18 @@ describe('flow text parser vs ovs-ofctl', () => {
     ['actions=encap(nsh(md_type=3))', /invalid md_type/],
     ['actions=decap(packet_type(ns=99))', /Unsupported ns value: 99/],
     ['actions=dec_nsh_ttl', /no usable protocol/],
+    // Fields written or read need their prerequisites on the packet at that point (mf_are_prereqs_ok()).
+    ['actions=set_field:1.2.3.4->ip_src', /set_field ip_src lacks correct prerequisites/],
+    ['tcp,actions=set_field:80->udp_dst', /set_field udp_dst lacks correct prerequisites/],
+    ['actions=set_field:4097->vlan_vid', /set_field vlan_vid lacks correct prerequisites/],
+    ['dl_vlan=5,actions=pop_vlan,set_field:3->vlan_pcp', /set_field vlan_pcp lacks correct prerequisites/],
+    ['actions=write_actions(set_field:1.2.3.4->ip_src)', /set_field ip_src lacks correct prerequisites/],
+    ['actions=load:1->NXM_OF_TCP_DST[]', /set_field tcp_dst lacks correct prerequisites/],
+    ['actions=move:NXM_OF_TCP_DST[]->reg0[0..15]', /source field tcp_dst lacks correct prerequisites/],
+    ['actions=move:reg0[0..15]->NXM_OF_TCP_DST[]', /destination field tcp_dst lacks correct prerequisites/],
+    ['actions=output:NXM_OF_TCP_DST[]', /source field tcp_dst lacks correct prerequisites/],
+    ['actions=multipath(eth_src,50,hrw,1,0,NXM_OF_TCP_DST[])', /destination field tcp_dst lacks correct prerequisites/],
+    ['ip,actions=encap(mpls),set_field:1.2.3.4->ip_src', /set_field ip_src lacks correct prerequisites/],
   ];
   for (const [flow, reason] of refused) {
     it(`refuses ${flow} as ovs-ofctl does`, async () => {
@@ -93,6 +105,11 @@ describe('flow text parser vs ovs-ofctl', () => {
     'tcp,actions=mod_tp_dst:443,mod_dl_src:00:11:22:33:44:55,enqueue:2:3',
     'priority=3 in_port=1 actions=output(4)',
     'in_port:2,actions=set_field:0x5/0xff->reg0,set_field:00:11:22:33:44:55/ff:ff:ff:00:00:00->eth_dst',
+    // Prerequisites met by earlier actions: a pushed VLAN (write_actions too), an encap's Ethertype.
+    'actions=push_vlan:0x8100,write_actions(set_field:4097->vlan_vid)',
+    'actions=push_vlan:0x8100,load:1->OXM_OF_VLAN_VID[],set_field:2->vlan_pcp',
+    'ip,actions=encap(mpls),dec_mpls_ttl',
+    'mplsm,actions=pop_mpls:0x800,set_field:1.2.3.4->ip_dst',
   ];
   for (const flow of oldSpellings) {
     it(`reads ${flow} as ovs-ofctl does`, async () => {
