@@ -14,30 +14,46 @@
 import { Reader, Writer } from '../openflow/bytes.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
+import { bundle, Bundle } from './bundle.js';
+import { checkPktLarger, CheckPktLarger } from './check-pkt-larger.js';
 import { clone, Clone } from './clone.js';
 import { conjunction, Conjunction } from './conjunction.js';
-import { ct, Ct } from './ct.js';
+import { controller, Controller } from './controller.js';
 import { ctClear, CtClear } from './ct-clear.js';
+import { ct, Ct } from './ct.js';
+import { decap, Decap } from './decap.js';
+import { decMplsTtl, DecMplsTtl } from './dec-mpls-ttl.js';
+import { decNshTtl, DecNshTtl } from './dec-nsh-ttl.js';
 import { decTtl, DecTtl } from './dec-ttl.js';
+import { encap, Encap } from './encap.js';
+import { exit, Exit } from './exit.js';
+import { finTimeout, FinTimeout } from './fin-timeout.js';
 import { group, Group } from './group.js';
 import { learn, LearnAction } from './learn.js';
+import { legacySet, LegacySet } from './legacy-set.js';
+import { multipath, Multipath } from './multipath.js';
 import { nat, Nat } from './nat.js';
 import { note, Note } from './note.js';
-import { barePortOutput, output, Output } from './output.js';
 import { outputReg, OutputReg } from './output-reg.js';
+import { outputTrunc, OutputTrunc } from './output-trunc.js';
+import { barePortOutput, output, Output } from './output.js';
+import { popMpls, PopMpls } from './pop-mpls.js';
 import { popQueue, PopQueue } from './pop-queue.js';
 import { popVlan, PopVlan } from './pop-vlan.js';
+import { pushMpls, PushMpls } from './push-mpls.js';
 import { pushVlan, PushVlan } from './push-vlan.js';
 import { raw, Raw, rawAction } from './raw.js';
-import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ParseContext } from './record.js';
+import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ONF_VENDOR, ParseContext } from './record.js';
 import { regLoad, RegLoad } from './reg-load.js';
 import { regMove, RegMove } from './reg-move.js';
 import { resubmit, Resubmit } from './resubmit.js';
 import { sample, Sample } from './sample.js';
 import { setField, SetField } from './set-field.js';
+import { setMplsTtl, SetMplsTtl } from './set-mpls-ttl.js';
 import { setNwTtl, SetNwTtl } from './set-nw-ttl.js';
 import { setQueue, SetQueue } from './set-queue.js';
 import { setTunnel, SetTunnel } from './set-tunnel.js';
+import { stack, Stack } from './stack.js';
 
 export type { Subfield } from '../openflow/subfield.js';
 export type { Learn, LearnSpec } from './learn.js';
@@ -48,6 +64,8 @@ export type { ActionRecord, ParseContext } from './record.js';
 export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
   | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone | Sample
+  | PushMpls | PopMpls | SetMplsTtl | DecMplsTtl | OutputTrunc | Controller | Exit | FinTimeout | Stack | Bundle
+  | Multipath | CheckPktLarger | LegacySet | Encap | Decap | DecNshTtl
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -58,7 +76,10 @@ export type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
 export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } = {
   output, group, set_field: setField, push_vlan: pushVlan, pop_vlan: popVlan, set_queue: setQueue,
   pop_queue: popQueue, dec_ttl: decTtl, set_nw_ttl: setNwTtl, resubmit, set_tunnel: setTunnel,
-  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, sample, raw,
+  reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, sample,
+  push_mpls: pushMpls, pop_mpls: popMpls, set_mpls_ttl: setMplsTtl, dec_mpls_ttl: decMplsTtl, output_trunc: outputTrunc,
+  controller, exit, fin_timeout: finTimeout, stack, bundle, multipath, check_pkt_larger: checkPktLarger, legacy_set: legacySet,
+  encap, decap, dec_nsh_ttl: decNshTtl, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
@@ -80,8 +101,14 @@ type Decoder = AnyRecord['decode'];
  */
 const BY_OF_TYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
 const BY_NX_SUBTYPE: (Decoder | undefined)[] = new Array<Decoder | undefined>(256).fill(undefined);
+const BY_ONF_TYPE = new Map<number, Decoder>();
 for (const rec of RECORDS) {
   for (const id of rec.wire) {
+    if ('onf' in id) {
+      if (BY_ONF_TYPE.has(id.onf)) throw new Error(`action records: ONF type ${id.onf} claimed twice`);
+      BY_ONF_TYPE.set(id.onf, rec.decode);
+      continue;
+    }
     const [table, n, what] = 'of' in id ? [BY_OF_TYPE, id.of, 'OpenFlow action type'] : [BY_NX_SUBTYPE, id.nx, 'Nicira subtype'];
     if (n < 0 || n > 255 || table[n]) throw new Error(`action records: ${what} ${n} is out of range or claimed twice`);
     table[n] = rec.decode;
@@ -116,10 +143,29 @@ export function decodeActions(r: Reader, inCt = false): Action[] {
   return out;
 }
 
+/**
+ * The Nicira subtypes OVS 3.1 reads in OpenFlow 1.3. Any other it refuses (OFPBAC_BAD_VENDOR_TYPE:
+ * obsolete ones, and the OpenFlow 1.0-only MPLS and dec_ttl forms), and so is it refused here; one
+ * it reads that no record models yet is kept raw.
+ */
+const OVS_NX_SUBTYPES = new Set([
+  1, 2, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 20, 21, 22, 27, 28, 29, 32, 33, 34, 35, 36, 37, 38, 39, 41, 42, 43, 44,
+  45, 46, 47, 48, 49, 50,
+]);
+
+const NXAST_WRITE_METADATA = 22;
+
 function decodeExperimenter(r: Reader, len: number, at: number): Action {
   const vendor = r.u32();
+  if (vendor === ONF_VENDOR && len >= 16) {
+    const decode = BY_ONF_TYPE.get(r.buf.readUInt16BE(r.pos));
+    if (decode) return decode(r, r.u16(), len, at);
+  }
   if (vendor !== NX_VENDOR || len < 16) return rawAction(r, at, len);
   const subtype = r.u16();
+  if (!OVS_NX_SUBTYPES.has(subtype)) r.fail(`unknown Nicira action subtype ${subtype} (OFPBAC_BAD_VENDOR_TYPE)`, at);
+  // OVS reads it as the write_metadata instruction, which an action list cannot hold.
+  if (subtype === NXAST_WRITE_METADATA) r.fail('NXAST_WRITE_METADATA is not supported in an action list (OFPBIC_UNSUP_INST)', at);
   const decode = subtype < 256 ? BY_NX_SUBTYPE[subtype] : undefined;
   return decode ? decode(r, subtype, len, at) : rawAction(r, at, len);
 }

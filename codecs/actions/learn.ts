@@ -44,6 +44,8 @@ export interface Learn {
   readonly limit: number;
   readonly resultDst?: Subfield;
   readonly specs: readonly LearnSpec[];
+  /** Came as NXAST_LEARN2 without needing it: OVS writes it back in the form it came in. */
+  readonly v2?: true;
 }
 
 const SRC_IMM = 1 << 13;
@@ -59,7 +61,7 @@ function immBytes(nBits: number): number {
 
 function encodeLearn(w: Writer, l: Learn): void {
   const start = w.pos;
-  const v2 = l.limit !== 0 || (l.flags & NX_LEARN_F_WRITE_RESULT) !== 0;
+  const v2 = l.v2 === true || l.limit !== 0 || (l.flags & NX_LEARN_F_WRITE_RESULT) !== 0;
   nxHeader(w, 0, v2 ? NXAST_LEARN2 : NXAST_LEARN);
   w.u16(l.idleTimeout).u16(l.hardTimeout).u16(l.priority).u64(l.cookie).u16(l.flags).u8(l.table).u8(0);
   w.u16(l.finIdleTimeout).u16(l.finHardTimeout);
@@ -152,6 +154,7 @@ function decodeLearn(r: Reader, v2: boolean, at: number): Learn {
   return {
     table, idleTimeout, hardTimeout, priority, cookie, flags, finIdleTimeout, finHardTimeout, limit,
     ...(resultDst ? { resultDst } : {}), specs,
+    ...(v2 && limit === 0 && !(flags & NX_LEARN_F_WRITE_RESULT) ? { v2: true as const } : {}),
   };
 }
 

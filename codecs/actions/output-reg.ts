@@ -2,7 +2,7 @@
 // peers may send it). Text: output:SUBFIELD, read by the output record's keyword, or output_reg:SUBFIELD.
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, nxHeader, ParseContext } from './record.js';
 
 export interface OutputReg {
   readonly type: 'output_reg';
@@ -13,8 +13,10 @@ export interface OutputReg {
 const NXAST_OUTPUT_REG = 15, NXAST_OUTPUT_REG2 = 32;
 
 /** `output:SUBFIELD`: the whole packet (max_len 65535), as ovs-ofctl writes it. */
-export function outputRegFrom(text: string, offset: number): OutputReg {
-  return { type: 'output_reg', src: parseSubfield(text, offset), maxLen: 0xffff };
+export function outputRegFrom(text: string, offset: number, ctx: ParseContext): OutputReg {
+  const src = parseSubfield(text, offset);
+  checkFieldPrereq(src.field, ctx, 'source field', offset);
+  return { type: 'output_reg', src, maxLen: 0xffff };
 }
 
 export const outputReg: ActionRecord<OutputReg> = {
@@ -35,5 +37,5 @@ export const outputReg: ActionRecord<OutputReg> = {
   print: (a) => `output:${formatSubfield(a.src)}`,
   // Printed output:SUBFIELD (the output record's keyword tells the two apart); output_reg:SUBFIELD
   // is OVS's older spelling, still read.
-  parse: { output_reg: ({ value, valueAt }, _ctx, out) => out.push(outputRegFrom(value, valueAt)) },
+  parse: { output_reg: ({ value, valueAt }, ctx, out) => out.push(outputRegFrom(value, valueAt, ctx)) },
 };

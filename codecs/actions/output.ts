@@ -1,12 +1,12 @@
-// output: send the packet to a port (OFPAT_OUTPUT). Text: output:PORT, a bare port (`1`, `LOCAL`),
-// controller[:MAX_LEN | (max_len=N)]; `output:SUBFIELD` writes output_reg instead, as in OVS's
-// parse_OUTPUT.
+// output: send the packet to a port (OFPAT_OUTPUT). Text: output:PORT, a bare port (`1`, `LOCAL`);
+// `output:SUBFIELD` writes output_reg and `output(port=P,max_len=N)` output_trunc instead, as in
+// OVS's parse_OUTPUT(). The controller keyword (controller.ts) writes this kind when it can.
 import { formatPort, OFPP_CONTROLLER, OFPP_MAX, portByName, portFromOf11, portToOf11 } from '../openflow/ports.js';
 import type { KeyValue } from '../ofctl/lexer.js';
-import { splitKeyValues } from '../ofctl/lexer.js';
 import { looksLikeSubfield } from '../ofctl/subfield.js';
-import { fail, intArg } from '../ofctl/syntax.js';
+import { fail } from '../ofctl/syntax.js';
 import { outputRegFrom } from './output-reg.js';
+import { isTruncate, parseOutputTrunc } from './output-trunc.js';
 import type { ActionRecord } from './record.js';
 
 export interface Output {
@@ -29,19 +29,6 @@ export function outputTo(portText: string, offset: number): Output {
   if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: output to unknown port`, offset);
   if (p > 0xffff) fail(`${portText}: output to unknown port`, offset);
   return { type: 'output', port: p, maxLen: p === OFPP_CONTROLLER ? 0xffff : 0 };
-}
-
-function parseController({ value, valueAt, delim }: KeyValue): Output {
-  if (value === '') return { type: 'output', port: OFPP_CONTROLLER, maxLen: 0xffff };
-  if (delim === ':') return { type: 'output', port: OFPP_CONTROLLER, maxLen: intArg(value, valueAt, 0xffff, 'max_len') };
-  let maxLen = 0xffff;
-  for (const kv of splitKeyValues(value, valueAt)) {
-    if (kv.key === 'max_len') maxLen = intArg(kv.value, kv.valueAt, 0xffff, 'max_len');
-    else if (kv.key === 'reason' && kv.value === 'action') continue;
-    else if (kv.key === 'id' && Number(kv.value) === 0) continue;
-    else fail(`controller option ${kv.key}${kv.value ? `=${kv.value}` : ''} is not supported`, kv.keyAt);
-  }
-  return { type: 'output', port: OFPP_CONTROLLER, maxLen };
 }
 
 const PORT_WORDS = new Set(['in_port', 'table', 'normal', 'flood', 'all', 'local', 'any', 'none']);
@@ -70,11 +57,9 @@ export const output: ActionRecord<Output> = {
     return a.port === OFPP_CONTROLLER ? `CONTROLLER:${a.maxLen}` : formatPort(a.port);
   },
   parse: {
-    output: ({ value, valueAt }, _ctx, out) => {
-      out.push(looksLikeSubfield(value) && portByName(value) === undefined ? outputRegFrom(value, valueAt) : outputTo(value, valueAt));
-    },
-    controller: (kv, _ctx, out) => {
-      out.push(parseController(kv));
+    output: ({ value, valueAt }, ctx, out) => {
+      if (isTruncate(value)) out.push(parseOutputTrunc(value, valueAt));
+      else out.push(looksLikeSubfield(value) && portByName(value) === undefined ? outputRegFrom(value, valueAt, ctx) : outputTo(value, valueAt));
     },
   },
 };

@@ -1,8 +1,8 @@
-// raw: an action this codec does not model, kept byte for byte: the OpenFlow 1.3 MPLS, TTL-copy
-// and PBB actions, and experimenter actions of other vendors or unknown Nicira subtypes (index.ts
-// sends those here). A switch may hold them (another controller put them there), and one such flow
-// must not make a whole dump or audit fail. OVS has its own text for each (push_mpls:0x8847), which
-// ofctl-ts does not model: it prints raw(HEX) and reads no text into this kind.
+// raw: an action this codec does not model, kept byte for byte: experimenter actions of other
+// vendors, and the Nicira subtypes OVS reads that no record models yet (index.ts sends those here;
+// the OpenFlow 1.3 TTL-copy and PBB actions OVS refuses, and so does the decoder). A switch may
+// hold them (another controller put them there), and one such flow must not make a whole dump or
+// audit fail. ofctl-ts prints raw(HEX) and reads no text into this kind.
 import type { Reader } from '../openflow/bytes.js';
 import type { ActionRecord } from './record.js';
 
@@ -11,16 +11,13 @@ export interface Raw {
   readonly bytes: Buffer;
 }
 
-/** copy_ttl_out/in, set_mpls_ttl, dec_mpls_ttl, push_mpls, pop_mpls, push_pbb, pop_pbb. */
-const OF13_UNMODELLED = [11, 12, 15, 16, 19, 20, 26, 27];
-
 /** The whole action (len bytes from at) as it came. */
 export function rawAction(r: Reader, at: number, len: number): Raw {
   return { type: 'raw', bytes: Buffer.from(r.buf.subarray(at, at + len)) };
 }
 
 export const raw: ActionRecord<Raw> = {
-  wire: OF13_UNMODELLED.map((of) => ({ of })),
+  wire: [], // reached through index.ts only
   encode: (w, a) => w.bytes(a.bytes),
   decode: (r, _id, len, at) => rawAction(r, at, len),
   print: (a) => `raw(${a.bytes.toString('hex')})`,

@@ -2,17 +2,26 @@
 // lib/ofp-actions.c (struct, decode_, encode_, parse_, format_ side by side). index.ts collects the
 // records in a table typed by the Action union, so a kind without all four faces does not compile.
 import type { Reader, Writer } from '../openflow/bytes.js';
-import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, slotValue } from '../openflow/match.js';
+import { FieldDef, prereqHolds } from '../openflow/fields.js';
+import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, protocolContext, slotValue } from '../openflow/match.js';
 import type { KeyValue } from '../ofctl/lexer.js';
+import { fail } from '../ofctl/syntax.js';
 import type { Action } from './index.js';
 import type { Raw } from './raw.js';
 
-/** Where a kind sits on the wire: an OpenFlow 1.3 action type, or a Nicira extension subtype. */
-export type WireId = { readonly of: number } | { readonly nx: number };
+/**
+ * Where a kind sits on the wire: an OpenFlow 1.3 action type, a Nicira extension subtype, or an ONF
+ * extension type (ONF's copy_field, the one OVS reads).
+ */
+export type WireId = { readonly of: number } | { readonly nx: number } | { readonly onf: number };
 
 /** What the text parser knows while it reads one action list, for OVS's OpenFlow 1.3 conversions. */
 export interface ParseContext {
-  readonly match: Match;
+  /**
+   * The match as the actions so far leave it: push_mpls and pop_mpls change its dl_type, as OVS's
+   * ofpacts_check() does, so later actions are checked against the packet they will see.
+   */
+  match: Match;
   /** Inside write_actions(): OVS checks no VLAN prerequisite there. */
   readonly inWriteActions: boolean;
   /** A VLAN header is known to be present at this point of the action list. */
@@ -46,10 +55,41 @@ export interface ActionRecord<A extends { readonly type: string }> {
 
 export const OFPAT_EXPERIMENTER = 0xffff;
 export const NX_VENDOR = 0x00002320;
+export const ONF_VENDOR = 0x4f4e4600;
 
 /** The 10-byte header of a Nicira action. */
 export function nxHeader(w: Writer, len: number, subtype: number): void {
   w.u16(OFPAT_EXPERIMENTER).u16(len).u32(NX_VENDOR).u16(subtype);
+}
+
+/** The match says MPLS (unicast or multicast): the prerequisite of the MPLS rewrites and pop_mpls. */
+export function isMpls(m: Match): boolean {
+  const t = slotValue(m, 'dl_type');
+  return t === ETH_TYPE_MPLS || t === ETH_TYPE_MPLS_MC;
+}
+
+export const ETH_TYPE_MPLS = 0x8847n, ETH_TYPE_MPLS_MC = 0x8848n;
+
+/** OVS's "no usable protocol" for an action its match does not allow (ofpacts_check()'s OFPBAC_MATCH_INCONSISTENT). */
+export function inconsistent(why: string, at: number): never {
+  return fail(`no usable protocol (${why})`, at);
+}
+
+/** The match as the packet will be after an action that sets its Ethernet type (push_mpls, pop_mpls). */
+export function withDlType(m: Match, dlType: number): Match {
+  return new Map(m).set('dl_type', { value: BigInt(dlType), mask: 0xffffn });
+}
+
+/**
+ * OVS's mf_are_prereqs_ok() for a field an action reads or writes, on the packet at this point of
+ * the actions (the match as the actions leave it, and a VLAN they pushed or popped); vlan_vid is
+ * written only over a VLAN header (check_SET_FIELD()). `what` begins OVS's warning ("set_field",
+ * "source field", "destination field").
+ */
+export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, at: number): void {
+  const c = { ...protocolContext(ctx.match, true), vlan: ctx.vlan };
+  if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return;
+  fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${what} ${f.name} lacks correct prerequisites`, at);
 }
 
 /** The match says IPv4 or IPv6: the prerequisite of the TTL and IP rewrites. */

@@ -5,7 +5,7 @@ import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHe
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, inColumn, splitArrow } from '../ofctl/syntax.js';
 import { hexOrZero, parseUint } from '../ofctl/values.js';
-import { ActionRecord, nxHeader } from './record.js';
+import { ActionRecord, checkFieldPrereq, nxHeader } from './record.js';
 import { maskedLoads } from './set-field.js';
 
 export interface RegLoad {
@@ -34,10 +34,13 @@ export const regLoad: ActionRecord<RegLoad> = {
   },
   print: (a) => `load:${hexOrZero(a.value)}->${formatSubfield(a.dst)}`,
   parse: {
-    load: ({ value, valueAt }, _ctx, out) => {
+    load: ({ value, valueAt }, ctx, out) => {
       const [v, d] = splitArrow(value, valueAt, '');
       const dst = parseSubfield(d, valueAt + v.length + 2);
       if (!dst.field.writable) fail(`${dst.field.name} is read-only`, valueAt);
+      // OVS reads load as a masked set_field, and checks it as one.
+      checkFieldPrereq(dst.field, ctx, 'set_field', valueAt);
+      if (dst.field.name === 'vlan_vid') ctx.vlan = true;
       const n = inColumn(valueAt, () => parseUint(v));
       if (dst.nBits !== 64 && n >> BigInt(dst.nBits) !== 0n) fail(`${value}: value does not fit into ${dst.nBits} bits`, valueAt);
       // Wider than one NXAST_REG_LOAD (ct_label[], ipv6_src[]): 64-bit loads, lowest first, as OVS writes it.

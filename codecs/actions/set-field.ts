@@ -8,7 +8,7 @@ import { portFromOf11, portToOf11 } from '../openflow/ports.js';
 import { fail, inColumn, intArg, splitArrow } from '../ofctl/syntax.js';
 import { formatFieldValue, parseFieldValue } from '../ofctl/values.js';
 import type { Action } from './index.js';
-import { ActionRecord, isIp, KeywordParser } from './record.js';
+import { ActionRecord, checkFieldPrereq, isIp, KeywordParser } from './record.js';
 
 export interface SetField {
   readonly type: 'set_field';
@@ -128,11 +128,15 @@ export const setField: ActionRecord<SetField> = {
   },
   print: (a) => `set_field:${formatFieldValue(a.field, a.value)}->${a.field.name}`,
   parse: {
-    set_field: ({ value, valueAt }, _ctx, out) => {
+    set_field: ({ value, valueAt }, ctx, out) => {
       const [v, f] = splitArrow(value, valueAt, '');
       const field = fieldByName(f);
       if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, valueAt + v.length + 2);
-      out.push(...writeField(field!, v, valueAt));
+      const actions = writeField(field!, v, valueAt);
+      checkFieldPrereq(field!, ctx, 'set_field', valueAt);
+      // OVS's check_SET_FIELD(): the packet has a VLAN header after a vlan_vid is written.
+      if (field!.name === 'vlan_vid') ctx.vlan = true;
+      out.push(...actions);
     },
     mod_dl_src: modField('eth_src', false),
     mod_dl_dst: modField('eth_dst', false),

@@ -23,8 +23,8 @@ export function matchHasVlan(m: Match): boolean {
 
 const INSTRUCTION_ORDER = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
 
-export function parseActions(text: string, offset: number, match: Match, inWriteActions = false): Instructions {
-  const ctx: ParseContext = { match, vlan: matchHasVlan(match), inWriteActions, inCt: false };
+export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match)): Instructions {
+  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false };
   const apply: Action[] = [];
   let meter: number | undefined, clear = false, write: Action[] | undefined, gotoTable: number | undefined;
   let writeMetadata: { value: bigint; mask: bigint } | undefined;
@@ -58,7 +58,8 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         continue;
       case 'write_actions': {
         order('write_actions', kv.keyAt);
-        write = [...parseActions(kv.value, kv.valueAt, match, true).apply];
+        // Checked against the packet the apply actions leave (pop_mpls, push_vlan), as OVS does.
+        write = [...parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan).apply];
         continue;
       }
       case 'write_metadata': {

@@ -136,7 +136,7 @@ export function packetDlType(m: Match, read: (m: Match, slot: Slot) => bigint | 
  * What the match says about protocols. `loose`: as ofputil_normalize_match() reads it (values
  * whatever their mask, the ICMP code unchecked); otherwise as nx_put_raw() does (exact values).
  */
-function protocolContext(m: Match, loose: boolean): ProtocolContext {
+export function protocolContext(m: Match, loose: boolean): ProtocolContext {
   const read = loose ? flowValue : slotValue;
   const code = m.get('tp_dst');
   return {

@@ -395,6 +395,10 @@ export class OfConnection {
   };
 
   private refused(e: RefusedMessage, raw: Buffer): void {
+    if (raw[0] !== OF13) {
+      this.close(`unexpected OpenFlow version ${raw[0]!} after negotiating 1.3`);
+      return;
+    }
     const xid = raw.readUInt32BE(4);
     this.log?.warn({ peer: this.peer, error: e.message, bytes: raw.subarray(0, 64).toString('hex') }, 'refused OpenFlow message');
     if (e.errType !== undefined && e.code !== undefined) {

@@ -4,6 +4,7 @@
 // HELLO without 1.3) or, when there is none, stay open and answer an echo; nothing may throw,
 // and a bystander session must carry on.
 import { connect, createServer, Server, Socket } from 'node:net';
+import { RefusedMessage } from '../../codecs/openflow/errors.js';
 import { decodeMessage, encodeMessage } from '../../codecs/openflow/messages.js';
 import { OfConnection } from '../../lib/switch/connection.js';
 import { FakePeer } from '../fake-peer.js';
@@ -39,6 +40,11 @@ function expectedEnd(stream: Buffer, probeAt: number): Expected {
     const raw = stream.subarray(off, off + len);
     off += len;
     const r = decodeMessage(raw);
+    // A message OVS refuses is answered with an error and the session goes on (after the version check).
+    if (!r.ok && r.error instanceof RefusedMessage) {
+      if (raw[0] !== 4) return 'version';
+      continue;
+    }
     if (!r.ok) return 'malformed';
     if (r.msg.type === 'hello') {
       if (r.msg.versions.length ? !r.msg.versions.includes(4) : raw[0]! < 4) return 'hello';

@@ -57,6 +57,35 @@ describe('flow text parser vs ovs-ofctl', () => {
     ['in_port=1/1,actions=drop', /1\/1: invalid or unknown port for in_port/],
     ['tcp,tp_src[5]=2,actions=drop', /tp_src\[5\]: value 2 does not fit into 1 bits/],
     ['actions=learn(load:123->actset_output)', /experimenter OXM field 'actset_output' not supported/],
+    // The actions of codecs/actions/ beyond the Neutron set: what OVS refuses, with OVS's words.
+    ['ip,actions=pop_mpls:0x800', /no usable protocol/],
+    ['ip,actions=push_mpls:0x8847,dec_ttl', /no usable protocol/],
+    ['mpls,actions=set_mpls_ttl(256)', /invalid MPLS TTL "256"/],
+    ['actions=push_mpls:0x10000', /invalid push_mpls "0x10000"/],
+    ['actions=output(port=CONTROLLER,max_len=100)', /output to unsupported truncate port: CONTROLLER/],
+    ['actions=output(port=1,max_len=5)', /max_len 5 is less than the minimum value 14/],
+    ['actions=controller(foo=1)', /unknown key "foo" parsing controller action/],
+    ['actions=controller(reason=bogus)', /unknown reason "bogus"/],
+    ['ip,actions=fin_timeout(idle_timeout=1)', /no usable protocol/],
+    ['actions=bundle(eth_src,50,active_backup,ofport)', /not enough arguments to bundle action/],
+    ['actions=bundle(eth_src,50,active_backup,ofport,foo:1)', /missing member delimiter, expected `members', got `foo'/],
+    ['actions=multipath(eth_src,50,modulo_n,17,0,reg0[0..3])', /4-bit destination field has 16 possible values, less than specified n_links 17/],
+    ['actions=check_pkt_larger(1500)->reg0[0..1]', /Only 1-bit destination field is allowed/],
+    ['actions=encap(nsh(md_type=3))', /invalid md_type/],
+    ['actions=decap(packet_type(ns=99))', /Unsupported ns value: 99/],
+    ['actions=dec_nsh_ttl', /no usable protocol/],
+    // Fields written or read need their prerequisites on the packet at that point (mf_are_prereqs_ok()).
+    ['actions=set_field:1.2.3.4->ip_src', /set_field ip_src lacks correct prerequisites/],
+    ['tcp,actions=set_field:80->udp_dst', /set_field udp_dst lacks correct prerequisites/],
+    ['actions=set_field:4097->vlan_vid', /set_field vlan_vid lacks correct prerequisites/],
+    ['dl_vlan=5,actions=pop_vlan,set_field:3->vlan_pcp', /set_field vlan_pcp lacks correct prerequisites/],
+    ['actions=write_actions(set_field:1.2.3.4->ip_src)', /set_field ip_src lacks correct prerequisites/],
+    ['actions=load:1->NXM_OF_TCP_DST[]', /set_field tcp_dst lacks correct prerequisites/],
+    ['actions=move:NXM_OF_TCP_DST[]->reg0[0..15]', /source field tcp_dst lacks correct prerequisites/],
+    ['actions=move:reg0[0..15]->NXM_OF_TCP_DST[]', /destination field tcp_dst lacks correct prerequisites/],
+    ['actions=output:NXM_OF_TCP_DST[]', /source field tcp_dst lacks correct prerequisites/],
+    ['actions=multipath(eth_src,50,hrw,1,0,NXM_OF_TCP_DST[])', /destination field tcp_dst lacks correct prerequisites/],
+    ['ip,actions=encap(mpls),set_field:1.2.3.4->ip_src', /set_field ip_src lacks correct prerequisites/],
   ];
   for (const [flow, reason] of refused) {
     it(`refuses ${flow} as ovs-ofctl does`, async () => {
@@ -85,6 +114,11 @@ describe('flow text parser vs ovs-ofctl', () => {
     'tcp,tp_dst,ct_state,metadata actions=drop',
     'ip,nw_proto=6/0xff,ip_dscp=5/0xff actions=drop',
     'ip,nw_proto=6/0,dl_vlan,xreg0,tcp_flags actions=drop',
+    // Prerequisites met by earlier actions: a pushed VLAN (write_actions too), an encap's Ethertype.
+    'actions=push_vlan:0x8100,write_actions(set_field:4097->vlan_vid)',
+    'actions=push_vlan:0x8100,load:1->OXM_OF_VLAN_VID[],set_field:2->vlan_pcp',
+    'ip,actions=encap(mpls),dec_mpls_ttl',
+    'mplsm,actions=pop_mpls:0x800,set_field:1.2.3.4->ip_dst',
   ];
   for (const flow of oldSpellings) {
     it(`reads ${flow} as ovs-ofctl does`, async () => {
