@@ -1,15 +1,15 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
 import { allOnes, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
-import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
-import { Match, normalizeMatch, setField, setSlot, settleEthernet, slotValue } from '../openflow/match.js';
+import { NO_INSTRUCTIONS } from '../openflow/instructions.js';
+import { Match, normalizeMatch, setField, setSlot, settleEthernet } from '../openflow/match.js';
 import {
   FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPG_ANY,
 } from '../openflow/messages.js';
 import { OFPP_NONE } from '../openflow/ports.js';
 import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
-import { FlowSyntaxError, matchHasVlan, parseActions } from './parse-actions.js';
+import { FlowSyntaxError, parseActions } from './parse-actions.js';
 import { parseFieldBits } from './subfield.js';
 import { parseFieldValue, parseGroupId, parsePortNumber, parseU64, parseUint, ValueError } from './values.js';
 
@@ -55,24 +55,6 @@ function num(text: string, at: number, max: number, what: string): number {
   }
   if (v > BigInt(max)) throw new FlowSyntaxError(`invalid ${what} "${text}"`, at);
   return Number(v);
-}
-
-// A flow file repeats a few action lists over and over (output:patch-int, resubmit(,22)…).
-// What parseActions makes of one depends on its text and on three things of the match only: a
-// VLAN present, the exact dl_type and the exact nw_proto (its prerequisite checks). Successes are
-// kept (errors carry the column, so they are parsed again); the Instructions are never mutated.
-const ACTIONS_MEMO_MAX = 4096;
-const actionsMemo = new Map<string, Instructions>();
-
-function memoParseActions(text: string, at: number, match: Match): Instructions {
-  const key = `${matchHasVlan(match) ? 'v' : '-'}${slotValue(match, 'dl_type') ?? ''}/${slotValue(match, 'nw_proto') ?? ''}|${text}`;
-  let ins = actionsMemo.get(key);
-  if (ins === undefined) {
-    ins = parseActions(text, at, match);
-    if (actionsMemo.size >= ACTIONS_MEMO_MAX) actionsMemo.clear();
-    actionsMemo.set(key, ins);
-  }
-  return ins;
 }
 
 /** Parses one flow. Throws FlowSyntaxError (with a column) on anything ovs-ofctl would refuse. */
@@ -198,7 +180,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }
   }
-  const instructions = actionsText === undefined ? NO_INSTRUCTIONS : memoParseActions(actionsText, actionsAt, match);
+  const instructions = actionsText === undefined ? NO_INSTRUCTIONS : parseActions(actionsText, actionsAt, match);
   const normalized = normalizeMatch(match);
   if (normalized !== match) {
     opts.onNormalize?.(formatMatch(match, OFP_DEFAULT_PRIORITY), formatMatch(normalized, OFP_DEFAULT_PRIORITY));

@@ -1,9 +1,8 @@
 // ofctl-ts diff-flows A B: each a target or a flow file. Exit 0 equal, 1 different, 2 error.
 import { existsSync, statSync } from 'node:fs';
-import type { Flow } from '../../codecs/openflow/flow.js';
-import { readFlowFile } from '../flowset/flow-file.js';
-import { asSwitchHolds, diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
-import { dumpFlows } from '../switch/flow-ops.js';
+import { diffEncoded, EncodedFlows, formatEncodedDiff, isEmptyEncodedDiff } from '../flowset/encoded-flows.js';
+import { readEncodedFlowFile } from '../flowset/flow-file.js';
+import { streamFlowReplies } from '../switch/flow-ops.js';
 import { TargetError } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, UsageError, withTarget } from './common.js';
 
@@ -11,10 +10,14 @@ function isFile(p: string): boolean {
   return p === '-' || (existsSync(p) && statSync(p).isFile());
 }
 
-/** Flows of "a target or a file", as the switch holds them (files are normalised through the codec). */
-async function loadFlows(source: string): Promise<Flow[]> {
-  if (isFile(source)) return readFlowFile(source).map((f) => asSwitchHolds(f.flow));
-  return withTarget(source, (c) => dumpFlows(c)).catch((err: unknown) => {
+/**
+ * Flows of "a target or a file", as the switch holds them: each encoded as the flow-mod that
+ * installs it (a file's flows go through the codec, as OVS's do).
+ */
+async function loadFlows(source: string): Promise<EncodedFlows> {
+  if (isFile(source)) return readEncodedFlowFile(source);
+  const set = new EncodedFlows();
+  await withTarget(source, (c) => streamFlowReplies(c, {}, (r) => { for (const f of r.flows) set.add(f); })).catch((err: unknown) => {
     // Neither an existing file nor a target (parseTarget's refusal): a mistyped file is the likelier
     // reading, so both are named.
     const notTarget = `${source}: not a target`;
@@ -23,14 +26,15 @@ async function loadFlows(source: string): Promise<Flow[]> {
     }
     throw err;
   });
+  return set;
 }
 
 export async function diffFlowsCommand(a: string, b: string, out: (s: string) => void): Promise<number> {
   if (a === '-' && b === '-') throw new UsageError('standard input (-) can be only one of the two flow sets');
   const [fa, fb] = await Promise.all([loadFlows(a), loadFlows(b)]);
-  const d = diffFlows(fa, fb);
+  const d = diffEncoded(fa, fb);
   // One write for the whole diff: a write per line was a tenth of the command's time.
-  const lines = formatDiff(d);
+  const lines = formatEncodedDiff(fa, fb, d);
   if (lines.length) out(lines.join('\n'));
-  return isEmptyDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
+  return isEmptyEncodedDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
 }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
+import { EncodedFlows } from './encoded-flows.js';
 
 export interface FileFlow {
   readonly flow: FlowModMessage;
@@ -67,4 +68,11 @@ export function readFlowFile(path: string, onNormalize?: NormalizeWarning): File
 export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
   const text = readText(path);
   return iterateFlowText(text, path === '-' ? '<stdin>' : path, onNormalize);
+}
+
+/** A flow file as an encoded set (the flows as the switch is told them; see encoded-flows.ts). */
+export function readEncodedFlowFile(path: string, onNormalize?: NormalizeWarning): EncodedFlows {
+  const set = new EncodedFlows();
+  for (const f of iterateFlowFile(path, onNormalize)) set.add(f.flow);
+  return set;
 }

@@ -109,7 +109,8 @@ function diffLine(f: Flow, match: string): string {
   if (f.idleTimeout) s += ` idle_timeout=${f.idleTimeout}`;
   if (f.hardTimeout) s += ` hard_timeout=${f.hardTimeout}`;
   if (f.importance) s += ` importance=${f.importance}`;
-  return `${s} actions=${instructionsText(f)}`;
+  // Not through the memo: a diff prints each flow once, often decoded just for it (encoded-flows.ts).
+  return `${s} actions=${formatInstructions(f.instructions)}`;
 }
 
 const matchText = (f: Flow): string => formatMatch(f.match, f.priority, f.unknownOxm);
@@ -119,14 +120,19 @@ const matchText = (f: Flow): string => formatMatch(f.match, f.priority, f.unknow
  * then by printed match (an order, not an identity).
  */
 export function formatDiff(d: FlowDiff): string[] {
+  return formatDiffOf(d.onlyA, d.onlyB, d.changed);
+}
+
+/** formatDiff of a diff given as iterables (which may decode each flow as it is reached). */
+export function formatDiffOf(onlyA: Iterable<Flow>, onlyB: Iterable<Flow>, changed: Iterable<readonly [Flow, Flow]>): string[] {
   const lines: Array<[string, string]> = [];
   const add = (f: Flow, sign: string, order?: string): void => {
     const m = matchText(f);
     lines.push([order ?? `${f.table} ${m}`, `${sign}${diffLine(f, m)}`]);
   };
-  for (const f of d.onlyA) add(f, '-');
-  for (const f of d.onlyB) add(f, '+');
-  for (const [fa, fb] of d.changed) {
+  for (const f of onlyA) add(f, '-');
+  for (const f of onlyB) add(f, '+');
+  for (const [fa, fb] of changed) {
     const at = `${fa.table} ${matchText(fa)}`;
     add(fa, '-', at);
     add(fb, '+', `${at}\u0001`);

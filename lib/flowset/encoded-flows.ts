@@ -1,0 +1,144 @@
+// A flow set held as the wire bytes of its flow-mods (OpenFlow 1.3 ADD), one buffer for all of
+// them, instead of one Flow object per flow: for the flow tools' big sets (replace-flows,
+// diff-flows) the objects were most of the memory and their collection most of the time. Each
+// flow is encoded once (as it would be sent anyway); its identity is cut from those bytes (the same
+// key as flowIdentity: table, priority, match TLVs); two flows of one identity are compared byte
+// for byte, and only when the bytes differ is either decoded (sameSettings decides then). A flow is
+// decoded again only to be printed.
+import { Writer } from '../../codecs/openflow/bytes.js';
+import type { Flow } from '../../codecs/openflow/flow.js';
+import { decodeMessage, FlowMod, FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT, OfType, OutgoingMessage, writeMessage } from '../../codecs/openflow/messages.js';
+import { formatDiffOf, sameSettings, toFlowMod } from './flowset.js';
+
+// Offsets in an OpenFlow 1.3 FLOW_MOD.
+const FM_LENGTH = 2;
+const FM_COOKIE = 8;
+const FM_COOKIE_MASK = 16;
+const FM_TABLE = 24;
+const FM_COMMAND = 25;
+const FM_IDLE = 26; // idle_timeout, hard_timeout
+const FM_PRIORITY = 30;
+const FM_FLAGS = 44;
+const FM_MATCH = 48;
+
+/** Key scratch: table, priority and the match TLVs (a match is at most 64 kB). */
+const keyScratch = Buffer.allocUnsafe(3 + 0x10000);
+
+export class EncodedFlows {
+  private readonly w = new Writer(1 << 16);
+  /** Where each flow's flow-mod starts in the buffer. */
+  private readonly starts: number[] = [];
+  /** identity -> index of the flow; a later flow of the same identity replaces an earlier one. */
+  readonly byIdentity = new Map<string, number>();
+
+  /** Adds a flow (written as an ADD flow-mod); returns its index. */
+  add(f: Flow): number {
+    const m: FlowModMessage = (f as Partial<FlowModMessage>).type === 'flow_mod' ? f as FlowModMessage : toFlowMod(f, OFPFC_ADD);
+    const at = this.w.pos;
+    writeMessage(this.w, m, 0);
+    const b = this.w.buf;
+    // As sent: an ADD without a cookie mask (what a file's flow or a dumped one is).
+    b[at + FM_COMMAND] = OFPFC_ADD;
+    b.fill(0, at + FM_COOKIE_MASK, at + FM_COOKIE_MASK + 8);
+    const i = this.starts.length;
+    this.starts.push(at);
+    this.byIdentity.set(identityAt(b, at), i);
+    return i;
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  /** The flow-mod bytes of flow i (a view: valid until the next add). */
+  bytes(i: number): Buffer {
+    const at = this.starts[i]!;
+    return this.w.buf.subarray(at, at + this.w.buf.readUInt16BE(at + FM_LENGTH));
+  }
+
+  /** Flow i as an object (decoded from its bytes: what the switch is told). */
+  flow(i: number): FlowMod {
+    const res = decodeMessage(this.bytes(i));
+    if (!res.ok || res.msg.type !== 'flow_mod') throw new Error(`flow does not survive encoding: ${res.ok ? res.msg.type : res.error.message}`);
+    return res.msg;
+  }
+
+  /**
+   * Flow i as a message to send: `command` ADD is the flow-mod as it is, DELETE_STRICT the same
+   * without its instructions. The bytes go out as they are (no object, no second encoding).
+   */
+  message(i: number, command: typeof OFPFC_ADD | typeof OFPFC_DELETE_STRICT): OutgoingMessage {
+    let b = this.bytes(i);
+    if (command === OFPFC_DELETE_STRICT) {
+      const matchEnd = FM_MATCH + ((b.readUInt16BE(FM_MATCH + 2) + 7) & ~7);
+      b = Buffer.from(b.subarray(0, matchEnd));
+      b[FM_COMMAND] = OFPFC_DELETE_STRICT;
+    }
+    return { type: 'unknown', version: b[0]!, ofType: OfType.FLOW_MOD, body: b.subarray(8) };
+  }
+}
+
+/** The identity (flowIdentity's key) of the flow-mod at `at`: table, priority, match TLVs. */
+function identityAt(b: Buffer, at: number): string {
+  const tlvs = at + FM_MATCH + 4;
+  const end = at + FM_MATCH + b.readUInt16BE(at + FM_MATCH + 2);
+  keyScratch[0] = b[at + FM_TABLE]!;
+  keyScratch[1] = b[at + FM_PRIORITY]!;
+  keyScratch[2] = b[at + FM_PRIORITY + 1]!;
+  b.copy(keyScratch, 3, tlvs, end);
+  return keyScratch.toString('latin1', 0, 3 + end - tlvs);
+}
+
+/**
+ * sameSettings for flow i of a and flow j of b: equal bytes hold the same (the cookie, timeouts,
+ * flags and instructions all equal); otherwise, with the same cookie, timeouts and flags, the
+ * instructions may still print the same: then both are decoded and sameSettings decides.
+ */
+export function sameSettingsAt(a: EncodedFlows, i: number, b: EncodedFlows, j: number): boolean {
+  const x = a.bytes(i);
+  const y = b.bytes(j);
+  if (x.compare(y, FM_COOKIE, FM_COOKIE + 8, FM_COOKIE, FM_COOKIE + 8) !== 0) return false;
+  if (x.readUInt32BE(FM_IDLE) !== y.readUInt32BE(FM_IDLE) || x.readUInt16BE(FM_FLAGS) !== y.readUInt16BE(FM_FLAGS)) return false;
+  const ix = FM_MATCH + ((x.readUInt16BE(FM_MATCH + 2) + 7) & ~7);
+  const iy = FM_MATCH + ((y.readUInt16BE(FM_MATCH + 2) + 7) & ~7);
+  if (x.compare(y, iy, y.length, ix, x.length) === 0) return true;
+  return sameSettings(a.flow(i), b.flow(j));
+}
+
+/** A diff of two encoded sets, by index: flows only in a, only in b, and changed ([a, b]). */
+export interface EncodedDiff {
+  readonly onlyA: number[];
+  readonly onlyB: number[];
+  readonly changed: Array<readonly [number, number]>;
+}
+
+/** diffFlows over encoded sets: the same pairs by the same identity, in the same order. */
+export function diffEncoded(a: EncodedFlows, b: EncodedFlows): EncodedDiff {
+  const onlyA: number[] = [];
+  const onlyB: number[] = [];
+  const changed: Array<readonly [number, number]> = [];
+  for (const [k, i] of a.byIdentity) {
+    const j = b.byIdentity.get(k);
+    if (j === undefined) onlyA.push(i);
+    else if (!sameSettingsAt(a, i, b, j)) changed.push([i, j]);
+  }
+  for (const [k, j] of b.byIdentity) if (!a.byIdentity.has(k)) onlyB.push(j);
+  return { onlyA, onlyB, changed };
+}
+
+export function isEmptyEncodedDiff(d: EncodedDiff): boolean {
+  return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
+}
+
+function* mapped<T, U>(xs: readonly T[], f: (x: T) => U): Generator<U> {
+  for (const x of xs) yield f(x);
+}
+
+/** formatDiff of an encoded diff: each flow decoded as it is printed, and let go. */
+export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): string[] {
+  return formatDiffOf(
+    mapped(d.onlyA, (i) => a.flow(i)),
+    mapped(d.onlyB, (j) => b.flow(j)),
+    mapped(d.changed, ([i, j]) => [a.flow(i), b.flow(j)] as const),
+  );
+}
