@@ -16,6 +16,8 @@ export interface RunResult {
   readonly stderr: string;
   /** Peak resident set of the process in kB (with `rss`). */
   readonly rssKb?: number;
+  /** CPU time of the process, user + system, in ms (with `cpu`; 10 ms resolution). */
+  readonly cpuMs?: number;
 }
 
 export interface TimeOptions {
@@ -23,6 +25,8 @@ export interface TimeOptions {
   readonly okCodes?: readonly number[];
   /** Also measure the peak RSS, through `/usr/bin/time -f %M` (its fork is inside the wall time). */
   readonly rss?: boolean;
+  /** Also measure the CPU time (user + system), through `/usr/bin/time`: on a busy machine it says more than wall time. */
+  readonly cpu?: boolean;
 }
 
 /**
@@ -30,9 +34,9 @@ export interface TimeOptions {
  * whole process (spawn to exit). Rejects on an exit code not in okCodes.
  */
 export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, o: TimeOptions = {}): Promise<RunResult> {
-  const rssDir = o.rss ? mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-rss-')) : undefined;
+  const rssDir = o.rss || o.cpu ? mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-rss-')) : undefined;
   const rssFile = rssDir && join(rssDir, 'rss');
-  const [c, a] = rssFile ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  const [c, a] = rssFile ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, cmd, ...args]] : [cmd, args];
   return new Promise<RunResult>((resolve, reject) => {
     const devnull = openSync('/dev/null', 'w');
     const t0 = process.hrtime.bigint();
@@ -45,7 +49,10 @@ export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.Pr
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (!(o.okCodes ?? [0]).includes(code ?? -1)) reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr.trim()}`));
-      else if (rssFile) resolve({ ms, code, stderr, rssKb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) });
+      else if (rssFile) {
+        const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        resolve({ ms, code, stderr, rssKb: kb!, cpuMs: (user! + sys!) * 1000 });
+      }
       else resolve({ ms, code, stderr });
     });
   }).finally(() => { if (rssDir) rmSync(rssDir, { recursive: true, force: true }); });
@@ -143,6 +150,14 @@ export function printComparison(what: string, ovsCmd: string, oursCmd: string, r
   console.log(`  ${`${oursCmd}:`.padEnd(w)} median ${`${f.ours.toFixed(0)} ${unit}`.padStart(9)}  runs ${fmtRuns(ours)}`);
   console.log(`  ${rss ? 'peak RSS' : 'time'} ratio ofctl-ts / ovs-ofctl = ${(f.ours / f.ovs).toFixed(2)}x  ${verdict(f.ours / f.ovs, target)}`);
   return f;
+}
+
+/** The CPU time (user + system) medians of a run made with `cpu`, and their ratio. */
+export function printCpu(r: Interleaved): void {
+  const ovs = r.ovs.map((x) => x.cpuMs!);
+  const ours = r.ours.map((x) => x.cpuMs!);
+  console.log(`  CPU (user+sys) median ovs-ofctl ${median(ovs).toFixed(0)} ms ${fmtRuns(ovs)}, ofctl-ts ${median(ours).toFixed(0)} ms ${fmtRuns(ours)}: `
+    + `ratio ${(median(ours) / median(ovs)).toFixed(2)}x`);
 }
 
 /** The closing table of a bench: every figure with its ratio and verdict. */

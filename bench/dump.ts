@@ -2,10 +2,11 @@
 // flows cycling through the codec corpus): `ofctl-ts dump-flows BR [--no-stats]` vs `ovs-ofctl -O
 // OpenFlow13 --no-names dump-flows BR [--no-stats]`, whole process each (Node's start-up
 // included), stdout to /dev/null, runs interleaved, medians. Both tools' outputs are compared
-// first. Targets (issue 14): <= 1.1x with stats, <= 1.0x with --no-stats.
+// first. Targets (issue 14): <= 1.1x with stats, <= 1.0x with --no-stats. CPU time (user + sys)
+// is printed beside: on a busy machine it varies less than wall time.
 import { cpus } from 'node:os';
 import { OvsSandbox } from '../testing/sandbox.js';
-import { capture, compareOutputs, Figure, flowCount, interleaved, loadFlows, ofctlTs, ovsOfctl, printComparison, printSummary } from './common.js';
+import { capture, compareOutputs, Figure, flowCount, interleaved, loadFlows, ofctlTs, ovsOfctl, printComparison, printCpu, printSummary } from './common.js';
 import { flowSets } from './flow-sets.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -30,9 +31,10 @@ async function main(): Promise<void> {
         const same = compareOutputs(capture(ovs, env).stdout, capture(ours, env).stdout, { mask });
         const label = `dump-flows${extra.length ? ' --no-stats' : ''}`;
         console.log(`${label}, ${set.bridge}: outputs ${same}`);
-        const r = await interleaved(ovs, ours, env, { runs: RUNS });
+        const r = await interleaved(ovs, ours, env, { runs: RUNS, cpu: true });
         const target = extra.length ? TARGET_NO_STATS : TARGET_STATS;
         figures.push(printComparison(`${label}, ${set.bridge} (${set.flows} flows)`, `ovs-ofctl -O OpenFlow13 ${label}`, `ofctl-ts ${label}`, r, target, { ...(set.host ? { sumKey: `${label}, br-tun + br-int of ${set.host}` } : {}) }));
+        printCpu(r);
       }
       // The bridge's flows are no longer needed: keep vswitchd small for the next set.
       await box.ofctl('del-flows', box.mgmtTarget(set.bridge));

@@ -16,7 +16,12 @@ export interface SetField {
   readonly value: bigint;
 }
 
-const OFPAT_SET_FIELD = 25;
+export const OFPAT_SET_FIELD = 25;
+
+/** The text of a set_field of f, its value already in f's notation (also printed straight from the bytes: format-flow-stats-bytes.ts). */
+export function setFieldText(value: string, f: FieldDef): string {
+  return `set_field:${value}->${f.name}`;
+}
 
 /**
  * Loads covering each contiguous run of ones in mask, at most 64 bits each (OVS's
@@ -126,7 +131,7 @@ export const setField: ActionRecord<SetField> = {
     if (f.name === 'vlan_vid' && (value & 0x1000n) === 0n) r.fail('set_field vlan_vid without OFPVID_PRESENT', hAt);
     return { type: 'set_field', field: f, value };
   },
-  print: (a) => `set_field:${formatFieldValue(a.field, a.value)}->${a.field.name}`,
+  print: (a) => setFieldText(formatFieldValue(a.field, a.value), a.field),
   parse: {
     set_field: ({ value, valueAt }, ctx, out) => {
       const [v, f] = splitArrow(value, valueAt, '');

@@ -2,13 +2,16 @@
 // A plain dump loads only the session and the printer: the flow parser and the diff (for MATCH and
 // --diff) are loaded when asked for, as start-up time is part of every dump's time.
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
-import { formatFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
+import { TextSink, writeFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
 import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
 import { OfConnection, RawPartConsumer, SentRequest } from '../switch/connection.js';
 import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
 import { formatTarget, parseTarget } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, UsageError, withTarget } from './common.js';
 import { EARLY_DUMP_XID, EarlyDump, takeEarlyDump } from './early-dump.js';
+
+/** Text is handed to stdout in chunks of at least this many bytes (and at the end). */
+const FLUSH_BYTES = 1 << 17;
 
 export interface DumpFlowsArgs {
   readonly target: string;
@@ -19,27 +22,33 @@ export interface DumpFlowsArgs {
 
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
   // Same text as `ovs-ofctl -O OpenFlow13 --no-names dump-flows [--no-stats]`, written reply by
-  // reply as the switch sends them. Most replies print straight from their bytes (printBytes);
-  // the others, and any malformed one (which the decoder then reports), are decoded first (print).
+  // reply as the switch sends them. Most replies print straight from their bytes into big byte
+  // chunks for stdout (printBytes); the others, and any malformed one (which the decoder then
+  // reports), are decoded first (print). Both write in the order the replies came.
+  const sink = new TextSink((chunk) => process.stdout.write(chunk));
   const print = (r: FlowStatsReply): void => {
+    sink.flush();
     if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
     else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
   };
   const printBytes = (bytes: Buffer): boolean => {
-    const text = formatFlowStatsReplyBytes(bytes, a.stats);
-    if (text === undefined) return false;
-    out(text);
+    if (!writeFlowStatsReplyBytes(sink, bytes, a.stats)) return false;
+    if (sink.pos >= FLUSH_BYTES) sink.flush();
     return true;
   };
   // `--diff ""` (an unset variable in a script) must not pass for "in sync".
   if (a.diff === '') throw new UsageError('--diff needs a FILE (- for standard input)');
   const early = !a.match && a.diff === undefined ? await takeEarlyDump(a.target) : undefined;
-  if (early) return finishEarlyDump(early, print, printBytes);
+  if (early) return finishEarlyDump(early, print, printBytes).finally(() => sink.flush());
 
   const filter = a.match ? await dumpFilter(a.match) : {};
   if (a.diff !== undefined) return diffWithGolden(a.target, filter, a.diff, out);
   return withTarget(a.target, async (conn) => {
-    await streamFlowReplies(conn, filter, print, printBytes);
+    try {
+      await streamFlowReplies(conn, filter, print, printBytes);
+    } finally {
+      sink.flush();
+    }
     return EXIT_OK;
   });
 }
