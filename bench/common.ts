@@ -16,6 +16,8 @@ export interface RunResult {
   readonly stderr: string;
   /** Peak resident set of the process in kB (with `rss`). */
   readonly rssKb?: number;
+  /** CPU time of the process, user + system, in ms, 10 ms resolution (with `cpu`). */
+  readonly cpuMs?: number;
 }
 
 export interface TimeOptions {
@@ -23,6 +25,8 @@ export interface TimeOptions {
   readonly okCodes?: readonly number[];
   /** Also measure the peak RSS, through `/usr/bin/time -f %M` (its fork is inside the wall time). */
   readonly rss?: boolean;
+  /** Instead, the CPU time, through `/usr/bin/time -f '%U %S'` (its fork is inside the wall time). */
+  readonly cpu?: boolean;
 }
 
 /**
@@ -30,9 +34,9 @@ export interface TimeOptions {
  * whole process (spawn to exit). Rejects on an exit code not in okCodes.
  */
 export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, o: TimeOptions = {}): Promise<RunResult> {
-  const rssDir = o.rss ? mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-rss-')) : undefined;
+  const rssDir = o.rss || o.cpu ? mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-rss-')) : undefined;
   const rssFile = rssDir && join(rssDir, 'rss');
-  const [c, a] = rssFile ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  const [c, a] = rssFile ? ['/usr/bin/time', ['-f', o.rss ? '%M' : '%U %S', '-o', rssFile, cmd, ...args]] : [cmd, args];
   return new Promise<RunResult>((resolve, reject) => {
     const devnull = openSync('/dev/null', 'w');
     const t0 = process.hrtime.bigint();
@@ -45,7 +49,11 @@ export function timeProcess(cmd: string, args: readonly string[], env: NodeJS.Pr
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (!(o.okCodes ?? [0]).includes(code ?? -1)) reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr.trim()}`));
-      else if (rssFile) resolve({ ms, code, stderr, rssKb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) });
+      else if (rssFile && o.rss) resolve({ ms, code, stderr, rssKb: Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) });
+      else if (rssFile) {
+        const [u, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+        resolve({ ms, code, stderr, cpuMs: (u! + sys!) * 1000 });
+      }
       else resolve({ ms, code, stderr });
     });
   }).finally(() => { if (rssDir) rmSync(rssDir, { recursive: true, force: true }); });

@@ -5,6 +5,7 @@
 // which yargs would unquote) and its boolean options, each at most once. Anything else (--help,
 // TLS options, --diff, a typo, a missing argument…) goes to the yargs CLI (main.ts), which
 // parses it, and words its errors, as before.
+import { startEarlyDump } from './early-dump.js';
 import type { FlowArgs } from './run.js';
 
 interface Spec {
@@ -53,10 +54,14 @@ export function quickParse(argv: readonly string[]): { command: keyof FlowArgs; 
   return { command, args };
 }
 
-/** Runs a plain command line (see quickParse); false when it is not one. */
+/**
+ * Runs a plain command line (see quickParse), a plain dump-flows sending its request first
+ * (early-dump.ts); false when it is not one (the caller runs the yargs CLI, main.ts).
+ */
 export function runQuick(argv: readonly string[]): boolean {
   const q = quickParse(argv);
   if (!q) return false;
+  startEarlyDump(argv);
   void import('./run.js').then(({ flowCommands }) => (flowCommands[q.command] as (a: object) => Promise<void>)(q.args));
   return true;
 }
