@@ -27,11 +27,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
     },
   },
-  // bin/ is plain JavaScript outside the TypeScript project: lint it for the import direction only.
+  // bin/ is plain CommonJS outside the TypeScript project (bin/package.json): lint it for the import direction only.
   {
     files: ['bin/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly' } },
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'commonjs',
+      globals: { process: 'readonly', require: 'readonly', __dirname: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
   // One block per file group: a later block replaces an earlier one's rule options for the same file.
   restrict(['codecs/**'], NO_LIB, NO_TEST_SUPPORT),

@@ -11,8 +11,13 @@ export interface CliResult {
 }
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+  return runNodeScript(BIN, args, env, input);
+}
+
+/** Runs a Node script (the binary, or one module of the CLI) with args, as runCli does. */
+export function runNodeScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,43 +1,11 @@
 // The ofctl-ts binary: parses arguments and dispatches to one command module per command, loaded
 // only when that command runs (start-up time is part of every command's time).
-import { createRequire } from 'node:module';
-import type { Argv } from 'yargs';
-import { EXIT_ERROR, EXIT_FAILURE, setTlsOptions } from './common.js';
+import { setTlsOptions } from './common.js';
+import { VERSION } from '../version.js';
+import { flowCommands, out, run } from './run.js';
+import cjsYargs from './yargs.cjs';
 
-// yargs 17's CommonJS build loads in ~20 ms against ~60-100 ms for the ESM builds; every command
-// pays this at start-up, so load it through require.
-const require = createRequire(import.meta.url);
-const yargs = require('yargs/yargs') as (args: readonly string[]) => Argv;
-const { hideBin } = require('yargs/helpers') as { hideBin: (argv: string[]) => string[] };
-
-// `ofctl-ts dump-flows … | head` closes our stdout early: that is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-
-const out = (s: string): void => {
-  if (s.length) process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-};
-
-/** Commands whose exit code 1 means "different", so failures use 2. */
-const DIFF_COMMANDS = new Set(['diff-flows', 'audit']);
-
-function fail(err: unknown, command: string, isDiff: boolean): never {
-  const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`ofctl-ts: ${command}: ${msg}\n`);
-  if (err instanceof Error && process.env.OFCTL_TS_DEBUG) process.stderr.write(`${err.stack}\n`);
-  process.exit(isDiff ? EXIT_ERROR : EXIT_FAILURE);
-}
-
-async function run(command: string, fn: () => Promise<number>, diff = DIFF_COMMANDS.has(command)): Promise<void> {
-  try {
-    const code = await fn();
-    process.exitCode = code;
-  } catch (err) {
-    fail(err, command, diff);
-  }
-}
+const { yargs, hideBin } = cjsYargs;
 
 // yargs reads a lone `-` as an empty string (for positionals and option values alike); ovs-ofctl
 // and this tool take `-` as standard input wherever a FILE is taken. It is carried through the
@@ -45,7 +13,7 @@ async function run(command: string, fn: () => Promise<number>, diff = DIFF_COMMA
 const STDIN_TOKEN = '\u0000stdin';
 const args = hideBin(process.argv).map((a) => (a === '-' ? STDIN_TOKEN : a));
 
-await yargs(args)
+void yargs(args)
   .scriptName('ofctl-ts')
   .middleware((a) => {
     for (const [k, v] of Object.entries(a)) if (v === STDIN_TOKEN) a[k] = '-';
@@ -63,29 +31,29 @@ await yargs(args)
       .option('stats', { type: 'boolean', default: true, describe: 'print cookie, duration and counters (--no-stats to omit)' })
       .option('names', { type: 'boolean', default: false, describe: 'accepted for ovs-ofctl compatibility; ports print as numbers' })
       .option('diff', { type: 'string', describe: 'compare with a golden flow file; exit 1 if different' }),
-    (a) => run('dump-flows', async () => (await import('./dump-flows.js')).dumpFlowsCommand({ target: a.target, stats: a.stats, ...(a.match ? { match: a.match } : {}), ...(a.diff !== undefined ? { diff: a.diff } : {}) }, out), a.diff !== undefined))
+    (a) => flowCommands['dump-flows'](a))
   .command('add-flow <target> <flow>', 'add one flow', (y) => y
     .positional('target', { type: 'string', demandOption: true })
     .positional('flow', { type: 'string', demandOption: true }),
-  (a) => run('add-flow', async () => (await import('./add-flows.js')).addFlowCommand(a.target, a.flow)))
+  (a) => flowCommands['add-flow'](a))
   .command('add-flows <target> <file>', 'add the flows of FILE (- = stdin) in one atomic bundle', (y) => y
     .positional('target', { type: 'string', demandOption: true })
     .positional('file', { type: 'string', demandOption: true })
     .option('bundle', { type: 'boolean', default: true, describe: 'one atomic bundle (--no-bundle: plain flow-mods and one barrier)' }),
-  (a) => run('add-flows', async () => (await import('./add-flows.js')).addFlowsCommand(a.target, a.file, a.bundle)))
+  (a) => flowCommands['add-flows'](a))
   .command('del-flows <target> [match]', 'delete flows (all, or those matching)', (y) => y
     .positional('target', { type: 'string', demandOption: true })
     .positional('match', { type: 'string', describe: 'match fields, table, out_port, out_group, cookie=V/MASK; priority only with --strict (as ovs-ofctl)' })
     .option('strict', { type: 'boolean', default: false, describe: 'only the flow with exactly this match and priority; in every table unless table= is given' }),
-  (a) => run('del-flows', async () => (await import('./del-flows.js')).delFlowsCommand(a.target, a.match, a.strict)))
+  (a) => flowCommands['del-flows'](a))
   .command('diff-flows <a> <b>', 'compare two flow sets (each a target or a file); exit 0 equal, 1 different, 2 error', (y) => y
     .positional('a', { type: 'string', demandOption: true })
     .positional('b', { type: 'string', demandOption: true }),
-  (a) => run('diff-flows', async () => (await import('./diff-flows.js')).diffFlowsCommand(a.a, a.b, out)))
+  (a) => flowCommands['diff-flows'](a))
   .command('replace-flows <target> <file>', 'make the switch hold exactly FILE, with a minimal atomic diff', (y) => y
     .positional('target', { type: 'string', demandOption: true })
     .positional('file', { type: 'string', demandOption: true }),
-  (a) => run('replace-flows', async () => (await import('./replace-flows.js')).replaceFlowsCommand(a.target, a.file, out)))
+  (a) => flowCommands['replace-flows'](a))
   .command('render', "print the flows a host should hold (no OVS needed), as dump-flows --no-stats | sort prints them", (y) => y
     .option('topology', { type: 'string', demandOption: true, describe: 'topology file (JSON lines), - for stdin' })
     .option('host', { type: 'string', demandOption: true })
@@ -153,6 +121,8 @@ await yargs(args)
     .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' })
     .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'the --metrics-host of the controller' }),
   (a) => run('status', async () => (await import('./controller.js')).statusCommand(a.metricsPort, out, a.metricsHost)))
+  // package.json's version, not that of the package.json yargs would find above the binary or the working directory.
+  .version(VERSION)
   .demandCommand(1, 'name a command')
   .strict()
   .help()

@@ -1,13 +1,12 @@
 // Prometheus metrics (prom-client), served at /metrics with /status beside them. Counts that only
 // grow are counters named `_total`; states (sessions, connections, flows held) are gauges read from
 // the controller's status at scrape time; prom-client's default process and Node metrics are included.
-import { readFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Controller } from './controller.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
+import { VERSION } from '../version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export class ControllerMetrics {
   readonly registry = new Registry();

@@ -2,8 +2,7 @@
 // whose management socket lives in $OVS_RUNDIR (default /var/run/openvswitch), as ovs-ofctl resolves
 // it. Where to listen (`--listen`) is parsed by parseListenTarget: loopback unless an address is given.
 import { connect as netConnect, Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import { opensslReason, TLS_OPTIONS_NEEDED, TlsCredentials } from '../tls.js';
+import { nodeTls, opensslReason, TLS_OPTIONS_NEEDED, TlsCredentials } from '../tls.js';
 import { bridgeMgmtSocket } from './bridge-socket.js';
 import { ConnectionOptions, OfConnection } from './connection.js';
 
@@ -80,7 +79,7 @@ export function formatTarget(t: Target): string {
 
 function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = t.kind === 'ssl' ? tlsConnect({ host: t.host, port: t.port, ...t.tls.clientOptions() })
+    const s = t.kind === 'ssl' ? nodeTls().connect({ host: t.host, port: t.port, ...t.tls.clientOptions() })
       : t.kind === 'tcp' ? netConnect(t.port, t.host) : netConnect(t.path);
     const timer = setTimeout(() => {
       s.destroy();

@@ -1,0 +1,152 @@
+// The start-up path (bin/ofctl-ts.js → the bundle dist/lib/cli/ofctl-ts.cjs and its code cache →
+// the quick dispatch of plain flow commands, or yargs) does what the CLI did before it: every
+// command line below gives the same exit code, output and error text, and leaves the same flows
+// in a real ovs-vswitchd (read with ovs-ofctl), as the compiled yargs CLI run module by module
+// (dist/lib/cli/main.js, which parses every line with yargs, as the binary did).
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { quickParse } from '../../lib/cli/quick.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
+
+const CLI = fileURLToPath(new URL('../../lib/cli/', import.meta.url));
+const MAIN = join(CLI, 'main.js');
+/** The flow commands' bundle, and the yargs CLI's. */
+const QUICK = join(CLI, 'ofctl-ts-quick.cjs');
+const FULL = join(CLI, 'ofctl-ts.cjs');
+const FLOWS = fileURLToPath(new URL('../../../fixtures/seed-003/compute-br-tun.add-flows.txt', import.meta.url));
+const BR = 'br-small';
+const EXTRA = 'table=23,priority=5,dl_vlan=9 actions=drop';
+
+/** Durations and idle ages change between two dumps; nothing else may. */
+const steady = (r: CliResult): CliResult => ({ ...r, stdout: r.stdout.replace(/(duration|idle_age|hard_age)=[\d.]+s?/g, '$1=…') });
+
+describe('start-up path: the bundled binary and its quick dispatch behave as the yargs CLI', function () {
+  this.timeout(120_000);
+  let box: OvsSandbox;
+  let env: NodeJS.ProcessEnv;
+  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-startup-'));
+  const bad = join(tmp, 'bad.txt');
+
+  before(async () => {
+    // The bundle of the modules under test (as `npm run build` makes it after tsc), with a code cache.
+    await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../scripts/bundle-cli.js', import.meta.url))]);
+    box = await OvsSandbox.start({ bridges: [BR] });
+    env = { OVS_RUNDIR: box.dir };
+    writeFileSync(bad, 'table=0,priority=1 actions=output:1\ntable=0,priority=2,bogus=1 actions=drop\n');
+  });
+  after(async () => {
+    await box?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the binary runs the bundles, fresher than the compiled modules, from code caches V8 accepts', async () => {
+    for (const b of [QUICK, FULL]) {
+      expect(statSync(b).mtimeMs).to.be.at.least(statSync(join(CLI, 'entry.js')).mtimeMs);
+      expect(readdirSync(CLI)).to.include(`${b.slice(CLI.length)}.${process.version}-${process.arch}.cache`);
+    }
+    // An error from deep inside: its stack names the flow commands' bundle, not the modules.
+    const r = await runCli(['add-flow', BR, 'actions=bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('ofctl-ts: add-flow: ').and.contain(QUICK).and.not.contain(FULL);
+    // Left to yargs: the line goes on to the yargs CLI's bundle, which words the error.
+    const y = await runCli(['add-flow', BR, EXTRA, '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
+    expect(y.code).to.equal(1);
+    expect(y.stderr).to.contain('Unknown argument: bogus');
+  });
+
+  /** Placeholders: $FILE the 13 flows, $BAD a file with a bad line, $TMP a scratch directory, $RUNDIR the sandbox's. */
+  const expand = (args: readonly string[]): string[] => args.map((a) => a.replace('$FILE', FLOWS).replace('$BAD', bad).replace('$TMP', tmp).replace('$RUNDIR', box.dir));
+  const cases: { args: string[]; input?: string; before?: 'empty' }[] = [
+    { args: ['dump-flows', BR] },
+    { args: ['dump-flows', BR, '--no-stats'] },
+    { args: ['dump-flows', '--no-stats', BR, 'table=0'] },
+    { args: ['dump-flows', BR, '--no-names', '--stats'] },
+    { args: ['dump-flows', `unix:$RUNDIR/${BR}.mgmt`, 'priority=1'] },
+    { args: ['dump-flows', 'br-none'] },
+    { args: ['dump-flows', BR, 'bogus_field=1'] },
+    { args: ['dump-flows', BR, '--no-stats', '--diff', '$FILE'] },
+    { args: ['add-flow', BR, EXTRA] },
+    { args: ['add-flow', BR, 'table=0 actions=bogus'] },
+    { args: ['add-flow', BR, `"${EXTRA}"`] },
+    { args: ['del-flows', BR, '--strict', EXTRA.split(' ')[0]!] },
+    { args: ['del-flows', BR, 'table=20'] },
+    { args: ['del-flows', BR] },
+    { args: ['add-flows', BR, '$FILE'], before: 'empty' },
+    { args: ['add-flows', BR, '--no-bundle', '-'], input: `${EXTRA}\n`, before: 'empty' },
+    { args: ['add-flows', BR, '$BAD'], before: 'empty' },
+    { args: ['replace-flows', BR, '$FILE'], before: 'empty' },
+    { args: ['replace-flows', BR, '$FILE'] },
+    { args: ['diff-flows', BR, '$FILE'] },
+    { args: ['diff-flows', '$FILE', '$FILE'] },
+    { args: ['diff-flows', '$FILE', '$BAD'] },
+    { args: ['diff-flows', '$FILE', '$TMP/missing.txt'] },
+    // Lines the quick dispatch leaves to yargs.
+    { args: ['dump-flows'] },
+    { args: ['dump-flows', BR, 'a', 'b'] },
+    { args: ['dump-flows', BR, '--no-stats', '--stats'] },
+    { args: ['dump-flows', BR, '--bogus'] },
+    { args: ['dump-flows', BR, '-x'] },
+    { args: ['dump-flows', ''] },
+    { args: ['dump-flow', BR] },
+    { args: ['add-flow', BR] },
+    { args: ['del-flows', BR, '--strict=false'] },
+    { args: ['dump-flows', 'ssl:127.0.0.1:1', '--private-key', '$BAD'] },
+    { args: ['--help'] },
+    { args: ['dump-flows', '--help'] },
+    { args: ['--version'] },
+    { args: [] },
+    { args: ['render', '--host', 'x'] },
+  ];
+
+  for (const c of cases) {
+    it(`same exit code, output and flows: ofctl-ts ${c.args.join(' ')}`, async () => {
+      const results: { r: CliResult; flows: string[] }[] = [];
+      for (const script of [undefined, MAIN]) {
+        // Both start from the same bridge: empty, or the 13 flows.
+        await box.ofctl('del-flows', box.mgmtTarget(BR));
+        if (c.before !== 'empty') await box.ofctl('--bundle', 'add-flows', box.mgmtTarget(BR), FLOWS);
+        const r = script ? await runNodeScript(script, expand(c.args), env, c.input) : await runCli(expand(c.args), env, c.input);
+        results.push({ r: steady(r), flows: await box.dumpFlowsSorted(BR) });
+      }
+      const [bin, yargsCli] = results;
+      expect(bin!.r.code, bin!.r.stderr).to.equal(yargsCli!.r.code);
+      expect(bin!.r.stderr).to.equal(yargsCli!.r.stderr);
+      expect(bin!.r.stdout).to.equal(yargsCli!.r.stdout);
+      expect(bin!.flows).to.deep.equal(yargsCli!.flows);
+    });
+  }
+
+  it('the quick dispatch takes plain flow command lines only, with the arguments yargs gives', () => {
+    expect(quickParse(['dump-flows', 'br0'])).to.deep.equal({ command: 'dump-flows', args: { target: 'br0', stats: true, names: false } });
+    expect(quickParse(['dump-flows', '--no-stats', 'br0', 'table=0'])).to.deep.equal({ command: 'dump-flows', args: { target: 'br0', match: 'table=0', stats: false, names: false } });
+    expect(quickParse(['add-flows', 'br0', '-', '--no-bundle'])).to.deep.equal({ command: 'add-flows', args: { target: 'br0', file: '-', bundle: false } });
+    expect(quickParse(['del-flows', 'br0', '--strict', 'table=1,priority=2'])).to.deep.equal({ command: 'del-flows', args: { target: 'br0', match: 'table=1,priority=2', strict: true } });
+    expect(quickParse(['diff-flows', 'a', 'b'])).to.deep.equal({ command: 'diff-flows', args: { a: 'a', b: 'b' } });
+    for (const argv of [[], ['--help'], ['dump-flows'], ['dump-flows', 'br0', '--help'], ['dump-flows', 'br0', 'a', 'b'],
+      ['dump-flows', 'br0', '--stats', '--stats'], ['dump-flows', 'br0', '--diff', 'f'], ['dump-flows', "'br0'"],
+      ['add-flow', 'br0', '-x'], ['add-flow', 'br0', ''], ['del-flows', 'br0', '--strict=true'], ['render'], ['toString', 'x'],
+      ['replace-flows', 'br0', 'f', '--ca-cert', 'c']]) {
+      expect(quickParse(argv), JSON.stringify(argv)).to.equal(undefined);
+    }
+  });
+
+  it('with a bundle older than the compiled modules (tsc run since), the binary runs the modules', async () => {
+    const entry = join(CLI, 'entry.js');
+    const { atime, mtime } = statSync(entry);
+    utimesSync(entry, atime, new Date(Date.now() + 60_000));
+    try {
+      const r = await runCli(['add-flow', BR, 'actions=bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain('ofctl-ts: add-flow: ').and.contain(join('dist', 'codecs')).and.not.contain(QUICK);
+    } finally {
+      utimesSync(entry, atime, mtime);
+    }
+    expect((await runCli(['add-flow', BR, 'actions=bogus'], { ...env, OFCTL_TS_DEBUG: '1' })).stderr).to.contain(QUICK);
+  });
+});
