@@ -273,6 +273,11 @@ export function statsWireType(m: StatsMessage): readonly [ofType: number, mpType
   return WIRE[m.type];
 }
 
+/** Whether messages of this type are multipart requests (their replies may come in parts). */
+export function isMultipartRequestType(type: string): boolean {
+  return Object.hasOwn(WIRE, type) && WIRE[type as StatsMessageType][0] === OFPT_MULTIPART_REQUEST;
+}
+
 export function isStatsMessage(m: { readonly type: string }): m is StatsMessage {
   return Object.hasOwn(WIRE, m.type);
 }

@@ -8,6 +8,7 @@ import { Subject } from 'rxjs/internal/Subject';
 import type { Logger } from 'pino';
 import { Writer } from '../../codecs/openflow/bytes.js';
 import { RefusedMessage } from '../../codecs/openflow/errors.js';
+import { isMultipartRequestType } from '../../codecs/openflow/stats.js';
 import { OfFramer } from '../../codecs/openflow/framer.js';
 import {
   decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
@@ -198,7 +199,7 @@ export class OfConnection {
   /** The reply to the request with this xid, sent by request() or before the session (adopt()). */
   private awaitReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
-    const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request';
+    const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request' || isMultipartRequestType(type);
     return new Promise<OfMessage[]>((resolve, reject) => {
       const timer = this.requestTimer(xid, type, reject);
       this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, what: type, onPart, onRawPart: multipart ? onRawPart : undefined });

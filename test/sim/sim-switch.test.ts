@@ -116,8 +116,8 @@ describe('simulated switch under our controller side', function () {
     expect(await getConfig()).to.include({ missSendLen: 1234 });
     const [role] = await c.request({ type: 'role_request', role: 0, generationId: 0n });
     expect(role).to.include({ type: 'role_reply', role: 1, generationId: 0xffffffffffffffffn });
-    const [desc] = await c.request({ type: 'multipart_request', mpType: 0, flags: 0, body: Buffer.alloc(0) });
-    expect(desc?.type === 'multipart_reply' && desc.body.subarray(256, 268).toString()).to.equal('Open vSwitch');
+    const [desc] = await c.request({ type: 'desc_request', flags: 0 });
+    expect(desc?.type === 'desc_reply' && desc.desc.hw).to.equal('Open vSwitch');
     const [echo] = await c.request({ type: 'echo_request', data: Buffer.from('ping') });
     expect(echo?.type === 'echo_reply' && echo.data.toString()).to.equal('ping');
   });

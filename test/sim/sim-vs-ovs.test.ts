@@ -196,8 +196,8 @@ describe('simulated switch against a real ovs-vswitchd 3.1 (seed pipeline)', fun
     const [rf] = await real.request({ type: 'features_request' });
     const [sf] = await sim.request({ type: 'features_request' });
     expect({ ...sf, xid: 0, datapathId: 0n }).to.deep.equal({ ...rf, xid: 0, datapathId: 0n });
-    const [rd] = await real.request({ type: 'multipart_request', mpType: 0, flags: 0, body: Buffer.alloc(0) });
-    const [sd] = await sim.request({ type: 'multipart_request', mpType: 0, flags: 0, body: Buffer.alloc(0) });
+    const [rd] = await real.request({ type: 'desc_request', flags: 0 });
+    const [sd] = await sim.request({ type: 'desc_request', flags: 0 });
     expect({ ...sd, xid: 0 }).to.deep.equal({ ...rd, xid: 0 });
   });
 });

@@ -12,7 +12,7 @@ import { Subject } from 'rxjs/internal/Subject';
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { Writer } from '../../codecs/openflow/bytes.js';
 import {
-  decodeMessage, encodeMessage, FlowStatsRequest, MessageOf, OFP13_VERSION, OFPMP_DESC, OFPMPF_MORE, OfMessage, OfType,
+  decodeMessage, encodeMessage, FlowStatsRequest, MessageOf, OFP13_VERSION, OFPMPF_MORE, OfMessage, OfType,
   PortDesc, writeMessage,
 } from '../../codecs/openflow/messages.js';
 import { OFPP_LOCAL } from '../../codecs/openflow/ports.js';
@@ -103,16 +103,7 @@ function parseControllerTarget(t: string | Target): SimTarget {
 }
 
 /** OFPMP_DESC as ovs-vswitchd 3.1 answers it. */
-function descBody(): Buffer {
-  const body = Buffer.alloc(256 * 4 + 32);
-  const put = (at: number, len: number, s: string): void => void body.write(s.slice(0, len - 1), at, 'latin1');
-  put(0, 256, 'Nicira, Inc.');
-  put(256, 256, 'Open vSwitch');
-  put(512, 256, '3.1.0');
-  put(768, 32, 'None');
-  put(800, 256, 'None');
-  return body;
-}
+const DESC = { mfr: 'Nicira, Inc.', hw: 'Open vSwitch', sw: '3.1.0', serial: 'None', dp: 'None' } as const;
 
 export class SimSwitch {
   readonly flows: FlowTable;
@@ -437,11 +428,13 @@ class SimSession {
         if (m.flags & OFPMPF_MORE) return this.fail(OFPBRC_MULTIPART_BUFFER_OVERFLOW, m, raw);
         this.send({ type: 'port_desc_reply', xid: m.xid, flags: 0, ports: sw.portDescs });
         return;
+      case 'desc_request':
+        if (m.flags & OFPMPF_MORE) return this.fail(OFPBRC_MULTIPART_BUFFER_OVERFLOW, m, raw);
+        this.send({ type: 'desc_reply', xid: m.xid, flags: 0, desc: DESC });
+        return;
       case 'multipart_request':
         if (m.flags & OFPMPF_MORE) return this.fail(OFPBRC_MULTIPART_BUFFER_OVERFLOW, m, raw);
-        if (m.mpType !== OFPMP_DESC) return this.fail(OFPBRC_BAD_MULTIPART, m, raw);
-        this.send({ type: 'multipart_reply', xid: m.xid, mpType: OFPMP_DESC, flags: 0, body: descBody() });
-        return;
+        return this.fail(OFPBRC_BAD_MULTIPART, m, raw);
       case 'experimenter':
         this.fail(OFPBRC_BAD_EXPERIMENTER, m, raw);
         return;
