@@ -359,6 +359,12 @@ export class TextSink {
     if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
     const buf = this.buf;
     const at = this.pos;
+    // A long text (an action list, a learn action) is copied by Buffer#write: its call costs more
+    // than the loop below for a short piece, less for a long one.
+    if (n > 48) {
+      this.pos = at + buf.write(s, at);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {

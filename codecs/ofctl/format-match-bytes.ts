@@ -286,6 +286,8 @@ interface ByteView {
   readonly text: Text;
   /** Texts of the shared printer by value and mask (narrow slots whose text does not depend on the context). */
   readonly memo: Map<number, string> | undefined;
+  /** The same for wide slots (IPv6 addresses), by their bytes as a latin1 key. */
+  readonly wideMemo: Map<string, string> | undefined;
   readonly wide: boolean;
 }
 
@@ -294,7 +296,7 @@ const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => FIELDS.filter((
   const wide = !NARROW[slotIndex(s)];
   const write = writerOf(f, wide);
   return { rank: v.rank, bits: wide ? 0 : Number(v.bits), ok: v.ok, write, text: v.text,
-    memo: !write && !wide && !f.print!.asWhen ? new Map() : undefined, wide };
+    memo: !write && !wide && !f.print!.asWhen ? new Map() : undefined, wideMemo: !write && wide && !f.print!.asWhen ? new Map() : undefined, wide };
 }));
 
 const SLASH = 0x2f;
@@ -488,12 +490,22 @@ function writeView(out: TextSink, b: Buffer, v: ByteView, k: number): void {
   }
   let text: string | undefined;
   const key = v.memo && msk[k]! < 0x200000 ? msk[k]! * 0x100000000 + val[k]! : -1;
+  let wideKey: string | undefined;
   if (key >= 0) text = v.memo!.get(key);
+  else if (v.wideMemo) {
+    const bytes = SLOT_BITS[SLOTS[k]!] / 8;
+    wideKey = maskAt[k]! < 0 ? b.toString('latin1', valueAt[k]!, valueAt[k]! + bytes)
+      : b.toString('latin1', valueAt[k]!, valueAt[k]! + bytes) + b.toString('latin1', maskAt[k]!, maskAt[k]! + bytes);
+    text = v.wideMemo.get(wideKey);
+  }
   if (text === undefined) {
     text = v.text(entryOf(b, k), context());
     if (key >= 0) {
       if (v.memo!.size >= 4096) v.memo!.clear();
       v.memo!.set(key, text);
+    } else if (wideKey !== undefined) {
+      if (v.wideMemo!.size >= 4096) v.wideMemo!.clear();
+      v.wideMemo!.set(wideKey, text);
     }
   }
   if (text) {
