@@ -1,85 +1,25 @@
 // `dump-flows` text straight from the bytes of an OFPMP_FLOW reply, written as bytes into big
 // chunks (TextSink). Per flow: the counters, cookie and timeouts from their bytes; the match from
-// its OXM bytes when it uses only the common fields (in_port, registers, tun_id, metadata,
-// Ethernet, VLAN VID, IPv4/ARP, TCP/UDP ports), else decoded and printed by the general match
-// code; the instructions walked action by action, each action's text printed once per dump by
+// its OXM bytes, driven by the field rows (format-match-bytes.ts); the instructions walked action by action, each action's text printed once per dump by
 // its record (a memo keyed by its bytes) or, for set_field, from its bytes. No Map and no BigInt
 // per field and no Action objects per flow, which is most of what decoding and printing a dump
 // costs. What the walk does not take goes to the general decoder and printer (format-flow.ts),
 // which stay the reference: tests hold this file to them on OVS's own replies and on fuzzed ones.
-// The rule here: when in doubt (a field not listed, an odd length, a repeated slot), hand the
+// The rule here: when in doubt (an odd length, a repeated field, an unknown instruction), hand the
 // flow, its match or its instructions to the general path, never guess.
 import { Reader } from '../openflow/bytes.js';
-import { FieldDef, fieldByHeader, FIELDS, headerValueBytes, PROTOCOL_KEYWORDS } from '../openflow/fields.js';
+import { fieldByHeader, headerValueBytes } from '../openflow/fields.js';
 import { decodeInstructions } from '../openflow/instructions.js';
 import { decodeMatch } from '../openflow/match.js';
 import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../openflow/messages.js';
-import { formatPort, portFromOf11 } from '../openflow/ports.js';
 import { decodeActions, formatAction } from '../actions/index.js';
 import { OFPAT_SET_FIELD, setFieldText } from '../actions/set-field.js';
 import { formatInstructions } from './format-actions.js';
 import { formatDuration, formatFlow, formatFlowStatsReplyHeader, FormatOptions, formatTimeoutsAndFlags } from './format-flow.js';
-import { formatMatch, formatVlanTci } from './format-match.js';
+import { formatMatch } from './format-match.js';
+import { writeMatchBytes } from './format-match-bytes.js';
 import { HEX2 } from './values.js';
 
-// The match slots this printer handles (fields.ts's slots), one scratch cell each.
-const S_IN_PORT = 0;
-const S_TUN_ID = 1;
-const S_METADATA = 2;
-const S_REG0 = 3; // reg0..reg15 are 3..18
-const S_DL_SRC = 19;
-const S_DL_DST = 20;
-const S_DL_TYPE = 21;
-const S_VLAN = 22;
-const S_NW_SRC = 23;
-const S_NW_DST = 24;
-const S_NW_PROTO = 25;
-const S_TP_SRC = 26;
-const S_TP_DST = 27;
-const S_ARP_SHA = 28;
-const S_ARP_THA = 29;
-const N_SLOTS = 30;
-
-/** The fields (by fields.ts name) this printer reads, and their slot. */
-const SLOT_OF_FIELD: ReadonlyMap<string, number> = new Map([
-  ['in_port', S_IN_PORT], ['in_port_oxm', S_IN_PORT], ['tun_id', S_TUN_ID], ['metadata', S_METADATA],
-  ...Array.from({ length: 16 }, (_, i): [string, number] => [`reg${i}`, S_REG0 + i]),
-  ['eth_src', S_DL_SRC], ['eth_dst', S_DL_DST], ['eth_type', S_DL_TYPE], ['vlan_vid', S_VLAN],
-  ['ip_src', S_NW_SRC], ['arp_spa', S_NW_SRC], ['ip_dst', S_NW_DST], ['arp_tpa', S_NW_DST],
-  ['nw_proto', S_NW_PROTO], ['arp_op', S_NW_PROTO],
-  ['tcp_src', S_TP_SRC], ['udp_src', S_TP_SRC], ['tcp_dst', S_TP_DST], ['udp_dst', S_TP_DST],
-  ['arp_sha', S_ARP_SHA], ['arp_tha', S_ARP_THA],
-]);
-
-interface FastField {
-  readonly def: FieldDef;
-  readonly slot: number;
-  /** Value width of this header on the wire (in_port: 2 bytes as NXM, 4 as OXM). */
-  readonly bytes: number;
-}
-
-/** NXM/OXM header without the has-mask bit → field, for the fields above. */
-const FAST_FIELDS: ReadonlyMap<number, FastField> = new Map(FIELDS.flatMap((def) => {
-  const slot = SLOT_OF_FIELD.get(def.name);
-  if (slot === undefined) return [];
-  return [def.nxm, def.oxm].flatMap((h) => (h ? [[h.header, { def, slot, bytes: headerValueBytes(def, h.header) }] as const] : []));
-}));
-
-// Per-flow scratch: where each slot's value and mask (-1: none) start in the buffer, and the
-// width of the field that set it. Flows are printed one at a time, so one set serves them all.
-const valueAt = new Int32Array(N_SLOTS);
-const maskAt = new Int32Array(N_SLOTS);
-const widthOf = new Int8Array(N_SLOTS);
-
-const ETH_IP = 0x0800;
-const ETH_ARP = 0x0806;
-const ETH_RARP = 0x8035;
-const ETH_IPV6 = 0x86dd;
-// The protocol keywords formatMatch prints (fields.ts): IPv4 ones by protocol, the others by dl_type.
-const IPV4_SHORTHANDS: ReadonlyMap<number, string> = new Map(PROTOCOL_KEYWORDS.flatMap((k) =>
-  (k.dlType === BigInt(ETH_IP) && k.nwProto !== undefined ? [[Number(k.nwProto), k.name] as const] : [])));
-const KEYWORD_OF_TYPE: ReadonlyMap<number, string> = new Map([...PROTOCOL_KEYWORDS].reverse().flatMap((k) =>
-  (k.nwProto === undefined ? [[Number(k.dlType), k.name] as const] : [])));
 const WITH_STATS: FormatOptions = { stats: true };
 const NO_STATS: FormatOptions = {};
 
@@ -95,53 +35,10 @@ function uintAt(b: Buffer, p: number, bytes: number): number {
   return bytes === 1 ? b[p]! : bytes === 2 ? u16(b, p) : u32(b, p);
 }
 
-/** A slot's mask (all ones when the field came without one), for fields of up to 32 bits. */
-function maskOf(b: Buffer, slot: number): number {
-  const bytes = widthOf[slot]!;
-  if (maskAt[slot]! < 0) return bytes === 1 ? 0xff : bytes === 2 ? 0xffff : 0xffffffff;
-  return uintAt(b, maskAt[slot]!, bytes);
-}
-
-/** A slot's value under its mask, as the decoder stores it. */
-function valueOf(b: Buffer, slot: number): number {
-  return (uintAt(b, valueAt[slot]!, widthOf[slot]!) & maskOf(b, slot)) >>> 0;
-}
-
 /** C's `%#x` of a 64-bit number given as two 32-bit halves (set_field's text). */
 function hex64(hi: number, lo: number): string {
   if (hi === 0) return lo === 0 ? '0' : `0x${lo.toString(16)}`;
   return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
-}
-
-/** format_be64_masked (tun_id, metadata): the mask shown unless all ones. */
-function writeHex64Masked(out: TextSink, name: string, b: Buffer, slot: number): void {
-  const v = valueAt[slot]!;
-  const m = maskAt[slot]!;
-  out.write(name);
-  out.byte(EQUALS);
-  if (m < 0) {
-    out.hex64(u32(b, v), u32(b, v + 4));
-    return;
-  }
-  const mh = u32(b, m);
-  const ml = u32(b, m + 4);
-  out.hex64((u32(b, v) & mh) >>> 0, (u32(b, v + 4) & ml) >>> 0);
-  if (mh !== 0xffffffff || ml !== 0xffffffff) {
-    out.byte(SLASH);
-    out.hex64(mh, ml);
-  }
-}
-
-/** format_uint32_masked (registers). */
-function writeHex32Masked(out: TextSink, name: string, b: Buffer, slot: number): void {
-  const m = maskOf(b, slot);
-  out.write(name);
-  out.byte(EQUALS);
-  out.hex64(0, valueOf(b, slot));
-  if (m !== 0xffffffff) {
-    out.write('/0x');
-    out.hex(m);
-  }
 }
 
 /** A MAC at p, under the mask at m (-1: none). */
@@ -151,235 +48,9 @@ function mac(b: Buffer, p: number, m: number): string {
     + `${HEX2[b[p + 3]! & b[m + 3]!]}:${HEX2[b[p + 4]! & b[m + 4]!]}:${HEX2[b[p + 5]! & b[m + 5]!]}`;
 }
 
-/** A MAC at p, under the mask at m (-1: none), written byte by byte. */
-function writeMac(out: TextSink, b: Buffer, p: number, m: number): void {
-  for (let i = 0; i < 6; i++) {
-    if (i) out.byte(COLON);
-    out.hex2(m < 0 ? b[p + i]! : b[p + i]! & b[m + i]!);
-  }
-}
-
-function writeMacMasked(out: TextSink, name: string, b: Buffer, slot: number): void {
-  const m = maskAt[slot]!;
-  const v = valueAt[slot]!;
-  out.write(name);
-  out.byte(EQUALS);
-  if (m < 0 || (u32(b, m) === 0xffffffff && u16(b, m + 4) === 0xffff)) {
-    writeMac(out, b, v, -1);
-  } else {
-    writeMac(out, b, v, m);
-    out.byte(SLASH);
-    writeMac(out, b, m, -1);
-  }
-}
-
 function ipv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
-
-function writeIpv4(out: TextSink, n: number): void {
-  out.dec(n >>> 24);
-  out.byte(DOT);
-  out.dec((n >>> 16) & 255);
-  out.byte(DOT);
-  out.dec((n >>> 8) & 255);
-  out.byte(DOT);
-  out.dec(n & 255);
-}
-
-/** An IPv4 value with its mask as a prefix length when it is CIDR, dotted otherwise. */
-function writeIpv4Masked(out: TextSink, name: string, b: Buffer, slot: number): void {
-  const v = valueOf(b, slot);
-  const m = maskOf(b, slot);
-  out.write(name);
-  out.byte(EQUALS);
-  writeIpv4(out, v);
-  if (m === 0xffffffff) return;
-  out.byte(SLASH);
-  const host = ~m >>> 0;
-  if ((host & (host + 1)) === 0) out.dec(Math.clz32(host));
-  else writeIpv4(out, m);
-}
-
-/** format_be16_masked: decimal when exact, `0x%x/0x%x` otherwise. */
-function writeBe16Masked(out: TextSink, name: string, b: Buffer, slot: number): void {
-  const v = valueOf(b, slot);
-  const m = maskOf(b, slot);
-  out.write(name);
-  out.byte(EQUALS);
-  if (m === 0xffff) {
-    out.dec(v);
-    return;
-  }
-  out.write('0x');
-  out.hex(v);
-  out.write('/0x');
-  out.hex(m);
-}
-
-/**
- * Reads the OXM TLVs of [p, end) into the scratch slots. False when a TLV is one the general
- * decoder treats in any other way: a field not listed, a slot set twice, a length that is not
- * the field's, a mask where the field takes none, an all-zero mask (the decoder drops the field).
- */
-function readFastMatch(b: Buffer, p: number, end: number): boolean {
-  valueAt.fill(-1);
-  maskAt.fill(-1);
-  while (p < end) {
-    if (end - p < 4) return false;
-    const header = u32(b, p);
-    const hasMask = (header & 0x100) !== 0;
-    const len = header & 0xff;
-    const f = FAST_FIELDS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
-    if (!f || len !== (hasMask ? f.bytes * 2 : f.bytes) || p + 4 + len > end || valueAt[f.slot]! >= 0) return false;
-    if (hasMask && !f.def.maskable) return false;
-    // An OpenFlow 1.1 port without a 16-bit form: the general decoder refuses it.
-    if (f.def.of11Port && f.bytes === 4 && u32(b, p + 4) >= 0xff00 && u32(b, p + 4) < 0xffffff00) return false;
-    valueAt[f.slot] = p + 4;
-    widthOf[f.slot] = f.bytes;
-    if (hasMask) {
-      const m = p + 4 + f.bytes;
-      let zero = true;
-      for (let i = 0; i < f.bytes; i++) if (b[m + i] !== 0) zero = false;
-      if (zero) return false;
-      maskAt[f.slot] = m;
-    }
-    p += 4 + len;
-  }
-  return true;
-}
-
-/** in_port as OVS keeps it: NXM's 16-bit port, or OXM's 32-bit OF1.1 port mapped back. */
-function inPort(b: Buffer): number {
-  const p = valueAt[S_IN_PORT]!;
-  return widthOf[S_IN_PORT] === 2 ? u16(b, p) : portFromOf11(u32(b, p)) & 0xffff;
-}
-
-/** Whether the match being written has a part yet (each further part is preceded by a comma). */
-let hasPart = false;
-
-function part(out: TextSink): void {
-  if (hasPart) out.byte(COMMA);
-  hasPart = true;
-}
-
-/**
- * Writes the match text in formatMatch's order and spellings from the scratch slots, and returns
- * true; false when it is not this printer's (the caller drops what was written).
- */
-function writeMatch(out: TextSink, b: Buffer, priority: number): boolean {
-  const hasType = valueAt[S_DL_TYPE]! >= 0;
-  const dlType = hasType ? u16(b, valueAt[S_DL_TYPE]!) : -1;
-  if (dlType === ETH_IPV6) return false;
-  const hasProto = valueAt[S_NW_PROTO]! >= 0;
-  // nw_proto is one byte; of arp_op's two, OVS keeps the low one.
-  const proto = hasProto ? b[valueAt[S_NW_PROTO]! + widthOf[S_NW_PROTO]! - 1]! : -1;
-  const hasTp = valueAt[S_TP_SRC]! >= 0 || valueAt[S_TP_DST]! >= 0;
-  if (dlType === ETH_IP && (proto === 1 || proto === 2) && hasTp) return false; // icmp_type, igmp_type…
-  const isArp = dlType === ETH_ARP || dlType === ETH_RARP;
-  if (!isArp && (valueAt[S_ARP_SHA]! >= 0 || valueAt[S_ARP_THA]! >= 0)) return false;
-  let vlanMask = 0;
-  if (valueAt[S_VLAN]! >= 0) {
-    // OXM vlan_vid is 13 bits of the TCI: the VID and the tag-present bit.
-    vlanMask = maskAt[S_VLAN]! >= 0 ? u16(b, maskAt[S_VLAN]!) & 0x1fff : 0x1fff;
-    if (vlanMask === 0) return false;
-  }
-
-  hasPart = false;
-  if (priority !== 0x8000) {
-    part(out);
-    out.write('priority=');
-    out.dec(priority);
-  }
-  let skipType = false;
-  let skipProto = false;
-  if (hasType) {
-    skipType = true;
-    if (dlType === ETH_IP) {
-      const short = hasProto ? IPV4_SHORTHANDS.get(proto) : undefined;
-      skipProto = short !== undefined;
-      part(out);
-      out.write(short ?? KEYWORD_OF_TYPE.get(ETH_IP)!);
-    } else {
-      const keyword = KEYWORD_OF_TYPE.get(dlType);
-      if (keyword !== undefined) {
-        part(out);
-        out.write(keyword);
-      } else {
-        skipType = false;
-      }
-    }
-  }
-  for (let i = 0; i < 16; i++) {
-    if (valueAt[S_REG0 + i]! >= 0) {
-      part(out);
-      writeHex32Masked(out, REG_NAMES[i]!, b, S_REG0 + i);
-    }
-  }
-  if (valueAt[S_TUN_ID]! >= 0) {
-    part(out);
-    writeHex64Masked(out, 'tun_id', b, S_TUN_ID);
-  }
-  if (valueAt[S_METADATA]! >= 0) {
-    part(out);
-    writeHex64Masked(out, 'metadata', b, S_METADATA);
-  }
-  if (valueAt[S_IN_PORT]! >= 0) {
-    part(out);
-    out.write('in_port=');
-    out.write(formatPort(inPort(b)));
-  }
-  if (vlanMask) {
-    part(out);
-    out.write(formatVlanTci(u16(b, valueAt[S_VLAN]!) & vlanMask, vlanMask));
-  }
-  if (valueAt[S_DL_SRC]! >= 0) {
-    part(out);
-    writeMacMasked(out, 'dl_src', b, S_DL_SRC);
-  }
-  if (valueAt[S_DL_DST]! >= 0) {
-    part(out);
-    writeMacMasked(out, 'dl_dst', b, S_DL_DST);
-  }
-  if (!skipType && hasType) {
-    part(out);
-    out.write('dl_type=0x');
-    out.hexPad(dlType, 4);
-  }
-  if (valueAt[S_NW_SRC]! >= 0) {
-    part(out);
-    writeIpv4Masked(out, isArp ? 'arp_spa' : 'nw_src', b, S_NW_SRC);
-  }
-  if (valueAt[S_NW_DST]! >= 0) {
-    part(out);
-    writeIpv4Masked(out, isArp ? 'arp_tpa' : 'nw_dst', b, S_NW_DST);
-  }
-  if (!skipProto && hasProto) {
-    part(out);
-    out.write(isArp ? 'arp_op=' : 'nw_proto=');
-    out.dec(proto);
-  }
-  if (valueAt[S_ARP_SHA]! >= 0) {
-    part(out);
-    writeMacMasked(out, 'arp_sha', b, S_ARP_SHA);
-  }
-  if (valueAt[S_ARP_THA]! >= 0) {
-    part(out);
-    writeMacMasked(out, 'arp_tha', b, S_ARP_THA);
-  }
-  if (valueAt[S_TP_SRC]! >= 0) {
-    part(out);
-    writeBe16Masked(out, 'tp_src', b, S_TP_SRC);
-  }
-  if (valueAt[S_TP_DST]! >= 0) {
-    part(out);
-    writeBe16Masked(out, 'tp_dst', b, S_TP_DST);
-  }
-  if (hasPart) out.byte(SPACE);
-  return true;
-}
-
-const REG_NAMES = Array.from({ length: 16 }, (_, i) => `reg${i}`);
 
 /**
  * Texts by the bytes they were printed from, looked up without building a key (a hash of the
@@ -633,10 +304,11 @@ function writeFlow(out: TextSink, b: Buffer, p: number, limit: number, stats: bo
 
   const priority = u16(b, p + 12);
   const matchAt = out.pos;
-  const direct = readFastMatch(b, p + 52, matchEnd) && writeMatch(out, b, priority);
+  const direct = writeMatchBytes(out, b, p + 52, matchEnd, priority);
   if (!direct) {
-    // A field this printer does not read: the match alone goes through the general decoder and
-    // printer, the rest of the flow is still printed from its bytes.
+    // A match the byte reader does not take (malformed, or merged in a way it does not follow):
+    // it alone goes through the general decoder and printer, the rest of the flow is still
+    // printed from its bytes.
     out.pos = matchAt;
     let text: string;
     try {
@@ -664,10 +336,6 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 const CLOSE = 0x29;
-const EQUALS = 0x3d;
-const SLASH = 0x2f;
-const COLON = 0x3a;
-const DOT = 0x2e;
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
 /**
@@ -691,6 +359,12 @@ export class TextSink {
     if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
     const buf = this.buf;
     const at = this.pos;
+    // A long text (an action list, a learn action) is copied by Buffer#write: its call costs more
+    // than the loop below for a short piece, less for a long one.
+    if (n > 48) {
+      this.pos = at + buf.write(s, at);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {

@@ -41,9 +41,10 @@ export function formatVlanTci(value: number, mask: number): string {
   return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
 }
 
-type Test = (c: ProtocolContext) => boolean;
+export type Test = (c: ProtocolContext) => boolean;
 
-function test(c: PrintCondition): Test {
+/** Whether a print condition holds in a context (the byte printer's views test the same). */
+export function test(c: PrintCondition): Test {
   switch (c) {
     case 'igmp':
       return (ctx) => ctx.dlType === ETH_TYPE_IP && ctx.nwProto === 2n;
@@ -59,9 +60,9 @@ function test(c: PrintCondition): Test {
 }
 
 /** A view's text ('' when it prints nothing), its style resolved once. */
-type Text = (e: MatchEntry, ctx: ProtocolContext) => string;
+export type Text = (e: MatchEntry, ctx: ProtocolContext) => string;
 
-function textOf(f: FieldDef, p: MatchPrint): Text {
+export function textOf(f: FieldDef, p: MatchPrint): Text {
   const as = p.as ?? f.name;
   const renamed = p.asWhen && test(p.asWhen[0]);
   const nameOf = renamed ? (ctx: ProtocolContext): string => (renamed(ctx) ? p.asWhen![1] : as) : (): string => as;
@@ -115,7 +116,7 @@ function textOf(f: FieldDef, p: MatchPrint): Text {
 }
 
 /** A printing view of a slot, with what printing it needs worked out once. */
-interface View {
+export interface View {
   readonly rank: number;
   /** The slot's bits this view prints (nw_tos and nw_ecn share one slot). */
   readonly bits: bigint;
@@ -124,7 +125,7 @@ interface View {
   readonly text: Text;
 }
 
-function viewOf(f: FieldDef, p: MatchPrint): View {
+export function viewOf(f: FieldDef, p: MatchPrint): View {
   const tests = [...(p.when ? [test(p.when)] : []), ...(p.unless ?? []).map((c): Test => {
     const t = test(c);
     return (ctx) => !t(ctx);
@@ -138,6 +139,16 @@ const VIEWS_OF_SLOT: ReadonlyMap<Slot, readonly View[]> = new Map([...FIELDS_OF_
 /** Scratch: the views to print for one match and their entries, sorted by rank (matches are printed one at a time). */
 const views: View[] = new Array<View>(FIELDS.length);
 const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
+
+const NO_KEYWORD: { readonly keyword?: string; readonly skipProto: boolean } = { skipProto: false };
+
+/** The protocol keyword for a dl_type and IP protocol, and whether it also stands for nw_proto (tcp, icmp6…). */
+export function protocolKeyword(dlType: bigint, nwProto: bigint | undefined): { readonly keyword?: string; readonly skipProto: boolean } {
+  const k = KEYWORD_OF.get(dlType);
+  const ip = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
+  const withProto = ip && nwProto !== undefined ? k?.byProto.get(nwProto) : undefined;
+  return withProto !== undefined ? { keyword: withProto, skipProto: true } : { ...(k?.plain !== undefined ? { keyword: k.plain } : {}), skipProto: false };
+}
 
 /** The packet type is Ethernet: said (packet_type=(0,0)) or implied by an Ethernet-level field (settleEthernet()). */
 function isEthernet(m: Match): boolean {
@@ -167,15 +178,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
     nshMdType: md && md.mask === 0xffn ? md.value : undefined,
   };
   // The protocol keyword stands for dl_type, and for nw_proto when one names it (tcp, icmp6…).
-  let keyword: string | undefined;
-  let skipProto = false;
-  if (dlType !== undefined) {
-    const k = KEYWORD_OF.get(dlType);
-    const ip = dlType === ETH_TYPE_IP || dlType === ETH_TYPE_IPV6;
-    const withProto = ip && nwProto !== undefined ? k?.byProto.get(nwProto) : undefined;
-    skipProto = withProto !== undefined;
-    keyword = withProto ?? k?.plain;
-  }
+  const { keyword, skipProto } = dlType !== undefined ? protocolKeyword(dlType, nwProto) : NO_KEYWORD;
 
   let n = 0;
   for (const [slot, e] of m) {

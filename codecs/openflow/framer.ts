@@ -21,8 +21,25 @@ export class OfFramer {
    * as the caller keeps it) and returns false to stop. Returns an error text if the stream is broken.
    */
   push(chunk: Buffer, onMessage: (raw: Buffer) => boolean): string | undefined {
-    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let buf = chunk;
     let off = 0;
+    if (this.rest.length) {
+      // The message held back is completed from the chunk's head (a copy of that message only,
+      // not of the whole chunk: a dump's replies straddle most chunks); the rest is read in place.
+      const rest = this.rest;
+      const len = rest.length >= HEADER ? rest.readUInt16BE(2) : 0;
+      const need = len - rest.length;
+      if (len < HEADER || len > this.maxMessageBytes || need <= 0 || need > chunk.length) {
+        buf = Buffer.concat([rest, chunk]);
+      } else {
+        this.rest = Buffer.alloc(0);
+        if (!onMessage(Buffer.concat([rest, chunk.subarray(0, need)]))) {
+          this.rest = need >= chunk.length ? Buffer.alloc(0) : Buffer.from(chunk.subarray(need));
+          return undefined;
+        }
+        off = need;
+      }
+    }
     while (buf.length - off >= HEADER) {
       const len = buf.readUInt16BE(off + 2);
       if (len < HEADER || len > this.maxMessageBytes) {
