@@ -12,6 +12,7 @@ import { Action, Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FL
 import { allOnes, FieldDef, fieldByHeader, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
 import { FlowStats } from '../codecs/openflow/flow.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
+import type { FlowMonitorRequest, FlowUpdate } from '../codecs/openflow/vendor-messages.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
 import {
   decodeMessage, encodeMessage, FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
@@ -472,7 +473,7 @@ const flowStatsRequestArb: fc.Arbitrary<FlowStatsRequest> = fc.record({
 }).map(({ unknownOxm, ...r }): FlowStatsRequest => ({ ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
 
 // OpenFlow 1.3 message types the decoder gives a typed form (others decode as 'unknown').
-const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29]);
+const HANDLED_OF13_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
 
 /** The only multiparts kept raw: the experimenter ones OVS reads in OpenFlow 1.3 (NXST_IPFIX_BRIDGE/FLOW). */
 const experimenterMultipartBody: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom(3, 4), bytes(24)).map(([subtype, rest]) => {
@@ -480,6 +481,25 @@ const experimenterMultipartBody: fc.Arbitrary<Buffer> = fc.tuple(fc.constantFrom
   head.writeUInt32BE(0x2320, 0);
   head.writeUInt32BE(subtype, 4);
   return Buffer.concat([head, rest]);
+});
+
+const flowMonitorRequestArb: fc.Arbitrary<FlowMonitorRequest> = fc.record({
+  id: u32,
+  // At least one of add/delete/modify, and no bit beyond own: OVS refuses the others.
+  flags: fc.integer({ min: 0, max: 0x3f }).filter((f) => (f & 0xe) !== 0),
+  outPort: port, table: u8, match: matchArb,
+});
+
+const flowUpdateArb: fc.Arbitrary<FlowUpdate> = fc.oneof(
+  fc.record({
+    event: fc.constantFrom<0 | 1 | 2>(0, 1, 2), reason: u16, priority: u16, idleTimeout: u16, hardTimeout: u16, table: u8,
+    cookie: u64, match: matchArb, instructions: instructionsArb,
+  }),
+  fc.record({ event: fc.constant<3>(3), xid: u32 }),
+);
+
+const statsArbs = statsMessageArbs({
+  xid, u8, u16, u32, u64, port, mac: uintBits(48), actions: actionsArb(3), flowStatsRequest: flowStatsRequestArb,
 });
 
 /** An experimenter message the codec keeps raw (it decodes the subtypes it knows to their own types). */
@@ -561,9 +581,16 @@ export const messageArbs: MessageArbs = {
     fc.record({ version: u8.filter((v) => v !== 4), ofType: fc.integer({ min: 1, max: 255 }) }),
     fc.record({ version: fc.constant(4), ofType: fc.integer({ min: 1, max: 255 }).filter((t) => !HANDLED_OF13_TYPES.has(t)) }),
   ).chain((vt) => fc.record({ xid, body: bytes(32) }).map((r) => ({ type: 'unknown' as const, ...vt, ...r }))),
-  ...statsMessageArbs({
-    xid, u8, u16, u32, u64, port, mac: uintBits(48), actions: actionsArb(3), flowStatsRequest: flowStatsRequestArb,
-  }),
+  // Mods OVS accepts on their own (it checks a forwarded one the same way).
+  requestforward: fc.record({
+    xid, forwarded: fc.oneof(statsArbs.group_mod, statsArbs.meter_mod).filter((f) => decodeMessage(encodeMessage(f)).ok),
+  })
+    .map((r) => ({ type: 'requestforward' as const, ...r })),
+  flow_monitor_request: fc.record({ xid, flags: fc.constantFrom(0, 1), monitors: fc.array(flowMonitorRequestArb, { maxLength: 3 }) })
+    .map((r) => ({ type: 'flow_monitor_request' as const, ...r })),
+  flow_monitor_reply: fc.record({ xid, flags: fc.constantFrom(0, 1), updates: fc.array(flowUpdateArb, { maxLength: 3 }) })
+    .map((r) => ({ type: 'flow_monitor_reply' as const, ...r })),
+  ...statsArbs,
 };
 
 /** Any message, weighted towards the structurally rich ones. */

@@ -9,6 +9,7 @@ import { isStatsMessage } from '../openflow/stats.js';
 import {
   formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
 } from './format-async.js';
+import { formatFlowMonitorReply, formatFlowMonitorRequest, formatPortDescReply, formatRequestForward } from './format-vendor.js';
 
 export const header = (name: string, xid: number, version = 4): string => `${name} (OF1.${version - 1}) (xid=0x${xid.toString(16)}):`;
 
@@ -106,6 +107,10 @@ export function formatMessage(m: OfMessage): string | undefined {
     }
     case 'flow_stats_request': return formatFlowStatsRequestMessage(m.xid, m.flags, m.request);
     case 'port_desc_request': return formatPortDescRequest(m.xid, m.flags);
+    case 'port_desc_reply': return formatPortDescReply(m);
+    case 'requestforward': return formatRequestForward(m);
+    case 'flow_monitor_request': return formatFlowMonitorRequest(m);
+    case 'flow_monitor_reply': return formatFlowMonitorReply(m);
     default: return isStatsMessage(m) ? formatStatsMessage(m) : undefined;
   }
 }

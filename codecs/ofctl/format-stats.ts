@@ -21,7 +21,7 @@ const OFP_DEFAULT_PRIORITY = 0x8000;
 const hex = (n: number): string => n.toString(16);
 
 /** ofp_print_stats: the multipart flags after the header. */
-function mpFlags(flags: number): string {
+export function mpFlags(flags: number): string {
   if (!flags) return '';
   let s = ' flags=';
   if (flags & 1) s += '[more]';

@@ -4,6 +4,7 @@
 // re-encodes to the same bytes; an experimenter OVS does not know is refused as OVS refuses it.
 import { Reader, Writer } from './bytes.js';
 import { NX_VENDOR, ONF_VENDOR, refuse } from './errors.js';
+import { readVendorMessage2, VendorMessage, writeVendorBody } from './vendor-messages.js';
 
 const NXT_SET_CONTROLLER_ID = 20;
 const NXT_SET_ASYNC_CONFIG2 = 27;
@@ -23,9 +24,20 @@ export type AsyncMessage =
   | { readonly type: 'set_controller_id'; readonly controllerId: number }
   | { readonly type: 'flow_monitor_cancel'; readonly id: number }
   | { readonly type: 'flow_monitor_paused' | 'flow_monitor_resumed' }
-  | { readonly type: 'set_async_config2'; readonly props: readonly AsyncConfigProp[] };
+  | { readonly type: 'set_async_config2'; readonly props: readonly AsyncConfigProp[] }
+  /** Request forward, flow monitor requests and replies (vendor-messages.ts). */
+  | VendorMessage;
 
 export type AsyncMessageType = AsyncMessage['type'];
+
+const ASYNC_TYPES: ReadonlySet<string> = new Set<AsyncMessageType>([
+  'role_status', 'set_controller_id', 'flow_monitor_cancel', 'flow_monitor_paused', 'flow_monitor_resumed', 'set_async_config2',
+  'requestforward', 'flow_monitor_request', 'flow_monitor_reply',
+]);
+
+export function isAsyncMessage(m: { readonly type: string }): m is AsyncMessage {
+  return ASYNC_TYPES.has(m.type);
+}
 
 function vendorHeader(w: Writer, vendor: number, subtype: number): void {
   w.u32(vendor).u32(subtype);
@@ -53,6 +65,8 @@ export function writeAsyncBody(w: Writer, m: AsyncMessage): number {
       vendorHeader(w, NX_VENDOR, NXT_SET_ASYNC_CONFIG2);
       for (const p of m.props) w.u16(p.propType).u16(8).u32(p.mask);
       return 4;
+    default:
+      return writeVendorBody(w, m);
   }
 }
 
@@ -83,7 +97,7 @@ export function readVendorMessage(vendor: number, subtype: number, b: Reader): A
         exactly(b, 0, 'ONFT_FLOW_MONITOR_PAUSED/RESUMED');
         return { type: subtype === ONFT_FLOW_MONITOR_PAUSED ? 'flow_monitor_paused' : 'flow_monitor_resumed' };
       default:
-        return undefined;
+        return readVendorMessage2(subtype, b);
     }
   }
   switch (subtype) {

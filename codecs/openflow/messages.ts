@@ -10,7 +10,8 @@ import {
   FlowStatsRequest, readFlowStatsRequest, readStatsMessage, readStatsMultipart, StatsMessage, statsWireType, writeFlowStatsRequest,
   writeStatsBody,
 } from './stats.js';
-import { AsyncMessage, helloElements, readVendorMessage, writeAsyncBody } from './async.js';
+import { AsyncMessage, helloElements, isAsyncMessage, readVendorMessage, writeAsyncBody } from './async.js';
+import { readExperimenterMultipart } from './vendor-messages.js';
 import { errorName, refuse } from './errors.js';
 
 export type { FlowStatsRequest } from './stats.js';
@@ -313,12 +314,10 @@ export function writeMessage(w: Writer, msg: OfMessage | OutgoingMessage, xidArg
       start = w.pos;
       w.u8(m.version).u8(m.ofType).u16(0).u32(xid).bytes(m.body);
       break;
-    case 'role_status': case 'set_controller_id': case 'flow_monitor_cancel': case 'flow_monitor_paused':
-    case 'flow_monitor_resumed': case 'set_async_config2':
+    default: if (isAsyncMessage(m)) {
       start = header(w, 0, xid);
       w.patch16(start, (OFP13_VERSION << 8) | writeAsyncBody(w, m));
-      break;
-    default: {
+    } else {
       const [ofType, mpType] = statsWireType(m);
       start = mpType === undefined ? header(w, ofType, xid) : multipartHeader(w, ofType, xid, mpType, (m as { flags: number }).flags);
       writeStatsBody(w, m);
@@ -571,7 +570,8 @@ function readMultipart(b: Reader, xid: number, isRequest: boolean): OfMessage {
     }
     return { type: 'port_desc_reply', xid, flags, ports };
   }
-  const s = readStatsMultipart(mpType, flags, isRequest, b);
+  const s = readStatsMultipart(mpType, flags, isRequest, b)
+    ?? (mpType === 0xffff ? readExperimenterMultipart(flags, isRequest, b) : undefined);
   if (s) return { ...s, xid };
   const body = Buffer.from(b.bytes(b.remaining));
   return { type: isRequest ? 'multipart_request' : 'multipart_reply', xid, mpType, flags, body };

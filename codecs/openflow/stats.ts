@@ -499,11 +499,12 @@ function entries<T>(b: Reader, size: number, what: string, read: (r: Reader) => 
 }
 
 /** An OpenFlow 1.1+ port that OVS can hold (ofputil_port_from_ofp11), or OVS's refusal. */
-function port11(r: Reader, ofperr: string): number {
+export function port11(r: Reader, ofperr: string): number {
   const at = r.pos;
-  const p = portFromOf11(r.u32());
-  if (p > 0xffff) refuse(r, ofperr, `port ${p} out of range`, at);
-  return p;
+  const raw = r.u32();
+  // ofputil_port_from_ofp11: 0..0xfeff and 0xffffff00.. only.
+  if (raw >= 0xff00 && raw < 0xffffff00) refuse(r, ofperr, `port ${raw} out of range`, at);
+  return portFromOf11(raw);
 }
 
 export function readFlowStatsRequest(b: Reader): FlowStatsRequest {
