@@ -400,18 +400,6 @@ function ctArb(): fc.Arbitrary<Action> {
 
 const actionsArb = (maxLength = 4): fc.Arbitrary<Action[]> => fc.array(actionArb, { maxLength });
 
-/** An experimenter instruction (type 0xffff), which the decoder keeps byte for byte. */
-const unknownInstructionArb: fc.Arbitrary<Buffer> = fc
-  .tuple(u32, fc.integer({ min: 0, max: 2 }).chain((n) => bytes(8 * n, 8 * n)))
-  .map(([experimenter, body]) => {
-    const b = Buffer.alloc(8 + body.length);
-    b.writeUInt16BE(0xffff, 0);
-    b.writeUInt16BE(b.length, 2);
-    b.writeUInt32BE(experimenter, 4);
-    body.copy(b, 8);
-    return b;
-  });
-
 export const instructionsArb: fc.Arbitrary<Instructions> = fc
   .record({
     meter: maybe(u32),
@@ -421,7 +409,6 @@ export const instructionsArb: fc.Arbitrary<Instructions> = fc
     write: maybe(fc.array(actionArb, { minLength: 1, maxLength: 3 })),
     writeMetadata: maybe(fc.record({ value: u64, mask: u64 })),
     gotoTable: maybe(fc.integer({ min: 0, max: 254 })),
-    unknown: maybe(unknownInstructionArb, 4),
   })
   .map((r): Instructions => ({
     apply: r.apply,
@@ -430,7 +417,6 @@ export const instructionsArb: fc.Arbitrary<Instructions> = fc
     ...(r.write !== undefined ? { write: r.write } : {}),
     ...(r.writeMetadata !== undefined ? { writeMetadata: r.writeMetadata } : {}),
     ...(r.gotoTable !== undefined ? { gotoTable: r.gotoTable } : {}),
-    ...(r.unknown !== undefined ? { unknown: [r.unknown] } : {}),
   }));
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ function formatActionList(actions: readonly Action[]): string {
 /** The text after `actions=`: instructions in OVS's fixed order, "drop" when there are none. */
 export function formatInstructions(ins: Instructions): string {
   // Most flows have apply-actions only: no list to build and join (this runs for every dumped flow).
-  if (ins.meter === undefined && !ins.clear && !ins.write && !ins.writeMetadata && ins.gotoTable === undefined && !ins.unknown) {
+  if (ins.meter === undefined && !ins.clear && !ins.write && !ins.writeMetadata && ins.gotoTable === undefined) {
     return ins.apply.length ? formatActionList(ins.apply) : 'drop';
   }
   const parts: string[] = [];
@@ -27,6 +27,5 @@ export function formatInstructions(ins: Instructions): string {
     parts.push(`write_metadata:${hexOrZero(value)}${mask === allOnes(64) ? '' : `/${hexOrZero(mask)}`}`);
   }
   if (ins.gotoTable !== undefined) parts.push(`goto_table:${ins.gotoTable}`);
-  for (const u of ins.unknown ?? []) parts.push(`raw_instruction(${u.toString('hex')})`);
   return parts.length ? parts.join(',') : 'drop';
 }

@@ -1,6 +1,7 @@
 // OpenFlow 1.3 instructions. OVS keeps them in one fixed order (meter, apply, clear, write,
 // write_metadata, goto_table) and so does this model: one optional slot per instruction kind.
 import { Reader, Writer } from './bytes.js';
+import { refuse } from './errors.js';
 import { Action, decodeActions, encodeActions } from '../actions/index.js';
 
 export interface Instructions {
@@ -11,8 +12,6 @@ export interface Instructions {
   readonly write?: readonly Action[];
   readonly writeMetadata?: { readonly value: bigint; readonly mask: bigint };
   readonly gotoTable?: number;
-  /** Experimenter or unknown instructions, byte for byte. */
-  readonly unknown?: readonly Buffer[];
 }
 
 const OFPIT_GOTO_TABLE = 1;
@@ -39,7 +38,6 @@ export function encodeInstructions(w: Writer, ins: Instructions): void {
   if (ins.write?.length) actionsInstruction(w, OFPIT_WRITE_ACTIONS, ins.write);
   if (ins.writeMetadata) w.u16(OFPIT_WRITE_METADATA).u16(24).zeros(4).u64(ins.writeMetadata.value).u64(ins.writeMetadata.mask);
   if (ins.gotoTable !== undefined) w.u16(OFPIT_GOTO_TABLE).u16(8).u8(ins.gotoTable).zeros(3);
-  for (const u of ins.unknown ?? []) w.bytes(u);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -51,7 +49,6 @@ export function decodeInstructions(r: Reader): Instructions {
   let apply: Action[] | undefined;
   let rest: Mutable<Omit<Instructions, 'apply'>> | undefined;
   let seen = 0;
-  let unknown: Buffer[] | undefined;
   while (r.remaining > 0) {
     const at = r.pos;
     const type = r.u16();
@@ -88,7 +85,8 @@ export function decodeInstructions(r: Reader): Instructions {
         rest.meter = body.u32();
         break;
       default:
-        (unknown ??= []).push(Buffer.from(r.buf.subarray(at, at + len)));
+        // OVS reads no instruction beyond OpenFlow 1.3's six (ofpacts_pull_openflow11_instructions).
+        refuse(`instruction type ${type}`, at, type === 0xffff ? 'OFPBIC_BAD_EXPERIMENTER' : 'OFPBIC_UNKNOWN_INST');
     }
   }
   const ins: Mutable<Instructions> = { apply: apply ?? [] };
@@ -100,6 +98,5 @@ export function decodeInstructions(r: Reader): Instructions {
     if (rest.writeMetadata) ins.writeMetadata = rest.writeMetadata;
     if (rest.gotoTable !== undefined) ins.gotoTable = rest.gotoTable;
   }
-  if (unknown) ins.unknown = unknown;
   return ins;
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { formatMessage } from '../../../codecs/ofctl/format-message.js';
 import { KNOWN_ERRORS } from '../../../codecs/openflow/errors.js';
 import { decodeMessage, encodeMessage, OfMessage } from '../../../codecs/openflow/messages.js';
+import type { Instructions } from '../../../codecs/openflow/instructions.js';
 import fc from 'fast-check';
 import { messageArbs } from '../../../testing/arbitraries.js';
 
@@ -71,9 +72,12 @@ describe('asynchronous and error messages against ovs-ofctl ofp-print', function
   // Random messages of each type: OVS's text for our bytes is ours, and the bytes decode back to them.
   for (const type of ['port_desc_reply', 'requestforward', 'flow_monitor_request', 'flow_monitor_reply'] as const) {
     it(`${type}: OVS prints our bytes as we print them`, async () => {
-      // Actions and instructions OVS does not know, which this codec keeps raw, OVS refuses (as in a flow mod).
-      const known = (m: OfMessage): boolean => m.type !== 'flow_monitor_reply'
-        || m.updates.every((u) => u.event === 3 || (!u.instructions.unknown && ![...u.instructions.apply, ...u.instructions.write ?? []].some((a) => a.type === 'raw')));
+      // Actions OVS does not know, which this codec keeps raw, OVS refuses (as in a flow mod); so it does
+      // conjunction beside anything but note (ofpacts_verify), which this decoder does not check yet.
+      const lone = (ins: Instructions): boolean => !ins.apply.some((a) => a.type === 'conjunction')
+        || (ins.apply.every((a) => a.type === 'conjunction' || a.type === 'note') && Object.keys(ins).length === 1);
+      const known = (m: OfMessage): boolean => m.type !== 'flow_monitor_reply' || m.updates.every((u) => u.event === 3
+        || (![...u.instructions.apply, ...u.instructions.write ?? []].some((a) => a.type === 'raw') && lone(u.instructions)));
       for (const m of fc.sample((messageArbs[type] as fc.Arbitrary<OfMessage>).filter(known), { seed: 11, numRuns: 12 })) {
         const hex = encodeMessage(m).toString('hex');
         expect(formatMessage(m), hex).to.equal(await ofpPrint(hex));
