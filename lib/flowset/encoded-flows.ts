@@ -9,7 +9,7 @@ import { Writer } from '../../codecs/openflow/bytes.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { decodeMessage, FlowMod, FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT, OfType, OutgoingMessage, writeMessage } from '../../codecs/openflow/messages.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
-import { DiffHead, diffLine, DiffLines, matchText, sameSettings, sortedDiffLines, toFlowMod } from './flowset.js';
+import { DiffHead, diffLine, matchText, sameSettings, toFlowMod } from './flowset.js';
 
 // Offsets in an OpenFlow 1.3 FLOW_MOD.
 const FM_LENGTH = 2;
@@ -152,17 +152,33 @@ export function isEmptyEncodedDiff(d: EncodedDiff): boolean {
 }
 
 /**
- * formatDiff of an encoded diff: each flow decoded as it is printed, and let go. The two flows of a
- * changed pair have one identity, so the same match bytes and the same printed match: it is
- * printed once; when their instruction bytes are equal too (a new cookie or timeout), so are their
- * actions, and the second flow is not decoded at all.
+ * formatDiff of an encoded diff, as text: each line ended by a newline. Each flow is decoded as it
+ * is printed, and let go; its line goes straight into a byte buffer, and only its sort key stays a
+ * string (the lines as strings all outlived the young generation: most of the printing's time
+ * went to collecting them). The two flows of a changed pair have one identity, so the same match
+ * bytes and the same printed match: it is printed once; when their instruction bytes are equal
+ * too (a new cookie or timeout), so are their actions, and the second flow is not decoded at all.
  */
-export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): string[] {
-  const lines: DiffLines = [];
+export function formatEncodedDiffText(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): Buffer {
+  const keys: string[] = [];
+  const ends: number[] = [];
+  let buf = Buffer.allocUnsafe(1 << 16);
+  let pos = 0;
+  const put = (key: string, line: string): void => {
+    if (pos + line.length * 3 + 1 > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + line.length * 3 + 1));
+      buf.copy(next, 0, 0, pos);
+      buf = next;
+    }
+    pos += buf.write(line, pos, 'utf8');
+    buf[pos++] = 10;
+    keys.push(key);
+    ends.push(pos);
+  };
   const one = (set: EncodedFlows, i: number, sign: string): void => {
     const f = set.flow(i);
     const m = matchText(f);
-    lines.push([`${f.table} ${m}`, `${sign}${diffLine(f, m, formatInstructions(f.instructions))}`]);
+    put(`${f.table} ${m}`, `${sign}${diffLine(f, m, formatInstructions(f.instructions))}`);
   };
   for (const i of d.onlyA) one(a, i, '-');
   for (const j of d.onlyB) one(b, j, '+');
@@ -171,7 +187,7 @@ export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDi
     const m = matchText(fa);
     const at = `${fa.table} ${m}`;
     const actions = formatInstructions(fa.instructions);
-    lines.push([at, `-${diffLine(fa, m, actions)}`]);
+    put(at, `-${diffLine(fa, m, actions)}`);
     let line: string;
     if (sameInstructions(a, i, b, j)) {
       line = diffLine(b.head(j), m, actions);
@@ -179,7 +195,18 @@ export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDi
       const fb = b.flow(j);
       line = diffLine(fb, m, formatInstructions(fb.instructions));
     }
-    lines.push([`${at}\u0001`, `+${line}`]);
+    put(`${at}\u0001`, `+${line}`);
   }
-  return sortedDiffLines(lines);
+  // The lines in sortedDiffLines' order (a stable sort of the same keys), copied into one buffer.
+  const order = keys.map((_, k) => k).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
+  const text = Buffer.allocUnsafe(pos);
+  let at = 0;
+  for (const k of order) at += buf.copy(text, at, k === 0 ? 0 : ends[k - 1]!, ends[k]!);
+  return text;
+}
+
+/** formatDiff of an encoded diff, as lines. */
+export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): string[] {
+  const text = formatEncodedDiffText(a, b, d).toString('utf8');
+  return text === '' ? [] : text.slice(0, -1).split('\n');
 }
