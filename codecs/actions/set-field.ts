@@ -44,16 +44,20 @@ export function maskedLoads(field: FieldDef, value: bigint, mask: bigint): Actio
   return out;
 }
 
-function writeField(field: FieldDef, valueText: string, offset: number): Action[] {
+/** Appends to out what writing valueText into field takes (a set_field, or loads for a masked value). */
+function writeField(field: FieldDef, valueText: string, offset: number, out: Action[]): void {
   if (!field.writable) fail(`${field.name} is read-only`, offset);
   if (!field.nxm && !field.oxm) fail(`${field.name} is not a valid OXM field name`, offset);
   const { value, mask } = inColumn(offset, () => parseFieldValue(field, valueText));
-  if (mask !== undefined && mask !== allOnes(field.bits)) return maskedLoads(field, value & mask, mask);
+  if (mask !== undefined && mask !== allOnes(field.bits)) {
+    for (const a of maskedLoads(field, value & mask, mask)) out.push(a);
+    return;
+  }
   // vlan_vid values carry the present bit (4096 + VID), one bit more than the field's 12.
   const width = field.name === 'vlan_vid' ? 13 : field.bits;
   // OVS's mf_is_value_valid: a value wider than the field is refused, not cut to fit.
   if (value > allOnes(width)) fail(`${valueText} is not a valid value for field ${field.name}`, offset);
-  return [{ type: 'set_field', field, value }];
+  out.push({ type: 'set_field', field, value });
 }
 
 /** mod_dl_src and the like: one fixed field, on an ip match only for the IP ones. */
@@ -61,7 +65,7 @@ function modField(fieldName: string, needsIp: boolean): KeywordParser {
   const field = fieldByName(fieldName)!;
   return ({ key, value, valueAt, keyAt }, ctx, out) => {
     if (needsIp && !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs an ip match)`, keyAt);
-    out.push(...writeField(field, value, valueAt));
+    writeField(field, value, valueAt, out);
   };
 }
 
@@ -71,7 +75,7 @@ function modTp(end: 'src' | 'dst'): KeywordParser {
     const proto = slotValue(ctx.match, 'nw_proto');
     const prefix = proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_SCTP ? 'sctp' : undefined;
     if (!prefix || !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs a tcp, udp or sctp match)`, keyAt);
-    out.push(...writeField(fieldByName(`${prefix}_${end}`)!, value, valueAt));
+    writeField(fieldByName(`${prefix}_${end}`)!, value, valueAt, out);
   };
 }
 
@@ -137,11 +141,10 @@ export const setField: ActionRecord<SetField> = {
       const [v, f] = splitArrow(value, valueAt, '');
       const field = fieldByName(f);
       if (!field || field.name === 'dl_vlan' || field.name === 'dl_vlan_pcp') fail(`${f} is not a valid OXM field name`, valueAt + v.length + 2);
-      const actions = writeField(field!, v, valueAt);
+      writeField(field!, v, valueAt, out);
       checkFieldPrereq(field!, ctx, 'set_field', valueAt);
       // OVS's check_SET_FIELD(): the packet has a VLAN header after a vlan_vid is written.
       if (field!.name === 'vlan_vid') ctx.vlan = true;
-      out.push(...actions);
     },
     mod_dl_src: modField('eth_src', false),
     mod_dl_dst: modField('eth_dst', false),

@@ -23,6 +23,16 @@ export function matchHasVlan(m: Match): boolean {
 
 const INSTRUCTION_ORDER = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
 
+/** Checks that instruction `name` may follow the one at index `last` of INSTRUCTION_ORDER; returns its index. */
+function order(name: string, keyAt: number, last: number): number {
+  const i = INSTRUCTION_ORDER.indexOf(name);
+  if (i < last) {
+    fail(`invalid instruction ordering: ${name} must appear before ${INSTRUCTION_ORDER[last]}, for OpenFlow 1.1+ compatibility`, keyAt);
+  }
+  if (i === last && name !== 'apply_actions') fail(`duplicate ${name} instruction`, keyAt);
+  return i;
+}
+
 export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match)): Instructions {
   const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false };
   const apply: Action[] = [];
@@ -31,14 +41,6 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
   let last = -1;
   let sawDrop = -1;
   const kvs = splitKeyValues(text, offset);
-  const order = (name: string, keyAt: number): void => {
-    const i = INSTRUCTION_ORDER.indexOf(name);
-    if (i < last) {
-      fail(`invalid instruction ordering: ${name} must appear before ${INSTRUCTION_ORDER[last]}, for OpenFlow 1.1+ compatibility`, keyAt);
-    }
-    if (i === last && name !== 'apply_actions') fail(`duplicate ${name} instruction`, keyAt);
-    last = i;
-  };
   for (const kv of kvs) {
     const k = kv.key.toLowerCase();
     // Refused before any recursion, as ovs-ofctl does: write_actions nested deep cost O(n²) and the stack.
@@ -49,21 +51,21 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         sawDrop = kv.keyAt;
         continue;
       case 'meter':
-        order('meter', kv.keyAt);
+        last = order('meter', kv.keyAt, last);
         meter = intArg(kv.value, kv.valueAt, 0xffffffff, 'meter');
         continue;
       case 'clear_actions':
-        order('clear_actions', kv.keyAt);
+        last = order('clear_actions', kv.keyAt, last);
         clear = true;
         continue;
       case 'write_actions': {
-        order('write_actions', kv.keyAt);
+        last = order('write_actions', kv.keyAt, last);
         // Checked against the packet the apply actions leave (pop_mpls, push_vlan), as OVS does.
-        write = [...parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan).apply];
+        write = parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan).apply as Action[];
         continue;
       }
       case 'write_metadata': {
-        order('write_metadata', kv.keyAt);
+        last = order('write_metadata', kv.keyAt, last);
         const [v, m] = kv.value.split('/');
         writeMetadata = {
           value: inColumn(kv.valueAt, () => parseUint(v!)),
@@ -72,7 +74,7 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         continue;
       }
       case 'goto_table': {
-        order('goto_table', kv.keyAt);
+        last = order('goto_table', kv.keyAt, last);
         const t = Number(kv.value);
         if (!/^\d+$/.test(kv.value) || t > 254) fail(`unknown table "${kv.value}"`, kv.valueAt);
         gotoTable = t;
@@ -82,7 +84,7 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
         fail('apply_actions is the default instruction', kv.keyAt);
         continue;
       default:
-        order('apply_actions', kv.keyAt);
+        last = order('apply_actions', kv.keyAt, last);
         parseAction(kv, ctx, apply);
     }
   }
@@ -95,12 +97,12 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
       fail(`"conjunction" actions may be used along with "note" but not any other kind of action (such as the "${other.type}" action used here)`, offset);
     }
   }
-  return {
-    apply,
-    ...(meter !== undefined ? { meter } : {}),
-    ...(clear ? { clear } : {}),
-    ...(write && write.length ? { write } : {}),
-    ...(writeMetadata ? { writeMetadata } : {}),
-    ...(gotoTable !== undefined ? { gotoTable } : {}),
-  };
+  // Built member by member (in this order), not by spreads: one object per flow, not one per member.
+  const ins: { -readonly [K in keyof Instructions]: Instructions[K] } = { apply };
+  if (meter !== undefined) ins.meter = meter;
+  if (clear) ins.clear = clear;
+  if (write && write.length) ins.write = write;
+  if (writeMetadata) ins.writeMetadata = writeMetadata;
+  if (gotoTable !== undefined) ins.gotoTable = gotoTable;
+  return ins;
 }

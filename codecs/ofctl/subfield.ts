@@ -28,15 +28,43 @@ export function parseSubfield(text: string, offset: number): Subfield {
   return sf;
 }
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isNameStart = (c: number): boolean => (c | 0x20) >= 97 && (c | 0x20) <= 122 || c === 95;
+
+/**
+ * `NAME`, `NAME[]`, `NAME[START]` or `NAME[START..END]` (the regular expression
+ * /^([A-Za-z_]\w*)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/, scanned by hand: it runs for every subfield of every flow).
+ */
+function splitFieldBits(t: string): { name: string; start?: string; end?: string } | undefined {
+  if (t.length === 0 || !isNameStart(t.charCodeAt(0))) return undefined;
+  let i = 1;
+  while (i < t.length && (isNameStart(t.charCodeAt(i)) || isDigit(t.charCodeAt(i)))) i++;
+  const name = t.slice(0, i);
+  if (i === t.length) return { name };
+  if (t.charCodeAt(i) !== 91 || t.charCodeAt(t.length - 1) !== 93) return undefined;
+  const inner = t.slice(i + 1, -1);
+  if (inner === '') return { name };
+  const dots = inner.indexOf('..');
+  const start = dots < 0 ? inner : inner.slice(0, dots);
+  const end = dots < 0 ? undefined : inner.slice(dots + 2);
+  const digits = (d: string): boolean => {
+    if (d.length === 0) return false;
+    for (let k = 0; k < d.length; k++) if (!isDigit(d.charCodeAt(k))) return false;
+    return true;
+  };
+  if (!digits(start) || (end !== undefined && !digits(end))) return undefined;
+  return end === undefined ? { name, start } : { name, start, end };
+}
+
 /** FIELD[bits] as mf_parse_subfield() reads it (also a match's FIELD[bits]=VALUE). */
 export function parseFieldBits(text: string, offset: number): Subfield {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(text.trim());
+  const m = splitFieldBits(text.trim());
   if (!m) return fail(`${text}: invalid subfield syntax`, offset);
-  const field = subfieldField(m[1]!);
-  if (!field || (!field.nxm && !field.oxm)) return fail(`${text}: unknown field \`${m[1]}'`, offset);
-  if (m[2] === undefined) return { field, ofs: 0, nBits: field.bits };
-  const start = Number(m[2]);
-  const end = m[3] === undefined ? start : Number(m[3]);
+  const field = subfieldField(m.name);
+  if (!field || (!field.nxm && !field.oxm)) return fail(`${text}: unknown field \`${m.name}'`, offset);
+  if (m.start === undefined) return { field, ofs: 0, nBits: field.bits };
+  const start = Number(m.start);
+  const end = m.end === undefined ? start : Number(m.end);
   if (start >= field.bits) fail(`${text}: starting bit ${start} is not valid because field is only ${field.bits} bits wide`, offset);
   if (end >= field.bits) fail(`${text}: ending bit ${end} is not valid because field is only ${field.bits} bits wide`, offset);
   if (end < start) fail(`${text}: ending bit ${end} is less than starting bit ${start}`, offset);

@@ -214,12 +214,20 @@ export function parseUint(s: string): bigint {
  */
 export function parseU64(s: string): bigint {
   if (s === '') throw new ValueError('missing required numeric argument');
-  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
-  if (!m) throw new ValueError(`invalid numeric format ${s}`);
-  const digits = m[2]!;
-  const v = digits.length > 1 && digits[0] === '0' && (digits[1] !== 'x' && digits[1] !== 'X') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
+  // [+-]? then 0x-hex, 0-octal or decimal (scanned by hand: this runs for every flow's cookie).
+  const sign = s.charCodeAt(0) === 45 ? -1 : s.charCodeAt(0) === 43 ? 1 : 0;
+  const at = sign === 0 ? 0 : 1;
+  const hex = s.length > at + 2 && s.charCodeAt(at) === 48 && (s.charCodeAt(at + 1) | 0x20) === 120;
+  const octal = !hex && s.charCodeAt(at) === 48;
+  if (s.length === at) throw new ValueError(`invalid numeric format ${s}`);
+  for (let i = hex ? at + 2 : at; i < s.length; i++) {
+    const d = hexDigit(s.charCodeAt(i));
+    if (d < 0 || (!hex && d > (octal ? 7 : 9))) throw new ValueError(`invalid numeric format ${s}`);
+  }
+  const digits = at ? s.slice(at) : s;
+  const v = octal && digits.length > 1 ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
   if (v > 0xffffffffffffffffn) throw new ValueError(`invalid numeric format ${s}`);
-  return m[1] === '-' ? (0x10000000000000000n - v) & 0xffffffffffffffffn : v;
+  return sign < 0 ? (0x10000000000000000n - v) & 0xffffffffffffffffn : v;
 }
 
 /**
@@ -269,11 +277,26 @@ function parseMac(s: string): bigint {
 }
 
 export function parseIpv4(s: string): bigint {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) throw new ValueError(`${s}: invalid IP address`);
-  let v = 0n;
-  for (let i = 1; i <= 4; i++) v = (v << 8n) | BigInt(Number(m[i]) & 255);
-  return v;
+  // Four dot-separated groups of 1-3 decimal digits, each taken modulo 256 (scanned by hand: no match array per address).
+  let v = 0;
+  let groups = 0;
+  let digits = 0;
+  let n = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i === s.length ? 46 : s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++groups > 4) throw new ValueError(`${s}: invalid IP address`);
+      v = v * 256 + (n & 255);
+      digits = 0;
+      n = 0;
+    } else if (c >= 48 && c <= 57 && ++digits <= 3) {
+      n = n * 10 + c - 48;
+    } else {
+      throw new ValueError(`${s}: invalid IP address`);
+    }
+  }
+  if (groups !== 4) throw new ValueError(`${s}: invalid IP address`);
+  return BigInt(v);
 }
 
 export function parseIpv6(s: string): bigint {

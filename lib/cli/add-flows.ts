@@ -1,8 +1,7 @@
 // ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle]
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
-import { readFileSync } from 'node:fs';
-import { FileFlow, iterateFlowFile, readFlowFile } from '../flowset/flow-file.js';
+import { FileFlow, iterateFlowFile, readFlowFile, readText } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
 import { EXIT_OK, warnNormalized, withTarget } from './common.js';
@@ -31,7 +30,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
     return f.flow;
   };
   const refused = (failures: ReadonlyArray<{ index: number; reason: string }>): string => {
-    const lines = file === '-' ? [] : readFileSync(file, 'utf8').split('\n');
+    const lines = file === '-' ? [] : readText(file).split('\n');
     return failures.map(({ index, reason }) => {
       const line = sentLines[index];
       if (line === undefined) return `message ${index + 1}: ${reason}`;

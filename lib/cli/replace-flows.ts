@@ -4,12 +4,12 @@
 // Both sets are held as flow-mod bytes (encoded-flows.ts): the file's flows are sent as encoded
 // when read, the dump's are kept as the bytes that would install them, not as objects.
 import { OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
-import { diffEncoded, EncodedFlows, formatEncodedDiff } from '../flowset/encoded-flows.js';
+import { diffEncoded, EncodedFlows, formatEncodedDiffText } from '../flowset/encoded-flows.js';
 import { readEncodedFlowFile } from '../flowset/flow-file.js';
 import { streamFlowReplies } from '../switch/flow-ops.js';
 import { EXIT_OK, warnNormalized, withTarget } from './common.js';
 
-export async function replaceFlowsCommand(target: string, file: string, out: (s: string) => void): Promise<number> {
+export async function replaceFlowsCommand(target: string, file: string, out: (s: string | Buffer) => void): Promise<number> {
   const want = readEncodedFlowFile(file, warnNormalized);
   return withTarget(target, async (conn) => {
     const have = new EncodedFlows();
@@ -22,8 +22,7 @@ export async function replaceFlowsCommand(target: string, file: string, out: (s:
     ];
     // One atomic bundle of the encoded flow-mods (applyFlowMods' atomic case, for messages as bytes).
     await conn.bundle(mods);
-    const lines = formatEncodedDiff(have, want, d);
-    if (lines.length) out(lines.join('\n'));
+    out(formatEncodedDiffText(have, want, d));
     out(`${mods.length} flow-mods: ${d.onlyB.length} added, ${d.changed.length} modified, ${d.onlyA.length} deleted`);
     return EXIT_OK;
   });

@@ -8,8 +8,13 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-export const out = (s: string): void => {
-  if (s.length) process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+/** Writes a line (a string, newline added) or a text (bytes, as they are). */
+export const out = (s: string | Buffer): void => {
+  if (typeof s !== 'string') {
+    if (s.length) process.stdout.write(s);
+  } else if (s.length) {
+    process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  }
 };
 
 /** Commands whose exit code 1 means "different", so failures use 2. */

@@ -8,7 +8,8 @@
 import { Writer } from '../../codecs/openflow/bytes.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { decodeMessage, FlowMod, FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT, OfType, OutgoingMessage, writeMessage } from '../../codecs/openflow/messages.js';
-import { formatDiffOf, sameSettings, toFlowMod } from './flowset.js';
+import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
+import { DiffHead, diffLine, matchText, sameSettings, toFlowMod } from './flowset.js';
 
 // Offsets in an OpenFlow 1.3 FLOW_MOD.
 const FM_LENGTH = 2;
@@ -17,8 +18,10 @@ const FM_COOKIE_MASK = 16;
 const FM_TABLE = 24;
 const FM_COMMAND = 25;
 const FM_IDLE = 26; // idle_timeout, hard_timeout
+const FM_HARD = 28;
 const FM_PRIORITY = 30;
 const FM_FLAGS = 44;
+const FM_IMPORTANCE = 46;
 const FM_MATCH = 48;
 
 /** Key scratch: table, priority and the match TLVs (a match is at most 64 kB). */
@@ -63,6 +66,21 @@ export class EncodedFlows {
     return res.msg;
   }
 
+  /** What a diff line prints of flow i besides its match and actions, read from its bytes. */
+  head(i: number): DiffHead {
+    const b = this.w.buf;
+    const at = this.starts[i]!;
+    return {
+      table: b[at + FM_TABLE]!, cookie: b.readBigUInt64BE(at + FM_COOKIE), idleTimeout: b.readUInt16BE(at + FM_IDLE),
+      hardTimeout: b.readUInt16BE(at + FM_HARD), importance: b.readUInt16BE(at + FM_IMPORTANCE),
+    };
+  }
+
+  /** Where flow i's instructions start in bytes(i) (after its padded match). */
+  instructionsAt(i: number): number {
+    return FM_MATCH + ((this.w.buf.readUInt16BE(this.starts[i]! + FM_MATCH + 2) + 7) & ~7);
+  }
+
   /**
    * Flow i as a message to send: `command` ADD is the flow-mod as it is, DELETE_STRICT the same
    * without its instructions. The bytes go out as they are (no object, no second encoding).
@@ -99,10 +117,13 @@ export function sameSettingsAt(a: EncodedFlows, i: number, b: EncodedFlows, j: n
   const y = b.bytes(j);
   if (x.compare(y, FM_COOKIE, FM_COOKIE + 8, FM_COOKIE, FM_COOKIE + 8) !== 0) return false;
   if (x.readUInt32BE(FM_IDLE) !== y.readUInt32BE(FM_IDLE) || x.readUInt16BE(FM_FLAGS) !== y.readUInt16BE(FM_FLAGS)) return false;
-  const ix = FM_MATCH + ((x.readUInt16BE(FM_MATCH + 2) + 7) & ~7);
-  const iy = FM_MATCH + ((y.readUInt16BE(FM_MATCH + 2) + 7) & ~7);
-  if (x.compare(y, iy, y.length, ix, x.length) === 0) return true;
+  if (sameInstructions(a, i, b, j)) return true;
   return sameSettings(a.flow(i), b.flow(j));
+}
+
+/** Flow i of a and flow j of b carry the same instruction bytes. */
+function sameInstructions(a: EncodedFlows, i: number, b: EncodedFlows, j: number): boolean {
+  return a.bytes(i).compare(b.bytes(j), b.instructionsAt(j), undefined, a.instructionsAt(i)) === 0;
 }
 
 /** A diff of two encoded sets, by index: flows only in a, only in b, and changed ([a, b]). */
@@ -130,15 +151,62 @@ export function isEmptyEncodedDiff(d: EncodedDiff): boolean {
   return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
 }
 
-function* mapped<T, U>(xs: readonly T[], f: (x: T) => U): Generator<U> {
-  for (const x of xs) yield f(x);
+/**
+ * formatDiff of an encoded diff, as text: each line ended by a newline. Each flow is decoded as it
+ * is printed, and let go; its line goes straight into a byte buffer, and only its sort key stays a
+ * string (the lines as strings all outlived the young generation: most of the printing's time
+ * went to collecting them). The two flows of a changed pair have one identity, so the same match
+ * bytes and the same printed match: it is printed once; when their instruction bytes are equal
+ * too (a new cookie or timeout), so are their actions, and the second flow is not decoded at all.
+ */
+export function formatEncodedDiffText(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): Buffer {
+  const keys: string[] = [];
+  const ends: number[] = [];
+  let buf = Buffer.allocUnsafe(1 << 16);
+  let pos = 0;
+  const put = (key: string, line: string): void => {
+    if (pos + line.length * 3 + 1 > buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + line.length * 3 + 1));
+      buf.copy(next, 0, 0, pos);
+      buf = next;
+    }
+    pos += buf.write(line, pos, 'utf8');
+    buf[pos++] = 10;
+    keys.push(key);
+    ends.push(pos);
+  };
+  const one = (set: EncodedFlows, i: number, sign: string): void => {
+    const f = set.flow(i);
+    const m = matchText(f);
+    put(`${f.table} ${m}`, `${sign}${diffLine(f, m, formatInstructions(f.instructions))}`);
+  };
+  for (const i of d.onlyA) one(a, i, '-');
+  for (const j of d.onlyB) one(b, j, '+');
+  for (const [i, j] of d.changed) {
+    const fa = a.flow(i);
+    const m = matchText(fa);
+    const at = `${fa.table} ${m}`;
+    const actions = formatInstructions(fa.instructions);
+    put(at, `-${diffLine(fa, m, actions)}`);
+    let line: string;
+    if (sameInstructions(a, i, b, j)) {
+      line = diffLine(b.head(j), m, actions);
+    } else {
+      const fb = b.flow(j);
+      line = diffLine(fb, m, formatInstructions(fb.instructions));
+    }
+    put(`${at}\u0001`, `+${line}`);
+  }
+  // The lines in sortedDiffLines' order (a stable sort of the same keys), copied into one buffer.
+  const order = keys.map((_, k) => k).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
+  const text = Buffer.allocUnsafe(pos);
+  let at = 0;
+  for (const k of order) at += buf.copy(text, at, k === 0 ? 0 : ends[k - 1]!, ends[k]!);
+  return text;
 }
 
-/** formatDiff of an encoded diff: each flow decoded as it is printed, and let go. */
+/** formatDiff of an encoded diff, as lines. */
 export function formatEncodedDiff(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): string[] {
-  return formatDiffOf(
-    mapped(d.onlyA, (i) => a.flow(i)),
-    mapped(d.onlyB, (j) => b.flow(j)),
-    mapped(d.changed, ([i, j]) => [a.flow(i), b.flow(j)] as const),
-  );
+  const text = formatEncodedDiffText(a, b, d).toString('utf8');
+  return text === '' ? [] : text.slice(0, -1).split('\n');
 }

@@ -1,5 +1,6 @@
 // Reading flow files (ovs-ofctl add-flows syntax): one flow per line, blank lines and `#` comments
 // ignored, a trailing backslash continues a line. Errors name the file, line and column.
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
@@ -50,10 +51,14 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
   }
 }
 
-/** A flow file's text (`-`: standard input); an unreadable one is an error naming it. */
-function readText(path: string): string {
+/**
+ * A flow file's text (`-`: standard input); an unreadable one is an error naming it. Flow files are
+ * ASCII as a rule: read as Latin-1 then (the same string), which costs a tenth of a UTF-8 decode.
+ */
+export function readText(path: string): string {
   try {
-    return readFileSync(path === '-' ? 0 : path, 'utf8');
+    const b = readFileSync(path === '-' ? 0 : path);
+    return isAscii(b) ? b.toString('latin1') : b.toString('utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;

@@ -101,41 +101,46 @@ export function isEmptyDiff(d: FlowDiff): boolean {
   return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
 }
 
-/** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format), its match printed once. */
-function diffLine(f: Flow, match: string): string {
+/** What a diff line prints of a flow besides its match and its actions. */
+export type DiffHead = Pick<Flow, 'table' | 'cookie' | 'idleTimeout' | 'hardTimeout' | 'importance'>;
+
+/** One flow as `ovs-ofctl diff-flows` prints it (fte_version_format), its match and actions printed by the caller. */
+export function diffLine(f: DiffHead, match: string, actions: string): string {
   let s = f.table ? `table=${f.table} ` : '';
   s += match;
   if (f.cookie !== 0n) s += ` cookie=0x${f.cookie.toString(16)}`;
   if (f.idleTimeout) s += ` idle_timeout=${f.idleTimeout}`;
   if (f.hardTimeout) s += ` hard_timeout=${f.hardTimeout}`;
   if (f.importance) s += ` importance=${f.importance}`;
-  // Not through the memo: a diff prints each flow once, often decoded just for it (encoded-flows.ts).
-  return `${s} actions=${formatInstructions(f.instructions)}`;
+  return `${s} actions=${actions}`;
 }
 
-const matchText = (f: Flow): string => formatMatch(f.match, f.priority, f.unknownOxm);
+export const matchText = (f: Flow): string => formatMatch(f.match, f.priority, f.unknownOxm);
+
+/** A diff's lines as [sort key, line]: sorted for stable output by table, then by printed match (an order, not an identity). */
+export type DiffLines = Array<[string, string]>;
+
+export function sortedDiffLines(lines: DiffLines): string[] {
+  return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
+}
 
 /**
  * The diff as `ovs-ofctl diff-flows` prints it: -A / +B lines, sorted for stable output by table,
  * then by printed match (an order, not an identity).
  */
 export function formatDiff(d: FlowDiff): string[] {
-  return formatDiffOf(d.onlyA, d.onlyB, d.changed);
-}
-
-/** formatDiff of a diff given as iterables (which may decode each flow as it is reached). */
-export function formatDiffOf(onlyA: Iterable<Flow>, onlyB: Iterable<Flow>, changed: Iterable<readonly [Flow, Flow]>): string[] {
-  const lines: Array<[string, string]> = [];
-  const add = (f: Flow, sign: string, order?: string): void => {
-    const m = matchText(f);
-    lines.push([order ?? `${f.table} ${m}`, `${sign}${diffLine(f, m)}`]);
+  const lines: DiffLines = [];
+  // Not through the memo: a diff prints each flow once.
+  const add = (f: Flow, sign: string, m: string, order = `${f.table} ${m}`): void => {
+    lines.push([order, `${sign}${diffLine(f, m, formatInstructions(f.instructions))}`]);
   };
-  for (const f of onlyA) add(f, '-');
-  for (const f of onlyB) add(f, '+');
-  for (const [fa, fb] of changed) {
-    const at = `${fa.table} ${matchText(fa)}`;
-    add(fa, '-', at);
-    add(fb, '+', `${at}\u0001`);
+  for (const f of d.onlyA) add(f, '-', matchText(f));
+  for (const f of d.onlyB) add(f, '+', matchText(f));
+  for (const [fa, fb] of d.changed) {
+    const m = matchText(fa);
+    const at = `${fa.table} ${m}`;
+    add(fa, '-', m, at);
+    add(fb, '+', matchText(fb), `${at}\u0001`);
   }
-  return lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, l]) => l);
+  return sortedDiffLines(lines);
 }
