@@ -90,10 +90,9 @@ OFCTL=(ovs-ofctl -O OpenFlow13)
 # Objects that flows of the corpus refer to: meter:1, group:1 and the TLV map below.
 "${OFCTL[@]}" add-meter "$MGMT" meter=1,kbps,band=type=drop,rate=1000
 "${OFCTL[@]}" add-group "$MGMT" group_id=1,type=all,bucket=output:1
-# A Geneve TLV map, so that flows on tun_metadata0/1/2/63 load (a switch refuses unmapped ones).
+# The Geneve TLV map of fixtures/codec/tlv-map.txt, so that flows on tun_metadata0/1/2/63 load (a switch refuses unmapped ones).
 # The switch then writes each value at its mapped length (tun_metadata0: 4 bytes).
-"${OFCTL[@]}" add-tlv-map "$MGMT" \
-    "{class=0xffff,type=0,len=4}->tun_metadata0,{class=0xffff,type=1,len=8}->tun_metadata1,{class=0xffff,type=2,len=32}->tun_metadata2,{class=0xffff,type=63,len=4}->tun_metadata63"
+"${OFCTL[@]}" add-tlv-map "$MGMT" "$(cat "$OUT_DIR/tlv-map.txt")"
 # fail_mode=secure: a fresh bridge has no flows at all (no "priority=0 actions=NORMAL").
 
 VERSION=$(ovs-vswitchd --version | head -n 1)

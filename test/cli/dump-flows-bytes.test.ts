@@ -11,6 +11,7 @@ import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow
 import { FlowStats } from '../../codecs/openflow/flow.js';
 import { streamFlowReplies } from '../../lib/switch/flow-ops.js';
 import { connectSwitch } from '../../lib/switch/target.js';
+import { addCorpusBridge } from '../../testing/corpus-bridge.js';
 import { l2popHost } from '../../testing/l2pop-host.js';
 import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
@@ -64,12 +65,8 @@ describe('dump-flows text from the bytes of real dumps', function () {
     const corpus = readFileSync(CORPUS, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
     const file = join(box.dir, 'corpus.flows');
     writeFileSync(file, `${corpus.join('\n')}\n`);
-    await box.addBridge('br-corpus');
-    const t = box.mgmtTarget('br-corpus');
-    // What the corpus's flows refer to (as scripts/gen-codec-corpus.sh sets them up).
-    await box.ofctl('add-meter', t, 'meter=1,kbps,band=type=drop,rate=1000');
-    await box.ofctl('add-group', t, 'group_id=1,type=all,bucket=output:1');
-    await box.ofctl('--bundle', 'add-flows', t, file);
+    await addCorpusBridge(box, 'br-corpus');
+    await box.ofctl('--bundle', 'add-flows', box.mgmtTarget('br-corpus'), file);
     flowCounts.set('br-corpus', corpus.length);
   });
 
