@@ -118,6 +118,22 @@ export function variableMasked(f: FieldDef, e: MatchEntry): boolean {
   return e.mask !== allOnes(f.bits);
 }
 
+/**
+ * The match with each variable-length value at the shortest length that holds it (and its mask),
+ * as ovs-ofctl keeps a decoded match: a switch with a TLV map sends the mapped length, which OVS's
+ * match equality ignores. For flow identity and comparison; `m` itself when nothing changes.
+ */
+export function shortestLengths(m: Match): Match {
+  let out: Match | undefined;
+  for (const [slot, e] of m) {
+    if (e.len === undefined) continue;
+    const f = FIELDS_OF_SLOT.get(slot)![0]!;
+    const len = variableMasked(f, e) ? Math.max(byteLength(e.value), byteLength(e.mask)) : byteLength(e.value);
+    if (len !== e.len) (out ??= new Map(m)).set(slot, { value: e.value, mask: e.mask, len });
+  }
+  return out ?? m;
+}
+
 export function slotValue(match: Match, slot: Slot): bigint | undefined {
   const e = match.get(slot);
   return e && e.mask === allOnes(SLOT_BITS[slot]) ? e.value : undefined;
