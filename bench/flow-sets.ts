@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { addCorpusBridge } from '../testing/corpus-bridge.js';
 import type { OvsSandbox } from '../testing/sandbox.js';
 import { l2popHost, NETWORKS, REMOTE_HOSTS } from '../testing/l2pop-host.js';
 import { OFCTL_TS, ROOT } from './common.js';
@@ -22,7 +23,7 @@ export interface FlowSet {
   readonly flows: number;
   /** The host whose bridges the set is one of (their figures are also summed). */
   readonly host?: string;
-  /** Creates the bridge and what its flows refer to (the corpus's meter 1 and group 1). */
+  /** Creates the bridge and what its flows refer to (the corpus's meter 1, group 1 and TLV map). */
   prepare(box: OvsSandbox): Promise<void>;
 }
 
@@ -89,11 +90,7 @@ function corpusSet(dir: string): FlowSet {
     name: `${CORPUS_FLOWS / 1000}k flows cycling through the ${corpus.length} flows of the codec corpus`,
     bridge: 'br-corpus', file, changedFile, flows: out.length,
     prepare: async (box: OvsSandbox) => {
-      await box.addBridge('br-corpus');
-      const t = box.mgmtTarget('br-corpus');
-      // What the corpus's flows refer to (as scripts/gen-codec-corpus.sh sets them up).
-      await box.ofctl('add-meter', t, 'meter=1,kbps,band=type=drop,rate=1000');
-      await box.ofctl('add-group', t, 'group_id=1,type=all,bucket=output:1');
+      await addCorpusBridge(box, 'br-corpus');
     },
   };
 }

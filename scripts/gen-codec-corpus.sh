@@ -87,9 +87,12 @@ MGMT="unix:$WORK/$BR.mgmt"
 for ((n = 0; n < 100; n++)); do [ -S "$WORK/$BR.mgmt" ] && break; sleep 0.1; done
 
 OFCTL=(ovs-ofctl -O OpenFlow13)
-# Objects that flows of the corpus refer to: meter:1 and group:1.
+# Objects that flows of the corpus refer to: meter:1, group:1 and the TLV map below.
 "${OFCTL[@]}" add-meter "$MGMT" meter=1,kbps,band=type=drop,rate=1000
 "${OFCTL[@]}" add-group "$MGMT" group_id=1,type=all,bucket=output:1
+# The Geneve TLV map of fixtures/codec/tlv-map.txt, so that flows on tun_metadata0/1/2/63 load (a switch refuses unmapped ones).
+# The switch then writes each value at its mapped length (tun_metadata0: 4 bytes).
+"${OFCTL[@]}" add-tlv-map "$MGMT" "$(cat "$OUT_DIR/tlv-map.txt")"
 # fail_mode=secure: a fresh bridge has no flows at all (no "priority=0 actions=NORMAL").
 
 VERSION=$(ovs-vswitchd --version | head -n 1)

@@ -24,6 +24,7 @@ import { ct, Ct } from './ct.js';
 import { decap, Decap } from './decap.js';
 import { decMplsTtl, DecMplsTtl } from './dec-mpls-ttl.js';
 import { decNshTtl, DecNshTtl } from './dec-nsh-ttl.js';
+import { deleteField, DeleteField } from './delete-field.js';
 import { decTtl, DecTtl } from './dec-ttl.js';
 import { encap, Encap } from './encap.js';
 import { exit, Exit } from './exit.js';
@@ -45,6 +46,7 @@ import { pushVlan, PushVlan } from './push-vlan.js';
 import { raw, Raw, rawAction } from './raw.js';
 import { ActionRecord, KeywordParser, NX_VENDOR, OFPAT_EXPERIMENTER, ONF_VENDOR, ParseContext } from './record.js';
 import { regLoad, RegLoad } from './reg-load.js';
+import { regLoad2, RegLoad2 } from './reg-load2.js';
 import { regMove, RegMove } from './reg-move.js';
 import { resubmit, Resubmit } from './resubmit.js';
 import { sample, Sample } from './sample.js';
@@ -65,7 +67,7 @@ export type Action =
   | Output | Group | SetField | PushVlan | PopVlan | SetQueue | PopQueue | DecTtl | SetNwTtl | Resubmit
   | SetTunnel | RegLoad | RegMove | OutputReg | LearnAction | Note | Conjunction | Ct | Nat | CtClear | Clone | Sample
   | PushMpls | PopMpls | SetMplsTtl | DecMplsTtl | OutputTrunc | Controller | Exit | FinTimeout | Stack | Bundle
-  | Multipath | CheckPktLarger | LegacySet | Encap | Decap | DecNshTtl
+  | Multipath | CheckPktLarger | LegacySet | Encap | Decap | DecNshTtl | RegLoad2 | DeleteField
   /** An action this codec does not understand: kept byte for byte. */
   | Raw;
 
@@ -79,7 +81,7 @@ export const ACTIONS: { readonly [T in ActionType]: ActionRecord<ActionOf<T>> } 
   reg_load: regLoad, reg_move: regMove, output_reg: outputReg, learn, note, conjunction, ct, nat, ct_clear: ctClear, clone, sample,
   push_mpls: pushMpls, pop_mpls: popMpls, set_mpls_ttl: setMplsTtl, dec_mpls_ttl: decMplsTtl, output_trunc: outputTrunc,
   controller, exit, fin_timeout: finTimeout, stack, bundle, multipath, check_pkt_larger: checkPktLarger, legacy_set: legacySet,
-  encap, decap, dec_nsh_ttl: decNshTtl, raw,
+  encap, decap, dec_nsh_ttl: decNshTtl, reg_load2: regLoad2, delete_field: deleteField, raw,
 };
 
 /** A record with its kind forgotten, for the dispatch tables (each record only sees its own kind). */
@@ -119,7 +121,7 @@ for (const rec of RECORDS) {
  * Decodes one action list (the whole of r). Unknown experimenter actions are kept raw. inCt: the
  * list nested in a ct action; what OVS refuses to nest (or to find outside ct) is refused.
  */
-export function decodeActions(r: Reader, inCt = false): Action[] {
+export function decodeActions(r: Reader, inCt = false, apply?: ApplyExtras): Action[] {
   const out: Action[] = [];
   while (r.remaining > 0) {
     const at = r.pos;
@@ -128,8 +130,16 @@ export function decodeActions(r: Reader, inCt = false): Action[] {
     if (len < 8 || len % 8 !== 0) r.fail(`action length ${len} is not a positive multiple of 8`, at);
     if (len - 4 > r.remaining) r.fail(`action length ${len} runs past the action list`, at);
     const body = r.sub(len - 4);
+    // After a write_metadata (an instruction, which follows apply_actions) nothing may come.
+    if (apply?.writeMetadata) r.fail('invalid instruction ordering: apply_actions must appear before write_metadata (OFPBAC_UNSUPPORTED_ORDER)', at);
     let a: Action;
     if (type === OFPAT_EXPERIMENTER) {
+      const wm = apply && body.remaining >= 6 && body.buf.readUInt32BE(body.pos) === NX_VENDOR
+        && body.buf.readUInt16BE(body.pos + 4) === NXAST_WRITE_METADATA;
+      if (wm) {
+        apply.writeMetadata = decodeNxWriteMetadata(body, at);
+        continue;
+      }
       a = decodeExperimenter(body, len, at);
     } else {
       const decode = type < 256 ? BY_OF_TYPE[type] : undefined;
@@ -154,6 +164,19 @@ const OVS_NX_SUBTYPES = new Set([
 ]);
 
 const NXAST_WRITE_METADATA = 22;
+
+/** What an apply_actions list may hold besides actions: OVS reads an NX write_metadata there as the instruction. */
+export interface ApplyExtras {
+  writeMetadata?: { readonly value: bigint; readonly mask: bigint };
+}
+
+/** NXAST_WRITE_METADATA's body after its vendor: subtype, 6 zero bytes, metadata, mask. */
+function decodeNxWriteMetadata(r: Reader, at: number): { value: bigint; mask: bigint } {
+  if (r.remaining !== 28) r.fail(`NXAST_WRITE_METADATA of ${r.remaining + 4} bytes`, at);
+  r.skip(6);
+  if (r.bytes(6).some((b) => b !== 0)) r.fail('NXAST_WRITE_METADATA padding is not zero (NXBRC_MUST_BE_ZERO)', at);
+  return { value: r.u64(), mask: r.u64() };
+}
 
 function decodeExperimenter(r: Reader, len: number, at: number): Action {
   const vendor = r.u32();
@@ -207,14 +230,14 @@ export function parseAction(kv: KeyValue, ctx: ParseContext, out: Action[]): voi
 }
 
 /** ofpact_name() where it differs from the kind. */
-const OVS_NAME: Partial<Record<ActionType, string>> = { reg_move: 'move', reg_load: 'set_field', set_nw_ttl: 'mod_nw_ttl' };
+const OVS_NAME: Partial<Record<ActionType, string>> = { reg_move: 'move', reg_load: 'set_field', reg_load2: 'set_field', set_nw_ttl: 'mod_nw_ttl' };
 
 /**
  * OVS's ofpacts_verify_nested(), as its words (undefined: fine): the conntrack fields are written
  * only inside ct(exec(...)), which allows nothing else (but a nat); a nat is only ever inside ct.
  */
 function nestingError(a: Action, inCt: boolean): string | undefined {
-  const dst = a.type === 'set_field' ? a.field : a.type === 'reg_load' || a.type === 'reg_move' ? a.dst.field : undefined;
+  const dst = a.type === 'set_field' || a.type === 'reg_load2' ? a.field : a.type === 'reg_load' || a.type === 'reg_move' ? a.dst.field : undefined;
   const ctField = dst !== undefined && (dst.slot === 'ct_mark' || dst.slot === 'ct_label');
   if (!inCt) {
     if (ctField) return 'cannot set CT fields outside of ct action';

@@ -6,6 +6,7 @@ import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, inColumn, splitArrow } from '../ofctl/syntax.js';
 import { hexOrZero, parseUint } from '../ofctl/values.js';
 import { ActionRecord, checkFieldPrereq, nxHeader } from './record.js';
+import { needsRegLoad2 } from './reg-load2.js';
 import { maskedLoads } from './set-field.js';
 
 export interface RegLoad {
@@ -43,6 +44,12 @@ export const regLoad: ActionRecord<RegLoad> = {
       if (dst.field.name === 'vlan_vid') ctx.vlan = true;
       const n = inColumn(valueAt, () => parseUint(v));
       if (dst.nBits !== 64 && n >> BigInt(dst.nBits) !== 0n) fail(`${value}: value does not fit into ${dst.nBits} bits`, valueAt);
+      if (needsRegLoad2(dst.field)) {
+        // OVS reads it as a set_field, which it writes as NXAST_REG_LOAD2 for such a field.
+        const mask = allOnes(dst.nBits) << BigInt(dst.ofs);
+        out.push({ type: 'reg_load2', field: dst.field, value: n << BigInt(dst.ofs), ...(mask === allOnes(dst.field.bits) ? {} : { mask }) });
+        return;
+      }
       // Wider than one NXAST_REG_LOAD (ct_label[], ipv6_src[]): 64-bit loads, lowest first, as OVS writes it.
       if (dst.nBits > 64) out.push(...maskedLoads(dst.field, n << BigInt(dst.ofs), allOnes(dst.nBits) << BigInt(dst.ofs)));
       else out.push({ type: 'reg_load', dst, value: n });

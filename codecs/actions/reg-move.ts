@@ -1,6 +1,6 @@
 // reg_move: copy one subfield into another of the same width (NXAST_REG_MOVE; ONF's copy_field,
 // which OVS reads in OpenFlow 1.3 and writes back in that form). Text: move:SRC->DST.
-import { checkSubfield, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
+import { readSubfield, Subfield, subfieldWireHeader } from '../openflow/subfield.js';
 import { formatSubfield, parseSubfield } from '../ofctl/subfield.js';
 import { fail, splitArrow } from '../ofctl/syntax.js';
 import { ActionRecord, checkFieldPrereq, nxHeader, OFPAT_EXPERIMENTER, ONF_VENDOR } from './record.js';
@@ -37,7 +37,7 @@ export const regMove: ActionRecord<RegMove> = {
       return;
     }
     nxHeader(w, 24, NXAST_REG_MOVE);
-    w.u16(a.src.nBits).u16(a.src.ofs).u16(a.dst.ofs).u32(subfieldHeader(a.src.field)).u32(subfieldHeader(a.dst.field));
+    w.u16(a.src.nBits).u16(a.src.ofs).u16(a.dst.ofs).u32(subfieldWireHeader(a.src)).u32(subfieldWireHeader(a.dst));
   },
   decode: (r, id, _len, at) => {
     const onf = id === ONFACT_COPY_FIELD;
@@ -46,9 +46,8 @@ export const regMove: ActionRecord<RegMove> = {
     const srcOfs = r.u16();
     const dstOfs = r.u16();
     if (onf) r.skip(2);
-    const hAt = r.pos;
-    const src = checkSubfield(r, { field: readSubfieldHeader(r), ofs: srcOfs, nBits }, hAt);
-    const dst = checkSubfield(r, { field: readSubfieldHeader(r), ofs: dstOfs, nBits }, hAt);
+    const src = readSubfield(r, srcOfs, nBits);
+    const dst = readSubfield(r, dstOfs, nBits);
     return { type: 'reg_move', src, dst, ...(onf ? { onf: true as const } : {}) };
   },
   print: (a) => `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`,

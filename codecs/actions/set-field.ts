@@ -8,7 +8,8 @@ import { portFromOf11, portToOf11 } from '../openflow/ports.js';
 import { fail, inColumn, intArg, splitArrow } from '../ofctl/syntax.js';
 import { formatFieldValue, parseFieldValue } from '../ofctl/values.js';
 import type { Action } from './index.js';
-import { ActionRecord, checkFieldPrereq, isIp, KeywordParser } from './record.js';
+import { ActionRecord, checkFieldPrereq, inconsistent, isIp, isMpls, KeywordParser } from './record.js';
+import { needsRegLoad2, putEntry } from './reg-load2.js';
 
 export interface SetField {
   readonly type: 'set_field';
@@ -50,7 +51,8 @@ function writeField(field: FieldDef, valueText: string, offset: number, out: Act
   if (!field.nxm && !field.oxm) fail(`${field.name} is not a valid OXM field name`, offset);
   const { value, mask } = inColumn(offset, () => parseFieldValue(field, valueText));
   if (mask !== undefined && mask !== allOnes(field.bits)) {
-    for (const a of maskedLoads(field, value & mask, mask)) out.push(a);
+    if (needsRegLoad2(field)) out.push({ type: 'reg_load2', field, value: value & mask, mask });
+    else for (const a of maskedLoads(field, value & mask, mask)) out.push(a);
     return;
   }
   // vlan_vid values carry the present bit (4096 + VID), one bit more than the field's 12.
@@ -91,11 +93,30 @@ function modVlan(fieldName: string, argMax: number, max: number, what: string, t
   };
 }
 
+/** set_mpls_label/set_mpls_tc: set_field of the MPLS field, on an MPLS packet only (OVS's check_SET_MPLS_*). */
+function setMpls(fieldName: string, max: number, what: string): KeywordParser {
+  const field = fieldByName(fieldName)!;
+  return ({ key, value, valueAt, keyAt }, ctx, out) => {
+    const n = intArg(value, valueAt, 0xffffffff, what);
+    if (n > max) fail(`${value}: not a valid ${what}`, valueAt);
+    if (!isMpls(ctx.match)) inconsistent(`${key.toLowerCase()} needs an mpls match`, keyAt);
+    out.push({ type: 'set_field', field, value: BigInt(n) });
+  };
+}
+
 export const setField: ActionRecord<SetField> = {
   wire: [{ of: OFPAT_SET_FIELD }],
   encode: (w, a) => {
     const start = w.pos;
     const h = of13Header(a.field)!;
+    if (a.field.variableLen) {
+      // A variable-length field goes out at the shortest length that holds its value.
+      w.u16(OFPAT_SET_FIELD).u16(0);
+      putEntry(w, a.field, a.value);
+      w.padTo(8, start);
+      w.patch16(start + 2, w.pos - start);
+      return;
+    }
     // An experimenter OXM's length also counts its experimenter id.
     if (h.experimenter === undefined) w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header);
     else w.u16(OFPAT_SET_FIELD).u16(0).u32(h.header + 4).u32(h.experimenter);
@@ -125,7 +146,7 @@ export const setField: ActionRecord<SetField> = {
     }
     if (header & 0x100) r.fail(`masked set_field is not OpenFlow 1.3`, hAt);
     const bytes = header & 0xff;
-    if (bytes !== headerValueBytes(f, header)) {
+    if (bytes !== headerValueBytes(f, header) && !(f.variableLen && bytes <= f.bits / 8)) {
       r.fail(`set_field ${f.name} has length ${bytes}`, hAt);
     }
     let value = r.uint(bytes);
@@ -162,5 +183,7 @@ export const setField: ActionRecord<SetField> = {
     mod_tp_dst: modTp('dst'),
     mod_vlan_vid: modVlan('vlan_vid', 0xffff, 4095, 'VLAN VID', (vid) => vid | 0x1000),
     mod_vlan_pcp: modVlan('vlan_pcp', 0xff, 7, 'VLAN PCP', (pcp) => pcp),
+    set_mpls_label: setMpls('mpls_label', 0xfffff, 'MPLS label'),
+    set_mpls_tc: setMpls('mpls_tc', 7, 'MPLS TC'),
   },
 };

@@ -121,7 +121,8 @@ function setFieldBytesText(b: Buffer, p: number, end: number): string | undefine
       if (f.format === 'hex' && n === 8 && f.bits === 64) return setFieldText(hex64(u32(b, v), u32(b, v + 4)), f);
       if (n !== 1 && n !== 2 && n !== 4) return undefined;
       const x = uintAt(b, v, n);
-      if (f.bits < 32 && x >= 2 ** f.bits) return undefined;
+      // vlan_vid: the record refuses a VID without its present bit, and prints one with it.
+      if ((f.bits < 32 && x >= 2 ** f.bits) || f.name === 'vlan_vid') return undefined;
       return setFieldText(f.format === 'decimal' ? String(x) : x === 0 ? '0' : `0x${x.toString(16)}`, f);
     }
     default:

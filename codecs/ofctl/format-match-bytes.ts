@@ -7,7 +7,7 @@
 // memoised by value and mask. No Map, MatchEntry or BigInt per field on the common path.
 // The rule, as for the rest of the byte printer: whatever the decoder treats in another way
 // (refuses, or merges in a way not done here) returns false, and the caller decodes the match.
-import { allOnes, ERICOXM_OF, FieldDef, FIELDS, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
+import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
   OFPXMC_PACKET_REGS, ProtocolContext, Slot, SLOT_BITS } from '../openflow/fields.js';
 import { MatchEntry } from '../openflow/match.js';
 import { formatPort, OFPP_MAX, portFromOf11 } from '../openflow/ports.js';
@@ -200,6 +200,8 @@ function readMatch(b: Buffer, p: number, end: number): boolean {
       if (h && h.experimenter >= 0) h = undefined;
     }
     if (!h) {
+      // A field of variable length (tun_metadataN) is known to the decoder, not to this table.
+      if (cls !== OFPXMC_EXPERIMENTER && fieldByHeader(header)?.variableLen) return false;
       if (nUnknown === MAX_UNKNOWN) return false;
       unknownAt[nUnknown] = at;
       unknownEnd[nUnknown++] = p + len;

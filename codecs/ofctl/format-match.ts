@@ -5,7 +5,9 @@
 import {
   allOnes, FieldDef, FIELDS, FIELDS_OF_SLOT, MatchPrint, PROTOCOL_KEYWORDS, PrintCondition, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from '../openflow/fields.js';
-import { entryImpliesEthernet, ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, packetDlType, UnknownOxm } from '../openflow/match.js';
+import {
+  byteLength, entryImpliesEthernet, ETH_TYPE_IP, ETH_TYPE_IPV6, Match, MatchEntry, packetDlType, UnknownOxm, variableMasked,
+} from '../openflow/match.js';
 import {
   formatFieldValue, formatFlags, formatIpv4Masked, formatIpv6Masked, formatMacMasked, formatPacketType, hexOrZero,
 } from './values.js';
@@ -68,6 +70,7 @@ export function textOf(f: FieldDef, p: MatchPrint): Text {
   const nameOf = renamed ? (ctx: ProtocolContext): string => (renamed(ctx) ? p.asWhen![1] : as) : (): string => as;
   const full = allOnes(SLOT_BITS[f.slot]);
   const shift = BigInt(f.slotShift ?? 0);
+  if (f.variableLen) return variableText(f, as);
   const hex: Text = (e, ctx) => (e.mask === full ? `${nameOf(ctx)}=${hexOrZero(e.value)}` : `${nameOf(ctx)}=${hexOrZero(e.value)}/${hexOrZero(e.mask)}`);
   switch (p.style) {
     case 'field':
@@ -113,6 +116,21 @@ export function textOf(f: FieldDef, p: MatchPrint): Text {
       return (e, ctx) => `${nameOf(ctx)}=${formatFlags(f, e.value & all, e.mask & all, all)}`;
     }
   }
+}
+
+/**
+ * tun_metadata_match_format() without a TLV map: the value at the shortest length that holds it
+ * (and the mask, when masked), the mask only when not all ones over that length, and the name
+ * alone when masked with nothing of it matched.
+ */
+function variableText(f: FieldDef, name: string): Text {
+  return (e) => {
+    const masked = variableMasked(f, e);
+    const len = masked ? Math.max(byteLength(e.value), byteLength(e.mask)) : byteLength(e.value);
+    const m = e.mask & allOnes(len * 8);
+    if (masked && m === 0n) return name;
+    return m === allOnes(len * 8) ? `${name}=${hexOrZero(e.value)}` : `${name}=${hexOrZero(e.value)}/${hexOrZero(m)}`;
+  };
 }
 
 /** A printing view of a slot, with what printing it needs worked out once. */
@@ -184,7 +202,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   for (const [slot, e] of m) {
     if ((slot === 'dl_type' && keyword !== undefined) || (slot === 'nw_proto' && skipProto)) continue;
     for (const v of VIEWS_OF_SLOT.get(slot)!) {
-      if ((e.mask & v.bits) === 0n || (v.ok !== undefined && !v.ok(ctx))) continue;
+      if (((e.mask & v.bits) === 0n && e.len === undefined) || (v.ok !== undefined && !v.ok(ctx))) continue;
       let k = n++;
       for (; k > 0 && views[k - 1]!.rank > v.rank; k--) {
         views[k] = views[k - 1]!;

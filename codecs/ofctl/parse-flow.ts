@@ -117,7 +117,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         if (err instanceof ValueError) throw new FlowSyntaxError(err.message, kv.delim === '' ? keyAt : valueAt);
         throw err;
       }
-      if (parsed.mask !== 0n) setField(match, field, parsed.value, parsed.mask);
+      // A variable-length field named with a zero mask stays (OVS matches the option's presence).
+      if (parsed.mask !== 0n || field.variableLen) setField(match, field, parsed.value, parsed.mask);
       if (impliesEthernet(field.slot)) ethernet = true;
       continue;
     }

@@ -20,7 +20,16 @@ export type Slot =
   | 'tun_flags' | 'tun_ipv6_src' | 'tun_ipv6_dst' | 'tun_gbp_id' | 'tun_gbp_flags'
   | 'tun_erspan_idx' | 'tun_erspan_ver' | 'tun_erspan_dir' | 'tun_erspan_hwid' | 'tun_gtpu_flags' | 'tun_gtpu_msgtype'
   | 'nd_reserved' | 'nd_options_type'
-  | 'nsh_flags' | 'nsh_ttl' | 'nsh_mdtype' | 'nsh_np' | 'nsh_spi' | 'nsh_si' | 'nsh_c1' | 'nsh_c2' | 'nsh_c3' | 'nsh_c4';
+  | 'nsh_flags' | 'nsh_ttl' | 'nsh_mdtype' | 'nsh_np' | 'nsh_spi' | 'nsh_si' | 'nsh_c1' | 'nsh_c2' | 'nsh_c3' | 'nsh_c4'
+  | TunMetadataSlot;
+
+type Digit = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+/** tun_metadata0..63: Geneve options, each a slot of its own. */
+export type TunMetadataSlot = `tun_metadata${Digit | `${1 | 2 | 3 | 4 | 5}${Digit}` | `6${0 | 1 | 2 | 3}`}`;
+/** How many tun_metadata fields OVS has, and their widest value (TUN_METADATA_NUM_OPTS, TLV_MAX_OPT_SIZE). */
+export const TUN_METADATA_NUM = 64;
+export const TUN_METADATA_BYTES = 124;
+const TUN_METADATA_SLOTS = Array.from({ length: TUN_METADATA_NUM }, (_, i) => `tun_metadata${i}` as TunMetadataSlot);
 
 /** Width of each slot in bits. */
 export const SLOT_BITS: Readonly<Record<Slot, number>> = {
@@ -42,6 +51,7 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   nd_reserved: 32, nd_options_type: 8,
   // NSH: OVS keeps the service path (SPI, 24 bits, and SI) in one word; it writes and prints them apart.
   nsh_flags: 8, nsh_ttl: 8, nsh_mdtype: 8, nsh_np: 8, nsh_spi: 24, nsh_si: 8, nsh_c1: 32, nsh_c2: 32, nsh_c3: 32, nsh_c4: 32,
+  ...Object.fromEntries(TUN_METADATA_SLOTS.map((s) => [s, TUN_METADATA_BYTES * 8])) as Record<TunMetadataSlot, number>,
 };
 
 /**
@@ -130,6 +140,12 @@ export interface FieldDef {
   readonly slot: Slot;
   /** The value's bit offset inside its slot (dl_vlan: 0, dl_vlan_pcp: 13). */
   readonly slotShift?: number;
+  /**
+   * Its value has a length of its own, 0..bits/8 bytes (OVS's variable_len: tun_metadata). The
+   * match entry carries it (MatchEntry.len); OVS writes the shortest length that holds the value
+   * (and the mask), and a header of any length below 128 names the field.
+   */
+  readonly variableLen: boolean;
   /** The field is writable with set_field / load / move (OVS "Access: read/write"). */
   readonly writable: boolean;
   /** The bits of its slot the field's value covers, after slotShift (default: its own width). */
@@ -193,7 +209,7 @@ const nxExp = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: NX_EXPERIMENTER });
 
 type Defaulted = 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
-  | 'matchKeyword' | 'maskIsValue';
+  | 'matchKeyword' | 'maskIsValue' | 'variableLen';
 type Row = Omit<FieldDef, Defaulted | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
 
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
@@ -207,11 +223,11 @@ function row(r: Row): FieldDef {
   const of11Port = r.of11Port ?? false;
   return {
     name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
-    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, parts: r.parts, maskIsValue: r.maskIsValue ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
+    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
     oxmRank: r.oxmRank, print: r.print, flags: r.flags,
     wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
-      && !r.maskIsValue,
+      && !r.maskIsValue && !r.variableLen,
     wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
   };
 }
@@ -304,6 +320,10 @@ export const FIELDS: readonly FieldDef[] = [
     nxm: nxExp(15, 1, 'NXOXM_ET_GTPU_FLAGS'), oxmRank: 224, print: { rank: 69.2, as: 'gtpu_flags', style: 'value' } }),
   row({ name: 'tun_gtpu_msgtype', bits: 8, format: 'decimal', slot: 'tun_gtpu_msgtype', maskIsValue: true, writable: false,
     nxm: nxExp(16, 1, 'NXOXM_ET_GTPU_MSGTYPE'), oxmRank: 225, print: { rank: 69.3, as: 'gtpu_msgtype', style: 'value' } }),
+  // Geneve options (no OXM: NXM_NX_TUN_METADATAn, header length 124 = any length): written after
+  // the GBP flags and before ERSPAN, printed after tun_flags.
+  ...TUN_METADATA_SLOTS.map((slot, i) => row({ name: slot, bits: TUN_METADATA_BYTES * 8, format: 'hex', slot, variableLen: true,
+    nxm: nx(40 + i, TUN_METADATA_BYTES, `NXM_NX_TUN_METADATA${i}`), oxmRank: 216 + i / 100, print: { rank: 69.8 + i / 1000, style: 'field' } })),
   row({ name: 'eth_src', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src', prereq: 'ethernet',
     nxm: nxm(2, 6, 'NXM_OF_ETH_SRC'), oxm: oxm(4, 6, 'OXM_OF_ETH_SRC'), oxmRank: 30, print: { rank: 100, as: 'dl_src', style: 'field' } }),
   row({ name: 'eth_dst', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst', prereq: 'ethernet',
@@ -587,8 +607,16 @@ export function fieldByName(name: string): FieldDef | undefined {
  * experimenter header's length without its experimenter id, which must be the field's.
  */
 export function fieldByHeader(header: number, experimenter?: number): FieldDef | undefined {
-  const e = byHeader.get(unmaskedHeader(header));
+  const e = byHeader.get(unmaskedHeader(header)) ?? variableByHeader(header);
   return e && (e.h.experimenter === undefined || e.h.experimenter === experimenter) ? e.f : undefined;
+}
+
+/** A variable-length field (tun_metadata) named by a header of any length below 128 (OVS's nxm_field_by_header). */
+function variableByHeader(header: number): { readonly f: FieldDef; readonly h: FieldHeader } | undefined {
+  const len = header & 0xff;
+  if (len >= 128) return undefined;
+  const e = byHeader.get((((header & 0xfffffe00) >>> 0) | TUN_METADATA_BYTES) >>> 0);
+  return e?.f.variableLen ? e : undefined;
 }
 
 /** The header with has-mask cleared and the length byte set to the unmasked value width. */

@@ -1,7 +1,7 @@
 // A flow as data: what a flow table holds, and its identity inside the switch.
 import { Reader, Writer } from './bytes.js';
 import type { Instructions } from './instructions.js';
-import { decodeMatchTlvs, encodeMatchTlvs, Match, UnknownOxm } from './match.js';
+import { decodeMatchTlvs, encodeMatchTlvs, Match, shortestLengths, UnknownOxm } from './match.js';
 
 export interface Flow {
   readonly table: number;
@@ -63,7 +63,8 @@ function identity(table: number | undefined, priority: number, match: Match, unk
   scratch.pos = 0;
   if (table !== undefined) scratch.u8(table);
   scratch.u16(priority);
-  encodeMatchTlvs(scratch, match, unknown);
+  // A value's length (a switch's TLV map) is no part of a flow's identity, as in OVS.
+  encodeMatchTlvs(scratch, shortestLengths(match), unknown);
   return scratch.buf.toString('latin1', 0, scratch.pos);
 }
 

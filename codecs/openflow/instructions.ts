@@ -2,7 +2,7 @@
 // write_metadata, goto_table) and so does this model: one optional slot per instruction kind.
 import { Reader, Writer } from './bytes.js';
 import { refuse } from './errors.js';
-import { Action, decodeActions, encodeActions } from '../actions/index.js';
+import { Action, ApplyExtras, decodeActions, encodeActions } from '../actions/index.js';
 
 export interface Instructions {
   readonly meter?: number;
@@ -62,7 +62,14 @@ export function decodeInstructions(r: Reader): Instructions {
     }
     if (type === OFPIT_APPLY_ACTIONS) {
       body.skip(4);
-      apply = decodeActions(body);
+      const extras: ApplyExtras = {};
+      apply = decodeActions(body, false, extras);
+      if (extras.writeMetadata) {
+        // OVS reads an NX write_metadata action here as the write_metadata instruction.
+        if (seen & (1 << OFPIT_WRITE_METADATA)) r.fail(`duplicate instruction type ${OFPIT_WRITE_METADATA}`, at);
+        seen |= 1 << OFPIT_WRITE_METADATA;
+        (rest ??= {}).writeMetadata = extras.writeMetadata;
+      }
       continue;
     }
     rest ??= {};

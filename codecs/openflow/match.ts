@@ -9,11 +9,27 @@ import { OFPP_MAX, portFromOf11, portToOf11 } from './ports.js';
 
 export interface MatchEntry {
   readonly value: bigint;
-  /** Bits that matter; never 0 (an all-zero mask is a wildcard and is not stored). */
+  /**
+   * Bits that matter; never 0 (an all-zero mask is a wildcard and is not stored), except for a
+   * variable-length field, which a match may name without matching any of its bits (OVS's
+   * `tun_metadata0`: the option's present bit). There, all ones (over the field's width) is exact.
+   */
   readonly mask: bigint;
+  /**
+   * A variable-length field's value length in bytes (tun_metadata): what the wire carried, or, for
+   * parsed text, the shortest that holds the value (and the mask when masked), as OVS writes it.
+   * Undefined for every other field.
+   */
+  readonly len?: number;
 }
 
 export type Match = Map<Slot, MatchEntry>;
+
+/** Whether a match holds a field of variable length (tun_metadataN), which only the decoder prints. */
+export function hasVariableLengthField(m: Match): boolean {
+  for (const e of m.values()) if (e.len !== undefined) return true;
+  return false;
+}
 
 /** An OXM TLV the codec does not know, kept as raw bytes so it can be printed and re-encoded. */
 export interface UnknownOxm {
@@ -53,6 +69,10 @@ export function setSlot(match: Match, slot: Slot, value: bigint, mask: bigint): 
  * tag present); an exact match (or a field that takes no mask) stores the row's exact mask.
  */
 export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: bigint): void {
+  if (f.variableLen) {
+    setVariable(match, f, value, maskArg);
+    return;
+  }
   if (f.parts) {
     // A wide register: each 32-bit register its share, the most significant first.
     const n = f.parts.length;
@@ -81,6 +101,43 @@ export function setField(match: Match, f: FieldDef, value: bigint, maskArg?: big
     if (m !== sm) mask = m;
   }
   setSlot(match, f.slot, ((shift ? value << shift : value) & sm) | f.presentBits, mask | f.presentBits);
+}
+
+/** Bytes needed to hold v (0 for 0): OVS's field_len() of a variable-length value. */
+export function byteLength(v: bigint): number {
+  return v === 0n ? 0 : Math.ceil(v.toString(16).length / 2);
+}
+
+/**
+ * A variable-length field as tun_metadata_set_match() keeps it without a TLV map: exact (all-ones
+ * mask) at the shortest length that holds the value; masked at the shortest that holds the value
+ * and the mask, even a zero mask (the field named alone).
+ */
+function setVariable(match: Match, f: FieldDef, value: bigint, mask?: bigint): void {
+  const full = allOnes(f.bits);
+  if (mask === undefined || mask === full) match.set(f.slot, { value, mask: full, len: byteLength(value) });
+  else match.set(f.slot, { value: value & mask, mask, len: Math.max(byteLength(value), byteLength(mask)) });
+}
+
+/** Whether a variable-length field's entry is masked on the wire (its mask is not all ones over the field). */
+export function variableMasked(f: FieldDef, e: MatchEntry): boolean {
+  return e.mask !== allOnes(f.bits);
+}
+
+/**
+ * The match with each variable-length value at the shortest length that holds it (and its mask),
+ * as ovs-ofctl keeps a decoded match: a switch with a TLV map sends the mapped length, which OVS's
+ * match equality ignores. For flow identity and comparison; `m` itself when nothing changes.
+ */
+export function shortestLengths(m: Match): Match {
+  let out: Match | undefined;
+  for (const [slot, e] of m) {
+    if (e.len === undefined) continue;
+    const f = FIELDS_OF_SLOT.get(slot)![0]!;
+    const len = variableMasked(f, e) ? Math.max(byteLength(e.value), byteLength(e.mask)) : byteLength(e.value);
+    if (len !== e.len) (out ??= new Map(m)).set(slot, { value: e.value, mask: e.mask, len });
+  }
+  return out ?? m;
 }
 
 export function slotValue(match: Match, slot: Slot): bigint | undefined {
@@ -186,6 +243,12 @@ const order = new Int32Array(ENCODED.length);
 /** Writes one field's TLV from its slot's entry: its bits of the slot, exact or masked. */
 function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
   const hdr = of13Header(f)!;
+  if (f.variableLen) {
+    const bytes = e.len ?? byteLength(e.value);
+    if (variableMasked(f, e)) w.u32(((hdr.header & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(e.value, bytes).uint(e.mask, bytes);
+    else w.u32(((hdr.header & 0xffffff00) | bytes) >>> 0).uint(e.value, bytes);
+    return;
+  }
   const h = hdr.header;
   const bytes = h & 0xff;
   const shift = f.slotShift ? BigInt(f.slotShift) : 0n;
@@ -223,7 +286,7 @@ export function encodeMatchTlvs(w: Writer, m: Match, unknown: readonly UnknownOx
   for (let k = 0; k < n; k++) {
     const f = ENCODED[order[k]!]!;
     const e = m.get(f.slot)!;
-    if ((e.mask & f.slotMask) === 0n) continue;
+    if ((e.mask & f.slotMask) === 0n && !f.variableLen) continue;
     if (f.prereq !== 'none' && f.prereq !== 'ethernet' && !prereqHolds(f.prereq, (c ??= protocolContext(m, false)))) continue;
     putField(w, f, e);
   }
@@ -260,7 +323,6 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     const cls = header >>> 16;
     const hasMask = (header & 0x100) !== 0;
     let len = header & 0xff;
-    if (len === 0) r.fail('OXM field with zero length', at);
     if (len > r.remaining) r.fail(`OXM field of ${len} bytes runs past the match`, at);
     let f: FieldDef | undefined;
     if (cls === OFPXMC_EXPERIMENTER) {
@@ -284,6 +346,16 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
     const key = header & 0xfffffe00;
     if (seen.includes(key)) r.fail(`duplicate OXM field ${f.name}`, at);
     seen.push(key);
+    if (f.variableLen) {
+      // Any length up to the field's (zero too: `tun_metadata0` alone is masked and empty).
+      const bytes = hasMask ? len >> 1 : len;
+      if ((hasMask && len & 1) || bytes > f.bits / 8) r.fail(`OXM field ${f.name} has length ${len}`, at);
+      const value = r.uint(bytes);
+      const mask = hasMask ? r.uint(bytes) : allOnes(f.bits);
+      match.set(f.slot, { value: value & mask, mask, len: bytes });
+      continue;
+    }
+    if (len === 0) r.fail('OXM field with zero length', at);
     const bytes = headerValueBytes(f, header);
     if (len !== (hasMask ? bytes * 2 : bytes)) r.fail(`OXM field ${f.name} has length ${len}`, at);
     if (hasMask && !f.maskable) r.fail(`OXM field ${f.name} may not be masked`, at);

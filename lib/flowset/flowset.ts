@@ -5,6 +5,7 @@ import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { formatMatch } from '../../codecs/ofctl/format-match.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
 import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
+import { shortestLengths } from '../../codecs/openflow/match.js';
 import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 
@@ -45,7 +46,8 @@ export function asSwitchHolds(f: FlowMod): Flow {
 export function toFlowMod(f: Flow, command: FlowMod['command'] = OFPFC_ADD): FlowModMessage {
   return {
     type: 'flow_mod', command, table: f.table, priority: f.priority, cookie: f.cookie, idleTimeout: f.idleTimeout,
-    hardTimeout: f.hardTimeout, flags: f.flags, importance: f.importance, match: f.match,
+    // A dumped match at the lengths OVS writes without a TLV map, as a file's flow has them.
+    hardTimeout: f.hardTimeout, flags: f.flags, importance: f.importance, match: shortestLengths(f.match),
     ...(f.unknownOxm ? { unknownOxm: f.unknownOxm } : {}), instructions: f.instructions,
     cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP_NONE, outGroup: OFPG_ANY,
   };

@@ -122,6 +122,26 @@ describe('ofctl-ts flow tool against a real ovs-vswitchd', function () {
     expect(bad.stderr).to.match(/tcp:127\.0\.0\.1:1: connect ECONNREFUSED/);
   });
 
+  it('diff-flows and replace-flows: a TLV-mapped tun_metadata length is no difference, as for ovs-ofctl', async () => {
+    await ovs.addBridge('br-tlv');
+    const t = ovs.mgmtTarget('br-tlv');
+    await ovs.ofctl('add-tlv-map', t, '{class=0xffff,type=0,len=4}->tun_metadata0');
+    const file = join(tmp, 'tlv.flows');
+    writeFileSync(file, 'table=1,tun_metadata0=0x1 actions=drop\ntable=1,tun_metadata0=0x10/0xf0 actions=move:reg0[0..7]->tun_metadata0[0..7]\n');
+    await ovs.ofctl('add-flows', t, file);
+    // The switch sends the values (and the move's field header) at the mapped 4 bytes, not 1.
+    const hex = (await ovs.ofctl('-mmmmm', 'dump-flows', t)).split('\n').map((l) => /^[0-9a-f]{8} {2}(.{48})/.exec(l)?.[1] ?? '').join('').replace(/[ -]/g, '');
+    expect(hex).to.contain('0001500400000001').and.to.contain('0001510800000010000000f0').and.to.contain('00015004');
+    await ovs.ofctl('diff-flows', t, file); // ovs-ofctl: the same flows (exit 0)
+    const same = await runCli(['diff-flows', 'br-tlv', file], env);
+    expect([same.code, same.stdout]).to.deep.equal([0, '']);
+    const replaced = await runCli(['replace-flows', 'br-tlv', file], env);
+    expect(replaced.stdout.trim()).to.equal('0 flow-mods: 0 added, 0 modified, 0 deleted');
+    writeFileSync(file, 'table=1,tun_metadata0=0x2 actions=drop\ntable=1,tun_metadata0=0x10/0xf0 actions=move:reg0[0..7]->tun_metadata0[0..7]\n');
+    const changed = await runCli(['diff-flows', 'br-tlv', file], env);
+    expect([changed.code, changed.stdout.trim()]).to.deep.equal([1, '-table=1 tun_metadata0=0x1 actions=drop\n+table=1 tun_metadata0=0x2 actions=drop']);
+  });
+
   it('dump-flows --diff FILE is a golden check of a live bridge', async () => {
     await runCli(['add-flows', 'br-tun', seedFile('compute-br-tun.add-flows.txt')], env);
     const ok = await runCli(['dump-flows', 'br-tun', '--diff', seedFile('compute-br-tun.add-flows.txt')], env);
