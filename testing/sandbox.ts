@@ -63,6 +63,8 @@ export class OvsSandbox {
     assertOvsInstalled();
     const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-ovs-'));
     const box = new OvsSandbox(dir, options);
+    LIVE.add(box);
+    stopOnSignals();
     try {
       await box.startDaemons();
       for (const br of options.bridges ?? []) await box.addBridge(br);
@@ -163,9 +165,19 @@ export class OvsSandbox {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    LIVE.delete(this);
     await killPidfile(join(this.dir, 'ovs-vswitchd.pid'), 'SIGTERM');
     await killPidfile(join(this.dir, 'ovsdb-server.pid'), 'SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** On a signal, with no time to wait: SIGTERM to both daemons (they exit on their own), the directory left. */
+  signalDaemons(): void {
+    this.stopped = true;
+    for (const name of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) {
+      const pid = readPid(join(this.dir, name));
+      if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    }
   }
 
   private async waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -196,10 +208,36 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function killPidfile(pidfile: string, signal: NodeJS.Signals): Promise<void> {
-  if (!existsSync(pidfile)) return;
+/** The live process a pidfile names, if any. */
+function readPid(pidfile: string): number | undefined {
+  if (!existsSync(pidfile)) return undefined;
   const pid = Number.parseInt(readFileSync(pidfile, 'utf8').trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 1 || !pidAlive(pid)) return;
+  return Number.isInteger(pid) && pid > 1 && pidAlive(pid) ? pid : undefined;
+}
+
+/** The sandboxes this process started and has not stopped. */
+const LIVE = new Set<OvsSandbox>();
+let signalsHooked = false;
+
+/**
+ * A bench or script stopped by Ctrl-C or SIGTERM stops the daemons it started, as stop() would. A
+ * program with its own handler for the signal (the demo, mocha) stops its sandboxes itself.
+ */
+function stopOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      if (process.listenerCount(signal) > 1) return;
+      for (const box of LIVE) box.signalDaemons();
+      process.exit(code);
+    });
+  }
+}
+
+async function killPidfile(pidfile: string, signal: NodeJS.Signals): Promise<void> {
+  const pid = readPid(pidfile);
+  if (pid === undefined) return;
   process.kill(pid, signal);
   const until = Date.now() + 5000;
   while (pidAlive(pid)) {

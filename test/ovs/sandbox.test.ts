@@ -1,6 +1,17 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { OvsSandbox } from '../../testing/sandbox.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return false;
+  }
+};
 
 describe('OVS sandbox (real ovsdb-server + ovs-vswitchd)', () => {
   it('starts two sandboxes at once, each with its own bridge, and stops exactly its own processes', async () => {
@@ -21,4 +32,23 @@ describe('OVS sandbox (real ovsdb-server + ovs-vswitchd)', () => {
     expect(await b.dumpFlowsSorted('br-tun')).to.deep.equal([]);
     await b.stop();
   });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a program stopped by ${signal} stops the daemons its sandbox started`, async () => {
+      const url = new URL('../../testing/sandbox.js', import.meta.url).href;
+      // A bench-like program: a sandbox, then a wait that only the signal ends.
+      const child = spawn(process.execPath, ['--input-type=module', '-e',
+        `const { OvsSandbox } = await import(${JSON.stringify(url)}); const b = await OvsSandbox.start(); console.log(b.dir); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+      const dir = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
+      expect(pids.every(alive)).to.equal(true);
+      const code = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      child.kill(signal);
+      expect(await code).to.equal(signal === 'SIGINT' ? 130 : 143);
+      const until = Date.now() + 5000;
+      while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(pids.filter(alive)).to.deep.equal([]);
+    });
+  }
 });
