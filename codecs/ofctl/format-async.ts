@@ -10,6 +10,7 @@ import { formatMatch } from './format-match.js';
 import { formatMessage, header, hexDump } from './format-message.js';
 import { formatPacket } from './format-packet.js';
 import { AsyncConfig } from '../openflow/stats.js';
+import { bitNames, OFPPC11_ALL, PORT_CONFIG, PORT_FEATURES, PORT_STATE } from './format-stats.js';
 
 const u64Max = 0xffffffffffffffffn;
 
@@ -71,17 +72,6 @@ export function formatError(m: MessageOf<'error'>): string | undefined {
   return inner === undefined ? undefined : head + inner;
 }
 
-const FEATURES = ['10MB-HD', '10MB-FD', '100MB-HD', '100MB-FD', '1GB-HD', '1GB-FD', '10GB-FD', '40GB-FD', '100GB-FD', '1TB-FD',
-  'OTHER', 'COPPER', 'FIBER', 'AUTO_NEG', 'AUTO_PAUSE', 'AUTO_PAUSE_ASYM'];
-const CONFIG: ReadonlyArray<readonly [number, string]> = [[0x1, 'PORT_DOWN'], [0x4, 'NO_RECV'], [0x20, 'NO_FWD'], [0x40, 'NO_PACKET_IN']];
-const STATE: ReadonlyArray<readonly [number, string]> = [[0x1, 'LINK_DOWN'], [0x2, 'BLOCKED'], [0x4, 'LIVE']];
-
-/** ofp_print_bit_names over the bits OVS keeps of an OF1.3 port (others are dropped on decoding). */
-function bitNames(bits: number, names: ReadonlyArray<readonly [number, string]>): string {
-  const set = names.filter(([b]) => bits & b).map(([, n]) => n);
-  return set.length ? set.join(' ') : '0';
-}
-
 /** ofp_print_phy_port: the port's lines, each ending in a newline. */
 export function formatPhyPort(p: PortDesc): string {
   let name = '';
@@ -92,13 +82,13 @@ export function formatPhyPort(p: PortDesc): string {
   }
   const mac = p.hwAddr.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
   let s = ` ${formatPort(p.portNo)}(${name}): addr:${mac}\n`;
-  s += `     config:     ${bitNames(p.config, CONFIG)}\n`;
-  s += `     state:      ${bitNames(p.state, STATE)}\n`;
-  const features: ReadonlyArray<readonly [number, string]> = FEATURES.map((n, i) => [1 << i, n]);
+  // Only the bits OVS keeps of an OF1.3 port (others are dropped on decoding).
+  s += `     config:     ${bitNames(p.config & OFPPC11_ALL, PORT_CONFIG)}\n`;
+  s += `     state:      ${bitNames(p.state & 0x7, PORT_STATE)}\n`;
   const lines: ReadonlyArray<readonly [string, number]> = [
     ['current:    ', p.curr], ['advertised: ', p.advertised], ['supported:  ', p.supported], ['peer:       ', p.peer],
   ];
-  for (const [label, bits] of lines) if (bits & 0xffff) s += `     ${label}${bitNames(bits, features)}\n`;
+  for (const [label, bits] of lines) if (bits & 0xffff) s += `     ${label}${bitNames(bits & 0xffff, PORT_FEATURES)}\n`;
   return `${s}     speed: ${Math.floor(p.currSpeed / 1000)} Mbps now, ${Math.floor(p.maxSpeed / 1000)} Mbps max\n`;
 }
 

@@ -106,8 +106,10 @@ function meterConfig(m: MeterConfig): string {
 const METER_BAND_TYPES = new Map([[1 << OFPMBT_DROP, 'drop'], [1 << OFPMBT_DSCP_REMARK, 'dscp_remark']]);
 const METER_CAPABILITIES = bitMap(['kbps', 'pktps', 'burst', 'stats']);
 
-const PORT_CONFIG = bitMap(['PORT_DOWN', 'NO_STP', 'NO_RECV', 'NO_RECV_STP', 'NO_FLOOD', 'NO_FWD', 'NO_PACKET_IN']);
-const OFPPC11_ALL = 0x65;
+export const PORT_CONFIG = bitMap(['PORT_DOWN', 'NO_STP', 'NO_RECV', 'NO_RECV_STP', 'NO_FLOOD', 'NO_FWD', 'NO_PACKET_IN']);
+export const PORT_STATE = bitMap(['LINK_DOWN', 'BLOCKED', 'LIVE']);
+/** The OpenFlow 1.1+ port config bits OVS keeps (PORT_DOWN, NO_RECV, NO_FWD, NO_PACKET_IN). */
+export const OFPPC11_ALL = 0x65;
 export const PORT_FEATURES = bitMap([
   '10MB-HD', '10MB-FD', '100MB-HD', '100MB-FD', '1GB-HD', '1GB-FD', '10GB-FD', '40GB-FD', '100GB-FD', '1TB-FD', 'OTHER', 'COPPER',
   'FIBER', 'AUTO_NEG', 'AUTO_PAUSE', 'AUTO_PAUSE_ASYM',

@@ -3,7 +3,7 @@
 // NXT_SET_ASYNC_CONFIG2 (OFPT_SET_ASYNC / GET_ASYNC: stats.ts). Each decodes to a typed value that
 // re-encodes to the same bytes; an experimenter OVS does not know is refused as OVS refuses it.
 import { Reader, Writer } from './bytes.js';
-import { NX_VENDOR, ONF_VENDOR, refuse } from './errors.js';
+import { exactly, NX_VENDOR, ONF_VENDOR, refuse } from './errors.js';
 import { readVendorMessage2, VendorMessage, writeVendorBody } from './vendor-messages.js';
 
 const NXT_SET_CONTROLLER_ID = 20;
@@ -68,10 +68,6 @@ export function writeAsyncBody(w: Writer, m: AsyncMessage): number {
     default:
       return writeVendorBody(w, m);
   }
-}
-
-function exactly(b: Reader, n: number, what: string): void {
-  if (b.remaining !== n) refuse(`${what} with a body of ${b.remaining} bytes`, b.pos, 'OFPBRC_BAD_LEN');
 }
 
 /**

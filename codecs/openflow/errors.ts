@@ -1,7 +1,7 @@
 // OpenFlow 1.3 error codes as OVS 3.1 names them (include/openvswitch/ofp-errors.h: the standard
 // (type, code) pairs of OF1.3, the Nicira (NX1.2+) and ONF (ONF1.3) experimenter codes), and the
 // refusal of a message OVS refuses, which carries the error OVS answers with.
-import { DecodeError } from './bytes.js';
+import { DecodeError, Reader } from './bytes.js';
 
 export const NX_VENDOR = 0x00002320;
 export const ONF_VENDOR = 0x4f4e4600;
@@ -97,4 +97,9 @@ export function refuse(message: string, offset: number, ofpError: string): never
     if (c >= 0) throw new RefusedMessage(message, offset, ofpError, t, c);
   }
   throw new RefusedMessage(message, offset, ofpError);
+}
+
+/** A body of exactly n bytes left, as OVS requires of fixed-size messages (else OFPBRC_BAD_LEN). */
+export function exactly(b: Reader, n: number, what: string): void {
+  if (b.remaining !== n) refuse(`${what} body of ${b.remaining} bytes, not ${n}`, b.pos, 'OFPBRC_BAD_LEN');
 }

@@ -2,7 +2,7 @@
 // requests and replies beside flow stats and port descriptions: typed values, their bodies' encoding
 // and decoding. messages.ts writes the headers and dispatches here. A decoder throws DecodeError
 // where OVS refuses the message (ofp-print's `***decode error***`), naming OVS's error.
-import { refuse as refuseAs } from './errors.js';
+import { exactly, refuse as refuseAs } from './errors.js';
 import { Action, decodeActions, encodeActions } from '../actions/index.js';
 import { Reader, Writer } from './bytes.js';
 import { decodeMatch, encodeMatch, Match, UnknownOxm } from './match.js';
@@ -485,10 +485,6 @@ function readPacketQueue(b: Reader): PacketQueue {
     properties.push({ property, data: Buffer.from(q.bytes(plen - 8)) });
   }
   return { queueId, port, properties };
-}
-
-function exactly(b: Reader, n: number, what: string): void {
-  if (b.remaining !== n) refuse(b, 'OFPBRC_BAD_LEN', `${what} body of ${b.remaining} bytes, not ${n}`);
 }
 
 function entries<T>(b: Reader, size: number, what: string, read: (r: Reader) => T): T[] {
