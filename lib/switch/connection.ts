@@ -401,6 +401,15 @@ export class OfConnection {
       return;
     }
     const xid = raw.readUInt32BE(4);
+    if (raw[1] === OfType.ERROR && raw.length >= 12) {
+      // An error the codec has no name for is still the switch refusing something: it fails what it
+      // answers (a request, a bundle's flow-mod) as any error does; never swallowed.
+      const errType = raw.readUInt16BE(8);
+      const experimenter = errType === 0xffff && raw.length >= 16 ? raw.readUInt32BE(12) : undefined;
+      const data = Buffer.from(raw.subarray(experimenter === undefined ? 12 : 16));
+      this.dispatch({ type: 'error', xid, errType, code: raw.readUInt16BE(10), ...(experimenter === undefined ? {} : { experimenter }), data }, OF13);
+      return;
+    }
     this.log?.warn({ peer: this.peer, error: e.message, bytes: raw.subarray(0, 64).toString('hex') }, 'refused OpenFlow message');
     if (e.errType !== undefined && e.code !== undefined) {
       this.post({ type: 'error', xid, errType: e.errType, code: e.code, data: Buffer.from(raw.subarray(0, 64)) });

@@ -93,6 +93,20 @@ describe('OpenFlow session (scripted peers)', () => {
     done();
   });
 
+  it('an error with a code the codec has no name for still fails the request it answers', async () => {
+    const { conn, peer, done } = await pair();
+    const hs = conn.handshake();
+    await peer.actAsSwitch();
+    await hs;
+    const barrier = conn.request({ type: 'barrier_request' }).then(() => 'answered', (e: Error) => e.message);
+    const sent = await peer.next('barrier_request', 2000);
+    // OFPET_EXPERIMENTER, Nicira, exp code 37 (what ovs-vswitchd 3.1 sent for a tun_metadata flow without a TLV map).
+    peer.raw(`04010018${sent.xid.toString(16).padStart(8, '0')}ffff0025000023200000000000000000`);
+    expect(await barrier).to.equal('experimenter error 0x2320 code 37');
+    expect(conn.isOpen).to.equal(true);
+    done();
+  });
+
   it('reassembles multipart replies marked REPLY_MORE', async () => {
     const { conn, peer, done } = await pair();
     const hs = conn.handshake();
