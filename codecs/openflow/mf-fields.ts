@@ -135,16 +135,19 @@ const ROWS: readonly Row[] = [
 
 export const MF_FIELDS: readonly MfField[] = ROWS.map(([name, ...headers]) => ({ name, headers, variable: name.startsWith('tun_metadata') }));
 
-/** A header without its has-mask bit and length (the experimenter id kept): what OVS hashes on. */
-const key = (header: number, experimenter: number | undefined): string =>
-  `${((header & 0xfffffe00) >>> 0).toString(16)}:${experimenter ?? ''}`;
-
-const BY_KEY = new Map<string, { readonly id: number; readonly length: number }>();
+/**
+ * By a header without its has-mask bit and length (what OVS hashes on), then by its experimenter id
+ * (-1 for none): numbers, not a string key, as a table features reply looks up ~250k headers.
+ */
+const BY_HEADER = new Map<number, Map<number, { readonly id: number; readonly length: number }>>();
 MF_FIELDS.forEach((f, id) => {
   for (const h of f.headers) {
     const b = Buffer.from(h, 'hex');
     const header = b.readUInt32BE(0);
-    BY_KEY.set(key(header, b.length > 4 ? b.readUInt32BE(4) : undefined), { id, length: header & 0xff });
+    const base = (header & 0xfffffe00) >>> 0;
+    let byExp = BY_HEADER.get(base);
+    if (!byExp) BY_HEADER.set(base, (byExp = new Map()));
+    byExp.set(b.length > 4 ? b.readUInt32BE(4) : -1, { id, length: header & 0xff });
   }
 });
 
@@ -158,7 +161,7 @@ export function mfFieldByHeader(header: number, experimenter?: number): number |
   let length = header & 0xff;
   if (header & 0x100) length = Math.floor((length - expLen) / 2) + expLen;
   if (length >= 128) return undefined;
-  const f = BY_KEY.get(key(header, experimenter));
+  const f = BY_HEADER.get((header & 0xfffffe00) >>> 0)?.get(experimenter ?? -1);
   if (!f) return undefined;
   return f.length === length || MF_FIELDS[f.id]!.variable ? f.id : undefined;
 }

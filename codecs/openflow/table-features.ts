@@ -143,8 +143,25 @@ function idTypes(data: Buffer): number[] {
   return types;
 }
 
+/**
+ * The oxms of property bodies seen lately, by their bytes: a switch repeats the same lists in each
+ * of its 254 tables, and each is read twice (checked, then used). The sets are shared: not changed.
+ */
+const OXMS_SEEN = new Map<string, { readonly exact: ReadonlySet<number>; readonly masked: ReadonlySet<number> }>();
+
 /** parse_oxms(): known fields by mf id, exact and masked apart (unknown headers skipped, as OVS does loosely). */
-function oxms(data: Buffer): { exact: Set<number>; masked: Set<number> } {
+function oxms(data: Buffer): { readonly exact: ReadonlySet<number>; readonly masked: ReadonlySet<number> } {
+  const key = data.toString('latin1');
+  let r = OXMS_SEEN.get(key);
+  if (!r) {
+    r = readOxms(data);
+    if (OXMS_SEEN.size >= 64) OXMS_SEEN.clear();
+    OXMS_SEEN.set(key, r);
+  }
+  return r;
+}
+
+function readOxms(data: Buffer): { exact: Set<number>; masked: Set<number> } {
   const exact = new Set<number>();
   const masked = new Set<number>();
   for (let i = 0; i < data.length;) {
@@ -165,7 +182,7 @@ function oxms(data: Buffer): { exact: Set<number>; masked: Set<number> } {
   return { exact, masked };
 }
 
-function exactOnly(data: Buffer): Set<number> {
+function exactOnly(data: Buffer): ReadonlySet<number> {
   const { exact, masked } = oxms(data);
   if (masked.size) throw new BadFeatures('OFPBMC_BAD_MASK');
   return exact;
@@ -226,7 +243,7 @@ function readSets(t: TableFeatures): FeatureSets {
   const nonmiss = instructionSet(0);
   const miss = instructionSet(1);
   const { exact, masked } = oxms(byType.get(OFPTFPT_MATCH)!);
-  const wildcard = exactOnly(byType.get(OFPTFPT_WILDCARDS)!);
+  const wildcard = new Set(exactOnly(byType.get(OFPTFPT_WILDCARDS)!));
   // OVS's fix-ups: maskable fields are matchable and wildcardable; only matchable ones are wildcardable.
   const match = new Set([...exact, ...masked]);
   for (const id of masked) wildcard.add(id);

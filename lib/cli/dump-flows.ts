@@ -54,7 +54,7 @@ export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => voi
 }
 
 /** MATCH (ovs-ofctl syntax) as the request's filter. */
-async function dumpFilter(match: string): Promise<DumpFilter> {
+export async function dumpFilter(match: string): Promise<DumpFilter> {
   const { parseFlow } = await import('../../codecs/ofctl/parse-flow.js');
   const f = parseFlow(match, { mode: 'match' });
   return { table: f.table === 0xff ? OFPTT_ALL : f.table, match: f.match, cookie: f.cookie, cookieMask: f.cookieMask, outPort: f.outPort, outGroup: f.outGroup };

@@ -1,7 +1,7 @@
 // Flow-table operations on one session: dump (multipart, reassembled), and atomic changes.
 import type { FlowStats } from '../../codecs/openflow/flow.js';
 import { Match } from '../../codecs/openflow/match.js';
-import { FlowModMessage, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
+import { FlowModMessage, FlowStatsRequest, OfMessage, OFPTT_ALL, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OpenFlowError } from './errors.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
 import type { OfConnection, Outgoing, RawPartConsumer } from './connection.js';
@@ -17,15 +17,16 @@ export interface DumpFilter {
 
 export type FlowStatsReply = Extract<OfMessage, { type: 'flow_stats_reply' }>;
 
-function flowStatsRequest(filter: DumpFilter): Outgoing {
+/** The body of a flow or aggregate stats request: what the filter leaves out matches everything. */
+export function flowStatsBody(filter: DumpFilter): FlowStatsRequest {
   return {
-    type: 'flow_stats_request',
-    flags: 0,
-    request: {
-      table: filter.table ?? OFPTT_ALL, outPort: filter.outPort ?? OFPP_NONE, outGroup: filter.outGroup ?? OFPG_ANY,
-      cookie: filter.cookie ?? 0n, cookieMask: filter.cookieMask ?? 0n, match: filter.match ?? new Map(),
-    },
+    table: filter.table ?? OFPTT_ALL, outPort: filter.outPort ?? OFPP_NONE, outGroup: filter.outGroup ?? OFPG_ANY,
+    cookie: filter.cookie ?? 0n, cookieMask: filter.cookieMask ?? 0n, match: filter.match ?? new Map(),
   };
+}
+
+function flowStatsRequest(filter: DumpFilter): Outgoing {
+  return { type: 'flow_stats_request', flags: 0, request: flowStatsBody(filter) };
 }
 
 export function asFlowStatsReply(conn: OfConnection, r: OfMessage): FlowStatsReply {
