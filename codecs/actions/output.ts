@@ -17,17 +17,17 @@ export interface Output {
 
 const OFPAT_OUTPUT = 0;
 
-/** `output:PORT` and the bare-port forms; CONTROLLER sends whole packets (max_len 65535). */
-export function outputTo(portText: string, offset: number): Output {
+/** `output:PORT` and the bare-port forms; CONTROLLER sends whole packets (max_len 65535). `verb` names the action in errors. */
+export function outputTo(portText: string, offset: number, verb = 'output'): Output {
   const named = namedPort(portText);
   if (named !== undefined) {
-    if (named === 0xffff) fail(`${portText}: output to unknown port`, offset);
+    if (named === 0xffff) fail(`${portText}: ${verb} to unknown port`, offset);
     return { type: 'output', port: named, maxLen: named === OFPP_CONTROLLER ? 0xffff : 0 };
   }
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(portText)) fail(`${portText}: output to unknown port`, offset);
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(portText)) fail(`${portText}: ${verb} to unknown port`, offset);
   const p = Number(portText);
-  if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: output to unknown port`, offset);
-  if (p > 0xffff) fail(`${portText}: output to unknown port`, offset);
+  if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: ${verb} to unknown port`, offset);
+  if (p > 0xffff) fail(`${portText}: ${verb} to unknown port`, offset);
   return { type: 'output', port: p, maxLen: p === OFPP_CONTROLLER ? 0xffff : 0 };
 }
 
