@@ -59,7 +59,7 @@ function parseBundle(load: boolean): KeywordParser {
       [word, pos] = strtok(value, pos, ', []');
       if (word === undefined) break;
       const n = parsePortNumber(word);
-      if (n === undefined) fail(`${value}: bad port number`, valueAt);
+      if (n === undefined) fail(`${word}: bad port number`, valueAt);
       members.push(n!);
     }
     const [f, basis, alg, type, d] = words as [string, string, string, string, string | undefined];

@@ -1,7 +1,7 @@
 // output_trunc: output a copy truncated to max_len bytes (NXAST_OUTPUT_TRUNC). Text as OVS's
 // format_OUTPUT_TRUNC(): output(port=P,max_len=N); read by the output keyword when its argument
 // names both (parse_OUTPUT(), parse_truncate_subfield()), in any order.
-import { formatPort, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX, portByName } from '../openflow/ports.js';
+import { formatPort, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX } from '../openflow/ports.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { fail, intArg } from '../ofctl/syntax.js';
 import { parsePortNumber } from '../ofctl/values.js';
@@ -24,7 +24,7 @@ export function parseOutputTrunc(value: string, valueAt: number): OutputTrunc {
   let port = 0, maxLen = 0;
   for (const kv of splitKeyValues(value, valueAt)) {
     if (kv.key === 'port') {
-      const p = portByName(kv.value) ?? parsePortNumber(kv.value);
+      const p = parsePortNumber(kv.value);
       if (p === undefined) fail(`output to unknown truncate port: ${kv.value}`, kv.valueAt);
       if (p! > OFPP_MAX && p !== OFPP_LOCAL && p !== OFPP_IN_PORT) fail(`output to unsupported truncate port: ${kv.value}`, kv.valueAt);
       port = p!;

@@ -1,7 +1,7 @@
 // output: send the packet to a port (OFPAT_OUTPUT). Text: output:PORT, a bare port (`1`, `LOCAL`);
 // `output:SUBFIELD` writes output_reg and `output(port=P,max_len=N)` output_trunc instead, as in
 // OVS's parse_OUTPUT(). The controller keyword (controller.ts) writes this kind when it can.
-import { formatPort, OFPP_CONTROLLER, OFPP_MAX, portByName, portFromOf11, portToOf11 } from '../openflow/ports.js';
+import { formatPort, namedPort, OFPP_CONTROLLER, OFPP_MAX, portByName, portFromOf11, portToOf11 } from '../openflow/ports.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { looksLikeSubfield } from '../ofctl/subfield.js';
 import { fail } from '../ofctl/syntax.js';
@@ -17,29 +17,30 @@ export interface Output {
 
 const OFPAT_OUTPUT = 0;
 
-/** `output:PORT` and the bare-port forms; CONTROLLER sends whole packets (max_len 65535). */
-export function outputTo(portText: string, offset: number): Output {
-  const named = portByName(portText);
+/** `output:PORT` and the bare-port forms; CONTROLLER sends whole packets (max_len 65535). `verb` names the action in errors. */
+export function outputTo(portText: string, offset: number, verb = 'output'): Output {
+  const named = namedPort(portText);
   if (named !== undefined) {
-    if (named === 0xffff) fail(`${portText}: output to unknown port`, offset);
+    if (named === 0xffff) fail(`${portText}: ${verb} to unknown port`, offset);
     return { type: 'output', port: named, maxLen: named === OFPP_CONTROLLER ? 0xffff : 0 };
   }
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(portText)) fail(`${portText}: output to unknown port`, offset);
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(portText)) fail(`${portText}: ${verb} to unknown port`, offset);
   const p = Number(portText);
-  if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: output to unknown port`, offset);
-  if (p > 0xffff) fail(`${portText}: output to unknown port`, offset);
+  if (p >= OFPP_MAX && p < 0xfff8) fail(`${portText}: ${verb} to unknown port`, offset);
+  if (p > 0xffff) fail(`${portText}: ${verb} to unknown port`, offset);
   return { type: 'output', port: p, maxLen: p === OFPP_CONTROLLER ? 0xffff : 0 };
 }
 
 const PORT_WORDS = new Set(['in_port', 'table', 'normal', 'flood', 'all', 'local', 'any', 'none']);
 
 /**
- * A key that is a port (`1`, `0x10`, or a bare port word) outputs there, as OVS's ofpacts_parse
- * falls back to ofputil_port_from_string() for a key no action claims. undefined: not a port.
+ * A key that is a port (`1`, `0x10`, a bare port word, or a port's name when names are set) outputs
+ * there, as OVS's ofpacts_parse falls back to ofputil_port_from_string() for a key no action claims.
+ * undefined: not a port.
  */
 export function barePortOutput({ key, keyAt, delim }: KeyValue): Output | undefined {
   if (/^\d+$/.test(key) || /^0x[0-9a-f]+$/i.test(key)) return outputTo(key, keyAt);
-  if (PORT_WORDS.has(key.toLowerCase()) && delim === '') return outputTo(key, keyAt);
+  if (delim === '' && (PORT_WORDS.has(key.toLowerCase()) || namedPort(key) !== undefined)) return outputTo(key, keyAt);
   return undefined;
 }
 
@@ -53,7 +54,7 @@ export const output: ActionRecord<Output> = {
     return { type: 'output', port: portFromOf11(port), maxLen };
   },
   print: (a) => {
-    if (a.port < OFPP_MAX) return `output:${a.port}`;
+    if (a.port < OFPP_MAX) return `output:${formatPort(a.port)}`;
     return a.port === OFPP_CONTROLLER ? `CONTROLLER:${a.maxLen}` : formatPort(a.port);
   },
   parse: {

@@ -2,7 +2,7 @@
 // port and table, 255 = this table; NXAST_RESUBMIT_TABLE_CT: the same, matching the conntrack
 // original-direction tuple). Text: resubmit:PORT, resubmit([PORT],[TABLE][,ct]).
 import type { Match } from '../openflow/match.js';
-import { formatPort, OFPP_IN_PORT, portByName } from '../openflow/ports.js';
+import { formatPort, namedPort, OFPP_IN_PORT } from '../openflow/ports.js';
 import { fail } from '../ofctl/syntax.js';
 import { ActionRecord, nxHeader } from './record.js';
 
@@ -48,7 +48,7 @@ export const resubmit: ActionRecord<Resubmit> = {
   parse: {
     resubmit: ({ value, valueAt, delim, keyAt }, ctx, out) => {
       if (delim !== '(') {
-        const p = portByName(value) ?? (/^\d+$/.test(value) ? Number(value) : undefined);
+        const p = namedPort(value) ?? (/^\d+$/.test(value) ? Number(value) : undefined);
         if (p === undefined) fail(`${value}: resubmit to unknown port`, valueAt);
         if (p === OFPP_IN_PORT) fail(`at least one "in_port" or "table" must be specified on resubmit`, valueAt);
         out.push({ type: 'resubmit', inPort: p!, table: NO_TABLE, form: 'table' });
@@ -57,7 +57,7 @@ export const resubmit: ActionRecord<Resubmit> = {
       const [portText = '', tableText = '', ctText, extra] = value.split(',');
       if (extra !== undefined) fail(`${value}: resubmit takes at most port, table and ct`, valueAt);
       if (ctText !== undefined && ctText !== 'ct') fail(`${ctText}: unknown parameter`, valueAt);
-      const inPort = portText === '' ? OFPP_IN_PORT : portByName(portText) ?? (/^\d+$/.test(portText) ? Number(portText) : -1);
+      const inPort = portText === '' ? OFPP_IN_PORT : namedPort(portText) ?? (/^\d+$/.test(portText) ? Number(portText) : -1);
       if (inPort < 0) fail(`${portText}: resubmit to unknown port`, valueAt);
       let table = NO_TABLE;
       if (tableText !== '') {

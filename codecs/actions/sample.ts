@@ -3,7 +3,7 @@
 // sample(probability=N,collector_set_id=N,obs_domain_id=N,obs_point_id=N[,sampling_port=P][,ingress|egress]).
 // Written in the shortest form that holds it, as OVS's encode_SAMPLE(), or in the form it came in.
 import type { Reader, Writer } from '../openflow/bytes.js';
-import { formatPort, OFPP_NONE, portByName } from '../openflow/ports.js';
+import { formatPort, namedPort, OFPP_NONE } from '../openflow/ports.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { fail, intArg } from '../ofctl/syntax.js';
 import { ActionRecord, nxHeader } from './record.js';
@@ -67,7 +67,7 @@ export const sample: ActionRecord<Sample> = {
           case 'obs_domain_id': obsDomainId = intArg(kv.value, kv.valueAt, 0xffffffff, 'obs_domain_id'); break;
           case 'obs_point_id': obsPointId = intArg(kv.value, kv.valueAt, 0xffffffff, 'obs_point_id'); break;
           case 'sampling_port': {
-            const p = portByName(kv.value) ?? (/^\d+$/.test(kv.value) && Number(kv.value) <= 0xffff ? Number(kv.value) : undefined);
+            const p = namedPort(kv.value) ?? (/^\d+$/.test(kv.value) && Number(kv.value) <= 0xffff ? Number(kv.value) : undefined);
             if (p === undefined) fail(`${kv.value}: unknown port`, kv.valueAt);
             samplingPort = p!;
             break;

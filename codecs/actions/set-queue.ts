@@ -23,7 +23,7 @@ export const setQueue: ActionRecord<SetQueue> = {
     enqueue: ({ value, valueAt }, _ctx, out) => {
       const [port = '', queue = ''] = value.split(/[:,]/);
       out.push({ type: 'set_queue', queueId: intArg(queue, valueAt, 0xffffffff, 'queue') });
-      out.push({ ...outputTo(port, valueAt), maxLen: 0xffff });
+      out.push({ ...outputTo(port, valueAt, 'enqueue'), maxLen: 0xffff });
       out.push({ type: 'pop_queue' });
     },
   },

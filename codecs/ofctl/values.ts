@@ -1,6 +1,6 @@
 // Text forms of field values, as OVS's mf_format()/mf_parse() write and read them.
 import { allOnes, FieldDef, SLOT_BITS } from '../openflow/fields.js';
-import { formatPort, OFPP_MAX, portByName } from '../openflow/ports.js';
+import { formatPort, namedPort, OFPP_MAX } from '../openflow/ports.js';
 
 /** C's printf("%#x"): "0" for zero, else "0x…". */
 export function hexOrZero(v: bigint): string {
@@ -231,12 +231,12 @@ export function parseU64(s: string): bigint {
 }
 
 /**
- * An OpenFlow port as ovs-ofctl's ofputil_port_from_string() reads it: a reserved name (any case)
- * or a decimal number below 0xff00, a reserved 16-bit number, or its 32-bit OpenFlow 1.1 form.
+ * An OpenFlow port as ovs-ofctl's ofputil_port_from_string() reads it: a reserved name (any case),
+ * a port's name (when names are set) or a decimal number below 0xff00, a reserved 16-bit number, or its 32-bit OpenFlow 1.1 form.
  * Ports are kept in their 16-bit form (see ports.ts).
  */
 export function parsePortNumber(s: string): number | undefined {
-  const named = portByName(s);
+  const named = namedPort(s);
   if (named !== undefined) return named;
   if (!/^\d+$/.test(s)) return undefined;
   const n = Number(s);
@@ -387,10 +387,11 @@ function parseValueMask(f: FieldDef, text: string): { value: bigint; mask?: bigi
       return { value, mask: parseIpv6(ms) };
     }
     case 'port': {
-      const named = portByName(vs);
+      const named = namedPort(vs);
       if (named !== undefined) return { value: BigInt(named) };
       if (ms !== undefined || !/^\d+$/.test(vs) || Number(vs) > 0xffff || (Number(vs) >= OFPP_MAX && Number(vs) < 0xfff8)) {
-        throw new ValueError(`${text}: invalid or unknown port for ${f.name}`);
+        // mf_from_ofp_port_string32() for the 32-bit port fields (actset_output), as OVS words it.
+        throw new ValueError(f.bits === 32 ? `${text}: port value out of range for ${f.name}` : `${text}: invalid or unknown port for ${f.name}`);
       }
       return { value: BigInt(vs) };
     }

@@ -35,6 +35,39 @@ export function portByName(name: string): number | undefined {
   return PORT_BY_NAME.get(name.toUpperCase());
 }
 
+/**
+ * A switch's port names, as ovs-ofctl's ofputil_port_map holds them (lib/cli/port-names.ts fetches
+ * one, codecs/ofctl/port-names.ts builds it).
+ */
+export interface PortNames {
+  /** The port a name written in flow text stands for (`eth0` or `"eth0"`); undefined: none. */
+  number(text: string): number | undefined;
+  /** A port's name as ovs-ofctl prints it (quoted where needed); undefined: it has none. */
+  text(port: number): string | undefined;
+}
+
+/** The names flow text is parsed and printed with; none (ports as numbers) unless a command sets them. */
+let portNames: PortNames | undefined;
+
+/**
+ * Sets the port names that flow text is parsed and printed with from now on (undefined: numbers
+ * only). The flow tool sets them once per command (--names); nothing else does.
+ */
+export function setPortNames(names: PortNames | undefined): void {
+  portNames = names;
+}
+
+/**
+ * A port written as a word where ovs-ofctl's ofputil_port_from_string() reads one: a reserved name
+ * (any case) or, when port names are set, a port's name. A decimal word is a number, never a name
+ * (a port named "7" is written "7" in quotes), as in OVS.
+ */
+export function namedPort(text: string): number | undefined {
+  const reserved = PORT_BY_NAME.get(text.toUpperCase());
+  if (reserved !== undefined || portNames === undefined || /^\d+$/.test(text)) return reserved;
+  return portNames.number(text);
+}
+
 const OFPP11_MAX = 0xffffff00;
 
 /**
@@ -51,7 +84,7 @@ export function portToOf11(p: number): number {
   return p >= OFPP_MAX && p <= 0xffff ? (p + OFPP11_OFFSET) >>> 0 : p;
 }
 
-/** ovs-ofctl's port text: a reserved name or the decimal number. */
+/** ovs-ofctl's port text: a reserved name, the port's name when names are set, or the decimal number. */
 export function formatPort(p: number): string {
-  return PORT_NAMES.get(p) ?? String(p);
+  return PORT_NAMES.get(p) ?? portNames?.text(p) ?? String(p);
 }

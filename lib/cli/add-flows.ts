@@ -1,13 +1,19 @@
 // ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle]
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
-import { FileFlow, iterateFlowFile, readFlowFile, readText } from '../flowset/flow-file.js';
+import { FileFlow, iterateFlowFile, iterateFlowText, readText } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
 import { EXIT_OK, warnNormalized, withTarget } from './common.js';
+import { NamesOption, withPortNames } from './port-names.js';
 
-export async function addFlowCommand(target: string, flow: string): Promise<number> {
-  const fm = parseFlow(flow, { onNormalize: (pre, post) => warnNormalized('', pre, post) });
+/** Options of add-flow(s): names: --names / --no-names (port names in the flows unless false). */
+export interface AddFlowsOptions {
+  readonly names?: NamesOption;
+}
+
+export async function addFlowCommand(target: string, flow: string, opts: AddFlowsOptions = {}): Promise<number> {
+  const fm = await withPortNames(target, opts.names, async () => parseFlow(flow, { onNormalize: (pre, post) => warnNormalized('', pre, post) }));
   await withTarget(target, (c) => applyFlowMods(c, [fm], false));
   return EXIT_OK;
 }
@@ -19,7 +25,14 @@ export async function addFlowCommand(target: string, flow: string): Promise<numb
  * is parsed first, as ovs-ofctl does, so a syntax error sends nothing; a refusal then says how
  * many flow-mods the switch did apply.
  */
-export async function addFlowsCommand(target: string, file: string, bundle: boolean): Promise<number> {
+export async function addFlowsCommand(target: string, file: string, bundle: boolean, opts: AddFlowsOptions = {}): Promise<number> {
+  // Standard input can be read once only: its text is kept for a second pass (port names met).
+  const text = file === '-' ? readText('-') : undefined;
+  return withPortNames(target, opts.names, () => addFlows(target, file, bundle, text));
+}
+
+async function addFlows(target: string, file: string, bundle: boolean, stdinText: string | undefined): Promise<number> {
+  const fileFlows = (): Generator<FileFlow> => (stdinText === undefined ? iterateFlowFile(file, warnNormalized) : iterateFlowText(stdinText, '<stdin>', warnNormalized));
   // Only the line number of each sent flow is kept (the parsed flows die young, which keeps the
   // garbage collector cheap for big files); the text is read again if the switch refuses one.
   const sentLines: number[] = [];
@@ -40,7 +53,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
   if (!bundle) {
     // As ovs-ofctl without --bundle: one flow-mod at a time, each confirmed by a barrier, stopping
     // at the first the switch refuses (the ones before it stay applied, the rest is not sent).
-    const mods = readFlowFile(file, warnNormalized).map(keep);
+    const mods = [...fileFlows()].map(keep);
     await withTarget(target, async (c) => {
       for (let i = 0; i < mods.length; i++) {
         const failures = await c.sendConfirmed([mods[i]!]);
@@ -52,7 +65,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
     return EXIT_OK;
   }
   function* flows(): Generator<FlowModMessage> {
-    for (const f of iterateFlowFile(file, warnNormalized)) yield keep(f);
+    for (const f of fileFlows()) yield keep(f);
   }
   try {
     await withTarget(target, (c) => applyFlowMods(c, flows(), true));

@@ -1,10 +1,11 @@
 // ofctl-ts diff-flows A B: each a target or a flow file. Exit 0 equal, 1 different, 2 error.
 import { existsSync, statSync } from 'node:fs';
 import { diffEncoded, EncodedFlows, formatEncodedDiffText, isEmptyEncodedDiff } from '../flowset/encoded-flows.js';
-import { readEncodedFlowFile } from '../flowset/flow-file.js';
+import { readEncodedFlowFile, readEncodedFlowText, readText } from '../flowset/flow-file.js';
 import { streamFlowReplies } from '../switch/flow-ops.js';
 import { TargetError } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, UsageError, withTarget } from './common.js';
+import { NamesOption, withPortNames } from './port-names.js';
 
 function isFile(p: string): boolean {
   return p === '-' || (existsSync(p) && statSync(p).isFile());
@@ -14,7 +15,8 @@ function isFile(p: string): boolean {
  * Flows of "a target or a file", as the switch holds them: each encoded as the flow-mod that
  * installs it (a file's flows go through the codec, as OVS's do).
  */
-async function loadFlows(source: string): Promise<EncodedFlows> {
+async function loadFlows(source: string, stdinText: string | undefined): Promise<EncodedFlows> {
+  if (source === '-' && stdinText !== undefined) return readEncodedFlowText(stdinText, '<stdin>');
   if (isFile(source)) return readEncodedFlowFile(source);
   const set = new EncodedFlows();
   await withTarget(source, (c) => streamFlowReplies(c, {}, (r) => { for (const f of r.flows) set.add(f); })).catch((err: unknown) => {
@@ -29,9 +31,16 @@ async function loadFlows(source: string): Promise<EncodedFlows> {
   return set;
 }
 
-export async function diffFlowsCommand(a: string, b: string, out: (s: string | Buffer) => void): Promise<number> {
+/**
+ * names: --names / --no-names. Port names are those of the first of A and B that is a switch:
+ * accepted in the other's file unless --no-names (ovs-ofctl takes them there only when it shows
+ * them), printed when shown.
+ */
+export async function diffFlowsCommand(a: string, b: string, out: (s: string | Buffer) => void, opts: { readonly names?: NamesOption } = {}): Promise<number> {
   if (a === '-' && b === '-') throw new UsageError('standard input (-) can be only one of the two flow sets');
-  const [fa, fb] = await Promise.all([loadFlows(a), loadFlows(b)]);
+  const text = a === '-' || b === '-' ? readText('-') : undefined;
+  const target = [a, b].find((s) => !isFile(s));
+  const [fa, fb] = await withPortNames(target, opts.names, () => Promise.all([loadFlows(a, text), loadFlows(b, text)]));
   const d = diffEncoded(fa, fb);
   // One write for the whole diff, as bytes: a write per line was a tenth of the command's time.
   out(formatEncodedDiffText(fa, fb, d));

@@ -1,4 +1,4 @@
-// ofctl-ts dump-flows TARGET [MATCH] [--no-stats] [--diff FILE]
+// ofctl-ts dump-flows TARGET [MATCH] [--no-stats] [--names|--no-names] [--diff FILE]
 // A plain dump loads only the session and the printer: the flow parser and the diff (for MATCH and
 // --diff) are loaded when asked for, as start-up time is part of every dump's time.
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
@@ -9,6 +9,7 @@ import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFl
 import { formatTarget, parseTarget } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, UsageError, withTarget } from './common.js';
 import { EARLY_DUMP_XID, EarlyDump, takeEarlyDump } from './early-dump.js';
+import { NamesOption, showNames, usePortNamesOf, withPortNames } from './port-names.js';
 
 /** Text is handed to stdout in chunks of at least this many bytes (and at the end). */
 const FLUSH_BYTES = 1 << 17;
@@ -18,6 +19,8 @@ export interface DumpFlowsArgs {
   readonly match?: string;
   readonly stats: boolean;
   readonly diff?: string;
+  /** --names / --no-names; undefined: names when stdout is a terminal (port-names.ts). */
+  readonly names?: NamesOption;
 }
 
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
@@ -25,31 +28,41 @@ export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => voi
   // reply as the switch sends them. Most replies print straight from their bytes into big byte
   // chunks for stdout (printBytes); the others, and any malformed one (which the decoder then
   // reports), are decoded first (print). Both write in the order the replies came.
+  // With names shown every reply is decoded and printed with them, and, as ovs-ofctl prints a
+  // dump with names, without the reply headers.
+  const names = showNames(a.names);
   const sink = new TextSink((chunk) => process.stdout.write(chunk));
+  const withStats = { stats: a.stats };
   const print = (r: FlowStatsReply): void => {
     sink.flush();
-    if (a.stats) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
-    else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f)}\n`).join(''));
+    if (a.stats && !names) out(formatFlowStatsReply(r.xid, r.flags, r.flows));
+    else if (r.flows.length) out(r.flows.map((f) => ` ${formatFlow(f, withStats)}\n`).join(''));
   };
   const printBytes = (bytes: Buffer): boolean => {
-    if (!writeFlowStatsReplyBytes(sink, bytes, a.stats)) return false;
+    if (names || !writeFlowStatsReplyBytes(sink, bytes, a.stats)) return false;
     if (sink.pos >= FLUSH_BYTES) sink.flush();
     return true;
   };
   // `--diff ""` (an unset variable in a script) must not pass for "in sync".
   if (a.diff === '') throw new UsageError('--diff needs a FILE (- for standard input)');
   const early = !a.match && a.diff === undefined ? await takeEarlyDump(a.target) : undefined;
-  if (early) return finishEarlyDump(early, print, printBytes).finally(() => sink.flush());
-
-  const filter = a.match ? await dumpFilter(a.match) : {};
-  if (a.diff !== undefined) return diffWithGolden(a.target, filter, a.diff, out);
-  return withTarget(a.target, async (conn) => {
-    try {
-      await streamFlowReplies(conn, filter, print, printBytes);
-    } finally {
-      sink.flush();
-    }
-    return EXIT_OK;
+  if (early) {
+    // Shown names are fetched while the early dump's replies wait unread in its socket.
+    if (names) await usePortNamesOf(a.target);
+    return finishEarlyDump(early, print, printBytes).finally(() => sink.flush());
+  }
+  // A MATCH may name ports (unless --no-names); shown names are fetched before the dump.
+  return withPortNames(a.target, a.names, async () => {
+    const filter = a.match ? await dumpFilter(a.match) : {};
+    if (a.diff !== undefined) return diffWithGolden(a.target, filter, a.diff, out);
+    return withTarget(a.target, async (conn) => {
+      try {
+        await streamFlowReplies(conn, filter, print, printBytes);
+      } finally {
+        sink.flush();
+      }
+      return EXIT_OK;
+    });
   });
 }
 

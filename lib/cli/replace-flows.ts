@@ -5,12 +5,15 @@
 // when read, the dump's are kept as the bytes that would install them, not as objects.
 import { OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
 import { diffEncoded, EncodedFlows, formatEncodedDiffText } from '../flowset/encoded-flows.js';
-import { readEncodedFlowFile } from '../flowset/flow-file.js';
+import { readEncodedFlowFile, readEncodedFlowText, readText } from '../flowset/flow-file.js';
 import { streamFlowReplies } from '../switch/flow-ops.js';
 import { EXIT_OK, warnNormalized, withTarget } from './common.js';
+import { NamesOption, withPortNames } from './port-names.js';
 
-export async function replaceFlowsCommand(target: string, file: string, out: (s: string | Buffer) => void): Promise<number> {
-  const want = readEncodedFlowFile(file, warnNormalized);
+/** names: --names / --no-names (port names in FILE unless false; the changes printed with names when shown). */
+export async function replaceFlowsCommand(target: string, file: string, out: (s: string | Buffer) => void, opts: { readonly names?: NamesOption } = {}): Promise<number> {
+  const text = file === '-' ? readText('-') : undefined;
+  const want = await withPortNames(target, opts.names, async () => (text === undefined ? readEncodedFlowFile(file, warnNormalized) : readEncodedFlowText(text, '<stdin>', warnNormalized)));
   return withTarget(target, async (conn) => {
     const have = new EncodedFlows();
     await streamFlowReplies(conn, {}, (r) => { for (const f of r.flows) have.add(f); });

@@ -77,7 +77,16 @@ export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning): G
 
 /** A flow file as an encoded set (the flows as the switch is told them; see encoded-flows.ts). */
 export function readEncodedFlowFile(path: string, onNormalize?: NormalizeWarning): EncodedFlows {
+  return encodedFlowsOf(iterateFlowFile(path, onNormalize));
+}
+
+/** Flow text already read (standard input, kept for a second pass) as an encoded set. */
+export function readEncodedFlowText(text: string, name: string, onNormalize?: NormalizeWarning): EncodedFlows {
+  return encodedFlowsOf(iterateFlowText(text, name, onNormalize));
+}
+
+function encodedFlowsOf(flows: Iterable<FileFlow>): EncodedFlows {
   const set = new EncodedFlows();
-  for (const f of iterateFlowFile(path, onNormalize)) set.add(f.flow);
+  for (const f of flows) set.add(f.flow);
   return set;
 }
