@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { Action, Learn, LearnSpec, NX_LEARN_F_DELETE_LEARNED, NX_LEARN_F_SEND_FLOW_REM, NX_LEARN_F_WRITE_RESULT } from '../codecs/actions/index.js';
 import { allOnes, FieldDef, fieldByHeader, FIELDS, fieldByName, Slot, SLOT_BITS } from '../codecs/openflow/fields.js';
 import { FlowStats } from '../codecs/openflow/flow.js';
+import { checkFlowActions } from '../codecs/actions/check.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
 import type { FlowMonitorRequest, FlowUpdate } from '../codecs/openflow/vendor-messages.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
@@ -431,7 +432,34 @@ export const flowModArb: fc.Arbitrary<MessageOf<'flow_mod'>> = fc
     outPort: port, outGroup: fc.oneof(fc.constant(0xffffffff), u32), flags: fc.integer({ min: 0, max: 31 }),
     importance: u16, match: matchArb, unknownOxm: unknownOxmsArb, instructions: instructionsArb,
   })
-  .map(({ unknownOxm, ...r }): MessageOf<'flow_mod'> => ({ type: 'flow_mod', ...r, ...(unknownOxm ? { unknownOxm } : {}) }));
+  .map(({ unknownOxm, ...r }): MessageOf<'flow_mod'> => ({
+    type: 'flow_mod', ...r, instructions: allowedBy(r.match, r.instructions), ...(unknownOxm ? { unknownOxm } : {}),
+  }));
+
+/** Whether OVS accepts these instructions with this match (checkFlowActions(), held to ofp-print by flow-mod-check.test.ts). */
+function accepted(match: Match, ins: Instructions): boolean {
+  try {
+    checkFlowActions(match, ins, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The instructions less what OVS would refuse beside this match (a FLOW_MOD OVS refuses at decode
+ * is no round trip): actions whose prerequisites the match lacks, conjunctions beside other
+ * actions or instructions; the whole list when what is left still does not pass.
+ */
+function allowedBy(match: Match, ins: Instructions): Instructions {
+  if (accepted(match, ins)) return ins;
+  const keep = (list: readonly Action[], write: boolean): Action[] =>
+    list.filter((a) => a.type !== 'conjunction' && accepted(match, write ? { apply: [], write: [a] } : { apply: [a] }));
+  const { write, ...rest } = ins;
+  const kept = write ? keep(write, true) : [];
+  const fewer: Instructions = { ...rest, apply: keep(ins.apply, false), ...(kept.length ? { write: kept } : {}) };
+  return accepted(match, fewer) ? fewer : { ...rest, apply: [] };
+}
 
 const flowStatsArb: fc.Arbitrary<FlowStats> = fc
   .record({

@@ -42,6 +42,12 @@ const CS_INVALID = 0x10n;
 
 /** OVS's check_CT(): what the match must say for a ct action (else the flow is inconsistent). */
 function checkMatch(a: Ct, match: Parameters<typeof slotValue>[0], at: number): void {
+  const why = ctMatchWhy(a, match);
+  if (why) fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${why}`, at);
+}
+
+/** checkMatch()'s test alone: why the match does not allow this ct action, else undefined. */
+export function ctMatchWhy(a: Ct, match: Parameters<typeof slotValue>[0]): string | undefined {
   const dlType = slotValue(match, 'dl_type');
   const nwProto = match.get('nw_proto')?.value;
   const invalid = ((match.get(CT_STATE.slot)?.value ?? 0n) & CS_INVALID) !== 0n;
@@ -53,7 +59,7 @@ function checkMatch(a: Ct, match: Parameters<typeof slotValue>[0], at: number): 
   const nat = a.actions.find((n) => n.type === 'nat');
   const natWhy = nat?.af === 'ipv4' && dlType !== ETH_TYPE_IP ? 'an IPv4 nat range needs an ip match'
     : nat?.af === 'ipv6' && dlType !== ETH_TYPE_IPV6 ? 'an IPv6 nat range needs an ipv6 match' : undefined;
-  if (why ?? natWhy) fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${why ?? natWhy}`, at);
+  return why ?? natWhy;
 }
 
 export const ct: ActionRecord<Ct> = {

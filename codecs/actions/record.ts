@@ -87,9 +87,21 @@ export function withDlType(m: Match, dlType: number): Match {
  * "source field", "destination field").
  */
 export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, at: number): void {
+  const why = fieldPrereqWhy(f, ctx, what);
+  if (why) fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${why}`, at);
+}
+
+/** checkFieldPrereq()'s test alone: OVS's warning when f's prerequisites do not hold, else undefined. */
+export function fieldPrereqWhy(f: FieldDef, ctx: Pick<ParseContext, 'match' | 'vlan'>, what: string): string | undefined {
   const c = { ...protocolContext(ctx.match, true), vlan: ctx.vlan };
-  if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return;
-  fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${what} ${f.name} lacks correct prerequisites`, at);
+  if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return undefined;
+  return `${what} ${f.name} lacks correct prerequisites`;
+}
+
+/** The match says a VLAN header is present (the tag-present bit is matched, and set). */
+export function matchHasVlan(m: Match): boolean {
+  const tci = m.get('vlan_tci');
+  return !!tci && (tci.mask & 0x1000n) !== 0n && (tci.value & 0x1000n) !== 0n;
 }
 
 /** The match says IPv4 or IPv6: the prerequisite of the TTL and IP rewrites. */

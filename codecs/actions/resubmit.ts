@@ -18,7 +18,7 @@ const NXAST_RESUBMIT = 1, NXAST_RESUBMIT_TABLE = 14, NXAST_RESUBMIT_TABLE_CT = 4
 const CS_NEW_EST_REL_RPL_NAT = 0xcfn, CS_INVALID = 0x10n, CS_TRACKED = 0x20n;
 
 /** OVS's is_ct_valid() on a match: it says the packet has a valid connection (resubmit's ct needs one). */
-function ctValid(m: Match): boolean {
+export function ctValid(m: Match): boolean {
   const e = m.get('ct_state');
   if (!e) return false;
   return (e.value & CS_NEW_EST_REL_RPL_NAT) !== 0n || ((e.value & CS_TRACKED) !== 0n && (e.mask & CS_INVALID) !== 0n && (e.value & CS_INVALID) === 0n);

@@ -3,6 +3,7 @@
 // OpenFlow 1.3 (mod_vlan_vid -> push_vlan + set_field, set_tunnel -> set_field tun_id, strip_vlan ->
 // pop_vlan, masked set_field -> load, …); this file reads the instructions around them.
 import { Action, parseAction, ParseContext } from '../actions/index.js';
+import { matchHasVlan } from '../actions/record.js';
 import { allOnes } from '../openflow/fields.js';
 import type { Instructions } from '../openflow/instructions.js';
 import type { Match } from '../openflow/match.js';
@@ -12,11 +13,6 @@ import { parseUint } from './values.js';
 
 export { FlowSyntaxError } from './syntax.js';
 
-/** The match says a VLAN header is present (the tag-present bit is matched, and set). */
-export function matchHasVlan(m: Match): boolean {
-  const tci = m.get('vlan_tci');
-  return !!tci && (tci.mask & 0x1000n) !== 0n && (tci.value & 0x1000n) !== 0n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Instructions

@@ -2,6 +2,7 @@
 // throws: a malformed message yields { ok: false, error } with the byte offset of the problem.
 import { DecodeError, Reader, Writer } from './bytes.js';
 import { Action, decodeActions, encodeActions } from '../actions/index.js';
+import { checkFlowActions } from '../actions/check.js';
 import { Flow, FlowStats } from './flow.js';
 import { decodeInstructions, encodeInstructions } from './instructions.js';
 import { decodeMatch, encodeMatch, Match, UnknownOxm } from './match.js';
@@ -543,7 +544,9 @@ function readFlowMod(b: Reader, xid: number): MessageOf<'flow_mod'> {
   const flags = b.u16();
   const importance = b.u16();
   const { match, unknown } = decodeMatch(b);
+  const insAt = b.pos;
   const instructions = decodeInstructions(b);
+  checkFlowActions(match, instructions, insAt);
   const fm: MessageOf<'flow_mod'> = {
     type: 'flow_mod', xid, command: command as FlowModCommand, cookie, cookieMask, table, idleTimeout, hardTimeout,
     priority, bufferId, outPort, outGroup, flags, importance, match, instructions,

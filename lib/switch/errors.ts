@@ -1,5 +1,6 @@
 // OpenFlow error replies as readable text (type and code names from the OF1.3 spec and OVS).
-import { OfMessage, ONF_EXPERIMENTER } from '../../codecs/openflow/messages.js';
+import { errorName } from '../../codecs/openflow/errors.js';
+import type { OfMessage } from '../../codecs/openflow/messages.js';
 
 const TYPES: readonly string[] = [
   'OFPET_HELLO_FAILED', 'OFPET_BAD_REQUEST', 'OFPET_BAD_ACTION', 'OFPET_BAD_INSTRUCTION', 'OFPET_BAD_MATCH',
@@ -25,16 +26,10 @@ const CODES: Readonly<Record<number, readonly string[]>> = {
     'OFPFMFC_BAD_TIMEOUT', 'OFPFMFC_BAD_COMMAND', 'OFPFMFC_BAD_FLAGS'],
 };
 
-const BUNDLE_CODES = ['UNKNOWN', 'EPERM', 'BAD_ID', 'BUNDLE_EXIST', 'BUNDLE_CLOSED', 'OUT_OF_BUNDLES', 'BAD_TYPE',
-  'BAD_FLAGS', 'MSG_BAD_LEN', 'MSG_BAD_XID', 'MSG_UNSUP', 'MSG_CONFLICT', 'MSG_TOO_MANY', 'MSG_FAILED', 'TIMEOUT',
-  'BUNDLE_IN_PROGRESS'];
-
 export function describeError(m: Extract<OfMessage, { type: 'error' }>): string {
   if (m.experimenter !== undefined) {
-    if (m.experimenter === ONF_EXPERIMENTER && m.code >= 2300 && m.code < 2300 + BUNDLE_CODES.length) {
-      return `OFPBFC_${BUNDLE_CODES[m.code - 2300]}`;
-    }
-    return `experimenter error 0x${m.experimenter.toString(16)} code ${m.code}`;
+    // Nicira and ONF codes by OVS's names (the codec's one table), as ovs-ofctl prints them.
+    return errorName(0xffff, m.code, m.experimenter) ?? `experimenter error 0x${m.experimenter.toString(16)} code ${m.code}`;
   }
   const type = TYPES[m.errType] ?? `type ${m.errType}`;
   const code = CODES[m.errType]?.[m.code] ?? `code ${m.code}`;

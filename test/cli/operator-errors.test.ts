@@ -3,6 +3,7 @@
 // after --diff, stdin twice, a port out of range), and a switch holding actions this codec does not
 // model yet (MPLS), which must not fail a whole dump.
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,18 @@ describe('flow tool: an operator\'s slips get one clear line', function () {
     const r = await runCli(['controller', '--topology', '/dev/null', '--metrics-port', '99999']);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.equal('ofctl-ts: controller: --metrics-port 99999: must be a port number (0-65535)\n');
+  });
+
+  it('a tun_metadata flow on a bridge without a TLV map: both tools exit 1 naming NXFMFC_INVALID_TLV_FIELD', async () => {
+    const flow = 'tun_metadata0=0x1,actions=drop';
+    const theirs = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', ovs.mgmtTarget('br0'), flow], (e, _out, stderr) => resolve({ code: e ? Number(e.code) : 0, stderr }));
+    });
+    expect(theirs.code).to.equal(1);
+    expect(theirs.stderr).to.match(/^OFPT_ERROR \(OF1\.3\) \(xid=0x\w+\): NXFMFC_INVALID_TLV_FIELD\n/);
+    const r = await runCli(['add-flow', 'br0', flow], env());
+    expect(r.code).to.equal(theirs.code);
+    expect(r.stderr).to.equal('ofctl-ts: add-flow: switch refused: flow-mod 1: NXFMFC_INVALID_TLV_FIELD\n');
   });
 
   it('a flow with MPLS actions (put there by another tool) dumps as OVS dumps it', async () => {

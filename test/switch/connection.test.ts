@@ -100,9 +100,9 @@ describe('OpenFlow session (scripted peers)', () => {
     await hs;
     const barrier = conn.request({ type: 'barrier_request' }).then(() => 'answered', (e: Error) => e.message);
     const sent = await peer.next('barrier_request', 2000);
-    // OFPET_EXPERIMENTER, Nicira, exp code 37 (what ovs-vswitchd 3.1 sent for a tun_metadata flow without a TLV map).
-    peer.raw(`04010018${sent.xid.toString(16).padStart(8, '0')}ffff0025000023200000000000000000`);
-    expect(await barrier).to.equal('experimenter error 0x2320 code 37');
+    // OFPET_EXPERIMENTER, Nicira, exp code 45: no name in OVS 3.1 (37 is NXFMFC_INVALID_TLV_FIELD, now named).
+    peer.raw(`04010018${sent.xid.toString(16).padStart(8, '0')}ffff002d000023200000000000000000`);
+    expect(await barrier).to.equal('experimenter error 0x2320 code 45');
     expect(conn.isOpen).to.equal(true);
     done();
   });

@@ -24,6 +24,27 @@ describe('asynchronous and error messages against ovs-ofctl ofp-print', function
     }
   });
 
+  it('Nicira and ONF experimenter errors (OFPET_EXPERIMENTER, id, code) print with OVS\'s names', async () => {
+    // Bytes written here from OVS's numbers (ofp-errors.h's NX1.2+ / ONF1.3 codes), not by our encoder.
+    const nx = [2, 6, 15, 21, 34, 36, 37, 38, 39, 40, 41, 42, 43, 44];
+    const onf = [2300, 2315, 2600, 4250, 4443, 4448];
+    const hexOf = (code: number, exp: string): string => `0401001000000007ffff${code.toString(16).padStart(4, '0')}${exp}`;
+    for (const hex of [...nx.map((c) => hexOf(c, '00002320')), ...onf.map((c) => hexOf(c, '4f4e4600'))]) {
+      const theirs = await ofpPrint(hex);
+      expect(theirs, hex).to.not.include('decode error');
+      const r = decodeMessage(Buffer.from(hex, 'hex'));
+      expect(r.ok && formatMessage(r.msg), hex).to.equal(theirs);
+    }
+    expect(await ofpPrint(hexOf(37, '00002320'))).to.equal('OFPT_ERROR (OF1.3) (xid=0x7): NXFMFC_INVALID_TLV_FIELD\nOpenFlow message is empty\n');
+    // Codes OVS maps only for other versions (NX1.2's 25-33, NX1.4's 22-23) or not at all: refused by both.
+    for (const code of [14, 22, 23, 25, 33, 45]) {
+      const hex = hexOf(code, '00002320');
+      expect(await ofpPrint(hex), hex).to.include('***decode error: OFPBRC_BAD_LEN***');
+      const r = decodeMessage(Buffer.from(hex, 'hex'));
+      expect(r.ok ? 'accepted' : r.error.message, hex).to.match(/OFPBRC_BAD_LEN/);
+    }
+  });
+
   it('an error OVS has no name for is refused, as OVS refuses it', async () => {
     for (const hex of ['0401000c000000000001000e', '0401001000000000ffff000100002320', '0401001000000000ffff0a284f4e4601']) {
       expect(await ofpPrint(hex)).to.include('***decode error: OFPBRC_BAD_LEN***');
