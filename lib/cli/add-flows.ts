@@ -1,6 +1,6 @@
-// ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle]
+// ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle] / mod-flows [--strict] TARGET FLOW
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import type { FlowModMessage } from '../../codecs/openflow/messages.js';
+import { FlowModMessage, OFPFC_MODIFY, OFPFC_MODIFY_STRICT } from '../../codecs/openflow/messages.js';
 import { FileFlow, iterateFlowFile, readFlowFile, readText } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
@@ -12,12 +12,20 @@ export async function addFlowCommand(target: string, flow: string): Promise<numb
   return EXIT_OK;
 }
 
+/** mod-flows: the actions (and cookie, timeouts, flags) of the matching flows; --strict: exactly this match and priority. */
+export async function modFlowsCommand(target: string, flow: string, strict: boolean): Promise<number> {
+  const fm = parseFlow(flow, { mode: 'modify', command: strict ? OFPFC_MODIFY_STRICT : OFPFC_MODIFY, onNormalize: (pre, post) => warnNormalized('', pre, post) });
+  await withTarget(target, (c) => applyFlowMods(c, [fm], false));
+  return EXIT_OK;
+}
+
 /**
  * All flows of the file in one atomic bundle by default: either every flow is installed or none.
  * The file is parsed while earlier flows are already on their way (a syntax error discards the
  * bundle), and a refused flow is reported with its file and line. Without a bundle the whole file
  * is parsed first, as ovs-ofctl does, so a syntax error sends nothing; a refusal then says how
- * many flow-mods the switch did apply.
+ * many flow-mods the switch did apply. A line may start with add, modify, modify_strict, delete or
+ * delete_strict, as in ovs-ofctl; the flow-mods go in the file's order.
  */
 export async function addFlowsCommand(target: string, file: string, bundle: boolean): Promise<number> {
   // Only the line number of each sent flow is kept (the parsed flows die young, which keeps the
@@ -40,7 +48,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
   if (!bundle) {
     // As ovs-ofctl without --bundle: one flow-mod at a time, each confirmed by a barrier, stopping
     // at the first the switch refuses (the ones before it stay applied, the rest is not sent).
-    const mods = readFlowFile(file, warnNormalized).map(keep);
+    const mods = readFlowFile(file, warnNormalized, true).map(keep);
     await withTarget(target, async (c) => {
       for (let i = 0; i < mods.length; i++) {
         const failures = await c.sendConfirmed([mods[i]!]);
@@ -52,7 +60,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
     return EXIT_OK;
   }
   function* flows(): Generator<FlowModMessage> {
-    for (const f of iterateFlowFile(file, warnNormalized)) yield keep(f);
+    for (const f of iterateFlowFile(file, warnNormalized, true)) yield keep(f);
   }
   try {
     await withTarget(target, (c) => applyFlowMods(c, flows(), true));
