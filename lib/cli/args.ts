@@ -161,7 +161,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     } else {
       words.push(a);
     }
-    if (opts.help || opts.version) break;
+    if (opts.help || opts.version) {
+      // `-h CMD`: the command whose help is asked for, though options stop here (as ovs-ofctl's).
+      const next = argv.slice(i + 1).find((w) => !w.startsWith('-'));
+      if (!words.length && next !== undefined) words.push(next);
+      break;
+    }
   }
   return { words, opts };
 }

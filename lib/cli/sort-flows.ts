@@ -1,7 +1,8 @@
 // dump-flows --sort[=FIELD] / --rsort[=FIELD], as ovs-ofctl sorts (compare_flows): by each key in
 // turn, a field's value with its wildcarded bits zero, the flows that do not match the field (or
-// whose prerequisites do not hold) last in either direction; no field: the priority. Ties keep the
-// switch's order (glibc's qsort is a merge sort, stable as Array.prototype.sort).
+// whose prerequisites do not hold) last in either direction; no field: the priority. Ties go by
+// descending priority, as ovs-ofctl 3.1 prints them (measured: not the switch's order), then the
+// switch's order.
 import { fieldByName, FieldDef, prereqHolds } from '../../codecs/openflow/fields.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { protocolContext } from '../../codecs/openflow/match.js';
@@ -37,6 +38,6 @@ export function sortFlows<F extends Flow>(flows: F[], keys: readonly SortKey[]):
       }
       if (ret) return keys[i]!.descending ? -ret : ret;
     }
-    return 0;
+    return b.priority - a.priority;
   });
 }
