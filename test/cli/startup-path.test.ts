@@ -54,7 +54,7 @@ describe('start-up path: the bundled binary behaves as the compiled modules', fu
     expect(r.code).to.equal(1);
     expect(r.stderr).to.contain('ofctl-ts: add-flow: ').and.contain(QUICK).and.not.contain(FULL);
     // Not a flow command: the line goes on to the yargs CLI's bundle, which words the error.
-    const y = await runCli(['render', '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
+    const y = await runCli(['render', '--topology', '-', '--host', 'x', '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
     expect(y.code).to.equal(1);
     expect(y.stderr).to.contain('Unknown argument: bogus');
   });
