@@ -86,7 +86,8 @@ cpSync(join(ROOT, 'node_modules', 'yargs', 'locales'), join(CLI, '..', 'locales'
 // line parsing, the flow parser, the help text). A run with another Node makes its own on first use.
 const BIN = join(ROOT, 'bin', 'ofctl-ts.js');
 const FLOWS = join(ROOT, 'fixtures', 'seed-003', 'compute-br-tun.add-flows.txt');
-for (const args of [['--help'], ['diff-flows', FLOWS, FLOWS], ['dump-flows', 'unix:/nonexistent/ofctl-ts-warm-up']]) {
+// `render --help` is the yargs CLI's run (every other line here is the flow tool's).
+for (const args of [['--help'], ['render', '--help'], ['diff-flows', FLOWS, FLOWS], ['dump-flows', 'unix:/nonexistent/ofctl-ts-warm-up']]) {
   spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, OFCTL_TS_WRITE_CODE_CACHE: '1' }, stdio: 'ignore' });
 }
 

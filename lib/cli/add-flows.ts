@@ -1,6 +1,6 @@
-// ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle]
+// ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle] / mod-flows [--strict] TARGET FLOW
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import type { FlowModMessage } from '../../codecs/openflow/messages.js';
+import { FlowModMessage, OFPFC_MODIFY, OFPFC_MODIFY_STRICT } from '../../codecs/openflow/messages.js';
 import { FileFlow, iterateFlowFile, iterateFlowText, readText } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
 import { applyFlowMods } from '../switch/flow-ops.js';
@@ -18,12 +18,20 @@ export async function addFlowCommand(target: string, flow: string, opts: AddFlow
   return EXIT_OK;
 }
 
+/** mod-flows: the actions (and cookie, timeouts, flags) of the matching flows; --strict: exactly this match and priority. */
+export async function modFlowsCommand(target: string, flow: string, strict: boolean, opts: AddFlowsOptions = {}): Promise<number> {
+  const fm = await withPortNames(target, opts.names, async () => parseFlow(flow, { mode: 'modify', command: strict ? OFPFC_MODIFY_STRICT : OFPFC_MODIFY, onNormalize: (pre, post) => warnNormalized('', pre, post) }));
+  await withTarget(target, (c) => applyFlowMods(c, [fm], false));
+  return EXIT_OK;
+}
+
 /**
  * All flows of the file in one atomic bundle by default: either every flow is installed or none.
  * The file is parsed while earlier flows are already on their way (a syntax error discards the
  * bundle), and a refused flow is reported with its file and line. Without a bundle the whole file
  * is parsed first, as ovs-ofctl does, so a syntax error sends nothing; a refusal then says how
- * many flow-mods the switch did apply.
+ * many flow-mods the switch did apply. A line may start with add, modify, modify_strict, delete or
+ * delete_strict, as in ovs-ofctl; the flow-mods go in the file's order.
  */
 export async function addFlowsCommand(target: string, file: string, bundle: boolean, opts: AddFlowsOptions = {}): Promise<number> {
   // Standard input can be read once only: its text is kept for a second pass (port names met).
@@ -32,7 +40,7 @@ export async function addFlowsCommand(target: string, file: string, bundle: bool
 }
 
 async function addFlows(target: string, file: string, bundle: boolean, stdinText: string | undefined): Promise<number> {
-  const fileFlows = (): Generator<FileFlow> => (stdinText === undefined ? iterateFlowFile(file, warnNormalized) : iterateFlowText(stdinText, '<stdin>', warnNormalized));
+  const fileFlows = (): Generator<FileFlow> => (stdinText === undefined ? iterateFlowFile(file, warnNormalized, true) : iterateFlowText(stdinText, '<stdin>', warnNormalized, true));
   // Only the line number of each sent flow is kept (the parsed flows die young, which keeps the
   // garbage collector cheap for big files); the text is read again if the switch refuses one.
   const sentLines: number[] = [];

@@ -1,11 +1,14 @@
-// ofctl-ts diff-flows A B: each a target or a flow file. Exit 0 equal, 1 different, 2 error.
+// ofctl-ts diff-flows A B: each a target or a flow file. Exit 0 equal, 2 different, 1 error (as ovs-ofctl 3.1).
 import { existsSync, statSync } from 'node:fs';
 import { diffEncoded, EncodedFlows, formatEncodedDiffText, isEmptyEncodedDiff } from '../flowset/encoded-flows.js';
 import { readEncodedFlowFile, readEncodedFlowText, readText } from '../flowset/flow-file.js';
 import { streamFlowReplies } from '../switch/flow-ops.js';
 import { TargetError } from '../switch/target.js';
-import { EXIT_DIFFERENT, EXIT_OK, UsageError, withTarget } from './common.js';
+import { EXIT_OK, UsageError, withTarget } from './common.js';
 import { NamesOption, withPortNames } from './port-names.js';
+
+/** ovs-ofctl diff-flows' exit code when the flows differ (its failures exit 1). */
+const EXIT_FLOWS_DIFFER = 2;
 
 function isFile(p: string): boolean {
   return p === '-' || (existsSync(p) && statSync(p).isFile());
@@ -44,5 +47,5 @@ export async function diffFlowsCommand(a: string, b: string, out: (s: string | B
   const d = diffEncoded(fa, fb);
   // One write for the whole diff, as bytes: a write per line was a tenth of the command's time.
   out(formatEncodedDiffText(fa, fb, d));
-  return isEmptyEncodedDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
+  return isEmptyEncodedDiff(d) ? EXIT_OK : EXIT_FLOWS_DIFFER;
 }

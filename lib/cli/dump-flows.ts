@@ -8,6 +8,7 @@ import { OfConnection, RawPartConsumer, SentRequest } from '../switch/connection
 import { asFlowStatsReply, DumpFilter, dumpFlowReplies, FlowStatsReply, streamFlowReplies } from '../switch/flow-ops.js';
 import { formatTarget, parseTarget } from '../switch/target.js';
 import { EXIT_DIFFERENT, EXIT_OK, flowToolLogger, UsageError, withTarget } from './common.js';
+import type { SortKey } from './args.js';
 import { EARLY_DUMP_XID, EarlyDump, takeEarlyDump } from './early-dump.js';
 import { NamesOption, showNames, usePortNamesOf, withPortNames } from './port-names.js';
 
@@ -21,6 +22,8 @@ export interface DumpFlowsArgs {
   readonly diff?: string;
   /** --names / --no-names; undefined: names when stdout is a terminal (port-names.ts). */
   readonly names?: NamesOption;
+  /** --sort/--rsort keys: the whole dump is read, then printed sorted, without reply headers (as ovs-ofctl). */
+  readonly sort?: readonly SortKey[];
 }
 
 export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => void): Promise<number> {
@@ -55,6 +58,7 @@ export async function dumpFlowsCommand(a: DumpFlowsArgs, out: (s: string) => voi
   return withPortNames(a.target, a.names, async () => {
     const filter = a.match ? await dumpFilter(a.match) : {};
     if (a.diff !== undefined) return diffWithGolden(a.target, filter, a.diff, out);
+    if (a.sort?.length) return sortedDump(a.target, filter, a.sort, a.stats, out);
     return withTarget(a.target, async (conn) => {
       try {
         await streamFlowReplies(conn, filter, print, printBytes);
@@ -83,6 +87,16 @@ async function diffWithGolden(target: string, filter: DumpFilter, file: string, 
     const d = diffFlows(want, (await dumpFlowReplies(conn, filter)).flatMap((r) => r.flows));
     for (const l of formatDiff(d)) out(l);
     return isEmptyDiff(d) ? EXIT_OK : EXIT_DIFFERENT;
+  });
+}
+
+async function sortedDump(target: string, filter: DumpFilter, keys: readonly SortKey[], stats: boolean, out: (s: string) => void): Promise<number> {
+  const { sortFlows } = await import('./sort-flows.js');
+  return withTarget(target, async (conn) => {
+    const flows = sortFlows((await dumpFlowReplies(conn, filter)).flatMap((r) => r.flows), keys);
+    const opts = { stats };
+    out(flows.map((f) => ` ${formatFlow(f, opts)}\n`).join(''));
+    return EXIT_OK;
   });
 }
 

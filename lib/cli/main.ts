@@ -1,8 +1,9 @@
-// The ofctl-ts binary: parses arguments and dispatches to one command module per command, loaded
-// only when that command runs (start-up time is part of every command's time).
+// The ofctl-ts commands beside the flow tool (render, audit, pipeline, controller, status; the flow
+// tool is quick.ts): parses their arguments with yargs and runs each command's module, loaded only
+// when that command runs (start-up time is part of every command's time).
 import { setTlsOptions } from './common.js';
 import { VERSION } from '../version.js';
-import { flowCommands, out, run } from './run.js';
+import { out, run } from './run.js';
 import cjsYargs from './yargs.cjs';
 
 const { yargs, hideBin } = cjsYargs;
@@ -18,42 +19,12 @@ void yargs(args)
   .middleware((a) => {
     for (const [k, v] of Object.entries(a)) if (v === STDIN_TOKEN) a[k] = '-';
   }, true)
-  .usage('$0 <command> [args]\n\nTARGET is tcp:IP:PORT, ssl:IP:PORT, unix:PATH, or a bridge name (its mgmt socket in $OVS_RUNDIR).')
+  .usage('$0 <command> [args]\n\nThe flow commands (dump-flows, add-flows…): ofctl-ts --help.')
   // TLS for ssl: targets, listen addresses and OVSDB addresses, named as OVS names them.
   .option('private-key', { type: 'string', global: true, describe: 'TLS: our private key (PEM)' })
   .option('certificate', { type: 'string', global: true, describe: 'TLS: our certificate (PEM), signed by a CA the peers trust' })
   .option('ca-cert', { type: 'string', global: true, describe: 'TLS: the CA certificate that signed the peers\' certificates' })
   .middleware((a) => setTlsOptions({ privateKey: a.privateKey, certificate: a.certificate, caCert: a.caCert }))
-  .command('dump-flows <target> [match]', 'print the flows of a switch, as ovs-ofctl -O OpenFlow13 prints them',
-    (y) => y
-      .positional('target', { type: 'string', demandOption: true })
-      .positional('match', { type: 'string', describe: 'only flows at least as specific as this: match fields, table, out_port, out_group, cookie=V/MASK (as ovs-ofctl; priority is refused)' })
-      .option('stats', { type: 'boolean', default: true, describe: 'print cookie, duration and counters (--no-stats to omit)' })
-      .option('names', { type: 'boolean', default: false, describe: 'accepted for ovs-ofctl compatibility; ports print as numbers' })
-      .option('diff', { type: 'string', describe: 'compare with a golden flow file; exit 1 if different' }),
-    (a) => flowCommands['dump-flows'](a))
-  .command('add-flow <target> <flow>', 'add one flow', (y) => y
-    .positional('target', { type: 'string', demandOption: true })
-    .positional('flow', { type: 'string', demandOption: true }),
-  (a) => flowCommands['add-flow'](a))
-  .command('add-flows <target> <file>', 'add the flows of FILE (- = stdin) in one atomic bundle', (y) => y
-    .positional('target', { type: 'string', demandOption: true })
-    .positional('file', { type: 'string', demandOption: true })
-    .option('bundle', { type: 'boolean', default: true, describe: 'one atomic bundle (--no-bundle: plain flow-mods and one barrier)' }),
-  (a) => flowCommands['add-flows'](a))
-  .command('del-flows <target> [match]', 'delete flows (all, or those matching)', (y) => y
-    .positional('target', { type: 'string', demandOption: true })
-    .positional('match', { type: 'string', describe: 'match fields, table, out_port, out_group, cookie=V/MASK; priority only with --strict (as ovs-ofctl)' })
-    .option('strict', { type: 'boolean', default: false, describe: 'only the flow with exactly this match and priority; in every table unless table= is given' }),
-  (a) => flowCommands['del-flows'](a))
-  .command('diff-flows <a> <b>', 'compare two flow sets (each a target or a file); exit 0 equal, 1 different, 2 error', (y) => y
-    .positional('a', { type: 'string', demandOption: true })
-    .positional('b', { type: 'string', demandOption: true }),
-  (a) => flowCommands['diff-flows'](a))
-  .command('replace-flows <target> <file>', 'make the switch hold exactly FILE, with a minimal atomic diff', (y) => y
-    .positional('target', { type: 'string', demandOption: true })
-    .positional('file', { type: 'string', demandOption: true }),
-  (a) => flowCommands['replace-flows'](a))
   .command('render', "print the flows a host should hold (no OVS needed), as dump-flows --no-stats | sort prints them", (y) => y
     .option('topology', { type: 'string', demandOption: true, describe: 'topology file (JSON lines), - for stdin' })
     .option('host', { type: 'string', demandOption: true })

@@ -1,67 +1,100 @@
-// The common command lines without yargs: loading yargs, declaring every command and parsing
-// (yargs also renders the whole help text after each command, to cache it) costs more than a
-// command on a small bridge itself. A line is taken here only when it is plainly well formed: a
-// flow command, its positionals (none empty, none starting with `-` but `-` itself, none quoted,
-// which yargs would unquote) and its boolean options, each at most once. Anything else (--help,
-// TLS options, --diff, a typo, a missing argument…) goes to the yargs CLI (main.ts), which
-// parses it, and words its errors, as before.
+// The flow tool's command line, without yargs (its load and its help text cost more than a command
+// on a small bridge): parsed as ovs-ofctl parses its own (args.ts), run from the command table
+// (commands.ts). Lines whose first word is render, audit, pipeline, controller or status are left
+// to the yargs CLI (main.ts).
+import { ArgError, FlowOptions, parseArgs } from './args.js';
+import { Command, commandHelp, findCommand, fullHelp, YARGS_COMMANDS } from './commands.js';
 import { startEarlyDump } from './early-dump.js';
-import type { FlowArgs } from './run.js';
 
-interface Spec {
-  readonly positionals: readonly string[];
-  /** How many of the positionals are required (the rest are optional). */
-  readonly required: number;
-  /** Boolean options and their defaults (`--x` true, `--no-x` false). */
-  readonly flags: Readonly<Record<string, boolean>>;
-}
+/** What the command line asks for, checked as ovs-ofctl checks it (options, command, argument count, --read-only). */
+export type FlowLine =
+  | { readonly kind: 'run'; readonly command: Command; readonly args: string[]; readonly opts: FlowOptions }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' };
 
-/** As main.ts declares these commands to yargs. */
-const SPECS: { readonly [C in keyof FlowArgs]: Spec } = {
-  'dump-flows': { positionals: ['target', 'match'], required: 1, flags: { stats: true, names: false } },
-  'add-flow': { positionals: ['target', 'flow'], required: 2, flags: {} },
-  'add-flows': { positionals: ['target', 'file'], required: 2, flags: { bundle: true } },
-  'del-flows': { positionals: ['target', 'match'], required: 1, flags: { strict: false } },
-  'diff-flows': { positionals: ['a', 'b'], required: 2, flags: {} },
-  'replace-flows': { positionals: ['target', 'file'], required: 2, flags: {} },
-};
-
-const isCommand = (c: string | undefined): c is keyof FlowArgs => c !== undefined && Object.hasOwn(SPECS, c);
-
-/** The parsed arguments when argv is such a plain command line, else undefined (yargs parses it). */
-export function quickParse(argv: readonly string[]): { command: keyof FlowArgs; args: Record<string, string | boolean> } | undefined {
-  const [command, ...rest] = argv;
-  if (!isCommand(command)) return undefined;
-  const spec = SPECS[command];
-  const args: Record<string, string | boolean> = { ...spec.flags };
-  const seen = new Set<string>();
-  const positionals: string[] = [];
-  for (const a of rest) {
-    if (a.startsWith('--')) {
-      const negated = a.startsWith('--no-');
-      const name = a.slice(negated ? 5 : 2);
-      if (!Object.hasOwn(spec.flags, name) || seen.has(name)) return undefined;
-      seen.add(name);
-      args[name] = !negated;
-    } else if (a === '' || (a.startsWith('-') && a !== '-') || /^(["']).*\1$/s.test(a)) {
-      return undefined;
-    } else {
-      positionals.push(a);
-    }
+/** Throws ArgError with ovs-ofctl's message. */
+export function flowLine(argv: readonly string[]): FlowLine {
+  const { words, opts } = parseArgs(argv);
+  const [name, ...args] = words;
+  if (name === 'help') {
+    const c = args[0] === undefined ? undefined : findCommand(args[0]);
+    return { kind: 'help', text: c ? commandHelp(c) : fullHelp() };
   }
-  if (positionals.length < spec.required || positionals.length > spec.positionals.length) return undefined;
-  positionals.forEach((p, i) => { args[spec.positionals[i]!] = p; });
-  return { command, args };
+  if (opts.help) {
+    const c = name === undefined ? undefined : findCommand(name);
+    return { kind: 'help', text: c ? commandHelp(c) : fullHelp() };
+  }
+  if (opts.version) return { kind: 'version' };
+  if (name === undefined) throw new ArgError('missing command name; use --help for help');
+  const command = findCommand(name);
+  if (!command) throw new ArgError(`unknown command '${name}'; use --help for help`);
+  if (args.length < command.min) throw new ArgError(`'${name}' command requires at least ${command.min} arguments`);
+  if (args.length > command.max) throw new ArgError(`'${name}' command takes at most ${command.max} arguments`);
+  if (opts.readOnly && !command.readOnly) throw new ArgError(`'${name}' command does not work in read only mode`);
+  return { kind: 'run', command, args, opts };
 }
 
 /**
- * Runs a plain command line (see quickParse), a plain dump-flows sending its request first
- * (early-dump.ts); false when it is not one (the caller runs the yargs CLI, main.ts).
+ * -t SECS: as ovs-ofctl's alarm, which ends the whole command wherever it is: its log line, then
+ * the process dies of SIGALRM (exit status 142 in a shell), as ovs-ofctl's does.
  */
+function armTimeout(seconds: number): void {
+  setTimeout(() => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    process.stderr.write(`${now}|00001|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n`);
+    process.kill(process.pid, 'SIGALRM');
+  }, seconds * 1000).unref();
+}
+
+/** A plain dump (no filter, sort, names, golden file or TLS) starts before the rest loads (early-dump.ts). */
+function plainDump(l: Extract<FlowLine, { kind: 'run' }>): boolean {
+  const o = l.opts;
+  return l.command.name === 'dump-flows' && l.args.length === 1 && o.diff === undefined && o.sort.length === 0 && o.names !== true
+    && o.privateKey === undefined && o.certificate === undefined && o.caCert === undefined;
+}
+
+async function runLine(l: Extract<FlowLine, { kind: 'run' }>): Promise<void> {
+  // A --sort field that is no match field is refused as ovs-ofctl refuses it (an option's error).
+  if (l.opts.sort.some((k) => k.field !== undefined && k.field !== 'priority')) {
+    const bad = (await import('./sort-flows.js')).unknownSortField(l.opts.sort);
+    if (bad !== undefined) return argFailure(new ArgError(`${bad}: unknown field name`));
+  }
+  const { run, out } = await import('./run.js');
+  const name = l.command.name;
+  await run(name, async () => {
+    const o = l.opts;
+    if (o.verbose) process.env.OFCTL_TS_LOG ??= 'debug';
+    if (o.privateKey !== undefined || o.certificate !== undefined || o.caCert !== undefined) {
+      (await import('./common.js')).setTlsOptions({ privateKey: o.privateKey, certificate: o.certificate, caCert: o.caCert });
+    }
+    return l.command.run(l.args, o, out);
+  }, l.command.exit1Different?.(l.opts) ?? false);
+}
+
+function argFailure(err: ArgError): void {
+  process.stderr.write(`ofctl-ts: ${err.message}\n`);
+  process.exitCode = 1;
+}
+
+/** Runs a flow tool line; false when it belongs to the yargs CLI (main.ts), which the caller runs. */
 export function runQuick(argv: readonly string[]): boolean {
-  const q = quickParse(argv);
-  if (!q) return false;
-  startEarlyDump(argv);
-  void import('./run.js').then(({ flowCommands }) => (flowCommands[q.command] as (a: object) => Promise<void>)(q.args));
+  if (argv[0] !== undefined && YARGS_COMMANDS.has(argv[0])) return false;
+  let l: FlowLine;
+  try {
+    l = flowLine(argv);
+  } catch (err) {
+    if (!(err instanceof ArgError)) throw err;
+    argFailure(err);
+    return true;
+  }
+  if (l.kind === 'help') {
+    process.stdout.write(l.text);
+  } else if (l.kind === 'version') {
+    void import('../version.js').then(({ VERSION }) => process.stdout.write(`ofctl-ts ${VERSION}\nOpenFlow versions 0x4:0x4\n`));
+  } else {
+    if (l.opts.timeoutS !== undefined) armTimeout(l.opts.timeoutS);
+    if (plainDump(l)) startEarlyDump(['dump-flows', l.args[0]!]);
+    void runLine(l);
+  }
   return true;
 }

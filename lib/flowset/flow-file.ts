@@ -2,8 +2,10 @@
 // ignored, a trailing backslash continues a line. Errors name the file, line and column.
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import type { FlowModMessage } from '../../codecs/openflow/messages.js';
+import { FlowSyntaxError, parseFlow, ParseOptions } from '../../codecs/ofctl/parse-flow.js';
+import {
+  FlowModMessage, OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT,
+} from '../../codecs/openflow/messages.js';
 import { EncodedFlows } from './encoded-flows.js';
 
 export interface FileFlow {
@@ -17,12 +19,36 @@ export class FlowFileError extends Error {}
 /** Told of a flow whose match lost a field its protocol does not allow (see parseFlow), with its file:line. */
 export type NormalizeWarning = (where: string, pre: string, post: string) => void;
 
+/** add-flows' line keywords, in the order ovs-ofctl tries them (parse_ofp_str__ with command -2). */
+const LINE_KEYWORDS: ReadonlyArray<readonly [string, ParseOptions]> = [
+  ['add', { mode: 'add', command: OFPFC_ADD }],
+  ['delete', { mode: 'match', command: OFPFC_DELETE }],
+  ['delete_strict', { mode: 'match', command: OFPFC_DELETE_STRICT }],
+  ['modify', { mode: 'modify', command: OFPFC_MODIFY }],
+  ['modify_strict', { mode: 'modify', command: OFPFC_MODIFY_STRICT }],
+];
+
+/**
+ * A line's keyword, as ovs-ofctl reads it: its first word (up to a space or a comma) when that is a
+ * keyword or the start of one (`mod` is modify, `d` delete); the line is returned with the word
+ * blanked out, so that error columns still count from the line's start. No keyword: an add.
+ */
+function lineKeyword(line: string): { line: string; opts: ParseOptions } {
+  const start = line.search(/[^ \t\r\n]|$/);
+  const rest = line.slice(start);
+  const len = rest.search(/[, \t\r\n]|$/);
+  const word = rest.slice(0, len);
+  const k = word ? LINE_KEYWORDS.find(([name]) => name.startsWith(word)) : undefined;
+  if (!k) return { line, opts: {} };
+  return { line: line.slice(0, start) + ' '.repeat(len) + line.slice(start + len), opts: k[1] };
+}
+
 /**
  * Parses lazily, one flow per step, so a caller can send while the rest is still text. Lines are
  * cut as they are reached (no array of every line: for a big file that array alone would outlive
  * the young generation and cost a full collection).
  */
-export function* iterateFlowText(text: string, name: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
+export function* iterateFlowText(text: string, name: string, onNormalize?: NormalizeWarning, keywords = false): Generator<FileFlow> {
   let pos = 0;
   let lineNo = 0;
   let first = 0;
@@ -43,7 +69,12 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     try {
-      yield { flow: parseFlow(line, opts), line: first, text: trimmed };
+      if (keywords) {
+        const k = lineKeyword(line);
+        yield { flow: parseFlow(k.line, { ...opts, ...k.opts }), line: first, text: trimmed };
+      } else {
+        yield { flow: parseFlow(line, opts), line: first, text: trimmed };
+      }
     } catch (err) {
       if (err instanceof FlowSyntaxError) throw new FlowFileError(`${name}:${first}: ${err.message}`);
       throw err;
@@ -66,13 +97,14 @@ export function readText(path: string): string {
   }
 }
 
-export function readFlowFile(path: string, onNormalize?: NormalizeWarning): FileFlow[] {
-  return [...iterateFlowFile(path, onNormalize)];
+/** keywords: lines may start with add, modify, modify_strict, delete or delete_strict (add-flows' files). */
+export function readFlowFile(path: string, onNormalize?: NormalizeWarning, keywords = false): FileFlow[] {
+  return [...iterateFlowFile(path, onNormalize, keywords)];
 }
 
-export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning): Generator<FileFlow> {
+export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning, keywords = false): Generator<FileFlow> {
   const text = readText(path);
-  return iterateFlowText(text, path === '-' ? '<stdin>' : path, onNormalize);
+  return iterateFlowText(text, path === '-' ? '<stdin>' : path, onNormalize, keywords);
 }
 
 /** A flow file as an encoded set (the flows as the switch is told them; see encoded-flows.ts). */

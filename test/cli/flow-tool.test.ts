@@ -108,17 +108,17 @@ describe('ofctl-ts flow tool against a real ovs-vswitchd', function () {
     expect(kept).to.equal(11); // 13 seed flows less the modified and the deleted one
   });
 
-  it('diff-flows: exit 0 when equal, 1 with -/+ lines when different, 2 on error', async () => {
+  it('diff-flows: exit 0 when equal, 2 with -/+ lines when different, 1 on error (as ovs-ofctl)', async () => {
     await runCli(['add-flows', 'br-tun', seedFile('compute-br-tun.add-flows.txt')], env);
     const same = await runCli(['diff-flows', 'br-tun', seedFile('compute-br-tun.add-flows.txt')], env);
     expect(same.code).to.equal(0);
     expect(same.stdout).to.equal('');
     await ovs.ofctl('add-flow', ovs.mgmtTarget('br-tun'), 'table=3,priority=5,actions=drop');
     const diff = await runCli(['diff-flows', seedFile('compute-br-tun.add-flows.txt'), 'br-tun'], env);
-    expect(diff.code).to.equal(1);
+    expect(diff.code).to.equal(2);
     expect(diff.stdout.trim()).to.equal('+table=3 priority=5 actions=drop');
     const bad = await runCli(['diff-flows', 'br-tun', 'tcp:127.0.0.1:1'], env);
-    expect(bad.code).to.equal(2);
+    expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/tcp:127\.0\.0\.1:1: connect ECONNREFUSED/);
   });
 
@@ -139,7 +139,7 @@ describe('ofctl-ts flow tool against a real ovs-vswitchd', function () {
     expect(replaced.stdout.trim()).to.equal('0 flow-mods: 0 added, 0 modified, 0 deleted');
     writeFileSync(file, 'table=1,tun_metadata0=0x2 actions=drop\ntable=1,tun_metadata0=0x10/0xf0 actions=move:reg0[0..7]->tun_metadata0[0..7]\n');
     const changed = await runCli(['diff-flows', 'br-tlv', file], env);
-    expect([changed.code, changed.stdout.trim()]).to.deep.equal([1, '-table=1 tun_metadata0=0x1 actions=drop\n+table=1 tun_metadata0=0x2 actions=drop']);
+    expect([changed.code, changed.stdout.trim()]).to.deep.equal([2, '-table=1 tun_metadata0=0x1 actions=drop\n+table=1 tun_metadata0=0x2 actions=drop']);
   });
 
   it('dump-flows --diff FILE is a golden check of a live bridge', async () => {

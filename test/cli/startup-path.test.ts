@@ -1,8 +1,7 @@
 // The start-up path (bin/ofctl-ts.js → the bundle dist/lib/cli/ofctl-ts.cjs and its code cache →
-// the quick dispatch of plain flow commands, or yargs) does what the CLI did before it: every
-// command line below gives the same exit code, output and error text, and leaves the same flows
-// in a real ovs-vswitchd (read with ovs-ofctl), as the compiled yargs CLI run module by module
-// (dist/lib/cli/main.js, which parses every line with yargs, as the binary did).
+// the flow tool, or yargs for the other commands) does what the compiled CLI does module by module
+// (dist/lib/cli/entry.js): every command line below gives the same exit code, output and error
+// text, and leaves the same flows in a real ovs-vswitchd (read with ovs-ofctl).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -10,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { quickParse } from '../../lib/cli/quick.js';
+import { flowLine } from '../../lib/cli/quick.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../lib/cli/', import.meta.url));
-const MAIN = join(CLI, 'main.js');
+const MODULES = join(CLI, 'entry.js');
 /** The flow commands' bundle, and the yargs CLI's. */
 const QUICK = join(CLI, 'ofctl-ts-quick.cjs');
 const FULL = join(CLI, 'ofctl-ts.cjs');
@@ -26,7 +25,7 @@ const EXTRA = 'table=23,priority=5,dl_vlan=9 actions=drop';
 /** Durations and idle ages change between two dumps; nothing else may. */
 const steady = (r: CliResult): CliResult => ({ ...r, stdout: r.stdout.replace(/(duration|idle_age|hard_age)=[\d.]+s?/g, '$1=…') });
 
-describe('start-up path: the bundled binary and its quick dispatch behave as the yargs CLI', function () {
+describe('start-up path: the bundled binary behaves as the compiled modules', function () {
   this.timeout(120_000);
   let box: OvsSandbox;
   let env: NodeJS.ProcessEnv;
@@ -54,8 +53,8 @@ describe('start-up path: the bundled binary and its quick dispatch behave as the
     const r = await runCli(['add-flow', BR, 'actions=bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.contain('ofctl-ts: add-flow: ').and.contain(QUICK).and.not.contain(FULL);
-    // Left to yargs: the line goes on to the yargs CLI's bundle, which words the error.
-    const y = await runCli(['add-flow', BR, EXTRA, '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
+    // Not a flow command: the line goes on to the yargs CLI's bundle, which words the error.
+    const y = await runCli(['render', '--topology', '-', '--host', 'x', '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
     expect(y.code).to.equal(1);
     expect(y.stderr).to.contain('Unknown argument: bogus');
   });
@@ -86,7 +85,7 @@ describe('start-up path: the bundled binary and its quick dispatch behave as the
     { args: ['diff-flows', '$FILE', '$FILE'] },
     { args: ['diff-flows', '$FILE', '$BAD'] },
     { args: ['diff-flows', '$FILE', '$TMP/missing.txt'] },
-    // Lines the quick dispatch leaves to yargs.
+    // Lines the parser refuses, help, version, and a yargs command.
     { args: ['dump-flows'] },
     { args: ['dump-flows', BR, 'a', 'b'] },
     { args: ['dump-flows', BR, '--no-stats', '--stats'] },
@@ -107,32 +106,36 @@ describe('start-up path: the bundled binary and its quick dispatch behave as the
   for (const c of cases) {
     it(`same exit code, output and flows: ofctl-ts ${c.args.join(' ')}`, async () => {
       const results: { r: CliResult; flows: string[] }[] = [];
-      for (const script of [undefined, MAIN]) {
+      for (const script of [undefined, MODULES]) {
         // Both start from the same bridge: empty, or the 13 flows.
         await box.ofctl('del-flows', box.mgmtTarget(BR));
         if (c.before !== 'empty') await box.ofctl('--bundle', 'add-flows', box.mgmtTarget(BR), FLOWS);
         const r = script ? await runNodeScript(script, expand(c.args), env, c.input) : await runCli(expand(c.args), env, c.input);
         results.push({ r: steady(r), flows: await box.dumpFlowsSorted(BR) });
       }
-      const [bin, yargsCli] = results;
-      expect(bin!.r.code, bin!.r.stderr).to.equal(yargsCli!.r.code);
-      expect(bin!.r.stderr).to.equal(yargsCli!.r.stderr);
-      expect(bin!.r.stdout).to.equal(yargsCli!.r.stdout);
-      expect(bin!.flows).to.deep.equal(yargsCli!.flows);
+      const [bin, modules] = results;
+      expect(bin!.r.code, bin!.r.stderr).to.equal(modules!.r.code);
+      expect(bin!.r.stderr).to.equal(modules!.r.stderr);
+      expect(bin!.r.stdout).to.equal(modules!.r.stdout);
+      expect(bin!.flows).to.deep.equal(modules!.flows);
     });
   }
 
-  it('the quick dispatch takes plain flow command lines only, with the arguments yargs gives', () => {
-    expect(quickParse(['dump-flows', 'br0'])).to.deep.equal({ command: 'dump-flows', args: { target: 'br0', stats: true, names: false } });
-    expect(quickParse(['dump-flows', '--no-stats', 'br0', 'table=0'])).to.deep.equal({ command: 'dump-flows', args: { target: 'br0', match: 'table=0', stats: false, names: false } });
-    expect(quickParse(['add-flows', 'br0', '-', '--no-bundle'])).to.deep.equal({ command: 'add-flows', args: { target: 'br0', file: '-', bundle: false } });
-    expect(quickParse(['del-flows', 'br0', '--strict', 'table=1,priority=2'])).to.deep.equal({ command: 'del-flows', args: { target: 'br0', match: 'table=1,priority=2', strict: true } });
-    expect(quickParse(['diff-flows', 'a', 'b'])).to.deep.equal({ command: 'diff-flows', args: { a: 'a', b: 'b' } });
-    for (const argv of [[], ['--help'], ['dump-flows'], ['dump-flows', 'br0', '--help'], ['dump-flows', 'br0', 'a', 'b'],
-      ['dump-flows', 'br0', '--stats', '--stats'], ['dump-flows', 'br0', '--diff', 'f'], ['dump-flows', "'br0'"],
-      ['add-flow', 'br0', '-x'], ['add-flow', 'br0', ''], ['del-flows', 'br0', '--strict=true'], ['render'], ['toString', 'x'],
-      ['replace-flows', 'br0', 'f', '--ca-cert', 'c']]) {
-      expect(quickParse(argv), JSON.stringify(argv)).to.equal(undefined);
+  it('the parser takes options anywhere, as getopt_long, and checks the command as ovs-ofctl', () => {
+    const run = (argv: string[]): unknown => {
+      const l = flowLine(argv);
+      return l.kind === 'run' ? { command: l.command.name, args: l.args, stats: l.opts.stats, strict: l.opts.strict } : l.kind;
+    };
+    expect(run(['dump-flows', 'br0'])).to.deep.equal({ command: 'dump-flows', args: ['br0'], stats: true, strict: false });
+    expect(run(['--no-stats', 'dump-flows', 'br0', '-O', 'OpenFlow13', 'table=0'])).to.deep.equal({ command: 'dump-flows', args: ['br0', 'table=0'], stats: false, strict: false });
+    expect(run(['del-flows', 'br0', '--str', '--', '-x'])).to.deep.equal({ command: 'del-flows', args: ['br0', '-x'], stats: true, strict: true });
+    expect(run(['dump-flows', 'br0', '--help'])).to.equal('help');
+    expect(run(['-V', '--bogus'])).to.equal('version');
+    for (const [argv, msg] of [[[], 'missing command name; use --help for help'], [['dump-flow', 'x'], "unknown command 'dump-flow'; use --help for help"],
+      [['add-flow', 'br0', '-x'], "invalid option -- 'x'"], [['dump-flows', 'a', 'b', 'c'], "'dump-flows' command takes at most 2 arguments"],
+      [['-Ox', 'dump-flows', 'a'], 'Unknown OpenFlow version: "x"'], [['--strict=1'], "option '--strict' doesn't allow an argument"],
+      [['-t'], "option requires an argument -- 't'"], [['--no'], "option '--no' is ambiguous; possibilities: '--no-names' '--no-stats' '--no-bundle'"]] as const) {
+      expect(() => flowLine(argv), JSON.stringify(argv)).to.throw(msg);
     }
   });
 
