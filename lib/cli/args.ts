@@ -27,6 +27,10 @@ export interface FlowOptions {
   /** --bundle / --no-bundle (ours); undefined: the command's default (atomic). */
   bundle?: boolean;
   readOnly: boolean;
+  /** -m/--more, counted: ofp-print/ofp-parse verbosity. */
+  more: number;
+  /** --raw: ofp-print - reads binary. */
+  raw: boolean;
   /** mod-group --may-create: add the group when it does not exist. */
   mayCreate: boolean;
   /** Ours: dump-flows --diff FILE. */
@@ -89,6 +93,8 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'bundle', arg: 'none', set: (o) => { o.bundle = true; } },
   { long: 'read-only', arg: 'none', set: (o) => { o.readOnly = true; } },
   { long: 'may-create', arg: 'none', set: (o) => { o.mayCreate = true; } },
+  { long: 'more', short: 'm', arg: 'none', set: (o) => { o.more++; } },
+  { long: 'raw', arg: 'none', set: (o) => { o.raw = true; } },
   { long: 'version', short: 'V', arg: 'none', set: (o) => { o.version = true; } },
   { long: 'protocols', short: 'O', arg: 'required', set: (_o, v) => checkProtocols(v!) },
   { long: 'verbose', short: 'v', arg: 'optional', set: (o) => { o.verbose = true; } },
@@ -108,7 +114,7 @@ const OPTIONS: readonly OptionSpec[] = [
 export const OPTION_NAMES: readonly string[] = OPTIONS.map((s) => s.long);
 
 export function defaultOptions(): FlowOptions {
-  return { strict: false, stats: true, sort: [], timestamp: false, readOnly: false, mayCreate: false, verbose: false, help: false, version: false };
+  return { strict: false, stats: true, sort: [], timestamp: false, readOnly: false, mayCreate: false, more: 0, raw: false, verbose: false, help: false, version: false };
 }
 
 /** An exact long name, else its only prefix match (glibc's getopt_long), else an error. */

@@ -118,6 +118,19 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print queue statistics', example: 'ofctl-ts queue-stats br-int 1 0',
     run: async (a, o, out) => (await import('./cmd-queue-stats.js')).queueStatsCommand(a, o, out),
   },
+  // Printing messages (cmd-ofp-print.ts): no switch involved.
+  {
+    name: 'ofp-print', usage: 'HEXSTRING [VERBOSITY]', min: 1, max: 2, readOnly: true,
+    summary: 'print an OpenFlow message in hex (- reads a line of stdin)', example: 'ofctl-ts ofp-print 040200080000000a',
+    differs: 'a message ofctl-ts cannot print exactly as OVS (another OpenFlow version) fails with exit 1',
+    run: async (a, o, out) => (await import('./cmd-ofp-print.js')).ofpPrintCommand(a, o, out),
+  },
+  {
+    name: 'ofp-parse', usage: 'FILE', min: 1, max: 1, readOnly: true,
+    summary: 'print messages read from FILE (binary OpenFlow; - for stdin)', example: 'ofctl-ts ofp-parse capture.bin',
+    differs: 'a message ofctl-ts cannot print exactly as OVS (another OpenFlow version) fails with exit 1',
+    run: async (a, o, out) => (await import('./cmd-ofp-print.js')).ofpParseCommand(a, o, out),
+  },
   // Groups and meters (cmd-group.ts, cmd-meter.ts; texts as parse-group.ts / parse-meter.ts read them).
   ...groupOrMeter('add-group', 'SWITCH GROUP', 1, 2, false, 'add group described by GROUP (- for stdin)', "ofctl-ts add-group br-int 'group_id=1,type=select,bucket=weight:2,output:1,bucket=output:2'", async () => (await import('./cmd-group.js')).addGroupCommand),
   ...groupOrMeter('add-groups', 'SWITCH FILE', 2, 2, false, 'add groups from FILE; a line may start with add, modify, add_or_mod or delete', 'ofctl-ts add-groups br-int groups.txt', async () => (await import('./cmd-group.js')).addGroupsCommand),
