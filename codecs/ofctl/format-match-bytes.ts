@@ -303,18 +303,7 @@ const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => FIELDS.filter((
 
 const SLASH = 0x2f;
 const COLON = 0x3a;
-const DOT = 0x2e;
 const COMMA = 0x2c;
-
-function writeIpv4(out: TextSink, n: number): void {
-  out.dec(n >>> 24);
-  out.byte(DOT);
-  out.dec((n >>> 16) & 255);
-  out.byte(DOT);
-  out.dec((n >>> 8) & 255);
-  out.byte(DOT);
-  out.dec(n & 255);
-}
 
 /** `%#x` of `bytes` bytes at v under the mask at m (-1: none). */
 function writeHexBytes(out: TextSink, b: Buffer, v: number, m: number, bytes: number): void {
@@ -397,12 +386,12 @@ function writerOf(f: FieldDef, wide: boolean): Writer | undefined {
           return (out, _b, k) => {
             const m = msk[k]!;
             out.write(name);
-            writeIpv4(out, val[k]!);
+            out.ipv4(val[k]!);
             if (m === 0xffffffff) return;
             out.byte(SLASH);
             const host = ~m >>> 0;
             if ((host & (host + 1)) === 0) out.dec(Math.clz32(host));
-            else writeIpv4(out, m);
+            else out.ipv4(m);
           };
         case 'port':
           return (out, _b, k) => {
