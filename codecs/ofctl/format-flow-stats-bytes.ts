@@ -8,17 +8,16 @@
 // The rule here: when in doubt (an odd length, a repeated field, an unknown instruction), hand the
 // flow, its match or its instructions to the general path, never guess.
 import { Reader } from '../openflow/bytes.js';
-import { fieldByHeader, headerValueBytes } from '../openflow/fields.js';
+import { FieldDef, fieldByHeader, headerValueBytes } from '../openflow/fields.js';
 import { decodeInstructions } from '../openflow/instructions.js';
 import { decodeMatch } from '../openflow/match.js';
 import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../openflow/messages.js';
 import { decodeActions, formatAction } from '../actions/index.js';
 import { OFPAT_SET_FIELD, setFieldText } from '../actions/set-field.js';
 import { formatInstructions } from './format-actions.js';
-import { formatDuration, formatFlow, formatFlowStatsReplyHeader, FormatOptions, formatTimeoutsAndFlags } from './format-flow.js';
+import { formatFlow, formatFlowStatsReplyHeader, FormatOptions, formatTimeoutsAndFlags } from './format-flow.js';
 import { formatMatch } from './format-match.js';
 import { writeMatchBytes } from './format-match-bytes.js';
-import { HEX2 } from './values.js';
 
 const WITH_STATS: FormatOptions = { stats: true };
 const NO_STATS: FormatOptions = {};
@@ -35,30 +34,13 @@ function uintAt(b: Buffer, p: number, bytes: number): number {
   return bytes === 1 ? b[p]! : bytes === 2 ? u16(b, p) : u32(b, p);
 }
 
-/** C's `%#x` of a 64-bit number given as two 32-bit halves (set_field's text). */
-function hex64(hi: number, lo: number): string {
-  if (hi === 0) return lo === 0 ? '0' : `0x${lo.toString(16)}`;
-  return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
-}
-
-/** A MAC at p, under the mask at m (-1: none). */
-function mac(b: Buffer, p: number, m: number): string {
-  if (m < 0) return `${HEX2[b[p]!]}:${HEX2[b[p + 1]!]}:${HEX2[b[p + 2]!]}:${HEX2[b[p + 3]!]}:${HEX2[b[p + 4]!]}:${HEX2[b[p + 5]!]}`;
-  return `${HEX2[b[p]! & b[m]!]}:${HEX2[b[p + 1]! & b[m + 1]!]}:${HEX2[b[p + 2]! & b[m + 2]!]}:`
-    + `${HEX2[b[p + 3]! & b[m + 3]!]}:${HEX2[b[p + 4]! & b[m + 4]!]}:${HEX2[b[p + 5]! & b[m + 5]!]}`;
-}
-
-function ipv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
 /**
  * Texts by the bytes they were printed from, looked up without building a key (a hash of the
  * bytes, then a comparison with the copy kept in one arena). Bounded: when full it starts again,
  * so a dump of distinct values costs a hash and a miss each, and the common texts come back at once.
  */
 class BytesMemo {
-  private readonly entries = new Map<number, { readonly at: number; readonly len: number; readonly text: string }>();
+  private readonly entries = new Map<number, MemoEntry>();
   private readonly arena: Uint8Array;
   private used = 0;
 
@@ -72,7 +54,7 @@ class BytesMemo {
     return h;
   }
 
-  get(h: number, b: Buffer, p: number, end: number): string | undefined {
+  get(h: number, b: Buffer, p: number, end: number): Uint8Array | undefined {
     const e = this.entries.get(h);
     if (e === undefined || e.len !== end - p) return undefined;
     const a = this.arena;
@@ -80,9 +62,11 @@ class BytesMemo {
     return e.text;
   }
 
-  set(h: number, b: Buffer, p: number, end: number, text: string): void {
+  /** Keeps the text (as the bytes TextSink#write would write) and returns it. */
+  set(h: number, b: Buffer, p: number, end: number, s: string): Uint8Array {
+    const text = Buffer.from(s);
     const len = end - p;
-    if (len > this.arena.length) return;
+    if (len > this.arena.length) return text;
     if (this.entries.size >= this.max || this.used + len > this.arena.length) {
       this.entries.clear();
       this.used = 0;
@@ -90,7 +74,15 @@ class BytesMemo {
     this.arena.set(b.subarray(p, end), this.used);
     this.entries.set(h, { at: this.used, len, text });
     this.used += len;
+    return text;
   }
+}
+
+interface MemoEntry {
+  readonly at: number;
+  readonly len: number;
+  /** The text, as bytes: copied into the output as they are. */
+  readonly text: Uint8Array;
 }
 
 // The text of an action depends on its bytes only, and a pipeline's flows share most of their
@@ -98,83 +90,99 @@ class BytesMemo {
 // is decoded and printed by its record once per dump, not once per flow.
 const actionMemo = new BytesMemo(16384, 1 << 20);
 
+/** A set_field's text around its value: `set_field:` and `->NAME`, as setFieldText() puts it. */
+const SET_FIELD_PREFIX = Buffer.from(setFieldText('', { name: '' } as FieldDef).split('->')[0]!);
+const setFieldSuffixes = new Map<FieldDef, Uint8Array>();
+
+function setFieldSuffix(f: FieldDef): Uint8Array {
+  let s = setFieldSuffixes.get(f);
+  if (s === undefined) setFieldSuffixes.set(f, (s = Buffer.from(setFieldText('', f).slice(SET_FIELD_PREFIX.length))));
+  return s;
+}
+
 /**
- * A set_field's text printed from its bytes, as its record prints it, for the fields whose value
+ * Writes a set_field's text from its bytes, as its record prints it, for the fields whose value
  * is a MAC, an IPv4 address or a number of up to 32 bits (64 in hex): each flow's own addresses
- * in ARP responders and the like, which the memo would only see once. Undefined for anything else
- * and anything the record's decoder may refuse (it then decodes and prints it, or says why not).
+ * in ARP responders and the like, which the memo would only see once. Returns false having
+ * written nothing for anything else and anything the record's decoder may refuse (it then decodes
+ * and prints it, or says why not).
  */
-function setFieldBytesText(b: Buffer, p: number, end: number): string | undefined {
-  if (u16(b, p) !== OFPAT_SET_FIELD || end - p < 8) return undefined;
+function writeSetField(out: TextSink, b: Buffer, p: number, end: number): boolean {
+  if (u16(b, p) !== OFPAT_SET_FIELD || end - p < 8) return false;
   const header = u32(b, p + 4);
   const f = header & 0x100 ? undefined : fieldByHeader(header);
   const n = header & 0xff;
-  if (!f || !f.writable || n !== headerValueBytes(f, header) || p + 8 + n > end) return undefined;
+  if (!f || !f.writable || n !== headerValueBytes(f, header) || p + 8 + n > end) return false;
   const v = p + 8;
   switch (f.format) {
     case 'ethernet':
-      return n === 6 ? setFieldText(mac(b, v, -1), f) : undefined;
+      if (n !== 6) return false;
+      out.bytes(SET_FIELD_PREFIX);
+      out.mac(b, v);
+      break;
     case 'ipv4':
-      return n === 4 ? setFieldText(ipv4(u32(b, v)), f) : undefined;
+      if (n !== 4) return false;
+      out.bytes(SET_FIELD_PREFIX);
+      out.ipv4(u32(b, v));
+      break;
     case 'decimal':
     case 'hex': {
-      if (f.format === 'hex' && n === 8 && f.bits === 64) return setFieldText(hex64(u32(b, v), u32(b, v + 4)), f);
-      if (n !== 1 && n !== 2 && n !== 4) return undefined;
+      if (f.format === 'hex' && n === 8 && f.bits === 64) {
+        out.bytes(SET_FIELD_PREFIX);
+        out.hex64(u32(b, v), u32(b, v + 4));
+        break;
+      }
+      if (n !== 1 && n !== 2 && n !== 4) return false;
       const x = uintAt(b, v, n);
       // vlan_vid: the record refuses a VID without its present bit, and prints one with it.
-      if ((f.bits < 32 && x >= 2 ** f.bits) || f.name === 'vlan_vid') return undefined;
-      return setFieldText(f.format === 'decimal' ? String(x) : x === 0 ? '0' : `0x${x.toString(16)}`, f);
+      if ((f.bits < 32 && x >= 2 ** f.bits) || f.name === 'vlan_vid') return false;
+      out.bytes(SET_FIELD_PREFIX);
+      if (f.format === 'decimal') out.dec(x);
+      else out.hex64(0, x);
+      break;
     }
     default:
-      return undefined;
+      return false;
   }
-}
-
-/** The text of the one action in [p, end) (its record's print), or undefined when it does not decode. */
-function actionText(b: Buffer, p: number, end: number): string | undefined {
-  const direct = setFieldBytesText(b, p, end);
-  if (direct !== undefined) return direct;
-  const h = BytesMemo.hash(b, p, end);
-  let text = actionMemo.get(h, b, p, end);
-  if (text !== undefined) return text;
-  try {
-    // Decoded alone, as decodeActions decodes each action of a list (no action reads its neighbours).
-    const actions = decodeActions(new Reader(b, p, end));
-    if (actions.length !== 1) return undefined;
-    text = formatAction(actions[0]!);
-  } catch {
-    return undefined;
-  }
-  actionMemo.set(h, b, p, end, text);
-  return text;
-}
-
-// The texts of the actions of the flow being printed, apply-actions' then write-actions'.
-const texts: string[] = [];
-let nTexts = 0;
-
-/**
- * Appends the texts of the action list in [p, end) to `texts`; false when one of its actions is
- * not this printer's (a length that does not add up, an action that does not decode).
- */
-function readActions(b: Buffer, p: number, end: number): boolean {
-  while (p < end) {
-    const len = end - p >= 4 ? u16(b, p + 2) : 0;
-    if (len < 8 || len % 8 !== 0 || p + len > end) return false;
-    const text = actionText(b, p, p + len);
-    if (text === undefined) return false;
-    texts[nTexts++] = text;
-    p += len;
-  }
+  out.bytes(setFieldSuffix(f));
   return true;
 }
 
-/** Writes texts [from, to) comma-separated. */
-function writeTexts(out: TextSink, from: number, to: number): void {
-  for (let i = from; i < to; i++) {
-    if (i > from) out.byte(COMMA);
-    out.write(texts[i]!);
+/** Writes the text of the one action in [p, end) (its record's print); false, having written nothing, when it does not decode. */
+function writeAction(out: TextSink, b: Buffer, p: number, end: number): boolean {
+  if (writeSetField(out, b, p, end)) return true;
+  const h = BytesMemo.hash(b, p, end);
+  let text = actionMemo.get(h, b, p, end);
+  if (text === undefined) {
+    let s: string;
+    try {
+      // Decoded alone, as decodeActions decodes each action of a list (no action reads its neighbours).
+      const actions = decodeActions(new Reader(b, p, end));
+      if (actions.length !== 1) return false;
+      s = formatAction(actions[0]!);
+    } catch {
+      return false;
+    }
+    text = actionMemo.set(h, b, p, end, s);
   }
+  out.bytes(text);
+  return true;
+}
+
+/**
+ * Writes the action list in [p, end) comma-separated, `drop` when empty and `ifEmpty`; false
+ * when one of its actions is not this printer's (a length that does not add up, an action that
+ * does not decode): the caller then rewinds what was written.
+ */
+function writeActions(out: TextSink, b: Buffer, p: number, end: number): boolean {
+  for (let first = true; p < end; first = false) {
+    const len = end - p >= 4 ? u16(b, p + 2) : 0;
+    if (len < 8 || len % 8 !== 0 || p + len > end) return false;
+    if (!first) out.byte(COMMA);
+    if (!writeAction(out, b, p, p + len)) return false;
+    p += len;
+  }
+  return true;
 }
 
 const OFPIT_WRITE_ACTIONS = 3;
@@ -182,63 +190,62 @@ const OFPIT_APPLY_ACTIONS = 4;
 const OFPIT_CLEAR_ACTIONS = 5;
 /** The instructions this printer walks (goto-table 1, write 3, apply 4, clear 5), by the order formatInstructions prints them (and OVS writes them). */
 const INSTRUCTION_RANK = [-1, 3, -1, 2, 0, 1, -1];
+const CLEAR_ACTIONS = Buffer.from('clear_actions');
+const WRITE_ACTIONS = Buffer.from('write_actions(');
+const GOTO_TABLE = Buffer.from('goto_table:');
+const DROP = Buffer.from('drop');
 
 /**
  * Writes the instructions in [p, end) as formatInstructions prints them, action by action, and
  * returns true; false having written nothing when they do not decode. What it walks:
  * apply-actions, clear-actions, write-actions and goto-table, each once, in the order OVS writes
- * them and with their exact lengths; any other instruction, order or length goes to the general
- * decoder and printer (writeGeneralInstructions).
+ * them (the order they are printed in: each is written as it is read) and with their exact
+ * lengths; any other instruction, order or length goes to the general decoder and printer
+ * (writeGeneralInstructions), what was written rewound.
  */
 function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
-  nTexts = 0;
-  let applyTo = 0;
-  let write = -1;
-  let clear = false;
-  let gotoTable = -1;
+  const start = out.pos;
   let rank = -1;
+  let parts = 0;
   for (let q = p; q < end;) {
-    if (end - q < 8) return writeGeneralInstructions(out, b, p, end);
+    if (end - q < 8) return general(out, start, b, p, end);
     const type = u16(b, q);
     const len = u16(b, q + 2);
     const r = type < INSTRUCTION_RANK.length ? INSTRUCTION_RANK[type]! : -1;
-    if (r <= rank || len < 8 || len % 8 !== 0 || q + len > end) return writeGeneralInstructions(out, b, p, end);
+    if (r <= rank || len < 8 || len % 8 !== 0 || q + len > end) return general(out, start, b, p, end);
     rank = r;
-    if (type === OFPIT_APPLY_ACTIONS || type === OFPIT_WRITE_ACTIONS) {
-      if (type === OFPIT_WRITE_ACTIONS) write = nTexts;
-      if (!readActions(b, q + 8, q + len)) return writeGeneralInstructions(out, b, p, end);
-      if (type === OFPIT_APPLY_ACTIONS) applyTo = nTexts;
+    if (type === OFPIT_APPLY_ACTIONS) {
+      // An empty apply-actions prints nothing.
+      if (len > 8) {
+        if (parts++) out.byte(COMMA);
+        if (!writeActions(out, b, q + 8, q + len)) return general(out, start, b, p, end);
+      }
+    } else if (type === OFPIT_WRITE_ACTIONS) {
+      if (parts++) out.byte(COMMA);
+      out.bytes(WRITE_ACTIONS);
+      if (len === 8) out.bytes(DROP);
+      else if (!writeActions(out, b, q + 8, q + len)) return general(out, start, b, p, end);
+      out.byte(CLOSE);
     } else if (len !== 8) {
-      return writeGeneralInstructions(out, b, p, end);
+      return general(out, start, b, p, end);
     } else if (type === OFPIT_CLEAR_ACTIONS) {
-      clear = true;
+      if (parts++) out.byte(COMMA);
+      out.bytes(CLEAR_ACTIONS);
     } else {
-      gotoTable = b[q + 4]!;
+      if (parts++) out.byte(COMMA);
+      out.bytes(GOTO_TABLE);
+      out.dec(b[q + 4]!);
     }
     q += len;
   }
-  let parts = 0;
-  if (applyTo > 0) {
-    writeTexts(out, 0, applyTo);
-    parts++;
-  }
-  if (clear) {
-    if (parts++) out.byte(COMMA);
-    out.write('clear_actions');
-  }
-  if (write >= 0) {
-    if (parts++) out.byte(COMMA);
-    out.write('write_actions(');
-    if (write < nTexts) writeTexts(out, write, nTexts);
-    else out.write('drop');
-    out.byte(CLOSE);
-  }
-  if (gotoTable >= 0) {
-    if (parts++) out.byte(COMMA);
-    out.write(`goto_table:${gotoTable}`);
-  }
-  if (!parts) out.write('drop');
+  if (!parts) out.bytes(DROP);
   return true;
+}
+
+/** Rewinds to `start` and writes the instructions by the general decoder and printer. */
+function general(out: TextSink, start: number, b: Buffer, p: number, end: number): boolean {
+  out.pos = start;
+  return writeGeneralInstructions(out, b, p, end);
 }
 
 // Instruction lists this printer does not walk: decoded and printed whole, once per distinct list.
@@ -248,14 +255,15 @@ function writeGeneralInstructions(out: TextSink, b: Buffer, p: number, end: numb
   const h = BytesMemo.hash(b, p, end);
   let text = instructionsMemo.get(h, b, p, end);
   if (text === undefined) {
+    let s: string;
     try {
-      text = formatInstructions(decodeInstructions(new Reader(b, p, end)));
+      s = formatInstructions(decodeInstructions(new Reader(b, p, end)));
     } catch {
       return false;
     }
-    instructionsMemo.set(h, b, p, end, text);
+    text = instructionsMemo.set(h, b, p, end, s);
   }
-  out.write(text);
+  out.bytes(text);
   return true;
 }
 
@@ -278,27 +286,27 @@ function writeFlow(out: TextSink, b: Buffer, p: number, limit: number, stats: bo
   const cookieHi = u32(b, p + 24);
   const cookieLo = u32(b, p + 28);
   if (stats) {
-    out.write('cookie=0x');
+    out.bytes(COOKIE);
     out.hex64Digits(cookieHi, cookieLo);
-    out.write(', duration=');
-    out.write(formatDuration(u32(b, p + 4), u32(b, p + 8)));
-    out.write(', table=');
+    out.bytes(DURATION);
+    out.duration(u32(b, p + 4), u32(b, p + 8));
+    out.bytes(TABLE);
     out.dec(table);
-    out.write(', n_packets=');
+    out.bytes(N_PACKETS);
     out.dec64(b, p + 32);
-    out.write(', n_bytes=');
+    out.bytes(N_BYTES);
     out.dec64(b, p + 40);
-    out.write(', ');
+    out.bytes(SEP);
   } else {
     if (cookieHi || cookieLo) {
-      out.write('cookie=0x');
+      out.bytes(COOKIE);
       out.hex64Digits(cookieHi, cookieLo);
-      out.write(', ');
+      out.bytes(SEP);
     }
     if (table !== 0) {
-      out.write('table=');
+      out.bytes(TABLE_NO_STATS);
       out.dec(table);
-      out.write(', ');
+      out.bytes(SEP);
     }
   }
   if (u16(b, p + 14) | u16(b, p + 16) | u16(b, p + 18)) out.write(formatTimeoutsAndFlags(u16(b, p + 14), u16(b, p + 16), u16(b, p + 18)));
@@ -324,7 +332,7 @@ function writeFlow(out: TextSink, b: Buffer, p: number, limit: number, stats: bo
       out.byte(SPACE);
     }
   }
-  out.write('actions=');
+  out.bytes(ACTIONS);
   if (!writeInstructions(out, b, padded, end)) {
     out.pos = start;
     return false;
@@ -333,10 +341,21 @@ function writeFlow(out: TextSink, b: Buffer, p: number, limit: number, stats: bo
   return true;
 }
 
+// formatFlow's words around the numbers, as bytes.
+const COOKIE = Buffer.from('cookie=0x');
+const DURATION = Buffer.from(', duration=');
+const TABLE = Buffer.from('s, table=');
+const TABLE_NO_STATS = Buffer.from('table=');
+const N_PACKETS = Buffer.from(', n_packets=');
+const N_BYTES = Buffer.from(', n_bytes=');
+const SEP = Buffer.from(', ');
+const ACTIONS = Buffer.from('actions=');
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 const CLOSE = 0x29;
+const DOT = 0x2e;
+const COLON = 0x3a;
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
 /**
@@ -382,6 +401,18 @@ export class TextSink {
     this.buf[this.pos++] = c;
   }
 
+  /** Bytes as they are (a text kept as bytes). */
+  bytes(t: Uint8Array): void {
+    const n = t.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    const at = this.pos;
+    // As in write(): a loop for short pieces, the copy's call for long ones.
+    if (n > 64) buf.set(t, at);
+    else for (let i = 0; i < n; i++) buf[at + i] = t[i]!;
+    this.pos = at + n;
+  }
+
   /** A non-negative integer below 2^53 in decimal, written without a string. */
   dec(n: number): void {
     if (n < 10) {
@@ -393,6 +424,52 @@ export class TextSink {
     if (this.pos + digits > this.buf.length) this.grow(digits);
     for (let i = this.pos + digits - 1, x = n; i >= this.pos; i--, x = Math.floor(x / 10)) this.buf[i] = 0x30 + (x % 10);
     this.pos += digits;
+  }
+
+  /** A non-negative integer in decimal, zero-padded to at least `width` digits. */
+  decPad(n: number, width: number): void {
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    if (digits < width) digits = width;
+    if (this.pos + digits > this.buf.length) this.grow(digits);
+    for (let i = this.pos + digits - 1, x = n; i >= this.pos; i--, x = Math.floor(x / 10)) this.buf[i] = 0x30 + (x % 10);
+    this.pos += digits;
+  }
+
+  /** formatDuration()'s text without its `s`: seconds, then milliseconds or the nanoseconds without their trailing zeros. */
+  duration(sec: number, nsec: number): void {
+    this.dec(sec);
+    if (nsec === 0) return;
+    this.byte(DOT);
+    if (nsec % 1_000_000 === 0) {
+      this.decPad(nsec / 1_000_000, 3);
+      return;
+    }
+    let width = 9;
+    while (nsec % 10 === 0) {
+      nsec /= 10;
+      width--;
+    }
+    this.decPad(nsec, width);
+  }
+
+  /** An IPv4 address given as a u32. */
+  ipv4(n: number): void {
+    this.dec(n >>> 24);
+    this.byte(DOT);
+    this.dec((n >>> 16) & 255);
+    this.byte(DOT);
+    this.dec((n >>> 8) & 255);
+    this.byte(DOT);
+    this.dec(n & 255);
+  }
+
+  /** The MAC at b[p]. */
+  mac(b: Buffer, p: number): void {
+    for (let i = 0; i < 6; i++) {
+      if (i) this.byte(COLON);
+      this.hex2(b[p + i]!);
+    }
   }
 
   /** The u64 counter at b[p] in decimal (a double is exact below 2^53; BigInt above). */

@@ -10,7 +10,7 @@
 import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
   OFPXMC_PACKET_REGS, ProtocolContext, Slot, SLOT_BITS } from '../openflow/fields.js';
 import { MatchEntry } from '../openflow/match.js';
-import { formatPort, OFPP_MAX, portFromOf11 } from '../openflow/ports.js';
+import { OFPP_MAX, PORT_NAMES, portFromOf11 } from '../openflow/ports.js';
 import type { TextSink } from './format-flow-stats-bytes.js';
 import { formatVlanTci, protocolKeyword, test, Test, Text, viewOf } from './format-match.js';
 
@@ -303,18 +303,7 @@ const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => FIELDS.filter((
 
 const SLASH = 0x2f;
 const COLON = 0x3a;
-const DOT = 0x2e;
 const COMMA = 0x2c;
-
-function writeIpv4(out: TextSink, n: number): void {
-  out.dec(n >>> 24);
-  out.byte(DOT);
-  out.dec((n >>> 16) & 255);
-  out.byte(DOT);
-  out.dec((n >>> 8) & 255);
-  out.byte(DOT);
-  out.dec(n & 255);
-}
 
 /** `%#x` of `bytes` bytes at v under the mask at m (-1: none). */
 function writeHexBytes(out: TextSink, b: Buffer, v: number, m: number, bytes: number): void {
@@ -397,17 +386,20 @@ function writerOf(f: FieldDef, wide: boolean): Writer | undefined {
           return (out, _b, k) => {
             const m = msk[k]!;
             out.write(name);
-            writeIpv4(out, val[k]!);
+            out.ipv4(val[k]!);
             if (m === 0xffffffff) return;
             out.byte(SLASH);
             const host = ~m >>> 0;
             if ((host & (host + 1)) === 0) out.dec(Math.clz32(host));
-            else writeIpv4(out, m);
+            else out.ipv4(m);
           };
         case 'port':
           return (out, _b, k) => {
             out.write(name);
-            out.write(formatPort(val[k]!));
+            // formatPort(): a reserved port's name, else the number (written without a string).
+            const named = PORT_NAMES.get(val[k]!);
+            if (named === undefined) out.dec(val[k]!);
+            else out.write(named);
           };
         default:
           return undefined;
@@ -439,7 +431,15 @@ function writerOf(f: FieldDef, wide: boolean): Writer | undefined {
         out.hexPad(val[k]!, 4);
       };
     case 'vlan_tci':
-      return (out, _b, k) => out.write(formatVlanTci(val[k]!, msk[k]!));
+      return (out, _b, k) => {
+        // A VLAN's VID (most matches on vlan_tci): formatVlanTci()'s `dl_vlan=N`, written without a string.
+        if (msk[k] === 0x1fff && val[k]! & 0x1000) {
+          out.write('dl_vlan=');
+          out.dec(val[k]! & 0xfff);
+        } else {
+          out.write(formatVlanTci(val[k]!, msk[k]!));
+        }
+      };
     default:
       return undefined;
   }
