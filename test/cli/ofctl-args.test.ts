@@ -24,6 +24,8 @@ function spawnRun(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, 
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', reject);
     p.on('close', (code, signal) => resolve({ code: code ?? 128 + constants.signals[signal!], stdout, stderr }));
+    // A command that exits before reading its input (a refused line) closes the pipe: not an error.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(input);
   });
 }
