@@ -139,14 +139,20 @@ export const MF_FIELDS: readonly MfField[] = ROWS.map(([name, ...headers]) => ({
 const key = (header: number, experimenter: number | undefined): string =>
   `${((header & 0xfffffe00) >>> 0).toString(16)}:${experimenter ?? ''}`;
 
-const BY_KEY = new Map<string, { readonly id: number; readonly length: number }>();
-MF_FIELDS.forEach((f, id) => {
-  for (const h of f.headers) {
-    const b = Buffer.from(h, 'hex');
-    const header = b.readUInt32BE(0);
-    BY_KEY.set(key(header, b.length > 4 ? b.readUInt32BE(4) : undefined), { id, length: header & 0xff });
-  }
-});
+/** Built on first use (an error to name), not at every start. */
+let byKey: Map<string, { readonly id: number; readonly length: number }> | undefined;
+function byKeyMap(): Map<string, { readonly id: number; readonly length: number }> {
+  if (byKey) return byKey;
+  byKey = new Map();
+  MF_FIELDS.forEach((f, id) => {
+    for (const h of f.headers) {
+      const b = Buffer.from(h, 'hex');
+      const header = b.readUInt32BE(0);
+      byKey!.set(key(header, b.length > 4 ? b.readUInt32BE(4) : undefined), { id, length: header & 0xff });
+    }
+  });
+  return byKey;
+}
 
 /**
  * OVS's nxm_field_by_header(): the mf id a header names, or undefined (OFPBMC_BAD_FIELD). A masked
@@ -158,7 +164,7 @@ export function mfFieldByHeader(header: number, experimenter?: number): number |
   let length = header & 0xff;
   if (header & 0x100) length = Math.floor((length - expLen) / 2) + expLen;
   if (length >= 128) return undefined;
-  const f = BY_KEY.get(key(header, experimenter));
+  const f = byKeyMap().get(key(header, experimenter));
   if (!f) return undefined;
   return f.length === length || MF_FIELDS[f.id]!.variable ? f.id : undefined;
 }
