@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
 // The binary runs the bundled CLI (scripts/bundle-cli.ts; made by `npm ci` through the prepare
 // script, or `npm run build`), each bundle from a V8 code cache beside it: one file compiled once,
 // where the compiled modules are ~90 files that Node resolves, reads and compiles one by one at
@@ -7,6 +8,13 @@
 // CommonJS (bin/package.json): an ES module entry would load Node's ESM loader first (~30 ms of
 // CPU). Without the bundles, or with bundles older than the compiled modules (tsc run since), it
 // runs the compiled modules as they are (dist/lib/cli/entry.js).
+//
+// Run as a program, the file is first a shell script (its line above, a no-op string to
+// JavaScript), which runs Node on this same file without NODE_EXTRA_CA_CERTS: with that variable
+// set, Node 20 reads and parses the whole file (~150 certificates of Debian's bundle) in C++ before
+// any JavaScript runs, ~35-60 ms of every start, and nothing then can skip it but a new process.
+// ofctl-ts trusts --ca-cert alone (lib/tls.ts gives every TLS connection its `ca`), so those
+// certificates were never used; and the processes it starts (dot) are not Node's.
 'use strict';
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
