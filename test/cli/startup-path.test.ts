@@ -5,14 +5,14 @@
 // (dist/lib/cli/main.js, which parses every line with yargs, as the binary did).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { quickParse } from '../../lib/cli/quick.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
+import { BIN, CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../lib/cli/', import.meta.url));
 const MAIN = join(CLI, 'main.js');
@@ -133,6 +133,21 @@ describe('start-up path: the bundled binary and its quick dispatch behave as the
       ['add-flow', 'br0', '-x'], ['add-flow', 'br0', ''], ['del-flows', 'br0', '--strict=true'], ['render'], ['toString', 'x'],
       ['replace-flows', 'br0', 'f', '--ca-cert', 'c']]) {
       expect(quickParse(argv), JSON.stringify(argv)).to.equal(undefined);
+    }
+  });
+
+  it('run as a program, the binary starts Node without NODE_EXTRA_CA_CERTS (its shell line), as npm links it too', async () => {
+    // Node reads the variable's file before any JavaScript runs, and warns when it cannot.
+    const caEnv = { ...process.env, ...env, NODE_EXTRA_CA_CERTS: join(tmp, 'missing-ca.pem') };
+    const viaNode = await runNodeScript(BIN, ['dump-flows', BR], caEnv);
+    expect(viaNode.stderr).to.contain('Ignoring extra certs');
+    // npm installs the binary as a symbolic link in node_modules/.bin.
+    const link = join(tmp, 'ofctl-ts');
+    symlinkSync(BIN, link);
+    for (const program of [BIN, link]) {
+      const r = await promisify(execFile)(program, ['dump-flows', BR], { env: caEnv });
+      expect(r.stderr).to.equal('');
+      expect(steady({ code: 0, ...r }).stdout).to.equal(steady(viaNode).stdout);
     }
   });
 
