@@ -39,27 +39,35 @@ function run(bundle) {
   // One cache per Node version and architecture (V8 refuses a cache made by another V8). A
   // missing or refused cache is written when the run ends, with every function the run compiled
   // (OFCTL_TS_WRITE_CODE_CACHE=1: rewritten anyway, as the build does); where the directory is
-  // read-only, the CLI runs without one.
+  // read-only, the CLI runs without one. The build cannot run every command to its end (no switch
+  // there: a dump compiles no printer), so the first successful run of each flow command adds the
+  // functions it compiled, once (the commands file beside the cache lists those that did).
   const cacheFile = `${bundle}.${process.version}-${process.arch}.cache`;
+  const commandsFile = `${cacheFile}.commands`;
   let cachedData;
+  let learnt = '';
   try {
     cachedData = readFileSync(cacheFile);
+    learnt = readFileSync(commandsFile, 'latin1');
   } catch {
-    cachedData = undefined;
+    // no cache, or none of its commands run yet
   }
   const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
-  if (!cachedData || script.cachedDataRejected || process.env.OFCTL_TS_WRITE_CODE_CACHE) {
-    process.once('exit', () => {
-      try {
-        const tmp = `${cacheFile}.${process.pid}.tmp`;
-        writeFileSync(tmp, script.createCachedData());
-        renameSync(tmp, cacheFile);
-      } catch {
-        // a read-only install, a full disk: the next run compiles again
-      }
-    });
-  }
+  const stale = !cachedData || script.cachedDataRejected;
   const module = { exports: {} };
+  const command = process.argv[2] ?? '';
+  process.once('exit', (code) => {
+    const learn = code === 0 && module.exports.handled === true && !learnt.split('\n').includes(command);
+    if (!stale && !learn && !process.env.OFCTL_TS_WRITE_CODE_CACHE) return;
+    try {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+      writeFileSync(commandsFile, `${stale ? '' : learnt}${learn ? `${command}\n` : ''}`);
+    } catch {
+      // a read-only install, a full disk: the next run compiles again
+    }
+  });
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, cli);
   return module.exports;
 }

@@ -5,7 +5,7 @@
 // (dist/lib/cli/main.js, which parses every line with yargs, as the binary did).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,22 @@ describe('start-up path: the bundled binary and its quick dispatch behave as the
     const y = await runCli(['add-flow', BR, EXTRA, '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
     expect(y.code).to.equal(1);
     expect(y.stderr).to.contain('Unknown argument: bogus');
+  });
+
+  it('the first successful run of a flow command adds what it compiled to the code cache, once', async () => {
+    // The build ran diff-flows to its end, but no dump (no switch there): the printer is not cached.
+    const cache = join(CLI, `ofctl-ts-quick.cjs.${process.version}-${process.arch}.cache`);
+    const commands = (): string[] => readFileSync(`${cache}.commands`, 'latin1').split('\n').filter(Boolean);
+    expect(commands()).to.deep.equal(['diff-flows']);
+    const built = statSync(cache);
+    expect((await runCli(['dump-flows', 'br-none'], env)).code).to.equal(1);
+    expect(statSync(cache).mtimeMs).to.equal(built.mtimeMs);
+    expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
+    expect(commands()).to.deep.equal(['diff-flows', 'dump-flows']);
+    const learnt = statSync(cache);
+    expect(learnt.size).to.be.above(built.size);
+    expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
+    expect(statSync(cache).mtimeMs).to.equal(learnt.mtimeMs);
   });
 
   /** Placeholders: $FILE the 13 flows, $BAD a file with a bad line, $TMP a scratch directory, $RUNDIR the sandbox's. */
