@@ -17,7 +17,7 @@ const CLI = join(ROOT, 'dist', 'lib', 'cli');
 const BUNDLES = [['ofctl-ts-quick.cjs', 'quick-entry.js'], ['ofctl-ts.cjs', 'main.js']] as const;
 
 // Stale code caches of an earlier bundle would only be rejected: remove them.
-for (const f of readdirSync(CLI)) if (/^ofctl-ts.*\.cjs\..*\.cache$/.test(f)) rmSync(join(CLI, f));
+for (const f of readdirSync(CLI)) if (/^ofctl-ts.*\.cjs\..*\.cache(\.commands)?$/.test(f)) rmSync(join(CLI, f));
 
 // rxjs's package exports give Node its CommonJS build, which cannot be tree-shaken (340 kB where a
 // few classes are used): every rxjs import, the package's and its internal modules alike, is taken

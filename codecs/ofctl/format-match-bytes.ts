@@ -7,7 +7,7 @@
 // memoised by value and mask. No Map, MatchEntry or BigInt per field on the common path.
 // The rule, as for the rest of the byte printer: whatever the decoder treats in another way
 // (refuses, or merges in a way not done here) returns false, and the caller decodes the match.
-import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
+import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
   OFPXMC_PACKET_REGS, ProtocolContext, Slot, SLOT_BITS } from '../openflow/fields.js';
 import { MatchEntry } from '../openflow/match.js';
 import { OFPP_MAX, PORT_NAMES, portFromOf11 } from '../openflow/ports.js';
@@ -293,7 +293,7 @@ interface ByteView {
   readonly wide: boolean;
 }
 
-const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => FIELDS.filter((f) => f.slot === s && f.print).map((f): ByteView => {
+const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => (FIELDS_OF_SLOT.get(s) ?? []).filter((f) => f.print).map((f): ByteView => {
   const v = viewOf(f, f.print!);
   const wide = !NARROW[slotIndex(s)];
   const write = writerOf(f, wide);

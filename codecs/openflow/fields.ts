@@ -461,7 +461,11 @@ export const FIELDS: readonly FieldDef[] = [
 /** The rows that view each slot. */
 export const FIELDS_OF_SLOT: ReadonlyMap<Slot, readonly FieldDef[]> = (() => {
   const m = new Map<Slot, FieldDef[]>();
-  for (const f of FIELDS) m.set(f.slot, [...(m.get(f.slot) ?? []), f]);
+  for (const f of FIELDS) {
+    const fs = m.get(f.slot);
+    if (fs) fs.push(f);
+    else m.set(f.slot, [f]);
+  }
   return m;
 })();
 

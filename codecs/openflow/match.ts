@@ -234,9 +234,12 @@ export function normalizeMatch(m: Match): Match {
 
 /** The rows OVS writes in an OpenFlow 1.3 match, by slot, with their place in nx_put_raw()'s order. */
 const ENCODED: readonly FieldDef[] = FIELDS.filter((f) => f.oxmRank !== undefined).sort((a, b) => a.oxmRank! - b.oxmRank!);
-const ENCODED_OF_SLOT: ReadonlyMap<Slot, readonly number[]> = new Map(
-  [...FIELDS_OF_SLOT.keys()].map((slot) => [slot, ENCODED.flatMap((f, i) => (f.slot === slot ? [i] : []))]),
-);
+// One pass (not a scan of ENCODED per slot: ~26k calls at every start).
+const ENCODED_OF_SLOT: ReadonlyMap<Slot, readonly number[]> = (() => {
+  const m = new Map<Slot, number[]>([...FIELDS_OF_SLOT.keys()].map((slot) => [slot, []]));
+  ENCODED.forEach((f, i) => m.get(f.slot)!.push(i));
+  return m;
+})();
 /** Scratch: the ENCODED indexes of one match, sorted (matches are encoded one at a time; each row at most once). */
 const order = new Int32Array(ENCODED.length);
 

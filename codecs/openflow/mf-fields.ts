@@ -135,21 +135,29 @@ const ROWS: readonly Row[] = [
 
 export const MF_FIELDS: readonly MfField[] = ROWS.map(([name, ...headers]) => ({ name, headers, variable: name.startsWith('tun_metadata') }));
 
+type HeaderMap = Map<number, Map<number, { readonly id: number; readonly length: number }>>;
+
 /**
  * By a header without its has-mask bit and length (what OVS hashes on), then by its experimenter id
  * (-1 for none): numbers, not a string key, as a table features reply looks up ~250k headers.
+ * Built on first use (an error to name, table features), not at every start.
  */
-const BY_HEADER = new Map<number, Map<number, { readonly id: number; readonly length: number }>>();
-MF_FIELDS.forEach((f, id) => {
-  for (const h of f.headers) {
-    const b = Buffer.from(h, 'hex');
-    const header = b.readUInt32BE(0);
-    const base = (header & 0xfffffe00) >>> 0;
-    let byExp = BY_HEADER.get(base);
-    if (!byExp) BY_HEADER.set(base, (byExp = new Map()));
-    byExp.set(b.length > 4 ? b.readUInt32BE(4) : -1, { id, length: header & 0xff });
-  }
-});
+let byHeader: HeaderMap | undefined;
+function byHeaderMap(): HeaderMap {
+  if (byHeader) return byHeader;
+  const m: HeaderMap = new Map();
+  MF_FIELDS.forEach((f, id) => {
+    for (const h of f.headers) {
+      const b = Buffer.from(h, 'hex');
+      const header = b.readUInt32BE(0);
+      const base = (header & 0xfffffe00) >>> 0;
+      let byExp = m.get(base);
+      if (!byExp) m.set(base, (byExp = new Map()));
+      byExp.set(b.length > 4 ? b.readUInt32BE(4) : -1, { id, length: header & 0xff });
+    }
+  });
+  return (byHeader = m);
+}
 
 /**
  * OVS's nxm_field_by_header(): the mf id a header names, or undefined (OFPBMC_BAD_FIELD). A masked
@@ -161,7 +169,7 @@ export function mfFieldByHeader(header: number, experimenter?: number): number |
   let length = header & 0xff;
   if (header & 0x100) length = Math.floor((length - expLen) / 2) + expLen;
   if (length >= 128) return undefined;
-  const f = BY_HEADER.get((header & 0xfffffe00) >>> 0)?.get(experimenter ?? -1);
+  const f = byHeaderMap().get((header & 0xfffffe00) >>> 0)?.get(experimenter ?? -1);
   if (!f) return undefined;
   return f.length === length || MF_FIELDS[f.id]!.variable ? f.id : undefined;
 }

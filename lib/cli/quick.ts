@@ -76,6 +76,9 @@ function argFailure(err: ArgError): void {
   process.exitCode = 1;
 }
 
+/** The command runQuick ran (not help, version or a refused line): bin/ofctl-ts.js learns its code once. */
+export let ranCommand: string | undefined;
+
 /** Runs a flow tool line; false when it belongs to the yargs CLI (main.ts), which the caller runs. */
 export function runQuick(argv: readonly string[]): boolean {
   if (argv[0] !== undefined && YARGS_COMMANDS.has(argv[0])) return false;
@@ -94,6 +97,7 @@ export function runQuick(argv: readonly string[]): boolean {
   } else {
     if (l.opts.timeoutS !== undefined) armTimeout(l.opts.timeoutS);
     if (plainDump(l)) startEarlyDump(['dump-flows', l.args[0]!]);
+    ranCommand = l.command.name;
     void runLine(l);
   }
   return true;

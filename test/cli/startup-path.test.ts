@@ -4,14 +4,14 @@
 // text, and leaves the same flows in a real ovs-vswitchd (read with ovs-ofctl).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { flowLine } from '../../lib/cli/quick.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
+import { BIN, CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../lib/cli/', import.meta.url));
 const MODULES = join(CLI, 'entry.js');
@@ -57,6 +57,22 @@ describe('start-up path: the bundled binary behaves as the compiled modules', fu
     const y = await runCli(['render', '--topology', '-', '--host', 'x', '--bogus'], { ...env, OFCTL_TS_DEBUG: '1' });
     expect(y.code).to.equal(1);
     expect(y.stderr).to.contain('Unknown argument: bogus');
+  });
+
+  it('the first successful run of a flow command adds what it compiled to the code cache, once', async () => {
+    // The build ran diff-flows to its end, but no dump (no switch there): the printer is not cached.
+    const cache = join(CLI, `ofctl-ts-quick.cjs.${process.version}-${process.arch}.cache`);
+    const commands = (): string[] => readFileSync(`${cache}.commands`, 'latin1').split('\n').filter(Boolean);
+    expect(commands()).to.deep.equal(['diff-flows']);
+    const built = statSync(cache);
+    expect((await runCli(['dump-flows', 'br-none'], env)).code).to.equal(1);
+    expect(statSync(cache).mtimeMs).to.equal(built.mtimeMs);
+    expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
+    expect(commands()).to.deep.equal(['diff-flows', 'dump-flows']);
+    const learnt = statSync(cache);
+    expect(learnt.size).to.be.above(built.size);
+    expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
+    expect(statSync(cache).mtimeMs).to.equal(learnt.mtimeMs);
   });
 
   /** Placeholders: $FILE the 13 flows, $BAD a file with a bad line, $TMP a scratch directory, $RUNDIR the sandbox's. */
@@ -136,6 +152,21 @@ describe('start-up path: the bundled binary behaves as the compiled modules', fu
       [['-Ox', 'dump-flows', 'a'], 'Unknown OpenFlow version: "x"'], [['--strict=1'], "option '--strict' doesn't allow an argument"],
       [['-t'], "option requires an argument -- 't'"], [['--no'], "option '--no' is ambiguous; possibilities: '--no-names' '--no-stats' '--no-bundle'"]] as const) {
       expect(() => flowLine(argv), JSON.stringify(argv)).to.throw(msg);
+    }
+  });
+
+  it('run as a program, the binary starts Node without NODE_EXTRA_CA_CERTS (its shell line), as npm links it too', async () => {
+    // Node reads the variable's file before any JavaScript runs, and warns when it cannot.
+    const caEnv = { ...process.env, ...env, NODE_EXTRA_CA_CERTS: join(tmp, 'missing-ca.pem') };
+    const viaNode = await runNodeScript(BIN, ['dump-flows', BR], caEnv);
+    expect(viaNode.stderr).to.contain('Ignoring extra certs');
+    // npm installs the binary as a symbolic link in node_modules/.bin.
+    const link = join(tmp, 'ofctl-ts');
+    symlinkSync(BIN, link);
+    for (const program of [BIN, link]) {
+      const r = await promisify(execFile)(program, ['dump-flows', BR], { env: caEnv });
+      expect(r.stderr).to.equal('');
+      expect(steady({ code: 0, ...r }).stdout).to.equal(steady(viaNode).stdout);
     }
   });
 
