@@ -190,7 +190,7 @@ const INSTRUCTION_RANK = [-1, 3, -1, 2, 0, 1, -1];
  * them and with their exact lengths; any other instruction, order or length goes to the general
  * decoder and printer (writeGeneralInstructions).
  */
-function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
+export function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
   nTexts = 0;
   let applyTo = 0;
   let write = -1;
