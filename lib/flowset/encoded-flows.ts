@@ -26,9 +26,6 @@ const FM_FLAGS = 44;
 const FM_IMPORTANCE = 46;
 const FM_MATCH = 48;
 
-/** Key scratch: table, priority and the match TLVs (a match is at most 64 kB). */
-const keyScratch = Buffer.allocUnsafe(3 + 0x10000);
-
 export class EncodedFlows {
   private readonly w = new Writer(1 << 16);
   /** Where each flow's flow-mod starts in the buffer. */
@@ -88,15 +85,23 @@ export class EncodedFlows {
   }
 }
 
-/** The identity (flowIdentity's key) of the flow-mod at `at`: table, priority, match TLVs. */
+/**
+ * The identity (flowIdentity's key) of the flow-mod at `at`: table, priority, match TLVs. Cut as
+ * one string from the bytes: the 3 bytes before the TLVs (the match's type and length) are lent
+ * to the table and priority for the cut, then put back (a copy into a scratch buffer cost more).
+ */
 function identityAt(b: Buffer, at: number): string {
-  const tlvs = at + FM_MATCH + 4;
+  const from = at + FM_MATCH + 1;
   const end = at + FM_MATCH + b.readUInt16BE(at + FM_MATCH + 2);
-  keyScratch[0] = b[at + FM_TABLE]!;
-  keyScratch[1] = b[at + FM_PRIORITY]!;
-  keyScratch[2] = b[at + FM_PRIORITY + 1]!;
-  b.copy(keyScratch, 3, tlvs, end);
-  return keyScratch.toString('latin1', 0, 3 + end - tlvs);
+  const kept0 = b[from]!, kept1 = b[from + 1]!, kept2 = b[from + 2]!;
+  b[from] = b[at + FM_TABLE]!;
+  b[from + 1] = b[at + FM_PRIORITY]!;
+  b[from + 2] = b[at + FM_PRIORITY + 1]!;
+  const key = b.toString('latin1', from, end);
+  b[from] = kept0;
+  b[from + 1] = kept1;
+  b[from + 2] = kept2;
+  return key;
 }
 
 /**
@@ -150,6 +155,7 @@ const TABLE_RANK: Uint8Array = (() => {
   return rank;
 })();
 
+const DIFF_CHUNK = 1 << 18;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 
@@ -197,11 +203,11 @@ function writeDiffLine(out: TextSink, set: EncodedFlows, i: number, sign: number
   out.byte(0x0a);
 }
 
-/** Byte order of [x, xe) and [y, ye) of b (UTF-16 order for the ASCII a flow prints as). */
-function compareBytes(b: Buffer, x: number, xe: number, y: number, ye: number): number {
+/** Byte order of [x, xe) of bx and [y, ye) of by (UTF-16 order for the ASCII a flow prints as). */
+function compareBytes(bx: Buffer, x: number, xe: number, by: Buffer, y: number, ye: number): number {
   const n = Math.min(xe - x, ye - y);
   for (let k = 0; k < n; k++) {
-    const c = b[x + k]! - b[y + k]!;
+    const c = bx[x + k]! - by[y + k]!;
     if (c) return c;
   }
   return (xe - x) - (ye - y);
@@ -215,25 +221,31 @@ function compareBytes(b: Buffer, x: number, xe: number, y: number, ye: number): 
  * lines are sorted by their bytes there, a changed pair as one unit, and copied out in order.
  */
 export function formatEncodedDiffText(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): Buffer {
-  let text: Buffer = Buffer.alloc(0);
-  const sink = new TextSink((chunk) => { text = chunk; }, 1 << 16);
-  // Per unit (a line, or the two lines of a changed pair): its table, its match text, where its
-  // first line starts, where its second (if any) starts, where it ends.
+  // Written in chunks, a unit never split between two (a buffer grown as a whole, copied at
+  // each doubling, cost more than the printing).
+  const chunks: Buffer[] = [];
+  const sink = new TextSink((chunk) => { chunks.push(chunk); }, DIFF_CHUNK);
+  // Per unit (a line, or the two lines of a changed pair): its table, its chunk, where its match
+  // text is, where its first line starts, where its second (if any) starts, where it ends.
   const n = d.onlyA.length + d.onlyB.length + d.changed.length;
   const tables = new Uint8Array(n);
+  const chunkOf = new Int32Array(n);
   const ms = new Int32Array(n);
   const me = new Int32Array(n);
-  const starts = new Int32Array(n + 1);
+  const starts = new Int32Array(n);
   const mids = new Int32Array(n);
+  const ends = new Int32Array(n);
   const where = { ms: 0, me: 0 };
   let u = 0;
   const unit = (set: EncodedFlows, i: number, sign: number): void => {
+    if (sink.pos > DIFF_CHUNK - 4096) sink.flush();
+    chunkOf[u] = chunks.length;
     starts[u] = sink.pos;
     tables[u] = set.bytes(i)[FM_TABLE]!;
     writeDiffLine(sink, set, i, sign, where);
     ms[u] = where.ms;
     me[u] = where.me;
-    mids[u] = sink.pos;
+    mids[u] = ends[u] = sink.pos;
     u++;
   };
   for (const i of d.onlyA) unit(a, i, MINUS);
@@ -241,20 +253,21 @@ export function formatEncodedDiffText(a: EncodedFlows, b: EncodedFlows, d: Encod
   for (const [i, j] of d.changed) {
     unit(a, i, MINUS);
     writeDiffLine(sink, b, j, PLUS, where);
+    ends[u - 1] = sink.pos;
   }
-  starts[n] = sink.pos;
   sink.flush();
-  const cmp = (x: number, y: number): number => TABLE_RANK[tables[x]!]! - TABLE_RANK[tables[y]!]! || compareBytes(text, ms[x]!, me[x]!, ms[y]!, me[y]!);
+  const cmp = (x: number, y: number): number => TABLE_RANK[tables[x]!]! - TABLE_RANK[tables[y]!]!
+    || compareBytes(chunks[chunkOf[x]!]!, ms[x]!, me[x]!, chunks[chunkOf[y]!]!, ms[y]!, me[y]!);
   const order = Array.from({ length: n }, (_, k) => k).sort(cmp);
-  const res = Buffer.allocUnsafe(text.length);
+  const res = Buffer.allocUnsafe(chunks.reduce((sum, c) => sum + c.length, 0));
   let at = 0;
   for (let r = 0; r < n;) {
     // A run of units of one key: first lines in order, then the + lines of its changed pairs
     // (the order the stable sort of the lines' own keys gives).
     let e = r + 1;
     while (e < n && cmp(order[r]!, order[e]!) === 0) e++;
-    for (let k = r; k < e; k++) at += text.copy(res, at, starts[order[k]!]!, mids[order[k]!]!);
-    for (let k = r; k < e; k++) at += text.copy(res, at, mids[order[k]!]!, starts[order[k]! + 1]!);
+    for (let k = r; k < e; k++) at += chunks[chunkOf[order[k]!]!]!.copy(res, at, starts[order[k]!]!, mids[order[k]!]!);
+    for (let k = r; k < e; k++) at += chunks[chunkOf[order[k]!]!]!.copy(res, at, mids[order[k]!]!, ends[order[k]!]!);
     r = e;
   }
   return res;
