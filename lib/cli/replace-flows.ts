@@ -12,7 +12,8 @@ import { EXIT_OK, warnNormalized, withTarget } from './common.js';
 export async function replaceFlowsCommand(target: string, file: string, out: (s: string | Buffer) => void): Promise<number> {
   const want = readEncodedFlowFile(file, warnNormalized);
   return withTarget(target, async (conn) => {
-    const have = new EncodedFlows();
+    // The switch's flows take about what the file's do (a replace changes some of them).
+    const have = new EncodedFlows(want.byteLength * 1.25);
     await streamFlowReplies(conn, {}, (r) => { for (const f of r.flows) have.add(f); });
     const d = diffEncoded(have, want);
     const mods = [

@@ -27,11 +27,25 @@ const FM_IMPORTANCE = 46;
 const FM_MATCH = 48;
 
 export class EncodedFlows {
-  private readonly w = new Writer(1 << 16);
+  private readonly w: Writer;
   /** Where each flow's flow-mod starts in the buffer. */
   private readonly starts: number[] = [];
   /** identity -> index of the flow; a later flow of the same identity replaces an earlier one. */
   readonly byIdentity = new Map<string, number>();
+
+  /**
+   * `expectBytes`: about how many bytes the flows will take. A buffer grown by doubling copies
+   * itself each time and holds both copies until collected; one sized ahead is faulted in only as
+   * it is written (an overestimate costs address space, not memory).
+   */
+  constructor(expectBytes = 1 << 16) {
+    this.w = new Writer(Math.max(1 << 16, Math.ceil(expectBytes)));
+  }
+
+  /** The bytes the flows take. */
+  get byteLength(): number {
+    return this.w.pos;
+  }
 
   /** Adds a flow (written as an ADD flow-mod); returns its index. */
   add(f: Flow): number {
