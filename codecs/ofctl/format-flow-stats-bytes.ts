@@ -203,7 +203,7 @@ const DROP = Buffer.from('drop');
  * lengths; any other instruction, order or length goes to the general decoder and printer
  * (writeGeneralInstructions), what was written rewound.
  */
-function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
+export function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
   const start = out.pos;
   let rank = -1;
   let parts = 0;

@@ -15,7 +15,8 @@ export async function replaceFlowsCommand(target: string, file: string, out: (s:
   const text = file === '-' ? readText('-') : undefined;
   const want = await withPortNames(target, opts.names, async () => (text === undefined ? readEncodedFlowFile(file, warnNormalized) : readEncodedFlowText(text, '<stdin>', warnNormalized)));
   return withTarget(target, async (conn) => {
-    const have = new EncodedFlows();
+    // The switch's flows take about what the file's do (a replace changes some of them).
+    const have = new EncodedFlows(want.byteLength * 1.25);
     await streamFlowReplies(conn, {}, (r) => { for (const f of r.flows) have.add(f); });
     const d = diffEncoded(have, want);
     const mods = [

@@ -9,7 +9,9 @@ import { Writer } from '../../codecs/openflow/bytes.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { decodeMessage, FlowMod, FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT, OfType, OutgoingMessage, writeMessage } from '../../codecs/openflow/messages.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
-import { DiffHead, diffLine, matchText, sameSettings, toFlowMod } from './flowset.js';
+import { TextSink, writeInstructions } from '../../codecs/ofctl/format-flow-stats-bytes.js';
+import { writeMatchBytes } from '../../codecs/ofctl/format-match-bytes.js';
+import { matchText, sameSettings, toFlowMod } from './flowset.js';
 
 // Offsets in an OpenFlow 1.3 FLOW_MOD.
 const FM_LENGTH = 2;
@@ -24,15 +26,26 @@ const FM_FLAGS = 44;
 const FM_IMPORTANCE = 46;
 const FM_MATCH = 48;
 
-/** Key scratch: table, priority and the match TLVs (a match is at most 64 kB). */
-const keyScratch = Buffer.allocUnsafe(3 + 0x10000);
-
 export class EncodedFlows {
-  private readonly w = new Writer(1 << 16);
+  private readonly w: Writer;
   /** Where each flow's flow-mod starts in the buffer. */
   private readonly starts: number[] = [];
   /** identity -> index of the flow; a later flow of the same identity replaces an earlier one. */
   readonly byIdentity = new Map<string, number>();
+
+  /**
+   * `expectBytes`: about how many bytes the flows will take. A buffer grown by doubling copies
+   * itself each time and holds both copies until collected; one sized ahead is faulted in only as
+   * it is written (an overestimate costs address space, not memory).
+   */
+  constructor(expectBytes = 1 << 16) {
+    this.w = new Writer(Math.max(1 << 16, Math.ceil(expectBytes)));
+  }
+
+  /** The bytes the flows take. */
+  get byteLength(): number {
+    return this.w.pos;
+  }
 
   /** Adds a flow (written as an ADD flow-mod); returns its index. */
   add(f: Flow): number {
@@ -66,16 +79,6 @@ export class EncodedFlows {
     return res.msg;
   }
 
-  /** What a diff line prints of flow i besides its match and actions, read from its bytes. */
-  head(i: number): DiffHead {
-    const b = this.w.buf;
-    const at = this.starts[i]!;
-    return {
-      table: b[at + FM_TABLE]!, cookie: b.readBigUInt64BE(at + FM_COOKIE), idleTimeout: b.readUInt16BE(at + FM_IDLE),
-      hardTimeout: b.readUInt16BE(at + FM_HARD), importance: b.readUInt16BE(at + FM_IMPORTANCE),
-    };
-  }
-
   /** Where flow i's instructions start in bytes(i) (after its padded match). */
   instructionsAt(i: number): number {
     return FM_MATCH + ((this.w.buf.readUInt16BE(this.starts[i]! + FM_MATCH + 2) + 7) & ~7);
@@ -96,15 +99,23 @@ export class EncodedFlows {
   }
 }
 
-/** The identity (flowIdentity's key) of the flow-mod at `at`: table, priority, match TLVs. */
+/**
+ * The identity (flowIdentity's key) of the flow-mod at `at`: table, priority, match TLVs. Cut as
+ * one string from the bytes: the 3 bytes before the TLVs (the match's type and length) are lent
+ * to the table and priority for the cut, then put back (a copy into a scratch buffer cost more).
+ */
 function identityAt(b: Buffer, at: number): string {
-  const tlvs = at + FM_MATCH + 4;
+  const from = at + FM_MATCH + 1;
   const end = at + FM_MATCH + b.readUInt16BE(at + FM_MATCH + 2);
-  keyScratch[0] = b[at + FM_TABLE]!;
-  keyScratch[1] = b[at + FM_PRIORITY]!;
-  keyScratch[2] = b[at + FM_PRIORITY + 1]!;
-  b.copy(keyScratch, 3, tlvs, end);
-  return keyScratch.toString('latin1', 0, 3 + end - tlvs);
+  const kept0 = b[from]!, kept1 = b[from + 1]!, kept2 = b[from + 2]!;
+  b[from] = b[at + FM_TABLE]!;
+  b[from + 1] = b[at + FM_PRIORITY]!;
+  b[from + 2] = b[at + FM_PRIORITY + 1]!;
+  const key = b.toString('latin1', from, end);
+  b[from] = kept0;
+  b[from + 1] = kept1;
+  b[from + 2] = kept2;
+  return key;
 }
 
 /**
@@ -151,58 +162,129 @@ export function isEmptyEncodedDiff(d: EncodedDiff): boolean {
   return d.onlyA.length === 0 && d.onlyB.length === 0 && d.changed.length === 0;
 }
 
+/** The tables 0..255 ranked as their decimal strings sort (a diff's sort key starts `${table} `). */
+const TABLE_RANK: Uint8Array = (() => {
+  const rank = new Uint8Array(256);
+  Array.from({ length: 256 }, (_, t) => String(t)).sort().forEach((s, r) => { rank[Number(s)] = r; });
+  return rank;
+})();
+
+const DIFF_CHUNK = 1 << 18;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+
 /**
- * formatDiff of an encoded diff, as text: each line ended by a newline. Each flow is decoded as it
- * is printed, and let go; its line goes straight into a byte buffer, and only its sort key stays a
- * string (the lines as strings all outlived the young generation: most of the printing's time
- * went to collecting them). The two flows of a changed pair have one identity, so the same match
- * bytes and the same printed match: it is printed once; when their instruction bytes are equal
- * too (a new cookie or timeout), so are their actions, and the second flow is not decoded at all.
+ * Writes flow i of `set` as a diff line (diffLine's text after `sign`) and sets `where` to its match
+ * text in the sink. Printed from its bytes, as dump-flows prints (format-flow-stats-bytes.ts); a match
+ * or instructions that printer does not take are decoded and printed as before.
+ */
+function writeDiffLine(out: TextSink, set: EncodedFlows, i: number, sign: number, where: { ms: number; me: number }): void {
+  const bytes = set.bytes(i);
+  const end = bytes.length;
+  out.byte(sign);
+  const table = bytes[FM_TABLE]!;
+  if (table) {
+    out.write('table=');
+    out.dec(table);
+    out.byte(0x20);
+  }
+  const ms = out.pos;
+  const matchEnd = FM_MATCH + bytes.readUInt16BE(FM_MATCH + 2);
+  if (!writeMatchBytes(out, bytes, FM_MATCH + 4, matchEnd, bytes.readUInt16BE(FM_PRIORITY))) {
+    out.pos = ms;
+    out.write(matchText(set.flow(i)));
+  } else if (out.pos > ms) {
+    out.pos--; // its trailing space
+  }
+  where.ms = ms;
+  where.me = out.pos;
+  const cookieHi = bytes.readUInt32BE(FM_COOKIE);
+  const cookieLo = bytes.readUInt32BE(FM_COOKIE + 4);
+  if (cookieHi || cookieLo) {
+    out.write(' cookie=0x');
+    out.hex64Digits(cookieHi, cookieLo);
+  }
+  const number = (what: string, n: number): void => {
+    if (!n) return;
+    out.write(what);
+    out.dec(n);
+  };
+  number(' idle_timeout=', bytes.readUInt16BE(FM_IDLE));
+  number(' hard_timeout=', bytes.readUInt16BE(FM_HARD));
+  number(' importance=', bytes.readUInt16BE(FM_IMPORTANCE));
+  out.write(' actions=');
+  if (!writeInstructions(out, bytes, set.instructionsAt(i), end)) out.write(formatInstructions(set.flow(i).instructions));
+  out.byte(0x0a);
+}
+
+/** Byte order of [x, xe) of bx and [y, ye) of by (UTF-16 order for the ASCII a flow prints as). */
+function compareBytes(bx: Buffer, x: number, xe: number, by: Buffer, y: number, ye: number): number {
+  const n = Math.min(xe - x, ye - y);
+  for (let k = 0; k < n; k++) {
+    const c = bx[x + k]! - by[y + k]!;
+    if (c) return c;
+  }
+  return (xe - x) - (ye - y);
+}
+
+/**
+ * formatDiff of an encoded diff, as text: each line ended by a newline, in sortedDiffLines' order
+ * (a stable sort by `${table} ${match}`, a changed pair's + line keyed just after its - line).
+ * Each flow is printed from its bytes into one buffer (no object, no string per line: those all
+ * outlived the young generation, and most of the printing's time went to collecting them); the
+ * lines are sorted by their bytes there, a changed pair as one unit, and copied out in order.
  */
 export function formatEncodedDiffText(a: EncodedFlows, b: EncodedFlows, d: EncodedDiff): Buffer {
-  const keys: string[] = [];
-  const ends: number[] = [];
-  let buf = Buffer.allocUnsafe(1 << 16);
-  let pos = 0;
-  const put = (key: string, line: string): void => {
-    if (pos + line.length * 3 + 1 > buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + line.length * 3 + 1));
-      buf.copy(next, 0, 0, pos);
-      buf = next;
-    }
-    pos += buf.write(line, pos, 'utf8');
-    buf[pos++] = 10;
-    keys.push(key);
-    ends.push(pos);
+  // Written in chunks, a unit never split between two (a buffer grown as a whole, copied at
+  // each doubling, cost more than the printing).
+  const chunks: Buffer[] = [];
+  const sink = new TextSink((chunk) => { chunks.push(chunk); }, DIFF_CHUNK);
+  // Per unit (a line, or the two lines of a changed pair): its table, its chunk, where its match
+  // text is, where its first line starts, where its second (if any) starts, where it ends.
+  const n = d.onlyA.length + d.onlyB.length + d.changed.length;
+  const tables = new Uint8Array(n);
+  const chunkOf = new Int32Array(n);
+  const ms = new Int32Array(n);
+  const me = new Int32Array(n);
+  const starts = new Int32Array(n);
+  const mids = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const where = { ms: 0, me: 0 };
+  let u = 0;
+  const unit = (set: EncodedFlows, i: number, sign: number): void => {
+    if (sink.pos > DIFF_CHUNK - 4096) sink.flush();
+    chunkOf[u] = chunks.length;
+    starts[u] = sink.pos;
+    tables[u] = set.bytes(i)[FM_TABLE]!;
+    writeDiffLine(sink, set, i, sign, where);
+    ms[u] = where.ms;
+    me[u] = where.me;
+    mids[u] = ends[u] = sink.pos;
+    u++;
   };
-  const one = (set: EncodedFlows, i: number, sign: string): void => {
-    const f = set.flow(i);
-    const m = matchText(f);
-    put(`${f.table} ${m}`, `${sign}${diffLine(f, m, formatInstructions(f.instructions))}`);
-  };
-  for (const i of d.onlyA) one(a, i, '-');
-  for (const j of d.onlyB) one(b, j, '+');
+  for (const i of d.onlyA) unit(a, i, MINUS);
+  for (const j of d.onlyB) unit(b, j, PLUS);
   for (const [i, j] of d.changed) {
-    const fa = a.flow(i);
-    const m = matchText(fa);
-    const at = `${fa.table} ${m}`;
-    const actions = formatInstructions(fa.instructions);
-    put(at, `-${diffLine(fa, m, actions)}`);
-    let line: string;
-    if (sameInstructions(a, i, b, j)) {
-      line = diffLine(b.head(j), m, actions);
-    } else {
-      const fb = b.flow(j);
-      line = diffLine(fb, m, formatInstructions(fb.instructions));
-    }
-    put(`${at}\u0001`, `+${line}`);
+    unit(a, i, MINUS);
+    writeDiffLine(sink, b, j, PLUS, where);
+    ends[u - 1] = sink.pos;
   }
-  // The lines in sortedDiffLines' order (a stable sort of the same keys), copied into one buffer.
-  const order = keys.map((_, k) => k).sort((x, y) => (keys[x]! < keys[y]! ? -1 : keys[x]! > keys[y]! ? 1 : 0));
-  const text = Buffer.allocUnsafe(pos);
+  sink.flush();
+  const cmp = (x: number, y: number): number => TABLE_RANK[tables[x]!]! - TABLE_RANK[tables[y]!]!
+    || compareBytes(chunks[chunkOf[x]!]!, ms[x]!, me[x]!, chunks[chunkOf[y]!]!, ms[y]!, me[y]!);
+  const order = Array.from({ length: n }, (_, k) => k).sort(cmp);
+  const res = Buffer.allocUnsafe(chunks.reduce((sum, c) => sum + c.length, 0));
   let at = 0;
-  for (const k of order) at += buf.copy(text, at, k === 0 ? 0 : ends[k - 1]!, ends[k]!);
-  return text;
+  for (let r = 0; r < n;) {
+    // A run of units of one key: first lines in order, then the + lines of its changed pairs
+    // (the order the stable sort of the lines' own keys gives).
+    let e = r + 1;
+    while (e < n && cmp(order[r]!, order[e]!) === 0) e++;
+    for (let k = r; k < e; k++) at += chunks[chunkOf[order[k]!]!]!.copy(res, at, starts[order[k]!]!, mids[order[k]!]!);
+    for (let k = r; k < e; k++) at += chunks[chunkOf[order[k]!]!]!.copy(res, at, mids[order[k]!]!, ends[order[k]!]!);
+    r = e;
+  }
+  return res;
 }
 
 /** formatDiff of an encoded diff, as lines. */

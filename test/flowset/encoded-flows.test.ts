@@ -79,4 +79,29 @@ describe('encoded flow sets', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('diff as the object path does over many chunks of text: every flow of ten corpus copies changed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-encoded-'));
+    try {
+      // Ten copies, each in a table of its own (the last table= of a match wins), b with other
+      // cookies and timeouts: ~1 MB of diff, printed in several chunks and sorted across them.
+      const copies = (f: (line: string, k: number) => string): string => Array.from({ length: 10 }, (_, k) => corpus.map((e) => f(e.input, k)).join('\n')).join('\n');
+      const inTable = (line: string, k: number): string => {
+        const at = line.indexOf('actions=');
+        const match = line.slice(0, at).replace(/[\s,]*$/, '');
+        return `${match}${match ? ',' : ''}table=${k * 20 + 1} ${line.slice(at)}`;
+      };
+      writeFileSync(join(dir, 'a'), `${copies((l, k) => inTable(l, k))}\n`);
+      writeFileSync(join(dir, 'b'), `${copies((l, k) => `cookie=0x${(k + 7).toString(16)},idle_timeout=${k + 1},${inTable(l, k)}`)}\n`);
+      const sa = readEncodedFlowFile(join(dir, 'a'));
+      const sb = readEncodedFlowFile(join(dir, 'b'));
+      const d = diffEncoded(sa, sb);
+      const ours = formatEncodedDiff(sa, sb, d);
+      const objects = (f: string): Flow[] => readFlowFile(join(dir, f)).map((x) => asSwitchHolds(x.flow));
+      expect(ours).to.deep.equal(formatDiff(diffFlows(objects('a'), objects('b'))));
+      expect(ours.join('\n').length).to.be.greaterThan(1 << 19);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
