@@ -14,6 +14,7 @@ import { FlowStats } from '../codecs/openflow/flow.js';
 import { checkFlowActions } from '../codecs/actions/check.js';
 import { Instructions } from '../codecs/openflow/instructions.js';
 import type { FlowMonitorRequest, FlowUpdate } from '../codecs/openflow/vendor-messages.js';
+import type { Continuation, PacketIn2 } from '../codecs/openflow/packet-in2.js';
 import { Match, MatchEntry, UnknownOxm } from '../codecs/openflow/match.js';
 import {
   decodeMessage, encodeMessage, FlowModCommand, FlowStatsRequest, MessageOf, OfMessage, ONF_EXPERIMENTER, ONFT_BUNDLE_ADD_MESSAGE,
@@ -522,6 +523,22 @@ const keptRaw = (m: OfMessage): boolean => {
   return r.ok && r.msg.type === 'experimenter';
 };
 
+const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(a, { nil: undefined });
+/** Drops the members left undefined (the decoder leaves an absent property out). */
+const defined = <T extends object>(r: T): T => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as T;
+
+const continuationArb: fc.Arbitrary<Continuation> = fc.record({
+  bridge: opt(bytes(16, 16)), stack: fc.array(bytes(16), { maxLength: 3 }), mirrors: opt(u32), conntracked: fc.boolean(),
+  actions: fc.array(fc.record({ table: u8, cookie: u64, actions: actionsArb(2) }), { maxLength: 3 }),
+  actionSet: opt(actionsArb(2)), odpPort: opt(u32),
+}).map(defined);
+
+/** NXT_PACKET_IN2 / NXT_RESUME: a packet, the properties OVS reads (a full length not below the packet's). */
+const packetIn2Arb = <T extends 'packet_in2' | 'resume'>(type: T): fc.Arbitrary<PacketIn2 & { readonly type: T; readonly xid: number }> => fc.record({
+  xid, packet: bytes(64, 1), fullLen: opt(fc.integer({ min: 64, max: 0xffffffff })), bufferId: opt(u32), table: opt(u8), cookie: opt(u64),
+  reason: opt(u8), match: matchArb, unknownOxm: unknownOxmsArb, userdata: opt(bytes(16)), continuation: opt(continuationArb),
+}).map((r) => ({ ...defined(r), type }));
+
 /** The message of one type (role_request/role_reply share a union member, so not MessageOf). */
 export type MessageFor<T extends OfMessage['type']> = OfMessage & { readonly type: T };
 export type MessageArbs = { readonly [T in OfMessage['type']]: fc.Arbitrary<MessageFor<T>> };
@@ -548,6 +565,8 @@ export const messageArbs: MessageArbs = {
   get_config_request: xid.map((x) => ({ type: 'get_config_request' as const, xid: x })),
   get_config_reply: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'get_config_reply' as const, ...r })),
   set_config: fc.record({ xid, flags: u16, missSendLen: u16 }).map((r) => ({ type: 'set_config' as const, ...r })),
+  packet_in2: packetIn2Arb('packet_in2'),
+  resume: packetIn2Arb('resume'),
   packet_in: fc.record({
     xid, bufferId: u32, totalLen: u16, reason: u8, table: u8, cookie: u64, match: matchArb, unknownOxm: unknownOxmsArb, data: bytes(64),
   }).map(({ unknownOxm, ...r }) => ({ type: 'packet_in' as const, ...r, ...(unknownOxm ? { unknownOxm } : {}) })),

@@ -7,6 +7,7 @@ import { decodeMessage, MessageOf, OFP_NO_BUFFER, PortDesc } from '../openflow/m
 import { formatPort } from '../openflow/ports.js';
 import { formatInstructions } from './format-actions.js';
 import { formatMatch } from './format-match.js';
+import type { Match, UnknownOxm } from '../openflow/match.js';
 import { formatMessage, header, hexDump } from './format-message.js';
 import { formatPacket } from './format-packet.js';
 import { AsyncConfig } from '../openflow/stats.js';
@@ -98,19 +99,37 @@ export function formatPortStatus(m: MessageOf<'port_status'>): string {
   return `${header('OFPT_PORT_STATUS', m.xid)} ${PORT_REASONS[m.reason]!}:${formatPhyPort(m.port)}`;
 }
 
-const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
+// ofputil_packet_in_reason_to_string(): OVS's internal explicit and implicit miss (6, 7) print as nothing.
+const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out', '', ''];
 
-export function formatPacketIn(m: MessageOf<'packet_in'>): string | undefined {
-  const packet = formatPacket(m.data);
-  if (packet === undefined) return undefined;
-  let s = header('OFPT_PACKET_IN', m.xid);
+/** What the first line of a packet-in says, whatever its message. */
+export interface PacketInLine {
+  readonly table: number;
+  readonly cookie: bigint;
+  readonly totalLen: number;
+  readonly match: Match;
+  readonly unknownOxm?: readonly UnknownOxm[];
+  readonly reason: number;
+  readonly data: Buffer;
+  readonly bufferId: number;
+}
+
+/** The first line of a packet-in after its header, with its newline (ofputil_packet_in_private_format). */
+export function packetInLine(m: PacketInLine): string {
+  let s = '';
   if (m.table) s += ` table_id=${m.table}`;
   if (m.cookie !== u64Max) s += ` cookie=0x${m.cookie.toString(16)}`;
   s += ` total_len=${m.totalLen} ${formatMatch(m.match, 0x8000, m.unknownOxm)}`;
   s += ` (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length}`;
   if (m.bufferId === OFP_NO_BUFFER) s += ` (unbuffered)${m.totalLen !== m.data.length ? ' (***total_len != data_len***)' : ''}`;
   else s += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}${m.totalLen < m.data.length ? ' (***total_len < data_len***)' : ''}`;
-  return `${s}\n${packet}`;
+  return `${s}\n`;
+}
+
+export function formatPacketIn(m: MessageOf<'packet_in'>): string | undefined {
+  const packet = formatPacket(m.data);
+  if (packet === undefined) return undefined;
+  return `${header('OFPT_PACKET_IN', m.xid)}${packetInLine(m)}${packet}`;
 }
 
 export function formatPacketOut(m: MessageOf<'packet_out'>): string | undefined {

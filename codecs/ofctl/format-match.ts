@@ -29,18 +29,22 @@ function be16Masked(name: string, e: MatchEntry): string {
   return e.mask === 0xffffn ? `${name}=${e.value}` : `${name}=0x${e.value.toString(16)}/0x${e.mask.toString(16)}`;
 }
 
-/** The VLAN TCI under its mask as OVS prints it: dl_vlan/dl_vlan_pcp when they say it all, else vlan_tci. */
-export function formatVlanTci(value: number, mask: number): string {
+/**
+ * The VLAN TCI under its mask as OVS prints it: dl_vlan/dl_vlan_pcp when they say it all, else
+ * vlan_tci; `tag` 1 for the inner tag of a packet's flow (dl_vlan1, vlan_tci1…).
+ */
+export function formatVlanTci(value: number, mask: number, tag = 0): string {
+  const i = tag ? `${tag}` : '';
   const vidMask = mask & 0x0fff;
   const pcpMask = mask & 0xe000;
   if (mask & 0x1000 && value & 0x1000 && (vidMask === 0 || vidMask === 0xfff)
     && (pcpMask === 0 || pcpMask === 0xe000) && (vidMask || pcpMask)) {
-    const vid = vidMask ? `dl_vlan=${value & 0xfff}` : '';
-    const pcp = pcpMask ? `dl_vlan_pcp=${value >> 13}` : '';
+    const vid = vidMask ? `dl_vlan${i}=${value & 0xfff}` : '';
+    const pcp = pcpMask ? `dl_vlan_pcp${i}=${value >> 13}` : '';
     return vid && pcp ? `${vid},${pcp}` : vid || pcp;
   }
   const v = `0x${value.toString(16).padStart(4, '0')}`;
-  return mask === 0xffff ? `vlan_tci=${v}` : `vlan_tci=${v}/0x${mask.toString(16).padStart(4, '0')}`;
+  return mask === 0xffff ? `vlan_tci${i}=${v}` : `vlan_tci${i}=${v}/0x${mask.toString(16).padStart(4, '0')}`;
 }
 
 export type Test = (c: ProtocolContext) => boolean;

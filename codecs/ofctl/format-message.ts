@@ -9,6 +9,7 @@ import { isStatsMessage } from '../openflow/stats.js';
 import {
   formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
 } from './format-async.js';
+import { formatPacketIn2 } from './format-packet-in2.js';
 import { formatFlowMonitorReply, formatFlowMonitorRequest, formatPortDescReply, formatRequestForward } from './format-vendor.js';
 
 export const header = (name: string, xid: number, version = 4): string => `${name} (OF1.${version - 1}) (xid=0x${xid.toString(16)}):`;
@@ -111,6 +112,7 @@ export function formatMessage(m: OfMessage): string | undefined {
     case 'requestforward': return formatRequestForward(m);
     case 'flow_monitor_request': return formatFlowMonitorRequest(m);
     case 'flow_monitor_reply': return formatFlowMonitorReply(m);
+    case 'packet_in2': case 'resume': return formatPacketIn2(m);
     default: return isStatsMessage(m) ? formatStatsMessage(m) : undefined;
   }
 }

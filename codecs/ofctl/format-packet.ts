@@ -1,10 +1,10 @@
 // A packet as ofp-print shows it (ofp_packet_to_string): the flow OVS extracts from its bytes
 // (flow_extract, Ethernet only), printed as a match of every field the packet determines, then the
-// L4 checksum. Packets whose extraction is not modelled here (VLAN or MPLS tags, IPv6 extension
+// L4 checksum. Packets whose extraction is not modelled here (MPLS labels, IPv6 extension
 // headers and neighbour discovery, later IP fragments) give undefined: never a guess.
 import { ETH_TYPE_ARP, ETH_TYPE_IP, ETH_TYPE_IPV6, ETH_TYPE_RARP, Match } from '../openflow/match.js';
 import { Slot } from '../openflow/fields.js';
-import { formatMatch } from './format-match.js';
+import { formatMatch, formatVlanTci } from './format-match.js';
 
 const FLOW_DL_TYPE_NONE = 0x5ff;
 
@@ -116,26 +116,49 @@ function arp(m: Match, p: Buffer, at: number): void {
   exact(m, 'nw_dst', BigInt(p.readUInt32BE(at + 24)), 32);
 }
 
+/** How many VLAN tags flow_extract() reads (FLOW_MAX_VLAN_HEADERS, OVS's default vlan-limit). */
+const MAX_VLAN_HEADERS = 2;
+const VLAN_CFI = 0x1000;
+
 /** The packet line of ofp-print (with its newline), or undefined when its extraction is not modelled. */
 export function formatPacket(p: Buffer): string | undefined {
   const m: Match = new Map();
-  exact(m, 'vlan_tci', 0n, 16);
   let dlType = 0;
   let csum: string | undefined = '';
+  // parse_vlan(): up to two 802.1Q/802.1ad tags, each TCI with its CFI bit set, while a tag and
+  // the Ethertype after it fit.
+  const tcis: number[] = [];
   if (p.length >= 14) {
     exact(m, 'dl_dst', BigInt(p.readUIntBE(0, 6)), 48);
     exact(m, 'dl_src', BigInt(p.readUIntBE(6, 6)), 48);
-    dlType = p.readUInt16BE(12);
-    if (dlType === 0x8100 || dlType === 0x88a8 || dlType === 0x8847 || dlType === 0x8848) return undefined;
-    if (dlType < 0x600) dlType = llcType(p, 14);
-    else if (BigInt(dlType) === ETH_TYPE_IP) csum = ipv4(m, p, 14);
-    else if (BigInt(dlType) === ETH_TYPE_IPV6) csum = ipv6(m, p, 14);
-    else if (BigInt(dlType) === ETH_TYPE_ARP || BigInt(dlType) === ETH_TYPE_RARP) arp(m, p, 14);
+    let t = 12;
+    for (let tpid = p.readUInt16BE(t); (tpid === 0x8100 || tpid === 0x88a8) && tcis.length < MAX_VLAN_HEADERS && p.length - t >= 6;
+      tpid = p.readUInt16BE(t)) {
+      tcis.push(p.readUInt16BE(t + 2) | VLAN_CFI);
+      t += 4;
+    }
+    dlType = p.readUInt16BE(t);
+    let l3 = t + 2;
+    if (dlType < 0x600) {
+      // An 802.3 frame: its SNAP type, and the network header after the 8-byte LLC/SNAP header.
+      dlType = llcType(p, l3);
+      if (dlType !== FLOW_DL_TYPE_NONE) l3 += 8;
+    }
+    if (dlType === 0x8847 || dlType === 0x8848) return undefined;
+    if (BigInt(dlType) === ETH_TYPE_IP) csum = ipv4(m, p, l3);
+    else if (BigInt(dlType) === ETH_TYPE_IPV6) csum = ipv6(m, p, l3);
+    else if (BigInt(dlType) === ETH_TYPE_ARP || BigInt(dlType) === ETH_TYPE_RARP) arp(m, p, l3);
   } else {
     exact(m, 'dl_dst', 0n, 48);
     exact(m, 'dl_src', 0n, 48);
   }
   if (csum === undefined) return undefined;
+  exact(m, 'vlan_tci', BigInt(tcis[0] ?? 0), 16);
   exact(m, 'dl_type', BigInt(dlType), 16);
-  return `${formatMatch(m, 0x8000)}${csum}\n`;
+  const text = formatMatch(m, 0x8000);
+  // match_wc_init() also matches the inner tag's TCI (0 when there is none) once the packet has a
+  // tag: it prints just before dl_src, which every packet's flow holds.
+  if (!tcis.length) return `${text}${csum}\n`;
+  const at = text.indexOf('dl_src=');
+  return `${text.slice(0, at)}${formatVlanTci(tcis[1] ?? 0, 0xffff, 1)},${text.slice(at)}${csum}\n`;
 }

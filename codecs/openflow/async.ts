@@ -4,6 +4,7 @@
 // re-encodes to the same bytes; an experimenter OVS does not know is refused as OVS refuses it.
 import { Reader, Writer } from './bytes.js';
 import { exactly, NX_VENDOR, ONF_VENDOR, refuse } from './errors.js';
+import { NXT_PACKET_IN2, NXT_RESUME, PacketIn2, readPacketIn2, writePacketIn2Body } from './packet-in2.js';
 import { readVendorMessage2, VendorMessage, writeVendorBody } from './vendor-messages.js';
 
 const NXT_SET_CONTROLLER_ID = 20;
@@ -26,13 +27,15 @@ export type AsyncMessage =
   | { readonly type: 'flow_monitor_paused' | 'flow_monitor_resumed' }
   | { readonly type: 'set_async_config2'; readonly props: readonly AsyncConfigProp[] }
   /** Request forward, flow monitor requests and replies (vendor-messages.ts). */
-  | VendorMessage;
+  | VendorMessage
+  /** NXT_PACKET_IN2 and NXT_RESUME (packet-in2.ts). */
+  | PacketIn2;
 
 export type AsyncMessageType = AsyncMessage['type'];
 
 const ASYNC_TYPES: ReadonlySet<string> = new Set<AsyncMessageType>([
   'role_status', 'set_controller_id', 'flow_monitor_cancel', 'flow_monitor_paused', 'flow_monitor_resumed', 'set_async_config2',
-  'requestforward', 'flow_monitor_request', 'flow_monitor_reply',
+  'requestforward', 'flow_monitor_request', 'flow_monitor_reply', 'packet_in2', 'resume',
 ]);
 
 export function isAsyncMessage(m: { readonly type: string }): m is AsyncMessage {
@@ -64,6 +67,10 @@ export function writeAsyncBody(w: Writer, m: AsyncMessage): number {
     case 'set_async_config2':
       vendorHeader(w, NX_VENDOR, NXT_SET_ASYNC_CONFIG2);
       for (const p of m.props) w.u16(p.propType).u16(8).u32(p.mask);
+      return 4;
+    case 'packet_in2': case 'resume':
+      vendorHeader(w, NX_VENDOR, m.type === 'resume' ? NXT_RESUME : NXT_PACKET_IN2);
+      writePacketIn2Body(w, m);
       return 4;
     default:
       return writeVendorBody(w, m);
@@ -114,6 +121,8 @@ export function readVendorMessage(vendor: number, subtype: number, b: Reader): A
       }
       return { type: 'set_async_config2', props };
     }
+    case NXT_PACKET_IN2: case NXT_RESUME:
+      return readPacketIn2(subtype, b);
     default:
       return undefined;
   }

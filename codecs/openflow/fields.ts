@@ -127,6 +127,11 @@ export interface FieldDef {
   /** OXM header (class 0x8000) that OVS prefers in OpenFlow 1.3. */
   readonly oxm?: FieldHeader;
   /**
+   * The OXM header OVS writes only from OpenFlow 1.5 on (NXOXM_ET_DP_HASH, OXM_OF_ACTSET_OUTPUT) and
+   * reads in any version: decoded, never written unless a decoded match came with it (MatchEntry.header).
+   */
+  readonly of15?: FieldHeader;
+  /**
    * The 32-bit registers a wide register is made of, most significant first (xreg0: reg0, reg1):
    * a match on it is a match on them, and OVS 1.3 writes and prints them.
    */
@@ -223,7 +228,7 @@ function row(r: Row): FieldDef {
   const of11Port = r.of11Port ?? false;
   return {
     name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
-    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
+    prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, of15: r.of15, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
     oxmRank: r.oxmRank, print: r.print, flags: r.flags,
     wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
@@ -277,12 +282,12 @@ export const FIELDS: readonly FieldDef[] = [
   ...XXREGS,
   // Datapath metadata: written first (after packet_type), printed after pkt_mark.
   row({ name: 'dp_hash', bits: 32, format: 'hex', slot: 'dp_hash', writable: false,
-    nxm: nx(35, 4, 'NXM_NX_DP_HASH'), oxmRank: 5, print: { rank: 22, style: 'field' } }),
+    nxm: nx(35, 4, 'NXM_NX_DP_HASH'), of15: nxExp(0, 4, 'NXOXM_ET_DP_HASH'), oxmRank: 5, print: { rank: 22, style: 'field' } }),
   row({ name: 'recirc_id', bits: 32, format: 'decimal', slot: 'recirc_id', maskable: false, writable: false,
     nxm: nx(36, 4, 'NXM_NX_RECIRC_ID'), oxmRank: 6, print: { rank: 21, style: 'hex' } }),
   // The output port of the action set, an OpenFlow 1.1 port (ONF's 1.3 extension header).
   row({ name: 'actset_output', bits: 32, format: 'port', slot: 'actset_output', maskable: false, writable: false,
-    of11Port: true, exactMask: 0xffffn, oxm: onf(43, 4, 'ONFOXM_ET_ACTSET_OUTPUT'), oxmRank: 21, print: { rank: 30.5, style: 'field' } }),
+    of11Port: true, exactMask: 0xffffn, oxm: onf(43, 4, 'ONFOXM_ET_ACTSET_OUTPUT'), of15: oxm(43, 4, 'OXM_OF_ACTSET_OUTPUT'), oxmRank: 21, print: { rank: 30.5, style: 'field' } }),
   // The top MPLS label stack entry (OVS's mpls_lse[0]): label, TC, BoS, TTL. Written after the
   // VLAN (TC, BoS, TTL, label), printed after nw_ttl (label, TC, TTL, BoS); never masked.
   row({ name: 'mpls_label', bits: 20, format: 'decimal', slot: 'mpls_lse', slotShift: 12, prereq: 'mpls', maskable: false,
@@ -590,8 +595,8 @@ export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
 
 const byName = new Map<string, FieldDef>();
 const byHeader = new Map<number, { readonly f: FieldDef; readonly h: FieldHeader }>();
-/** A field's headers: NXM and OXM. */
-const headersOf = (f: FieldDef): FieldHeader[] => [f.nxm, f.oxm].filter((h): h is FieldHeader => h !== undefined);
+/** A field's headers: NXM, OXM and OpenFlow 1.5's. */
+export const headersOf = (f: FieldDef): FieldHeader[] => [f.nxm, f.oxm, f.of15].filter((h): h is FieldHeader => h !== undefined);
 for (const f of FIELDS) {
   byName.set(f.name, f);
   for (const a of f.aliases) byName.set(a, f);
@@ -632,8 +637,14 @@ function unmaskedHeader(header: number): number {
 
 /** The value width (bytes) a header of this field carries: its OXM and NXM forms may differ (in_port). */
 export function headerValueBytes(f: FieldDef, header: number): number {
-  const h = f.oxm && (header & 0xfffffe00) === (f.oxm.header & 0xfffffe00) ? f.oxm : f.nxm;
-  return h!.header & 0xff;
+  return (headerOf(f, header) ?? f.nxm)!.header & 0xff;
+}
+
+/** Which of the field's OXM and OpenFlow 1.5 headers this wire header is (class and field compared), if either. */
+export function headerOf(f: FieldDef, header: number): FieldHeader | undefined {
+  const key = header & 0xfffffe00;
+  if (f.oxm && key === (f.oxm.header & 0xfffffe00)) return f.oxm;
+  return f.of15 && key === (f.of15.header & 0xfffffe00) ? f.of15 : undefined;
 }
 
 /** The header OVS 3.1 uses for this field in OpenFlow 1.3 (OXM when the field has one). */
@@ -652,10 +663,7 @@ export function fieldBySubfieldName(name: string): FieldDef | undefined {
 }
 
 const bySubfieldName = new Map<string, FieldDef>();
-for (const f of FIELDS) {
-  if (f.nxm) bySubfieldName.set(f.nxm.name, f);
-  if (f.oxm) bySubfieldName.set(f.oxm.name, f);
-}
+for (const f of FIELDS) for (const h of headersOf(f)) bySubfieldName.set(h.name, f);
 
 const ALL_ONES: readonly bigint[] = Array.from({ length: 129 }, (_, i) => (1n << BigInt(i)) - 1n);
 

@@ -2,7 +2,7 @@
 // headers) to a slot map. A Match is a map from flow slot to value/mask; an absent slot is wildcarded.
 import { Reader, Writer } from './bytes.js';
 import {
-  allOnes, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, headerValueBytes, impliesEthernet, NXM_NX,
+  allOnes, FieldDef, FieldHeader, fieldByHeader, FIELDS, FIELDS_OF_SLOT, headerOf, headerValueBytes, impliesEthernet, NXM_NX,
   NXM_OF, ERICOXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC, OFPXMC_PACKET_REGS, of13Header, prereqHolds, ProtocolContext, Slot, SLOT_BITS,
 } from './fields.js';
 import { OFPP_MAX, portFromOf11, portToOf11 } from './ports.js';
@@ -21,6 +21,11 @@ export interface MatchEntry {
    * Undefined for every other field.
    */
   readonly len?: number;
+  /**
+   * The header a decoded field came with when it is one OVS writes only in OpenFlow 1.5 (the row's
+   * of15: NXOXM_ET_DP_HASH), so the match re-encodes byte-exact. Undefined for every other entry.
+   */
+  readonly header?: FieldHeader;
 }
 
 export type Match = Map<Slot, MatchEntry>;
@@ -245,7 +250,7 @@ const order = new Int32Array(ENCODED.length);
 
 /** Writes one field's TLV from its slot's entry: its bits of the slot, exact or masked. */
 function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
-  const hdr = of13Header(f)!;
+  const hdr = e.header !== undefined && e.header === f.of15 ? e.header : of13Header(f)!;
   if (f.variableLen) {
     const bytes = e.len ?? byteLength(e.value);
     if (variableMasked(f, e)) w.u32(((hdr.header & 0xffffff00) | 0x100 | (bytes * 2)) >>> 0).uint(e.value, bytes).uint(e.mask, bytes);
@@ -382,6 +387,11 @@ export function decodeMatchTlvs(r: Reader): DecodedMatch {
       setField(match, f, value & mask, mask);
     } else {
       setField(match, f, value);
+    }
+    // A field under its OpenFlow 1.5 header keeps it, to be written back so.
+    if (f.of15 && headerOf(f, header) === f.of15) {
+      const e = match.get(f.slot);
+      if (e) match.set(f.slot, { value: e.value, mask: e.mask, header: f.of15 });
     }
   }
   // A peer may send the Ethernet packet type beside fields that imply it: keep OVS's one form.
