@@ -74,6 +74,8 @@ const SAME_AS_2: Partial<Record<OfMessage['type'], (v: number) => boolean>> = {
   port_stats_reply: (v) => v >= 1,
   queue_stats_reply: (v) => v >= 1,
   packet_in: (v) => v === 2,
+  packet_in2: (v) => v === 2,
+  resume: (v) => v === 2,
   packet_out: (v) => v === 2,
   bundle_add: (v) => v === 2,
 };
