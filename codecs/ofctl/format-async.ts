@@ -2,6 +2,7 @@
 // asynchronous-message configuration and the Nicira/ONF messages of codecs/openflow/async.ts.
 // undefined where a part is not modelled (never a guess).
 import { helloElements } from '../openflow/async.js';
+import { decodePacketIn2, PacketIn2 } from '../openflow/packet-in2.js';
 import { errorName } from '../openflow/errors.js';
 import { decodeMessage, MessageOf, OFP_NO_BUFFER, PortDesc } from '../openflow/messages.js';
 import { formatPort } from '../openflow/ports.js';
@@ -100,17 +101,33 @@ export function formatPortStatus(m: MessageOf<'port_status'>): string {
 
 const PACKET_IN_REASONS = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
 
-export function formatPacketIn(m: MessageOf<'packet_in'>): string | undefined {
+/** The fields a packet-in of either format (OFPT_PACKET_IN, NXT_PACKET_IN2) prints. */
+type PacketInFields = Pick<MessageOf<'packet_in'>, 'xid' | 'bufferId' | 'totalLen' | 'reason' | 'table' | 'cookie' | 'match' | 'unknownOxm' | 'data'>;
+
+export function formatPacketIn(m: PacketInFields, title = 'OFPT_PACKET_IN', userdata?: Buffer): string | undefined {
   const packet = formatPacket(m.data);
   if (packet === undefined) return undefined;
-  let s = header('OFPT_PACKET_IN', m.xid);
+  let s = header(title, m.xid);
   if (m.table) s += ` table_id=${m.table}`;
   if (m.cookie !== u64Max) s += ` cookie=0x${m.cookie.toString(16)}`;
   s += ` total_len=${m.totalLen} ${formatMatch(m.match, 0x8000, m.unknownOxm)}`;
   s += ` (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length}`;
   if (m.bufferId === OFP_NO_BUFFER) s += ` (unbuffered)${m.totalLen !== m.data.length ? ' (***total_len != data_len***)' : ''}`;
   else s += ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}${m.totalLen < m.data.length ? ' (***total_len < data_len***)' : ''}`;
+  // PACKET_IN2's userdata (a controller action's userdata=): its bytes in hex, dot-separated.
+  if (userdata) s += `\n userdata=${[...userdata].map((b) => b.toString(16).padStart(2, '0')).join('.')}`;
   return `${s}\n${packet}`;
+}
+
+/** NXT_PACKET_IN2 (a continuation, printed by OVS from its private layout, is not modelled). */
+export function formatPacketIn2(m: MessageOf<'experimenter'>): string | undefined {
+  let p: PacketIn2;
+  try {
+    p = decodePacketIn2(m);
+  } catch {
+    return undefined;
+  }
+  return p.continuation ? undefined : formatPacketIn(p, 'NXT_PACKET_IN2', p.userdata);
 }
 
 export function formatPacketOut(m: MessageOf<'packet_out'>): string | undefined {

@@ -6,8 +6,9 @@ import { formatDuration, formatFlowMod, formatFlowStatsReply } from './format-fl
 import { formatMatch } from './format-match.js';
 import { formatFlowStatsRequestMessage, formatPortDescRequest, formatStatsMessage } from './format-stats.js';
 import { isStatsMessage } from '../openflow/stats.js';
+import { isPacketIn2 } from '../openflow/packet-in2.js';
 import {
-  formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
+  formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketIn2, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
 } from './format-async.js';
 import { formatFlowMonitorReply, formatFlowMonitorRequest, formatPortDescReply, formatRequestForward } from './format-vendor.js';
 
@@ -88,6 +89,7 @@ export function formatMessage(m: OfMessage): string | undefined {
     case 'error': return formatError(m);
     case 'port_status': return formatPortStatus(m);
     case 'packet_in': return formatPacketIn(m);
+    case 'experimenter': return isPacketIn2(m) ? formatPacketIn2(m) : undefined;
     case 'role_status': return formatRoleStatus(m);
     case 'set_async_config2': return formatAsyncMessage(m);
     case 'set_controller_id': return `${header('NXT_SET_CONTROLLER_ID', m.xid)} id=${m.controllerId}\n`;
