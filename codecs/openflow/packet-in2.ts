@@ -6,12 +6,24 @@
 // ofp-print does); written in the order OVS writes them, or as received when that differs.
 import { Action, decodeActions, encodeActions } from '../actions/index.js';
 import { Reader, Writer } from './bytes.js';
-import { refuse } from './errors.js';
+import { NX_VENDOR, refuse } from './errors.js';
 import { decodeMatchTlvs, encodeMatchTlvs, Match, UnknownOxm } from './match.js';
+import type { OutgoingMessage } from './messages.js';
 import { keptIfDifferent } from './vendor-messages.js';
 
 export const NXT_RESUME = 28;
 export const NXT_PACKET_IN2 = 30;
+const NXT_SET_PACKET_IN_FORMAT = 16;
+
+/** NXPIF_*: the packet-in formats a switch can be asked for (ovs-ofctl monitor asks for nxt_packet_in2). */
+export const PACKET_IN_FORMATS = { standard: 0, nxt_packet_in: 1, nxt_packet_in2: 2 } as const;
+
+/** NXT_SET_PACKET_IN_FORMAT, kept as a plain experimenter message (messages.ts). */
+export function setPacketInFormat(format: number): OutgoingMessage {
+  const data = Buffer.alloc(4);
+  data.writeUInt32BE(format);
+  return { type: 'experimenter', experimenter: NX_VENDOR, expType: NXT_SET_PACKET_IN_FORMAT, data };
+}
 
 const NXPINT_PACKET = 0;
 const NXPINT_FULL_LEN = 1;

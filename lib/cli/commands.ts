@@ -118,6 +118,25 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print queue statistics', example: 'ofctl-ts queue-stats br-int 1 0',
     run: async (a, o, out) => (await import('./cmd-queue-stats.js')).queueStatsCommand(a, o, out),
   },
+  // Watching and sending (monitor.ts and its cmd-*.ts): as ovs-ofctl, live messages go to stderr.
+  {
+    name: 'monitor', usage: 'SWITCH [MISSLEN] [invalid_ttl] [watch:[...]]', min: 1, max: 3, readOnly: true,
+    summary: 'print packets received from SWITCH, and flow changes with watch:', example: 'ofctl-ts monitor br-int 65535 watch:table=0',
+    differs: 'every argument is checked before anything is sent; no ovs-ofctl.PID.ctl control socket',
+    run: async (a, o, out) => (await import('./cmd-monitor.js')).monitorCommand(a, o, out),
+  },
+  {
+    name: 'snoop', usage: 'SWITCH', min: 1, max: 1, readOnly: true,
+    summary: 'snoop on SWITCH and its controller (through BRIDGE.snoop)', example: 'ofctl-ts snoop br-int',
+    run: async (a, o, out) => (await import('./cmd-snoop.js')).snoopCommand(a, o, out),
+  },
+  {
+    name: 'packet-out', usage: 'SWITCH "in_port=PORT,packet=HEX,actions=..."', min: 2, max: Number.MAX_SAFE_INTEGER, readOnly: false,
+    summary: 'execute ACTIONS on the packet (also SWITCH IN_PORT ACTIONS PACKET...)',
+    example: "ofctl-ts packet-out br-int 'in_port=1,packet=505400000001505400000002080045000014000000004000f97cc0a80001c0a80002,actions=output:2'",
+    differs: 'pipeline fields other than in_port are refused (ovs-ofctl takes some silently)',
+    run: async (a, o, out) => (await import('./cmd-packet-out.js')).packetOutCommand(a, o, out),
+  },
   // Printing messages (cmd-ofp-print.ts): no switch involved.
   {
     name: 'ofp-print', usage: 'HEXSTRING [VERBOSITY]', min: 1, max: 2, readOnly: true,

@@ -1,7 +1,7 @@
 // Shared pieces of the flow commands: exit codes, TLS options, connecting to a TARGET.
 // It is loaded by every command: it imports only what connecting needs.
 import type { Logger } from 'pino';
-import type { OfConnection } from '../switch/connection.js';
+import type { ConnectionOptions, OfConnection } from '../switch/connection.js';
 import { connectSwitch, parseTarget } from '../switch/target.js';
 import { loadTlsOptions } from '../tls.js';
 
@@ -39,15 +39,16 @@ export function cliTls(): ReturnType<typeof loadTlsOptions> {
   return loadTlsOptions(tlsOptions);
 }
 
-async function openTarget(text: string): Promise<OfConnection> {
+async function openTarget(text: string, extra: ConnectionOptions): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.
   const tls = text.startsWith('ssl:') ? loadTlsOptions(tlsOptions) : undefined;
-  return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...(logger ? { logger } : {}) });
+  return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...(logger ? { logger } : {}), ...extra });
 }
 
-export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promise<T>): Promise<T> {
-  const conn = await openTarget(text);
+/** Runs fn on a session with TARGET, closed afterwards; `extra` tunes the session (monitor's echoes). */
+export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promise<T>, extra: ConnectionOptions = {}): Promise<T> {
+  const conn = await openTarget(text, extra);
   try {
     return await fn(conn);
   } finally {

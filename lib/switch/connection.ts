@@ -32,6 +32,11 @@ export interface ConnectionOptions {
    * ovs-ofctl does, so its xids (and the `xid=` it prints) are the ones ovs-ofctl would use.
    */
   readonly features?: boolean;
+  /**
+   * The switch's echo requests also go to messages$ (ovs-ofctl monitor prints them), 'answered'
+   * as usual or 'unanswered' (snoop: a tap answers nothing).
+   */
+  readonly echoRequests?: 'answered' | 'unanswered';
 }
 
 /** A request written on the socket before its session existed (see OfConnection.adopt). */
@@ -88,6 +93,7 @@ export class OfConnection {
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
   private readonly features: boolean;
+  private readonly echoRequests: ConnectionOptions['echoRequests'];
   private helloSent = false;
 
   constructor(
@@ -100,6 +106,7 @@ export class OfConnection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
     this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
+    this.echoRequests = opts.echoRequests;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -438,7 +445,8 @@ export class OfConnection {
       return;
     }
     if (m.type === 'echo_request') {
-      this.post({ type: 'echo_reply', xid: m.xid, data: m.data });
+      if (this.echoRequests !== 'unanswered') this.post({ type: 'echo_reply', xid: m.xid, data: m.data });
+      if (this.echoRequests) this.messages$.next(m);
       return;
     }
     const p = this.pending.get(m.xid);
