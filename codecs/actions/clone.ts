@@ -4,6 +4,7 @@
 import type { Reader, Writer } from '../openflow/bytes.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { Action, decodeActions, encodeActions, formatAction, parseAction } from './index.js';
+import { P_ANY } from '../openflow/protocols.js';
 import { ActionRecord, nxHeader } from './record.js';
 
 export interface Clone {
@@ -30,7 +31,10 @@ export const clone: ActionRecord<Clone> = {
   parse: {
     clone: ({ value, valueAt }, ctx, out) => {
       // The copy's VLAN state is its own: the original goes on as it was.
-      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false };
+      // OVS parses the nested list with ofpacts_parse_copy(), which starts the flow's usable protocols
+      // over: what the actions before clone narrowed is forgotten.
+      if (ctx.usable) ctx.usable.protocols = P_ANY;
+      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false, usable: ctx.usable };
       const actions: Action[] = [];
       for (const kv of splitKeyValues(value, valueAt)) parseAction(kv, inner, actions);
       out.push({ type: 'clone', actions });

@@ -163,7 +163,7 @@ export const ct: ActionRecord<Ct> = {
             actions.push(parseNat(kv.value, kv.valueAt));
             break;
           case 'exec': {
-            const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: true };
+            const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: true, usable: ctx.usable };
             for (const a of splitKeyValues(kv.value, kv.valueAt)) parseAction(a, inner, actions);
             break;
           }

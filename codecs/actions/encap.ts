@@ -7,7 +7,8 @@ import type { Reader, Writer } from '../openflow/bytes.js';
 import { splitKeyValues } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
 import { HEX2 } from '../ofctl/values.js';
-import { ActionRecord, nxHeader, withDlType } from './record.js';
+import { P_OF13_UP } from '../openflow/protocols.js';
+import { ActionRecord, nxHeader, restrictUsable, withDlType } from './record.js';
 
 export type EncapProp =
   | { readonly kind: 'md_type'; readonly mdType: number }
@@ -114,6 +115,8 @@ export const encap: ActionRecord<Encap> = {
       // A packet type in the Ethertype namespace gives the packet that Ethertype.
       if (packetType! >>> 16 === 1) ctx.match = withDlType(ctx.match, packetType! & 0xffff);
       out.push({ type: 'encap', packetType: packetType!, props });
+      // An OpenFlow 1.3+ extension (OVS's parse_ENCAP()).
+      restrictUsable(ctx, P_OF13_UP);
     },
   },
 };

@@ -1,6 +1,7 @@
 // push_vlan: push an 802.1Q/802.1ad header (OFPAT_PUSH_VLAN). Text: push_vlan:ETHERTYPE.
 import { fail, intArg } from '../ofctl/syntax.js';
-import type { ActionRecord } from './record.js';
+import { P_OF11_UP } from '../openflow/protocols.js';
+import { ActionRecord, restrictUsable } from './record.js';
 
 export interface PushVlan {
   readonly type: 'push_vlan';
@@ -20,6 +21,8 @@ export const pushVlan: ActionRecord<PushVlan> = {
       if (et !== 0x8100 && et !== 0x88a8) fail(`${value}: not a valid VLAN ethertype`, valueAt);
       out.push({ type: 'push_vlan', ethertype: et });
       ctx.vlan = true;
+      // OpenFlow 1.0 has no push_vlan (OVS's parse_PUSH_VLAN()).
+      restrictUsable(ctx, P_OF11_UP);
     },
   },
 };

@@ -3,6 +3,7 @@
 // records in a table typed by the Action union, so a kind without all four faces does not compile.
 import type { Reader, Writer } from '../openflow/bytes.js';
 import { FieldDef, prereqHolds } from '../openflow/fields.js';
+import type { Usable } from '../openflow/protocols.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, Match, protocolContext, slotValue } from '../openflow/match.js';
 import type { KeyValue } from '../ofctl/lexer.js';
 import { fail } from '../ofctl/syntax.js';
@@ -28,6 +29,13 @@ export interface ParseContext {
   vlan: boolean;
   /** Inside ct(exec(...)): only writes to the conntrack fields are allowed there, and only there. */
   readonly inCt: boolean;
+  /** What the keywords narrow, as OVS's ofpact parsers narrow pp->usable_protocols (when asked for). */
+  readonly usable: Usable | undefined;
+}
+
+/** Narrows the protocols the flow can be sent in (a keyword OVS's parser restricts). */
+export function restrictUsable(ctx: ParseContext, protocols: number): void {
+  if (ctx.usable) ctx.usable.protocols &= protocols;
 }
 
 /** Parses one `keyword[:=(]value` of the action text and appends what it writes (one or more actions). */

@@ -8,7 +8,7 @@ import { portFromOf11, portToOf11 } from '../openflow/ports.js';
 import { fail, inColumn, intArg, splitArrow } from '../ofctl/syntax.js';
 import { formatFieldValue, parseFieldValue } from '../ofctl/values.js';
 import type { Action } from './index.js';
-import { ActionRecord, checkFieldPrereq, inconsistent, isIp, isMpls, KeywordParser } from './record.js';
+import { ActionRecord, checkFieldPrereq, inconsistent, isIp, isMpls, KeywordParser, restrictUsable } from './record.js';
 import { needsRegLoad2, putEntry } from './reg-load2.js';
 
 export interface SetField {
@@ -166,6 +166,8 @@ export const setField: ActionRecord<SetField> = {
       checkFieldPrereq(field!, ctx, 'set_field', valueAt);
       // OVS's check_SET_FIELD(): the packet has a VLAN header after a vlan_vid is written.
       if (field!.name === 'vlan_vid') ctx.vlan = true;
+      // Only the protocols that can match the field exactly can set it (OVS's set_field_parse__()).
+      restrictUsable(ctx, field!.usable.exact);
     },
     mod_dl_src: modField('eth_src', false),
     mod_dl_dst: modField('eth_dst', false),

@@ -7,6 +7,7 @@ import { matchHasVlan } from '../actions/record.js';
 import { allOnes } from '../openflow/fields.js';
 import type { Instructions } from '../openflow/instructions.js';
 import type { Match } from '../openflow/match.js';
+import { P_NXM_OF11_UP, P_OF13_UP, Usable } from '../openflow/protocols.js';
 import { splitKeyValues } from './lexer.js';
 import { fail, inColumn, intArg } from './syntax.js';
 import { parseUint } from './values.js';
@@ -29,8 +30,9 @@ function order(name: string, keyAt: number, last: number): number {
   return i;
 }
 
-export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match)): Instructions {
-  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false };
+/** usable: narrowed as OVS's ofpacts_parse_instructions() narrows its usable_protocols. */
+export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match), usable?: Usable): Instructions {
+  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false, usable };
   const apply: Action[] = [];
   let meter: number | undefined, clear = false, write: Action[] | undefined, gotoTable: number | undefined;
   let writeMetadata: { value: bigint; mask: bigint } | undefined;
@@ -49,6 +51,7 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
       case 'meter':
         last = order('meter', kv.keyAt, last);
         meter = intArg(kv.value, kv.valueAt, 0xffffffff, 'meter');
+        if (usable) usable.protocols &= P_OF13_UP;
         continue;
       case 'clear_actions':
         last = order('clear_actions', kv.keyAt, last);
@@ -57,11 +60,12 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
       case 'write_actions': {
         last = order('write_actions', kv.keyAt, last);
         // Checked against the packet the apply actions leave (pop_mpls, push_vlan), as OVS does.
-        write = parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan).apply as Action[];
+        write = parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan, usable).apply as Action[];
         continue;
       }
       case 'write_metadata': {
         last = order('write_metadata', kv.keyAt, last);
+        if (usable) usable.protocols &= P_NXM_OF11_UP;
         const [v, m] = kv.value.split('/');
         writeMetadata = {
           value: inColumn(kv.valueAt, () => parseUint(v!)),

@@ -1,5 +1,5 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
-import { allOnes, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
+import { allOnes, ETH_TYPE_IPV6, FieldDef, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
 import { NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, normalizeMatch, setField, setSlot, settleEthernet } from '../openflow/match.js';
@@ -7,6 +7,7 @@ import {
   FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPG_ANY,
 } from '../openflow/messages.js';
 import { OFPP_NONE } from '../openflow/ports.js';
+import { P_ANY, P_NXM_OF11_UP, P_NXM_OXM_ANY, P_OF11_UP, P_TID, Usable } from '../openflow/protocols.js';
 import { formatMatch } from './format-match.js';
 import { splitKeyValues } from './lexer.js';
 import { FlowSyntaxError, parseActions } from './parse-actions.js';
@@ -26,6 +27,11 @@ export interface ParseOptions {
    * `post` are the match before and after, as ovs-ofctl prints them.
    */
   readonly onNormalize?: (pre: string, post: string) => void;
+  /**
+   * Narrowed to the protocols that can carry the flow, as OVS's parse_ofp_str__() narrows its
+   * usable_protocols (what `ovs-ofctl parse-flow` prints); left as far as it got when parsing fails.
+   */
+  readonly usable?: Usable;
 }
 
 // Which keywords besides the match fields a command takes: ovs-ofctl's parse_ofp_str__() refuses
@@ -41,7 +47,23 @@ function keywordsOf(mode: NonNullable<ParseOptions['mode']>, command: FlowModCom
 /** Protocol keywords: dl_type and, optionally, nw_proto. */
 const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(PROTOCOL_KEYWORDS.map((k) => [k.name, k]));
 
-const FLAG_BY_NAME: ReadonlyMap<string, number> = new Map(FLOW_MOD_FLAG_NAMES.map(([bit, name]) => [name, bit]));
+const FLAG_BY_NAME: ReadonlyMap<string, readonly [number, string, number]> = new Map(FLOW_MOD_FLAG_NAMES.map((f) => [f[1], f]));
+
+/**
+ * OVS's mf_set() result: the protocols that can carry a match on `f` with this mask (undefined:
+ * exact). The mask is judged over the field's bytes, as OVS does (vlan_vid=1/0xfff is masked).
+ */
+function usableOfMask(f: FieldDef, mask: bigint | undefined): number {
+  const bytes = f.bits <= 8 ? 1 : f.bits <= 16 ? 2 : f.bits <= 32 ? 4 : f.bits <= 48 ? 6 : f.bits <= 64 ? 8 : f.bits <= 128 ? 16 : f.bits / 8;
+  if (mask === undefined || mask === allOnes(bytes * 8)) return f.usable.exact;
+  // A zero mask matches nothing of the field (but a tunnel option's presence).
+  if (mask === 0n && !f.variableLen) return P_ANY;
+  if (f.usable.cidr === f.usable.bitwise) return f.usable.cidr;
+  // ip_is_cidr() of the mask's first 32 bits: ones, then zeros.
+  const m32 = bytes >= 4 ? mask >> BigInt(bytes * 8 - 32) : mask;
+  const inv = ~m32 & 0xffffffffn;
+  return (inv & (inv + 1n)) === 0n ? f.usable.cidr : f.usable.bitwise;
+}
 
 /** Keys that dump-flows prints and ovs-ofctl ignores on input, so a dump can be fed back. */
 const IGNORED = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
@@ -78,6 +100,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     if (actionsText === undefined) throw new FlowSyntaxError('must specify an action', text.length);
   }
 
+  const usable = opts.usable;
   let match: Match = new Map();
   let table = mode === 'add' ? 0 : 0xff;
   let priority = OFP_DEFAULT_PRIORITY;
@@ -103,7 +126,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     }
     const flag = keywords & F_FLAGS ? FLAG_BY_NAME.get(key) : undefined;
     if (flag !== undefined) {
-      flags |= flag;
+      flags |= flag[0];
+      if (usable) usable.protocols &= flag[2];
       continue;
     }
     if (key === 'no_readonly_table' || key === 'allow_hidden_fields') continue;
@@ -119,6 +143,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       }
       // A variable-length field named with a zero mask stays (OVS matches the option's presence).
       if (parsed.mask !== 0n || field.variableLen) setField(match, field, parsed.value, parsed.mask);
+      if (usable) usable.protocols &= usableOfMask(field, parsed.mask);
       if (impliesEthernet(field.slot)) ethernet = true;
       continue;
     }
@@ -127,11 +152,13 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       // A decimal 0..255 (ovs-ofctl has no "all": 255 is all tables; for an add, table 0).
       if (!/^\d+$/.test(value) || Number(value) > 255) throw new FlowSyntaxError(`unknown table "${value}"`, valueAt);
       table = Number(value) === 0xff && mode === 'add' ? 0 : Number(value);
+      if (usable && Number(value) !== 0xff) usable.protocols &= P_TID;
     } else if (keywords & F_OUT_PORT && key === 'out_port') {
       const p = parsePortNumber(value);
       if (p === undefined) throw new FlowSyntaxError(`${value} is not a valid OpenFlow port`, valueAt);
       outPort = p;
     } else if (keywords & F_OUT_PORT && key === 'out_group') {
+      if (usable) usable.protocols &= P_OF11_UP;
       const g = parseGroupId(value);
       if (g === undefined) throw new FlowSyntaxError(`${value} is not a valid OpenFlow group`, valueAt);
       outGroup = g;
@@ -158,6 +185,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         if (command === OFPFC_ADD) throw new FlowSyntaxError('flow additions cannot use a cookie mask', keyAt);
         cookie = parse(value.slice(0, slash), valueAt);
         cookieMask = parse(value.slice(slash + 1), valueAt + slash + 1);
+        // Matching on a cookie: NXM or OpenFlow 1.1+.
+        if (usable && cookieMask !== 0n) usable.protocols &= P_NXM_OF11_UP;
       } else {
         // No mask sets the cookie: only an add or a modify does that.
         if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) {
@@ -176,12 +205,24 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       }
       if (v >> BigInt(sf.nBits) !== 0n) throw new FlowSyntaxError(`${key}: value ${value} does not fit into ${sf.nBits} bits`, valueAt);
       setField(match, sf.field, v << BigInt(sf.ofs), allOnes(sf.nBits) << BigInt(sf.ofs));
+      // OVS judges the field's whole mask after the bits are added (a field that owns its slot: the slot's).
+      if (usable) usable.protocols &= usableOfMask(sf.field, sf.field.wholeSlot ? match.get(sf.field.slot)?.mask : allOnes(sf.nBits) << BigInt(sf.ofs));
       if (impliesEthernet(sf.field.slot)) ethernet = true;
     } else if (!IGNORED.has(key)) {
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }
   }
-  const instructions = actionsText === undefined ? NO_INSTRUCTIONS : parseActions(actionsText, actionsAt, match);
+  if (usable) usable.protocols &= ipv6Usable(match);
+  let instructions = NO_INSTRUCTIONS;
+  if (actionsText !== undefined) {
+    // The actions narrow a set of their own (a clone starts it over), which then narrows the flow's.
+    const actionUsable = usable && { protocols: P_ANY };
+    try {
+      instructions = parseActions(actionsText, actionsAt, match, false, undefined, actionUsable);
+    } finally {
+      if (usable) usable.protocols &= actionUsable!.protocols;
+    }
+  }
   const normalized = normalizeMatch(match);
   if (normalized !== match) {
     opts.onNormalize?.(formatMatch(match, OFP_DEFAULT_PRIORITY), formatMatch(normalized, OFP_DEFAULT_PRIORITY));
@@ -194,4 +235,16 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     table, priority, cookie, cookieMask, idleTimeout, hardTimeout, flags, importance,
     bufferId: OFP_NO_BUFFER, outPort, outGroup, match, instructions,
   };
+}
+
+/**
+ * parse_ofp_str__()'s check across fields: only NXM and OXM match L3/L4 fields within IPv6 (the
+ * Ethernet type read from a packet_type in the Ethernet-type namespace too).
+ */
+function ipv6Usable(match: Match): number {
+  const pt = match.get('packet_type');
+  const dlType = pt && pt.value >> 16n === 1n ? pt.value & 0xffffn : match.get('dl_type')?.value;
+  if (dlType !== ETH_TYPE_IPV6) return P_ANY;
+  const l34 = (['nw_proto', 'nw_tos', 'tp_src', 'tp_dst'] as const).some((s) => (match.get(s)?.mask ?? 0n) !== 0n);
+  return l34 ? P_NXM_OXM_ANY : P_ANY;
 }

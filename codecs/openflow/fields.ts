@@ -4,6 +4,7 @@
 // views can share a slot: dl_vlan, vlan_vid, dl_vlan_pcp and vlan_pcp all live in the 16-bit TCI;
 // arp_spa lives in nw_src; icmp_type in tp_src, exactly as OVS stores them, so that the match
 // printer and encoder can follow OVS's own order over slots.
+import { P_NONE, P_NXM_OXM_ANY, P_OF10_STD_ANY, P_OF11_STD } from './protocols.js';
 
 /** Where a field's value lives in a match. */
 export type Slot =
@@ -175,6 +176,16 @@ export interface FieldDef {
   readonly print?: MatchPrint;
   /** The 'flags' format's bit names, lowest first, and what OVS calls them in its parse errors. */
   readonly flags?: FlagNames;
+  /** How OpenFlow 1.0 matches it (meta-flow.h's "OF1.0:"; undefined: it cannot). */
+  readonly of10?: 'exact' | 'cidr';
+  /** How OpenFlow 1.1 matches it (meta-flow.h's "OF1.1:"; undefined: it cannot). */
+  readonly of11?: 'exact' | 'bitwise';
+  /**
+   * Derived from of10/of11 (and NXM/OXM, which every field here has), as OVS's extract-ofp-fields
+   * derives usable_protocols_exact/_cidr/_bitwise: the protocols (protocols.ts) that can carry a
+   * match on it exactly, with a CIDR mask, with any other mask.
+   */
+  readonly usable: { readonly exact: number; readonly cidr: number; readonly bitwise: number };
   /** Derived: it owns its whole slot unchanged, so a decoded value is stored as it comes. */
   readonly wholeSlot: boolean;
   /**
@@ -213,9 +224,9 @@ export const NX_EXPERIMENTER = 0x00002320;
 const nxExp = (field: number, bytes: number, name: string): FieldHeader =>
   ({ header: ((OFPXMC_EXPERIMENTER << 16) | (field << 9) | bytes) >>> 0, name, experimenter: NX_EXPERIMENTER });
 
-type Defaulted = 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
+type Defaulted = 'of10' | 'of11' | 'aliases' | 'maskable' | 'prereq' | 'writable' | 'slotMask' | 'exactMask' | 'presentBits' | 'of11Port'
   | 'matchKeyword' | 'maskIsValue' | 'variableLen';
-type Row = Omit<FieldDef, Defaulted | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
+type Row = Omit<FieldDef, Defaulted | 'usable' | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
 
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
 
@@ -230,11 +241,19 @@ function row(r: Row): FieldDef {
     name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
     prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, of15: r.of15, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
-    oxmRank: r.oxmRank, print: r.print, flags: r.flags,
+    oxmRank: r.oxmRank, print: r.print, flags: r.flags, of10: r.of10, of11: r.of11, usable: usableOf(r),
     wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
       && !r.maskIsValue && !r.variableLen,
     wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
   };
+}
+
+/** extract-ofp-fields' protocols_to_c() sets: every field can be matched in NXM and OXM. */
+function usableOf(r: Row): FieldDef['usable'] {
+  const exact = P_NXM_OXM_ANY | (r.of10 ? P_OF10_STD_ANY : 0) | (r.of11 ? P_OF11_STD : 0);
+  if (r.maskable === false) return { exact, cidr: P_NONE, bitwise: P_NONE };
+  const cidr = exact & ~(r.of10 === 'exact' ? P_OF10_STD_ANY : 0) & ~(r.of11 === 'exact' ? P_OF11_STD : 0);
+  return { exact, cidr, bitwise: cidr & ~(r.of10 ? P_OF10_STD_ANY : 0) };
 }
 
 const VLAN_CFI = 0x1000n;
@@ -262,14 +281,14 @@ const XXREGS: FieldDef[] = Array.from({ length: 4 }, (_, i) =>
 // OpenFlow 1.3 encoding. The encoder, decoder, normaliser, parser and printer read these members
 // (test/codecs/field-walk.test.ts holds every row to OVS's bytes and text).
 export const FIELDS: readonly FieldDef[] = [
-  row({ name: 'in_port', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT'), print: { rank: 80, style: 'field' } }),
+  row({ name: 'in_port', of10: 'exact', of11: 'exact', bits: 16, format: 'port', slot: 'in_port', maskable: false, nxm: nxm(0, 2, 'NXM_OF_IN_PORT'), print: { rank: 80, style: 'field' } }),
   // (namespace << 16) | type; 0 is Ethernet, OVS's default, implied by any Ethernet-level field. Written first, as OVS
   // requires; printed after the conntrack fields.
   row({ name: 'packet_type', bits: 32, format: 'packet_type', slot: 'packet_type', writable: false, maskable: false,
     oxm: oxm(44, 4, 'OXM_OF_PACKET_TYPE'), oxmRank: 0, print: { rank: 34, style: 'packet_type' } }),
   row({ name: 'in_port_oxm', bits: 32, format: 'port', slot: 'in_port', maskable: false, of11Port: true, matchKeyword: false,
     exactMask: 0xffffn, oxm: oxm(0, 4, 'OXM_OF_IN_PORT'), oxmRank: 20 }),
-  row({ name: 'metadata', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA'), oxmRank: 310, print: { rank: 70, style: 'field' } }),
+  row({ name: 'metadata', of11: 'bitwise', bits: 64, format: 'hex', slot: 'metadata', oxm: oxm(2, 8, 'OXM_OF_METADATA'), oxmRank: 310, print: { rank: 70, style: 'field' } }),
   row({ name: 'tun_id', aliases: ['tunnel_id'], bits: 64, format: 'hex', slot: 'tun_id',
     nxm: nx(16, 8, 'NXM_NX_TUN_ID'), oxm: oxm(38, 8, 'OXM_OF_TUNNEL_ID'), oxmRank: 200, print: { rank: 60, style: 'field' } }),
   row({ name: 'tun_src', bits: 32, format: 'ipv4', slot: 'tun_src', nxm: nx(31, 4, 'NXM_NX_TUN_IPV4_SRC'), oxmRank: 210, print: { rank: 61, style: 'field' } }),
@@ -290,9 +309,9 @@ export const FIELDS: readonly FieldDef[] = [
     of11Port: true, exactMask: 0xffffn, oxm: onf(43, 4, 'ONFOXM_ET_ACTSET_OUTPUT'), of15: oxm(43, 4, 'OXM_OF_ACTSET_OUTPUT'), oxmRank: 21, print: { rank: 30.5, style: 'field' } }),
   // The top MPLS label stack entry (OVS's mpls_lse[0]): label, TC, BoS, TTL. Written after the
   // VLAN (TC, BoS, TTL, label), printed after nw_ttl (label, TC, TTL, BoS); never masked.
-  row({ name: 'mpls_label', bits: 20, format: 'decimal', slot: 'mpls_lse', slotShift: 12, prereq: 'mpls', maskable: false,
+  row({ name: 'mpls_label', of11: 'exact', bits: 20, format: 'decimal', slot: 'mpls_lse', slotShift: 12, prereq: 'mpls', maskable: false,
     oxm: oxm(34, 4, 'OXM_OF_MPLS_LABEL'), oxmRank: 48, print: { rank: 132.1, style: 'value' } }),
-  row({ name: 'mpls_tc', bits: 3, format: 'decimal', slot: 'mpls_lse', slotShift: 9, prereq: 'mpls', maskable: false,
+  row({ name: 'mpls_tc', of11: 'exact', bits: 3, format: 'decimal', slot: 'mpls_lse', slotShift: 9, prereq: 'mpls', maskable: false,
     oxm: oxm(35, 1, 'OXM_OF_MPLS_TC'), oxmRank: 45, print: { rank: 132.2, style: 'value' } }),
   row({ name: 'mpls_bos', bits: 1, format: 'decimal', slot: 'mpls_lse', slotShift: 8, prereq: 'mpls', maskable: false,
     writable: false, oxm: oxm(36, 1, 'OXM_OF_MPLS_BOS'), oxmRank: 46, print: { rank: 132.4, style: 'value' } }),
@@ -329,25 +348,25 @@ export const FIELDS: readonly FieldDef[] = [
   // the GBP flags and before ERSPAN, printed after tun_flags.
   ...TUN_METADATA_SLOTS.map((slot, i) => row({ name: slot, bits: TUN_METADATA_BYTES * 8, format: 'hex', slot, variableLen: true,
     nxm: nx(40 + i, TUN_METADATA_BYTES, `NXM_NX_TUN_METADATA${i}`), oxmRank: 216 + i / 100, print: { rank: 69.8 + i / 1000, style: 'field' } })),
-  row({ name: 'eth_src', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src', prereq: 'ethernet',
+  row({ name: 'eth_src', of10: 'exact', of11: 'bitwise', aliases: ['dl_src'], bits: 48, format: 'ethernet', slot: 'dl_src', prereq: 'ethernet',
     nxm: nxm(2, 6, 'NXM_OF_ETH_SRC'), oxm: oxm(4, 6, 'OXM_OF_ETH_SRC'), oxmRank: 30, print: { rank: 100, as: 'dl_src', style: 'field' } }),
-  row({ name: 'eth_dst', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst', prereq: 'ethernet',
+  row({ name: 'eth_dst', of10: 'exact', of11: 'bitwise', aliases: ['dl_dst'], bits: 48, format: 'ethernet', slot: 'dl_dst', prereq: 'ethernet',
     nxm: nxm(1, 6, 'NXM_OF_ETH_DST'), oxm: oxm(3, 6, 'OXM_OF_ETH_DST'), oxmRank: 31, print: { rank: 101, as: 'dl_dst', style: 'field' } }),
-  row({ name: 'eth_type', aliases: ['dl_type'], bits: 16, format: 'hex', slot: 'dl_type', prereq: 'ethernet', maskable: false,
+  row({ name: 'eth_type', of10: 'exact', of11: 'exact', aliases: ['dl_type'], bits: 16, format: 'hex', slot: 'dl_type', prereq: 'ethernet', maskable: false,
     writable: false, nxm: nxm(3, 2, 'NXM_OF_ETH_TYPE'), oxm: oxm(5, 2, 'OXM_OF_ETH_TYPE'), oxmRank: 32, print: { rank: 102, as: 'dl_type', style: 'dl_type' } }),
   // The TCI: in OpenFlow 1.3 OVS writes it as vlan_vid (13 bits: VID and tag-present) and vlan_pcp.
-  row({ name: 'vlan_tci', bits: 16, format: 'hex', slot: 'vlan_tci', prereq: 'ethernet', nxm: nxm(4, 2, 'NXM_OF_VLAN_TCI'), print: { rank: 90, style: 'vlan_tci' } }),
-  row({ name: 'dl_vlan', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', maskable: false,
+  row({ name: 'vlan_tci', of10: 'exact', of11: 'exact', bits: 16, format: 'hex', slot: 'vlan_tci', prereq: 'ethernet', nxm: nxm(4, 2, 'NXM_OF_VLAN_TCI'), print: { rank: 90, style: 'vlan_tci' } }),
+  row({ name: 'dl_vlan', of10: 'exact', of11: 'exact', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', maskable: false,
     presentBits: VLAN_CFI, absentValue: 0xffffn }),
-  row({ name: 'vlan_vid', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', slotMask: 0x1fffn,
+  row({ name: 'vlan_vid', of10: 'exact', of11: 'exact', bits: 12, format: 'decimal', slot: 'vlan_tci', prereq: 'ethernet', slotMask: 0x1fffn,
     oxm: oxm(6, 2, 'OXM_OF_VLAN_VID'), oxmRank: 40 }),
-  row({ name: 'dl_vlan_pcp', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, prereq: 'ethernet', maskable: false,
+  row({ name: 'dl_vlan_pcp', of10: 'exact', of11: 'exact', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, prereq: 'ethernet', maskable: false,
     presentBits: VLAN_CFI }),
-  row({ name: 'vlan_pcp', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, maskable: false, prereq: 'vlan',
+  row({ name: 'vlan_pcp', of10: 'exact', of11: 'exact', bits: 3, format: 'decimal', slot: 'vlan_tci', slotShift: 13, maskable: false, prereq: 'vlan',
     presentBits: VLAN_CFI, oxm: oxm(7, 1, 'OXM_OF_VLAN_PCP'), oxmRank: 41 }),
-  row({ name: 'ip_src', aliases: ['nw_src'], bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'ipv4',
+  row({ name: 'ip_src', of10: 'cidr', of11: 'bitwise', aliases: ['nw_src'], bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'ipv4',
     nxm: nxm(7, 4, 'NXM_OF_IP_SRC'), oxm: oxm(11, 4, 'OXM_OF_IPV4_SRC'), oxmRank: 50, print: { rank: 113, as: 'nw_src', unless: ['ipv6', 'arp'], style: 'field' } }),
-  row({ name: 'ip_dst', aliases: ['nw_dst'], bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'ipv4',
+  row({ name: 'ip_dst', of10: 'cidr', of11: 'bitwise', aliases: ['nw_dst'], bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'ipv4',
     nxm: nxm(8, 4, 'NXM_OF_IP_DST'), oxm: oxm(12, 4, 'OXM_OF_IPV4_DST'), oxmRank: 51, print: { rank: 114, as: 'nw_dst', unless: ['ipv6', 'arp'], style: 'field' } }),
   row({ name: 'ipv6_src', bits: 128, format: 'ipv6', slot: 'ipv6_src', prereq: 'ipv6',
     nxm: nx(19, 16, 'NXM_NX_IPV6_SRC'), oxm: oxm(26, 16, 'OXM_OF_IPV6_SRC'), oxmRank: 52, print: { rank: 110, when: 'ipv6', style: 'field' } }),
@@ -356,14 +375,14 @@ export const FIELDS: readonly FieldDef[] = [
   // OVS keeps an exact label with an all-ones 32-bit mask.
   row({ name: 'ipv6_label', bits: 20, format: 'hex', slot: 'ipv6_label', prereq: 'ipv6', exactMask: 0xffffffffn,
     nxm: nx(27, 4, 'NXM_NX_IPV6_LABEL'), oxm: oxm(28, 4, 'OXM_OF_IPV6_FLABEL'), oxmRank: 63, print: { rank: 112, when: 'ipv6', style: 'label' } }),
-  row({ name: 'nw_proto', aliases: ['ip_proto'], bits: 8, format: 'decimal', slot: 'nw_proto', prereq: 'ip_any',
+  row({ name: 'nw_proto', of10: 'exact', of11: 'exact', aliases: ['ip_proto'], bits: 8, format: 'decimal', slot: 'nw_proto', prereq: 'ip_any',
     maskable: false, writable: false, nxm: nxm(6, 1, 'NXM_OF_IP_PROTO'), oxm: oxm(10, 1, 'OXM_OF_IP_PROTO'), oxmRank: 70, print: { rank: 120, unless: ['arp'], style: 'value' } }),
   // The ToS byte: DSCP in the upper six bits (nw_tos keeps them in place, ip_dscp shifted), ECN in the lower two.
-  row({ name: 'nw_tos', bits: 8, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any', maskable: false, slotMask: 0xfcn,
+  row({ name: 'nw_tos', of10: 'exact', of11: 'exact', bits: 8, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any', maskable: false, slotMask: 0xfcn,
     nxm: nxm(5, 1, 'NXM_OF_IP_TOS'), print: { rank: 130, style: 'value' } }),
-  row({ name: 'ip_dscp', bits: 6, format: 'decimal', slot: 'nw_tos', slotShift: 2, prereq: 'ip_any', maskable: false,
+  row({ name: 'ip_dscp', of10: 'exact', of11: 'exact', bits: 6, format: 'decimal', slot: 'nw_tos', slotShift: 2, prereq: 'ip_any', maskable: false,
     oxm: oxm(8, 1, 'OXM_OF_IP_DSCP'), oxmRank: 60 }),
-  row({ name: 'nw_ecn', aliases: ['ip_ecn'], bits: 2, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any',
+  row({ name: 'nw_ecn', of11: 'exact', aliases: ['ip_ecn'], bits: 2, format: 'decimal', slot: 'nw_tos', prereq: 'ip_any',
     maskable: false, nxm: nx(28, 1, 'NXM_NX_IP_ECN'), oxm: oxm(9, 1, 'OXM_OF_IP_ECN'), oxmRank: 61, print: { rank: 131, style: 'value' } }),
   row({ name: 'nw_ttl', bits: 8, format: 'decimal', slot: 'nw_ttl', prereq: 'ip_any', maskable: false,
     nxm: nx(29, 1, 'NXM_NX_IP_TTL'), oxmRank: 62, print: { rank: 132, style: 'value' } }),
@@ -371,36 +390,36 @@ export const FIELDS: readonly FieldDef[] = [
   row({ name: 'nw_frag', aliases: ['ip_frag'], bits: 2, format: 'frag', slot: 'nw_frag', prereq: 'ip_any', writable: false,
     nxm: nx(26, 1, 'NXM_NX_IP_FRAG'), oxmRank: 54, print: { rank: 133, style: 'field' } }),
   // ARP reuses the IP slots: the opcode's low byte in nw_proto, the addresses in nw_src/nw_dst.
-  row({ name: 'arp_op', bits: 16, format: 'decimal', slot: 'nw_proto', prereq: 'arp', maskable: false,
+  row({ name: 'arp_op', of10: 'exact', of11: 'exact', bits: 16, format: 'decimal', slot: 'nw_proto', prereq: 'arp', maskable: false,
     nxm: nxm(15, 2, 'NXM_OF_ARP_OP'), oxm: oxm(21, 2, 'OXM_OF_ARP_OP'), oxmRank: 100, print: { rank: 120, when: 'arp', style: 'value' } }),
-  row({ name: 'arp_spa', bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'arp',
+  row({ name: 'arp_spa', of10: 'cidr', of11: 'bitwise', bits: 32, format: 'ipv4', slot: 'nw_src', prereq: 'arp',
     nxm: nxm(16, 4, 'NXM_OF_ARP_SPA'), oxm: oxm(22, 4, 'OXM_OF_ARP_SPA'), oxmRank: 101, print: { rank: 113, when: 'arp', style: 'field' } }),
-  row({ name: 'arp_tpa', bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'arp',
+  row({ name: 'arp_tpa', of10: 'cidr', of11: 'bitwise', bits: 32, format: 'ipv4', slot: 'nw_dst', prereq: 'arp',
     nxm: nxm(17, 4, 'NXM_OF_ARP_TPA'), oxm: oxm(23, 4, 'OXM_OF_ARP_TPA'), oxmRank: 102, print: { rank: 114, when: 'arp', style: 'field' } }),
   row({ name: 'arp_sha', bits: 48, format: 'ethernet', slot: 'arp_sha', prereq: 'arp',
     nxm: nx(17, 6, 'NXM_NX_ARP_SHA'), oxm: oxm(24, 6, 'OXM_OF_ARP_SHA'), oxmRank: 103, print: { rank: 121, when: 'arp', style: 'field' } }),
   row({ name: 'arp_tha', bits: 48, format: 'ethernet', slot: 'arp_tha', prereq: 'arp',
     nxm: nx(18, 6, 'NXM_NX_ARP_THA'), oxm: oxm(25, 6, 'OXM_OF_ARP_THA'), oxmRank: 104, print: { rank: 122, when: 'arp', style: 'field' } }),
-  row({ name: 'tcp_src', aliases: ['tp_src'], bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'tcp',
+  row({ name: 'tcp_src', of10: 'exact', of11: 'exact', aliases: ['tp_src'], bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'tcp',
     nxm: nxm(9, 2, 'NXM_OF_TCP_SRC'), oxm: oxm(13, 2, 'OXM_OF_TCP_SRC'), oxmRank: 80, print: { rank: 140, as: 'tp_src', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_type'], style: 'be16' } }),
-  row({ name: 'tcp_dst', aliases: ['tp_dst'], bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'tcp',
+  row({ name: 'tcp_dst', of10: 'exact', of11: 'exact', aliases: ['tp_dst'], bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'tcp',
     nxm: nxm(10, 2, 'NXM_OF_TCP_DST'), oxm: oxm(14, 2, 'OXM_OF_TCP_DST'), oxmRank: 81, print: { rank: 141, as: 'tp_dst', unless: ['icmpv4', 'icmpv6'], asWhen: ['igmp', 'igmp_code'], style: 'be16' } }),
   // 12 flag bits in a 16-bit slot: OVS keeps an exact match as 0xffff, and 0xfff is a mask it writes.
   row({ name: 'tcp_flags', bits: 12, format: 'flags', flags: TCP_FLAGS, slot: 'tcp_flags', prereq: 'tcp', writable: false,
     slotMask: 0xffffn, nxm: nx(34, 2, 'NXM_NX_TCP_FLAGS'), oxm: onf(42, 2, 'ONFOXM_ET_TCP_FLAGS'), oxmRank: 81.5,
     print: { rank: 150, when: 'tcp', style: 'flags' } }),
-  row({ name: 'udp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'udp',
+  row({ name: 'udp_src', of10: 'exact', of11: 'exact', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'udp',
     nxm: nxm(11, 2, 'NXM_OF_UDP_SRC'), oxm: oxm(15, 2, 'OXM_OF_UDP_SRC'), oxmRank: 82 }),
-  row({ name: 'udp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'udp',
+  row({ name: 'udp_dst', of10: 'exact', of11: 'exact', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'udp',
     nxm: nxm(12, 2, 'NXM_OF_UDP_DST'), oxm: oxm(16, 2, 'OXM_OF_UDP_DST'), oxmRank: 83 }),
-  row({ name: 'sctp_src', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'sctp', oxm: oxm(17, 2, 'OXM_OF_SCTP_SRC'),
+  row({ name: 'sctp_src', of11: 'exact', bits: 16, format: 'decimal', slot: 'tp_src', prereq: 'sctp', oxm: oxm(17, 2, 'OXM_OF_SCTP_SRC'),
     oxmRank: 84 }),
-  row({ name: 'sctp_dst', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'sctp', oxm: oxm(18, 2, 'OXM_OF_SCTP_DST'),
+  row({ name: 'sctp_dst', of11: 'exact', bits: 16, format: 'decimal', slot: 'tp_dst', prereq: 'sctp', oxm: oxm(18, 2, 'OXM_OF_SCTP_DST'),
     oxmRank: 85 }),
   // ICMP type and code live in the L4 port slots, which OVS matches whole.
-  row({ name: 'icmp_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
+  row({ name: 'icmp_type', of10: 'exact', of11: 'exact', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
     nxm: nxm(13, 1, 'NXM_OF_ICMP_TYPE'), oxm: oxm(19, 1, 'OXM_OF_ICMPV4_TYPE'), oxmRank: 86, print: { rank: 140, when: 'icmpv4', style: 'be16' } }),
-  row({ name: 'icmp_code', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
+  row({ name: 'icmp_code', of10: 'exact', of11: 'exact', bits: 8, format: 'decimal', slot: 'tp_dst', prereq: 'icmpv4', maskable: false, exactMask: 0xffffn,
     nxm: nxm(14, 1, 'NXM_OF_ICMP_CODE'), oxm: oxm(20, 1, 'OXM_OF_ICMPV4_CODE'), oxmRank: 87, print: { rank: 141, when: 'icmpv4', style: 'be16' } }),
   row({ name: 'icmpv6_type', bits: 8, format: 'decimal', slot: 'tp_src', prereq: 'icmpv6', maskable: false, exactMask: 0xffffn,
     nxm: nx(21, 1, 'NXM_NX_ICMPV6_TYPE'), oxm: oxm(29, 1, 'OXM_OF_ICMPV6_TYPE'), oxmRank: 88, print: { rank: 140, as: 'icmp_type', when: 'icmpv6', style: 'be16' } }),

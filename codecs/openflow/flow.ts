@@ -2,6 +2,7 @@
 import { Reader, Writer } from './bytes.js';
 import type { Instructions } from './instructions.js';
 import { decodeMatchTlvs, encodeMatchTlvs, Match, shortestLengths, UnknownOxm } from './match.js';
+import { P_ANY, P_OF12_UP, P_OF13_UP } from './protocols.js';
 
 export interface Flow {
   readonly table: number;
@@ -33,12 +34,13 @@ const OFPFF_RESET_COUNTS = 4;
 const OFPFF_NO_PKT_COUNTS = 8;
 const OFPFF_NO_BYT_COUNTS = 16;
 
-export const FLOW_MOD_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [OFPFF_SEND_FLOW_REM, 'send_flow_rem'],
-  [OFPFF_CHECK_OVERLAP, 'check_overlap'],
-  [OFPFF_RESET_COUNTS, 'reset_counts'],
-  [OFPFF_NO_PKT_COUNTS, 'no_packet_counts'],
-  [OFPFF_NO_BYT_COUNTS, 'no_byte_counts'],
+/** Each flag's bit, its ovs-ofctl keyword, and the protocols that can carry it (parse_ofp_str__()). */
+export const FLOW_MOD_FLAG_NAMES: ReadonlyArray<readonly [number, string, number]> = [
+  [OFPFF_SEND_FLOW_REM, 'send_flow_rem', P_ANY],
+  [OFPFF_CHECK_OVERLAP, 'check_overlap', P_ANY],
+  [OFPFF_RESET_COUNTS, 'reset_counts', P_OF12_UP],
+  [OFPFF_NO_PKT_COUNTS, 'no_packet_counts', P_OF13_UP],
+  [OFPFF_NO_BYT_COUNTS, 'no_byte_counts', P_OF13_UP],
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -150,6 +150,24 @@ export const COMMANDS: readonly Command[] = [
     differs: 'a message ofctl-ts cannot print exactly as OVS (another OpenFlow version) fails with exit 1',
     run: async (a, o, out) => (await import('./cmd-ofp-print.js')).ofpParseCommand(a, o, out),
   },
+  // Parsing flows (cmd-parse-flow.ts): no switch involved (ovs-ofctl 3.1 counts them as read/write all the same).
+  {
+    name: 'parse-flow', usage: 'FLOW', min: 1, max: 1, readOnly: false,
+    summary: 'print the flow-mod FLOW makes and the protocols that can carry it',
+    example: "ofctl-ts parse-flow 'table=1,ip,nw_src=10.0.0.0/8,actions=output:2'",
+    run: async (a, o, out) => (await import('./cmd-parse-flow.js')).parseFlowCommand(a, o, out),
+  },
+  {
+    name: 'parse-flows', usage: 'FILE', min: 1, max: 1, readOnly: false,
+    summary: 'print the flow-mods the flows of FILE make (- for stdin), and the protocols that can carry them all',
+    example: 'ofctl-ts parse-flows br-int.flows',
+    run: async (a, o, out) => (await import('./cmd-parse-flow.js')).parseFlowsCommand(a, o, out),
+  },
+  {
+    name: 'probe', usage: 'SWITCH', min: 1, max: 1, readOnly: true,
+    summary: 'probe whether SWITCH is responsive (an echo request; silent, exit 0, when it answers)', example: 'ofctl-ts -t 5 probe br-int',
+    run: async (a, o, out) => (await import('./cmd-probe.js')).probeCommand(a, o, out),
+  },
   // Groups and meters (cmd-group.ts, cmd-meter.ts; texts as parse-group.ts / parse-meter.ts read them).
   ...groupOrMeter('add-group', 'SWITCH GROUP', 1, 2, false, 'add group described by GROUP (- for stdin)', "ofctl-ts add-group br-int 'group_id=1,type=select,bucket=weight:2,output:1,bucket=output:2'", async () => (await import('./cmd-group.js')).addGroupCommand),
   ...groupOrMeter('add-groups', 'SWITCH FILE', 2, 2, false, 'add groups from FILE; a line may start with add, modify, add_or_mod or delete', 'ofctl-ts add-groups br-int groups.txt', async () => (await import('./cmd-group.js')).addGroupsCommand),

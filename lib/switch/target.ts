@@ -15,6 +15,13 @@ export class TargetError extends Error {}
 
 const LOOPBACK = '127.0.0.1';
 
+/** The C library's words for the errors of a connect(). */
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory', ECONNREFUSED: 'Connection refused', EACCES: 'Permission denied',
+  ENOTSOCK: 'Socket operation on non-socket', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out', ECONNRESET: 'Connection reset by peer',
+};
+
 const HOST_PORT = /^(\[[^\]]+\]|[^:]+):(\d+)$/;
 
 function hostPort(text: string, rest: string, expected: string): { host: string; port: number } {
@@ -97,7 +104,9 @@ function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
         reject(new TargetError(`${t.bridge} is not a bridge or a socket (no ovs-vswitchd answers on ${t.path}; set OVS_RUNDIR?)`));
         return;
       }
-      reject(new TargetError(`${formatTarget(t)}: ${opensslReason(err)}`));
+      // A socket error is said as ovs-ofctl says it (vconn's "connecting to TARGET (strerror)").
+      const why = t.kind === 'ssl' ? undefined : STRERROR[err.code ?? ''];
+      reject(new TargetError(why ? `connecting to ${formatTarget(t)} (${why})` : `${formatTarget(t)}: ${opensslReason(err)}`));
     });
   });
 }
