@@ -1,7 +1,7 @@
 // The meter commands of ovs-ofctl (-O OpenFlow13): add-meter, mod-meter, del-meters (del-meter),
 // dump-meters (dump-meter), meter-stats, meter-features. Each takes what ovs-ofctl takes, prints
 // what it prints and exits as it exits; a text error names its column.
-import { OFPM_ALL, parseMeterMod } from '../../codecs/ofctl/parse-meter.js';
+import { OFPM_ALL, parseMeterMod, type MeterMod } from '../../codecs/ofctl/parse-meter.js';
 import { OFPMC_ADD, OFPMC_DELETE, OFPMC_MODIFY } from '../../codecs/openflow/stats.js';
 import { dumpTransaction, transactEach } from './ofctl-transact.js';
 
@@ -13,6 +13,11 @@ const stderr = (s: string): void => void process.stderr.write(s);
 
 /** The meter id of an optional METER argument (`meter=N`; none: all meters). */
 const meterId = (text: string | undefined): number => (text === undefined ? OFPM_ALL : parseMeterMod(text, 'request').meterId);
+
+/** The METER_MOD del-meters sends for its optional METER argument. */
+export function delMeterMod(text: string | undefined): MeterMod {
+  return { type: 'meter_mod', command: OFPMC_DELETE, flags: 0, meterId: meterId(text), bands: [] };
+}
 
 /**
  * add-meter SWITCH METER — add meter METER.
@@ -35,8 +40,7 @@ export async function modMeterCommand(args: readonly string[], _opts: MeterOptio
  * Example: ofctl-ts del-meters br-int meter=1
  */
 export async function delMetersCommand(args: readonly string[], _opts: MeterOptions, _out: Out): Promise<number> {
-  const id = meterId(args[1]);
-  return transactEach(args[0]!, [{ type: 'meter_mod', command: OFPMC_DELETE, flags: 0, meterId: id, bands: [] }], stderr);
+  return transactEach(args[0]!, [delMeterMod(args[1])], stderr);
 }
 
 /**
