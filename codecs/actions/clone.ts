@@ -30,7 +30,7 @@ export const clone: ActionRecord<Clone> = {
   parse: {
     clone: ({ value, valueAt }, ctx, out) => {
       // The copy's VLAN state is its own: the original goes on as it was.
-      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false };
+      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false, unchecked: ctx.unchecked };
       const actions: Action[] = [];
       for (const kv of splitKeyValues(value, valueAt)) parseAction(kv, inner, actions);
       out.push({ type: 'clone', actions });

@@ -28,6 +28,11 @@ export interface ParseContext {
   vlan: boolean;
   /** Inside ct(exec(...)): only writes to the conntrack fields are allowed there, and only there. */
   readonly inCt: boolean;
+  /**
+   * A group bucket's actions: OVS's parse_bucket_str runs no ofpacts_check(), so no prerequisite
+   * of the packet is checked (ct without ip, set_field:5->vlan_vid without a VLAN: sent as written).
+   */
+  readonly unchecked?: boolean;
 }
 
 /** Parses one `keyword[:=(]value` of the action text and appends what it writes (one or more actions). */
@@ -87,6 +92,7 @@ export function withDlType(m: Match, dlType: number): Match {
  * "source field", "destination field").
  */
 export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, at: number): void {
+  if (ctx.unchecked) return;
   const c = { ...protocolContext(ctx.match, true), vlan: ctx.vlan };
   if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return;
   fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${what} ${f.name} lacks correct prerequisites`, at);

@@ -33,8 +33,11 @@ function order(name: string, keyAt: number, last: number): number {
   return i;
 }
 
-export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match)): Instructions {
-  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false };
+/** `unchecked`: a group bucket's actions, which OVS reads without checking them against any packet. */
+export function parseActions(
+  text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match), unchecked = false,
+): Instructions {
+  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false, unchecked };
   const apply: Action[] = [];
   let meter: number | undefined, clear = false, write: Action[] | undefined, gotoTable: number | undefined;
   let writeMetadata: { value: bigint; mask: bigint } | undefined;
