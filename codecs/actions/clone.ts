@@ -34,7 +34,7 @@ export const clone: ActionRecord<Clone> = {
       // OVS parses the nested list with ofpacts_parse_copy(), which starts the flow's usable protocols
       // over: what the actions before clone narrowed is forgotten.
       if (ctx.usable) ctx.usable.protocols = P_ANY;
-      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false, usable: ctx.usable };
+      const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: false, usable: ctx.usable, unchecked: ctx.unchecked };
       const actions: Action[] = [];
       for (const kv of splitKeyValues(value, valueAt)) parseAction(kv, inner, actions);
       out.push({ type: 'clone', actions });

@@ -163,7 +163,7 @@ export const ct: ActionRecord<Ct> = {
             actions.push(parseNat(kv.value, kv.valueAt));
             break;
           case 'exec': {
-            const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: true, usable: ctx.usable };
+            const inner = { match: ctx.match, inWriteActions: ctx.inWriteActions, vlan: ctx.vlan, inCt: true, usable: ctx.usable, unchecked: ctx.unchecked };
             for (const a of splitKeyValues(kv.value, kv.valueAt)) parseAction(a, inner, actions);
             break;
           }
@@ -173,7 +173,7 @@ export const ct: ActionRecord<Ct> = {
       }
       if (flags & F_FORCE && !(flags & F_COMMIT)) fail('"force" flag requires "commit" flag.', keyAt);
       const a: Ct = { type: 'ct', flags, ...(zoneSrc ? { zoneSrc } : {}), zoneImm, table, alg, actions };
-      checkMatch(a, ctx.match, keyAt);
+      if (!ctx.unchecked) checkMatch(a, ctx.match, keyAt);
       out.push(a);
     },
   },

@@ -15,7 +15,7 @@ export const decMplsTtl: ActionRecord<DecMplsTtl> = {
   print: () => 'dec_mpls_ttl',
   parse: {
     dec_mpls_ttl: ({ keyAt }, ctx, out) => {
-      if (!isMpls(ctx.match)) inconsistent('dec_mpls_ttl needs an mpls match', keyAt);
+      if (!ctx.unchecked && !isMpls(ctx.match)) inconsistent('dec_mpls_ttl needs an mpls match', keyAt);
       out.push({ type: 'dec_mpls_ttl' });
     },
   },

@@ -20,7 +20,7 @@ export const decNshTtl: ActionRecord<DecNshTtl> = {
   print: () => 'dec_nsh_ttl',
   parse: {
     dec_nsh_ttl: ({ keyAt }, ctx, out) => {
-      if (slotValue(ctx.match, 'packet_type') !== PT_NSH && slotValue(ctx.match, 'dl_type') !== ETH_TYPE_NSH) {
+      if (!ctx.unchecked && slotValue(ctx.match, 'packet_type') !== PT_NSH && slotValue(ctx.match, 'dl_type') !== ETH_TYPE_NSH) {
         inconsistent('dec_nsh_ttl needs an nsh packet', keyAt);
       }
       out.push({ type: 'dec_nsh_ttl' });

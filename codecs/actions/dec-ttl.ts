@@ -43,7 +43,7 @@ export const decTtl: ActionRecord<DecTtl> = {
       // parse_DEC_TTL(): ids split at ", ", each read by atoi().
       const ids = value === '' ? undefined : value.split(/[, ]+/).filter((s) => s !== '').map((s) => atoi(s) & 0xffff);
       if (ids && ids.length === 0) fail('dec_ttl_cnt_ids: expected at least one controller id.', valueAt);
-      if (!isIp(ctx.match)) fail('no usable protocol (dec_ttl needs an ip or ipv6 match)', keyAt);
+      if (!ctx.unchecked && !isIp(ctx.match)) fail('no usable protocol (dec_ttl needs an ip or ipv6 match)', keyAt);
       out.push(ids ? { type: 'dec_ttl', ids } : { type: 'dec_ttl' });
     },
   },

@@ -35,7 +35,7 @@ export const finTimeout: ActionRecord<FinTimeout> = {
         else if (kv.key === 'hard_timeout') hard = intArg(kv.value, kv.valueAt, 0xffff, 'hard_timeout');
         else fail(`invalid key '${kv.key}' in 'fin_timeout' argument`, kv.keyAt);
       }
-      if (!isIp(ctx.match) || slotValue(ctx.match, 'nw_proto') !== IPPROTO_TCP) inconsistent('fin_timeout needs a tcp match', keyAt);
+      if (!ctx.unchecked && (!isIp(ctx.match) || slotValue(ctx.match, 'nw_proto') !== IPPROTO_TCP)) inconsistent('fin_timeout needs a tcp match', keyAt);
       out.push({ type: 'fin_timeout', idle, hard });
     },
   },

@@ -18,7 +18,7 @@ export const popMpls: ActionRecord<PopMpls> = {
   parse: {
     pop_mpls: ({ value, valueAt, keyAt }, ctx, out) => {
       const ethertype = ethertypeArg(value, valueAt, 'pop_mpls');
-      if (!isMpls(ctx.match)) inconsistent('pop_mpls needs an mpls match', keyAt);
+      if (!ctx.unchecked && !isMpls(ctx.match)) inconsistent('pop_mpls needs an mpls match', keyAt);
       ctx.match = withDlType(ctx.match, ethertype);
       out.push({ type: 'pop_mpls', ethertype });
     },

@@ -10,7 +10,7 @@ export interface PopVlan {
 const OFPAT_POP_VLAN = 18;
 
 const parsePopVlan: KeywordParser = ({ keyAt }, ctx, out) => {
-  if (!ctx.vlan && !ctx.inWriteActions) fail('no usable protocol (pop_vlan needs a VLAN in the match)', keyAt);
+  if (!ctx.vlan && !ctx.inWriteActions && !ctx.unchecked) fail('no usable protocol (pop_vlan needs a VLAN in the match)', keyAt);
   out.push({ type: 'pop_vlan' });
   ctx.vlan = false;
 };

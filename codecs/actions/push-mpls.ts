@@ -39,7 +39,7 @@ export const pushMpls: ActionRecord<PushMpls> = {
       const ethertype = ethertypeArg(value, valueAt, 'push_mpls');
       // OVS writes it and then refuses its own bytes (OFPBAC_BAD_ARGUMENT): refused here first.
       if (!isMplsType(ethertype)) fail(`push_mpls:${value}: not an MPLS Ethertype (0x8847 or 0x8848)`, valueAt);
-      if (ctx.match.get('packet_type') && ctx.match.get('packet_type')!.value !== 0n) inconsistent('push_mpls needs an Ethernet packet', keyAt);
+      if (!ctx.unchecked && ctx.match.get('packet_type') && ctx.match.get('packet_type')!.value !== 0n) inconsistent('push_mpls needs an Ethernet packet', keyAt);
       ctx.match = withDlType(ctx.match, ethertype);
       out.push({ type: 'push_mpls', ethertype });
     },

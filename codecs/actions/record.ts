@@ -31,6 +31,11 @@ export interface ParseContext {
   readonly inCt: boolean;
   /** What the keywords narrow, as OVS's ofpact parsers narrow pp->usable_protocols (when asked for). */
   readonly usable: Usable | undefined;
+  /**
+   * A group bucket's actions: OVS's parse_bucket_str runs no ofpacts_check(), so no prerequisite
+   * of the packet is checked (ct without ip, set_field:5->vlan_vid without a VLAN: sent as written).
+   */
+  readonly unchecked?: boolean;
 }
 
 /** Narrows the protocols the flow can be sent in (a keyword OVS's parser restricts). */
@@ -95,6 +100,7 @@ export function withDlType(m: Match, dlType: number): Match {
  * "source field", "destination field").
  */
 export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, at: number): void {
+  if (ctx.unchecked) return;
   const why = fieldPrereqWhy(f, ctx, what);
   if (why) fail(`actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): ${why}`, at);
 }

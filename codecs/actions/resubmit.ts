@@ -65,7 +65,7 @@ export const resubmit: ActionRecord<Resubmit> = {
         table = Number(tableText);
       }
       if (inPort === OFPP_IN_PORT && table === NO_TABLE) fail(`at least one "in_port" or "table" must be specified on resubmit`, valueAt);
-      if (ctText !== undefined && !ctValid(ctx.match)) {
+      if (ctText !== undefined && !ctx.unchecked && !ctValid(ctx.match)) {
         fail('actions are invalid with specified match (OFPBAC_MATCH_INCONSISTENT): resubmit with ct needs a ct_state that says the connection is valid', keyAt);
       }
       out.push({ type: 'resubmit', inPort, table, form: ctText === undefined ? 'table' : 'table_ct' });

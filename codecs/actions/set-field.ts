@@ -66,7 +66,7 @@ function writeField(field: FieldDef, valueText: string, offset: number, out: Act
 function modField(fieldName: string, needsIp: boolean): KeywordParser {
   const field = fieldByName(fieldName)!;
   return ({ key, value, valueAt, keyAt }, ctx, out) => {
-    if (needsIp && !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs an ip match)`, keyAt);
+    if (needsIp && !ctx.unchecked && !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs an ip match)`, keyAt);
     writeField(field, value, valueAt, out);
   };
 }
@@ -76,6 +76,11 @@ function modTp(end: 'src' | 'dst'): KeywordParser {
   return ({ key, value, valueAt, keyAt }, ctx, out) => {
     const proto = slotValue(ctx.match, 'nw_proto');
     const prefix = proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : proto === IPPROTO_SCTP ? 'sctp' : undefined;
+    // Unchecked (a bucket), OVS knows no protocol and writes OpenFlow 1.1's SET_TP_SRC/DST (9/10).
+    if (ctx.unchecked && (!prefix || !isIp(ctx.match))) {
+      out.push({ type: 'legacy_set', ofType: end === 'src' ? 9 : 10, value: BigInt(intArg(value, valueAt, 0xffff, key.toLowerCase())) });
+      return;
+    }
     if (!prefix || !isIp(ctx.match)) fail(`no usable protocol (${key.toLowerCase()} needs a tcp, udp or sctp match)`, keyAt);
     writeField(fieldByName(`${prefix}_${end}`)!, value, valueAt, out);
   };
@@ -87,7 +92,8 @@ function modVlan(fieldName: string, argMax: number, max: number, what: string, t
   return ({ value, valueAt }, ctx, out) => {
     const n = intArg(value, valueAt, argMax, what);
     if (n > max) fail(`${value}: not a valid ${what}`, valueAt);
-    if (!ctx.vlan) out.push({ type: 'push_vlan', ethertype: 0x8100 });
+    // Unchecked (a bucket), OVS never learns that a VLAN is there: it always pushes one.
+    if (!ctx.vlan || ctx.unchecked) out.push({ type: 'push_vlan', ethertype: 0x8100 });
     ctx.vlan = true;
     out.push({ type: 'set_field', field, value: BigInt(toValue(n)) });
   };
@@ -99,7 +105,7 @@ function setMpls(fieldName: string, max: number, what: string): KeywordParser {
   return ({ key, value, valueAt, keyAt }, ctx, out) => {
     const n = intArg(value, valueAt, 0xffffffff, what);
     if (n > max) fail(`${value}: not a valid ${what}`, valueAt);
-    if (!isMpls(ctx.match)) inconsistent(`${key.toLowerCase()} needs an mpls match`, keyAt);
+    if (!ctx.unchecked && !isMpls(ctx.match)) inconsistent(`${key.toLowerCase()} needs an mpls match`, keyAt);
     out.push({ type: 'set_field', field, value: BigInt(n) });
   };
 }

@@ -19,7 +19,7 @@ export const setMplsTtl: ActionRecord<SetMplsTtl> = {
   parse: {
     set_mpls_ttl: ({ value, valueAt, keyAt }, ctx, out) => {
       const ttl = intArg(value, valueAt, 0xff, 'MPLS TTL');
-      if (!isMpls(ctx.match)) inconsistent('set_mpls_ttl needs an mpls match', keyAt);
+      if (!ctx.unchecked && !isMpls(ctx.match)) inconsistent('set_mpls_ttl needs an mpls match', keyAt);
       out.push({ type: 'set_mpls_ttl', ttl });
     },
   },

@@ -14,7 +14,7 @@ function parseTtl(keyword: string): KeywordParser {
   return ({ value, valueAt, keyAt }, ctx, out) => {
     const ttl = intArg(value, valueAt, 0xffffffff, 'TTL');
     if (ttl > 255) fail(`invalid TTL "${value}"`, valueAt);
-    if (!isIp(ctx.match)) fail(`no usable protocol (${keyword} needs an ip or ipv6 match)`, keyAt);
+    if (!ctx.unchecked && !isIp(ctx.match)) fail(`no usable protocol (${keyword} needs an ip or ipv6 match)`, keyAt);
     out.push({ type: 'set_nw_ttl', ttl });
   };
 }

@@ -30,9 +30,12 @@ function order(name: string, keyAt: number, last: number): number {
   return i;
 }
 
-/** usable: narrowed as OVS's ofpacts_parse_instructions() narrows its usable_protocols. */
-export function parseActions(text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match), usable?: Usable): Instructions {
-  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false, usable };
+/** usable: narrowed as OVS's ofpacts_parse_instructions() narrows its usable_protocols; `unchecked`: a
+ * group bucket's actions, which OVS reads without checking them against any packet. */
+export function parseActions(
+  text: string, offset: number, match: Match, inWriteActions = false, vlan = matchHasVlan(match), usable?: Usable, unchecked = false,
+): Instructions {
+  const ctx: ParseContext = { match, vlan, inWriteActions, inCt: false, usable, unchecked };
   const apply: Action[] = [];
   let meter: number | undefined, clear = false, write: Action[] | undefined, gotoTable: number | undefined;
   let writeMetadata: { value: bigint; mask: bigint } | undefined;
@@ -60,7 +63,7 @@ export function parseActions(text: string, offset: number, match: Match, inWrite
       case 'write_actions': {
         last = order('write_actions', kv.keyAt, last);
         // Checked against the packet the apply actions leave (pop_mpls, push_vlan), as OVS does.
-        write = parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan, usable).apply as Action[];
+        write = parseActions(kv.value, kv.valueAt, ctx.match, true, ctx.vlan, usable, unchecked).apply as Action[];
         continue;
       }
       case 'write_metadata': {

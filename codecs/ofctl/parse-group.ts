@@ -196,8 +196,8 @@ function parseBucket(text: string, at: number, groupType: number): Bucket {
   }
   let parsed: readonly Action[];
   try {
-    // A bucket holds actions, not instructions: read as the inside of write_actions (no flow around it).
-    parsed = parseActions(actions, 0, new Map(), true).apply;
+    // A bucket holds actions, not instructions: read as the inside of write_actions, unchecked (no flow around it).
+    parsed = parseActions(actions, 0, new Map(), true, false, undefined, true).apply;
   } catch (err) {
     if (err instanceof FlowSyntaxError) throw new FlowSyntaxError(err.reason, column(err.offset));
     throw err;

@@ -4,19 +4,22 @@
 // out_port=, out_group=, cookie=VALUE/MASK); the OFPST_AGGREGATE reply as ofp-print prints it.
 import { OFPTT_ALL } from '../../codecs/openflow/messages.js';
 import { flowStatsBody } from '../switch/flow-ops.js';
-import { withTarget } from './common.js';
+import { withTimeout } from './common.js';
 import { dumpFilter } from './dump-flows.js';
-import { dumpTransaction, switchArgument } from './query.js';
+import { withPortNames } from './port-names.js';
+import { dumpTransaction, onSwitch, QueryOptions, switchArgument } from './query.js';
 
-/** No option changes what it does. */
-export type DumpAggregateOptions = object;
+/** --names/--no-names (port names in FLOW) and -t/--timeout. */
+export type DumpAggregateOptions = QueryOptions;
 
-export async function dumpAggregateCommand(args: readonly string[], _opts: DumpAggregateOptions, out: (s: string | Buffer) => void): Promise<number> {
+export async function dumpAggregateCommand(args: readonly string[], opts: DumpAggregateOptions, out: (s: string | Buffer) => void): Promise<number> {
   const sw = switchArgument(args, 'dump-aggregate', 2);
-  // The filter is read before connecting: a bad one fails with nothing sent, as in ovs-ofctl.
-  const request = flowStatsBody(args[1] ? await dumpFilter(args[1]) : { table: OFPTT_ALL });
-  return withTarget(sw, async (conn) => {
-    await dumpTransaction(conn, { type: 'aggregate_request', flags: 0, request }, 'aggregate_reply', out);
-    return 0;
+  return withTimeout('dump-aggregate', opts.timeoutS, async () => {
+    // The filter is read before the request: a bad one fails with nothing sent, as in ovs-ofctl.
+    const filter = args[1] ? await withPortNames(sw, opts.names, () => dumpFilter(args[1]!)) : { table: OFPTT_ALL };
+    const request = flowStatsBody(filter);
+    return onSwitch(args, 'dump-aggregate', 2, { ...opts, names: false }, async (conn) => {
+      await dumpTransaction(conn, { type: 'aggregate_request', flags: 0, request }, 'aggregate_reply', out);
+    });
   });
 }

@@ -3,14 +3,11 @@
 // As `ovs-ofctl -O OpenFlow13 dump-ports`: the OFPST_PORT reply parts as ofp-print prints them; a
 // port that does not exist prints "0 ports", a name that is no port's fails.
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
-import { withTarget } from './common.js';
-import { dumpTransaction, portArgument, QueryOptions, switchArgument } from './query.js';
+import { dumpTransaction, onSwitch, portArgument, QueryOptions } from './query.js';
 
 export async function dumpPortsCommand(args: readonly string[], opts: QueryOptions, out: (s: string | Buffer) => void): Promise<number> {
-  const sw = switchArgument(args, 'dump-ports', 2);
-  return withTarget(sw, async (conn) => {
+  return onSwitch(args, 'dump-ports', 2, opts, async (conn, sw) => {
     const portNo = args[1] === undefined ? OFPP_NONE : await portArgument(conn, sw, args[1], opts);
     await dumpTransaction(conn, { type: 'port_stats_request', flags: 0, portNo }, 'port_stats_reply', out);
-    return 0;
   });
 }

@@ -5,14 +5,13 @@
 // parts too), as ovs-ofctl prints them. A switch error is printed as ofp-print prints it.
 import { featuresView, formatTables } from '../../codecs/ofctl/format-table-features.js';
 import { OpenFlowError } from '../switch/errors.js';
-import { withTarget } from './common.js';
-import { allParts, printed, switchArgument } from './query.js';
+import { allParts, onSwitch, printed, QueryOptions } from './query.js';
 
-/** No option changes what it does. */
-export type DumpTableFeaturesOptions = object;
+/** -t/--timeout only changes what it does. */
+export type DumpTableFeaturesOptions = Pick<QueryOptions, 'timeoutS'>;
 
-export async function dumpTableFeaturesCommand(args: readonly string[], _opts: DumpTableFeaturesOptions, out: (s: string | Buffer) => void): Promise<number> {
-  return withTarget(switchArgument(args, 'dump-table-features', 1), async (conn) => {
+export async function dumpTableFeaturesCommand(args: readonly string[], opts: DumpTableFeaturesOptions, out: (s: string | Buffer) => void): Promise<number> {
+  return onSwitch(args, 'dump-table-features', 1, { ...opts, names: false }, async (conn) => {
     try {
       const parts = await allParts(conn, { type: 'table_features_request', flags: 0, tables: [] }, 'table_features_reply');
       out(tableFeaturesText(parts.flatMap((p) => p.tables.map(featuresView))));
@@ -20,7 +19,6 @@ export async function dumpTableFeaturesCommand(args: readonly string[], _opts: D
       if (!(err instanceof OpenFlowError) || err.reply === undefined) throw err;
       out(printed(err.reply));
     }
-    return 0;
   });
 }
 

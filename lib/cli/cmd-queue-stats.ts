@@ -4,8 +4,7 @@
 // QUEUE is read as C's atoi reads it (digits after blanks and a sign, the rest ignored); a queue the
 // port lacks is the switch's error, printed, and the exit code is still 0.
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
-import { withTarget } from './common.js';
-import { dumpTransaction, portArgument, QueryOptions, switchArgument } from './query.js';
+import { dumpTransaction, onSwitch, portArgument, QueryOptions } from './query.js';
 
 const OFPQ_ALL = 0xffffffff;
 
@@ -22,11 +21,9 @@ export function atoi(s: string): number {
 const isAll = (s: string | undefined): boolean => s === undefined || s === '' || s.toLowerCase() === 'all';
 
 export async function queueStatsCommand(args: readonly string[], opts: QueryOptions, out: (s: string | Buffer) => void): Promise<number> {
-  const sw = switchArgument(args, 'queue-stats', 3);
-  return withTarget(sw, async (conn) => {
+  return onSwitch(args, 'queue-stats', 3, opts, async (conn, sw) => {
     const portNo = isAll(args[1]) ? OFPP_NONE : await portArgument(conn, sw, args[1]!, opts);
     const queueId = isAll(args[2]) ? OFPQ_ALL : atoi(args[2]!);
     await dumpTransaction(conn, { type: 'queue_stats_request', flags: 0, portNo, queueId }, 'queue_stats_reply', out);
-    return 0;
   });
 }

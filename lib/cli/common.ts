@@ -39,19 +39,66 @@ export function cliTls(): ReturnType<typeof loadTlsOptions> {
   return loadTlsOptions(tlsOptions);
 }
 
+/** While a -t/--timeout runs (withTimeout): when it ends, and the connections to close then. */
+let alarm: { readonly at: number; readonly open: Set<OfConnection>; expired: boolean } | undefined;
+
 async function openTarget(text: string, extra: ConnectionOptions): Promise<OfConnection> {
   const logger = await flowToolLogger();
   // Key files are read only for a target that needs them.
   const tls = text.startsWith('ssl:') ? loadTlsOptions(tlsOptions) : undefined;
-  return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...(logger ? { logger } : {}), ...extra });
+  // Under an alarm a silent peer is given up soon after it (the alarm speaks first), not after 15 s.
+  const wait = alarm ? { requestTimeoutMs: Math.min(15_000, Math.max(0, alarm.at - Date.now()) + 1000) } : {};
+  return connectSwitch(parseTarget(text, process.env, tls), { features: false, ...wait, ...(logger ? { logger } : {}), ...extra });
 }
 
 /** Runs fn on a session with TARGET, closed afterwards; `extra` tunes the session (monitor's echoes). */
 export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promise<T>, extra: ConnectionOptions = {}): Promise<T> {
+  const timed = alarm;
   const conn = await openTarget(text, extra);
+  // A connection that comes up after the alarm went off is not used: the command has ended.
+  if (timed?.expired) {
+    conn.close('-t/--timeout expired');
+    throw new Error(ALARM_MESSAGE);
+  }
+  timed?.open.add(conn);
   try {
     return await fn(conn);
   } finally {
+    timed?.open.delete(conn);
     conn.close('done');
+  }
+}
+
+/** What ovs-ofctl prints when its -t/--timeout alarm goes off (fatal_signal's warning). */
+export const ALARM_MESSAGE = 'terminating with signal 14 (Alarm clock)';
+/** ovs-ofctl dies of SIGALRM there: a shell sees 128 + 14. */
+export const EXIT_ALARM = 142;
+
+/**
+ * -t/--timeout SECS, as ovs-ofctl's time_alarm(): the whole command (every connection it opens,
+ * port names included) must end within `timeoutS` seconds; else its connections are closed,
+ * `ofctl-ts: CMD: terminating with signal 14 (Alarm clock)` goes to stderr and the exit code is
+ * 142, as a shell reports ovs-ofctl's. No timeout: `fn` runs as it is. Nested calls keep the first alarm.
+ * From the command line, quick.ts's armTimeout goes off first and ends the process as ovs-ofctl's
+ * alarm does; this one serves the command modules called in-process (a program, the tests).
+ */
+export async function withTimeout(command: string, timeoutS: number | undefined, fn: () => Promise<number>): Promise<number> {
+  if (timeoutS === undefined || alarm) return fn();
+  const mine = { at: Date.now() + timeoutS * 1000, open: new Set<OfConnection>(), expired: false };
+  alarm = mine;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<number>((resolve) => {
+    timer = setTimeout(() => {
+      mine.expired = true;
+      for (const c of mine.open) c.close('-t/--timeout expired');
+      process.stderr.write(`ofctl-ts: ${command}: ${ALARM_MESSAGE}\n`);
+      resolve(EXIT_ALARM);
+    }, timeoutS * 1000);
+  });
+  try {
+    return await Promise.race([fn(), expired]);
+  } finally {
+    clearTimeout(timer);
+    alarm = undefined;
   }
 }

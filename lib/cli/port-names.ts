@@ -26,7 +26,7 @@ export async function fetchPortNames(conn: OfConnection): Promise<PortNames> {
 }
 
 /** Thrown by the not-yet-fetched names when flow text names a port: the caller fetches them and starts again. */
-class PortNamesNeeded extends Error {}
+export class PortNamesNeeded extends Error {}
 
 /** Names accepted but not fetched yet: any name asks for them; ports print as numbers. */
 const UNFETCHED: PortNames = {

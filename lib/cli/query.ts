@@ -4,13 +4,36 @@
 import { formatMessage } from '../../codecs/ofctl/format-message.js';
 import { parsePortNumber } from '../../codecs/ofctl/values.js';
 import type { OfMessage } from '../../codecs/openflow/messages.js';
+import { setPortNames } from '../../codecs/openflow/ports.js';
 import type { OfConnection, Outgoing } from '../switch/connection.js';
 import { OpenFlowError } from '../switch/errors.js';
+import { withTarget, withTimeout } from './common.js';
+import { fetchPortNames, showNames } from './port-names.js';
 
 /** The options of the read commands that change what they do. */
 export interface QueryOptions {
-  /** --names / --no-names; undefined when neither was given (names are then accepted, as ovs-ofctl does). */
+  /**
+   * --names / --no-names; undefined when neither was given (names are then accepted, and shown
+   * when stdout is a terminal, as ovs-ofctl does).
+   */
   readonly names?: boolean;
+  /** -t/--timeout SECS: the whole command ends within it (lib/cli/common.ts withTimeout). */
+  readonly timeoutS?: number;
+}
+
+/**
+ * Runs a read command on its SWITCH (the first argument, checked: at most `most` arguments), within
+ * -t/--timeout. Ports print by name where ovs-ofctl prints them so (dump-ports' `port  p1:`,
+ * queue-stats' `port p1 queue 0`) when names are shown: fetched first, on the same connection.
+ */
+export async function onSwitch(args: readonly string[], command: string, most: number, opts: QueryOptions,
+  fn: (conn: OfConnection, sw: string) => Promise<void>): Promise<number> {
+  const sw = switchArgument(args, command, most);
+  return withTimeout(command, opts.timeoutS, () => withTarget(sw, async (conn) => {
+    setPortNames(showNames(opts.names) ? await fetchPortNames(conn) : undefined);
+    await fn(conn, sw);
+    return 0;
+  }));
 }
 
 /** ofp_print of one message; a message the printer does not model fails the command (never a guess). */

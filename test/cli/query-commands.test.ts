@@ -3,6 +3,8 @@
 // text (xids and durations masked) and the same exit code, argument variant by variant, error by error.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { QUERY_COMMANDS } from '../../bench/query-commands.js';
 import type { QueryOptions } from '../../lib/cli/query.js';
@@ -68,7 +70,8 @@ describe('read commands: the same text and exit code as ovs-ofctl -O OpenFlow13'
   function theirs(cmd: string, args: readonly string[], extra: readonly string[] = []): Promise<Outcome> {
     return new Promise((resolve) => {
       execFile('ovs-ofctl', ['-O', 'OpenFlow13', ...extra, cmd, ...args], { env: { ...process.env, OVS_RUNDIR: ovs.dir }, maxBuffer: 1 << 26 },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, error: stderr }));
+        // Killed by a signal (-t's SIGALRM): the status a shell reports, 128 + the signal.
+        (err, stdout, stderr) => resolve({ code: !err ? 0 : err.signal ? 128 + osConstants.signals[err.signal] : Number(err.code ?? -1), stdout, error: stderr }));
     });
   }
 
@@ -162,4 +165,51 @@ describe('read commands: the same text and exit code as ovs-ofctl -O OpenFlow13'
       expect(a.error).to.include('br9 is not a bridge or a socket');
     }
   });
+
+  it('--names prints port names where ovs-ofctl does (dump-ports, queue-stats), --no-names numbers; show and dump-ports-desc alike either way', async () => {
+    for (const [names, extra] of [[true, ['--names']], [false, ['--no-names']]] as const) {
+      for (const [cmd, args] of [['dump-ports', ['br0']], ['dump-ports', ['br0', '12']], ['dump-ports', ['br0', 'p1']], ['queue-stats', ['br1']],
+        ['queue-stats', ['br1', 'q1']], ['queue-stats', ['br1', '3', '0']], ['show', ['br1']], ['dump-ports-desc', ['br0']],
+        ['dump-aggregate', ['br0', 'in_port=p1']], ['dump-aggregate', ['br0', 'out_port="vm-eth0"']]] as const) {
+        await same(cmd, args, { names }, extra);
+      }
+    }
+    const [a] = await same('dump-ports', ['br0'], { names: true }, ['--names']);
+    expect(a.stdout).to.include('  port  p1: rx pkts=').and.include('  port "vm-eth0": rx pkts=');
+    const [q] = await same('queue-stats', ['br1'], { names: true }, ['--names']);
+    expect(q.stdout).to.include('  port q1 queue 0: ');
+    // Neither option, not on a terminal: names accepted, numbers printed.
+    const [d] = await same('dump-aggregate', ['br0', 'in_port=p1']);
+    expect(d.code).to.equal(0);
+  });
+
+  it('-t/--timeout: a silent switch ends every read command as ovs-ofctl\'s alarm does (its message, exit 142)', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((s) => void held.push(s.on('error', () => undefined)));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const target = `tcp:127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      for (const cmd of Object.keys(QUERY_COMMANDS)) {
+        let stderr = '';
+        const write = process.stderr.write.bind(process.stderr);
+        process.stderr.write = ((s: string | Uint8Array): boolean => (stderr += String(s), true)) as typeof process.stderr.write;
+        let a: Outcome;
+        try {
+          a = await ours(cmd, [target], { timeoutS: 1 });
+        } finally {
+          process.stderr.write = write;
+        }
+        const b = await theirs(cmd, ['-t', '1', target].slice(2), ['-t', '1']);
+        expect([a.code, b.code], cmd).to.deep.equal([142, 142]);
+        expect(stderr, cmd).to.equal(`ofctl-ts: ${cmd}: terminating with signal 14 (Alarm clock)\n`);
+        expect(b.error, cmd).to.match(/\|fatal_signal\|WARN\|terminating with signal 14 \(Alarm clock\)\n$/);
+      }
+      // In time, nothing changes.
+      await same('dump-ports', ['br0'], { timeoutS: 10 }, ['-t', '10']);
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+    }
+  });
 });
+
