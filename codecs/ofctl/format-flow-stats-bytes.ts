@@ -12,6 +12,7 @@ import { FieldDef, fieldByHeader, headerValueBytes } from '../openflow/fields.js
 import { decodeInstructions } from '../openflow/instructions.js';
 import { decodeMatch } from '../openflow/match.js';
 import { decodeFlowStatsEntry, OFP13_VERSION, OFPMP_FLOW, OfType } from '../openflow/messages.js';
+import { portNamesShown } from '../openflow/ports.js';
 import { decodeActions, formatAction } from '../actions/index.js';
 import { OFPAT_SET_FIELD, setFieldText } from '../actions/set-field.js';
 import { formatInstructions } from './format-actions.js';
@@ -204,6 +205,8 @@ const DROP = Buffer.from('drop');
  * (writeGeneralInstructions), what was written rewound.
  */
 export function writeInstructions(out: TextSink, b: Buffer, p: number, end: number): boolean {
+  // Ports are written as numbers here; names (--names) are the decoder's and printer's.
+  if (portNamesShown()) return false;
   const start = out.pos;
   let rank = -1;
   let parts = 0;

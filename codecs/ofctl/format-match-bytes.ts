@@ -10,7 +10,7 @@
 import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
   OFPXMC_PACKET_REGS, ProtocolContext, Slot, SLOT_BITS } from '../openflow/fields.js';
 import { MatchEntry } from '../openflow/match.js';
-import { OFPP_MAX, PORT_NAMES, portFromOf11 } from '../openflow/ports.js';
+import { OFPP_MAX, PORT_NAMES, portFromOf11, portNamesShown } from '../openflow/ports.js';
 import type { TextSink } from './format-flow-stats-bytes.js';
 import { formatVlanTci, protocolKeyword, test, Test, Text, viewOf } from './format-match.js';
 
@@ -522,7 +522,8 @@ function writeView(out: TextSink, b: Buffer, v: ByteView, k: number): void {
  * not this printer's (the caller rewinds and decodes it).
  */
 export function writeMatchBytes(out: TextSink, b: Buffer, p: number, end: number, priority: number): boolean {
-  if (!readMatch(b, p, end)) return false;
+  // Ports are written as numbers here; names (--names) are the decoder's and printer's.
+  if (portNamesShown() || !readMatch(b, p, end)) return false;
   ctxCache = undefined;
   hasPart = false;
   if (priority !== 0x8000) {

@@ -56,5 +56,6 @@ export function portNamesOf(ports: Iterable<readonly [number, string]>): PortNam
       return name === undefined || ambiguous.has(name) ? undefined : byName.get(name);
     },
     text: (port) => texts.get(port),
+    shown: true,
   };
 }

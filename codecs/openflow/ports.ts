@@ -44,6 +44,8 @@ export interface PortNames {
   number(text: string): number | undefined;
   /** A port's name as ovs-ofctl prints it (quoted where needed); undefined: it has none. */
   text(port: number): string | undefined;
+  /** Ports print by these names (--names), not only parse by them. */
+  readonly shown: boolean;
 }
 
 /** The names flow text is parsed and printed with; none (ports as numbers) unless a command sets them. */
@@ -55,6 +57,11 @@ let portNames: PortNames | undefined;
  */
 export function setPortNames(names: PortNames | undefined): void {
   portNames = names;
+}
+
+/** Ports print by name now: the byte printers, which write port numbers, leave such text to the decoder. */
+export function portNamesShown(): boolean {
+  return portNames?.shown === true;
 }
 
 /**

@@ -34,6 +34,7 @@ const UNFETCHED: PortNames = {
     throw new PortNamesNeeded('port names are needed');
   },
   text: () => undefined,
+  shown: false,
 };
 
 /**
@@ -42,7 +43,7 @@ const UNFETCHED: PortNames = {
  */
 export async function usePortNamesOf(target: string, show = true): Promise<void> {
   const names = await withTarget(target, fetchPortNames);
-  setPortNames(show ? names : { number: (text) => names.number(text), text: () => undefined });
+  setPortNames(show ? names : { number: (text) => names.number(text), text: () => undefined, shown: false });
 }
 
 /**
