@@ -80,6 +80,16 @@ function why(a: Action, s: State): string | undefined {
  */
 const SOFT: ReadonlySet<Action['type']> = new Set(['pop_vlan', 'dec_ttl', 'set_nw_ttl', 'set_mpls_ttl', 'dec_mpls_ttl', 'pop_mpls', 'fin_timeout', 'dec_nsh_ttl']);
 
+/**
+ * What OVS 3.1 does not take in an action set (write_actions): action_set_classify()'s
+ * ACTION_SLOT_INVALID, as `ovs-ofctl parse-flow` of each answers ("disallowed action in action set",
+ * OFPBAC_BAD_TYPE). A plain `controller` is an output to CONTROLLER, which is allowed.
+ */
+const NOT_IN_ACTION_SET: ReadonlySet<Action['type']> = new Set([
+  'bundle', 'check_pkt_larger', 'clone', 'conjunction', 'controller', 'delete_field', 'exit', 'fin_timeout', 'learn',
+  'multipath', 'nat', 'note', 'output_reg', 'output_trunc', 'pop_queue', 'sample', 'stack',
+]);
+
 function listWhy(actions: readonly Action[], s: State): string | undefined {
   for (const a of actions) {
     const w = why(a, s);
@@ -99,6 +109,8 @@ export function checkFlowActions(match: Match, ins: Instructions, at: number): v
     const instruction = ins.meter !== undefined || ins.clear || ins.write !== undefined || ins.writeMetadata || ins.gotoTable !== undefined;
     if (other || instruction) refuse(`conjunction beside ${other?.type ?? 'another instruction'}`, at, 'NXBAC_BAD_CONJUNCTION');
   }
+  const disallowed = ins.write?.find((a) => NOT_IN_ACTION_SET.has(a.type));
+  if (disallowed) refuse(`${disallowed.type} is not allowed in an action set (write_actions)`, at, 'OFPBAC_BAD_TYPE');
   const s: State = { match, vlan: matchHasVlan(match), inWriteActions: false };
   const w = listWhy(ins.apply, s) ?? (ins.write ? listWhy(ins.write, { ...s, inWriteActions: true }) : undefined);
   if (w) refuse(`actions are invalid with specified match: ${w}`, at, 'OFPBAC_MATCH_INCONSISTENT');
