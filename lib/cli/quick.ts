@@ -39,11 +39,22 @@ export function flowLine(argv: readonly string[]): FlowLine {
  * the process dies of SIGALRM (exit status 142 in a shell), as ovs-ofctl's does.
  */
 function armTimeout(seconds: number): void {
-  setTimeout(() => {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    process.stderr.write(`${now}|00001|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n`);
-    process.kill(process.pid, 'SIGALRM');
-  }, seconds * 1000).unref();
+  setTimeout(() => dieOf('SIGALRM', 14, 'Alarm clock'), seconds * 1000).unref();
+}
+
+/** OVS's fatal_signal handler: its log line, then death by the signal itself (128+N in a shell). */
+function dieOf(signal: NodeJS.Signals, n: number, name: string): void {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  process.stderr.write(`${now}|00001|fatal_signal|WARN|terminating with signal ${n} (${name})\n`);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+}
+
+/** Ctrl-C (or a kill) during a command: said as ovs-ofctl says it (its other fatal signals). */
+function sayFatalSignals(): void {
+  for (const [signal, n, name] of [['SIGHUP', 1, 'Hangup'], ['SIGINT', 2, 'Interrupt'], ['SIGTERM', 15, 'Terminated']] as const) {
+    process.once(signal, () => dieOf(signal, n, name));
+  }
 }
 
 /** A plain dump (no filter, sort, names, golden file or TLS) starts before the rest loads (early-dump.ts). */
@@ -96,6 +107,7 @@ export function runQuick(argv: readonly string[]): boolean {
     void import('../version.js').then(({ VERSION }) => process.stdout.write(`ofctl-ts ${VERSION}\nOpenFlow versions 0x4:0x4\n`));
   } else {
     if (l.opts.timeoutS !== undefined) armTimeout(l.opts.timeoutS);
+    sayFatalSignals();
     if (plainDump(l)) startEarlyDump(['dump-flows', l.args[0]!]);
     ranCommand = l.command.name;
     void runLine(l);
