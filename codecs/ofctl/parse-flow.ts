@@ -102,7 +102,10 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
 
   const usable = opts.usable;
   let match: Match = new Map();
-  let table = mode === 'add' ? 0 : 0xff;
+  // No table (or 255, "all") is every table for a dump or a delete; an add or a modify goes to table
+  // 0: ovs-ofctl's ofputil_encode_flow_mod() sends a modify to all tables as table 0 in OpenFlow 1.1+,
+  // where the switch refuses 255 (OFPFMFC_BAD_TABLE_ID).
+  let table = mode === 'match' ? 0xff : 0;
   let priority = OFP_DEFAULT_PRIORITY;
   let cookie = 0n;
   let cookieMask = 0n;
@@ -149,9 +152,9 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
     }
     if (value === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
     if (key === 'table') {
-      // A decimal 0..255 (ovs-ofctl has no "all": 255 is all tables; for an add, table 0).
+      // A decimal 0..255 (ovs-ofctl has no "all": 255 is all tables; for an add or a modify, table 0).
       if (!/^\d+$/.test(value) || Number(value) > 255) throw new FlowSyntaxError(`unknown table "${value}"`, valueAt);
-      table = Number(value) === 0xff && mode === 'add' ? 0 : Number(value);
+      table = Number(value) === 0xff && mode !== 'match' ? 0 : Number(value);
       if (usable && Number(value) !== 0xff) usable.protocols &= P_TID;
     } else if (keywords & F_OUT_PORT && key === 'out_port') {
       const p = parsePortNumber(value);

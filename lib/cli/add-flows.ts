@@ -1,5 +1,5 @@
-// ofctl-ts add-flow TARGET FLOW / add-flows TARGET FILE|- [--no-bundle] / mod-flows [--strict] TARGET FLOW
-import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
+// ofctl-ts add-flow TARGET FLOW|- / add-flows TARGET FILE|- [--no-bundle] / mod-flows [--strict] TARGET FLOW|-
+import { parseFlow, ParseOptions } from '../../codecs/ofctl/parse-flow.js';
 import { FlowModMessage, OFPFC_MODIFY, OFPFC_MODIFY_STRICT } from '../../codecs/openflow/messages.js';
 import { FileFlow, iterateFlowFile, iterateFlowText, readText } from '../flowset/flow-file.js';
 import { BundleError, OpenFlowError } from '../switch/errors.js';
@@ -10,9 +10,16 @@ import { NamesOption, withPortNames } from './port-names.js';
 /** Options of add-flow(s): names: --names / --no-names (port names in the flows unless false). */
 export interface AddFlowsOptions {
   readonly names?: NamesOption;
+  /**
+   * add-flows: undefined (a line may start with a keyword). mod-flows and del-flows SWITCH -: every
+   * line is a flow-mod of this command, without keywords, as ovs-ofctl's ofctl_flow_mod_file().
+   */
+  readonly lines?: ParseOptions;
 }
 
 export async function addFlowCommand(target: string, flow: string, opts: AddFlowsOptions = {}): Promise<number> {
+  // `-`: flows from standard input, as ovs-ofctl (keywords allowed, as there); in one bundle, as add-flows.
+  if (flow === '-') return addFlowsCommand(target, '-', true, opts);
   const fm = await withPortNames(target, opts.names, async () => parseFlow(flow, { onNormalize: (pre, post) => warnNormalized('', pre, post) }));
   await withTarget(target, (c) => applyFlowMods(c, [fm], false));
   return EXIT_OK;
@@ -20,6 +27,7 @@ export async function addFlowCommand(target: string, flow: string, opts: AddFlow
 
 /** mod-flows: the actions (and cookie, timeouts, flags) of the matching flows; --strict: exactly this match and priority. */
 export async function modFlowsCommand(target: string, flow: string, strict: boolean, opts: AddFlowsOptions = {}): Promise<number> {
+  if (flow === '-') return addFlowsCommand(target, '-', true, { ...opts, lines: { mode: 'modify', command: strict ? OFPFC_MODIFY_STRICT : OFPFC_MODIFY } });
   const fm = await withPortNames(target, opts.names, async () => parseFlow(flow, { mode: 'modify', command: strict ? OFPFC_MODIFY_STRICT : OFPFC_MODIFY, onNormalize: (pre, post) => warnNormalized('', pre, post) }));
   await withTarget(target, (c) => applyFlowMods(c, [fm], false));
   return EXIT_OK;
@@ -36,11 +44,11 @@ export async function modFlowsCommand(target: string, flow: string, strict: bool
 export async function addFlowsCommand(target: string, file: string, bundle: boolean, opts: AddFlowsOptions = {}): Promise<number> {
   // Standard input can be read once only: its text is kept for a second pass (port names met).
   const text = file === '-' ? readText('-') : undefined;
-  return withPortNames(target, opts.names, () => addFlows(target, file, bundle, text));
+  return withPortNames(target, opts.names, () => addFlows(target, file, bundle, text, opts.lines ?? true));
 }
 
-async function addFlows(target: string, file: string, bundle: boolean, stdinText: string | undefined): Promise<number> {
-  const fileFlows = (): Generator<FileFlow> => (stdinText === undefined ? iterateFlowFile(file, warnNormalized, true) : iterateFlowText(stdinText, '<stdin>', warnNormalized, true));
+async function addFlows(target: string, file: string, bundle: boolean, stdinText: string | undefined, lines: true | ParseOptions): Promise<number> {
+  const fileFlows = (): Generator<FileFlow> => (stdinText === undefined ? iterateFlowFile(file, warnNormalized, lines) : iterateFlowText(stdinText, '<stdin>', warnNormalized, lines));
   // Only the line number of each sent flow is kept (the parsed flows die young, which keeps the
   // garbage collector cheap for big files); the text is read again if the switch refuses one.
   const sentLines: number[] = [];

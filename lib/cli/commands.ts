@@ -38,7 +38,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'add-flow', usage: 'SWITCH FLOW', min: 2, max: 2, readOnly: false,
-    summary: 'add flow described by FLOW',
+    summary: 'add flow described by FLOW (- reads flows from stdin)',
     example: "ofctl-ts add-flow br-int 'table=0,priority=10,in_port=1,actions=drop'",
     differs: 'a syntax error names its column',
     run: async ([target, flow], o) => (await import('./add-flows.js')).addFlowCommand(target!, flow!, o),
@@ -52,13 +52,13 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'mod-flows', usage: 'SWITCH FLOW', min: 2, max: 2, readOnly: false,
-    summary: 'modify actions of matching FLOWs (--strict: the flow with exactly this match and priority)',
+    summary: 'modify actions of matching FLOWs (--strict: the flow with exactly this match and priority; - reads them from stdin)',
     example: "ofctl-ts mod-flows br-int 'table=0,in_port=1,actions=output:2'",
     run: async ([target, flow], o) => (await import('./add-flows.js')).modFlowsCommand(target!, flow!, o.strict, o),
   },
   {
     name: 'del-flows', usage: 'SWITCH [FLOW]', min: 1, max: 2, readOnly: false,
-    summary: 'delete matching FLOWs (all without FLOW; --strict: exactly this match and priority)',
+    summary: 'delete matching FLOWs (all without FLOW; --strict: exactly this match and priority; - reads them from stdin)',
     example: 'ofctl-ts del-flows br-int table=20',
     run: async ([target, match], o) => (await import('./del-flows.js')).delFlowsCommand(target!, match, o.strict, o),
   },
@@ -231,11 +231,12 @@ usage: ofctl-ts [OPTIONS] COMMAND [ARG...]
 
 For OpenFlow switches:
 ${cmds}
-SWITCH is a bridge name (its mgmt socket in $OVS_RUNDIR), tcp:IP:PORT, ssl:IP:PORT or unix:PATH.
+SWITCH is a bridge name (its mgmt socket in $OVS_RUNDIR), a socket's path, tcp:IP:PORT, ssl:IP:PORT or unix:PATH.
 
 Where ofctl-ts differs from ovs-ofctl on purpose: loads are atomic by default; errors name
 file:line:column; a silent peer times out instead of hanging; diff-flows treats equivalent
-spellings of a flow as equal.
+spellings of a flow as equal. A failure names its command (ofctl-ts: CMD: ...) and, for a bridge
+with no ovs-vswitchd, where it looked; flow files may have CRLF line ends and \\-continued lines.
 
 ${OPTIONS_HELP}
 

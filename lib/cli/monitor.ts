@@ -6,11 +6,12 @@ import { constants } from 'node:os';
 import { formatMessage } from '../../codecs/ofctl/format-message.js';
 import type { OfMessage } from '../../codecs/openflow/messages.js';
 import type { OfConnection } from '../switch/connection.js';
+import { fatalSignalLine } from './fatal-signal.js';
 
 export interface MonitorOptions {
   /** --timestamp: each message printed after "YYYY-MM-DD HH:MM:SS.mmm: " (UTC). */
   readonly timestamp?: boolean;
-  /** Ends the monitor; its reason, when a signal name ('SIGINT'), is reported as that signal. Default: SIGINT and SIGTERM. */
+  /** Ends the monitor; its reason, when a signal name ('SIGINT'), is reported as that signal (the CLI's own signals end the process). */
   readonly stop?: AbortSignal;
   /** Where the messages go (ovs-ofctl prints them on stderr). */
   readonly err?: (s: string) => void;
@@ -23,20 +24,12 @@ export function timestampPrefix(now: Date): string {
   return `${now.toISOString().slice(0, 23).replace('T', ' ')}: `;
 }
 
-/** The line OVS's fatal_signal module logs on the console before it re-raises the signal. */
-function fatalSignalLine(sig: NodeJS.Signals, now: Date): string {
-  const what = sig === 'SIGINT' ? 'Interrupt' : sig === 'SIGTERM' ? 'Terminated' : sig;
-  return `${now.toISOString().slice(0, 19)}Z|00001|fatal_signal|WARN|terminating with signal ${constants.signals[sig]} (${what})\n`;
-}
-
-/** A stop signal: the one given, or SIGINT/SIGTERM of this process (handlers removed when done). */
+/**
+ * A stop signal: the one given, else none: from the command line, Ctrl-C and kill end the process as
+ * they end ovs-ofctl's (quick.ts prints fatal_signal's line and dies of the signal).
+ */
 function stopSignal(given: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
-  if (given) return { signal: given, release: () => undefined };
-  const ac = new AbortController();
-  const on = (sig: NodeJS.Signals): void => ac.abort(sig);
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { signal: ac.signal, release: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
+  return { signal: given ?? new AbortController().signal, release: () => undefined };
 }
 
 /**
@@ -60,7 +53,7 @@ export async function monitorConnection(conn: OfConnection, opts: MonitorOptions
       void conn.closed.then((closed) => resolve({ closed }));
     });
     if (ended.sig) {
-      err(fatalSignalLine(ended.sig, new Date()));
+      err(fatalSignalLine(ended.sig));
       return 128 + constants.signals[ended.sig];
     }
     if (signal.aborted) return 0;

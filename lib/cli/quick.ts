@@ -5,6 +5,7 @@
 import { ArgError, FlowOptions, parseArgs } from './args.js';
 import { Command, commandHelp, findCommand, fullHelp, YARGS_COMMANDS } from './commands.js';
 import { startEarlyDump } from './early-dump.js';
+import { fatalSignalLine } from './fatal-signal.js';
 
 /** What the command line asks for, checked as ovs-ofctl checks it (options, command, argument count, --read-only). */
 export type FlowLine =
@@ -39,11 +40,19 @@ export function flowLine(argv: readonly string[]): FlowLine {
  * the process dies of SIGALRM (exit status 142 in a shell), as ovs-ofctl's does.
  */
 function armTimeout(seconds: number): void {
-  setTimeout(() => {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    process.stderr.write(`${now}|00001|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n`);
-    process.kill(process.pid, 'SIGALRM');
-  }, seconds * 1000).unref();
+  setTimeout(() => dieOf('SIGALRM'), seconds * 1000).unref();
+}
+
+/** OVS's fatal_signal handler: its log line, then death by the signal itself (128+N in a shell). */
+function dieOf(signal: NodeJS.Signals): void {
+  process.stderr.write(fatalSignalLine(signal));
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+}
+
+/** Ctrl-C (or a kill) during a command: said as ovs-ofctl says it (its other fatal signals). */
+function sayFatalSignals(): void {
+  for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) process.once(signal, () => dieOf(signal));
 }
 
 /** A plain dump (no filter, sort, names, golden file or TLS) starts before the rest loads (early-dump.ts). */
@@ -96,6 +105,7 @@ export function runQuick(argv: readonly string[]): boolean {
     void import('../version.js').then(({ VERSION }) => process.stdout.write(`ofctl-ts ${VERSION}\nOpenFlow versions 0x4:0x4\n`));
   } else {
     if (l.opts.timeoutS !== undefined) armTimeout(l.opts.timeoutS);
+    sayFatalSignals();
     if (plainDump(l)) startEarlyDump(['dump-flows', l.args[0]!]);
     ranCommand = l.command.name;
     void runLine(l);

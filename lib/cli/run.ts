@@ -2,10 +2,12 @@
 // the flow tool (quick.ts) and the yargs CLI (main.ts) alike.
 import { EXIT_ERROR, EXIT_FAILURE } from './common.js';
 
-// `ofctl-ts dump-flows … | head` closes our stdout early: that is not an error.
+// `ofctl-ts dump-flows … | head` closes our stdout early: said and exit 1, as ovs-ofctl (whose
+// ovs_cmdl_run_command() checks ferror(stdout) after the command); what is left is not printed.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (err.code !== 'EPIPE') throw err;
+  process.stderr.write('ofctl-ts: write to stdout failed\n');
+  process.exit(EXIT_FAILURE);
 });
 
 /** Writes a line (a string, newline added) or a text (bytes, as they are). */

@@ -48,7 +48,11 @@ function lineKeyword(line: string): { line: string; opts: ParseOptions } {
  * cut as they are reached (no array of every line: for a big file that array alone would outlive
  * the young generation and cost a full collection).
  */
-export function* iterateFlowText(text: string, name: string, onNormalize?: NormalizeWarning, keywords = false): Generator<FileFlow> {
+/**
+ * keywords: true, lines may start with add, modify… (add-flows); a ParseOptions, every line is one
+ * flow-mod of that command, without keywords (mod-flows and del-flows SWITCH -, as ovs-ofctl).
+ */
+export function* iterateFlowText(text: string, name: string, onNormalize?: NormalizeWarning, keywords: boolean | ParseOptions = false): Generator<FileFlow> {
   let pos = 0;
   let lineNo = 0;
   let first = 0;
@@ -69,7 +73,9 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     try {
-      if (keywords) {
+      if (typeof keywords === 'object') {
+        yield { flow: parseFlow(line, { ...opts, ...keywords }), line: first, text: trimmed };
+      } else if (keywords) {
         const k = lineKeyword(line);
         yield { flow: parseFlow(k.line, { ...opts, ...k.opts }), line: first, text: trimmed };
       } else {
@@ -101,11 +107,11 @@ export function readText(path: string): string {
 }
 
 /** keywords: lines may start with add, modify, modify_strict, delete or delete_strict (add-flows' files). */
-export function readFlowFile(path: string, onNormalize?: NormalizeWarning, keywords = false): FileFlow[] {
+export function readFlowFile(path: string, onNormalize?: NormalizeWarning, keywords: boolean | ParseOptions = false): FileFlow[] {
   return [...iterateFlowFile(path, onNormalize, keywords)];
 }
 
-export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning, keywords = false): Generator<FileFlow> {
+export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning, keywords: boolean | ParseOptions = false): Generator<FileFlow> {
   const text = readText(path);
   return iterateFlowText(text, fileName(path), onNormalize, keywords);
 }

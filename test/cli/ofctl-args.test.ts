@@ -4,7 +4,7 @@
 // the same flows, must print the same text (program name, bridge name and durations aside), exit
 // with the same code and leave the same table.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -91,7 +91,7 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
   async function both(args: readonly string[], input?: string, sameBridge = false): Promise<{ ours: Result; theirs: Result; oursFlows: string[]; theirsFlows: string[] }> {
     await reset();
     const expand = (br: string): string[] => args.map((a) => a.replace('$BR', br).replace('$FILE', flowsFile).replace('$KW', kwFile)
-      .replace('$SILENT', `tcp:127.0.0.1:${silentPort}`));
+      .replace('$SILENT', `tcp:127.0.0.1:${silentPort}`).replace('$MGMT', box.mgmt(br)));
     const env = { OVS_RUNDIR: box.dir };
     const theirs = sameBridge ? 'ours' : 'theirs';
     const [o, t] = await Promise.all([
@@ -168,6 +168,20 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
     { args: ['diff-flows', '$KW', '$BR'], column: /^ofctl-ts: diff-flows: .*keywords\.txt:1: column 1: field add missing value\n$/ },
     // -t on a silent peer: ovs-ofctl's alarm, its log line and death by SIGALRM.
     { args: ['-t', '1', 'dump-flows', '$SILENT'] },
+    // Runbook lines (issue 15, tried as an operator would). A modify without a table is table 0's
+    // (OVS sends it so in OpenFlow 1.1+; 255 is refused), on the command line and in a file.
+    { args: ['mod-flows', '$BR', 'actions=output:5'] },
+    { args: ['mod-flows', '$BR', 'table=255,actions=output:5'] },
+    { args: ['add-flows', '$BR', '-'], input: 'modify actions=output:6\nmodify_strict priority=7,ip,nw_src=10.0.0.1,actions=output:7\n' },
+    // FLOW `-`: flows from standard input (add-flow with line keywords, as ovs-ofctl's).
+    { args: ['add-flow', '$BR', '-'], input: `${KEYWORDS}\n` },
+    { args: ['del-flows', '$BR', '-'], input: 'table=1\nip,nw_src=10.0.0.1\n' },
+    { args: ['--strict', 'del-flows', '$BR', '-'], input: 'table=0,priority=5,ip,nw_src=10.0.0.2\ntable=0,ip,nw_src=10.0.0.1\n' },
+    { args: ['mod-flows', '$BR', '-'], input: 'table=1,actions=output:7\nactions=output:8\n' },
+    { args: ['mod-flows', '$BR', '-', '--strict'], input: 'table=1,priority=9,actions=output:7\n' },
+    // A socket's path is a target, as a bridge name is.
+    { args: ['dump-flows', '$MGMT', '--no-stats'] },
+    { args: ['add-flow', '$MGMT', 'table=5,actions=drop'] },
   ];
 
   for (const c of cases) {
@@ -196,6 +210,50 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
       }
     }
     for (const said of ['atomic', 'file:line:column', 'times out', 'equivalent']) expect(full.stdout).to.contain(said);
+  });
+
+  /** Runs a tool with OVS_RUNDIR set; `during` acts on the live process (closing its stdout, signalling it). */
+  function live(cmd: string, args: readonly string[], during: (p: ChildProcessWithoutNullStreams) => void): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(cmd, args, { env: { ...process.env, OVS_RUNDIR: box.dir } });
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('error', reject);
+      p.on('close', (code, signal) => resolve({ code: code ?? 128 + constants.signals[signal!], stdout: '', stderr }));
+      during(p);
+    });
+  }
+
+  it('a reader that stops early (| head): "write to stdout failed" and exit 1, as ovs-ofctl', async () => {
+    // A dump several times a pipe's buffer: writes go on after the reader has gone.
+    const many = join(tmp, 'many.txt');
+    writeFileSync(many, Array.from({ length: 4000 }, (_, i) => `table=9,priority=${i + 1},actions=drop\n`).join(''));
+    await reset();
+    for (const br of ['ours', 'theirs']) await box.ofctl('add-flows', box.mgmtTarget(br), many);
+    const closeEarly = (p: ChildProcessWithoutNullStreams): void => { p.stdout.once('data', () => p.stdout.destroy()); };
+    const [o, t] = await Promise.all([
+      live(process.execPath, [BIN, 'dump-flows', 'ours'], closeEarly),
+      live('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', 'theirs'], closeEarly),
+    ]);
+    expect(normal(o, 'ours', 'ofctl-ts')).to.deep.equal(normal(t, 'theirs', 'ovs-ofctl'));
+    expect(o.code).to.equal(1);
+  });
+
+  it('Ctrl-C while waiting on a switch: the fatal_signal log line and death by SIGINT, as ovs-ofctl', async () => {
+    const hung = createServer(() => undefined);
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `tcp:127.0.0.1:${(hung.address() as { port: number }).port}`;
+      // Signalled once it has connected (ofctl-ts has started and set its handlers by then).
+      const interruptOnConnect = (p: ChildProcessWithoutNullStreams): void => { hung.once('connection', () => setTimeout(() => p.kill('SIGINT'), 100)); };
+      const o = await live(process.execPath, [BIN, 'dump-flows', target], interruptOnConnect);
+      const t = await live('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', target], interruptOnConnect);
+      expect(normal(o, 'ours', 'ofctl-ts')).to.deep.equal(normal(t, 'theirs', 'ovs-ofctl'));
+      expect(o.code).to.equal(130);
+      expect(o.stderr).to.match(/^[\dT:-]+Z\|00001\|fatal_signal\|WARN\|terminating with signal 2 \(Interrupt\)\n$/);
+    } finally {
+      hung.close();
+    }
   });
 
   it('-O without OpenFlow13 is refused before anything is sent', async () => {
