@@ -65,7 +65,11 @@ export interface Command {
 }
 
 export const ovsOfctl = (...args: string[]): Command => ({ cmd: 'ovs-ofctl', args });
-export const ofctlTs = (...args: string[]): Command => ({ cmd: process.execPath, args: [OFCTL_TS, ...args] });
+/**
+ * ofctl-ts as a user runs it: the binary itself, through its #! line (which starts Node without
+ * NODE_EXTRA_CA_CERTS: bench/startup.ts).
+ */
+export const ofctlTs = (...args: string[]): Command => ({ cmd: OFCTL_TS, args });
 
 /** Runs a command to its end and returns what it printed (for comparing outputs, untimed). */
 export function capture(c: Command, env: NodeJS.ProcessEnv, okCodes: readonly number[] = [0]): SpawnSyncReturns<string> {

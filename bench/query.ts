@@ -1,20 +1,18 @@
 // The read commands (issue 15, point 4: each within 1.2x of ovs-ofctl on a 48k-flow bridge):
 // `ovs-ofctl -O OpenFlow13 --no-names CMD br-q …` vs ours, whole process each (Node's start-up
 // included), stdout to /dev/null, runs interleaved, medians, CPU time beside. Both outputs are
-// compared first (xids and durations masked). Until the CLI's command table has these commands,
-// ours runs through bench/query-run.ts (the compiled modules, without the bundled CLI's code cache).
+// compared first (xids and durations masked). Ours is the bin, as an operator runs it.
 // dump-aggregate and dump-tables are the ones whose cost grows with the flows (vswitchd counts them).
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { OvsSandbox } from '../testing/sandbox.js';
-import { capture, Command, compareOutputs, Figure, interleaved, loadFlows, ovsOfctl, printComparison, printCpu, printSummary, ROOT } from './common.js';
+import { capture, compareOutputs, Figure, interleaved, loadFlows, ofctlTs, ovsOfctl, printComparison, printCpu, printSummary } from './common.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TARGET = 1.2;
 const FLOWS = 48_000;
 const BRIDGE = 'br-q';
-const RUNNER = join(ROOT, 'dist', 'bench', 'query-run.js');
 
 /** 48k l2pop-shaped flows over five tables: unicast to remote MACs, flooding, ARP replies, classification. */
 function flowFile(dir: string): string {
@@ -52,7 +50,7 @@ async function main(): Promise<void> {
     for (const [cmd, ...rest] of CASES) {
       const label = [cmd!, ...rest].join(' ');
       const ovs = ovsOfctl('-O', 'OpenFlow13', '--no-names', cmd!, BRIDGE, ...rest);
-      const ours: Command = { cmd: process.execPath, args: [RUNNER, cmd!, BRIDGE, ...rest, '--no-names'] };
+      const ours = ofctlTs('--no-names', cmd!, BRIDGE, ...rest);
       console.log(`\n${label}: outputs ${compareOutputs(capture(ovs, env).stdout, capture(ours, env).stdout, { mask })}`);
       const r = await interleaved(ovs, ours, env, { runs: RUNS, cpu: true });
       figures.push(printComparison(label, `ovs-ofctl -O OpenFlow13 --no-names ${label}`, `ofctl-ts ${label}`, r, TARGET));

@@ -13,7 +13,7 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { OvsSandbox } from '../testing/sandbox.js';
-import { Command, fmtRuns, interleaved, loadFlows, median, OFCTL_TS, ovsOfctl, ROOT, RunResult, timeProcess } from './common.js';
+import { Command, fmtRuns, interleaved, loadFlows, median, ofctlTs, ovsOfctl, ROOT, RunResult, timeProcess } from './common.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const TARGET_MS = 100;
@@ -23,7 +23,7 @@ const FLOWS = 13;
 const EXTRA = 'table=23,priority=5,dl_vlan=9 actions=drop';
 const CA_VAR = 'NODE_EXTRA_CA_CERTS';
 
-const ours = (...args: string[]): Command => ({ cmd: OFCTL_TS, args });
+const ours = ofctlTs;
 const wall = (rs: readonly RunResult[]): number => median(rs.map((r) => r.ms));
 const cpu = (rs: readonly RunResult[]): number => median(rs.map((r) => r.cpuMs!));
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
