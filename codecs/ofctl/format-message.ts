@@ -10,6 +10,7 @@ import {
   formatAsyncMessage, formatError, formatHello, formatPacketIn, formatPacketOut, formatPortStatus, formatRoleStatus, ROLES,
 } from './format-async.js';
 import { formatPacketIn2 } from './format-packet-in2.js';
+import { formatTlvTable } from './format-tlv.js';
 import { formatFlowMonitorReply, formatFlowMonitorRequest, formatPortDescReply, formatRequestForward } from './format-vendor.js';
 
 export const header = (name: string, xid: number, version = 4): string => `${name} (OF1.${version - 1}) (xid=0x${xid.toString(16)}):`;
@@ -113,6 +114,7 @@ export function formatMessage(m: OfMessage): string | undefined {
     case 'flow_monitor_request': return formatFlowMonitorRequest(m);
     case 'flow_monitor_reply': return formatFlowMonitorReply(m);
     case 'packet_in2': case 'resume': return formatPacketIn2(m);
+    case 'experimenter': return formatTlvTable(m);
     default: return isStatsMessage(m) ? formatStatsMessage(m) : undefined;
   }
 }

@@ -93,6 +93,24 @@ export const COMMANDS: readonly Command[] = [
     summary: 'print table stats', example: 'ofctl-ts dump-tables br-int',
     run: async (a, o, out) => (await import('./cmd-dump-tables.js')).dumpTablesCommand(a, o, out),
   },
+  // Geneve TLV map (cmd-tlv-map.ts): what ovs-save replays on every OVS upgrade.
+  {
+    name: 'add-tlv-map', usage: 'SWITCH MAP', min: 2, max: 2, readOnly: false,
+    summary: 'add TLV option mappings ({class=C,type=T,len=L}->tun_metadataN[,...])',
+    example: "ofctl-ts add-tlv-map br-tun '{class=0xffff,type=0,len=4}->tun_metadata0'",
+    run: async (a, o) => (await import('./cmd-tlv-map.js')).addTlvMapCommand(a, o),
+  },
+  {
+    name: 'del-tlv-map', usage: 'SWITCH [MAP]', min: 1, max: 2, readOnly: false,
+    summary: 'delete TLV option mappings (all without MAP)',
+    example: "ofctl-ts del-tlv-map br-tun '{class=0xffff,type=0,len=4}->tun_metadata0'",
+    run: async (a, o) => (await import('./cmd-tlv-map.js')).delTlvMapCommand(a, o),
+  },
+  {
+    name: 'dump-tlv-map', usage: 'SWITCH', min: 1, max: 1, readOnly: true,
+    summary: 'print TLV option mappings', example: 'ofctl-ts dump-tlv-map br-tun',
+    run: async (a, o, out) => (await import('./cmd-tlv-map.js')).dumpTlvMapCommand(a, o, out),
+  },
   {
     name: 'dump-table-features', usage: 'SWITCH', min: 1, max: 1, readOnly: true,
     summary: 'print table features', example: 'ofctl-ts dump-table-features br-int',
