@@ -38,6 +38,8 @@ export interface FlowOptions {
   /** -v/--verbose[=SPEC]: debug logging on stderr. */
   verbose: boolean;
   help: boolean;
+  /** -o/--option: list the options (ovs-ofctl's ovs_cmdl_print_options). */
+  listOptions: boolean;
   version: boolean;
   privateKey?: string;
   certificate?: string;
@@ -90,6 +92,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'sort', arg: 'optional', set: sortKey(false) },
   { long: 'rsort', arg: 'optional', set: sortKey(true) },
   { long: 'help', short: 'h', arg: 'none', set: (o) => { o.help = true; } },
+  { long: 'option', short: 'o', arg: 'none', set: (o) => { o.listOptions = true; } },
   { long: 'bundle', arg: 'none', set: (o) => { o.bundle = true; } },
   { long: 'read-only', arg: 'none', set: (o) => { o.readOnly = true; } },
   { long: 'may-create', arg: 'none', set: (o) => { o.mayCreate = true; } },
@@ -113,8 +116,19 @@ const OPTIONS: readonly OptionSpec[] = [
 /** The long options, for --help. */
 export const OPTION_NAMES: readonly string[] = OPTIONS.map((s) => s.long);
 
+/**
+ * -o/--option's text, as ovs-ofctl's ovs_cmdl_print_options: a line per option, `--long`, `--long=ARG`
+ * or `--long=[ARG]`, then `-x ` (the space kept), `-x ARG` or `-x [ARG]` for one with a short form.
+ */
+export function optionList(): string {
+  return OPTIONS.map((s) => {
+    const arg = s.arg === 'none' ? '' : s.arg === 'required' ? 'ARG' : '[ARG]';
+    return `--${s.long}${arg && `=${arg}`}\n${s.short ? `-${s.short} ${arg}\n` : ''}`;
+  }).join('');
+}
+
 export function defaultOptions(): FlowOptions {
-  return { strict: false, stats: true, sort: [], timestamp: false, readOnly: false, mayCreate: false, more: 0, raw: false, verbose: false, help: false, version: false };
+  return { strict: false, stats: true, sort: [], timestamp: false, readOnly: false, mayCreate: false, more: 0, raw: false, verbose: false, help: false, listOptions: false, version: false };
 }
 
 /** An exact long name, else its only prefix match (glibc's getopt_long), else an error. */
@@ -129,7 +143,7 @@ function longOption(name: string, word: string): OptionSpec {
 
 /**
  * Reads argv (without node and the script) as ovs-ofctl's getopt_long does: options are applied in
- * the order met (so `-h` stops at once, before a later bad option is seen); what is left is the
+ * the order met (so `-h` or `-o` stops at once, before a later bad option is seen); what is left is the
  * command and its arguments. Throws ArgError with ovs-ofctl's message.
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
@@ -170,6 +184,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     } else {
       words.push(a);
     }
+    // -o prints and exits where it is met, as -h does (ovs-ofctl's getopt loop).
+    if (opts.listOptions) break;
     if (opts.help || opts.version) {
       // `-h CMD`: the command whose help is asked for, though options stop here (as ovs-ofctl's).
       const next = argv.slice(i + 1).find((w) => !w.startsWith('-'));

@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { formatMessage, header, hexDump } from '../../codecs/ofctl/format-message.js';
 import { decodeMessage, OfMessage } from '../../codecs/openflow/messages.js';
 import { RefusedMessage } from '../../codecs/openflow/errors.js';
+import { strerror } from '../strerror.js';
 
 export interface OfpPrintOptions {
   /** --raw: `-` is binary, not hex. */
@@ -150,12 +151,6 @@ export function parseHex(s: string): Buffer | undefined {
     i += 2;
   }
   return Buffer.from(bytes);
-}
-
-/** The C library's text for a system error (Node's message is `ENOENT: no such file or directory, open 'x'`). */
-function strerror(err: unknown): string {
-  const m = /^[A-Z0-9]+: ([^,]+)/.exec(err instanceof Error ? err.message : '');
-  return m ? m[1]!.charAt(0).toUpperCase() + m[1]!.slice(1) : String(err);
 }
 
 async function readStdin(): Promise<Buffer> {

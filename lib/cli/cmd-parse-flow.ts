@@ -13,6 +13,7 @@ import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { encodeMessage, FlowModMessage } from '../../codecs/openflow/messages.js';
 import { P_ANY, P_OF10_ANY, P_OF13_OXM, protocolName, protocolsToString, Usable } from '../../codecs/openflow/protocols.js';
 import { NotPrintable, ofpToString } from './cmd-ofp-print.js';
+import { strerror } from '../strerror.js';
 import { warnNormalized } from './common.js';
 
 export interface ParseFlowOptions {
@@ -70,11 +71,6 @@ export async function parseFlowCommand(args: readonly string[], opts: ParseFlowO
   return printFlows([flow], usable.protocols, opts.more ?? 0, out);
 }
 
-/** The C library's text for a file's error (ovs_strerror()). */
-const STRERROR: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links',
-};
-
 async function readFlowsFile(file: string): Promise<string> {
   try {
     return file === '-' ? await readStdin() : await readFile(file, 'latin1');
@@ -82,7 +78,7 @@ async function readFlowsFile(file: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     // fopen() opens a directory, and reading it gives nothing: OVS reads no flows from it.
     if (code === 'EISDIR') return '';
-    throw new Error(`${file}: open failed (${STRERROR[code] ?? (err as Error).message})`);
+    throw new Error(`${file}: open failed (${strerror(err)})`);
   }
 }
 

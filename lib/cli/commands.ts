@@ -235,6 +235,7 @@ const OPTIONS_HELP = `Options (anywhere on the line, as ovs-ofctl):
   -C, --ca-cert=FILE          TLS: the CA certificate of the peers
   -v, --verbose               debug logs on stderr
   -h, --help                  display this help message (CMD --help, help CMD: one command)
+  -o, --option                list the options, one a line (as ovs-ofctl -o)
   -V, --version               display version information`;
 
 const line = (c: Command): string => {

@@ -10,8 +10,16 @@ import { NamesOption, withPortNames } from './port-names.js';
 /** ovs-ofctl diff-flows' exit code when the flows differ (its failures exit 1). */
 const EXIT_FLOWS_DIFFER = 2;
 
+/**
+ * A flow file, as ovs-ofctl tells one from a switch: a path starting with / or . (so a missing one
+ * is "FILE: open (No such file or directory)"), or an existing name without ':'. A socket stays a
+ * switch (ours: ovs-ofctl would try to read it as a file).
+ */
 function isFile(p: string): boolean {
-  return p === '-' || (existsSync(p) && statSync(p).isFile());
+  if (p === '-') return true;
+  const st = statSync(p, { throwIfNoEntry: false });
+  if (st?.isSocket()) return false;
+  return p.startsWith('/') || p.startsWith('.') || (st !== undefined && !p.includes(':'));
 }
 
 /**

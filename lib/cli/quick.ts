@@ -2,7 +2,7 @@
 // on a small bridge): parsed as ovs-ofctl parses its own (args.ts), run from the command table
 // (commands.ts). Lines whose first word is render, audit, pipeline, controller or status are left
 // to the yargs CLI (main.ts).
-import { ArgError, FlowOptions, parseArgs } from './args.js';
+import { ArgError, FlowOptions, optionList, parseArgs } from './args.js';
 import { Command, commandHelp, findCommand, fullHelp, YARGS_COMMANDS } from './commands.js';
 import { startEarlyDump } from './early-dump.js';
 import { fatalSignalLine } from './fatal-signal.js';
@@ -10,12 +10,14 @@ import { fatalSignalLine } from './fatal-signal.js';
 /** What the command line asks for, checked as ovs-ofctl checks it (options, command, argument count, --read-only). */
 export type FlowLine =
   | { readonly kind: 'run'; readonly command: Command; readonly args: string[]; readonly opts: FlowOptions }
+  /** --help, help CMD, -o: text for standard output, exit 0. */
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' };
 
 /** Throws ArgError with ovs-ofctl's message. */
 export function flowLine(argv: readonly string[]): FlowLine {
   const { words, opts } = parseArgs(argv);
+  if (opts.listOptions) return { kind: 'help', text: optionList() };
   const [name, ...args] = words;
   if (name === 'help') {
     const c = args[0] === undefined ? undefined : findCommand(args[0]);

@@ -6,6 +6,7 @@ import { FlowSyntaxError, parseFlow, ParseOptions } from '../../codecs/ofctl/par
 import {
   FlowModMessage, OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT,
 } from '../../codecs/openflow/messages.js';
+import { strerror } from '../strerror.js';
 import { EncodedFlows } from './encoded-flows.js';
 
 export interface FileFlow {
@@ -92,16 +93,18 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
 const fileName = (path: string): string => (path === '-' ? '<stdin>' : path);
 
 /**
- * A flow file's text (`-`: standard input); an unreadable one is an error naming it. Flow files are
- * ASCII as a rule: read as Latin-1 then (the same string), which costs a tenth of a UTF-8 decode.
+ * A flow file's text (`-`: standard input); an unreadable one is an error naming it, in ovs-ofctl's
+ * words: `FILE: open failed (No such file or directory)` (add-flows, add-groups), `FILE: open (…)`
+ * with how: 'open' (replace-flows, diff-flows). A directory is an error (ours: ovs-ofctl reads it as
+ * an empty file, and replace-flows would then empty the bridge). Flow files are ASCII as a rule:
+ * read as Latin-1 then (the same string), which costs a tenth of a UTF-8 decode.
  */
-export function readText(path: string): string {
+export function readText(path: string, how: 'open failed' | 'open' = 'open failed'): string {
   try {
     const b = readFileSync(path === '-' ? 0 : path);
     return isAscii(b) ? b.toString('latin1') : b.toString('utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'is a directory' : `${how} (${strerror(err)})`;
     throw new FlowFileError(`${fileName(path)}: ${why}`);
   }
 }
@@ -118,7 +121,8 @@ export function iterateFlowFile(path: string, onNormalize?: NormalizeWarning, ke
 
 /** A flow file as an encoded set (the flows as the switch is told them; see encoded-flows.ts). */
 export function readEncodedFlowFile(path: string, onNormalize?: NormalizeWarning): EncodedFlows {
-  const text = readText(path);
+  // replace-flows and diff-flows: ovs-ofctl's read_flows_from_file says `FILE: open (…)`.
+  const text = readText(path, 'open');
   return readEncodedFlowText(text, fileName(path), onNormalize);
 }
 

@@ -58,6 +58,7 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
   const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-args-'));
   const flowsFile = join(tmp, 'flows.txt');
   const kwFile = join(tmp, 'keywords.txt');
+  const missing = join(tmp, 'nope.flows');
 
   before(async () => {
     box = await OvsSandbox.start({ bridges: ['ours', 'theirs'], dummy: true });
@@ -91,7 +92,7 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
   async function both(args: readonly string[], input?: string, sameBridge = false): Promise<{ ours: Result; theirs: Result; oursFlows: string[]; theirsFlows: string[] }> {
     await reset();
     const expand = (br: string): string[] => args.map((a) => a.replace('$BR', br).replace('$FILE', flowsFile).replace('$KW', kwFile)
-      .replace('$SILENT', `tcp:127.0.0.1:${silentPort}`).replace('$MGMT', box.mgmt(br)));
+      .replace('$SILENT', `tcp:127.0.0.1:${silentPort}`).replace('$MGMT', box.mgmt(br)).replace('$MISSING', missing));
     const env = { OVS_RUNDIR: box.dir };
     const theirs = sameBridge ? 'ours' : 'theirs';
     const [o, t] = await Promise.all([
@@ -106,9 +107,10 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
 
   /**
    * sameBridge: see both(). column: ovs-ofctl refuses the flow too, and ofctl-ts names the column
-   * (on purpose): exit codes and tables are compared, and ofctl-ts's message.
+   * (on purpose): exit codes and tables are compared, and ofctl-ts's message. named: ofctl-ts's
+   * message names this command (`ofctl-ts: CMD: `, as its other errors), then says ovs-ofctl's words.
    */
-  const cases: { args: string[]; input?: string; sameBridge?: boolean; column?: RegExp }[] = [
+  const cases: { args: string[]; input?: string; sameBridge?: boolean; column?: RegExp; named?: string }[] = [
     // Errors of the command line, one line each.
     { args: ['foo', '$BR'] },
     { args: ['--foo', 'dump-flows', '$BR'] },
@@ -182,6 +184,19 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
     // A socket's path is a target, as a bridge name is.
     { args: ['dump-flows', '$MGMT', '--no-stats'] },
     { args: ['add-flow', '$MGMT', 'table=5,actions=drop'] },
+    // A missing file in ovs-ofctl's words (issue 15): "open failed" where it parses a file of
+    // flow-mods or groups, "open" where it reads flows to compare (a path is a file in diff-flows).
+    { args: ['add-flows', '$BR', '$MISSING'], named: 'add-flows' },
+    { args: ['add-flows', '$BR', '$MISSING', '--bundle'], named: 'add-flows' },
+    { args: ['replace-flows', '$BR', '$MISSING'], named: 'replace-flows' },
+    { args: ['diff-flows', '$BR', '$MISSING'], named: 'diff-flows' },
+    { args: ['diff-flows', '$MISSING', '$BR'], named: 'diff-flows' },
+    { args: ['add-groups', '$BR', '$MISSING'], named: 'add-groups' },
+    // -o/--option is ovs-ofctl's; --options (longer than the name) is no prefix of it; an option
+    // met before -o is read first.
+    { args: ['--options'] },
+    { args: ['--foo', '-o'] },
+    { args: ['-t', 'x', '--option', 'dump-flows', '$BR'] },
   ];
 
   for (const c of cases) {
@@ -189,6 +204,7 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
       const r = await both(c.args, c.input, c.sameBridge);
       expect(r.ours.code, r.ours.stderr).to.equal(r.theirs.code);
       if (c.column) expect(r.ours.stderr.replace('PROGRAM: ', 'ofctl-ts: ')).to.match(c.column);
+      else if (c.named) expect(r.ours.stderr).to.equal(r.theirs.stderr.replace('PROGRAM: ', `PROGRAM: ${c.named}: `));
       else expect(r.ours.stderr).to.equal(r.theirs.stderr);
       // diff-flows prints its lines in its own order (sorted): the same lines.
       const lines = (s: string): string[] => (c.args.includes('diff-flows') ? s.split('\n').sort() : s.split('\n'));
@@ -210,6 +226,34 @@ describe('flow tool command line: ofctl-ts and ovs-ofctl -O OpenFlow13 side by s
       }
     }
     for (const said of ['atomic', 'file:line:column', 'times out', 'equivalent']) expect(full.stdout).to.contain(said);
+  });
+
+  it('-o, --option and --op: every option a line in ovs-ofctl\'s format, the same lines where both tools have the option', async () => {
+    const theirs = await spawnRun('ovs-ofctl', ['-o'], {});
+    expect(theirs.code).to.equal(0);
+    /** Each option's lines (`--long…` and its `-x …`), by long name. */
+    const byName = (text: string): Map<string, string[]> => {
+      const m = new Map<string, string[]>();
+      let last = '';
+      for (const l of text.split('\n').filter(Boolean)) {
+        if (l.startsWith('--')) m.set((last = l.replace(/=.*/, '').slice(2)), [l]);
+        else m.get(last)!.push(l);
+      }
+      return m;
+    };
+    const them = byName(theirs.stdout);
+    for (const args of [['-o'], ['--option', 'dump-flows', 'no-such-bridge'], ['--op', '--foo'], ['dump-flows', '-mo']]) {
+      const r = await spawnRun(process.execPath, [BIN, ...args], { OVS_RUNDIR: box.dir });
+      expect(r.code, args.join(' ')).to.equal(0);
+      expect(r.stderr).to.equal('');
+      for (const l of r.stdout.split('\n').filter(Boolean)) expect(l).to.match(/^(--[a-z-]+(=ARG|=\[ARG\])?|-[a-zA-Z] (ARG|\[ARG\])?)$/);
+      const ours = byName(r.stdout);
+      const shared = [...ours.keys()].filter((k) => them.has(k));
+      expect(shared).to.include.members(['timeout', 'strict', 'sort', 'help', 'option', 'more', 'verbose', 'protocols', 'private-key', 'no-stats']);
+      for (const k of shared) expect(ours.get(k), k).to.deep.equal(them.get(k));
+      // Ours beyond ovs-ofctl's are listed too (the one OPTIONS table).
+      expect([...ours.keys()]).to.include.members(['no-bundle', 'diff']);
+    }
   });
 
   /** Runs a tool with OVS_RUNDIR set; `during` acts on the live process (closing its stdout, signalling it). */

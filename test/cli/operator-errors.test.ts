@@ -35,16 +35,23 @@ describe('flow tool: an operator\'s slips get one clear line', function () {
     mkdirSync(join(tmp, 'adir'), { recursive: true });
     await ovs.ofctl('add-flow', ovs.mgmtTarget('br0'), 'priority=7,actions=drop');
     const before = await ovs.dumpFlowsSorted('br0');
-    for (const [file, why] of [[join(tmp, 'adir'), 'is a directory'], [join(tmp, 'nope.flows'), 'no such file']] as const) {
-      for (const args of [['add-flows', 'br0', file], ['add-flows', 'br0', file, '--no-bundle'], ['replace-flows', 'br0', file]]) {
-        const r = await runCli(args, env());
-        expect(r.code, args.join(' ')).to.equal(1);
-        expect(r.stderr).to.equal(`ofctl-ts: ${args[0]}: ${file}: ${why}\n`);
-      }
+    // ovs-ofctl's words for a missing file (test/cli/ofctl-args.test.ts runs it beside ours); a
+    // directory is our error (ovs-ofctl reads it as an empty file).
+    const dir = join(tmp, 'adir');
+    const nope = join(tmp, 'nope.flows');
+    for (const [args, why] of [
+      [['add-flows', 'br0', dir], 'is a directory'], [['add-flows', 'br0', dir, '--no-bundle'], 'is a directory'],
+      [['replace-flows', 'br0', dir], 'is a directory'], [['diff-flows', dir, 'br0'], 'is a directory'],
+      [['add-groups', 'br0', dir], 'is a directory'],
+      [['add-flows', 'br0', nope], 'open failed (No such file or directory)'],
+      [['add-flows', 'br0', nope, '--no-bundle'], 'open failed (No such file or directory)'],
+      [['replace-flows', 'br0', nope], 'open (No such file or directory)'],
+      [['diff-flows', nope, 'br0'], 'open (No such file or directory)'],
+    ] as const) {
+      const r = await runCli([...args], env());
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.stderr).to.equal(`ofctl-ts: ${args[0]}: ${args[0] === 'diff-flows' ? args[1] : args[2]}: ${why}\n`);
     }
-    const d = await runCli(['diff-flows', join(tmp, 'nope.flows'), 'br0'], env());
-    expect(d.code).to.equal(1);
-    expect(d.stderr).to.match(/nope\.flows: no such file, and not a target/);
     expect(await ovs.dumpFlowsSorted('br0')).to.deep.equal(before);
   });
 
