@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ConnectionOptions, OfConnection } from '../switch/connection.js';
 import { connectSwitch, parseTarget } from '../switch/target.js';
 import { loadTlsOptions } from '../tls.js';
+import { terminatingWith } from './fatal-signal.js';
 
 /** Exit codes a script can rely on. */
 export const EXIT_OK = 0;
@@ -70,7 +71,7 @@ export async function withTarget<T>(text: string, fn: (c: OfConnection) => Promi
 }
 
 /** What ovs-ofctl prints when its -t/--timeout alarm goes off (fatal_signal's warning). */
-export const ALARM_MESSAGE = 'terminating with signal 14 (Alarm clock)';
+export const ALARM_MESSAGE = terminatingWith('SIGALRM');
 /** ovs-ofctl dies of SIGALRM there: a shell sees 128 + 14. */
 export const EXIT_ALARM = 142;
 

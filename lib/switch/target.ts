@@ -2,6 +2,7 @@
 // whose management socket lives in $OVS_RUNDIR (default /var/run/openvswitch), as ovs-ofctl resolves
 // it. Where to listen (`--listen`) is parsed by parseListenTarget: loopback unless an address is given.
 import { connect as netConnect, Socket } from 'node:net';
+import { strerrorOfCode } from '../strerror.js';
 import { nodeTls, opensslReason, TLS_OPTIONS_NEEDED, TlsCredentials } from '../tls.js';
 import { bridgeMgmtSocket } from './bridge-socket.js';
 import { ConnectionOptions, OfConnection } from './connection.js';
@@ -14,13 +15,6 @@ export type Target =
 export class TargetError extends Error {}
 
 const LOOPBACK = '127.0.0.1';
-
-/** The C library's words for the errors of a connect(). */
-const STRERROR: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory', ECONNREFUSED: 'Connection refused', EACCES: 'Permission denied',
-  ENOTSOCK: 'Socket operation on non-socket', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable',
-  ETIMEDOUT: 'Connection timed out', ECONNRESET: 'Connection reset by peer',
-};
 
 const HOST_PORT = /^(\[[^\]]+\]|[^:]+):(\d+)$/;
 
@@ -105,7 +99,7 @@ function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
         return;
       }
       // A socket error is said as ovs-ofctl says it (vconn's "connecting to TARGET (strerror)").
-      const why = t.kind === 'ssl' ? undefined : STRERROR[err.code ?? ''];
+      const why = t.kind === 'ssl' ? undefined : strerrorOfCode(err.code);
       reject(new TargetError(why ? `connecting to ${formatTarget(t)} (${why})` : `${formatTarget(t)}: ${opensslReason(err)}`));
     });
   });
