@@ -19,12 +19,10 @@ export function flowLine(argv: readonly string[]): FlowLine {
   const { words, opts } = parseArgs(argv);
   if (opts.listOptions) return { kind: 'help', text: optionList() };
   const [name, ...args] = words;
-  if (name === 'help') {
-    const c = args[0] === undefined ? undefined : findCommand(args[0]);
-    return { kind: 'help', text: c ? commandHelp(c) : fullHelp() };
-  }
-  if (opts.help) {
-    const c = name === undefined ? undefined : findCommand(name);
+  if (name === 'help' || opts.help) {
+    // `help CMD`, `-h CMD`, `CMD --help`: that command's help; otherwise all of it.
+    const topic = name === 'help' ? args[0] : name;
+    const c = topic === undefined ? undefined : findCommand(topic);
     return { kind: 'help', text: c ? commandHelp(c) : fullHelp() };
   }
   if (opts.version) return { kind: 'version' };
