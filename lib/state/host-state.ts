@@ -1,7 +1,7 @@
 // Per-host state: what one hypervisor must hold, derived from the topology. Pure and deterministic:
 // the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
 // always gives the same state.
-import type { Port, Topology } from '../topology/model.js';
+import type { Port, SecurityGroup, Topology } from '../topology/model.js';
 
 export interface LocalNetwork {
   readonly id: string;
@@ -32,6 +32,20 @@ export interface RemotePort {
   readonly tunnel: Tunnel;
 }
 
+/** A remote group's members: the fixed IPs and address-pair CIDRs of its ports, on every host, sorted. */
+export interface GroupMembers {
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+}
+
+/** What Neutron's OVS firewall needs on one host (security groups, issue 16). */
+export interface FirewallState {
+  /** Every group a protected local port is in, and every group their rules name as remote, by id. */
+  readonly groups: ReadonlyMap<string, SecurityGroup>;
+  /** The members of each group a local port's rule names as its remote group, by group id. */
+  readonly members: ReadonlyMap<string, GroupMembers>;
+}
+
 export interface HostState {
   readonly host: string;
   readonly tunnelIp: string;
@@ -47,6 +61,8 @@ export interface HostState {
   readonly remotePorts: readonly RemotePort[];
   /** Networks that could not get a VLAN (exhaustion): reported, not fatal. */
   readonly errors: readonly string[];
+  /** Security groups of this host's ports; absent where no local port is in one. */
+  readonly firewall?: FirewallState;
 }
 
 export interface HostStateOptions {

@@ -26,8 +26,35 @@ export interface NetworkEvent {
 }
 
 export interface AddressPair {
+  /** An address, or (security groups) a CIDR such as 10.0.0.128/25, as Neutron allows. */
   readonly ip: string;
   readonly mac?: string;
+}
+
+/**
+ * One security-group rule, in Neutron's terms (`neutron security-group-rule-show`). Names are
+ * resolved at validation: `protocol` is an IP protocol number; for ICMP/ICMPv6 the port range
+ * holds the type (min) and code (max), as Neutron keeps them.
+ */
+export interface SecurityGroupRule {
+  readonly direction: 'ingress' | 'egress';
+  readonly ethertype: 'IPv4' | 'IPv6';
+  readonly protocol?: number;
+  readonly portRangeMin?: number;
+  readonly portRangeMax?: number;
+  /** A CIDR of the rule's ethertype, normalised (host bits zero). */
+  readonly remoteIpPrefix?: string;
+  /** Another (or the same) security group whose members' addresses the rule admits. */
+  readonly remoteGroupId?: string;
+}
+
+export interface SecurityGroupEvent {
+  readonly type: 'securityGroup';
+  readonly id: string;
+  readonly rules: readonly SecurityGroupRule[];
+  /** Neutron's OVS firewall installs stateful flows even for `stateful: false`; kept, said, not acted on. */
+  readonly stateful: boolean;
+  readonly rev?: number;
 }
 
 export interface PortEvent {

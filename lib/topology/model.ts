@@ -1,11 +1,12 @@
 // The topology model: hosts, networks and ports, built by applying validated events. Applying an
 // event either succeeds whole or throws TopologyError and leaves the model as it was.
 import { readFileSync } from 'node:fs';
-import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, TopologyError, TopologyEvent } from './events.js';
+import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, SecurityGroupEvent, TopologyError, TopologyEvent } from './events.js';
 
 export type Host = Omit<HostEvent, 'type'>;
 export type Network = Omit<NetworkEvent, 'type'>;
 export type Port = Omit<PortEvent, 'type'>;
+export type SecurityGroup = Omit<SecurityGroupEvent, 'type'>;
 
 export class Topology {
   readonly hosts = new Map<string, Host>();
