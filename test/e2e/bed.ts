@@ -63,7 +63,7 @@ export class Child {
   private readonly wakers = new Set<() => void>();
   readonly exited: Promise<void>;
 
-  constructor(private readonly proc: ChildProcess, private readonly owner: Set<Child>, readonly what: string) {
+  constructor(private readonly proc: ChildProcess, owner: Set<Child>, readonly what: string) {
     owner.add(this);
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       const parts = (this.partial + d).split('\n');
@@ -126,7 +126,7 @@ export class Child {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    if (this.owner.has(this) && this.proc.pid !== undefined) process.kill(this.proc.pid, signal);
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal); // its own pid, no-op once gone
     await this.exited;
   }
 }

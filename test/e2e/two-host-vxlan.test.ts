@@ -70,6 +70,21 @@ describe('two hosts, real VXLAN, flood & learn', function () {
   });
 });
 
+describe('the two-host bed', function () {
+  this.timeout(60_000);
+  it('refuses a bad topology line with its reason and leaves nothing behind', async () => {
+    const P = `bx${process.pid % 1000}`;
+    const ours = async (): Promise<string[]> => (await sh('ip', 'netns', 'list')).split('\n').filter((l) => l.startsWith(P));
+    const bad = '{"type":"network","id":"other"}';
+    const err = await startBed(pipelineOptions(), 'bx', { topology: [bad] }).then(async (b) => {
+      await b.stop();
+      return 'started';
+    }, (e: unknown) => e);
+    expect(String(err)).to.contain('bed topology line rejected').and.to.contain(bad);
+    expect(await ours()).to.deep.equal([]);
+  });
+});
+
 describe('two hosts, real VXLAN, l2pop + ARP responder', function () {
   this.timeout(120_000);
   let bed: Bed;
