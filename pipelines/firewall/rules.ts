@@ -150,9 +150,12 @@ function remoteMatch(direction: Direction, prefix: string | undefined): RemoteMa
   if (prefix === undefined) return undefined;
   // Prefixes are normalised (host bits zero), so a /0 is 0.0.0.0/0 or ::/0.
   if (prefix.endsWith('/0')) return undefined;
-  const v6 = prefix.includes(':');
-  const field: RemoteField = direction === 'ingress' ? (v6 ? 'ipv6_src' : 'nw_src') : v6 ? 'ipv6_dst' : 'nw_dst';
-  return { field, prefix };
+  return { field: remoteField(direction, prefix.includes(':')), prefix };
+}
+
+/** Neutron's FLOW_FIELD_FOR_IPVER_AND_DIRECTION. */
+function remoteField(direction: Direction, v6: boolean): RemoteField {
+  return direction === 'ingress' ? (v6 ? 'ipv6_src' : 'nw_src') : v6 ? 'ipv6_dst' : 'nw_dst';
 }
 
 type SpecBody = Omit<RuleFlowSpec, 'ctState' | 'action'>;
@@ -192,4 +195,318 @@ export function ruleFlowSpecs(rule: RuleBody, port: number): RuleFlowSpec[] {
   return ruleBodies(rule, port, false).flatMap((body) =>
     RULE_CT_STATES.map((ctState) => ({ ...body, ctState, action: acceptAction(rule.direction, ctState) })),
   );
+}
+
+// ---- Remote-group rules: two-dimension conjunctions (Neutron's firewall.py _add_non_ip_conj_flows,
+// ConjIPFlowManager, rules.py merge_* and create_*_flows).
+
+/** A rule body with the conjunction id it feeds (Neutron's `(rule, conj_id)` pairs). */
+export interface RuleWithConj {
+  readonly rule: RuleBody;
+  readonly conjId: number;
+}
+
+/** A rule body with every conjunction id a flow matching it must feed (Neutron's `(rule, conj_ids)`). */
+export interface RuleWithConjs {
+  readonly rule: RuleBody;
+  readonly conjIds: readonly number[];
+}
+
+function withoutPorts(rule: RuleBody): RuleBody {
+  const { portRangeMin: _min, portRangeMax: _max, ...rest } = rule;
+  return rest;
+}
+
+function sameRule(a: RuleBody, b: RuleBody): boolean {
+  return a.direction === b.direction && a.ethertype === b.ethertype && a.protocol === b.protocol && a.remoteIpPrefix === b.remoteIpPrefix;
+}
+
+/** Neutron's `_assert_mergeable_rules`: merged rules may differ in their port range only. */
+function assertMergeable(list: readonly RuleWithConj[]): void {
+  const first = list[0]!.rule;
+  for (const { rule } of list.slice(1)) {
+    if (!sameRule(first, rule)) {
+      throw new Error(`incompatible security group rules ${JSON.stringify(first)} and ${JSON.stringify(rule)}: they differ in more than their port range`);
+    }
+  }
+}
+
+/**
+ * Neutron's `merge_port_ranges` (TCP, UDP, SCTP): cuts overlapping port ranges so that every port is
+ * matched by exactly one piece, each piece carrying the ids of every rule covering it, in the order
+ * the rules came. A rule without range covers 1-65535; a single piece of 1-65535 loses its range.
+ */
+export function mergePortRanges(list: readonly RuleWithConj[]): RuleWithConjs[] {
+  if (list.length === 0) return [];
+  if (list.length === 1) return [{ rule: list[0]!.rule, conjIds: [list[0]!.conjId] }];
+  assertMergeable(list);
+  const edges = list
+    .flatMap(({ rule, conjId }) => [
+      { port: rule.portRangeMin ?? 1, min: true, conjId },
+      { port: rule.portRangeMax ?? 65535, min: false, conjId },
+    ])
+    .sort((a, b) => a.port * 2 + (a.min ? 0 : 1) - (b.port * 2 + (b.min ? 0 : 1)));
+  // Scan upwards: a min edge opens a rule's id, a max edge closes it; a piece ends at every change.
+  const template = withoutPorts(list[0]!.rule);
+  const out: RuleWithConjs[] = [];
+  const open = new Map<number, number>();
+  let from = 0;
+  for (const { port, min, conjId } of edges) {
+    if (min) {
+      const n = open.get(conjId);
+      if (n !== undefined) {
+        open.set(conjId, n + 1);
+        continue;
+      }
+      if (open.size > 0 && from !== port) out.push({ rule: { ...template, portRangeMin: from, portRangeMax: port - 1 }, conjIds: [...open.keys()] });
+      from = port;
+      open.set(conjId, 1);
+    } else {
+      const n = open.get(conjId)!;
+      if (n > 1) {
+        open.set(conjId, n - 1);
+        continue;
+      }
+      if (from <= port) {
+        out.push({ rule: { ...template, portRangeMin: from, portRangeMax: port }, conjIds: [...open.keys()] });
+        from = port + 1;
+      }
+      open.delete(conjId);
+    }
+  }
+  if (out.length === 1 && out[0]!.rule.portRangeMin === 1 && out[0]!.rule.portRangeMax === 65535) return [{ rule: template, conjIds: out[0]!.conjIds }];
+  return out;
+}
+
+/**
+ * Neutron's `merge_common_rules` (every other protocol): rules with the same port fields (ICMP
+ * type/code) become one, carrying all their ids in order. Unlike Neutron, an id given twice is kept once.
+ */
+export function mergeCommonRules(list: readonly RuleWithConj[]): RuleWithConjs[] {
+  if (list.length === 0) return [];
+  if (list.length === 1) return [{ rule: list[0]!.rule, conjIds: [list[0]!.conjId] }];
+  assertMergeable(list);
+  const template = withoutPorts(list[0]!.rule);
+  const byPorts = new Map<string, { min?: number; max?: number; ids: Set<number> }>();
+  for (const { rule, conjId } of list) {
+    const key = `${rule.portRangeMin}/${rule.portRangeMax}`;
+    let entry = byPorts.get(key);
+    if (!entry) byPorts.set(key, (entry = { min: rule.portRangeMin, max: rule.portRangeMax, ids: new Set() }));
+    entry.ids.add(conjId);
+  }
+  return [...byPorts.values()].map(({ min, max, ids }) => ({
+    rule: { ...template, ...(min !== undefined ? { portRangeMin: min } : {}), ...(max !== undefined ? { portRangeMax: max } : {}) },
+    conjIds: [...ids],
+  }));
+}
+
+/**
+ * A conjunction block's key: Neutron's ConjIdMap key (group holding the rule, the rule's remote group,
+ * direction, ethertype). Written `direction/ethertype/group/remoteGroup` (ids have no '/').
+ */
+export function conjKey(group: string, remoteGroup: string, direction: Direction, ethertype: Ethertype): string {
+  return `${direction}/${ethertype}/${group}/${remoteGroup}`;
+}
+
+/** The largest conj_id OpenFlow can carry (32 bits); a base needs its 8 ids below it. */
+const CONJ_ID_MAX = 0xffffffff;
+
+/**
+ * Stable conjunction id blocks. Each key gets a base, a multiple of 8 from 8 up (Neutron's ConjIdMap:
+ * 4 priority offsets x 2 states; the id in use is base + 2*offset, +1 for `+new-est`).
+ * - Keys in `previous` (what is installed: read back from the switch, or kept by the controller) keep
+ *   their base: a restart or an unrelated change never renumbers an installed conjunction.
+ * - Keys in `release` (removed by the caller, their flows gone) free their base; keys of `previous`
+ *   neither wanted nor released are kept, so nothing installed is ever reused by another key.
+ * - New keys, in sorted order, take the lowest free bases: the result is a function of its inputs.
+ * Returns every kept key's base, in key order. Bad `previous` entries (not a positive multiple of 8,
+ * out of range, a base given twice) are an error naming the key: nothing is allocated from them.
+ */
+export function allocateConjIds(keys: Iterable<string>, previous: ReadonlyMap<string, number>, release: Iterable<string> = []): Map<string, number> {
+  const released = new Set(release);
+  const used = new Map<number, string>();
+  for (const [key, base] of previous) {
+    if (!Number.isInteger(base) || base <= 0 || base % 8 !== 0 || base + 7 > CONJ_ID_MAX) {
+      throw new RangeError(`conjunction base ${base} of ${key}: a base is a positive multiple of 8 up to ${CONJ_ID_MAX - 7}`);
+    }
+    const other = used.get(base);
+    if (other !== undefined) throw new RangeError(`conjunction base ${base} given to both ${other} and ${key}`);
+    used.set(base, key);
+  }
+  const kept = new Map([...previous].filter(([key]) => !released.has(key)));
+  const taken = new Set(kept.values());
+  const fresh = [...new Set(keys)].filter((k) => !kept.has(k)).sort();
+  let next = 8;
+  for (const key of fresh) {
+    while (taken.has(next)) next += 8;
+    if (next + 7 > CONJ_ID_MAX) throw new RangeError(`no conjunction id block left for ${key}`);
+    kept.set(key, next);
+    taken.add(next);
+  }
+  return new Map([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Neutron's `_flow_priority_offset_from_conj_id`: the priority offset an id encodes. */
+export function conjPriorityOffset(conjId: number): number {
+  return (conjId % 8) >> 1;
+}
+
+/** A security group as the rules need it: its id and its rules, in order. */
+export interface RuleGroup {
+  readonly id: string;
+  readonly rules: readonly SecurityGroupRule[];
+}
+
+/** A protected port: its OpenFlow number and its groups, in the port's `securityGroups` order. */
+export interface RulePort {
+  readonly ofport: number;
+  readonly groups: readonly RuleGroup[];
+}
+
+/** The conjunction keys a port's remote-group rules use (to allocate before building specs). */
+export function conjKeysOf(port: RulePort): string[] {
+  return port.groups.flatMap((g) => g.rules.flatMap((r) => (r.remoteGroupId === undefined ? [] : [conjKey(g.id, r.remoteGroupId, r.direction, r.ethertype)])));
+}
+
+function conjBase(bases: ReadonlyMap<string, number>, key: string): number {
+  const base = bases.get(key);
+  if (base === undefined) throw new Error(`no conjunction id block for ${key}: allocate it first (allocateConjIds)`);
+  return base;
+}
+
+/** The conjunction id a remote-group rule of `group` feeds for its priority offset. */
+function ruleConjId(group: string, rule: SecurityGroupRule, bases: ReadonlyMap<string, number>): number {
+  return conjBase(bases, conjKey(group, rule.remoteGroupId!, rule.direction, rule.ethertype)) + 2 * flowPriorityOffset(rule, true);
+}
+
+function specKey(s: RuleFlowSpec): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Every table-72/82 rule flow of one protected port (reg5 = ofport), in Neutron's order: the plain
+ * rules of each group, then for the remote-group rules (merged per direction, ethertype and protocol
+ * across all the port's groups) the second-dimension flows and the accept flows of each conj_id.
+ * The first dimension (member addresses) is per network: networkMemberFlowSpecs. Identical flows
+ * (a rule given twice) appear once.
+ */
+export function portFlowSpecs(port: RulePort, conjBases: ReadonlyMap<string, number>): RuleFlowSpec[] {
+  const out: RuleFlowSpec[] = [];
+  for (const g of port.groups) for (const r of g.rules) if (r.remoteGroupId === undefined) out.push(...ruleFlowSpecs(r, port.ofport));
+  const byKind = new Map<string, { direction: Direction; ethertype: Ethertype; protocol?: number; list: RuleWithConj[] }>();
+  for (const g of port.groups) {
+    for (const r of g.rules) {
+      if (r.remoteGroupId === undefined) continue;
+      const kind = `${r.direction}/${r.ethertype}/${r.protocol}`;
+      let entry = byKind.get(kind);
+      if (!entry) byKind.set(kind, (entry = { direction: r.direction, ethertype: r.ethertype, protocol: r.protocol, list: [] }));
+      const { remoteGroupId: _remote, ...rule } = r;
+      entry.list.push({ rule, conjId: ruleConjId(g.id, r, conjBases) });
+    }
+  }
+  for (const { direction, ethertype, protocol, list } of byKind.values()) {
+    const merged = protocol !== undefined && PROTOCOLS_WITH_PORTS.has(protocol) ? mergePortRanges(list) : mergeCommonRules(list);
+    for (const { rule, conjIds } of merged) {
+      for (const body of ruleBodies(rule, port.ofport, true)) {
+        RULE_CT_STATES.forEach((ctState, i) => out.push({ ...body, ctState, action: { kind: 'conjunction', clause: 2, ids: conjIds.map((id) => id + i) } }));
+      }
+    }
+    for (const conjId of new Set(list.map((l) => l.conjId))) {
+      RULE_CT_STATES.forEach((ctState, i) =>
+        out.push({
+          direction,
+          priority: 70 + conjPriorityOffset(conjId),
+          ctState,
+          ethertype,
+          port: port.ofport,
+          conjId: conjId + i,
+          action: acceptAction(direction, ctState, conjId + i),
+        }),
+      );
+    }
+  }
+  const seen = new Set<string>();
+  return out.filter((s) => !seen.has(specKey(s)) && !!seen.add(specKey(s)));
+}
+
+/** A remote group's member address (fixed IP or address-pair CIDR); `mac` is needed for a /0. */
+export type MemberAddress = string | { readonly address: string; readonly mac?: string };
+
+/** A remote group's members by ethertype (HostState.firewall.members has this shape). */
+export interface RuleGroupMembers {
+  readonly v4: readonly MemberAddress[];
+  readonly v6: readonly MemberAddress[];
+}
+
+/**
+ * The first dimension of the conjunctions on one network (reg6 = its local VLAN): per remote-group
+ * member address, per priority offset in use, one flow per state carrying the conj_ids (sorted, as
+ * Neutron's ConjIPFlowManager sorts them) of every rule of every protected port on the network that
+ * names a group the address is a member of. One flow per address even when it is in several groups
+ * (Neutron writes one per group and the last wins; here their ids are merged). A /0 member also
+ * matches its MAC (Neutron's `any_src_ip`); one without MAC is an error. Members of groups no rule
+ * names produce nothing.
+ */
+export function networkMemberFlowSpecs(
+  vlan: number,
+  ports: readonly RulePort[],
+  members: ReadonlyMap<string, RuleGroupMembers>,
+  conjBases: ReadonlyMap<string, number>,
+): RuleFlowSpec[] {
+  // (direction, ethertype) -> remote group -> conj ids (Neutron's conj_ids[vlan]).
+  const used = new Map<string, { direction: Direction; ethertype: Ethertype; byRemote: Map<string, Set<number>> }>();
+  for (const port of ports) {
+    for (const g of port.groups) {
+      for (const r of g.rules) {
+        if (r.remoteGroupId === undefined) continue;
+        const k = `${r.direction}/${r.ethertype}`;
+        let entry = used.get(k);
+        if (!entry) used.set(k, (entry = { direction: r.direction, ethertype: r.ethertype, byRemote: new Map() }));
+        let ids = entry.byRemote.get(r.remoteGroupId);
+        if (!ids) entry.byRemote.set(r.remoteGroupId, (ids = new Set()));
+        ids.add(ruleConjId(g.id, r, conjBases));
+      }
+    }
+  }
+  const out: RuleFlowSpec[] = [];
+  for (const { direction, ethertype, byRemote } of used.values()) {
+    // address (with its MAC when /0) -> conj ids
+    const byAddress = new Map<string, { prefix: string; mac?: string; ids: Set<number> }>();
+    for (const [remote, ids] of byRemote) {
+      const addresses = members.get(remote)?.[ethertype === 'IPv4' ? 'v4' : 'v6'] ?? [];
+      for (const a of addresses) {
+        const { address, mac } = typeof a === 'string' ? { address: a, mac: undefined } : a;
+        const v6 = address.includes(':');
+        if (v6 !== (ethertype === 'IPv6')) throw new Error(`member ${address} of group ${remote} is not an ${ethertype} address`);
+        const prefix = address.includes('/') ? address : `${address}/${v6 ? 128 : 32}`;
+        const any = prefix.endsWith('/0');
+        if (any && mac === undefined) throw new Error(`member ${address} of group ${remote}: a /0 member needs its MAC`);
+        const key = any ? `${prefix} ${mac}` : prefix;
+        let entry = byAddress.get(key);
+        if (!entry) byAddress.set(key, (entry = { prefix, ...(any ? { mac } : {}), ids: new Set() }));
+        for (const id of ids) entry.ids.add(id);
+      }
+    }
+    const field = remoteField(direction, ethertype === 'IPv6');
+    for (const { prefix, mac, ids } of byAddress.values()) {
+      const sorted = [...ids].sort((a, b) => a - b);
+      for (let offset = 0; offset < 4; offset++) {
+        const atOffset = sorted.filter((id) => conjPriorityOffset(id) === offset);
+        if (atOffset.length === 0) continue;
+        RULE_CT_STATES.forEach((ctState, i) =>
+          out.push({
+            direction,
+            priority: 70 + offset,
+            ctState,
+            ethertype,
+            network: vlan,
+            remote: { field, prefix },
+            ...(mac !== undefined ? { dlSrc: mac } : {}),
+            action: { kind: 'conjunction', clause: 1, ids: atOffset.map((id) => id + i) },
+          }),
+        );
+      }
+    }
+  }
+  return out;
 }

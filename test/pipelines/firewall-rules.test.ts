@@ -3,7 +3,10 @@
 // topologies (fixtures/neutron-examples/sg-*/br-int.flows).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { flowPriorityOffset, PortMatch, portRuleMasking, RuleFlowSpec, ruleFlowSpecs } from '../../pipelines/firewall/rules.js';
+import {
+  allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
+  portRuleMasking, RuleBody, RuleFlowSpec, ruleFlowSpecs, RuleGroupMembers, RulePort, RuleWithConjs,
+} from '../../pipelines/firewall/rules.js';
 
 const EXAMPLES = new URL('../../../fixtures/neutron-examples/', import.meta.url);
 
@@ -234,6 +237,158 @@ describe('firewall rules (Neutron rules.py)', () => {
       const ours = ex.ports.flatMap((p) => p.groups.flatMap((g) => ex.groups.get(g)!.rules.flatMap((r) => ruleFlowSpecs(r, p.ofport)))).map(formatSpec).sort();
       expect(ex.ruleLines.length).to.equal(16);
       expect(ours).to.deep.equal(ex.ruleLines);
+    });
+  });
+
+  describe('merging remote-group rules (test_rules.py TestMergeRules)', () => {
+    const tmpl = { direction: 'ingress', ethertype: 'IPv4', protocol: 6 } as const;
+    const pieces = (r: RuleWithConjs[]) => r.map(({ rule, conjIds }) => [rule.portRangeMin, rule.portRangeMax, [...conjIds].sort((a, b) => a - b)]);
+    it('test_merge_port_ranges_overlapping', () => {
+      const r = mergePortRanges([
+        { rule: { ...tmpl, portRangeMin: 20, portRangeMax: 30 }, conjId: 6 },
+        { rule: { ...tmpl, portRangeMin: 30, portRangeMax: 40 }, conjId: 14 },
+        { rule: { ...tmpl, portRangeMin: 35, portRangeMax: 40 }, conjId: 22 },
+        { rule: { ...tmpl, portRangeMin: 20, portRangeMax: 20 }, conjId: 30 },
+      ]);
+      expect(pieces(r)).to.deep.equal([[20, 20, [6, 30]], [21, 29, [6]], [30, 30, [6, 14]], [31, 34, [14]], [35, 40, [14, 22]]]);
+    });
+    it('test_merge_port_ranges_no_port_ranges', () => {
+      const r = mergePortRanges([{ rule: tmpl, conjId: 10 }, { rule: tmpl, conjId: 12 }, { rule: { ...tmpl, portRangeMin: 30, portRangeMax: 40 }, conjId: 4 }]);
+      expect(pieces(r)).to.deep.equal([[1, 29, [10, 12]], [30, 40, [4, 10, 12]], [41, 65535, [10, 12]]]);
+    });
+    it('test_merge_port_ranges_nonoverlapping', () => {
+      const r = mergePortRanges([{ rule: { ...tmpl, portRangeMin: 30, portRangeMax: 40 }, conjId: 32 }, { rule: { ...tmpl, portRangeMin: 100, portRangeMax: 140 }, conjId: 40 }]);
+      expect(pieces(r)).to.deep.equal([[30, 40, [32]], [100, 140, [40]]]);
+    });
+    it('a whole range left whole loses its range (merge_port_ranges tail)', () => {
+      const r = mergePortRanges([{ rule: tmpl, conjId: 8 }, { rule: tmpl, conjId: 16 }]);
+      expect(r).to.deep.equal([{ rule: tmpl, conjIds: [8, 16] }]);
+    });
+    it('test__assert_mergeable_rules', () => {
+      const a: RuleBody = { direction: 'ingress', ethertype: 'IPv4', protocol: 1 };
+      const b: RuleBody = { direction: 'ingress', ethertype: 'IPv6' };
+      expect(() => mergeCommonRules([{ rule: a, conjId: 8 }, { rule: b, conjId: 16 }])).to.throw(/incompatible security group rules/);
+    });
+    it('test_merge_common_rules_single and test_merge_common_rules', () => {
+      const icmp = { direction: 'egress', ethertype: 'IPv4', protocol: 1 } as const;
+      expect(mergeCommonRules([{ rule: icmp, conjId: 8 }])).to.deep.equal([{ rule: icmp, conjIds: [8] }]);
+      const ing = { ...icmp, direction: 'ingress' } as const;
+      const r = mergeCommonRules([
+        { rule: ing, conjId: 8 },
+        { rule: { ...ing, portRangeMin: 3 }, conjId: 16 },
+        { rule: { ...ing, portRangeMin: 3, portRangeMax: 0 }, conjId: 40 },
+        { rule: ing, conjId: 24 },
+      ]);
+      expect(r).to.have.deep.members([
+        { rule: ing, conjIds: [8, 24] },
+        { rule: { ...ing, portRangeMin: 3 }, conjIds: [16] },
+        { rule: { ...ing, portRangeMin: 3, portRangeMax: 0 }, conjIds: [40] },
+      ]);
+    });
+  });
+
+  describe('allocateConjIds', () => {
+    it('gives new keys the lowest free multiples of 8 in key order, and never moves a kept key', () => {
+      const first = allocateConjIds(['b', 'a', 'c'], new Map());
+      expect([...first]).to.deep.equal([['a', 8], ['b', 16], ['c', 24]]);
+      // 'a' removed but not released: its block stays taken; 'd' comes after.
+      const second = allocateConjIds(['b', 'c', 'd'], first);
+      expect([...second]).to.deep.equal([['a', 8], ['b', 16], ['c', 24], ['d', 32]]);
+      // Released, its block is the lowest free one again; the others do not move.
+      const third = allocateConjIds(['b', 'c', 'd', 'e'], second, ['a']);
+      expect([...third]).to.deep.equal([['b', 16], ['c', 24], ['d', 32], ['e', 8]]);
+      // The same inputs give the same ids (a restart reading back `third`).
+      expect([...allocateConjIds(['e', 'd', 'c', 'b'], third)]).to.deep.equal([...third]);
+    });
+    it('fills holes of blocks read back from the switch (Neutron numbered them in hash order)', () => {
+      const back = new Map([['x', 16], ['y', 40]]);
+      expect([...allocateConjIds(['x', 'y', 'p', 'q', 'r'], back)]).to.deep.equal([['p', 8], ['q', 24], ['r', 32], ['x', 16], ['y', 40]]);
+    });
+    it('refuses bad blocks, naming the key', () => {
+      expect(() => allocateConjIds([], new Map([['x', 12]]))).to.throw(/base 12 of x/);
+      expect(() => allocateConjIds([], new Map([['x', 8], ['y', 8]]))).to.throw(/base 8 given to both x and y/);
+    });
+  });
+
+  describe('remote-group rules as conjunctions', () => {
+    it("equal the rule flows Neutron's agent installed for sg-remote-group, conj ids renamed", () => {
+      const ex = loadExample('sg-remote-group');
+      const ports: RulePort[] = ex.ports.map((p) => ({ ofport: p.ofport, groups: p.groups.map((id) => ({ id, rules: ex.groups.get(id)!.rules })) }));
+      const bases = allocateConjIds(ports.flatMap(conjKeysOf), new Map());
+      // Members as Neutron's server sent them (firewall.json: fixed IPs and address-pair CIDRs).
+      const members = new Map<string, RuleGroupMembers>(
+        Object.values(ex.fw.security_groups).map((g) => [g.id, { v4: (g.members.IPv4 ?? []).map(([a]) => a), v6: (g.members.IPv6 ?? []).map(([a]) => a) }]),
+      );
+      const vlan = ex.ports[0]!.vlan;
+      const specs = [...ports.flatMap((p) => portFlowSpecs(p, bases)), ...networkMemberFlowSpecs(vlan, ports, members, bases)];
+      // Our block of each key -> Neutron's block of the same key (firewall.json conj_id_map).
+      const rename = new Map<number, number>();
+      for (const c of ex.fw.conj_id_map) {
+        const ours = bases.get(conjKey(ex.idOfName.get(c.security_group)!, ex.idOfName.get(c.remote_group)!, c.direction as 'ingress', c.ethertype as 'IPv4'))!;
+        expect(ours, JSON.stringify(c)).to.be.a('number');
+        for (let i = 0; i < 8; i++) rename.set(ours + i, c.base_conj_id + i);
+      }
+      expect(rename.size).to.equal(8 * bases.size);
+      const renamed = (line: string) =>
+        line
+          .replace(/conj_id=(\d+)/, (_, n: string) => `conj_id=${rename.get(Number(n))}`)
+          .replace(/set_field:0x([0-9a-f]+)->reg7/, (_, n: string) => `set_field:0x${rename.get(parseInt(n, 16))!.toString(16)}->reg7`)
+          .replace(/conjunction\((\d+),/g, (_, n: string) => `conjunction(${rename.get(Number(n))},`);
+      // Neutron sorts a first-dimension flow's ids by number, so their order follows the numbering.
+      const sortFirstDim = (line: string) =>
+        line.replace(/actions=((?:conjunction\(\d+,1\/2\),?)+)$/, (_, a: string) => 'actions=' + a.split(/,(?=conj)/).sort().join(','));
+      const ours = specs.map(formatSpec).map(renamed).map(sortFirstDim).sort();
+      expect(ex.ruleLines.length).to.equal(28);
+      expect(ours).to.deep.equal(ex.ruleLines.map(sortFirstDim).sort());
+    });
+
+    it('cuts overlapping ranges of rules from different remote groups (the devref example)', () => {
+      // "TCP from SG1" + "TCP/80 from SG2": ≠80 feeds SG1's conjunction, =80 both.
+      const port: RulePort = {
+        ofport: 2,
+        groups: [{ id: 'web', rules: [
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 6, remoteGroupId: 'sg1' },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 6, portRangeMin: 80, portRangeMax: 80, remoteGroupId: 'sg2' },
+        ] }],
+      };
+      const bases = allocateConjIds(conjKeysOf(port), new Map());
+      const lines = portFlowSpecs(port, bases).filter((s) => s.ctState === '+new-est').map(formatSpec);
+      // sg1's block is 8, sg2's 16; TCP is offset 3: ids 14/15 and 22/23.
+      expect(lines.filter((l) => l.includes('tp_dst=80 '))).to.deep.equal(['table=82, priority=73,ct_state=+new-est,tcp,reg5=0x2,tp_dst=80 actions=conjunction(15,2/2),conjunction(23,2/2)']);
+      const onlySg1 = lines.filter((l) => l.endsWith('actions=conjunction(15,2/2)'));
+      // 1-79 and 81-65535 as masks (Neutron's port_rule_masking of each piece).
+      expect(onlySg1.length).to.equal(portRuleMasking(1, 79).length + portRuleMasking(81, 65535).length);
+      expect(lines.filter((l) => l.includes('conj_id='))).to.deep.equal([
+        'table=82, priority=73,conj_id=15,ct_state=+new-est,ip,reg5=0x2 actions=set_field:0xf->reg7,ct(commit,zone=NXM_NX_REG6[0..15]),output:2,resubmit(,92)',
+        'table=82, priority=73,conj_id=23,ct_state=+new-est,ip,reg5=0x2 actions=set_field:0x17->reg7,ct(commit,zone=NXM_NX_REG6[0..15]),output:2,resubmit(,92)',
+      ]);
+    });
+
+    it('writes one first-dimension flow per member address and offset, /0 members with their MAC', () => {
+      const port: RulePort = {
+        ofport: 5,
+        groups: [{ id: 'g', rules: [
+          { direction: 'egress', ethertype: 'IPv6', remoteGroupId: 'r1' },
+          { direction: 'egress', ethertype: 'IPv6', protocol: 58, portRangeMin: 128, remoteGroupId: 'r2' },
+        ] }],
+      };
+      const bases = allocateConjIds(conjKeysOf(port), new Map());
+      const members = new Map<string, RuleGroupMembers>([
+        ['r1', { v4: [], v6: ['2001:db8::5', { address: '::/0', mac: 'fa:16:3e:00:00:09' }] }],
+        ['r2', { v4: [], v6: ['2001:db8::5'] }],
+      ]);
+      const lines = networkMemberFlowSpecs(7, [port], members, bases).map(formatSpec);
+      // r1 (block 8): no protocol, offset 0 → id 8/9; r2 (block 16): ICMP type, offset 2 → id 20/21.
+      expect(lines).to.deep.equal([
+        'table=72, priority=70,ct_state=+est-rel-rpl,ipv6,reg6=0x7,ipv6_dst=2001:db8::5 actions=conjunction(8,1/2)',
+        'table=72, priority=70,ct_state=+new-est,ipv6,reg6=0x7,ipv6_dst=2001:db8::5 actions=conjunction(9,1/2)',
+        'table=72, priority=72,ct_state=+est-rel-rpl,ipv6,reg6=0x7,ipv6_dst=2001:db8::5 actions=conjunction(20,1/2)',
+        'table=72, priority=72,ct_state=+new-est,ipv6,reg6=0x7,ipv6_dst=2001:db8::5 actions=conjunction(21,1/2)',
+        'table=72, priority=70,ct_state=+est-rel-rpl,ipv6,reg6=0x7,dl_src=fa:16:3e:00:00:09,ipv6_dst=::/0 actions=conjunction(8,1/2)',
+        'table=72, priority=70,ct_state=+new-est,ipv6,reg6=0x7,dl_src=fa:16:3e:00:00:09,ipv6_dst=::/0 actions=conjunction(9,1/2)',
+      ]);
+      expect(() => networkMemberFlowSpecs(7, [port], new Map([['r1', { v4: [], v6: ['::/0'] }]]), bases)).to.throw(/::\/0 of group r1: a \/0 member needs its MAC/);
+      expect(() => networkMemberFlowSpecs(7, [port], new Map(), new Map())).to.throw(/no conjunction id block for egress\/IPv6\/g\/r1/);
     });
   });
 });
