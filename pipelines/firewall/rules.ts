@@ -192,6 +192,9 @@ function acceptAction(direction: Direction, ctState: RuleCtState, reg7?: number)
  * port mask (or the single body), one flow per state of RULE_CT_STATES, in Neutron's order.
  */
 export function ruleFlowSpecs(rule: RuleBody, port: number): RuleFlowSpec[] {
+  // A whole SecurityGroupRule fits RuleBody; one naming a remote group is a conjunction (portFlowSpecs).
+  const remoteGroup = (rule as Partial<SecurityGroupRule>).remoteGroupId;
+  if (remoteGroup !== undefined) throw new Error(`a rule with remote group ${remoteGroup} becomes conjunction flows (portFlowSpecs), not plain flows`);
   return ruleBodies(rule, port, false).flatMap((body) =>
     RULE_CT_STATES.map((ctState) => ({ ...body, ctState, action: acceptAction(rule.direction, ctState) })),
   );
