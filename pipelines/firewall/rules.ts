@@ -4,6 +4,7 @@
 // flow. Semantics are Neutron 2023.1's (neutron/agent/linux/openvswitch_firewall/rules.py, firewall.py,
 // neutron/common/utils.py port_rule_masking); the goldens in fixtures/neutron-examples/sg-* are what its
 // agent installed from the same functions.
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../codecs/openflow/fields.js';
 import type { SecurityGroupRule } from '../../lib/topology/events.js';
 
 export type Direction = SecurityGroupRule['direction'];
@@ -14,14 +15,11 @@ export type Ethertype = SecurityGroupRule['ethertype'];
 export const RULE_CT_STATES = ['+est-rel-rpl', '+new-est'] as const;
 export type RuleCtState = (typeof RULE_CT_STATES)[number];
 
-export const PROTO_ICMP = 1;
-export const PROTO_TCP = 6;
-export const PROTO_UDP = 17;
-export const PROTO_ICMPV6 = 58;
-export const PROTO_SCTP = 132;
+const PROTO_ICMP = Number(IPPROTO_ICMP);
+const PROTO_ICMPV6 = Number(IPPROTO_ICMPV6);
 
 /** Protocols whose rules carry a destination port range (ovsfw constants PROTOCOLS_WITH_PORTS). */
-const PROTOCOLS_WITH_PORTS: ReadonlySet<number> = new Set([PROTO_TCP, PROTO_UDP, PROTO_SCTP]);
+const PROTOCOLS_WITH_PORTS: ReadonlySet<number> = new Set([IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP].map(Number));
 
 function isIcmp(protocol: number | undefined): boolean {
   return protocol === PROTO_ICMP || protocol === PROTO_ICMPV6;
