@@ -347,6 +347,36 @@ export function allocateConjIds(keys: Iterable<string>, previous: ReadonlyMap<st
   return new Map([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+const CONJ_KEY_RE = /^(ingress|egress)\/(IPv4|IPv6)\/[^/]+\/[^/]+$/;
+
+/**
+ * The conjunction blocks as one string, to keep on the switch itself (e.g. an external_ids value of
+ * br-int in OVSDB) and read back at start: then a restart, whatever the topology did meanwhile,
+ * renumbers nothing (Neutron's LP 1934917 was ids reused after a restart). Keys in order.
+ */
+export function formatConjBases(bases: ReadonlyMap<string, number>): string {
+  return JSON.stringify(Object.fromEntries([...bases].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** Reads formatConjBases' string back, checked whole (every key's shape, every base through allocateConjIds). */
+export function parseConjBases(text: string): Map<string, number> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SyntaxError(`conjunction blocks ${JSON.stringify(text.slice(0, 40))}: not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SyntaxError('conjunction blocks: not a JSON object of key: base');
+  const bases = new Map<string, number>();
+  for (const [key, base] of Object.entries(value)) {
+    if (!CONJ_KEY_RE.test(key)) throw new SyntaxError(`conjunction block key ${JSON.stringify(key)}: not direction/ethertype/group/remoteGroup`);
+    if (typeof base !== 'number') throw new SyntaxError(`conjunction block ${key}: base ${JSON.stringify(base)} is not a number`);
+    bases.set(key, base);
+  }
+  allocateConjIds([], bases);
+  return bases;
+}
+
 /** Neutron's `_flow_priority_offset_from_conj_id`: the priority offset an id encodes. */
 export function conjPriorityOffset(conjId: number): number {
   return (conjId % 8) >> 1;

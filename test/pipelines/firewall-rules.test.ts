@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
-  allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
+  allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, formatConjBases, parseConjBases, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
   portRuleMasking, RuleBody, RuleFlowSpec, ruleFlowSpecs, RuleGroupMembers, RulePort, RuleWithConjs,
 } from '../../pipelines/firewall/rules.js';
 
@@ -303,6 +303,17 @@ describe('firewall rules (Neutron rules.py)', () => {
     it('fills holes of blocks read back from the switch (Neutron numbered them in hash order)', () => {
       const back = new Map([['x', 16], ['y', 40]]);
       expect([...allocateConjIds(['x', 'y', 'p', 'q', 'r'], back)]).to.deep.equal([['p', 8], ['q', 24], ['r', 32], ['x', 16], ['y', 40]]);
+    });
+    it('round-trip through the string kept on the switch, and a bad string is refused whole', () => {
+      const bases = allocateConjIds([conjKey('g', 'r', 'egress', 'IPv6'), conjKey('g', 'g', 'ingress', 'IPv4')], new Map());
+      const text = formatConjBases(bases);
+      expect(text).to.equal('{"egress/IPv6/g/r":8,"ingress/IPv4/g/g":16}');
+      expect([...parseConjBases(text)]).to.deep.equal([...bases]);
+      expect(() => parseConjBases('{"egress/IPv6/g/r":8,"ingress/IPv4/g/g":8}')).to.throw(/base 8 given to both egress\/IPv6\/g\/r and ingress\/IPv4\/g\/g/);
+      expect(() => parseConjBases('{"sideways/IPv4/g/g":8}')).to.throw(/key "sideways\/IPv4\/g\/g": not direction\/ethertype/);
+      expect(() => parseConjBases('{"egress/IPv4/g/g":"8"}')).to.throw(/base "8" is not a number/);
+      expect(() => parseConjBases('[8]')).to.throw(/not a JSON object/);
+      expect(() => parseConjBases('{')).to.throw(/not JSON/);
     });
     it('refuses bad blocks, naming the key', () => {
       expect(() => allocateConjIds([], new Map([['x', 12]]))).to.throw(/base 12 of x/);
