@@ -3,7 +3,7 @@
 // (fixtures/neutron-examples/sg-*/firewall.json), and handed back by identity when unchanged.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { deriveHostState, HostState } from '../../lib/state/host-state.js';
+import { deriveHostState, HostState, isProtected } from '../../lib/state/host-state.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { parseTopology, readTopology, SecurityGroup } from '../../lib/topology/model.js';
 import { FIXTURES } from '../../testing/golden-cases.js';
@@ -42,7 +42,7 @@ describe('host state: the firewall view', () => {
       const fw = s.firewall!;
       const byName = new Map(Object.entries(view.security_groups).map(([n, g]) => [n, g.id]));
       // Filtered ports: the plugged ones with port security in a group; the others unfiltered.
-      const filtered = s.localPorts.filter((p) => p.portSecurity && p.securityGroups.length > 0);
+      const filtered = s.localPorts.filter((p) => isProtected(p) && p.securityGroups.length > 0);
       expect(filtered.map((p) => p.id).sort()).to.deep.equal(Object.keys(view.ports).sort());
       for (const p of filtered) {
         const n = view.ports[p.id]!;
@@ -94,11 +94,15 @@ describe('host state: the firewall view', () => {
     expect(b.firewall!.members.size).to.equal(0);
   });
 
-  it('no firewall without a plugged local port with port security in a group', () => {
+  it('no firewall without a plugged local port with port security, not Neutron\'s own, in a group', () => {
     const t = parseTopology(base());
     expect(deriveHostState(t, 'a', { plugged: new Map() }).firewall).to.equal(undefined);
     expect(deriveHostState(t, 'c').firewall).to.equal(undefined); // pc is not plugged
     expect(deriveHostState(t, 'c', { plugged: new Map([['pc', 5]]) }).firewall).to.not.equal(undefined);
+    // Neutron's own ports (network:*) are trusted: no firewall, though in a group (and members of it).
+    t.apply(parseEventLine('{"type":"port","id":"pa","network":"red","host":"a","mac":"fa:16:3e:00:00:01","fixedIps":["10.0.0.1"],"securityGroups":["web"],"deviceOwner":"network:router_interface","ofport":2}'));
+    expect(deriveHostState(t, 'a').firewall).to.equal(undefined);
+    expect(t.membersOf('web').v4).to.deep.equal(['10.0.0.1']);
     t.apply(parseEventLine('{"type":"port","id":"pa","network":"red","host":"a","mac":"fa:16:3e:00:00:01","fixedIps":["10.0.0.1"],"portSecurity":false,"ofport":2}'));
     expect(deriveHostState(t, 'a').firewall).to.equal(undefined);
     expect(deriveHostState(t, 'a').localPorts).to.have.length(1);
