@@ -8,7 +8,7 @@ import { parseTopology, Topology } from '../../lib/topology/model.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 
 /** Hosts a, b, c; networks red and blue; groups web (TCP 22 from anywhere) and db (TCP 5432 from web and from db). */
-export const SG_BASE = [
+const SG_BASE = [
   '{"type":"host","name":"a","tunnelIp":"10.9.0.1"}',
   '{"type":"host","name":"b","tunnelIp":"10.9.0.2"}',
   '{"type":"host","name":"c","tunnelIp":"10.9.0.3"}',
