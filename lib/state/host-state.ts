@@ -1,7 +1,9 @@
 // Per-host state: what one hypervisor must hold, derived from the topology. Pure and deterministic:
 // the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
 // always gives the same state.
-import type { Port, SecurityGroup, Topology } from '../topology/model.js';
+import type { GroupMembers, Port, SecurityGroup, Topology } from '../topology/model.js';
+
+export type { GroupMembers };
 
 export interface LocalNetwork {
   readonly id: string;
@@ -32,17 +34,14 @@ export interface RemotePort {
   readonly tunnel: Tunnel;
 }
 
-/** A remote group's members: the fixed IPs and address-pair CIDRs of its ports, on every host, sorted. */
-export interface GroupMembers {
-  readonly v4: readonly string[];
-  readonly v6: readonly string[];
-}
-
 /** What Neutron's OVS firewall needs on one host (security groups, issue 16). */
 export interface FirewallState {
   /** Every group a protected local port is in, and every group their rules name as remote, by id. */
   readonly groups: ReadonlyMap<string, SecurityGroup>;
-  /** The members of each group a local port's rule names as its remote group, by group id. */
+  /**
+   * The members of each group a protected local port's rule names as its remote group, by group id:
+   * every port Neutron has in the group, on any host, plugged or not (Neutron's DB membership).
+   */
   readonly members: ReadonlyMap<string, GroupMembers>;
 }
 
@@ -236,13 +235,37 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   }
   const remotePorts = sameOr(prev?.remotePorts, remote);
   const errs = sameOr(prev?.errors, errors);
+  const firewall = deriveFirewall(t, localPorts, prev?.firewall);
 
   if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
-    && prev.remotePorts === remotePorts && prev.errors === errs) return prev;
+    && prev.remotePorts === remotePorts && prev.errors === errs && prev.firewall === firewall) return prev;
   const state: HostState = {
     host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
-    networks, localPorts, tunnels, remotePorts, errors: errs,
+    networks, localPorts, tunnels, remotePorts, errors: errs, ...(firewall ? { firewall } : {}),
   };
   remoteIndex.set(state, prevRemote);
   return state;
+}
+
+/** `next` if it differs from `prev` entry by entry (same keys, same values), else `prev`. */
+function sameMapOr<V>(prev: ReadonlyMap<string, V> | undefined, next: ReadonlyMap<string, V>): ReadonlyMap<string, V> {
+  if (!prev || prev.size !== next.size) return next;
+  for (const [k, v] of next) if (prev.get(k) !== v) return next;
+  return prev;
+}
+
+/**
+ * The security groups of the plugged local ports with port security, and the members of the groups
+ * their rules name as remote; undefined when no such port is in a group (no firewall to build).
+ */
+function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined): FirewallState | undefined {
+  const own = new Set<string>();
+  for (const p of localPorts) if (p.portSecurity) for (const g of p.securityGroups) own.add(g);
+  if (own.size === 0) return undefined;
+  const remote = new Set<string>();
+  for (const g of own) for (const r of t.securityGroups.get(g)!.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
+  const ids = [...new Set([...own, ...remote])].sort();
+  const groups = sameMapOr(prev?.groups, new Map(ids.map((id) => [id, t.securityGroups.get(id)!])));
+  const members = sameMapOr(prev?.members, new Map([...remote].sort().map((id) => [id, t.membersOf(id)])));
+  return prev && prev.groups === groups && prev.members === members ? prev : { groups, members };
 }

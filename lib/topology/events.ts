@@ -3,12 +3,16 @@
 //   {"type":"host","name":"compute","tunnelIp":"10.0.100.88","ovsdb":"unix:/run/openvswitch/db.sock"}
 //   {"type":"network","id":"net-a","vni":1001}
 //   {"type":"port","id":"<neutron port id = OVS iface-id>","network":"net-a","host":"compute",
-//    "mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"],"allowedAddressPairs":[{"ip":"10.0.0.100"}]}
-//   {"type":"remove","kind":"port","id":"<port id>"}        (kind: host | network | port)
+//    "mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"],"allowedAddressPairs":[{"ip":"10.0.0.128/25"}],
+//    "securityGroups":["web"]}
+//   {"type":"securityGroup","id":"web","rules":[{"direction":"ingress","ethertype":"IPv4","protocol":"tcp",
+//    "portRangeMin":22,"portRangeMax":22,"remoteIpPrefix":"0.0.0.0/0"}]}
+//   {"type":"remove","kind":"port","id":"<port id>"}        (kind: host | network | port | securityGroup)
 //
 // Every object may carry "rev" (a non-negative integer): an event whose rev is not newer than the
 // one applied is a harmless replay. Validation is total: an event is accepted whole or rejected with
 // the reason, and a rejected event changes nothing.
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../codecs/ofctl/values.js';
 
 export interface HostEvent {
   readonly type: 'host';
@@ -67,6 +71,8 @@ export interface PortEvent {
   readonly allowedAddressPairs: readonly AddressPair[];
   /** Port security (anti-spoofing flows); Neutron's default is on. */
   readonly portSecurity: boolean;
+  /** Security-group ids (known groups, no duplicates); Neutron refuses them on a port without port security. */
+  readonly securityGroups: readonly string[];
   /** Neutron's device_owner: `network:*` ports (DHCP, routers) get no anti-spoofing flows. */
   readonly deviceOwner?: string;
   /** OpenFlow port on br-int when known ahead (offline rendering); OVS's value wins when live. */
@@ -76,12 +82,12 @@ export interface PortEvent {
 
 export interface RemoveEvent {
   readonly type: 'remove';
-  readonly kind: 'host' | 'network' | 'port';
+  readonly kind: 'host' | 'network' | 'port' | 'securityGroup';
   readonly id: string;
   readonly rev?: number;
 }
 
-export type TopologyEvent = HostEvent | NetworkEvent | PortEvent | RemoveEvent;
+export type TopologyEvent = HostEvent | NetworkEvent | PortEvent | SecurityGroupEvent | RemoveEvent;
 
 export class TopologyError extends Error {}
 
@@ -123,7 +129,11 @@ function str(o: Record<string, unknown>, k: string): string {
 }
 
 function name(o: Record<string, unknown>, k: string): string {
-  const v = str(o, k);
+  return nameValue(o[k], k);
+}
+
+function nameValue(v: unknown, k: string): string {
+  if (typeof v !== 'string' || v.length === 0) fail(`"${k}" must be a non-empty string`);
   if (!NAME_RE.test(v)) fail(`"${k}" ${JSON.stringify(v)} must be 1-63 letters, digits, '_', '.', ':' or '-'`);
   return v;
 }
@@ -166,8 +176,121 @@ function unusableHostAddress(a: string): string | undefined {
   return undefined;
 }
 
-function only(o: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`unknown member "${k}"`);
+function only(o: Record<string, unknown>, allowed: readonly string[], at = ''): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`unknown member "${at}${k}"`);
+}
+
+/** An address's bits and width (the text is a valid address). */
+function addressBits(a: string): { readonly value: bigint; readonly width: number } {
+  return isIpv4(a) ? { value: parseIpv4(a), width: 32 } : { value: parseIpv6(a), width: 128 };
+}
+
+/**
+ * A CIDR (or a bare address, a full-length prefix) normalised as Neutron's netaddr does: host bits
+ * zero, IPv6 in its canonical text. A full-length prefix is written bare when `fullBare` (address
+ * pairs: 10.0.0.5/32 is the address 10.0.0.5), else with its length (rule prefixes: 10.0.0.5/32).
+ */
+function cidr(v: unknown, k: string, fullBare: boolean, family?: 'IPv4' | 'IPv6'): string {
+  const text = typeof v === 'string' ? v : '';
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  if (!isIpv4(addr) && !isIpv6(addr)) fail(`"${k}" ${JSON.stringify(v)} is not an IPv4 or IPv6 address or CIDR`);
+  const { value, width } = addressBits(addr);
+  const v4 = width === 32;
+  if (family !== undefined && (family === 'IPv4') !== v4) fail(`"${k}" ${text} is an ${v4 ? 'IPv4' : 'IPv6'} prefix; the rule's ethertype is ${family}`);
+  const lenText = slash < 0 ? String(width) : text.slice(slash + 1);
+  if (!/^(0|[1-9]\d{0,2})$/.test(lenText) || Number(lenText) > width) fail(`"${k}" ${text}: the prefix length must be 0..${width}`);
+  const len = Number(lenText);
+  const hostBits = (1n << BigInt(width - len)) - 1n;
+  const net = value & ~hostBits;
+  const out = v4 ? formatIpv4(net) : formatIpv6(net);
+  return len === width && fullBare ? out : `${out}/${len}`;
+}
+
+/** Addresses and CIDRs deduplicated and in numeric order (address, then prefix length). */
+export function sortAddresses(list: Iterable<string>): string[] {
+  const keyed = [...new Set(list)].map((s) => {
+    const slash = s.indexOf('/');
+    const { value, width } = addressBits(slash < 0 ? s : s.slice(0, slash));
+    return { s, value, len: slash < 0 ? width : Number(s.slice(slash + 1)) };
+  });
+  return keyed.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : a.len - b.len)).map((k) => k.s);
+}
+
+/** Neutron's protocol names (neutron_lib IP_PROTOCOL_MAP, with its ICMPv6 aliases) -> IP protocol number. */
+const PROTOCOLS: ReadonlyMap<string, number> = new Map([
+  ['ah', 51], ['dccp', 33], ['egp', 8], ['esp', 50], ['gre', 47], ['icmp', 1], ['icmpv6', 58], ['igmp', 2], ['ipip', 4],
+  ['ipv6-encap', 41], ['ipv6-frag', 44], ['ipv6-icmp', 58], ['ipv6-nonxt', 59], ['ipv6-opts', 60], ['ipv6-route', 43],
+  ['ospf', 89], ['pgm', 113], ['rsvp', 46], ['sctp', 132], ['tcp', 6], ['udp', 17], ['udplite', 136], ['vrrp', 112],
+]);
+/** Protocols with ports (tcp, udp, dccp, sctp, udplite), with ICMP type/code (icmp, icmpv6), and IPv6-only ones. */
+const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 33, 132, 136]);
+const ICMP_PROTOCOLS: ReadonlySet<number> = new Set([1, 58]);
+const IPV6_ONLY_PROTOCOLS: ReadonlySet<number> = new Set([41, 43, 44, 58, 59, 60]);
+const RULE_MEMBERS = ['direction', 'ethertype', 'protocol', 'portRangeMin', 'portRangeMax', 'remoteIpPrefix', 'remoteGroupId'];
+
+/** One rule of a securityGroup event, validated as Neutron's API does (at: `rules[i]`, for the errors). */
+function sgRule(v: unknown, at: string): SecurityGroupRule {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`"${at}" must be an object`);
+  const o = v as Record<string, unknown>;
+  only(o, RULE_MEMBERS, `${at}.`);
+  const given = (k: string): boolean => o[k] !== undefined && o[k] !== null;
+  const { direction, ethertype } = o;
+  if (direction !== 'ingress' && direction !== 'egress') fail(`"${at}.direction" must be ingress or egress`);
+  if (ethertype !== 'IPv4' && ethertype !== 'IPv6') fail(`"${at}.ethertype" must be IPv4 or IPv6`);
+  let protocol: number | undefined;
+  if (given('protocol')) {
+    const p = o.protocol;
+    protocol = typeof p === 'string' ? PROTOCOLS.get(p) : Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 255 ? p as number : undefined;
+    if (protocol === undefined) fail(`"${at}.protocol" ${JSON.stringify(p)} must be a protocol name (tcp, udp, icmp, icmpv6, sctp, ...) or a number in 0..255`);
+    if (ethertype === 'IPv4' && IPV6_ONLY_PROTOCOLS.has(protocol)) fail(`"${at}.protocol" ${JSON.stringify(p)} is IPv6 only; the rule's ethertype is IPv4`);
+    // Neutron reads ICMP on an IPv6 rule as ICMPv6 (its legacy spellings "icmp" and 1 mean 58 there).
+    if (ethertype === 'IPv6' && protocol === 1) protocol = 58;
+  }
+  const range: { portRangeMin?: number; portRangeMax?: number } = {};
+  for (const k of ['portRangeMin', 'portRangeMax'] as const) {
+    if (!given(k)) continue;
+    if (!Number.isInteger(o[k])) fail(`"${at}.${k}" must be an integer`);
+    range[k] = o[k] as number;
+  }
+  const { portRangeMin: min, portRangeMax: max } = range;
+  const first = min !== undefined ? 'portRangeMin' : 'portRangeMax';
+  if (min !== undefined || max !== undefined) {
+    if (protocol === undefined) fail(`"${at}.${first}" needs a protocol (ports for tcp, udp, sctp, udplite, dccp; type and code for icmp, icmpv6)`);
+    if (PORT_PROTOCOLS.has(protocol)) {
+      for (const [k, x] of [['portRangeMin', min], ['portRangeMax', max]] as const) {
+        if (x !== undefined && (x < 1 || x > 65535)) fail(`"${at}.${k}" ${x} must be a port in 1..65535`);
+      }
+      if (min === undefined) fail(`"${at}.portRangeMax" needs portRangeMin`);
+      if (max === undefined) fail(`"${at}.portRangeMin" needs portRangeMax (for one port, give both the same)`);
+      if (min > max) fail(`"${at}.portRangeMax" ${max} is below portRangeMin ${min}`);
+    } else if (ICMP_PROTOCOLS.has(protocol)) {
+      for (const [k, x, what] of [['portRangeMin', min, 'type'], ['portRangeMax', max, 'code']] as const) {
+        if (x !== undefined && (x < 0 || x > 255)) fail(`"${at}.${k}" ${x} (the ICMP ${what}) must be in 0..255`);
+      }
+      if (min === undefined) fail(`"${at}.portRangeMax" (the ICMP code) needs portRangeMin (the ICMP type)`);
+    } else {
+      fail(`"${at}.${first}": protocol ${JSON.stringify(o.protocol)} has no ports (ports for tcp, udp, sctp, udplite, dccp; type and code for icmp, icmpv6)`);
+    }
+  }
+  if (given('remoteIpPrefix') && given('remoteGroupId')) fail(`"${at}.remoteGroupId": a rule has either remoteIpPrefix or remoteGroupId, not both`);
+  return {
+    direction, ethertype, ...(protocol !== undefined ? { protocol } : {}), ...range,
+    ...(given('remoteIpPrefix') ? { remoteIpPrefix: cidr(o.remoteIpPrefix, `${at}.remoteIpPrefix`, false, ethertype) } : {}),
+    ...(given('remoteGroupId') ? { remoteGroupId: nameValue(o.remoteGroupId, `${at}.remoteGroupId`) } : {}),
+  };
+}
+
+/** A list of names without repeats (`securityGroups`). */
+function names(v: unknown, k: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail(`"${k}" must be an array of ids`);
+  const out = v.map((x, i) => nameValue(x, `${k}[${i}]`));
+  out.forEach((x, i) => {
+    const j = out.indexOf(x);
+    if (j < i) fail(`"${k}[${i}]" ${x} repeats ${k}[${j}]`);
+  });
+  return out;
 }
 
 /** Validates one parsed JSON value as a topology event. Throws TopologyError with the reason. */
@@ -192,7 +315,7 @@ function validateEvent(v: unknown): TopologyEvent {
       return { type: 'network', id: name(o, 'id'), vni: vni as number, ...rev(o) };
     }
     case 'port': {
-      only(o, ['type', 'id', 'network', 'host', 'mac', 'fixedIps', 'allowedAddressPairs', 'portSecurity', 'deviceOwner', 'ofport', 'rev']);
+      only(o, ['type', 'id', 'network', 'host', 'mac', 'fixedIps', 'allowedAddressPairs', 'portSecurity', 'securityGroups', 'deviceOwner', 'ofport', 'rev']);
       if (o.deviceOwner !== undefined && (typeof o.deviceOwner !== 'string' || o.deviceOwner.length > 255)) fail('"deviceOwner" must be a string');
       const fixed = o.fixedIps ?? [];
       if (!Array.isArray(fixed)) fail('"fixedIps" must be an array of IP addresses');
@@ -203,27 +326,51 @@ function validateEvent(v: unknown): TopologyEvent {
       if (o.ofport !== undefined && (!Number.isInteger(o.ofport) || (o.ofport as number) < 2 || (o.ofport as number) >= 0xff00)) {
         fail('"ofport" must be an integer in 2..65279 (1 is patch-tun)');
       }
+      const securityGroups = names(o.securityGroups, 'securityGroups');
+      if (securityGroups.length > 0 && o.portSecurity === false) {
+        fail('"securityGroups" must be empty when "portSecurity" is false (Neutron refuses security groups on a port without port security)');
+      }
       return {
         type: 'port', id: name(o, 'id'), network: name(o, 'network'), host: name(o, 'host'), mac: mac(o.mac, 'mac'),
         fixedIps: fixed.map((x, i) => ip(x, `fixedIps[${i}]`)),
         allowedAddressPairs: pairs.map((p, i) => {
           const po = obj(p);
           only(po, ['ip', 'mac']);
-          return { ip: ip(po.ip, `allowedAddressPairs[${i}].ip`), ...(po.mac !== undefined ? { mac: mac(po.mac, `allowedAddressPairs[${i}].mac`) } : {}) };
+          // An address, or a CIDR as Neutron allows (host bits zeroed; a full-length one is its address).
+          const at = `allowedAddressPairs[${i}].ip`;
+          const pair = typeof po.ip === 'string' && po.ip.includes('/') ? cidr(po.ip, at, true) : po.ip;
+          return { ip: typeof pair === 'string' && pair.includes('/') ? pair : ip(pair, at),
+            ...(po.mac !== undefined ? { mac: mac(po.mac, `allowedAddressPairs[${i}].mac`) } : {}) };
         }),
         portSecurity: (o.portSecurity as boolean | undefined) ?? true,
+        securityGroups,
         ...(o.deviceOwner !== undefined ? { deviceOwner: o.deviceOwner as string } : {}),
         ...(o.ofport !== undefined ? { ofport: o.ofport as number } : {}),
         ...rev(o),
       };
     }
+    case 'securityGroup': {
+      only(o, ['type', 'id', 'rules', 'stateful', 'rev']);
+      const rules = o.rules ?? [];
+      if (!Array.isArray(rules)) fail('"rules" must be an array of rules');
+      if (o.stateful !== undefined && typeof o.stateful !== 'boolean') fail('"stateful" must be true or false');
+      const valid = rules.map((r, i) => sgRule(r, `rules[${i}]`));
+      const seen = new Map<string, number>();
+      valid.forEach((r, i) => {
+        const key = JSON.stringify(r);
+        const j = seen.get(key);
+        if (j !== undefined) fail(`"rules[${i}]" repeats rules[${j}] (Neutron refuses a duplicate rule)`);
+        seen.set(key, i);
+      });
+      return { type: 'securityGroup', id: name(o, 'id'), rules: valid, stateful: (o.stateful as boolean | undefined) ?? true, ...rev(o) };
+    }
     case 'remove': {
       only(o, ['type', 'kind', 'id', 'rev']);
-      if (o.kind !== 'host' && o.kind !== 'network' && o.kind !== 'port') fail('"kind" must be host, network or port');
+      if (o.kind !== 'host' && o.kind !== 'network' && o.kind !== 'port' && o.kind !== 'securityGroup') fail('"kind" must be host, network, port or securityGroup');
       return { type: 'remove', kind: o.kind, id: name(o, 'id'), ...rev(o) };
     }
     default:
-      return fail(`"type" must be host, network, port or remove (got ${JSON.stringify(o.type)})`);
+      return fail(`"type" must be host, network, port, securityGroup or remove (got ${JSON.stringify(o.type)})`);
   }
 }
 

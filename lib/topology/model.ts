@@ -1,12 +1,20 @@
 // The topology model: hosts, networks and ports, built by applying validated events. Applying an
 // event either succeeds whole or throws TopologyError and leaves the model as it was.
 import { readFileSync } from 'node:fs';
-import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, SecurityGroupEvent, TopologyError, TopologyEvent } from './events.js';
+import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, RemoveEvent, SecurityGroupEvent, sortAddresses, TopologyError, TopologyEvent } from './events.js';
 
 export type Host = Omit<HostEvent, 'type'>;
 export type Network = Omit<NetworkEvent, 'type'>;
 export type Port = Omit<PortEvent, 'type'>;
 export type SecurityGroup = Omit<SecurityGroupEvent, 'type'>;
+
+/** A group's members: the fixed IPs and address-pair IPs/CIDRs of its ports, on every host, sorted, once each. */
+export interface GroupMembers {
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+}
+
+const NO_MEMBERS: GroupMembers = { v4: [], v6: [] };
 
 export class Topology {
   readonly hosts = new Map<string, Host>();
@@ -21,6 +29,14 @@ export class Topology {
   private readonly byHost = new Map<string, Map<string, Port>>();
   private readonly byNetwork = new Map<string, Map<string, Port>>();
   private readonly seq = new Map<string, number>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  /** Security group -> its ports (membership) and -> host -> how many of them the host has. */
+  private readonly groupPorts = new Map<string, Map<string, Port>>();
+  private readonly groupHosts = new Map<string, Map<string, number>>();
+  /** Security group R -> the groups whose rules name R as remote group (R itself when it names itself). */
+  private readonly namedBy = new Map<string, Set<string>>();
+  /** membersOf's answer per group, until a port of the group changes (shared by every host's state). */
+  private readonly membersCache = new Map<string, GroupMembers>();
   /** portsOn/portsIn's sorted answer per index entry, until that entry changes (asked at every pass). */
   private readonly orderedCache = new WeakMap<ReadonlyMap<string, Port>, readonly Port[]>();
   private nextSeq = 0;
@@ -32,6 +48,9 @@ export class Topology {
    * The hosts whose state the last applied change may alter: the port's host and every host with a
    * port in its network (l2pop entries, flood lists, tunnels), a host and those sharing a network
    * with it (its tunnel IP), a network's hosts (its VNI). The controller wakes only their agents.
+   * Security groups: a group's change touches the hosts with a port in it or in a group whose rules
+   * name it as remote; a port's change also touches the hosts with a port in a group whose rules
+   * name one of the port's old or new groups as remote (their members changed).
    */
   lastTouched: ReadonlySet<string> = new Set();
 
@@ -60,6 +79,11 @@ export class Topology {
     copy(this.byHost, c.byHost, (m) => new Map(m));
     copy(this.byNetwork, c.byNetwork, (m) => new Map(m));
     copy(this.seq, c.seq);
+    copy(this.securityGroups, c.securityGroups);
+    copy(this.groupPorts, c.groupPorts, (m) => new Map(m));
+    copy(this.groupHosts, c.groupHosts, (m) => new Map(m));
+    copy(this.namedBy, c.namedBy, (s) => new Set(s));
+    copy(this.membersCache, c.membersCache);
     c.nextSeq = this.nextSeq;
     c.version = this.version;
     return c;
@@ -68,6 +92,35 @@ export class Topology {
   /** Hosts with at least one port in a network. */
   hostsIn(network: string): Iterable<string> {
     return this.netHosts.get(network)?.keys() ?? [];
+  }
+
+  /** Hosts with at least one port in a security group. */
+  hostsInGroup(group: string): Iterable<string> {
+    return this.groupHosts.get(group)?.keys() ?? [];
+  }
+
+  /** The ports in a security group, on every host (Neutron's members, plugged or not). */
+  portsInGroup(group: string): Iterable<Port> {
+    return this.groupPorts.get(group)?.values() ?? [];
+  }
+
+  /** The groups whose rules name a group as remote group. */
+  groupsNaming(group: string): ReadonlySet<string> {
+    return this.namedBy.get(group) ?? new Set();
+  }
+
+  /**
+   * A group's members: every address (fixed IPs, address-pair IPs and CIDRs) of its ports on every
+   * host, split v4/v6, sorted, once each. The same object while no port of the group changes.
+   */
+  membersOf(group: string): GroupMembers {
+    let m = this.membersCache.get(group);
+    if (!m) {
+      const all = [...this.portsInGroup(group)].flatMap((p) => [...p.fixedIps, ...p.allowedAddressPairs.map((a) => a.ip)]);
+      m = all.length === 0 ? NO_MEMBERS : { v4: sortAddresses(all.filter((a) => !a.includes(':'))), v6: sortAddresses(all.filter((a) => a.includes(':'))) };
+      this.membersCache.set(group, m);
+    }
+    return m;
   }
 
   /** A host and every host it shares a network with. */
@@ -86,12 +139,16 @@ export class Topology {
       if (ports.size === 0) index.delete(key);
     }
     if (!this.seq.has(p.id)) this.seq.set(p.id, this.nextSeq++);
-    let hosts = this.netHosts.get(p.network);
-    if (!hosts) this.netHosts.set(p.network, (hosts = new Map()));
-    const n = (hosts.get(p.host) ?? 0) + delta;
-    if (n > 0) hosts.set(p.host, n);
-    else hosts.delete(p.host);
-    if (hosts.size === 0) this.netHosts.delete(p.network);
+    countHost(this.netHosts, p.network, p.host, delta);
+    for (const g of p.securityGroups) {
+      let ports = this.groupPorts.get(g);
+      if (!ports) this.groupPorts.set(g, (ports = new Map()));
+      if (delta > 0) ports.set(p.id, p);
+      else ports.delete(p.id);
+      if (ports.size === 0) this.groupPorts.delete(g);
+      countHost(this.groupHosts, g, p.host, delta);
+      this.membersCache.delete(g);
+    }
   }
 
   private applyEvent(e: TopologyEvent, touched: Set<string>): boolean {
@@ -123,6 +180,7 @@ export class Topology {
         if (stale(old, e)) return false;
         if (!this.networks.has(e.network)) throw new TopologyError(`port ${e.id}: unknown network ${e.network}`);
         if (!this.hosts.has(e.host)) throw new TopologyError(`port ${e.id}: unknown host ${e.host}`);
+        for (const g of e.securityGroups) if (!this.securityGroups.has(g)) throw new TopologyError(`port ${e.id}: unknown security group ${g}`);
         const taken = (key: string, what: string, scope: string): void => {
           const holder = this.unique.get(key);
           if (holder !== undefined && holder !== e.id) throw new TopologyError(`port ${e.id}: ${what} is already port ${holder}'s ${scope}`);
@@ -143,7 +201,23 @@ export class Topology {
         this.touchPort(port, touched);
         return true;
       }
+      case 'securityGroup': {
+        const old = this.securityGroups.get(e.id);
+        if (stale(old, e)) return false;
+        e.rules.forEach((r, i) => {
+          if (r.remoteGroupId !== undefined && r.remoteGroupId !== e.id && !this.securityGroups.has(r.remoteGroupId)) {
+            throw new TopologyError(`security group ${e.id}: rules[${i}].remoteGroupId names unknown security group ${r.remoteGroupId}`);
+          }
+        });
+        const { type: _t, ...group } = e;
+        if (old) this.nameRemotes(old, -1);
+        this.securityGroups.set(e.id, group);
+        this.nameRemotes(group, 1);
+        this.touchGroup(e.id, touched);
+        return true;
+      }
       case 'remove': {
+        if (e.kind === 'securityGroup') return this.removeGroup(e);
         const table = e.kind === 'host' ? this.hosts : e.kind === 'network' ? this.networks : this.ports;
         if (!table.has(e.id)) throw new TopologyError(`remove ${e.kind} ${e.id}: no such ${e.kind}`);
         if (e.kind !== 'port') {
@@ -168,6 +242,38 @@ export class Topology {
   private touchPort(p: Port, touched: Set<string>): void {
     touched.add(p.host);
     for (const h of this.hostsIn(p.network)) touched.add(h);
+    for (const g of p.securityGroups) for (const by of this.groupsNaming(g)) for (const h of this.hostsInGroup(by)) touched.add(h);
+  }
+
+  /** The hosts a group's change concerns: those with a port in it or in a group naming it as remote. */
+  private touchGroup(id: string, touched: Set<string>): void {
+    for (const g of [id, ...this.groupsNaming(id)]) for (const h of this.hostsInGroup(g)) touched.add(h);
+  }
+
+  /** Enters (1) or withdraws (-1) a group's rules in the index of who names whom as remote group. */
+  private nameRemotes(g: SecurityGroup, delta: 1 | -1): void {
+    for (const r of g.rules) {
+      if (r.remoteGroupId === undefined) continue;
+      let by = this.namedBy.get(r.remoteGroupId);
+      if (!by) this.namedBy.set(r.remoteGroupId, (by = new Set()));
+      if (delta > 0) by.add(g.id);
+      else by.delete(g.id);
+      if (by.size === 0) this.namedBy.delete(r.remoteGroupId);
+    }
+  }
+
+  /** Removes a group no port uses and no other group names as remote; no host's state holds it then. */
+  private removeGroup(e: RemoveEvent): true {
+    const g = this.securityGroups.get(e.id);
+    if (!g) throw new TopologyError(`remove securityGroup ${e.id}: no such securityGroup`);
+    const user = this.portsInGroup(e.id)[Symbol.iterator]().next();
+    if (!user.done) throw new TopologyError(`remove securityGroup ${e.id}: port ${user.value.id} still uses it`);
+    const namer = [...this.groupsNaming(e.id)].find((by) => by !== e.id);
+    if (namer !== undefined) throw new TopologyError(`remove securityGroup ${e.id}: security group ${namer} names it as remote group`);
+    this.nameRemotes(g, -1);
+    this.securityGroups.delete(e.id);
+    this.membersCache.delete(e.id);
+    return true;
   }
 
   /** Ports of a host, in the order they were added. */
@@ -189,6 +295,16 @@ export class Topology {
     }
     return sorted;
   }
+}
+
+/** Counts a host's entries under a key (network or group -> host -> count), dropping what reaches zero. */
+function countHost(index: Map<string, Map<string, number>>, key: string, host: string, delta: 1 | -1): void {
+  let hosts = index.get(key);
+  if (!hosts) index.set(key, (hosts = new Map()));
+  const n = (hosts.get(host) ?? 0) + delta;
+  if (n > 0) hosts.set(host, n);
+  else hosts.delete(host);
+  if (hosts.size === 0) index.delete(key);
 }
 
 /** The uniqueness keys of a port: its MAC, each fixed IP (per network), its ofport (per host). */

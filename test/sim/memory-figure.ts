@@ -29,7 +29,7 @@ function brTunFlows(): string[] {
   for (let n = 0; n < 40; n++) {
     t.apply({ type: 'network', id: `net${n}`, vni: 5000 + n });
     const addPort = (host: string, k: number): void => {
-      t.apply({ type: 'port', id: `p${port}`, network: `net${n}`, host, mac: mac(++port), fixedIps: [`10.0.${n}.${k + 10}`], allowedAddressPairs: [], portSecurity: true });
+      t.apply({ type: 'port', id: `p${port}`, network: `net${n}`, host, mac: mac(++port), fixedIps: [`10.0.${n}.${k + 10}`], allowedAddressPairs: [], portSecurity: true, securityGroups: [] });
     };
     addPort('local', 0);
     for (let k = 0; k < 10; k++) addPort(`r${(n * 7 + k * 13) % 50}`, k + 1);

@@ -28,7 +28,7 @@ describe('host state', () => {
     t.apply(parseEventLine('{"type":"host","name":"a","tunnelIp":"10.0.0.1"}'));
     for (let n = 0; n < 4095; n++) {
       t.apply({ type: 'network', id: `n${n}`, vni: n + 1 });
-      t.apply({ type: 'port', id: `p${n}`, network: `n${n}`, host: 'a', mac: `fa:16:3e:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`, fixedIps: [], allowedAddressPairs: [], portSecurity: true, ofport: n + 2 });
+      t.apply({ type: 'port', id: `p${n}`, network: `n${n}`, host: 'a', mac: `fa:16:3e:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`, fixedIps: [], allowedAddressPairs: [], portSecurity: true, securityGroups: [], ofport: n + 2 });
     }
     const s = deriveHostState(t, 'a');
     expect(s.networks).to.have.length(4094);

@@ -21,7 +21,7 @@ describe('topology events', () => {
     ['{"type":"network","id":"n9","vni":1001}', /VNI 1001 is already network n1's/],
     ['{"type":"remove","kind":"network","id":"n1"}', /port p1 still uses it/],
     ['{"type":"remove","kind":"port","id":"ghost"}', /no such port/],
-    ['{"type":"bogus"}', /"type" must be host, network, port or remove/],
+    ['{"type":"bogus"}', /"type" must be host, network, port, securityGroup or remove/],
     ['{"type":"host","name":"c","tunnelIp":"10.0.0.9","extra":1}', /unknown member "extra"/],
     ['{"type":"host","name":"c","tunnelIp":', /not JSON/],
     ['[1,2]', /must be a JSON object/],
