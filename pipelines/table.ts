@@ -124,8 +124,23 @@ const PROTOCOL_KEYS: readonly ProtocolKey[] = ['arp', 'ip', 'ipv6', 'icmp', 'icm
 const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(
   PROTOCOL_KEYWORDS.filter((k) => (PROTOCOL_KEYS as readonly string[]).includes(k.name)).map((k) => [k.name, k]),
 );
-/** Match values given as text, parsed once per field and text (ct_state and masks repeat on every port's flows). */
-const parsedValue = memo((field: FieldDef, text: string) => parseFieldValue(field, text));
+/**
+ * Match values given as text, parsed once per field and text (ct_state and masks repeat on every
+ * port's flows). Its own bounded cache, not `memo`'s: a member address per flow would flush that
+ * shared one of the flows it exists to keep.
+ */
+const parsedValues = new Map<FieldDef, Map<string, { value: bigint; mask?: bigint }>>();
+const PARSED_MAX = 4096;
+function parsedValue(field: FieldDef, text: string): { value: bigint; mask?: bigint } {
+  let byText = parsedValues.get(field);
+  if (!byText) parsedValues.set(field, (byText = new Map()));
+  let v = byText.get(text);
+  if (!v) {
+    if (byText.size >= PARSED_MAX) byText.clear();
+    byText.set(text, (v = parseFieldValue(field, text)));
+  }
+  return v;
+}
 
 const F_VLAN_VID = fieldByName('vlan_vid')!;
 const OFPFF_RESET_COUNTS = 4;
@@ -148,7 +163,12 @@ implements TableRef<K> {
   private readonly nextTables = new Set<TableRef<string>>();
   private readonly learnTables = new Set<TableRef<string>>();
 
-  constructor(readonly key: K, readonly decl: TableDecl<M, S, N, L>) {}
+  /** decl.matches, looked up once per key of every flow. */
+  private readonly matchKeys: ReadonlySet<string>;
+
+  constructor(readonly key: K, readonly decl: TableDecl<M, S, N, L>) {
+    this.matchKeys = new Set(decl.matches);
+  }
 
   /** Resolves the names of `next` and `learnsInto` among the bridge's tables (once, by `tables()`). */
   link(all: ReadonlyMap<string, TableRef<string>>): void {
@@ -177,7 +197,7 @@ implements TableRef<K> {
     const given = spec.match ?? {};
     for (const [k, v] of Object.entries(given) as Array<[M, MatchValue | undefined]>) {
       if (v === undefined) continue;
-      if (!d.matches.includes(k)) bad(`may not match ${k}`);
+      if (!this.matchKeys.has(k)) bad(`may not match ${k}`);
       const protocol = PROTOCOLS.get(k);
       if (protocol) {
         const { dlType, nwProto } = protocol;
