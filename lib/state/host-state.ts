@@ -255,12 +255,20 @@ function sameMapOr<V>(prev: ReadonlyMap<string, V> | undefined, next: ReadonlyMa
 }
 
 /**
- * The security groups of the plugged local ports with port security, and the members of the groups
+ * Whether Neutron filters a port: port security on, and not Neutron's own (`network:*`: DHCP, routers,
+ * its "trusted" ports, which get neither anti-spoofing nor a firewall).
+ */
+export function isProtected(p: Port): boolean {
+  return p.portSecurity && !p.deviceOwner?.startsWith('network:');
+}
+
+/**
+ * The security groups of the plugged local ports Neutron filters, and the members of the groups
  * their rules name as remote; undefined when no such port is in a group (no firewall to build).
  */
 function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined): FirewallState | undefined {
   const own = new Set<string>();
-  for (const p of localPorts) if (p.portSecurity) for (const g of p.securityGroups) own.add(g);
+  for (const p of localPorts) if (isProtected(p)) for (const g of p.securityGroups) own.add(g);
   if (own.size === 0) return undefined;
   const remote = new Set<string>();
   for (const g of own) for (const r of t.securityGroups.get(g)!.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);

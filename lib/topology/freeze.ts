@@ -46,12 +46,14 @@ export function namedBy(line: string): Named {
   return out;
 }
 
-/** The entity keys (`port:ID`, `network:ID`, `host:NAME`; `*:ID` when the kind is unknown) a line names. */
+const KINDS: readonly (string | undefined)[] = ['host', 'network', 'port', 'securityGroup'];
+
+/** The entity keys (`port:ID`, `network:ID`, `host:NAME`, `securityGroup:ID`; `*:ID` when the kind is unknown) a line names. */
 function entityKeys(n: Named): string[] {
   switch (n.type) {
     case 'host': return n.name ? [`host:${n.name}`] : [];
-    case 'network': case 'port': return n.id ? [`${n.type}:${n.id}`] : [];
-    case 'remove': return n.id ? [n.kind === 'host' || n.kind === 'network' || n.kind === 'port' ? `${n.kind}:${n.id}` : `*:${n.id}`] : [];
+    case 'network': case 'port': case 'securityGroup': return n.id ? [`${n.type}:${n.id}`] : [];
+    case 'remove': return n.id ? [KINDS.includes(n.kind) ? `${n.kind}:${n.id}` : `*:${n.id}`] : [];
     default: return [n.id, n.name].filter((x): x is string => !!x).map((x) => `*:${x}`);
   }
 }
@@ -73,8 +75,10 @@ export interface Freeze {
 /**
  * The hosts a rejected line concerns, against the topology as it stands: the host it names and those
  * sharing a network with it, the host of the port it names, every host with a port in the network it
- * names or in that port's network. All hosts when it names a port whose host is unknown, or nothing
- * identifiable at all.
+ * names or in that port's network, every host with a port in the security group it names or in a
+ * group whose rules name it as remote (a group the topology does not know yet concerns no host: no
+ * port can be in it, nor a rule name it). All hosts when it names a port whose host is unknown, or
+ * nothing identifiable at all.
  */
 export function freezeFor(where: string, error: string, line: string, t: Topology): Freeze {
   const n = namedBy(line);
@@ -103,6 +107,10 @@ export function freezeFor(where: string, error: string, line: string, t: Topolog
       if (!known && !n.host) all = true;
       break;
     }
+    case 'securityGroup':
+      if (id === undefined) break;
+      for (const g of [id, ...t.groupsNaming(id)]) for (const h of t.hostsInGroup(g)) hosts.add(h);
+      break;
     default:
       all = true;
   }

@@ -4,7 +4,7 @@
 import { Subject } from 'rxjs/internal/Subject';
 import { isEventLine, parseEventLine, TopologyError } from './events.js';
 import { Freeze, freezeFor, Freezes } from './freeze.js';
-import { Topology } from './model.js';
+import { SecurityGroup, Topology } from './model.js';
 
 export type ApplyResult = { readonly ok: true; readonly changed: boolean } | { readonly ok: false; readonly error: string };
 
@@ -108,8 +108,31 @@ export class TopologyStore {
     const lines = [
       ...[...t.hosts.values()].map((h) => ({ type: 'host', ...h })),
       ...[...t.networks.values()].map((n) => ({ type: 'network', ...n })),
+      ...groupsInOrder(t.securityGroups.values()),
       ...[...t.ports.values()].map((p) => ({ type: 'port', ...p })),
     ];
     return lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : '');
   }
+}
+
+/**
+ * Security groups as events that apply in order: a rule may name only a known group, and groups may
+ * name each other, so a group naming one not yet written comes first without those rules (and
+ * without its rev, which its whole version after all groups carries).
+ */
+function groupsInOrder(groups: Iterable<SecurityGroup>): object[] {
+  const written = new Set<string>();
+  const first: object[] = [];
+  const again: object[] = [];
+  for (const g of groups) {
+    const ready = g.rules.filter((r) => r.remoteGroupId === undefined || r.remoteGroupId === g.id || written.has(r.remoteGroupId));
+    if (ready.length === g.rules.length) first.push({ type: 'securityGroup', ...g });
+    else {
+      const { rev: _rev, ...bare } = g;
+      first.push({ type: 'securityGroup', ...bare, rules: ready });
+      again.push({ type: 'securityGroup', ...g });
+    }
+    written.add(g.id);
+  }
+  return [...first, ...again];
 }
