@@ -1,29 +1,16 @@
 // br-int: the integration bridge. VM ports are tagged with their network's local VLAN in OVSDB and
 // forwarding is NORMAL; the flows here are Neutron's defaults (canary table 23, dead VLAN 4095) and
-// the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25.
-import type { HostState, LocalPort } from '../lib/state/host-state.js';
+// the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25, or, with
+// the openvswitch firewall, its tables instead (pipelines/firewall/).
+import { HostState, isProtected, LocalPort } from '../lib/state/host-state.js';
 import { memo, memoOf, memoPer } from './memo.js';
 import type { PipelineOptions } from './options.js';
-import { PipelineFlow, tables } from './table.js';
+import type { PipelineFlow } from './table.js';
+import { BR_INT } from './br-int-tables.js';
+import { firewallFlows } from './firewall/index.js';
 
-// Adding a table: as for br-tun (see the note above BR_TUN in br-tun.ts).
-export const BR_INT = tables({
-  localSwitching: {
-    id: 0, name: 'LOCAL_SWITCHING', purpose: 'dead VLAN drop, spoofing checks per VM port',
-    matches: ['dl_vlan', 'in_port', 'arp', 'icmp6', 'icmp_type'], sets: [], next: ['arpSpoof', 'macSpoof', 'packetRateLimit'], outputs: ['normal'],
-  },
-  canary: { id: 23, name: 'CANARY', purpose: 'empty after an OVS restart', matches: [], sets: [], next: [] },
-  arpSpoof: {
-    id: 24, name: 'ARP_SPOOF', purpose: "ARP/ND only from the port's own addresses",
-    matches: ['arp', 'icmp6', 'in_port', 'arp_spa', 'icmp_type', 'nd_target'], sets: [], next: ['macSpoof', 'packetRateLimit'],
-  },
-  macSpoof: { id: 25, name: 'MAC_SPOOF', purpose: "frames only from the port's own MACs", matches: ['in_port', 'dl_src'], sets: [], next: ['localEgress'] },
-  localEgress: { id: 30, name: 'LOCAL_EGRESS', purpose: 'egress (no firewall)', matches: [], sets: [], next: ['packetRateLimit'] },
-  localIp: { id: 31, name: 'LOCAL_IP', purpose: 'local IP (unused)', matches: [], sets: [], next: ['packetRateLimit'] },
-  packetRateLimit: { id: 59, name: 'PACKET_RATE_LIMIT', purpose: 'rate limits (none)', matches: [], sets: [], next: ['transient'] },
-  transient: { id: 60, name: 'TRANSIENT', purpose: 'normal switching', matches: [], sets: [], next: [], outputs: ['normal'] },
-  transientEgress: { id: 62, name: 'TRANSIENT_EGRESS', purpose: 'normal switching (egress)', matches: [], sets: [], next: [], outputs: ['normal'] },
-});
+export { BR_INT };
+
 const T = BR_INT;
 
 export const DEAD_VLAN = 4095;
@@ -41,13 +28,16 @@ export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
   const cookie = o.cookies.brInt;
   // Each table appends its flows to one array (no copies from array to array).
   const out: PipelineFlow[] = [];
-  const ports = protectedPorts(s);
+  // The openvswitch firewall does the anti-spoofing itself: br-int's own checks go (their tables' defaults stay).
+  const firewall = o.firewall === 'openvswitch';
+  const ports = firewall ? [] : protectedPorts(s);
   localSwitching(ports, cookie, out);
   out.push(canary(cookie));
   arpSpoof(ports, cookie, out);
   macSpoof(ports, cookie, out);
   for (const f of toRateLimit(cookie)) out.push(f);
   for (const f of transient(cookie)) out.push(f);
+  if (firewall) firewallFlows(s, cookie, out);
   return out;
 }
 
@@ -58,7 +48,7 @@ function classic(): PipelineFlow[] {
 
 // Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
 function protectedPorts(s: HostState): LocalPort[] {
-  return s.localPorts.filter((p) => p.portSecurity && !p.deviceOwner?.startsWith('network:'));
+  return s.localPorts.filter(isProtected);
 }
 
 // Table 0 LOCAL_SWITCHING: the dead VLAN is dropped; a protected port's ARP and neighbour

@@ -11,7 +11,7 @@ import { BridgeName, renderPipeline } from './index.js';
 import type { PipelineOptions } from './options.js';
 import type { PipelineFlow } from './table.js';
 
-export type EdgeLabel = 'goto' | 'resubmit' | 'learn' | 'output';
+export type EdgeLabel = 'goto' | 'resubmit' | 'learn' | 'output' | 'ct';
 
 export interface GraphNode {
   /** A table's id as text ("4"), or a terminal's name ("patch-int", "tunnels", "IN_PORT", "NORMAL"). */
@@ -68,6 +68,7 @@ export function graphOfFlows(flows: readonly PipelineFlow[], bridge: BridgeName,
     const actions: readonly Action[] = [...ins.apply, ...(ins.write ?? [])];
     for (const a of actions) {
       if (a.type === 'resubmit') add(table, String(a.table === 255 ? table : a.table), 'resubmit');
+      else if (a.type === 'ct' && a.table !== 255) add(table, String(a.table), 'ct');
       else if (a.type === 'learn') add(table, String(a.learn.table), 'learn');
       else if (a.type === 'output') add(table, portClass(a.port, bridge, s), 'output');
       else if (a.type === 'output_reg') add(table, formatSubfield(a.src), 'output');

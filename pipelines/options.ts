@@ -3,12 +3,18 @@ import { createHash } from 'node:crypto';
 
 export type Profile = 'neutron' | 'classic';
 
+/** Neutron's firewall_driver: `noop` (br-int's anti-spoofing only) or `openvswitch` (security groups in br-int). */
+export type FirewallDriver = 'noop' | 'openvswitch';
+export const FIREWALL_DRIVERS: readonly FirewallDriver[] = ['noop', 'openvswitch'];
+
 export interface PipelineOptions {
   readonly profile: Profile;
   /** l2_population: static unicast entries and per-network flooding lists. */
   readonly l2pop: boolean;
   /** arp_responder (effective only with l2pop, as in Neutron). */
   readonly arpResponder: boolean;
+  /** The firewall driver (the neutron profile only). */
+  readonly firewall: FirewallDriver;
   /** Cookies per bridge; classic flows carry none. */
   readonly cookies: { readonly brTun: bigint; readonly brInt: bigint };
 }
@@ -28,6 +34,7 @@ export function pipelineOptions(o: Partial<Omit<PipelineOptions, 'cookies'>> & {
     profile,
     l2pop: o.l2pop ?? false,
     arpResponder: o.arpResponder ?? false,
+    firewall: o.firewall ?? 'noop',
     cookies: profile === 'classic' ? { brTun: 0n, brInt: 0n } : cookiesFor(o.controllerId ?? 'ofctl-ts'),
   };
 }

@@ -5,6 +5,7 @@
 // that declaration: at compile time (literal types) and again at run time, so computed specs fail
 // with the table and field named.
 import { Action, Learn, parseLearn, parseMove } from '../codecs/actions/index.js';
+import { parseSubfield } from '../codecs/ofctl/subfield.js';
 import { parseFieldValue } from '../codecs/ofctl/values.js';
 import { FieldDef, fieldByName, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../codecs/openflow/fields.js';
 import { Match, setField, setSlot } from '../codecs/openflow/match.js';
@@ -12,16 +13,22 @@ import { FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../codecs/op
 import { OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL } from '../codecs/openflow/ports.js';
 import { memo } from './memo.js';
 
-/** Match keys, in ovs-ofctl spelling (protocol shorthands are keys without a value). */
+/** Protocol shorthands a table may match (keys without a value), as the codec defines them. */
+export type ProtocolKey = 'arp' | 'ip' | 'ipv6' | 'icmp' | 'icmp6' | 'tcp' | 'udp' | 'sctp' | 'tcp6' | 'udp6' | 'sctp6';
+
+/** Match keys, in ovs-ofctl spelling. */
 export type MatchKey =
-  | 'in_port' | 'dl_src' | 'dl_dst' | 'dl_vlan' | 'vlan_tci' | 'tun_id' | 'arp' | 'icmp6' | 'icmp_type'
-  | 'arp_spa' | 'arp_tpa' | 'nd_target';
+  | ProtocolKey | 'in_port' | 'dl_src' | 'dl_dst' | 'dl_vlan' | 'vlan_tci' | 'tun_id' | 'icmp_type' | 'icmp_code'
+  | 'arp_spa' | 'arp_tpa' | 'nd_target' | 'dl_type' | 'nw_proto' | 'nw_src' | 'nw_dst' | 'ipv6_src' | 'ipv6_dst'
+  | 'tp_src' | 'tp_dst' | 'reg5' | 'reg6' | 'ct_state' | 'ct_zone' | 'ct_mark' | 'conj_id';
 
 /** What actions may write (the field, or the VLAN header for push/pop). */
-export type SetKey = 'vlan' | 'tun_id' | 'arp_op' | 'arp_sha' | 'arp_tha' | 'arp_spa' | 'arp_tpa' | 'eth_src' | 'eth_dst';
+export type SetKey =
+  | 'vlan' | 'tun_id' | 'arp_op' | 'arp_sha' | 'arp_tha' | 'arp_spa' | 'arp_tpa' | 'eth_src' | 'eth_dst'
+  | 'reg5' | 'reg6' | 'reg7' | 'ct_mark';
 
-/** Where a flow may send the packet. */
-export type PortClass = 'patch' | 'tunnel' | 'in_port' | 'normal';
+/** Where a flow may send the packet ('vm': a VM's port on br-int). */
+export type PortClass = 'patch' | 'tunnel' | 'in_port' | 'normal' | 'vm';
 
 export interface TableDecl<M extends MatchKey, S extends SetKey, N extends string, L extends string> {
   readonly id: number;
@@ -44,6 +51,23 @@ export interface TableRef<K extends string> {
 
 export type MatchValue = string | number | true;
 
+/** set_field of one field (its name as ovs-ofctl spells it) to a value in that field's notation. */
+export interface SetFieldSpec<S extends SetKey> {
+  readonly setField: string;
+  readonly value: string | number;
+  readonly set: S;
+}
+
+/** ct(...): through the connection tracker in the zone of a 16-bit subfield, maybe committing, then on to a table. */
+export interface CtSpec<S extends SetKey, N extends string> {
+  readonly commit?: true;
+  /** The zone as a subfield, `NXM_NX_REG6[0..15]`. */
+  readonly zone: string;
+  readonly table?: TableRef<N>;
+  /** exec(...): writes to the connection (ct_mark), on commit. */
+  readonly exec?: readonly SetFieldSpec<S>[];
+}
+
 export type ActionSpec<S extends SetKey, N extends string, L extends string = never> =
   | { readonly goto: TableRef<N> }
   | { readonly resubmit: TableRef<N> }
@@ -60,8 +84,11 @@ export type ActionSpec<S extends SetKey, N extends string, L extends string = ne
   | { readonly popVlan: true; readonly set: Extract<S, 'vlan'> }
   /** set_field of tun_id (set_tunnel is the same action) */
   | { readonly setTunnel: number; readonly set: Extract<S, 'tun_id'> }
-  /** set_field of one field (its name as ovs-ofctl spells it) to a value in that field's notation */
-  | { readonly setField: string; readonly value: string | number; readonly set: S }
+  | SetFieldSpec<S>
+  | { readonly ct: CtSpec<S, N> }
+  | { readonly ctClear: true }
+  /** conjunction(ID,CLAUSE/OF), CLAUSE counted from 1 as in the text */
+  | { readonly conjunction: number; readonly clause: number; readonly of: number }
   /** move:SRC->DST in subfield syntax */
   | { readonly move: string; readonly set: S }
   /** learn(table=<into's number>,<learn>) */
@@ -73,6 +100,8 @@ export interface FlowSpec<M extends MatchKey, S extends SetKey, N extends string
   readonly actions: readonly ActionSpec<S, N, L>[];
   readonly cookie?: bigint;
   readonly hardTimeout?: number;
+  /** OFPFF_RESET_COUNTS, as Neutron's agent leaves it on some flows. */
+  readonly resetCounts?: true;
 }
 
 /** A flow of a pipeline (its text form is formatFlow(flow), what ovs-ofctl prints for it). */
@@ -85,15 +114,39 @@ export class PipelineError extends Error {}
 
 // Match keys with a value, resolved once to their field.
 const MATCH_FIELDS: ReadonlyMap<string, FieldDef> = new Map(
-  (['in_port', 'dl_src', 'dl_dst', 'dl_vlan', 'vlan_tci', 'tun_id', 'icmp_type', 'arp_spa', 'arp_tpa', 'nd_target'] as const)
-    .map((k) => [k, fieldByName(k)!]),
+  ([
+    'in_port', 'dl_src', 'dl_dst', 'dl_vlan', 'vlan_tci', 'tun_id', 'icmp_type', 'icmp_code', 'arp_spa', 'arp_tpa', 'nd_target',
+    'dl_type', 'nw_proto', 'nw_src', 'nw_dst', 'ipv6_src', 'ipv6_dst', 'tp_src', 'tp_dst', 'reg5', 'reg6', 'ct_state', 'ct_zone',
+    'ct_mark', 'conj_id',
+  ] as const).map((k) => [k, fieldByName(k)!]),
 );
-/** The protocol shorthands a table may match, as the codec defines them. */
+const PROTOCOL_KEYS: readonly ProtocolKey[] = ['arp', 'ip', 'ipv6', 'icmp', 'icmp6', 'tcp', 'udp', 'sctp', 'tcp6', 'udp6', 'sctp6'];
 const PROTOCOLS: ReadonlyMap<string, ProtocolKeyword> = new Map(
-  PROTOCOL_KEYWORDS.filter((k) => k.name === 'arp' || k.name === 'icmp6').map((k) => [k.name, k]),
+  PROTOCOL_KEYWORDS.filter((k) => (PROTOCOL_KEYS as readonly string[]).includes(k.name)).map((k) => [k.name, k]),
 );
+/**
+ * Match values given as text, parsed once per field and text (ct_state and masks repeat on every
+ * port's flows). Its own bounded cache, not `memo`'s: a member address per flow would flush that
+ * shared one of the flows it exists to keep.
+ */
+const parsedValues = new Map<FieldDef, Map<string, { value: bigint; mask?: bigint }>>();
+const PARSED_MAX = 4096;
+function parsedValue(field: FieldDef, text: string): { value: bigint; mask?: bigint } {
+  let byText = parsedValues.get(field);
+  if (!byText) parsedValues.set(field, (byText = new Map()));
+  let v = byText.get(text);
+  if (!v) {
+    if (byText.size >= PARSED_MAX) byText.clear();
+    byText.set(text, (v = parseFieldValue(field, text)));
+  }
+  return v;
+}
 
 const F_VLAN_VID = fieldByName('vlan_vid')!;
+const OFPFF_RESET_COUNTS = 4;
+const CT_COMMIT = 1;
+const CT_NO_TABLE = 255;
+const zoneOf = memo((text: string) => parseSubfield(text, 0));
 const F_TUN_ID = fieldByName('tun_id')!;
 
 /** Learn and move texts repeat across flows and pipelines: parse each once. */
@@ -110,7 +163,12 @@ implements TableRef<K> {
   private readonly nextTables = new Set<TableRef<string>>();
   private readonly learnTables = new Set<TableRef<string>>();
 
-  constructor(readonly key: K, readonly decl: TableDecl<M, S, N, L>) {}
+  /** decl.matches, looked up once per key of every flow. */
+  private readonly matchKeys: ReadonlySet<string>;
+
+  constructor(readonly key: K, readonly decl: TableDecl<M, S, N, L>) {
+    this.matchKeys = new Set(decl.matches);
+  }
 
   /** Resolves the names of `next` and `learnsInto` among the bridge's tables (once, by `tables()`). */
   link(all: ReadonlyMap<string, TableRef<string>>): void {
@@ -139,15 +197,16 @@ implements TableRef<K> {
     const given = spec.match ?? {};
     for (const [k, v] of Object.entries(given) as Array<[M, MatchValue | undefined]>) {
       if (v === undefined) continue;
-      if (!d.matches.includes(k)) bad(`may not match ${k}`);
-      if (k === 'arp' || k === 'icmp6') {
-        const { dlType, nwProto } = PROTOCOLS.get(k)!;
+      if (!this.matchKeys.has(k)) bad(`may not match ${k}`);
+      const protocol = PROTOCOLS.get(k);
+      if (protocol) {
+        const { dlType, nwProto } = protocol;
         setSlot(match, 'dl_type', dlType, 0xffffn);
         if (nwProto !== undefined) setSlot(match, 'nw_proto', nwProto, 0xffn);
         continue;
       }
       const field = MATCH_FIELDS.get(k)!;
-      const { value, mask } = typeof v === 'number' ? { value: BigInt(v), mask: undefined } : parseFieldValue(field, String(v));
+      const { value, mask } = typeof v === 'number' ? { value: BigInt(v), mask: undefined } : parsedValue(field, String(v));
       setField(match, field, value, mask);
     }
     const ctx = { vlan: (match.get('vlan_tci')?.value ?? 0n) >= 0x1000n };
@@ -163,7 +222,7 @@ implements TableRef<K> {
     }
     const flow: FlowModMessage = {
       type: 'flow_mod', command: OFPFC_ADD, table: d.id, priority: spec.priority, cookie: spec.cookie ?? 0n, cookieMask: 0n,
-      idleTimeout: 0, hardTimeout: spec.hardTimeout ?? 0, flags: 0, importance: 0, bufferId: OFP_NO_BUFFER,
+      idleTimeout: 0, hardTimeout: spec.hardTimeout ?? 0, flags: spec.resetCounts ? OFPFF_RESET_COUNTS : 0, importance: 0, bufferId: OFP_NO_BUFFER,
       outPort: OFPP_NONE, outGroup: OFPG_ANY, match, instructions: gotoTable === undefined ? { apply } : { apply, gotoTable },
     };
     return { table: d.id, flow };
@@ -189,6 +248,16 @@ implements TableRef<K> {
     if ('inPort' in a) return mayOutput('in_port'), [output(OFPP_IN_PORT)];
     if ('normal' in a) return mayOutput('normal'), [output(OFPP_NORMAL)];
     if ('drop' in a) return [];
+    if ('ctClear' in a) return [{ type: 'ct_clear' }];
+    if ('conjunction' in a) return [{ type: 'conjunction', id: a.conjunction, clause: a.clause - 1, nClauses: a.of }];
+    if ('ct' in a) {
+      const c = a.ct;
+      if (c.table) this.mayNext(c.table, bad);
+      return [{
+        type: 'ct', flags: c.commit ? CT_COMMIT : 0, zoneSrc: zoneOf(c.zone), zoneImm: 0, table: c.table?.id ?? CT_NO_TABLE, alg: 0,
+        actions: (c.exec ?? []).flatMap((x) => this.actions(x, ctx, bad)),
+      }];
+    }
     if ('learn' in a) {
       if (!this.learnTables.has(a.into)) bad(`may not learn into ${nameOf(a.into)}`);
       const text = `table=${a.into.id},${a.learn}`;

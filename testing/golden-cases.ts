@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { deriveHostState } from '../lib/state/host-state.js';
 import { readTopology } from '../lib/topology/model.js';
 import { BridgeName, BRIDGES, renderText } from '../pipelines/index.js';
-import { pipelineOptions, Profile } from '../pipelines/options.js';
+import { FirewallDriver, pipelineOptions, Profile } from '../pipelines/options.js';
 
 export interface GoldenCase {
   readonly name: string;
@@ -14,6 +14,7 @@ export interface GoldenCase {
   readonly profile: Profile;
   readonly l2pop?: boolean;
   readonly arpResponder?: boolean;
+  readonly firewall?: FirewallDriver;
 }
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -29,7 +30,7 @@ export function goldenPath(c: GoldenCase, host: string, bridge: BridgeName): str
 /** Renders every host and bridge of a case: [host, bridge, sorted lines]. */
 export function renderCase(c: GoldenCase): Array<[string, BridgeName, string[]]> {
   const topo = readTopology(`${FIXTURES}topologies/${c.topology}`);
-  const opts = pipelineOptions({ profile: c.profile, l2pop: c.l2pop ?? false, arpResponder: c.arpResponder ?? false });
+  const opts = pipelineOptions({ profile: c.profile, l2pop: c.l2pop ?? false, arpResponder: c.arpResponder ?? false, firewall: c.firewall ?? 'noop' });
   return c.hosts.flatMap((h) => {
     const state = deriveHostState(topo, h);
     return BRIDGES.map((b): [string, BridgeName, string[]] => [h, b, renderText(state, b, opts)]);

@@ -32,9 +32,10 @@ void yargs(args)
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false, describe: 'l2 population: static unicast entries, per-network flooding' })
     .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' })
+    .option('firewall', { choices: ['noop', 'openvswitch'] as const, default: 'noop' as const, describe: "security groups: Neutron's OVS firewall in br-int, or none" })
     .option('controller-id', { type: 'string', describe: 'derives the cookies (default ofctl-ts)' }),
   (a) => run('render', async () => (await import('./render.js')).renderCommand({
-    topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
     ...(a.controllerId ? { controllerId: a.controllerId } : {}),
   }, out)))
   .command('audit', "compare each host's bridges with the flows it should hold (read-only); exit 0 equal, 1 different, 2 error", (y) => y

@@ -23,6 +23,20 @@ describe('ofctl-ts render', function () {
     expect(r.stdout.split('\n').filter((l) => l)).to.deep.equal(want);
   });
 
+  it("--firewall openvswitch prints br-int with Neutron's firewall tables (the golden case); another driver is refused", async () => {
+    const args = ['render', '--topology', `${FIX}topologies/neutron-sg-small.jsonl`, '--host', 'compute', '--bridge', 'br-int'];
+    const r = await runCli([...args, '--firewall', 'openvswitch']);
+    expect(r.stderr).to.equal('');
+    expect(r.code).to.equal(0);
+    expect(r.stdout.split('\n').filter((l) => l)).to.deep.equal(
+      readFileSync(`${FIX}goldens/neutron-sg-small-firewall/compute.br-int.flows`, 'utf8').split('\n').filter((l) => l));
+    const noop = await runCli(args);
+    expect(noop.stdout).not.to.include('table=71');
+    const bad = await runCli([...args, '--firewall', 'iptables']);
+    expect(bad.code).not.to.equal(0);
+    expect(bad.stderr).to.match(/firewall/);
+  });
+
   it('rejects a bad topology with the line and reason', async () => {
     const r = await runCli(['render', '--topology', `${FIX}topologies/seed-003.jsonl`, '--host', 'nope']);
     expect(r.code).to.equal(1);
