@@ -85,7 +85,7 @@ function argFailure(err: ArgError): void {
   process.exitCode = 1;
 }
 
-/** The command runQuick ran (not help, version or a refused line): bin/ofctl-ts.js learns its code once. */
+/** The command runQuick ran (not help, version or a refused line): bin/ofctl-ts.js keeps a code cache for each. */
 export let ranCommand: string | undefined;
 
 /** Runs a flow tool line; false when it belongs to the yargs CLI (main.ts), which the caller runs. */
