@@ -76,6 +76,10 @@ function run(bundle, words) {
   return module.exports;
 }
 
+// Once nothing is left to do (every write done, every socket closed), exit at once: the same exit
+// ('exit' listeners run), without Node's teardown of its environment and V8's heap (~5 ms).
+process.once('beforeExit', (code) => process.exit(code));
+
 const argv = process.argv.slice(2);
 if (!fresh()) import('../dist/lib/cli/entry.js');
 else if (!run(quick, argv.filter((w) => !w.startsWith('-'))).handled) run(full, []);
