@@ -102,6 +102,22 @@ function usableOfMask(f: FieldDef, mask: bigint | undefined): number {
 const IGNORED = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
 
 function num(text: string, at: number, max: number, what: string): number {
+  // Up to 5 decimal digits (the usual priority or timeout): read without a BigInt.
+  if (text.length > 0 && text.length <= 5) {
+    let n = 0;
+    for (let i = 0; i < text.length; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) {
+        n = -1;
+        break;
+      }
+      n = n * 10 + d;
+    }
+    if (n >= 0) {
+      if (n > max) throw new FlowSyntaxError(`invalid ${what} "${text}"`, at);
+      return n;
+    }
+  }
   let v: bigint;
   try {
     v = parseUint(text);
@@ -111,6 +127,9 @@ function num(text: string, at: number, max: number, what: string): number {
   if (v > BigInt(max)) throw new FlowSyntaxError(`invalid ${what} "${text}"`, at);
   return Number(v);
 }
+
+/** The last cookie text read and its value: a generated file gives most of its flows one cookie. */
+let lastCookie = { text: '', value: 0n };
 
 /** Parses one flow. Throws FlowSyntaxError (with a column) on anything ovs-ofctl would refuse. */
 export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage {
@@ -233,7 +252,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) {
           throw new FlowSyntaxError(`cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${value}/-1)`, keyAt);
         }
-        cookie = parse(value, valueAt);
+        if (value !== lastCookie.text) lastCookie = { text: value, value: parse(value, valueAt) };
+        cookie = lastCookie.value;
       }
     } else if (key.includes('[')) {
       // FIELD[bits]=VALUE (ovs-ofctl's parse_subfield()): those bits of the field, exactly.
