@@ -6,6 +6,7 @@
 // The nested list is read, written and printed by the action codec itself (index.ts), which
 // imports this record: the two modules refer to each other only inside functions, at run time.
 import type { Reader, Writer } from '../openflow/bytes.js';
+import { refuse } from '../openflow/errors.js';
 import { fieldByName } from '../openflow/fields.js';
 import { ETH_TYPE_IP, ETH_TYPE_IPV6, IPPROTO_TCP, IPPROTO_UDP, slotValue } from '../openflow/match.js';
 import { checkSubfield, encodeOfsNbits, readSubfieldHeader, Subfield, subfieldHeader } from '../openflow/subfield.js';
@@ -85,7 +86,8 @@ export const ct: ActionRecord<Ct> = {
       const field = readSubfieldHeader(r);
       const ofsNbits = r.u16();
       zoneSrc = checkSubfield(r, { field, ofs: ofsNbits >> 6, nBits: (ofsNbits & 63) + 1 }, zAt);
-      if (zoneSrc.nBits !== 16) r.fail(`ct zone subfield of ${zoneSrc.nBits} bits (16 needed)`, zAt);
+      // ovs-ofctl writes a zone subfield of any width; its decoder and ovs-vswitchd refuse it so.
+      if (zoneSrc.nBits !== 16) refuse(`ct zone subfield of ${zoneSrc.nBits} bits (16 needed)`, zAt, 'OFPBAC_BAD_SET_LEN');
     } else {
       r.skip(4);
       zoneImm = r.u16();

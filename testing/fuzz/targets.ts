@@ -4,6 +4,7 @@
 import { formatFlow, formatFlowStatsReply } from '../../codecs/ofctl/format-flow.js';
 import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { DecodeError } from '../../codecs/openflow/bytes.js';
+import { RefusedMessage } from '../../codecs/openflow/errors.js';
 import { decodeMessage, encodeMessage, OfMessage } from '../../codecs/openflow/messages.js';
 import { FramingError, JsonFramer } from '../../codecs/ovsdb/framer.js';
 import { decodeRpc, fromMap, fromSet, Json, optionalInt, ProtocolError, uuidOf } from '../../codecs/ovsdb/protocol.js';
@@ -111,7 +112,13 @@ export function fuzzFlowText(input: FlowTextInput): Outcome {
   }
   // What we send, we must be able to read back (a peer echoing it, our own dump of it).
   const back = decodeMessage(wire);
-  if (!back.ok) return crash('decode of encoded parsed flow', back.error);
+  if (!back.ok) {
+    // The one flow text ovs-ofctl parses and encodes that OVS (its decoder, ovs-vswitchd) refuses.
+    if (back.error instanceof RefusedMessage && back.error.ofpError === 'OFPBAC_BAD_SET_LEN' && back.error.message.startsWith('ct zone subfield')) {
+      return rejected('written as ovs-ofctl writes it, refused as OVS refuses it (ct zone width)');
+    }
+    return crash('decode of encoded parsed flow', back.error);
+  }
   return ok(`parsed (${input.mode})`);
 }
 
