@@ -2,7 +2,7 @@
 // forwarding is NORMAL; the flows here are Neutron's defaults (canary table 23, dead VLAN 4095) and
 // the per-port ARP/ND/MAC anti-spoofing of the noop firewall (br_int.py), tables 0/24/25, or, with
 // the openvswitch firewall, its tables instead (pipelines/firewall/).
-import type { HostState, LocalPort } from '../lib/state/host-state.js';
+import { HostState, isProtected, LocalPort } from '../lib/state/host-state.js';
 import { memo, memoOf, memoPer } from './memo.js';
 import type { PipelineOptions } from './options.js';
 import type { PipelineFlow } from './table.js';
@@ -47,9 +47,6 @@ function classic(): PipelineFlow[] {
 }
 
 // Neutron protects only ports with port security that are not its own (`network:*`: DHCP, routers).
-export function isProtected(p: LocalPort): boolean {
-  return p.portSecurity && !p.deviceOwner?.startsWith('network:');
-}
 function protectedPorts(s: HostState): LocalPort[] {
   return s.localPorts.filter(isProtected);
 }

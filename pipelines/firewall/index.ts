@@ -2,8 +2,7 @@
 // 71-73, 81-82 and 91-94, as Neutron 21's agent installs them. A protected port (port security on,
 // not a trusted `network:*` port) gets the base flows and its security groups' rules; any other
 // port is let through its egress side unfiltered, as Neutron's `_initialize_egress_no_port_security`.
-import type { FirewallState, HostState, LocalNetwork, LocalPort } from '../../lib/state/host-state.js';
-import { isProtected } from '../br-int.js';
+import { FirewallState, HostState, isProtected, LocalNetwork, LocalPort } from '../../lib/state/host-state.js';
 import { memoPer } from '../memo.js';
 import type { PipelineFlow } from '../table.js';
 import { filteredPortFlows, fixedFlows, unfilteredPortFlows } from './base.js';
