@@ -5,7 +5,7 @@
 // each tool leaves are compared. Target (issue 14): <= 1.2x.
 import { cpus } from 'node:os';
 import { OvsSandbox } from '../testing/sandbox.js';
-import { compareOutputs, Figure, flowCount, interleaved, ofctlTs, ovsOfctl, printComparison, printSummary } from './common.js';
+import { compareOutputs, Figure, flowCount, interleaved, ofctlTs, ovsOfctl, printComparison, printCpu, printSummary } from './common.js';
 import { flowSets } from './flow-sets.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       const tables = new Map<string, string>();
       const r = await interleaved(ovsOfctl('-O', 'OpenFlow13', '--bundle', 'add-flows', set.bridge, set.file), ofctlTs('add-flows', set.bridge, set.file), env, {
         runs: RUNS,
+        cpu: true,
         before: async () => {
           await box.ofctl('del-flows', box.mgmtTarget(set.bridge));
           const n = await flowCount(box, set.bridge);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
         },
       });
       console.log(`  flow table after each tool's load (dump-flows --no-stats): ${compareOutputs(tables.get('ovs-ofctl')!, tables.get('ofctl-ts')!, { sorted: true })}`);
+      printCpu(r);
       figures.push(printComparison(`add-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl -O OpenFlow13 --bundle add-flows', 'ofctl-ts add-flows', r, TARGET, { ...(set.host ? { sumKey: `add-flows, br-tun + br-int of ${set.host}` } : {}) }));
       await box.ofctl('del-flows', box.mgmtTarget(set.bridge));
     }

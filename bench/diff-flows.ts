@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capture, compareOutputs, Figure, interleaved, ofctlTs, ovsOfctl, printComparison, printSummary } from './common.js';
+import { capture, compareOutputs, Figure, interleaved, ofctlTs, ovsOfctl, printComparison, printCpu, printSummary } from './common.js';
 import { flowSets } from './flow-sets.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
       const b = capture(ours, process.env, DIFFERENT).stdout;
       console.log(`  outputs, in order: ${compareOutputs(a, b)}`);
       console.log(`  outputs, as sets:  ${compareOutputs(a, b, { sorted: true })}`);
-      const r = await interleaved(ovs, ours, process.env, { runs: RUNS, okCodes: DIFFERENT });
+      const r = await interleaved(ovs, ours, process.env, { runs: RUNS, okCodes: DIFFERENT, cpu: true });
+      printCpu(r);
       figures.push(printComparison(`diff-flows, ${set.bridge} (${set.flows} flows)`, 'ovs-ofctl diff-flows', 'ofctl-ts diff-flows', r, TARGET, { ...(set.host ? { sumKey: `diff-flows, br-tun + br-int of ${set.host}` } : {}) }));
     }
     printSummary('diff-flows', figures);

@@ -16,7 +16,7 @@
 // ofctl-ts trusts --ca-cert alone (lib/tls.ts gives every TLS connection its `ca`), so those
 // certificates were never used; and the processes it starts (dot) are not Node's.
 'use strict';
-const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { existsSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 
@@ -33,38 +33,41 @@ function fresh() {
   }
 }
 
-/** Runs a bundle (a function of the CommonJS module's variables) and returns its exports. */
-function run(bundle) {
+/**
+ * Runs a bundle (a function of the CommonJS module's variables) and returns its exports. `words`:
+ * the command line's words that may name the command (the quick bundle's), which picks its cache.
+ */
+function run(bundle, words) {
   const { Script } = require('node:vm');
-  // One cache per Node version and architecture (V8 refuses a cache made by another V8). A
-  // missing or refused cache is written when the run ends, with every function the run compiled
-  // (OFCTL_TS_WRITE_CODE_CACHE=1: rewritten anyway, as the build does); where the directory is
-  // read-only, the CLI runs without one. The build cannot run every command to its end (no switch
-  // there: a dump compiles no printer), so the first successful run of each flow command adds the
-  // functions it compiled, once (the commands file beside the cache lists those that did).
-  const cacheFile = `${bundle}.${process.version}-${process.arch}.cache`;
-  const commandsFile = `${cacheFile}.commands`;
+  // One cache per command, Node version and architecture (V8 refuses a cache made by another V8),
+  // made by the command's first successful run from everything it compiled: a command deserializes
+  // its own code only (a dump: the codec and its printer; --help: the help text), where one cache
+  // for all grew with every command run (430-510 kB, ~10 ms to deserialize for --help). The command
+  // is the first word that is no option, unless an option's value came first: the first of two
+  // words with a cache wins, else the cache of the lines without a command (--help, the yargs CLI's
+  // bundle), a good start for any. A refused cache is rewritten; where the directory is read-only,
+  // the CLI runs without one.
+  const base = `${bundle}.${process.version}-${process.arch}`;
+  const cacheOf = (command) => `${base}${command ? `.${command}` : ''}.cache`;
+  const used = words.filter((w) => /^[a-z][a-z0-9-]*$/.test(w)).slice(0, 2).find((w) => existsSync(cacheOf(w))) ?? '';
   let cachedData;
-  let learnt = '';
   try {
-    cachedData = readFileSync(cacheFile);
-    learnt = readFileSync(commandsFile, 'latin1');
+    cachedData = readFileSync(cacheOf(used));
   } catch {
-    // no cache, or none of its commands run yet
+    // no cache yet
   }
   const script = new Script(readFileSync(bundle, 'latin1'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
-  const stale = !cachedData || script.cachedDataRejected;
   const module = { exports: {} };
   process.once('exit', (code) => {
-    // The flow command the quick bundle ran (options may come first: `-O OpenFlow13 dump-flows`).
-    const command = module.exports.ranCommand;
-    const learn = code === 0 && module.exports.handled === true && typeof command === 'string' && !learnt.split('\n').includes(command);
-    if (!stale && !learn && !process.env.OFCTL_TS_WRITE_CODE_CACHE) return;
+    // The flow command the quick bundle ran (none for --help, and for the yargs CLI's bundle).
+    const ran = module.exports.ranCommand ?? '';
+    const file = cacheOf(ran);
+    const refused = used === ran && cachedData !== undefined && script.cachedDataRejected;
+    if (code !== 0 || module.exports.handled === false || (!refused && existsSync(file))) return;
     try {
-      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, script.createCachedData());
-      renameSync(tmp, cacheFile);
-      writeFileSync(commandsFile, `${stale ? '' : learnt}${learn ? `${command}\n` : ''}`);
+      renameSync(tmp, file);
     } catch {
       // a read-only install, a full disk: the next run compiles again
     }
@@ -73,5 +76,10 @@ function run(bundle) {
   return module.exports;
 }
 
+// Once nothing is left to do (every write done, every socket closed), exit at once: the same exit
+// ('exit' listeners run), without Node's teardown of its environment and V8's heap (~5 ms).
+process.once('beforeExit', (code) => process.exit(code));
+
+const argv = process.argv.slice(2);
 if (!fresh()) import('../dist/lib/cli/entry.js');
-else if (!run(quick).handled) run(full);
+else if (!run(quick, argv.filter((w) => !w.startsWith('-'))).handled) run(full, []);

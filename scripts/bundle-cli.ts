@@ -16,7 +16,8 @@ const CLI = join(ROOT, 'dist', 'lib', 'cli');
 /** Each bundle and the compiled module it starts from. */
 const BUNDLES = [['ofctl-ts-quick.cjs', 'quick-entry.js'], ['ofctl-ts.cjs', 'main.js']] as const;
 
-// Stale code caches of an earlier bundle would only be rejected: remove them.
+// Stale code caches of an earlier bundle would only be rejected: remove them (and the lists of
+// learnt commands that an earlier bin kept beside its one cache).
 for (const f of readdirSync(CLI)) if (/^ofctl-ts.*\.cjs\..*\.cache(\.commands)?$/.test(f)) rmSync(join(CLI, f));
 
 // rxjs's package exports give Node its CommonJS build, which cannot be tree-shaken (340 kB where a
@@ -82,13 +83,13 @@ for (const [bundle, entry] of BUNDLES) {
 // bundle's own directory stands in for that build's.
 cpSync(join(ROOT, 'node_modules', 'yargs', 'locales'), join(CLI, '..', 'locales'), { recursive: true });
 
-// The code cache, made now for this Node: each run below adds the functions it compiled (command
-// line parsing, the flow parser, the help text). A run with another Node makes its own on first use.
+// The code caches, made now for this Node (bin/ofctl-ts.js: one a command, from its first
+// successful run): the lines without a command (--help) and the yargs CLI's (`render --help`), and
+// diff-flows of two files, which needs no switch. Each other command makes its own on first use.
 const BIN = join(ROOT, 'bin', 'ofctl-ts.js');
 const FLOWS = join(ROOT, 'fixtures', 'seed-003', 'compute-br-tun.add-flows.txt');
-// `render --help` is the yargs CLI's run (every other line here is the flow tool's).
-for (const args of [['--help'], ['render', '--help'], ['diff-flows', FLOWS, FLOWS], ['dump-flows', 'unix:/nonexistent/ofctl-ts-warm-up']]) {
-  spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, OFCTL_TS_WRITE_CODE_CACHE: '1' }, stdio: 'ignore' });
+for (const args of [['--help'], ['render', '--help'], ['diff-flows', FLOWS, FLOWS]]) {
+  spawnSync(process.execPath, [BIN, ...args], { stdio: 'ignore' });
 }
 
 console.log(`bundle-cli: ${modules} modules -> dist/lib/cli/${BUNDLES.map(([b]) => b).join(', ')} (${(bytes / 1024).toFixed(0)} kB)`);

@@ -107,8 +107,9 @@ export function checkFieldPrereq(f: FieldDef, ctx: ParseContext, what: string, a
 
 /** checkFieldPrereq()'s test alone: OVS's warning when f's prerequisites do not hold, else undefined. */
 export function fieldPrereqWhy(f: FieldDef, ctx: Pick<ParseContext, 'match' | 'vlan'>, what: string): string | undefined {
-  const c = { ...protocolContext(ctx.match, true), vlan: ctx.vlan };
-  if (prereqHolds(f.prereq, c) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return undefined;
+  // A field that needs no protocol (eth_src, tun_id, the registers) holds without a context.
+  const free = f.prereq === 'none' || f.prereq === 'ethernet';
+  if ((free || prereqHolds(f.prereq, { ...protocolContext(ctx.match, true), vlan: ctx.vlan })) && (f.name !== 'vlan_vid' || what === 'source field' || ctx.vlan)) return undefined;
   return `${what} ${f.name} lacks correct prerequisites`;
 }
 

@@ -103,7 +103,7 @@ function setFieldSuffix(f: FieldDef): Uint8Array {
 
 /**
  * Writes a set_field's text from its bytes, as its record prints it, for the fields whose value
- * is a MAC, an IPv4 address or a number of up to 32 bits (64 in hex): each flow's own addresses
+ * is a MAC, an IPv4 or IPv6 address or a number of up to 32 bits (64 in hex): each flow's own addresses
  * in ARP responders and the like, which the memo would only see once. Returns false having
  * written nothing for anything else and anything the record's decoder may refuse (it then decodes
  * and prints it, or says why not).
@@ -125,6 +125,11 @@ function writeSetField(out: TextSink, b: Buffer, p: number, end: number): boolea
       if (n !== 4) return false;
       out.bytes(SET_FIELD_PREFIX);
       out.ipv4(u32(b, v));
+      break;
+    case 'ipv6':
+      if (n !== 16) return false;
+      out.bytes(SET_FIELD_PREFIX);
+      out.ipv6(b, v, -1);
       break;
     case 'decimal':
     case 'hex': {
@@ -360,6 +365,8 @@ const CLOSE = 0x29;
 const DOT = 0x2e;
 const COLON = 0x3a;
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
+/** IPv6 words being printed (TextSink#ipv6). */
+const IPV6_WORDS = new Int32Array(8);
 
 /**
  * Text written as bytes into one buffer, handed on in big chunks: a dump is megabytes of text,
@@ -472,6 +479,52 @@ export class TextSink {
     for (let i = 0; i < 6; i++) {
       if (i) this.byte(COLON);
       this.hex2(b[p + i]!);
+    }
+  }
+
+  /**
+   * formatIpv6()'s text (RFC 5952, as glibc's inet_ntop) of the 16 bytes at b[p], each ANDed with
+   * the byte at b[m + i] when m >= 0: the longest run of two or more zero words (the first of
+   * equal ones) as `::`, and ::a.b.c.d and ::ffff:a.b.c.d for the IPv4-compatible and -mapped forms.
+   */
+  ipv6(b: Buffer, p: number, m: number): void {
+    const w = IPV6_WORDS;
+    for (let i = 0; i < 8; i++) {
+      const hi = b[p + 2 * i]!;
+      const lo = b[p + 2 * i + 1]!;
+      w[i] = m < 0 ? (hi << 8) | lo : ((hi & b[m + 2 * i]!) << 8) | (lo & b[m + 2 * i + 1]!);
+    }
+    let bestStart = -1;
+    let bestLen = 0;
+    for (let i = 0; i < 8;) {
+      if (w[i] !== 0) {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && w[j] === 0) j++;
+      if (j - i > bestLen && j - i >= 2) {
+        bestStart = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+      this.byte(COLON);
+      this.byte(COLON);
+      if (bestLen === 5) this.write('ffff:');
+      this.ipv4(w[6]! * 0x10000 + w[7]!);
+      return;
+    }
+    for (let i = 0; i < 8; i++) {
+      if (i === bestStart) {
+        this.byte(COLON);
+        this.byte(COLON);
+        i += bestLen - 1;
+        continue;
+      }
+      if (i && i !== bestStart + bestLen) this.byte(COLON);
+      this.hex(w[i]!);
     }
   }
 

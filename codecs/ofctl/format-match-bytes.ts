@@ -324,6 +324,17 @@ function allOnesAt(b: Buffer, m: number, bytes: number): boolean {
   return true;
 }
 
+/** The prefix length of the `bytes`-byte mask at m when it is a CIDR mask (ones, then zeros), else -1. */
+function prefixBits(b: Buffer, m: number, bytes: number): number {
+  let i = 0;
+  while (i < bytes && b[m + i] === 0xff) i++;
+  if (i === bytes) return 8 * bytes;
+  const host = ~b[m + i]! & 0xff;
+  if ((host & (host + 1)) !== 0) return -1;
+  for (let j = i + 1; j < bytes; j++) if (b[m + j] !== 0) return -1;
+  return 8 * i + 8 - (32 - Math.clz32(host));
+}
+
 type Writer = NonNullable<ByteView['write']>;
 
 /** The writer of a view in the common styles (formatMatch's textOf() for them), or undefined. */
@@ -351,6 +362,19 @@ function writerOf(f: FieldDef, wide: boolean): Writer | undefined {
             out.hex2(b[m + i]!);
           }
         }
+      };
+    }
+    if (f.format === 'ipv6' && !p.asWhen) {
+      // formatIpv6Masked(): the address under its mask, then /BITS for a CIDR mask, else /MASK.
+      return (out, b, k) => {
+        const m = maskAt[k]!;
+        out.write(name);
+        out.ipv6(b, valueAt[k]!, m);
+        if (m < 0 || allOnesAt(b, m, 16)) return;
+        out.byte(SLASH);
+        const bits = prefixBits(b, m, 16);
+        if (bits >= 0) out.dec(bits);
+        else out.ipv6(b, m, -1);
       };
     }
     if (f.format === 'hex') {

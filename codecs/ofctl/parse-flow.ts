@@ -1,7 +1,7 @@
 // Parses ovs-ofctl flow syntax (`add-flow`, `del-flows`, `dump-flows` arguments) into a FlowMod.
 import { allOnes, ETH_TYPE_IPV6, FieldDef, fieldByName, impliesEthernet, PROTOCOL_KEYWORDS, ProtocolKeyword } from '../openflow/fields.js';
 import { OFP_DEFAULT_PRIORITY, FLOW_MOD_FLAG_NAMES } from '../openflow/flow.js';
-import { NO_INSTRUCTIONS } from '../openflow/instructions.js';
+import { Instructions, NO_INSTRUCTIONS } from '../openflow/instructions.js';
 import { Match, normalizeMatch, setField, setSlot, settleEthernet } from '../openflow/match.js';
 import {
   FlowModCommand, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPG_ANY,
@@ -32,7 +32,40 @@ export interface ParseOptions {
    * usable_protocols (what `ovs-ofctl parse-flow` prints); left as far as it got when parsing fails.
    */
   readonly usable?: Usable;
+  /** Action lists already read in this file (see ActionsMemo). */
+  readonly memo?: ActionsMemo;
 }
+
+/**
+ * The action lists already read in one flow file: the same actions after the same match fields
+ * (keys and values as written) read to the same instructions, which then are not read again. The
+ * actions depend on the flow only through its match (prerequisites, a VLAN, the packet type), and
+ * the match only on those words: cookie, priority and table are not part of the key. Generated
+ * files repeat an action list per match shape (the codec corpus: 384 lists in 100k flows); where
+ * the first flows repeat nothing (the l2pop bridges), the memo stops early and costs nothing more.
+ * The instructions are shared between flows, as the records never change a parsed action.
+ */
+export class ActionsMemo {
+  private readonly lists = new Map<string, { readonly instructions: Instructions; readonly protocols: number }>();
+  private hits = 0;
+  /** Still looking: off once the first COLD_AFTER lists held fewer repeats than new lists. */
+  on = true;
+
+  get(key: string): { readonly instructions: Instructions; readonly protocols: number } | undefined {
+    const r = this.lists.get(key);
+    if (r) this.hits++;
+    return r;
+  }
+
+  set(key: string, instructions: Instructions, protocols: number): void {
+    this.lists.set(key, { instructions, protocols });
+    if (this.lists.size === MEMO_COLD_AFTER && this.hits < MEMO_COLD_AFTER) {
+      this.on = false;
+      this.lists.clear();
+    }
+  }
+}
+const MEMO_COLD_AFTER = 1024;
 
 // Which keywords besides the match fields a command takes: ovs-ofctl's parse_ofp_str__() refuses
 // the others as unknown keywords (priority in a non-strict delete or a dump, out_port in an add).
@@ -69,6 +102,22 @@ function usableOfMask(f: FieldDef, mask: bigint | undefined): number {
 const IGNORED = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
 
 function num(text: string, at: number, max: number, what: string): number {
+  // Up to 5 decimal digits (the usual priority or timeout): read without a BigInt.
+  if (text.length > 0 && text.length <= 5) {
+    let n = 0;
+    for (let i = 0; i < text.length; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) {
+        n = -1;
+        break;
+      }
+      n = n * 10 + d;
+    }
+    if (n >= 0) {
+      if (n > max) throw new FlowSyntaxError(`invalid ${what} "${text}"`, at);
+      return n;
+    }
+  }
   let v: bigint;
   try {
     v = parseUint(text);
@@ -78,6 +127,9 @@ function num(text: string, at: number, max: number, what: string): number {
   if (v > BigInt(max)) throw new FlowSyntaxError(`invalid ${what} "${text}"`, at);
   return Number(v);
 }
+
+/** The last cookie text read and its value: a generated file gives most of its flows one cookie. */
+let lastCookie = { text: '', value: 0n };
 
 /** Parses one flow. Throws FlowSyntaxError (with a column) on anything ovs-ofctl would refuse. */
 export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage {
@@ -117,6 +169,9 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
   let outGroup = OFPG_ANY;
   /** A protocol keyword or a field that needs Ethernet was named (OVS then sets packet_type=Ethernet). */
   let ethernet = false;
+  // The words that made the match, in order (the memo's key with the actions), while the memo looks.
+  const memo = opts.memo?.on && actionsText !== undefined ? opts.memo : undefined;
+  let matchWords = '';
   // The order of the tests is ovs-ofctl's: it decides which error a wrong word gets.
   for (const kv of splitKeyValues(matchText)) {
     const { key, value, keyAt, valueAt } = kv;
@@ -125,6 +180,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       ethernet = true;
       setSlot(match, 'dl_type', proto.dlType, 0xffffn);
       if (proto.nwProto !== undefined) setSlot(match, 'nw_proto', proto.nwProto, 0xffn);
+      if (memo) matchWords += `${key},`;
       continue;
     }
     const flag = keywords & F_FLAGS ? FLAG_BY_NAME.get(key) : undefined;
@@ -148,6 +204,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       if (parsed.mask !== 0n || field.variableLen) setField(match, field, parsed.value, parsed.mask);
       if (usable) usable.protocols &= usableOfMask(field, parsed.mask);
       if (impliesEthernet(field.slot)) ethernet = true;
+      if (memo) matchWords += `${key}${kv.delim}${value},`;
       continue;
     }
     if (value === '') throw new FlowSyntaxError(`field ${key} missing value`, keyAt);
@@ -195,7 +252,8 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
         if (command !== OFPFC_ADD && command !== OFPFC_MODIFY && command !== OFPFC_MODIFY_STRICT) {
           throw new FlowSyntaxError(`cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${value}/-1)`, keyAt);
         }
-        cookie = parse(value, valueAt);
+        if (value !== lastCookie.text) lastCookie = { text: value, value: parse(value, valueAt) };
+        cookie = lastCookie.value;
       }
     } else if (key.includes('[')) {
       // FIELD[bits]=VALUE (ovs-ofctl's parse_subfield()): those bits of the field, exactly.
@@ -211,6 +269,7 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
       // OVS judges the field's whole mask after the bits are added (a field that owns its slot: the slot's).
       if (usable) usable.protocols &= usableOfMask(sf.field, sf.field.wholeSlot ? match.get(sf.field.slot)?.mask : allOnes(sf.nBits) << BigInt(sf.ofs));
       if (impliesEthernet(sf.field.slot)) ethernet = true;
+      if (memo) matchWords += `${key}=${value},`;
     } else if (!IGNORED.has(key)) {
       throw new FlowSyntaxError(`unknown keyword ${key}`, keyAt);
     }
@@ -219,11 +278,20 @@ export function parseFlow(text: string, opts: ParseOptions = {}): FlowModMessage
   let instructions = NO_INSTRUCTIONS;
   if (actionsText !== undefined) {
     // The actions narrow a set of their own (a clone starts it over), which then narrows the flow's.
-    const actionUsable = usable && { protocols: P_ANY };
-    try {
-      instructions = parseActions(actionsText, actionsAt, match, false, undefined, actionUsable);
-    } finally {
-      if (usable) usable.protocols &= actionUsable!.protocols;
+    const key = memo ? `${matchWords}\n${actionsText}` : '';
+    const known = memo?.get(key);
+    if (known) {
+      instructions = known.instructions;
+      if (usable) usable.protocols &= known.protocols;
+    } else {
+      // Narrowed in a set of their own even unasked, for the memo.
+      const actionUsable = usable || memo ? { protocols: P_ANY } : undefined;
+      try {
+        instructions = parseActions(actionsText, actionsAt, match, false, undefined, actionUsable);
+      } finally {
+        if (usable) usable.protocols &= actionUsable!.protocols;
+      }
+      memo?.set(key, instructions, actionUsable!.protocols);
     }
   }
   const normalized = normalizeMatch(match);

@@ -56,8 +56,25 @@ function splitFieldBits(t: string): { name: string; start?: string; end?: string
   return end === undefined ? { name, start } : { name, start, end };
 }
 
+/**
+ * The subfields read so far, by text: a file names the same few again and again (every ARP responder
+ * flow moves NXM_NX_ARP_SHA[] to NXM_NX_ARP_THA[]). A Subfield never changes once made; bounded, so
+ * that a stream of distinct names cannot grow it.
+ */
+const KNOWN_SUBFIELDS = new Map<string, Subfield>();
+const KNOWN_SUBFIELDS_MAX = 4096;
+
 /** FIELD[bits] as mf_parse_subfield() reads it (also a match's FIELD[bits]=VALUE). */
 export function parseFieldBits(text: string, offset: number): Subfield {
+  let sf = KNOWN_SUBFIELDS.get(text);
+  if (sf) return sf;
+  sf = readFieldBits(text, offset);
+  if (KNOWN_SUBFIELDS.size === KNOWN_SUBFIELDS_MAX) KNOWN_SUBFIELDS.clear();
+  KNOWN_SUBFIELDS.set(text, sf);
+  return sf;
+}
+
+function readFieldBits(text: string, offset: number): Subfield {
   const m = splitFieldBits(text.trim());
   if (!m) return fail(`${text}: invalid subfield syntax`, offset);
   const field = subfieldField(m.name);

@@ -2,7 +2,7 @@
 // ignored, a trailing backslash continues a line. Errors name the file, line and column.
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { FlowSyntaxError, parseFlow, ParseOptions } from '../../codecs/ofctl/parse-flow.js';
+import { ActionsMemo, FlowSyntaxError, parseFlow, ParseOptions } from '../../codecs/ofctl/parse-flow.js';
 import {
   FlowModMessage, OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT,
 } from '../../codecs/openflow/messages.js';
@@ -57,7 +57,9 @@ export function* iterateFlowText(text: string, name: string, onNormalize?: Norma
   let pos = 0;
   let lineNo = 0;
   let first = 0;
-  const opts = onNormalize ? { onNormalize: (pre: string, post: string) => onNormalize(`${name}:${first}`, pre, post) } : {};
+  // One memo of action lists per text: its flows share a port-name context.
+  const memo = new ActionsMemo();
+  const opts = onNormalize ? { memo, onNormalize: (pre: string, post: string) => onNormalize(`${name}:${first}`, pre, post) } : { memo };
   /** The next line (as split('\n') would give it), or undefined after the last. */
   const nextLine = (): string | undefined => {
     if (pos > text.length) return undefined;

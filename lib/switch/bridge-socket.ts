@@ -16,7 +16,8 @@ export function bridgeMgmtSocket(text: string, env: NodeJS.ProcessEnv): string |
 
 function isSocket(path: string): boolean {
   try {
-    return statSync(path).isSocket();
+    // No error made for a missing file, the usual case (a bridge name): its stack costs ~1 ms cold.
+    return statSync(path, { throwIfNoEntry: false })?.isSocket() ?? false;
   } catch {
     return false;
   }

@@ -8,10 +8,17 @@ export type Network = Omit<NetworkEvent, 'type'>;
 export type Port = Omit<PortEvent, 'type'>;
 export type SecurityGroup = Omit<SecurityGroupEvent, 'type'>;
 
-/** A group's members: the fixed IPs and address-pair IPs/CIDRs of its ports, on every host, sorted, once each. */
+/**
+ * A member address: a fixed IP or address-pair IP/CIDR; an address pair of /0 (any address, as
+ * routers and VRRP ports use) comes with the MAC it is paired with, the only thing that tells its
+ * traffic apart (Neutron's firewall matches that MAC for it).
+ */
+export type MemberAddress = string | { readonly address: string; readonly mac: string };
+
+/** A group's members: the addresses of its ports, on every host, sorted (any-address pairs last), once each. */
 export interface GroupMembers {
-  readonly v4: readonly string[];
-  readonly v6: readonly string[];
+  readonly v4: readonly MemberAddress[];
+  readonly v6: readonly MemberAddress[];
 }
 
 const NO_MEMBERS: GroupMembers = { v4: [], v6: [] };
@@ -116,8 +123,24 @@ export class Topology {
   membersOf(group: string): GroupMembers {
     let m = this.membersCache.get(group);
     if (!m) {
-      const all = [...this.portsInGroup(group)].flatMap((p) => [...p.fixedIps, ...p.allowedAddressPairs.map((a) => a.ip)]);
-      m = all.length === 0 ? NO_MEMBERS : { v4: sortAddresses(all.filter((a) => !a.includes(':'))), v6: sortAddresses(all.filter((a) => a.includes(':'))) };
+      const all: string[] = [];
+      const anyAddress = new Map<string, { address: string; mac: string }>();
+      for (const p of this.portsInGroup(group)) {
+        all.push(...p.fixedIps);
+        for (const a of p.allowedAddressPairs) {
+          if (!a.ip.endsWith('/0')) all.push(a.ip);
+          else {
+            const mac = a.mac ?? p.mac;
+            anyAddress.set(`${a.ip} ${mac}`, { address: a.ip, mac });
+          }
+        }
+      }
+      const anyOf = (v6: boolean): MemberAddress[] => [...anyAddress.keys()].sort()
+        .map((k) => anyAddress.get(k)!).filter((a) => a.address.includes(':') === v6);
+      m = all.length === 0 && anyAddress.size === 0 ? NO_MEMBERS : {
+        v4: [...sortAddresses(all.filter((a) => !a.includes(':'))), ...anyOf(false)],
+        v6: [...sortAddresses(all.filter((a) => a.includes(':'))), ...anyOf(true)],
+      };
       this.membersCache.set(group, m);
     }
     return m;

@@ -6,6 +6,7 @@
 // agent installed from the same functions.
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../codecs/openflow/fields.js';
 import type { SecurityGroupRule } from '../../lib/topology/events.js';
+import type { GroupMembers, MemberAddress } from '../../lib/topology/model.js';
 
 export type Direction = SecurityGroupRule['direction'];
 export type Ethertype = SecurityGroupRule['ethertype'];
@@ -460,14 +461,9 @@ export function portFlowSpecs(port: RulePort, conjBases: ReadonlyMap<string, num
   return out.filter((s) => !seen.has(specKey(s)) && !!seen.add(specKey(s)));
 }
 
-/** A remote group's member address (fixed IP or address-pair CIDR); `mac` is needed for a /0. */
-export type MemberAddress = string | { readonly address: string; readonly mac?: string };
+/** A remote group's member address, as the topology gives it (a /0 comes with its MAC). */
+export type { MemberAddress };
 
-/** A remote group's members by ethertype (HostState.firewall.members has this shape). */
-export interface RuleGroupMembers {
-  readonly v4: readonly MemberAddress[];
-  readonly v6: readonly MemberAddress[];
-}
 
 /**
  * The first dimension of the conjunctions on one network (reg6 = its local VLAN): per remote-group
@@ -481,7 +477,7 @@ export interface RuleGroupMembers {
 export function networkMemberFlowSpecs(
   vlan: number,
   ports: readonly RulePort[],
-  members: ReadonlyMap<string, RuleGroupMembers>,
+  members: ReadonlyMap<string, GroupMembers>,
   conjBases: ReadonlyMap<string, number>,
 ): RuleFlowSpec[] {
   // (direction, ethertype) -> remote group -> conj ids (Neutron's conj_ids[vlan]).

@@ -42,6 +42,20 @@ async function dumpReplies(box: OvsSandbox, bridge: string): Promise<Reply[]> {
   }
 }
 
+// The byte printer's own writers at their edges, as OVS prints them: IPv6 addresses (RFC 5952's
+// longest zero run, the first of equal ones, no `::` for one zero word, the IPv4-mapped and
+// -compatible forms, CIDR and other masks, set_field) and the timeouts and flags of the stats part.
+const EDGE_FLOWS = [
+  'priority=1,ipv6,ipv6_src=::ffff:1.2.3.4,ipv6_dst=::1.2.3.4 actions=drop',
+  'priority=2,ipv6,ipv6_src=1:0:0:1:0:0:0:1,ipv6_dst=1:0:0:2:0:0:3:4 actions=set_field:1:0:0:2:0:0:3:4->ipv6_dst',
+  'priority=3,ipv6,ipv6_src=1:0:2:3:4:5:6:7,ipv6_dst=:: actions=set_field:::ffff:10.0.0.1->ipv6_src',
+  'priority=4,ipv6,ipv6_src=1:2:3:4:5:6:7:8/124,ipv6_dst=fe80::/ffff:0:ffff:: actions=set_field:::1:0:0->ipv6_dst',
+  'priority=5,ipv6,ipv6_src=::ffff:0:1.2.3.4,ipv6_dst=2001:db8::/1 actions=drop',
+  'priority=6,icmp6,icmp_type=135,nd_target=::ffff:10.0.0.1 actions=drop',
+  'priority=7,icmp6,icmp_type=136,nd_target=ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff actions=drop',
+  'priority=8,idle_timeout=3000,hard_timeout=6000,send_flow_rem,reset_counts,no_packet_counts,no_byte_counts,ip actions=drop',
+];
+
 const flowLines = (text: string): string[] => text.split('\n').filter((l) => l && !l.startsWith('OFPST_FLOW'))
   .map((l) => l.replace(/duration=[0-9.]+s/, 'duration=*')).sort();
 
@@ -69,13 +83,18 @@ describe('dump-flows text from the bytes of real dumps', function () {
     await addCorpusBridge(box, 'br-corpus');
     await box.ofctl('--bundle', 'add-flows', box.mgmtTarget('br-corpus'), file);
     flowCounts.set('br-corpus', corpus.length);
+    const edgeFile = join(box.dir, 'edge.flows');
+    writeFileSync(edgeFile, `${EDGE_FLOWS.join('\n')}\n`);
+    await box.addBridge('br-edge');
+    await box.ofctl('--bundle', 'add-flows', box.mgmtTarget('br-edge'), edgeFile);
+    flowCounts.set('br-edge', EDGE_FLOWS.length);
   });
 
   after(async () => {
     await box?.stop();
   });
 
-  for (const bridge of ['br-tun', 'br-int', 'br-corpus']) {
+  for (const bridge of ['br-tun', 'br-int', 'br-corpus', 'br-edge']) {
     it(`${bridge}: each reply printed from its bytes as the general printer prints it, and as ovs-ofctl prints it`, async () => {
       const replies = await dumpReplies(box, bridge);
       expect(replies.reduce((n, r) => n + r.flows.length, 0)).to.equal(flowCounts.get(bridge));

@@ -4,7 +4,7 @@
 // text, and leaves the same flows in a real ovs-vswitchd (read with ovs-ofctl).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,20 +59,23 @@ describe('start-up path: the bundled binary behaves as the compiled modules', fu
     expect(y.stderr).to.contain('Unknown argument: bogus');
   });
 
-  it('the first successful run of a flow command adds what it compiled to the code cache, once', async () => {
-    // The build ran diff-flows to its end, but no dump (no switch there): the printer is not cached.
-    const cache = join(CLI, `ofctl-ts-quick.cjs.${process.version}-${process.arch}.cache`);
-    const commands = (): string[] => readFileSync(`${cache}.commands`, 'latin1').split('\n').filter(Boolean);
-    expect(commands()).to.deep.equal(['diff-flows']);
-    const built = statSync(cache);
+  it('each flow command gets its own code cache from its first successful run, once', async () => {
+    // The build ran --help and diff-flows to their end, but no dump (no switch there).
+    const cacheOf = (command?: string): string => join(CLI, `ofctl-ts-quick.cjs.${process.version}-${process.arch}${command ? `.${command}` : ''}.cache`);
+    const caches = (): string[] => readdirSync(CLI).filter((f) => f.startsWith('ofctl-ts-quick.cjs.') && f.endsWith('.cache')).sort();
+    expect(caches()).to.deep.equal([cacheOf(), cacheOf('diff-flows')].map((f) => f.slice(CLI.length)));
+    // A failed run writes nothing; a typo'd command neither.
     expect((await runCli(['dump-flows', 'br-none'], env)).code).to.equal(1);
-    expect(statSync(cache).mtimeMs).to.equal(built.mtimeMs);
+    expect((await runCli(['dump-flow', BR], env)).code).to.equal(1);
+    expect(caches()).to.have.length(2);
+    // Options first, a value among them: the command is still found.
+    expect((await runCli(['-O', 'OpenFlow13', '-t', '10', 'dump-flows', BR], env)).code).to.equal(0);
+    const made = statSync(cacheOf('dump-flows'));
+    // --help's cache holds no codec: less than half of the dump's.
+    expect(statSync(cacheOf()).size).to.be.below(made.size / 2);
     expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
-    expect(commands()).to.deep.equal(['diff-flows', 'dump-flows']);
-    const learnt = statSync(cache);
-    expect(learnt.size).to.be.above(built.size);
-    expect((await runCli(['dump-flows', BR], env)).code).to.equal(0);
-    expect(statSync(cache).mtimeMs).to.equal(learnt.mtimeMs);
+    expect(statSync(cacheOf('dump-flows')).mtimeMs).to.equal(made.mtimeMs);
+    expect(caches()).to.have.length(3);
   });
 
   /** Placeholders: $FILE the 13 flows, $BAD a file with a bad line, $TMP a scratch directory, $RUNDIR the sandbox's. */

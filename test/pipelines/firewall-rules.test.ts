@@ -1,11 +1,12 @@
 // Neutron's rules.py as pure functions: checked against Neutron's own unit-test vectors (each names its
 // Neutron file and test) and against the rule flows Neutron's agent installed for the example
 // topologies (fixtures/neutron-examples/sg-*/br-int.flows).
+import type { GroupMembers } from '../../lib/topology/model.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
   allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, formatConjBases, parseConjBases, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
-  portRuleMasking, RuleBody, RuleFlowSpec, ruleFlowSpecs, RuleGroupMembers, RulePort, RuleWithConjs,
+  portRuleMasking, RuleBody, RuleFlowSpec, ruleFlowSpecs, RulePort, RuleWithConjs,
 } from '../../pipelines/firewall/rules.js';
 
 const EXAMPLES = new URL('../../../fixtures/neutron-examples/', import.meta.url);
@@ -327,7 +328,7 @@ describe('firewall rules (Neutron rules.py)', () => {
       const ports: RulePort[] = ex.ports.map((p) => ({ ofport: p.ofport, groups: p.groups.map((id) => ({ id, rules: ex.groups.get(id)!.rules })) }));
       const bases = allocateConjIds(ports.flatMap(conjKeysOf), new Map());
       // Members as Neutron's server sent them (firewall.json: fixed IPs and address-pair CIDRs).
-      const members = new Map<string, RuleGroupMembers>(
+      const members = new Map<string, GroupMembers>(
         Object.values(ex.fw.security_groups).map((g) => [g.id, { v4: (g.members.IPv4 ?? []).map(([a]) => a), v6: (g.members.IPv6 ?? []).map(([a]) => a) }]),
       );
       const vlan = ex.ports[0]!.vlan;
@@ -384,7 +385,7 @@ describe('firewall rules (Neutron rules.py)', () => {
         ] }],
       };
       const bases = allocateConjIds(conjKeysOf(port), new Map());
-      const members = new Map<string, RuleGroupMembers>([
+      const members = new Map<string, GroupMembers>([
         ['r1', { v4: [], v6: ['2001:db8::5', { address: '::/0', mac: 'fa:16:3e:00:00:09' }] }],
         ['r2', { v4: [], v6: ['2001:db8::5'] }],
       ]);
@@ -409,7 +410,7 @@ describe('firewall rules (Neutron rules.py)', () => {
     it('a new group whose key sorts first moves no installed conjunction and no flow of other ports', () => {
       const a: RulePort = { ofport: 2, groups: [g1] };
       const b: RulePort = { ofport: 3, groups: [g2] };
-      const members = new Map<string, RuleGroupMembers>([['m-g1', { v4: ['10.0.0.5', '10.0.0.6'], v6: [] }]]);
+      const members = new Map<string, GroupMembers>([['m-g1', { v4: ['10.0.0.5', '10.0.0.6'], v6: [] }]]);
       const before = allocateConjIds([a, b].flatMap(conjKeysOf), new Map());
       const flowsBefore = [...portFlowSpecs(a, before), ...portFlowSpecs(b, before), ...networkMemberFlowSpecs(1, [a, b], members, before)].map(formatSpec);
       // Port c joins with a group 'a-new' (sorts before both) naming m-g1: only c's flows and the member flows' ids are new.

@@ -36,6 +36,20 @@ describe('openvswitch firewall pipeline', () => {
     expect(got.filter((l) => l.includes('10.0.0.2'))).to.deep.equal([]);
   });
 
+  it('a remote-group member with an any-address pair (0.0.0.0/0, a router or VRRP port) is matched by its MAC, not refused', () => {
+    const t = readTopology(`${FIXTURES}topologies/neutron-sg-remote-group.jsonl`);
+    t.apply(parseEventLine(JSON.stringify({
+      type: 'port', id: 'vrrp-1', network: 'net-1001', host: 'remote', mac: 'fa:16:3e:00:00:99', fixedIps: ['10.0.0.9'],
+      allowedAddressPairs: [{ ip: '0.0.0.0/0', mac: 'fa:16:3e:00:00:98' }], securityGroups: ['6e589e14-2a3f-5291-aa88-a61990ca494d'],
+    })));
+    const got = renderText(deriveHostState(t, 'compute'), 'br-int', FIREWALL);
+    // Its fixed IP is a member as any other; the any-address pair is one member flow per state that matches the pair's MAC.
+    expect(got.filter((l) => l.includes('nw_src=10.0.0.9')).length).to.be.greaterThan(0);
+    const byMac = got.filter((l) => l.includes('dl_src=fa:16:3e:00:00:98'));
+    expect(byMac.length).to.be.greaterThan(0);
+    for (const l of byMac) expect(l).to.match(/table=82, .*ct_state=[+-].*conjunction\(/).and.not.match(/nw_src=/);
+  });
+
   it('the noop driver renders what it rendered before the firewall existed, security groups or not', () => {
     const state = deriveHostState(sgSmall(), 'compute');
     const noop = renderText(state, 'br-int', pipelineOptions());
