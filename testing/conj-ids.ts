@@ -7,7 +7,7 @@
 const ID = /conjunction\((\d+),|conj_id=(\d+)|set_field:(0x[0-9a-f]+|\d+)->reg7/g;
 
 /** The ids a line names. */
-function idsOf(line: string): number[] {
+export function idsOf(line: string): number[] {
   return [...line.matchAll(ID)].map((m) => Number(m[1] ?? m[2] ?? m[3]));
 }
 

@@ -35,7 +35,8 @@ export class FlowMonitor {
   get events(): FlowEvent[] {
     const out: FlowEvent[] = [];
     for (const l of this.text.split('\n')) {
-      const m = /^\s*event=(\w+)(?: reason=\w+)? table=(\d+) cookie=0x[0-9a-f]+ (.*)$/.exec(l);
+      // A flow matching everything with no actions prints nothing after its cookie.
+      const m = /^\s*event=(\w+)(?: reason=\w+)? table=(\d+) cookie=0x[0-9a-f]+ ?(.*)$/.exec(l);
       if (m) out.push({ event: m[1] as FlowEvent['event'], key: `${m[2]} ${m[3]!.trim()}` });
     }
     return out;

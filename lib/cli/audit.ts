@@ -1,7 +1,7 @@
 // ofctl-ts audit --topology FILE (--host NAME | --all) [--bridge br-tun|br-int] [--rundir DIR]
-//   [--profile neutron|classic] [--l2pop] [--arp-responder] [--controller-id ID]
-// Read-only: for each host, reads its OVSDB (VLANs recorded in Port other_config, ofports, plugged
-// ports) and the OVSDB of each managed host sharing a network with it (their plugged ports: l2pop),
+//   [--profile neutron|classic] [--l2pop] [--arp-responder] [--firewall noop|openvswitch] [--controller-id ID]
+// Read-only: for each host, reads its OVSDB (VLANs recorded in Port other_config, conjunction id
+// blocks recorded on br-int, ofports, plugged ports) and the OVSDB of each managed host sharing a network with it (their plugged ports: l2pop),
 // what the controller reads; renders its pipelines, dumps its bridges and prints, per host and bridge, the
 // flows of ours missing (-), extra (+) and different (- then +), as `ovs-ofctl diff-flows` prints
 // them. Learned and foreign flows are counted, never compared. Exit 0 all equal, 1 different, 2 error.
@@ -13,9 +13,9 @@
 import { dirname, join } from 'node:path';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { BRIDGES, BridgeName, pipelineFlows } from '../../pipelines/index.js';
-import { pipelineOptions, Profile } from '../../pipelines/options.js';
+import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
 import { flowOwner, FlowOwner } from '../flowset/reconciler.js';
-import { BR_TUN, pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../controller/host-setup.js';
+import { BR_TUN, conjBasesFrom, pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../controller/host-setup.js';
 import { deriveHostState } from '../state/host-state.js';
 import { Semaphore } from '../controller/semaphore.js';
 import { diffFlows, formatDiff, isEmptyDiff } from '../flowset/flowset.js';
@@ -36,6 +36,7 @@ export interface AuditArgs {
   readonly profile: Profile;
   readonly l2pop: boolean;
   readonly arpResponder: boolean;
+  readonly firewall?: FirewallDriver;
   readonly controllerId?: string;
 }
 
@@ -88,12 +89,24 @@ async function auditHost(h: Host, a: AuditArgs, bridges: readonly BridgeName[], 
     rep.errors.push(`host ${h.name}: ${hv.error}`);
     return rep;
   }
-  // The same inputs the controller reads: VLANs recorded in OVSDB, the live ofports, what is
-  // plugged here and on the hosts sharing a network.
+  // The same inputs the controller reads: VLANs and conjunction id blocks recorded in OVSDB, the
+  // live ofports, what is plugged here and on the hosts sharing a network.
   const { view } = hv;
-  const state = deriveHostState(topo, h.name, { vlanHints: vlanHintsFrom(view), ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view), remotePlugged });
+  let conjHints: Map<string, number> | undefined;
+  try {
+    conjHints = conjBasesFrom(view);
+  } catch (err) {
+    // As the controller: not audited against ids guessed in its place.
+    rep.errors.push(`host ${h.name}: ${(err as Error).message}`);
+    return rep;
+  }
+  const state = deriveHostState(topo, h.name, {
+    vlanHints: vlanHintsFrom(view), ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view), remotePlugged, ...(conjHints ? { conjHints } : {}),
+  });
   for (const e of state.errors) rep.warnings.push(`host ${h.name}: ${e}`);
-  const opts = pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, ...(a.controllerId ? { controllerId: a.controllerId } : {}) });
+  const opts = pipelineOptions({
+    profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', ...(a.controllerId ? { controllerId: a.controllerId } : {}),
+  });
   for (const bridge of bridges) {
     const cookie = bridge === BR_TUN ? opts.cookies.brTun : opts.cookies.brInt;
     const mgmt = `unix:${join(dir, `${bridge}.mgmt`)}`;

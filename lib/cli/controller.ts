@@ -10,7 +10,7 @@ import { describeFreeze } from '../topology/freeze.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
-import { pipelineOptions, Profile } from '../../pipelines/options.js';
+import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
 
 export interface ControllerArgs {
   readonly listen: string;
@@ -20,6 +20,7 @@ export interface ControllerArgs {
   readonly profile: Profile;
   readonly l2pop: boolean;
   readonly arpResponder: boolean;
+  readonly firewall?: FirewallDriver;
   readonly controllerId: string;
   readonly datapathType: string;
   readonly metricsPort?: number;
@@ -106,7 +107,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   const ctl: Controller = new Controller(store, {
     listen,
     ...(a.inactivityProbeS !== undefined ? { session: { echoIntervalMs: a.inactivityProbeS * 1000 } } : {}),
-    pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, controllerId: a.controllerId }),
+    pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
     ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),

@@ -12,6 +12,14 @@ const { yargs, hideBin } = cjsYargs;
 // and this tool take `-` as standard input wherever a FILE is taken. It is carried through the
 // parser as a token yargs leaves alone and given back as `-` before any command sees it.
 const STDIN_TOKEN = '\u0000stdin';
+
+/** --firewall, the same on every command that renders br-int (Neutron's firewall_driver). */
+const FIREWALL_OPTION = {
+  choices: ['noop', 'openvswitch'] as const, default: 'noop' as const,
+  describe: "security groups (Neutron's firewall_driver; Neutron's default is noop): openvswitch = Neutron's OVS firewall in br-int "
+    + '(tables 60-94: per-port anti-spoofing, conntrack, the groups\' rules, remote groups as conjunctions); noop = none, '
+    + "br-int's own anti-spoofing only",
+};
 const args = hideBin(process.argv).map((a) => (a === '-' ? STDIN_TOKEN : a));
 
 void yargs(args)
@@ -32,7 +40,7 @@ void yargs(args)
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false, describe: 'l2 population: static unicast entries, per-network flooding' })
     .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' })
-    .option('firewall', { choices: ['noop', 'openvswitch'] as const, default: 'noop' as const, describe: "security groups: Neutron's OVS firewall in br-int, or none" })
+    .option('firewall', FIREWALL_OPTION)
     .option('controller-id', { type: 'string', describe: 'derives the cookies (default ofctl-ts)' }),
   (a) => run('render', async () => (await import('./render.js')).renderCommand({
     topology: a.topology, host: a.host, bridge: a.bridge, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
@@ -47,9 +55,10 @@ void yargs(args)
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false })
     .option('arp-responder', { type: 'boolean', default: false })
+    .option('firewall', FIREWALL_OPTION)
     .option('controller-id', { type: 'string', describe: 'derives the cookies (default ofctl-ts)' }),
   (a) => run('audit', async () => (await import('./audit.js')).auditCommand({
-    topology: a.topology, all: a.all ?? false, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    topology: a.topology, all: a.all ?? false, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
     ...(a.host ? { host: a.host } : {}), ...(a.bridge ? { bridge: a.bridge } : {}), ...(a.rundir ? { rundir: a.rundir } : {}),
     ...(a.controllerId ? { controllerId: a.controllerId } : {}),
   }, out, (s) => process.stderr.write(`ofctl-ts: audit: ${s}\n`))))
@@ -59,9 +68,10 @@ void yargs(args)
     .option('bridge', { choices: ['br-tun', 'br-int'] as const, default: 'br-tun' as const })
     .option('format', { choices: ['mermaid', 'dot', 'svg'] as const, default: 'mermaid' as const, describe: 'svg runs Graphviz dot' })
     .option('l2pop', { type: 'boolean', default: false, describe: 'l2 population: static unicast entries, per-network flooding' })
-    .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' }),
+    .option('arp-responder', { type: 'boolean', default: false, describe: 'answer ARP for remote ports in OVS (with --l2pop)' })
+    .option('firewall', FIREWALL_OPTION),
   (a) => run('pipeline', async () => (await import('./pipeline-graph.js')).pipelineGraphCommand({
-    profile: a.profile, bridge: a.bridge, format: a.format, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    profile: a.profile, bridge: a.bridge, format: a.format, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
   }, out)))
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
     .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
@@ -70,6 +80,7 @@ void yargs(args)
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false })
     .option('arp-responder', { type: 'boolean', default: false })
+    .option('firewall', FIREWALL_OPTION)
     .option('controller-id', { type: 'string', default: 'ofctl-ts', describe: 'derives the cookies that mark our flows' })
     .option('datapath-type', { type: 'string', default: 'system', describe: 'netdev for the userspace datapath' })
     .option('metrics-port', { type: 'number', describe: 'serve /metrics (Prometheus) and /status on 127.0.0.1' })
@@ -81,7 +92,7 @@ void yargs(args)
     .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
     .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
-    listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder,
+    listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe, auditIntervalS: a.auditInterval,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
     ...(a.metricsHost ? { metricsHost: a.metricsHost } : {}),

@@ -15,7 +15,7 @@ import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
-import { applyHostSetup, BR_INT, BR_TUN, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
+import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -74,6 +74,9 @@ export class HostAgent {
   private vlans = new Map<string, number>();
   private dpids: ReadonlyMap<BridgeName, bigint> = new Map();
   private vlansRestored = false;
+  /** Conjunction id blocks in use (br-int's record after a restart, then the last state's). */
+  private conjBases: ReadonlyMap<string, number> | undefined;
+  private conjRestored = false;
   private readonly reconcilers = new Map<BridgeName, FlowReconciler>();
   /** The state each reconciler was last converged to: the same state object, no re-render. */
   private readonly convergedTo = new WeakMap<FlowReconciler, HostState>();
@@ -214,6 +217,13 @@ export class HostAgent {
       for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
       this.vlansRestored = true;
     }
+    if (!this.conjRestored) {
+      // Likewise the conjunction blocks recorded on br-int: installed conjunctions keep their ids.
+      // A record that cannot be read stops the pass (an error in status, nothing changed) until
+      // it is fixed or removed: which ids the installed flows use is not guessed.
+      this.conjBases = conjBasesFrom(view);
+      this.conjRestored = true;
+    }
     const ofports = tunnelOfportsFrom(view);
     // A VM port exists on this host only while it is plugged into br-int with a real ofport: one
     // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
@@ -226,12 +236,13 @@ export class HostAgent {
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, {
-      vlanHints: this.vlans, ofports, plugged, ...(this.o.remotePlugged ? { remotePlugged: this.o.remotePlugged } : {}),
+      vlanHints: this.vlans, ofports, plugged, ...(this.conjBases ? { conjHints: this.conjBases } : {}), ...(this.o.remotePlugged ? { remotePlugged: this.o.remotePlugged } : {}),
       ...(this.state ? { previous: this.state } : {}),
     });
     if (state !== this.state) {
       // Keep VLANs while their network stays; release those whose last local port left.
       this.vlans = new Map(state.networks.map((n) => [n.id, n.vlan]));
+      this.conjBases = state.firewall?.conjBases;
       this.state = state;
     }
     this.errors = state.errors;

@@ -9,6 +9,7 @@ import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
 import type { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
+import { formatConjBases, parseConjBases } from '../../pipelines/firewall/rules.js';
 import type { HostState } from '../state/host-state.js';
 
 export const BR_INT = 'br-int';
@@ -16,6 +17,8 @@ export const BR_TUN = 'br-tun';
 const PATCH_INT = 'patch-int';
 const PATCH_TUN = 'patch-tun';
 export const DEAD_VLAN = 4095;
+/** br-int's external_ids key holding the conjunction id blocks its firewall flows use (formatConjBases). */
+export const CONJ_BASES_KEY = 'ofctl-ts-conj-bases';
 
 export interface HostSetupOptions {
   /** Where ovs-vswitchd reaches this controller, e.g. tcp:127.0.0.1:6653 or unix:PATH. */
@@ -194,6 +197,18 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   // VM ports on br-int: tag = the network's local VLAN, or the dead VLAN for unknown ports.
   const brInt = view.bridges.get(BR_INT);
   if (brInt) {
+    // The conjunction blocks, recorded in the same transaction as the rest and so before the flows
+    // that use them: a restart reads them back (conjBasesFrom). Written once a firewall had blocks.
+    const bases = s.firewall?.conjBases ?? new Map<string, number>();
+    const had = brInt.externalIds.get(CONJ_BASES_KEY);
+    const want = formatConjBases(bases);
+    if (had !== want && (had !== undefined || bases.size > 0)) {
+      changes.push({ change: 'conjunction id blocks recorded', bridge: BR_INT, blocks: bases.size });
+      ops.push({
+        op: 'mutate', table: 'Bridge', where: [['_uuid', '==', uuid(brInt.uuid)]],
+        mutations: [['external_ids', 'delete', ovsSet([CONJ_BASES_KEY])], ['external_ids', 'insert', ovsMap({ [CONJ_BASES_KEY]: want })]],
+      });
+    }
     const byIfaceId = new Map(s.localPorts.map((p) => [p.id, p]));
     const vniOf = new Map(s.networks.map((n) => [n.id, n.vni]));
     for (const port of brInt.ports) {
@@ -260,6 +275,21 @@ export function vlanHintsFrom(view: VswitchView): Map<string, number> {
     if (net && Number.isInteger(tag) && tag >= 1 && tag <= 4094) hints.set(net, tag);
   }
   return hints;
+}
+
+/**
+ * The conjunction id blocks an earlier run recorded on br-int (undefined: none recorded, e.g. a
+ * fresh host). A value that does not parse is an error naming the bridge and key: the caller must
+ * not guess which ids the installed flows use.
+ */
+export function conjBasesFrom(view: VswitchView): Map<string, number> | undefined {
+  const text = view.bridges.get(BR_INT)?.externalIds.get(CONJ_BASES_KEY);
+  if (text === undefined) return undefined;
+  try {
+    return parseConjBases(text);
+  } catch (err) {
+    throw new Error(`${BR_INT} external_ids:${CONJ_BASES_KEY}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**

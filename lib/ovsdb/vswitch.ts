@@ -48,6 +48,7 @@ export interface OvsBridge {
   /** The OpenFlow datapath id ovs-vswitchd chose (undefined until it ran). */
   readonly datapathId: bigint | undefined;
   readonly otherConfig: ReadonlyMap<string, string>;
+  readonly externalIds: ReadonlyMap<string, string>;
 }
 
 export interface VswitchView {
@@ -99,7 +100,7 @@ export function vswitchView(replica: Replica): VswitchView {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
       datapathId: dpidOf(b.datapath_id),
-      otherConfig: fromMap(b.other_config),
+      otherConfig: fromMap(b.other_config), externalIds: fromMap(b.external_ids),
     });
   }
   return {

@@ -1,6 +1,7 @@
 // Per-host state: what one hypervisor must hold, derived from the topology. Pure and deterministic:
 // the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
 // always gives the same state.
+import { allocateConjIds, conjKeysOf } from '../../pipelines/firewall/rules.js';
 import type { GroupMembers, Port, SecurityGroup, Topology } from '../topology/model.js';
 
 export type { GroupMembers };
@@ -43,6 +44,12 @@ export interface FirewallState {
    * every port Neutron has in the group, on any host, plugged or not (Neutron's DB membership).
    */
   readonly members: ReadonlyMap<string, GroupMembers>;
+  /**
+   * Conjunction id blocks (base, a multiple of 8) by conjKey, for every remote-group rule key a
+   * protected local port uses: installed blocks (HostStateOptions.conjHints) kept, new keys given
+   * the lowest free ones, unused ones released. The pipeline reads them, never allocates.
+   */
+  readonly conjBases: ReadonlyMap<string, number>;
 }
 
 export interface HostState {
@@ -85,6 +92,13 @@ export interface HostStateOptions {
    * its topology ports: nothing is taken away on knowledge we do not have.
    */
   readonly remotePlugged?: (host: string) => ReadonlySet<string> | undefined;
+  /**
+   * Conjunction id blocks installed on the host (read back from br-int's external_ids after a
+   * restart, then the last state's): conjKey -> base. A key still used keeps its base, so neither
+   * a restart nor an unrelated change renumbers an installed conjunction. Without hints (offline
+   * rendering, a fresh host) the keys are numbered in sorted order.
+   */
+  readonly conjHints?: ReadonlyMap<string, number>;
   /**
    * The host's previous state: whatever comes out the same is handed back as its objects (the
    * whole state, when nothing changed). The agent keeps a host's state until its next pass, so at
@@ -235,7 +249,7 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   }
   const remotePorts = sameOr(prev?.remotePorts, remote);
   const errs = sameOr(prev?.errors, errors);
-  const firewall = deriveFirewall(t, localPorts, prev?.firewall);
+  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
 
   if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
     && prev.remotePorts === remotePorts && prev.errors === errs && prev.firewall === firewall) return prev;
@@ -266,14 +280,23 @@ export function isProtected(p: Port): boolean {
  * The security groups of the plugged local ports Neutron filters, and the members of the groups
  * their rules name as remote; undefined when no such port is in a group (no firewall to build).
  */
-function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined): FirewallState | undefined {
+function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined,
+  hints: ReadonlyMap<string, number> | undefined): FirewallState | undefined {
   const own = new Set<string>();
-  for (const p of localPorts) if (isProtected(p)) for (const g of p.securityGroups) own.add(g);
+  const keys = new Set<string>();
+  for (const p of localPorts) {
+    if (!isProtected(p)) continue;
+    for (const g of p.securityGroups) own.add(g);
+    for (const k of conjKeysOf({ ofport: p.ofport, groups: p.securityGroups.map((id) => t.securityGroups.get(id)!) })) keys.add(k);
+  }
   if (own.size === 0) return undefined;
   const remote = new Set<string>();
   for (const g of own) for (const r of t.securityGroups.get(g)!.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
   const ids = [...new Set([...own, ...remote])].sort();
   const groups = sameMapOr(prev?.groups, new Map(ids.map((id) => [id, t.securityGroups.get(id)!])));
   const members = sameMapOr(prev?.members, new Map([...remote].sort().map((id) => [id, t.membersOf(id)])));
-  return prev && prev.groups === groups && prev.members === members ? prev : { groups, members };
+  // Blocks of keys no longer used are released (their flows go in the same bundle as any new ones).
+  const installed = hints ?? new Map<string, number>();
+  const conjBases = sameMapOr(prev?.conjBases, allocateConjIds(keys, installed, [...installed.keys()].filter((k) => !keys.has(k))));
+  return prev && prev.groups === groups && prev.members === members && prev.conjBases === conjBases ? prev : { groups, members, conjBases };
 }

@@ -7,7 +7,7 @@ import { memoPer } from '../memo.js';
 import type { PipelineFlow } from '../table.js';
 import { filteredPortFlows, fixedFlows, unfilteredPortFlows } from './base.js';
 import { ruleFlow } from './rule-flows.js';
-import { allocateConjIds, conjKeysOf, networkMemberFlowSpecs, portFlowSpecs, RulePort } from './rules.js';
+import { networkMemberFlowSpecs, portFlowSpecs, RulePort } from './rules.js';
 
 export function firewallFlows(s: HostState, cookie: bigint, out: PipelineFlow[]): void {
   const rules = s.firewall ? rulesOf(s.firewall, s.localPorts, cookie) : undefined;
@@ -30,14 +30,13 @@ interface Rules {
   readonly firewall: FirewallState;
   readonly cookie: bigint;
   readonly ports: ReadonlyMap<LocalPort, RulePort>;
-  /** Conjunction id bases by conjKey. */
+  /** Conjunction id bases by conjKey: the host state's (allocated there, stable across restarts). */
   readonly bases: ReadonlyMap<string, number>;
 }
 
 /**
  * One Rules per firewall state, local ports and cookie (each kept by the host state while unchanged),
- * so that the per-port and per-network builders below find their flows by identity. Conjunction ids
- * are allocated from the keys alone, in sorted order: the same topology always numbers them alike.
+ * so that the per-port and per-network builders below find their flows by identity.
  */
 function rulesOf(firewall: FirewallState, localPorts: readonly LocalPort[], cookie: bigint): Rules {
   let byPorts = rulesCache.get(firewall);
@@ -49,8 +48,7 @@ function rulesOf(firewall: FirewallState, localPorts: readonly LocalPort[], cook
     if (!isProtected(p)) continue;
     ports.set(p, { ofport: p.ofport, groups: p.securityGroups.map((id) => firewall.groups.get(id)!) });
   }
-  const bases = allocateConjIds([...ports.values()].flatMap(conjKeysOf), new Map());
-  const rules: Rules = { firewall, cookie, ports, bases };
+  const rules: Rules = { firewall, cookie, ports, bases: firewall.conjBases };
   byPorts.set(localPorts, rules);
   return rules;
 }
