@@ -52,8 +52,8 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   nd_reserved: 32, nd_options_type: 8,
   // NSH: OVS keeps the service path (SPI, 24 bits, and SI) in one word; it writes and prints them apart.
   nsh_flags: 8, nsh_ttl: 8, nsh_mdtype: 8, nsh_np: 8, nsh_spi: 24, nsh_si: 8, nsh_c1: 32, nsh_c2: 32, nsh_c3: 32, nsh_c4: 32,
-  ...Object.fromEntries(TUN_METADATA_SLOTS.map((s) => [s, TUN_METADATA_BYTES * 8])) as Record<TunMetadataSlot, number>,
-};
+} satisfies Record<Exclude<Slot, TunMetadataSlot>, number> as Record<Slot, number>;
+for (const s of TUN_METADATA_SLOTS) (SLOT_BITS as Record<Slot, number>)[s] = TUN_METADATA_BYTES * 8;
 
 /**
  * 'flags': named bits (the row's flags), written `a|b` or `+a-b` as OVS's format_flags*() do.
@@ -236,22 +236,25 @@ export function allOnes(bits: number): bigint {
   return ALL_ONES[bits] ?? (bits <= 128 ? (ALL_ONES[bits] = (1n << BigInt(bits)) - 1n) : (1n << BigInt(bits)) - 1n);
 }
 const ones = allOnes;
+const NO_ALIASES: readonly string[] = [];
 
 /** A row with every member present, in one order: one object shape, so the codec's property reads stay monomorphic. */
 function row(r: Row): FieldDef {
-  const shift = BigInt(r.slotShift ?? 0);
-  const slotMask = r.slotMask ?? ((ones(r.bits) << shift) & ones(SLOT_BITS[r.slot]));
+  const slotBits = SLOT_BITS[r.slot];
+  const shift = r.slotShift ?? 0;
+  // The common row (at bit 0, no wider than its slot) shares allOnes()'s mask: no BigInt made at load.
+  const slotMask = r.slotMask ?? (shift === 0 && r.bits <= slotBits ? ones(r.bits) : (ones(r.bits) << BigInt(shift)) & ones(slotBits));
   const exactMask = r.exactMask ?? slotMask;
   const presentBits = r.presentBits ?? 0n;
   const of11Port = r.of11Port ?? false;
   return {
-    name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
+    name: r.name, aliases: r.aliases ?? NO_ALIASES, bits: r.bits, maskable: r.maskable ?? true, format: r.format,
     prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, of15: r.of15, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
     oxmRank: r.oxmRank, print: r.print, flags: r.flags, of10: r.of10, of11: r.of11, usable: usableOf(r),
-    wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
+    wholeSlot: r.bits === slotBits && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
       && !r.maskIsValue && !r.variableLen,
-    wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
+    wireExact: r.bits > slotBits && (r.maskable ?? true) ? ones(r.bits) : shift === 0 ? slotMask : slotMask >> BigInt(shift),
   };
 }
 
