@@ -2,7 +2,7 @@
 // decoder gives back (valid group mods, 16-byte meter bands, strings without NULs). Built from the
 // general arbitraries that testing/arbitraries.ts passes in (so neither file imports the other).
 import fc from 'fast-check';
-import { MF_FIELDS } from '../codecs/openflow/mf-fields.js';
+import { mfFields } from '../codecs/openflow/mf-fields.js';
 import type { Action } from '../codecs/actions/index.js';
 import type { FlowStatsRequest } from '../codecs/openflow/messages.js';
 import {
@@ -152,7 +152,7 @@ export function statsMessageArbs(d: StatsArbDeps): StatsMessageArbs {
 
 /** Headers of some known fields (mf-fields.ts), some masked, and an unknown one OVS skips. */
 function oxmList(masks: boolean): fc.Arbitrary<Buffer> {
-  const header = fc.record({ field: fc.constantFrom(...MF_FIELDS), masked: fc.boolean() })
+  const header = fc.record({ field: fc.constantFrom(...mfFields()), masked: fc.boolean() })
     .map(({ field, masked }) => {
       const b = Buffer.from(field.headers[field.headers.length - 1]!, 'hex');
       if (masks && masked) {

@@ -7,7 +7,7 @@
 // memoised by value and mask. No Map, MatchEntry or BigInt per field on the common path.
 // The rule, as for the rest of the byte printer: whatever the decoder treats in another way
 // (refuses, or merges in a way not done here) returns false, and the caller decodes the match.
-import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, FIELDS, FIELDS_OF_SLOT, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
+import { allOnes, ERICOXM_OF, FieldDef, fieldByHeader, fieldHeader, FIELDS_OF_SLOT, impliesEthernet, NXM_NX, NXM_OF, OFPXMC_EXPERIMENTER, OFPXMC_OPENFLOW_BASIC,
   OFPXMC_PACKET_REGS, ProtocolContext, Slot, SLOT_BITS } from '../openflow/fields.js';
 import { MatchEntry } from '../openflow/match.js';
 import { OFPP_MAX, PORT_NAMES, portFromOf11, portNamesShown } from '../openflow/ports.js';
@@ -75,9 +75,24 @@ interface Header {
   readonly limit: number;
 }
 
-/** Header (has-mask clear, length the value width, an experimenter's without its id) → row. */
-const HEADERS: ReadonlyMap<number, Header> = new Map(FIELDS.flatMap((f) => [f.nxm, f.oxm].flatMap((h) => {
-  if (!h) return [];
+/**
+ * Header (has-mask clear, length the value width, an experimenter's without its id) → row; null:
+ * none. Filled on first lookup of each header (a dump meets a few of the ~250): the set-up of all
+ * of them at load was cold code and garbage in every command.
+ */
+const HEADERS = new Map<number, Header | null>();
+
+function headerOf(key: number): Header | undefined {
+  let e = HEADERS.get(key);
+  if (e === undefined) HEADERS.set(key, (e = readerHeader(key)));
+  return e ?? undefined;
+}
+
+/** The reader's entry for an NXM/OXM header of a row (not an OpenFlow 1.5 one), or null. */
+function readerHeader(key: number): Header | null {
+  const found = fieldHeader(key);
+  if (!found || (found.h !== found.f.nxm && found.h !== found.f.oxm)) return null;
+  const { f, h } = found;
   const bytes = h.header & 0xff;
   const slot = slotIndex(f.slot);
   let kind: Header['kind'];
@@ -92,10 +107,9 @@ const HEADERS: ReadonlyMap<number, Header> = new Map(FIELDS.flatMap((f) => [f.nx
     kind = OTHER_FIELD;
   }
   const limit = kind === NARROW_FIELD && f.bits < bytes * 8 && f.name !== 'vlan_vid' ? 2 ** f.bits - 1 : -1;
-  const e: Header = { kind, f, num: kind === NARROW_FIELD ? numField(f) : undefined, parts: (f.parts ?? []).map(numField), slot, bytes,
+  return { kind, f, num: kind === NARROW_FIELD ? numField(f) : undefined, parts: (f.parts ?? []).map(numField), slot, bytes,
     experimenter: h.experimenter ?? -1, limit };
-  return [[h.header, e] as const];
-})));
+}
 
 // Per-match scratch (matches are printed one at a time): the slots set, in the order they were
 // first set (formatMatch's order for views of equal rank); a narrow slot's value and mask; a wide
@@ -187,7 +201,7 @@ function readMatch(b: Buffer, p: number, end: number): boolean {
     let h: Header | undefined;
     if (cls === OFPXMC_EXPERIMENTER) {
       if (len < 4) return false;
-      h = len > 4 ? HEADERS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? (len - 4) >> 1 : len - 4)) >>> 0) : undefined;
+      h = len > 4 ? headerOf((((header & 0xfffffe00) >>> 0) | (hasMask ? (len - 4) >> 1 : len - 4)) >>> 0) : undefined;
       if (h && h.experimenter === u32(b, p)) {
         p += 4;
         len -= 4;
@@ -196,7 +210,7 @@ function readMatch(b: Buffer, p: number, end: number): boolean {
         h = undefined;
       }
     } else if (cls === NXM_OF || cls === NXM_NX || cls === OFPXMC_OPENFLOW_BASIC || cls === OFPXMC_PACKET_REGS || cls === ERICOXM_OF) {
-      h = HEADERS.get((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
+      h = headerOf((((header & 0xfffffe00) >>> 0) | (hasMask ? len >> 1 : len)) >>> 0);
       if (h && h.experimenter >= 0) h = undefined;
     }
     if (!h) {
@@ -293,13 +307,17 @@ interface ByteView {
   readonly wide: boolean;
 }
 
-const VIEWS: readonly (readonly ByteView[])[] = SLOTS.map((s) => (FIELDS_OF_SLOT.get(s) ?? []).filter((f) => f.print).map((f): ByteView => {
+/** Each slot's views, built on its first print (a dump prints a few of the ~120 slots). */
+const VIEWS: (readonly ByteView[] | undefined)[] = new Array<readonly ByteView[] | undefined>(N_SLOTS).fill(undefined);
+const viewsOf = (k: number): readonly ByteView[] => (VIEWS[k] ??= slotViews(SLOTS[k]!));
+
+const slotViews = (s: Slot): readonly ByteView[] => (FIELDS_OF_SLOT.get(s) ?? []).filter((f) => f.print).map((f): ByteView => {
   const v = viewOf(f, f.print!);
   const wide = !NARROW[slotIndex(s)];
   const write = writerOf(f, wide);
   return { rank: v.rank, bits: wide ? 0 : Number(v.bits), ok: v.ok, write, text: v.text,
     memo: !write && !wide && !f.print!.asWhen ? new Map() : undefined, wideMemo: !write && wide && !f.print!.asWhen ? new Map() : undefined, wide };
-}));
+});
 
 const SLASH = 0x2f;
 const COLON = 0x3a;
@@ -569,7 +587,7 @@ export function writeMatchBytes(out: TextSink, b: Buffer, p: number, end: number
   for (let i = 0; i < nSet; i++) {
     const k = order[i]!;
     if ((k === S_DL_TYPE && keyword !== undefined) || (k === S_NW_PROTO && skipProto)) continue;
-    const views = VIEWS[k]!;
+    const views = viewsOf(k);
     for (let j = 0; j < views.length; j++) {
       const v = views[j]!;
       if ((!v.wide && (msk[k]! & v.bits) === 0) || (v.ok !== undefined && !v.ok(context()))) continue;

@@ -156,8 +156,13 @@ export function viewOf(f: FieldDef, p: MatchPrint): View {
   return { rank: p.rank, bits: f.slotMask | f.exactMask, ok, text: textOf(f, p) };
 }
 
-const VIEWS_OF_SLOT: ReadonlyMap<Slot, readonly View[]> = new Map([...FIELDS_OF_SLOT].map(([slot, fs]) =>
-  [slot, fs.flatMap((f): View[] => (f.print ? [viewOf(f, f.print)] : []))]));
+/** Each slot's views, built on its first print (a dump prints a few of the ~120 slots). */
+const VIEWS_OF_SLOT = new Map<Slot, readonly View[]>();
+function viewsOfSlot(slot: Slot): readonly View[] {
+  let vs = VIEWS_OF_SLOT.get(slot);
+  if (!vs) VIEWS_OF_SLOT.set(slot, (vs = FIELDS_OF_SLOT.get(slot)!.flatMap((f): View[] => (f.print ? [viewOf(f, f.print)] : []))));
+  return vs;
+}
 /** Scratch: the views to print for one match and their entries, sorted by rank (matches are printed one at a time). */
 const views: View[] = new Array<View>(FIELDS.length);
 const entries: MatchEntry[] = new Array<MatchEntry>(FIELDS.length);
@@ -205,7 +210,7 @@ export function formatMatch(m: Match, priority: number, unknown: readonly Unknow
   let n = 0;
   for (const [slot, e] of m) {
     if ((slot === 'dl_type' && keyword !== undefined) || (slot === 'nw_proto' && skipProto)) continue;
-    for (const v of VIEWS_OF_SLOT.get(slot)!) {
+    for (const v of viewsOfSlot(slot)) {
       if (((e.mask & v.bits) === 0n && e.len === undefined) || (v.ok !== undefined && !v.ok(ctx))) continue;
       let k = n++;
       for (; k > 0 && views[k - 1]!.rank > v.rank; k--) {

@@ -2,7 +2,7 @@
 // ofputil_table_features_format): each table against the one before ("ditto", "(same …)"), runs of
 // unnamed tables like their predecessor as "tables N...M: ditto", field lists in mf_field order with
 // OVS's abbreviations (`tun_{id,src}`, `reg0...reg7`).
-import { MF_FIELDS } from '../openflow/mf-fields.js';
+import { mfFields } from '../openflow/mf-fields.js';
 import {
   ActionFeatures, FeatureSets, featureSets, InstructionFeatures, OF13_ACTION_TYPES, TableFeatures,
 } from '../openflow/table-features.js';
@@ -70,7 +70,7 @@ function printNames(ids: readonly string[], skip: number): string {
 
 /** print_mf_bitmap: " names" in mf_field order, or nothing. */
 function fieldList(ids: ReadonlySet<number>): string {
-  return ids.size ? ` ${printNames([...ids].sort((a, b) => a - b).map((id) => MF_FIELDS[id]!.name), 0)}` : '';
+  return ids.size ? ` ${printNames([...ids].sort((a, b) => a - b).map((id) => mfFields()[id]!.name), 0)}` : '';
 }
 
 const sameSet = (a: ReadonlySet<number>, b: ReadonlySet<number>): boolean => a.size === b.size && [...a].every((x) => b.has(x));

@@ -52,8 +52,8 @@ export const SLOT_BITS: Readonly<Record<Slot, number>> = {
   nd_reserved: 32, nd_options_type: 8,
   // NSH: OVS keeps the service path (SPI, 24 bits, and SI) in one word; it writes and prints them apart.
   nsh_flags: 8, nsh_ttl: 8, nsh_mdtype: 8, nsh_np: 8, nsh_spi: 24, nsh_si: 8, nsh_c1: 32, nsh_c2: 32, nsh_c3: 32, nsh_c4: 32,
-  ...Object.fromEntries(TUN_METADATA_SLOTS.map((s) => [s, TUN_METADATA_BYTES * 8])) as Record<TunMetadataSlot, number>,
-};
+} satisfies Record<Exclude<Slot, TunMetadataSlot>, number> as Record<Slot, number>;
+for (const s of TUN_METADATA_SLOTS) (SLOT_BITS as Record<Slot, number>)[s] = TUN_METADATA_BYTES * 8;
 
 /**
  * 'flags': named bits (the row's flags), written `a|b` or `+a-b` as OVS's format_flags*() do.
@@ -228,32 +228,51 @@ type Defaulted = 'of10' | 'of11' | 'aliases' | 'maskable' | 'prereq' | 'writable
   | 'matchKeyword' | 'maskIsValue' | 'variableLen';
 type Row = Omit<FieldDef, Defaulted | 'usable' | 'wholeSlot' | 'wireExact'> & Partial<Pick<FieldDef, Defaulted>>;
 
-const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
+/** allOnes() of 0..128 bits, each made on its first use (the rows need a few widths, not 129 BigInts at load). */
+const ALL_ONES: (bigint | undefined)[] = new Array<bigint | undefined>(129).fill(undefined);
+
+/** A mask of `bits` ones (table lookup: this is on every encode and decode path). */
+export function allOnes(bits: number): bigint {
+  return ALL_ONES[bits] ?? (bits <= 128 ? (ALL_ONES[bits] = (1n << BigInt(bits)) - 1n) : (1n << BigInt(bits)) - 1n);
+}
+const ones = allOnes;
+const NO_ALIASES: readonly string[] = [];
 
 /** A row with every member present, in one order: one object shape, so the codec's property reads stay monomorphic. */
 function row(r: Row): FieldDef {
-  const shift = BigInt(r.slotShift ?? 0);
-  const slotMask = r.slotMask ?? ((ones(r.bits) << shift) & ones(SLOT_BITS[r.slot]));
+  const slotBits = SLOT_BITS[r.slot];
+  const shift = r.slotShift ?? 0;
+  // The common row (at bit 0, no wider than its slot) shares allOnes()'s mask: no BigInt made at load.
+  const slotMask = r.slotMask ?? (shift === 0 && r.bits <= slotBits ? ones(r.bits) : (ones(r.bits) << BigInt(shift)) & ones(slotBits));
   const exactMask = r.exactMask ?? slotMask;
   const presentBits = r.presentBits ?? 0n;
   const of11Port = r.of11Port ?? false;
   return {
-    name: r.name, aliases: r.aliases ?? [], bits: r.bits, maskable: r.maskable ?? true, format: r.format,
+    name: r.name, aliases: r.aliases ?? NO_ALIASES, bits: r.bits, maskable: r.maskable ?? true, format: r.format,
     prereq: r.prereq ?? 'none', nxm: r.nxm, oxm: r.oxm, of15: r.of15, parts: r.parts, maskIsValue: r.maskIsValue ?? false, variableLen: r.variableLen ?? false, slot: r.slot, slotShift: r.slotShift, writable: r.writable ?? true,
     slotMask, exactMask, presentBits, absentValue: r.absentValue, of11Port, matchKeyword: r.matchKeyword ?? true,
     oxmRank: r.oxmRank, print: r.print, flags: r.flags, of10: r.of10, of11: r.of11, usable: usableOf(r),
-    wholeSlot: r.bits === SLOT_BITS[r.slot] && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
+    wholeSlot: r.bits === slotBits && exactMask === ones(r.bits) && presentBits === 0n && !of11Port && r.absentValue === undefined
       && !r.maskIsValue && !r.variableLen,
-    wireExact: r.bits > SLOT_BITS[r.slot] && (r.maskable ?? true) ? ones(r.bits) : slotMask >> shift,
+    wireExact: r.bits > slotBits && (r.maskable ?? true) ? ones(r.bits) : shift === 0 ? slotMask : slotMask >> BigInt(shift),
   };
 }
 
 /** extract-ofp-fields' protocols_to_c() sets: every field can be matched in NXM and OXM. */
 function usableOf(r: Row): FieldDef['usable'] {
   const exact = P_NXM_OXM_ANY | (r.of10 ? P_OF10_STD_ANY : 0) | (r.of11 ? P_OF11_STD : 0);
-  if (r.maskable === false) return { exact, cidr: P_NONE, bitwise: P_NONE };
+  if (r.maskable === false) return usableSet(exact, P_NONE, P_NONE);
   const cidr = exact & ~(r.of10 === 'exact' ? P_OF10_STD_ANY : 0) & ~(r.of11 === 'exact' ? P_OF11_STD : 0);
-  return { exact, cidr, bitwise: cidr & ~(r.of10 ? P_OF10_STD_ANY : 0) };
+  return usableSet(exact, cidr, cidr & ~(r.of10 ? P_OF10_STD_ANY : 0));
+}
+
+// A handful of distinct sets: one frozen object each, shared by the rows (not one per row at load).
+const USABLE = new Map<number, FieldDef['usable']>();
+function usableSet(exact: number, cidr: number, bitwise: number): FieldDef['usable'] {
+  const key = exact * 2 ** 18 + cidr * 2 ** 9 + bitwise; // protocol sets are 9 bits (P_ANY)
+  let u = USABLE.get(key);
+  if (!u) USABLE.set(key, (u = Object.freeze({ exact, cidr, bitwise })));
+  return u;
 }
 
 const VLAN_CFI = 0x1000n;
@@ -493,7 +512,8 @@ export const FIELDS_OF_SLOT: ReadonlyMap<Slot, readonly FieldDef[]> = (() => {
   return m;
 })();
 
-const ETHERNET_SLOTS: ReadonlySet<Slot> = new Set(FIELDS.filter((f) => f.prereq !== 'none').map((f) => f.slot));
+const ETHERNET_SLOTS = new Set<Slot>();
+for (const f of FIELDS) if (f.prereq !== 'none') ETHERNET_SLOTS.add(f.slot);
 
 /**
  * Whether matching this slot says the packet is Ethernet (a field with prerequisite 'none', such as
@@ -503,11 +523,13 @@ export function impliesEthernet(slot: Slot): boolean {
   return ETHERNET_SLOTS.has(slot);
 }
 
-const PREREQ_BITS: ReadonlyMap<Slot, bigint> = new Map([...FIELDS_OF_SLOT].map(([slot, fs]) =>
-  [slot, fs.reduce((bits, f) => (f.prereq === 'none' || f.prereq === 'ethernet' ? bits : bits | f.slotMask), 0n)]));
+/** Built on first use (the simulator's), not at load. */
+let PREREQ_BITS: ReadonlyMap<Slot, bigint> | undefined;
 
 /** The bits of a slot that only fields with a protocol prerequisite view (vlan_tci: the PCP; nw_src: all). */
 export function prereqBits(slot: Slot): bigint {
+  PREREQ_BITS ??= new Map([...FIELDS_OF_SLOT].map(([s, fs]) =>
+    [s, fs.reduce((bits, f) => (f.prereq === 'none' || f.prereq === 'ethernet' ? bits : bits | f.slotMask), 0n)]));
   return PREREQ_BITS.get(slot) ?? 0n;
 }
 
@@ -612,22 +634,44 @@ export function prereqHolds(p: Prereq, c: ProtocolContext): boolean {
   }
 }
 
-const byName = new Map<string, FieldDef>();
-const byHeader = new Map<number, { readonly f: FieldDef; readonly h: FieldHeader }>();
 /** A field's headers: NXM, OXM and OpenFlow 1.5's. */
 export const headersOf = (f: FieldDef): FieldHeader[] => [f.nxm, f.oxm, f.of15].filter((h): h is FieldHeader => h !== undefined);
-for (const f of FIELDS) {
-  byName.set(f.name, f);
-  for (const a of f.aliases) byName.set(a, f);
-  for (const h of headersOf(f)) {
-    // Experimenter headers are keyed without their experimenter id: two may not share a key.
-    if (byHeader.has(h.header)) throw new Error(`field table: header 0x${h.header.toString(16)} of ${f.name} is taken`);
-    byHeader.set(h.header, { f, h });
+
+// The indexes below are built on their first lookup, not at load: a dump needs only the headers,
+// a flow file only the names, and each built at start-up was cold code and young garbage (the
+// scavenges of a small command) for every command.
+let byName: Map<string, FieldDef> | undefined;
+let byHeader: Map<number, { readonly f: FieldDef; readonly h: FieldHeader }> | undefined;
+let bySubfieldName: Map<string, FieldDef> | undefined;
+
+function headerIndex(): Map<number, { readonly f: FieldDef; readonly h: FieldHeader }> {
+  if (byHeader) return byHeader;
+  const m = new Map<number, { readonly f: FieldDef; readonly h: FieldHeader }>();
+  for (const f of FIELDS) {
+    for (const h of [f.nxm, f.oxm, f.of15]) {
+      if (h === undefined) continue;
+      // Experimenter headers are keyed without their experimenter id: two may not share a key.
+      if (m.has(h.header)) throw new Error(`field table: header 0x${h.header.toString(16)} of ${f.name} is taken`);
+      m.set(h.header, { f, h });
+    }
   }
+  return (byHeader = m);
 }
 
 export function fieldByName(name: string): FieldDef | undefined {
+  if (!byName) {
+    byName = new Map();
+    for (const f of FIELDS) {
+      byName.set(f.name, f);
+      for (const a of f.aliases) byName.set(a, f);
+    }
+  }
   return byName.get(name);
+}
+
+/** The row and header whose 32-bit header (has-mask clear, the value width as length) is exactly `header`. */
+export function fieldHeader(header: number): { readonly f: FieldDef; readonly h: FieldHeader } | undefined {
+  return headerIndex().get(header);
 }
 
 /**
@@ -635,7 +679,7 @@ export function fieldByName(name: string): FieldDef | undefined {
  * experimenter header's length without its experimenter id, which must be the field's.
  */
 export function fieldByHeader(header: number, experimenter?: number): FieldDef | undefined {
-  const e = byHeader.get(unmaskedHeader(header)) ?? variableByHeader(header);
+  const e = headerIndex().get(unmaskedHeader(header)) ?? variableByHeader(header);
   return e && (e.h.experimenter === undefined || e.h.experimenter === experimenter) ? e.f : undefined;
 }
 
@@ -643,7 +687,7 @@ export function fieldByHeader(header: number, experimenter?: number): FieldDef |
 function variableByHeader(header: number): { readonly f: FieldDef; readonly h: FieldHeader } | undefined {
   const len = header & 0xff;
   if (len >= 128) return undefined;
-  const e = byHeader.get((((header & 0xfffffe00) >>> 0) | TUN_METADATA_BYTES) >>> 0);
+  const e = headerIndex().get((((header & 0xfffffe00) >>> 0) | TUN_METADATA_BYTES) >>> 0);
   return e?.f.variableLen ? e : undefined;
 }
 
@@ -678,15 +722,11 @@ export function subfieldName(f: FieldDef): string {
 
 /** Looks up a field by the NXM/OXM name used in subfield syntax (NXM_OF_ETH_SRC, OXM_OF_IN_PORT). */
 export function fieldBySubfieldName(name: string): FieldDef | undefined {
+  if (!bySubfieldName) {
+    bySubfieldName = new Map();
+    for (const f of FIELDS) for (const h of headersOf(f)) bySubfieldName.set(h.name, f);
+  }
   return bySubfieldName.get(name);
 }
 
-const bySubfieldName = new Map<string, FieldDef>();
-for (const f of FIELDS) for (const h of headersOf(f)) bySubfieldName.set(h.name, f);
 
-const ALL_ONES: readonly bigint[] = Array.from({ length: 129 }, (_, i) => (1n << BigInt(i)) - 1n);
-
-/** A mask of `bits` ones (table lookup: this is on every encode and decode path). */
-export function allOnes(bits: number): bigint {
-  return ALL_ONES[bits] ?? (1n << BigInt(bits)) - 1n;
-}

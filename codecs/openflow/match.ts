@@ -237,16 +237,21 @@ export function normalizeMatch(m: Match): Match {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/** The rows OVS writes in an OpenFlow 1.3 match, by slot, with their place in nx_put_raw()'s order. */
-const ENCODED: readonly FieldDef[] = FIELDS.filter((f) => f.oxmRank !== undefined).sort((a, b) => a.oxmRank! - b.oxmRank!);
-// One pass (not a scan of ENCODED per slot: ~26k calls at every start).
-const ENCODED_OF_SLOT: ReadonlyMap<Slot, readonly number[]> = (() => {
+/** The rows OVS writes in an OpenFlow 1.3 match, in nx_put_raw()'s order (built on the first encode, not at load). */
+let ENCODED: readonly FieldDef[] = [];
+/** ENCODED's indexes by slot, one pass (not a scan of ENCODED per slot: ~26k calls at every start). */
+let ENCODED_OF_SLOT: ReadonlyMap<Slot, readonly number[]> | undefined;
+/** Scratch: the ENCODED indexes of one match, sorted (matches are encoded one at a time; each row at most once). */
+let order = new Int32Array(0);
+
+function encodedOfSlot(): ReadonlyMap<Slot, readonly number[]> {
+  if (ENCODED_OF_SLOT) return ENCODED_OF_SLOT;
+  ENCODED = FIELDS.filter((f) => f.oxmRank !== undefined).sort((a, b) => a.oxmRank! - b.oxmRank!);
   const m = new Map<Slot, number[]>([...FIELDS_OF_SLOT.keys()].map((slot) => [slot, []]));
   ENCODED.forEach((f, i) => m.get(f.slot)!.push(i));
-  return m;
-})();
-/** Scratch: the ENCODED indexes of one match, sorted (matches are encoded one at a time; each row at most once). */
-const order = new Int32Array(ENCODED.length);
+  order = new Int32Array(ENCODED.length);
+  return (ENCODED_OF_SLOT = m);
+}
 
 /** Writes one field's TLV from its slot's entry: its bits of the slot, exact or masked. */
 function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
@@ -283,8 +288,9 @@ function putField(w: Writer, f: FieldDef, e: MatchEntry): void {
  */
 export function encodeMatchTlvs(w: Writer, m: Match, unknown: readonly UnknownOxm[] = []): void {
   let n = 0;
+  const ofSlot = encodedOfSlot();
   for (const slot of m.keys()) {
-    for (const i of ENCODED_OF_SLOT.get(slot)!) {
+    for (const i of ofSlot.get(slot)!) {
       let k = n++;
       while (k > 0 && order[k - 1]! > i) order[k] = order[--k]!;
       order[k] = i;

@@ -15,7 +15,8 @@ export interface MfField {
 }
 
 type Row = readonly [string, ...string[]];
-const ROWS: readonly Row[] = [
+// A function, so that the list is made on first use (table features), not at every start.
+const rows = (): readonly Row[] => [
   ['dp_hash', '00014604', 'ffff000800002320'],
   ['recirc_id', '00014804'],
   ['packet_type', '80005804'],
@@ -133,7 +134,12 @@ const ROWS: readonly Row[] = [
   ['nsh_ttl', 'ffff1405005ad650'],
 ];
 
-export const MF_FIELDS: readonly MfField[] = ROWS.map(([name, ...headers]) => ({ name, headers, variable: name.startsWith('tun_metadata') }));
+let fields: readonly MfField[] | undefined;
+
+/** The fields by mf id. */
+export function mfFields(): readonly MfField[] {
+  return (fields ??= rows().map(([name, ...headers]) => ({ name, headers, variable: name.startsWith('tun_metadata') })));
+}
 
 type HeaderMap = Map<number, Map<number, { readonly id: number; readonly length: number }>>;
 
@@ -146,7 +152,7 @@ let byHeader: HeaderMap | undefined;
 function byHeaderMap(): HeaderMap {
   if (byHeader) return byHeader;
   const m: HeaderMap = new Map();
-  MF_FIELDS.forEach((f, id) => {
+  mfFields().forEach((f, id) => {
     for (const h of f.headers) {
       const b = Buffer.from(h, 'hex');
       const header = b.readUInt32BE(0);
@@ -171,5 +177,5 @@ export function mfFieldByHeader(header: number, experimenter?: number): number |
   if (length >= 128) return undefined;
   const f = byHeaderMap().get((header & 0xfffffe00) >>> 0)?.get(experimenter ?? -1);
   if (!f) return undefined;
-  return f.length === length || MF_FIELDS[f.id]!.variable ? f.id : undefined;
+  return f.length === length || mfFields()[f.id]!.variable ? f.id : undefined;
 }
