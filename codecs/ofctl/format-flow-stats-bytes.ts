@@ -27,8 +27,21 @@ function u16(b: Buffer, p: number): number {
   return (b[p]! << 8) | b[p + 1]!;
 }
 
+// u32() reads through a DataView of the reply (made by writeFlowStatsReplyBytes, before any
+// u32() of it): V8 compiles its result as a uint32, where arithmetic on the bytes is compiled for
+// the small values seen first and deoptimised at the first one of 2^31 or more (a cookie, a
+// set_field's OXM header), deep in the dump.
+let viewed: Buffer | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+function viewOf(b: Buffer): void {
+  view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  viewed = b;
+}
+
 function u32(b: Buffer, p: number): number {
-  return (b[p]! * 0x1000000) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  if (b !== viewed) viewOf(b);
+  return view.getUint32(p);
 }
 
 function uintAt(b: Buffer, p: number, bytes: number): number {
@@ -607,6 +620,7 @@ export function writeFlowStatsReplyBytes(out: TextSink, b: Buffer, stats: boolea
   if (b.length < 16 || b[0] !== OFP13_VERSION || b[1] !== OfType.MULTIPART_REPLY || u16(b, 2) !== b.length || u16(b, 8) !== OFPMP_FLOW) {
     return false;
   }
+  viewOf(b);
   const start = out.pos;
   if (stats) out.write(formatFlowStatsReplyHeader(u32(b, 4), u16(b, 10)));
   for (let p = 16; p < b.length; p += u16(b, p)) {
