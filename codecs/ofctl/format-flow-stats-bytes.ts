@@ -27,8 +27,21 @@ function u16(b: Buffer, p: number): number {
   return (b[p]! << 8) | b[p + 1]!;
 }
 
+// u32() reads through a DataView of the reply (made by writeFlowStatsReplyBytes, before any
+// u32() of it): V8 compiles its result as a uint32, where arithmetic on the bytes is compiled for
+// the small values seen first and deoptimised at the first one of 2^31 or more (a cookie, a
+// set_field's OXM header), deep in the dump.
+let viewed: Buffer | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+function viewOf(b: Buffer): void {
+  view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  viewed = b;
+}
+
 function u32(b: Buffer, p: number): number {
-  return (b[p]! * 0x1000000) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+  if (b !== viewed) viewOf(b);
+  return view.getUint32(p);
 }
 
 function uintAt(b: Buffer, p: number, bytes: number): number {
@@ -385,25 +398,27 @@ export class TextSink {
   write(s: string): void {
     // At most 3 bytes per UTF-16 unit. The text is ASCII in practice: copied by a plain loop,
     // much cheaper than Buffer#write's checks for the short pieces a flow is printed in.
+    // One loop for every length: a branch first taken after the printer was optimised (a long
+    // text calling Buffer#write) would throw that optimised code away, and the printer's
+    // functions, this one inlined into them, would be compiled again in the middle of the dump.
     const n = s.length;
     if (this.pos + 3 * n > this.buf.length) this.grow(3 * n);
     const buf = this.buf;
     const at = this.pos;
-    // A long text (an action list, a learn action) is copied by Buffer#write: its call costs more
-    // than the loop below for a short piece, less for a long one.
-    if (n > 48) {
-      this.pos = at + buf.write(s, at);
-      return;
-    }
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        this.pos = at + buf.write(s, at);
+        this.writeUtf8(s, at);
         return;
       }
       buf[at + i] = c;
     }
     this.pos = at + n;
+  }
+
+  /** write() for a text that is not ASCII (never in practice). */
+  private writeUtf8(s: string, at: number): void {
+    this.pos = at + this.buf.write(s, at);
   }
 
   byte(c: number): void {
@@ -417,9 +432,8 @@ export class TextSink {
     if (this.pos + n > this.buf.length) this.grow(n);
     const buf = this.buf;
     const at = this.pos;
-    // As in write(): a loop for short pieces, the copy's call for long ones.
-    if (n > 64) buf.set(t, at);
-    else for (let i = 0; i < n; i++) buf[at + i] = t[i]!;
+    // As in write(): one loop for every length.
+    for (let i = 0; i < n; i++) buf[at + i] = t[i]!;
     this.pos = at + n;
   }
 
@@ -606,6 +620,7 @@ export function writeFlowStatsReplyBytes(out: TextSink, b: Buffer, stats: boolea
   if (b.length < 16 || b[0] !== OFP13_VERSION || b[1] !== OfType.MULTIPART_REPLY || u16(b, 2) !== b.length || u16(b, 8) !== OFPMP_FLOW) {
     return false;
   }
+  viewOf(b);
   const start = out.pos;
   if (stats) out.write(formatFlowStatsReplyHeader(u32(b, 4), u16(b, 10)));
   for (let p = 16; p < b.length; p += u16(b, p)) {

@@ -21,6 +21,8 @@ const slotIndex = (s: Slot): number => SLOT_INDEX.get(s)!;
 /** A slot of up to 32 bits is kept as numbers; a wider one as positions of its bytes. */
 const NARROW = SLOTS.map((s) => SLOT_BITS[s] <= 32);
 const SLOT_ONES = SLOTS.map((s) => (SLOT_BITS[s] <= 32 ? Number(allOnes(SLOT_BITS[s])) : -1));
+/** SLOT_ONES as int32 bit patterns, for setSlot()'s int32 arithmetic. */
+const SLOT_WIDTH = Int32Array.from(SLOT_ONES, (x) => x | 0);
 const S_PACKET_TYPE = slotIndex('packet_type');
 const S_DL_TYPE = slotIndex('dl_type');
 const S_NW_PROTO = slotIndex('nw_proto');
@@ -32,7 +34,7 @@ const S_NSH_MDTYPE = slotIndex('nsh_mdtype');
 const S_RECIRC_ID = slotIndex('recirc_id');
 const IMPLIES_ETHERNET = SLOTS.map((s) => impliesEthernet(s));
 
-/** A field row's setField() in numbers, for a slot of up to 32 bits. */
+/** A field row's setField() in numbers, for a slot of up to 32 bits (masks as int32 bit patterns). */
 interface NumField {
   readonly f: FieldDef;
   readonly slot: number;
@@ -50,7 +52,7 @@ interface NumField {
 
 const numField = (f: FieldDef): NumField => ({
   f, slot: slotIndex(f.slot), bits: f.bits, maskable: f.maskable, maskIsValue: f.maskIsValue, of11Port: f.of11Port,
-  shift: f.slotShift ?? 0, slotMask: Number(f.slotMask), exactMask: Number(f.exactMask), presentBits: Number(f.presentBits),
+  shift: f.slotShift ?? 0, slotMask: Number(f.slotMask) | 0, exactMask: Number(f.exactMask) | 0, presentBits: Number(f.presentBits) | 0,
   absent: f.absentValue === undefined ? -1 : Number(f.absentValue),
 });
 
@@ -113,12 +115,14 @@ function readerHeader(key: number): Header | null {
 
 // Per-match scratch (matches are printed one at a time): the slots set, in the order they were
 // first set (formatMatch's order for views of equal rank); a narrow slot's value and mask; a wide
-// slot's value and mask positions (-1: no mask).
+// slot's value and mask positions (-1: no mask). Values and masks are computed as int32 bit
+// patterns and stored unsigned by the Uint32Arrays: no `>>> 0` whose result V8 first sees small
+// (a Smi) and then, at the first 32-bit mask (an ARP responder's arp_tpa), has to deoptimise for.
 const order = new Int32Array(N_SLOTS);
 let nSet = 0;
 const isSet = new Uint8Array(N_SLOTS);
-const val = new Float64Array(N_SLOTS);
-const msk = new Float64Array(N_SLOTS);
+const val = new Uint32Array(N_SLOTS);
+const msk = new Uint32Array(N_SLOTS);
 const valueAt = new Int32Array(N_SLOTS);
 const maskAt = new Int32Array(N_SLOTS);
 const MAX_SEEN = 64;
@@ -143,24 +147,23 @@ function markSet(k: number): void {
   order[nSet++] = k;
 }
 
-/** setSlot() in numbers. */
+/** setSlot() in numbers (value and mask as int32 bit patterns). */
 function setSlot(k: number, value: number, mask: number): void {
-  const width = SLOT_ONES[k]!;
-  mask = (mask & width) >>> 0;
+  mask &= SLOT_WIDTH[k]!;
   if (!isSet[k]) {
     if (mask === 0) return;
-    val[k] = (value & mask) >>> 0;
+    val[k] = value & mask;
     msk[k] = mask;
     markSet(k);
     return;
   }
   // Merged with what the slot holds; the old mask is not zero, so neither is the new one.
-  const m = (msk[k]! | mask) >>> 0;
-  val[k] = (((val[k]! & ~mask) | (value & mask)) & m) >>> 0;
+  const m = msk[k]! | mask;
+  val[k] = ((val[k]! & ~mask) | (value & mask)) & m;
   msk[k] = m;
 }
 
-/** setField() in numbers (maskArg -1: none). */
+/** setField() in numbers (maskArg -1: none; a masked value comes as an int32 bit pattern). */
 function setField(n: NumField, value: number, maskArg: number): void {
   if (n.maskIsValue) {
     setSlot(n.slot, value & (maskArg >= 0 ? maskArg : 2 ** n.bits - 1), value);
@@ -170,14 +173,15 @@ function setField(n: NumField, value: number, maskArg: number): void {
     setSlot(n.slot, 0, SLOT_ONES[n.slot]!);
     return;
   }
+  // (a port is read unsigned, and never masked)
   if (n.of11Port) value = portFromOf11(value);
   const sm = n.slotMask;
   let mask = n.exactMask;
   if (maskArg >= 0 && n.maskable) {
-    const m = ((maskArg << n.shift) & sm) >>> 0;
+    const m = (maskArg << n.shift) & sm;
     if (m !== sm) mask = m;
   }
-  setSlot(n.slot, ((((value << n.shift) & sm) | n.presentBits) >>> 0), (mask | n.presentBits) >>> 0);
+  setSlot(n.slot, ((value << n.shift) & sm) | n.presentBits, mask | n.presentBits);
 }
 
 /**
@@ -250,7 +254,7 @@ function readMatch(b: Buffer, p: number, end: number): boolean {
       if ((h.limit >= 0 && value > h.limit) || (h.f.of11Port && value >= OFPP_MAX && value < 0xffffff00)) return false;
       if (hasMask) {
         const mask = uintAt(b, p + bytes, bytes);
-        setField(h.num!, (value & mask) >>> 0, mask);
+        setField(h.num!, value & mask, mask);
       } else {
         setField(h.num!, value, -1);
       }
@@ -261,7 +265,7 @@ function readMatch(b: Buffer, p: number, end: number): boolean {
         if (!hasMask) setField(h.parts[i]!, value, -1);
         else {
           const mask = u32(b, p + bytes + 4 * i);
-          if (mask !== 0) setField(h.parts[i]!, (value & mask) >>> 0, mask);
+          if (mask !== 0) setField(h.parts[i]!, value & mask, mask);
         }
       }
     }
