@@ -4,11 +4,12 @@
 // text, and leaves the same flows in a real ovs-vswitchd (read with ovs-ofctl).
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { YARGS_COMMANDS } from '../../lib/cli/commands.js';
 import { flowLine } from '../../lib/cli/quick.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { BIN, CliResult, runCli, runNodeScript } from '../../testing/run-cli.js';
@@ -139,6 +140,13 @@ describe('start-up path: the bundled binary behaves as the compiled modules', fu
       expect(bin!.flows).to.deep.equal(modules!.flows);
     });
   }
+
+  it("the binary's list of the yargs CLI's commands (no --no-turbo-inlining for them) is the command table's", () => {
+    const src = readFileSync(BIN, 'utf8');
+    const list = /const YARGS_COMMANDS = (\[[^\]]*\]);/.exec(src)?.[1];
+    expect(list, 'bin/ofctl-ts.js names the yargs commands').to.be.a('string');
+    expect(JSON.parse(list!.replaceAll("'", '"'))).to.have.members([...YARGS_COMMANDS]).and.have.length(YARGS_COMMANDS.size);
+  });
 
   it('the parser takes options anywhere, as getopt_long, and checks the command as ovs-ofctl', () => {
     const run = (argv: string[]): unknown => {
