@@ -4,6 +4,7 @@
 // flow. Semantics are Neutron 2023.1's (neutron/agent/linux/openvswitch_firewall/rules.py, firewall.py,
 // neutron/common/utils.py port_rule_masking); the goldens in fixtures/neutron-examples/sg-* are what its
 // agent installed from the same functions.
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../codecs/openflow/fields.js';
 import type { SecurityGroupRule } from '../../lib/topology/events.js';
 
 export type Direction = SecurityGroupRule['direction'];
@@ -14,14 +15,11 @@ export type Ethertype = SecurityGroupRule['ethertype'];
 export const RULE_CT_STATES = ['+est-rel-rpl', '+new-est'] as const;
 export type RuleCtState = (typeof RULE_CT_STATES)[number];
 
-export const PROTO_ICMP = 1;
-export const PROTO_TCP = 6;
-export const PROTO_UDP = 17;
-export const PROTO_ICMPV6 = 58;
-export const PROTO_SCTP = 132;
+const PROTO_ICMP = Number(IPPROTO_ICMP);
+const PROTO_ICMPV6 = Number(IPPROTO_ICMPV6);
 
 /** Protocols whose rules carry a destination port range (ovsfw constants PROTOCOLS_WITH_PORTS). */
-const PROTOCOLS_WITH_PORTS: ReadonlySet<number> = new Set([PROTO_TCP, PROTO_UDP, PROTO_SCTP]);
+const PROTOCOLS_WITH_PORTS: ReadonlySet<number> = new Set([IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP].map(Number));
 
 function isIcmp(protocol: number | undefined): boolean {
   return protocol === PROTO_ICMP || protocol === PROTO_ICMPV6;
@@ -192,6 +190,9 @@ function acceptAction(direction: Direction, ctState: RuleCtState, reg7?: number)
  * port mask (or the single body), one flow per state of RULE_CT_STATES, in Neutron's order.
  */
 export function ruleFlowSpecs(rule: RuleBody, port: number): RuleFlowSpec[] {
+  // A whole SecurityGroupRule fits RuleBody; one naming a remote group is a conjunction (portFlowSpecs).
+  const remoteGroup = (rule as Partial<SecurityGroupRule>).remoteGroupId;
+  if (remoteGroup !== undefined) throw new Error(`a rule with remote group ${remoteGroup} becomes conjunction flows (portFlowSpecs), not plain flows`);
   return ruleBodies(rule, port, false).flatMap((body) =>
     RULE_CT_STATES.map((ctState) => ({ ...body, ctState, action: acceptAction(rule.direction, ctState) })),
   );
@@ -344,6 +345,36 @@ export function allocateConjIds(keys: Iterable<string>, previous: ReadonlyMap<st
     taken.add(next);
   }
   return new Map([...kept].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const CONJ_KEY_RE = /^(ingress|egress)\/(IPv4|IPv6)\/[^/]+\/[^/]+$/;
+
+/**
+ * The conjunction blocks as one string, to keep on the switch itself (e.g. an external_ids value of
+ * br-int in OVSDB) and read back at start: then a restart, whatever the topology did meanwhile,
+ * renumbers nothing (Neutron's LP 1934917 was ids reused after a restart). Keys in order.
+ */
+export function formatConjBases(bases: ReadonlyMap<string, number>): string {
+  return JSON.stringify(Object.fromEntries([...bases].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/** Reads formatConjBases' string back, checked whole (every key's shape, every base through allocateConjIds). */
+export function parseConjBases(text: string): Map<string, number> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SyntaxError(`conjunction blocks ${JSON.stringify(text.slice(0, 40))}: not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SyntaxError('conjunction blocks: not a JSON object of key: base');
+  const bases = new Map<string, number>();
+  for (const [key, base] of Object.entries(value)) {
+    if (!CONJ_KEY_RE.test(key)) throw new SyntaxError(`conjunction block key ${JSON.stringify(key)}: not direction/ethertype/group/remoteGroup`);
+    if (typeof base !== 'number') throw new SyntaxError(`conjunction block ${key}: base ${JSON.stringify(base)} is not a number`);
+    bases.set(key, base);
+  }
+  allocateConjIds([], bases);
+  return bases;
 }
 
 /** Neutron's `_flow_priority_offset_from_conj_id`: the priority offset an id encodes. */

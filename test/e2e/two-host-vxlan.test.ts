@@ -1,13 +1,14 @@
 // Real packets across a real VXLAN tunnel between two hosts in network namespaces, programmed by the
 // controller (see bed.ts): flood & learn, l2pop + ARP responder, removal, and flows replaced under a
-// running ping without loss.
+// running ping without loss; the bed's own helpers for stateful tests (TCP outcomes, open connections)
+// and an underlay that carries the tunnel's frames and nothing else.
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { runCli } from '../../testing/run-cli.js';
 import { eventually } from '../../testing/wait.js';
-import { Bed, Host, ping, sh, startBed } from './bed.js';
+import { Bed, captureUnderlay, Host, listenTcp, ping, pings, sh, startBed, tcpConnect, tcpOpen } from './bed.js';
 
 const learned = async (h: Host): Promise<string[]> =>
   (await h.box!.dumpFlowsSorted('br-tun')).filter((l) => l.startsWith(' cookie=') && l.includes('hard_timeout=300, priority=1,vlan_tci='));
@@ -28,6 +29,59 @@ describe('two hosts, real VXLAN, flood & learn', function () {
     expect(await ping(a, b, 3)).to.equal(true);
     expect((await learned(a)).some((l) => l.includes(`dl_dst=${b.vmMac}`))).to.equal(true);
     expect((await learned(b)).some((l) => l.includes(`dl_dst=${a.vmMac}`))).to.equal(true);
+  });
+
+  it('the underlay carries VXLAN frames only: neither host answers the tunnel traffic itself', async () => {
+    const [a, b] = bed.hosts as [Host, Host];
+    // Warm: the tunnel endpoints' ARP (the underlay's only other frames) is done before the capture.
+    await eventually(() => ping(a, b), 'the first ping (tunnel and ARP warm-up)', 15_000, undefined, 200);
+    // Both ends of the veth see the same frames: one capture covers the wire.
+    const capture = await captureUnderlay(a);
+    expect(await pings(a, b, 3)).to.equal(3);
+    expect(await pings(b, a, 3)).to.equal(3);
+    const frames = await capture.stop();
+    // 12 echo frames at least (ARP may add some); a host kernel answering them would add ICMP "port 4789 unreachable".
+    expect(frames.vxlan).to.be.at.least(12);
+    expect(frames.other, frames.other.join('\n')).to.deep.equal([]);
+  });
+
+  it('TCP helpers: connected, refused (nothing listens), timeout (dropped); data both ways; a cut connection is seen', async () => {
+    const [a, b] = bed.hosts as [Host, Host];
+    const capture = await captureUnderlay(b);
+    const server = await listenTcp(b, 22);
+    expect(await tcpConnect(a, b, 22)).to.equal('connected');
+    expect(await tcpConnect(a, b, 80)).to.equal('refused');
+    const open = await tcpOpen(a, b, 22);
+    expect(open.outcome).to.equal('connected');
+    expect(await open.exchange()).to.equal('ok');
+    // B's replies to A vanish (a blackhole route in B's VM): a new connection times out, the open one stops passing data.
+    await sh('ip', 'netns', 'exec', b.vmNs, 'ip', 'route', 'add', 'blackhole', `${a.vmIp}/32`);
+    expect(await tcpConnect(a, b, 22, 500)).to.equal('timeout');
+    expect(await open.exchange()).to.equal('timeout');
+    await sh('ip', 'netns', 'exec', b.vmNs, 'ip', 'route', 'del', 'blackhole', `${a.vmIp}/32`);
+    expect(await open.exchange()).to.equal('ok');
+    // The server gone, the open connection is closed by its peer.
+    await server.stop();
+    expect(await open.exchange()).to.equal('closed');
+    await open.close();
+    const frames = await capture.stop();
+    expect(frames.vxlan).to.be.at.least(10);
+    expect(frames.other, frames.other.join('\n')).to.deep.equal([]);
+  });
+});
+
+describe('the two-host bed', function () {
+  this.timeout(60_000);
+  it('refuses a bad topology line with its reason and leaves nothing behind', async () => {
+    const P = `bx${process.pid % 1000}`;
+    const ours = async (): Promise<string[]> => (await sh('ip', 'netns', 'list')).split('\n').filter((l) => l.startsWith(P));
+    const bad = '{"type":"network","id":"other"}';
+    const err = await startBed(pipelineOptions(), 'bx', { topology: [bad] }).then(async (b) => {
+      await b.stop();
+      return 'started';
+    }, (e: unknown) => e);
+    expect(String(err)).to.contain('bed topology line rejected').and.to.contain(bad);
+    expect(await ours()).to.deep.equal([]);
   });
 });
 
@@ -84,6 +138,6 @@ describe('two hosts, real VXLAN, l2pop + ARP responder', function () {
       'its flows to go');
     await eventually(async () => (await b.box!.vsctl('get', 'Port', b.tap, 'tag')).trim() === '4095', 'its tap to be parked on the dead VLAN');
     await sh('ip', 'netns', 'exec', a.vmNs, 'ip', 'neigh', 'flush', 'all');
-    expect(await ping(a, b, 2)).to.equal(false);
+    expect(await pings(a, b, 2)).to.equal(0);
   });
 });

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import {
-  allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
+  allocateConjIds, conjKey, conjKeysOf, flowPriorityOffset, formatConjBases, parseConjBases, mergeCommonRules, mergePortRanges, networkMemberFlowSpecs, PortMatch, portFlowSpecs,
   portRuleMasking, RuleBody, RuleFlowSpec, ruleFlowSpecs, RuleGroupMembers, RulePort, RuleWithConjs,
 } from '../../pipelines/firewall/rules.js';
 
@@ -304,6 +304,17 @@ describe('firewall rules (Neutron rules.py)', () => {
       const back = new Map([['x', 16], ['y', 40]]);
       expect([...allocateConjIds(['x', 'y', 'p', 'q', 'r'], back)]).to.deep.equal([['p', 8], ['q', 24], ['r', 32], ['x', 16], ['y', 40]]);
     });
+    it('round-trip through the string kept on the switch, and a bad string is refused whole', () => {
+      const bases = allocateConjIds([conjKey('g', 'r', 'egress', 'IPv6'), conjKey('g', 'g', 'ingress', 'IPv4')], new Map());
+      const text = formatConjBases(bases);
+      expect(text).to.equal('{"egress/IPv6/g/r":8,"ingress/IPv4/g/g":16}');
+      expect([...parseConjBases(text)]).to.deep.equal([...bases]);
+      expect(() => parseConjBases('{"egress/IPv6/g/r":8,"ingress/IPv4/g/g":8}')).to.throw(/base 8 given to both egress\/IPv6\/g\/r and ingress\/IPv4\/g\/g/);
+      expect(() => parseConjBases('{"sideways/IPv4/g/g":8}')).to.throw(/key "sideways\/IPv4\/g\/g": not direction\/ethertype/);
+      expect(() => parseConjBases('{"egress/IPv4/g/g":"8"}')).to.throw(/base "8" is not a number/);
+      expect(() => parseConjBases('[8]')).to.throw(/not a JSON object/);
+      expect(() => parseConjBases('{')).to.throw(/not JSON/);
+    });
     it('refuses bad blocks, naming the key', () => {
       expect(() => allocateConjIds([], new Map([['x', 12]]))).to.throw(/base 12 of x/);
       expect(() => allocateConjIds([], new Map([['x', 8], ['y', 8]]))).to.throw(/base 8 given to both x and y/);
@@ -389,6 +400,37 @@ describe('firewall rules (Neutron rules.py)', () => {
       ]);
       expect(() => networkMemberFlowSpecs(7, [port], new Map([['r1', { v4: [], v6: ['::/0'] }]]), bases)).to.throw(/::\/0 of group r1: a \/0 member needs its MAC/);
       expect(() => networkMemberFlowSpecs(7, [port], new Map(), new Map())).to.throw(/no conjunction id block for egress\/IPv6\/g\/r1/);
+    });
+  });
+
+  describe('stability (issue 16 point 3)', () => {
+    const g1 = { id: 'm-g1', rules: [{ direction: 'ingress', ethertype: 'IPv4', protocol: 6, portRangeMin: 5432, portRangeMax: 5432, remoteGroupId: 'm-g1' }] } as const;
+    const g2 = { id: 'm-g2', rules: [{ direction: 'ingress', ethertype: 'IPv4', protocol: 17, portRangeMin: 53, portRangeMax: 53, remoteGroupId: 'm-g1' }] } as const;
+    it('a new group whose key sorts first moves no installed conjunction and no flow of other ports', () => {
+      const a: RulePort = { ofport: 2, groups: [g1] };
+      const b: RulePort = { ofport: 3, groups: [g2] };
+      const members = new Map<string, RuleGroupMembers>([['m-g1', { v4: ['10.0.0.5', '10.0.0.6'], v6: [] }]]);
+      const before = allocateConjIds([a, b].flatMap(conjKeysOf), new Map());
+      const flowsBefore = [...portFlowSpecs(a, before), ...portFlowSpecs(b, before), ...networkMemberFlowSpecs(1, [a, b], members, before)].map(formatSpec);
+      // Port c joins with a group 'a-new' (sorts before both) naming m-g1: only c's flows and the member flows' ids are new.
+      const c: RulePort = { ofport: 4, groups: [{ id: 'a-new', rules: [{ direction: 'ingress', ethertype: 'IPv4', remoteGroupId: 'm-g1' }] }] };
+      const after = allocateConjIds([a, b, c].flatMap(conjKeysOf), before);
+      for (const [k, base] of before) expect(after.get(k), k).to.equal(base);
+      const flowsAfter = [...portFlowSpecs(a, after), ...portFlowSpecs(b, after)].map(formatSpec);
+      expect(flowsAfter).to.deep.equal(flowsBefore.slice(0, flowsAfter.length));
+      const memberAfter = networkMemberFlowSpecs(1, [a, b, c], members, after).map(formatSpec);
+      // Per member: the offset-3 flows are unchanged, and one new pair at offset 0 carries c's block.
+      const newBlock = after.get(conjKey('a-new', 'm-g1', 'ingress', 'IPv4'))!;
+      expect(memberAfter.filter((l) => l.includes('priority=73'))).to.deep.equal(flowsBefore.filter((l) => l.includes('reg6=')));
+      expect(memberAfter.filter((l) => l.includes('priority=70'))).to.deep.equal(
+        ['10.0.0.5', '10.0.0.6'].flatMap((ip) => [
+          `table=82, priority=70,ct_state=+est-rel-rpl,ip,reg6=0x1,nw_src=${ip} actions=conjunction(${newBlock},1/2)`,
+          `table=82, priority=70,ct_state=+new-est,ip,reg6=0x1,nw_src=${ip} actions=conjunction(${newBlock + 1},1/2)`,
+        ]),
+      );
+    });
+    it('refuses a remote-group rule as a plain rule', () => {
+      expect(() => ruleFlowSpecs(g1.rules[0], 2)).to.throw(/remote group m-g1 becomes conjunction flows/);
     });
   });
 });
