@@ -97,11 +97,18 @@ const networkMembers = memoLatest((n: LocalNetwork, _key: string): PipelineFlow[
 
 function memberFlows(n: LocalNetwork, r: Rules): PipelineFlow[] {
   const on = r.byNetwork.get(n.id) ?? [];
-  // The network's ports (groups, bases) and the members of every group their rules name as remote.
-  let k = `${on.length}`;
+  // The remote-group rules of the network's ports (by value: a group's other rules do not count),
+  // their conjunction bases, and the members of each remote group they name.
+  let k = `${r.cookie}`;
   for (const rp of on) {
-    k += `/${portKey(rp, r)}`;
-    for (const g of rp.groups) for (const rule of g.rules) if (rule.remoteGroupId !== undefined) k += `|${objectId(r.firewall.members.get(rule.remoteGroupId) ?? NONE)}`;
+    k += '/';
+    for (const g of rp.groups) {
+      for (const x of g.rules) {
+        if (x.remoteGroupId === undefined) continue;
+        k += `|${g.id} ${x.direction} ${x.ethertype} ${x.protocol} ${x.portRangeMin} ${x.portRangeMax} ${x.remoteGroupId} ${objectId(r.firewall.members.get(x.remoteGroupId) ?? NONE)}`;
+      }
+    }
+    for (const c of conjKeysOf(rp)) k += `|${r.bases.get(c)}`;
   }
   building = r;
   return networkMembers(n, k);
