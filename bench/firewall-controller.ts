@@ -80,6 +80,12 @@ async function handle(m: ToChild): Promise<void> {
       for (const l of m.lines) applyOrThrow(l);
       ctl = new Controller(store, {
         listen: { kind: 'tcp', host: '127.0.0.1', port: m.listen }, pipeline: FIREWALL_PIPELINE,
+        // FIREWALL_SESSION_TIMEOUT_MS (a diagnostic): the sessions' request timeout (15 s by default)
+        // and echo interval (5 s, silence for twice that closes): ovs-vswitchd committing a bundle of
+        // 1M flows answers nothing for longer.
+        ...(process.env.FIREWALL_SESSION_TIMEOUT_MS ? {
+          session: { requestTimeoutMs: Number(process.env.FIREWALL_SESSION_TIMEOUT_MS), echoIntervalMs: Number(process.env.FIREWALL_SESSION_TIMEOUT_MS) / 2 },
+        } : {}),
         setup: { controllerTarget: `tcp:127.0.0.1:${m.listen}`, datapathType: 'netdev', maxBackoffMs: 1000 },
         onReconciled: (_h, bridge, r) => {
           watching?.(bridge, r);

@@ -166,7 +166,8 @@ async function main(): Promise<void> {
     console.log(`(b) converged from empty OVS in ${(convergeMs / 1000).toFixed(1)} s end to end (process start -> barrier-confirmed flows), ` +
       `controller CPU ${(convergeCpu / 1000).toFixed(1)} s; ${c.flowMods} flow-mods; flow part (diff + bundles + barriers) ${(flowPart / 1000).toFixed(1)} s`);
     console.log(`    controller RSS ${(rssConverged / 1024).toFixed(0)} MB converged, peak ${(vmKb(c.pid, 'VmHWM') / 1024).toFixed(0)} MB; ` +
-      `sessions ovs-vswitchd dropped for no answer to its inactivity probe: ${dropped}${probe ? ` (probe set to ${probe} ms by the bench)` : ''}`);
+      `sessions ovs-vswitchd dropped for no answer to its inactivity probe: ${dropped}${probe ? ` (probe set to ${probe} ms by the bench)` : ''}` +
+      `${process.env.FIREWALL_SESSION_TIMEOUT_MS ? `; the controller's session timeout set to ${process.env.FIREWALL_SESSION_TIMEOUT_MS} ms by the bench` : ''}`);
 
     // (c) A rule added to one group, then removed again (the next trial adds another port).
     const rule = (i: number): Record<string, unknown> => ({ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 9000 + i, portRangeMax: 9000 + i, remoteIpPrefix: '192.168.0.0/16' });
