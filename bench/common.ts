@@ -78,6 +78,22 @@ export function capture(c: Command, env: NodeJS.ProcessEnv, okCodes: readonly nu
   return r;
 }
 
+/**
+ * Nova plugging VM ports into br-int (created first, as on a compute host before VMs boot), 250 per
+ * ovs-vsctl call: [Neutron port id, MAC], each as the internal port `tap<id>`.
+ */
+export async function plugVmPorts(box: OvsSandbox, vms: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  await box.vsctl('add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev');
+  for (let i = 0; i < vms.length; i += 250) {
+    const args: string[] = [];
+    for (const [id, m] of vms.slice(i, i + 250)) {
+      args.push('--', 'add-port', 'br-int', `tap${id}`, '--', 'set', 'Interface', `tap${id}`, 'type=internal',
+        `external_ids:iface-id=${id}`, `external_ids:attached-mac="${m}"`);
+    }
+    await box.vsctl(...args);
+  }
+}
+
 /** How many flows a bridge of the sandbox holds. */
 export async function flowCount(box: OvsSandbox, bridge: string): Promise<number> {
   const m = /flow_count=(\d+)/.exec(await box.ofctl('dump-aggregate', box.mgmtTarget(bridge)));

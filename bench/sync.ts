@@ -16,6 +16,7 @@ import { pipelineOptions } from '../pipelines/options.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { freePort } from '../testing/wait.js';
 import * as l2pop from '../testing/l2pop-host.js';
+import { plugVmPorts } from './common.js';
 
 const run = promisify(execFile);
 const NETWORKS = Number(process.env.SYNC_NETWORKS ?? l2pop.NETWORKS);
@@ -30,16 +31,8 @@ async function main(): Promise<void> {
     const { lines, localPorts: vms } = l2pop.l2popHost({ networks: NETWORKS, remoteHosts: REMOTE_HOSTS, ovsdb: `unix:${ovs.dbSock}` });
     for (const l of lines) store.applyLine(l, 'bench');
 
-    // Nova plugs the VM ports into br-int (its bridge exists on a compute host before VMs boot).
-    await ovs.vsctl('add-br', 'br-int', '--', 'set', 'Bridge', 'br-int', 'datapath_type=netdev');
-    for (let i = 0; i < vms.length; i += 250) {
-      const args: string[] = [];
-      for (const [id, m] of vms.slice(i, i + 250)) {
-        args.push('--', 'add-port', 'br-int', `tap${id}`, '--', 'set', 'Interface', `tap${id}`, 'type=internal',
-          `external_ids:iface-id=${id}`, `external_ids:attached-mac="${m}"`);
-      }
-      await ovs.vsctl(...args);
-    }
+    // Nova plugs the VM ports into br-int.
+    await plugVmPorts(ovs, vms);
 
     const listen = await freePort();
     const pipeline = pipelineOptions({ l2pop: true, arpResponder: true });

@@ -16,7 +16,7 @@ function keyOf(args: readonly MemoArg[], from: number): string {
   let key = '';
   for (let i = from; i < args.length; i++) {
     const a = args[i]!;
-    const k = Array.isArray(a) ? a.join(',') : typeof a === 'object' ? `#${objectIds.get(a) ?? setId(a)}` : String(a);
+    const k = Array.isArray(a) ? a.join(',') : typeof a === 'object' ? `#${objectId(a)}` : String(a);
     key = i === from ? k : `${key}|${k}`;
   }
   return key;
@@ -25,6 +25,11 @@ function keyOf(args: readonly MemoArg[], from: number): string {
 function setId(o: object): number {
   objectIds.set(o, ++nextObjectId);
   return nextObjectId;
+}
+
+/** A number naming an object for as long as it lives (for a memo key built of several objects). */
+export function objectId(o: object): number {
+  return objectIds.get(o) ?? setId(o);
 }
 
 /**
@@ -108,6 +113,22 @@ export function memoPer<O extends MemoObject, R extends object, V extends MemoVa
     const value = e.byValue.get(v) ?? build(o, v);
     e.last = v;
     e.lastValue = value;
+    return value;
+  };
+}
+
+/**
+ * `build` remembered per object and its latest key only: for large results whose key changes with
+ * every event that concerns them (a network's member flows: 1000 flows and more), where keeping
+ * variants would keep every member list an event ever made.
+ */
+export function memoLatest<O extends MemoObject, R extends object>(build: (o: O, key: string) => R): (o: O, key: string) => R {
+  const byObject = new WeakMap<O, { key: string; value: R }>();
+  return (o: O, key: string): R => {
+    const e = byObject.get(o);
+    if (e?.key === key) return e.value;
+    const value = build(o, key);
+    byObject.set(o, { key, value });
     return value;
   };
 }
