@@ -11,14 +11,18 @@ export function idsOf(line: string): number[] {
   return [...line.matchAll(ID)].map((m) => Number(m[1] ?? m[2] ?? m[3]));
 }
 
-/** The line with its ids renamed; runs of conjunction actions sorted (OVS holds them as a set). */
-export function renameConjIds(line: string, rename: (id: number) => number): string {
-  const renamed = line.replace(ID, (_all, a: string | undefined, b: string | undefined, c: string | undefined) => {
+/** The line with its ids renamed, in place (the order of its conjunction actions kept). */
+export function renameIds(line: string, rename: (id: number) => number): string {
+  return line.replace(ID, (_all, a: string | undefined, b: string | undefined, c: string | undefined) => {
     if (a !== undefined) return `conjunction(${rename(Number(a))},`;
     if (b !== undefined) return `conj_id=${rename(Number(b))}`;
     return `set_field:0x${rename(Number(c)).toString(16)}->reg7`;
   });
-  return renamed.replace(/conjunction\(\d+,\d+\/\d+\)(,conjunction\(\d+,\d+\/\d+\))*/g, (run) =>
+}
+
+/** The line with its ids renamed; runs of conjunction actions sorted (OVS holds them as a set). */
+export function renameConjIds(line: string, rename: (id: number) => number): string {
+  return renameIds(line, rename).replace(/conjunction\(\d+,\d+\/\d+\)(,conjunction\(\d+,\d+\/\d+\))*/g, (run) =>
     run.split(/,(?=conjunction)/).sort((x, y) => idOfAction(x) - idOfAction(y) || (x < y ? -1 : 1)).join(','));
 }
 
