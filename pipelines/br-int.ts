@@ -8,6 +8,7 @@ import type { PipelineOptions } from './options.js';
 import type { PipelineFlow } from './table.js';
 import { BR_INT } from './br-int-tables.js';
 import { firewallFlows } from './firewall/index.js';
+import type { FlowFamily } from '../lib/flowset/family.js';
 
 export { BR_INT };
 
@@ -23,7 +24,8 @@ export function linkLocalOf(mac: string): string {
   return `fe80::${w.map((x) => x.toString(16)).join(':')}`;
 }
 
-export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
+/** br-int's flows; with `families`, the firewall's member flows go there as flow families (see firewallFlows). */
+export function brIntFlows(s: HostState, o: PipelineOptions, families?: FlowFamily[]): PipelineFlow[] {
   if (o.profile === 'classic') return classic();
   const cookie = o.cookies.brInt;
   // Each table appends its flows to one array (no copies from array to array).
@@ -37,7 +39,7 @@ export function brIntFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
   macSpoof(ports, cookie, out);
   for (const f of toRateLimit(cookie)) out.push(f);
   for (const f of transient(cookie)) out.push(f);
-  if (firewall) firewallFlows(s, cookie, out);
+  if (firewall) firewallFlows(s, cookie, out, families);
   return out;
 }
 

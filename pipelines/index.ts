@@ -6,6 +6,8 @@ import { brIntFlows } from './br-int.js';
 import { brTunFlows } from './br-tun.js';
 import type { PipelineOptions } from './options.js';
 import type { PipelineFlow } from './table.js';
+import type { FlowFamily } from '../lib/flowset/family.js';
+import type { DesiredFlows } from '../lib/flowset/reconciler.js';
 
 export type BridgeName = 'br-tun' | 'br-int';
 export const BRIDGES: readonly BridgeName[] = ['br-tun', 'br-int'];
@@ -17,6 +19,17 @@ export function renderPipeline(s: HostState, bridge: BridgeName, o: PipelineOpti
 /** The flows as the switch will hold them (built in canonical form: the golden tests check OVS agrees). */
 export function pipelineFlows(s: HostState, bridge: BridgeName, o: PipelineOptions): Flow[] {
   return renderPipeline(s, bridge, o).map((p) => p.flow);
+}
+
+/**
+ * What the controller's reconciler keeps a bridge to: the flows, with the large generated sets
+ * (the firewall's member flows) as flow families, never held as flow objects.
+ */
+export function pipelineDesired(s: HostState, bridge: BridgeName, o: PipelineOptions): DesiredFlows {
+  if (bridge === 'br-tun') return { flows: pipelineFlows(s, bridge, o), families: [] };
+  const families: FlowFamily[] = [];
+  const flows = brIntFlows(s, o, families).map((p) => p.flow);
+  return { flows, families };
 }
 
 /** Canonical text, sorted as `sort` sorts: what `ovs-ofctl dump-flows --no-stats | sort` prints. */

@@ -89,3 +89,11 @@ export function flowIdentity(f: Flow): string {
   if (k === undefined) identities.set(f, (k = identity(f.table, f.priority, f.match, f.unknownOxm)));
   return k;
 }
+
+/**
+ * The same, not remembered: for flows generated to be sent or compared once (a flow family's), which
+ * a cache would only keep alive.
+ */
+export function flowIdentityUncached(f: Flow): string {
+  return identities.get(f) ?? identity(f.table, f.priority, f.match, f.unknownOxm);
+}

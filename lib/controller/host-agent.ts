@@ -4,7 +4,7 @@
 // serialised and coalesced, so a burst of events costs one pass. A periodic audit (a pass of its
 // own, in the same series) re-dumps each connected bridge and repairs drift.
 import type { Logger } from 'pino';
-import { BridgeName, pipelineFlows } from '../../pipelines/index.js';
+import { BridgeName, pipelineDesired } from '../../pipelines/index.js';
 import type { PipelineOptions } from '../../pipelines/options.js';
 import { fromSet } from '../../codecs/ovsdb/protocol.js';
 import { canonicalText } from '../flowset/flowset.js';
@@ -255,7 +255,7 @@ export class HostAgent {
     const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
     if (stale.length === 0) return;
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
-      const res = await r.reconcile(pipelineFlows(state, bridge, this.o.pipeline)).catch((err: unknown) => {
+      const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
         if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
         throw err;
       });
@@ -284,7 +284,7 @@ export class HostAgent {
     const log = this.o.log;
     const describe = log?.isLevelEnabled('debug') ? (bridge: BridgeName) => (d: Drift) => logDrift(log, this.host, bridge, d) : undefined;
     const audit = (): Promise<void> => Promise.all(due.map(async ([bridge, r]) => {
-      const res = await r.audit(pipelineFlows(this.convergedTo.get(r)!, bridge, this.o.pipeline), describe?.(bridge)).catch((err: unknown) => {
+      const res = await r.audit(pipelineDesired(this.convergedTo.get(r)!, bridge, this.o.pipeline), describe?.(bridge)).catch((err: unknown) => {
         if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
         throw err;
       });

@@ -6,11 +6,16 @@
 // nothing. Only flows carrying our cookie are ours: foreign flows stay (unless `removeForeign`), and
 // flows our learn actions created (table 20, with a hard timeout) are never deleted.
 //
+// Large generated sets (the firewall's member flows) come as flow families (./family.ts): tracked
+// by key, never as flow objects, and a changed family is asked what changed; only after a dump
+// (attach, audit), when the switch's flows are all we know, are their flows compared one by one.
+//
 // An audit re-dumps the bridge and rebuilds what it tracks from what the switch holds, then
 // reconciles against the desired set: whatever changed behind our back (a flow of ours deleted,
 // altered, or added under our cookie by hand) is repaired in one bundle like any other change.
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
-import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
+import { Flow, flowIdentity, flowIdentityUncached } from '../../codecs/openflow/flow.js';
+import { familyChanges, FlowFamily } from './family.js';
 import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
 import { sameSettings, toFlowMod } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
@@ -27,7 +32,7 @@ export interface ReconcilerOptions {
   /** Progress of a large change: called as flow-mods go out (sent of total). */
   readonly onProgress?: (sent: number, total: number) => void;
   /** After a change is committed: the flows added (new or changed) and deleted, for the log. */
-  readonly onApplied?: (adds: readonly Flow[], deletes: readonly Flow[]) => void;
+  readonly onApplied?: (adds: Iterable<Flow>, deletes: Iterable<Flow>) => void;
 }
 
 /** Changes smaller than this report no progress. */
@@ -85,14 +90,61 @@ export class ReconcileError extends Error {
   }
 }
 
+/** What a bridge is to hold: plain flows, and flow families (disjoint from them and each other by identity). */
+export interface DesiredFlows {
+  readonly flows: readonly Flow[];
+  readonly families: readonly FlowFamily[];
+}
+
+/** A change to apply, as the diff found it. */
+interface Plan {
+  /** Plain flows to add or replace, and to delete, by identity (`actual` follows once applied). */
+  readonly adds: Array<[string, Flow]>;
+  readonly deletes: Array<[string, Flow]>;
+  /** Family flows to add or replace, and to delete. */
+  readonly familyUpserts: Flow[];
+  readonly familyDeletes: Flow[];
+  /** Families added whole: their flows are generated while the bundle goes out. */
+  readonly wholeFamilies: FlowFamily[];
+  /** Flows replaced (plain and family). */
+  modified: number;
+  /** The desired plain flows, and whether they are the very objects last applied. */
+  readonly flows: readonly Flow[];
+  plainSame: boolean;
+  /** The families after the change, by key, with their flow counts (whole families' counted as sent). */
+  readonly families: Map<string, FlowFamily>;
+  readonly counts: Map<string, number>;
+  /** After a dump: the identities of dumped flows the families account for (leave `actual` once applied). */
+  claimed?: Set<string>;
+  /** For an audit's description: family flows missing and changed (found, desired). */
+  readonly familyMissing?: Flow[];
+  readonly familyChanged?: Array<readonly [Flow, Flow]>;
+}
+
+/** Flows compared between two yields to the event loop (echo requests must be answered meanwhile). */
+const YIELD_EVERY = 20_000;
+const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 function isAddFlowMod(f: Flow): f is FlowModMessage {
   const m = f as Partial<FlowModMessage>;
   return m.type === 'flow_mod' && m.command === OFPFC_ADD && m.cookieMask === 0n;
 }
 
 export class FlowReconciler {
-  /** What the bridge holds of ours (identity -> flow), as of the last dump or applied bundle. */
+  /** What the bridge holds of ours (identity -> flow) but families' flows, as of the last dump or applied bundle. */
   private actual = new Map<string, Flow>();
+  /**
+   * The families installed, by key, and their flow counts; undefined after a dump, when `actual`
+   * holds every flow of ours found, families' too.
+   */
+  private installed: Map<string, FlowFamily> | undefined;
+  private counts = new Map<string, number>();
+  /**
+   * The plain flows last applied, by object, while they are exactly what `actual` holds (one object
+   * per identity): the next diff finds what changed by object, not by identity (a pipeline hands
+   * back the very objects it built before for whatever an event leaves alone).
+   */
+  private last: { readonly flows: readonly Flow[]; readonly index: Map<Flow, number>; seen: Uint32Array; epoch: number } | undefined;
   private running: Promise<unknown> = Promise.resolve();
   flowModsSent = 0;
   /** Our flows found by the last dump (attach or audit), and when. */
@@ -118,20 +170,25 @@ export class FlowReconciler {
     const actual = new Map<string, Flow>();
     for (const f of await dumpFlows(this.conn, filter)) if (flowOwner(f, this.opts) === 'ours') actual.set(flowIdentity(f), f);
     this.actual = actual;
+    this.installed = undefined;
+    this.counts = new Map();
+    this.last = undefined;
     this.observed = actual.size;
     this.observedAt = new Date();
   }
 
   /** How many of our flows the bridge holds (as tracked). */
   get size(): number {
-    return this.actual.size;
+    let n = this.actual.size;
+    for (const c of this.counts.values()) n += c;
+    return n;
   }
 
   /** Makes the bridge hold `desired` (plus foreign and learned flows). Serialised per bridge. */
-  reconcile(desired: readonly Flow[]): Promise<ReconcileResult> {
-    return this.serial(() => {
+  reconcile(desired: readonly Flow[] | DesiredFlows): Promise<ReconcileResult> {
+    return this.serial(async () => {
       const t0 = performance.now();
-      return this.apply(this.diff(desired), t0);
+      return this.apply(await this.diff(desiredOf(desired)), t0);
     });
   }
 
@@ -147,16 +204,19 @@ export class FlowReconciler {
    * Serialised with reconcile(): no flow-mod of ours is in flight while the dump runs. `onDrift`
    * (for a debug log) is shown the flows before they are repaired.
    */
-  audit(desired: readonly Flow[], onDrift?: (d: Drift) => void): Promise<AuditResult> {
+  audit(desired: readonly Flow[] | DesiredFlows, onDrift?: (d: Drift) => void): Promise<AuditResult> {
     return this.serial(async (): Promise<AuditResult> => {
       const t0 = performance.now();
       await this.track();
-      const d = this.diff(desired);
+      const d = await this.diff(desiredOf(desired), !!onDrift);
       const found = { observed: this.observed, at: this.observedAt };
-      if (onDrift && (d.adds.length || d.deletes.length)) {
+      if (onDrift && (d.adds.length || d.deletes.length || d.familyUpserts.length || d.wholeFamilies.length)) {
         onDrift({
-          missing: d.adds.filter(([k]) => !this.actual.has(k)).map(([, f]) => f),
-          changed: d.adds.filter(([k]) => this.actual.has(k)).map(([k, f]) => [this.actual.get(k)!, f] as const),
+          missing: [
+            ...d.adds.filter(([k]) => !this.actual.has(k)).map(([, f]) => f), ...d.familyMissing!,
+            ...d.wholeFamilies.flatMap((fam) => [...fam.flows()]),
+          ],
+          changed: [...d.adds.filter(([k]) => this.actual.has(k)).map(([k, f]) => [this.actual.get(k)!, f] as const), ...d.familyChanged!],
           extra: d.deletes.map(([, f]) => f),
         });
       }
@@ -164,42 +224,95 @@ export class FlowReconciler {
     });
   }
 
-  private async apply({ adds, deletes, modified }: ReturnType<FlowReconciler['diff']>, t0: number): Promise<ReconcileResult> {
-    const mods: FlowModMessage[] = [
-      ...deletes.map(([, f]) => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask: this.opts.cookie ? STRICT_COOKIE_MASK : 0n })),
-      // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
-      ...adds.map(([, f]) => (isAddFlowMod(f) ? f : toFlowMod(f, OFPFC_ADD))),
-    ];
-    if (mods.length) {
+  private async apply(plan: Plan, t0: number): Promise<ReconcileResult> {
+    const { adds, deletes, familyUpserts, familyDeletes, wholeFamilies } = plan;
+    const cookieMask = this.opts.cookie ? STRICT_COOKIE_MASK : 0n;
+    const del = (f: Flow): FlowModMessage => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask });
+    // Pipeline flows already are ADD flow-mods: sent as they are, not copied.
+    const add = (f: Flow): FlowModMessage => (isAddFlowMod(f) ? f : toFlowMod(f, OFPFC_ADD));
+    const wholeCounts = new Map<string, number>();
+    // Generated again if the switch refuses one (to name it): the same flow-mods in the same order.
+    const mods = function* (): Generator<FlowModMessage> {
+      for (const [, f] of deletes) yield del(f);
+      for (const f of familyDeletes) yield del(f);
+      for (const [, f] of adds) yield add(f);
+      for (const f of familyUpserts) yield add(f);
+      for (const fam of wholeFamilies) {
+        let n = 0;
+        for (const f of fam.flows()) {
+          n++;
+          yield add(f);
+        }
+        wholeCounts.set(fam.key, n);
+      }
+    };
+    const known = deletes.length + familyDeletes.length + adds.length + familyUpserts.length;
+    let sent = 0;
+    if (known > 0 || wholeFamilies.length > 0) {
       try {
         const onProgress = this.opts.onProgress;
-        if (onProgress && mods.length >= PROGRESS_MIN) {
-          const total = mods.length;
-          const step = Math.ceil(total / 10);
+        // Whole families are counted as they go: progress only for a large change known up front.
+        if (onProgress && known >= PROGRESS_MIN && wholeFamilies.length === 0) {
+          const step = Math.ceil(known / 10);
           await applyFlowMods(this.conn, (function* () {
-            for (let i = 0; i < total; i++) {
-              if (i % step === 0) onProgress(i, total);
-              yield mods[i]!;
+            for (const m of mods()) {
+              if (sent % step === 0) onProgress(sent, known);
+              sent++;
+              yield m;
             }
-            onProgress(total, total);
+            onProgress(known, known);
           })(), true);
         } else {
-          await applyFlowMods(this.conn, mods, true);
+          await applyFlowMods(this.conn, (function* () {
+            for (const m of mods()) {
+              sent++;
+              yield m;
+            }
+          })(), true);
         }
       } catch (err) {
         if (err instanceof BundleError) {
-          const refused = err.failures.map(({ index, reason }) => `${reason}: ${mods[index] ? formatFlow(mods[index]!) : `message ${index + 1}`}`);
+          const at = new Map(err.failures.map(({ index, reason }) => [index, reason]));
+          const refused: string[] = [];
+          let i = 0;
+          for (const m of at.size ? mods() : []) {
+            const reason = at.get(i++);
+            if (reason !== undefined) refused.push(`${reason}: ${formatFlow(m)}`);
+            if (refused.length === at.size) break;
+          }
+          for (const [index, reason] of at) if (index >= i) refused.push(`${reason}: message ${index + 1}`);
           throw new ReconcileError(`${this.conn.peer}: the switch refused the change (nothing applied): ${refused.join('; ')}`, refused);
         }
         throw err;
       }
-      this.flowModsSent += mods.length;
+      this.flowModsSent += sent;
       for (const [k] of deletes) this.actual.delete(k);
       for (const [k, f] of adds) this.actual.set(k, f);
-      this.opts.onApplied?.(adds.map(([, f]) => f), deletes.map(([, f]) => f));
+      if (plan.claimed) for (const k of plan.claimed) this.actual.delete(k);
+      const applied = this.opts.onApplied;
+      if (applied) {
+        applied((function* () {
+          for (const [, f] of adds) yield f;
+          yield* familyUpserts;
+          for (const fam of wholeFamilies) yield* fam.flows();
+        })(), (function* () {
+          for (const [, f] of deletes) yield f;
+          yield* familyDeletes;
+        })());
+      }
+    } else if (plan.claimed) {
+      for (const k of plan.claimed) this.actual.delete(k);
     }
+    for (const [k, n] of wholeCounts) plan.counts.set(k, n);
+    this.remember(plan);
+    this.installed = plan.families;
+    this.counts = plan.counts;
+    let wholeAdded = 0;
+    for (const n of wholeCounts.values()) wholeAdded += n;
+    const modified = plan.modified;
     return {
-      added: adds.length - modified, modified, deleted: deletes.length, flowMods: mods.length, durationMs: performance.now() - t0,
+      added: adds.length + familyUpserts.length + wholeAdded - modified, modified, deleted: deletes.length + familyDeletes.length,
+      flowMods: sent, durationMs: performance.now() - t0,
     };
   }
 
@@ -208,18 +321,33 @@ export class FlowReconciler {
    * from the await in apply(): the index of the desired flows is let go before the bundle's
    * round trips, not kept (and promoted) across them.
    */
-  private diff(desired: readonly Flow[]): { adds: Array<[string, Flow]>; deletes: Array<[string, Flow]>; modified: number } {
+  private async diff(desired: DesiredFlows, describe = false): Promise<Plan> {
+    const families = new Map<string, FlowFamily>();
+    for (const fam of desired.families) {
+      if (families.has(fam.key)) throw new Error(`two flow families named ${fam.key}`);
+      families.set(fam.key, fam);
+    }
+    const plan: Plan = {
+      adds: [], deletes: [], familyUpserts: [], familyDeletes: [], wholeFamilies: [], modified: 0, families, counts: new Map(), flows: desired.flows, plainSame: false,
+      ...(describe ? { familyMissing: [], familyChanged: [] } : {}),
+    };
+    if (this.installed) this.diffFamilies(this.installed, plan);
+    else plan.claimed = await this.claimFamilyFlows(plan);
+    const claimed = plan.claimed;
+    if (this.installed && this.last) {
+      this.diffPlainByObject(this.last, plan);
+      return plan;
+    }
     const want = new Map<string, Flow>();
-    for (const f of desired) want.set(flowIdentity(f), f);
-    const adds: Array<[string, Flow]> = [];
-    let modified = 0;
+    for (const f of desired.flows) want.set(flowIdentity(f), f);
+    let plainModified = 0;
     for (const [k, f] of want) {
       const have = this.actual.get(k);
-      if (!have) adds.push([k, f]);
+      if (!have) plan.adds.push([k, f]);
       else if (have !== f) {
         if (!sameSettings(have, f)) {
-          adds.push([k, f]);
-          modified++;
+          plan.adds.push([k, f]);
+          plainModified++;
         } else {
           // The same flow: track the pipeline's (shared, memoised) object and let the decoded
           // copy from the dump go — at 1000 hosts those copies are most of the memory.
@@ -227,12 +355,135 @@ export class FlowReconciler {
         }
       }
     }
-    const deletes: Array<[string, Flow]> = [];
     // Scanned only when a tracked key can be missing from `want`: `want` holds the tracked keys it
-    // kept plus the new ones (adds minus modified), so the counts tell.
-    if (this.actual.size + adds.length - modified !== want.size) {
-      for (const [k, f] of this.actual) if (!want.has(k)) deletes.push([k, f]);
+    // kept plus the new ones (adds minus modified), so the counts tell (families' flows aside).
+    plan.modified += plainModified;
+    if (claimed || this.actual.size + plan.adds.length - plainModified !== want.size) {
+      for (const [k, f] of this.actual) if (!want.has(k) && !claimed?.has(k)) plan.deletes.push([k, f]);
     }
-    return { adds, deletes, modified };
+    return plan;
   }
+
+  /**
+   * The plain flows against those last applied, by object: only the flows not among them are looked
+   * up by identity, and the last ones missing now are deleted unless a new flow took their identity.
+   */
+  private diffPlainByObject(last: NonNullable<FlowReconciler['last']>, plan: Plan): void {
+    const n = last.flows.length;
+    if (++last.epoch === 0xffffffff) {
+      last.seen.fill(0);
+      last.epoch = 1;
+    }
+    const { index, seen, epoch } = last;
+    const fresh: Flow[] = [];
+    let kept = 0;
+    for (const f of plan.flows) {
+      const i = index.get(f);
+      if (i === undefined) fresh.push(f);
+      else if (seen[i] !== epoch) {
+        seen[i] = epoch;
+        kept++;
+      }
+    }
+    if (fresh.length === 0 && kept === n) {
+      plan.plainSame = true;
+      return;
+    }
+    const freshIds = new Set<string>();
+    for (const f of fresh) {
+      const k = flowIdentity(f);
+      freshIds.add(k);
+      const have = this.actual.get(k);
+      if (!have) plan.adds.push([k, f]);
+      else if (!sameSettings(have, f)) {
+        plan.adds.push([k, f]);
+        plan.modified++;
+      } else this.actual.set(k, f);
+    }
+    if (kept < n) {
+      for (let i = 0; i < n; i++) {
+        if (seen[i] === epoch) continue;
+        const f = last.flows[i]!;
+        const k = flowIdentity(f);
+        if (!freshIds.has(k)) plan.deletes.push([k, f]);
+      }
+    }
+  }
+
+  /** After a change applied (or none needed): the plain flows the next diff compares by object. */
+  private remember(plan: Plan): void {
+    if (plan.plainSame) return;
+    const index = new Map<Flow, number>();
+    plan.flows.forEach((f, i) => index.set(f, i));
+    // One object per identity, and exactly what `actual` holds: else the next diff goes by identity.
+    const exact = index.size === plan.flows.length && this.actual.size === index.size && plan.flows.every((f) => this.actual.get(flowIdentity(f)) === f);
+    this.last = exact ? { flows: plan.flows, index, seen: new Uint32Array(plan.flows.length), epoch: 0 } : undefined;
+  }
+
+  /** Tracked families against the desired ones: each changed family says what changed. */
+  private diffFamilies(installed: ReadonlyMap<string, FlowFamily>, plan: Plan): void {
+    for (const [key, fam] of plan.families) {
+      const prev = installed.get(key);
+      if (!prev) {
+        plan.wholeFamilies.push(fam);
+        continue;
+      }
+      const count = this.counts.get(key) ?? 0;
+      if (prev === fam) {
+        plan.counts.set(key, count);
+        continue;
+      }
+      const ch = fam.changesFrom(prev) ?? familyChanges(prev, fam);
+      for (const f of ch.added) plan.familyUpserts.push(f);
+      for (const f of ch.changed) plan.familyUpserts.push(f);
+      for (const f of ch.deleted) plan.familyDeletes.push(f);
+      plan.modified += ch.changed.length;
+      plan.counts.set(key, count + ch.added.length - ch.deleted.length);
+    }
+    for (const [key, prev] of installed) if (!plan.families.has(key)) for (const f of prev.flows()) plan.familyDeletes.push(f);
+  }
+
+  /**
+   * After a dump, the families' flows against what was found, one by one (yielding as it goes):
+   * missing or changed ones are upserts; those found are claimed (they are the families' from now on).
+   * Against a bridge holding nothing of ours, every family is added whole, nothing compared.
+   */
+  private async claimFamilyFlows(plan: Plan): Promise<Set<string>> {
+    const claimed = new Set<string>();
+    if (this.actual.size === 0) {
+      for (const fam of plan.families.values()) plan.wholeFamilies.push(fam);
+      return claimed;
+    }
+    let n = 0;
+    for (const [key, fam] of plan.families) {
+      let count = 0;
+      for (const f of fam.flows()) {
+        count++;
+        if (++n % YIELD_EVERY === 0) await yieldLoop();
+        const k = flowIdentityUncached(f);
+        const have = this.actual.get(k);
+        if (!have) {
+          plan.familyUpserts.push(f);
+          plan.familyMissing?.push(f);
+          continue;
+        }
+        claimed.add(k);
+        if (!sameSettings(have, f)) {
+          plan.familyUpserts.push(f);
+          plan.modified++;
+          plan.familyChanged?.push([have, f]);
+        }
+      }
+      plan.counts.set(key, count);
+    }
+    return claimed;
+  }
+}
+
+function desiredOf(d: readonly Flow[] | DesiredFlows): DesiredFlows {
+  return isFlowList(d) ? { flows: d, families: [] } : d;
+}
+
+function isFlowList(d: readonly Flow[] | DesiredFlows): d is readonly Flow[] {
+  return Array.isArray(d);
 }

@@ -411,7 +411,7 @@ function ruleConjId(group: string, rule: SecurityGroupRule, bases: ReadonlyMap<s
   return conjBase(bases, conjKey(group, rule.remoteGroupId!, rule.direction, rule.ethertype)) + 2 * flowPriorityOffset(rule, true);
 }
 
-function specKey(s: RuleFlowSpec): string {
+export function specKey(s: RuleFlowSpec): string {
   return JSON.stringify(s);
 }
 
@@ -466,21 +466,16 @@ export type { MemberAddress };
 
 
 /**
- * The first dimension of the conjunctions on one network (reg6 = its local VLAN): per remote-group
- * member address, per priority offset in use, one flow per state carrying the conj_ids (sorted, as
- * Neutron's ConjIPFlowManager sorts them) of every rule of every protected port on the network that
- * names a group the address is a member of. One flow per address even when it is in several groups
- * (Neutron writes one per group and the last wins; here their ids are merged). A /0 member also
- * matches its MAC (Neutron's `any_src_ip`); one without MAC is an error. Members of groups no rule
- * names produce nothing.
+ * What a network's member flows follow from besides the member lists: per (direction, ethertype),
+ * the remote groups its protected ports' rules name and their conj ids (Neutron's conj_ids[vlan]).
  */
-export function networkMemberFlowSpecs(
-  vlan: number,
-  ports: readonly RulePort[],
-  members: ReadonlyMap<string, GroupMembers>,
-  conjBases: ReadonlyMap<string, number>,
-): RuleFlowSpec[] {
-  // (direction, ethertype) -> remote group -> conj ids (Neutron's conj_ids[vlan]).
+export interface MemberUse {
+  readonly direction: Direction;
+  readonly ethertype: Ethertype;
+  readonly byRemote: ReadonlyMap<string, ReadonlySet<number>>;
+}
+
+export function memberUse(ports: readonly RulePort[], conjBases: ReadonlyMap<string, number>): MemberUse[] {
   const used = new Map<string, { direction: Direction; ethertype: Ethertype; byRemote: Map<string, Set<number>> }>();
   for (const port of ports) {
     for (const g of port.groups) {
@@ -495,27 +490,76 @@ export function networkMemberFlowSpecs(
       }
     }
   }
+  return [...used.values()];
+}
+
+/** One member address as its flows match it: the prefix, and the MAC of a /0 (Neutron's `any_src_ip`). */
+export interface MemberEntry {
+  /** The prefix, with the MAC of a /0: one flow set per key. */
+  readonly key: string;
+  readonly prefix: string;
+  readonly mac?: string;
+}
+
+const memberEntries = new WeakMap<readonly MemberAddress[], ReadonlyMap<string, MemberEntry>>();
+
+/**
+ * A member list's entries by key, once per list (the topology keeps a group's lists while its
+ * membership stands). An address of the wrong version, or a /0 without MAC, is an error.
+ */
+export function memberEntriesOf(list: readonly MemberAddress[], v6: boolean, remote: string): ReadonlyMap<string, MemberEntry> {
+  let m = memberEntries.get(list);
+  if (m) return m;
+  const out = new Map<string, MemberEntry>();
+  for (const a of list) {
+    const { address, mac } = typeof a === 'string' ? { address: a, mac: undefined } : a;
+    if (address.includes(':') !== v6) throw new Error(`member ${address} of group ${remote} is not an ${v6 ? 'IPv6' : 'IPv4'} address`);
+    const prefix = address.includes('/') ? address : `${address}/${v6 ? 128 : 32}`;
+    const any = prefix.endsWith('/0');
+    if (any && mac === undefined) throw new Error(`member ${address} of group ${remote}: a /0 member needs its MAC`);
+    const key = any ? `${prefix} ${mac}` : prefix;
+    if (!out.has(key)) out.set(key, { key, prefix, ...(any ? { mac } : {}) });
+  }
+  memberEntries.set(list, (m = out));
+  return m;
+}
+
+/** A group's member list of one version. */
+export function memberList(members: ReadonlyMap<string, GroupMembers>, remote: string, ethertype: Ethertype): readonly MemberAddress[] {
+  return members.get(remote)?.[ethertype === 'IPv4' ? 'v4' : 'v6'] ?? [];
+}
+
+/**
+ * The first dimension of the conjunctions on one network (reg6 = its local VLAN): per remote-group
+ * member address, per priority offset in use, one flow per state carrying the conj_ids (sorted, as
+ * Neutron's ConjIPFlowManager sorts them) of every rule of every protected port on the network that
+ * names a group the address is a member of. One flow per address even when it is in several groups
+ * (Neutron writes one per group and the last wins; here their ids are merged). A /0 member also
+ * matches its MAC (Neutron's `any_src_ip`); one without MAC is an error. Members of groups no rule
+ * names produce nothing. With `only`, the flows of those address keys alone.
+ */
+export function memberFlowSpecs(
+  vlan: number,
+  use: readonly MemberUse[],
+  members: ReadonlyMap<string, GroupMembers>,
+  only?: ReadonlySet<string>,
+): RuleFlowSpec[] {
   const out: RuleFlowSpec[] = [];
-  for (const { direction, ethertype, byRemote } of used.values()) {
-    // address (with its MAC when /0) -> conj ids
-    const byAddress = new Map<string, { prefix: string; mac?: string; ids: Set<number> }>();
+  for (const { direction, ethertype, byRemote } of use) {
+    const v6 = ethertype === 'IPv6';
+    // address key -> the entry and its conj ids
+    const byAddress = new Map<string, { entry: MemberEntry; ids: Set<number> }>();
     for (const [remote, ids] of byRemote) {
-      const addresses = members.get(remote)?.[ethertype === 'IPv4' ? 'v4' : 'v6'] ?? [];
-      for (const a of addresses) {
-        const { address, mac } = typeof a === 'string' ? { address: a, mac: undefined } : a;
-        const v6 = address.includes(':');
-        if (v6 !== (ethertype === 'IPv6')) throw new Error(`member ${address} of group ${remote} is not an ${ethertype} address`);
-        const prefix = address.includes('/') ? address : `${address}/${v6 ? 128 : 32}`;
-        const any = prefix.endsWith('/0');
-        if (any && mac === undefined) throw new Error(`member ${address} of group ${remote}: a /0 member needs its MAC`);
-        const key = any ? `${prefix} ${mac}` : prefix;
-        let entry = byAddress.get(key);
-        if (!entry) byAddress.set(key, (entry = { prefix, ...(any ? { mac } : {}), ids: new Set() }));
-        for (const id of ids) entry.ids.add(id);
+      const entries = memberEntriesOf(memberList(members, remote, ethertype), v6, remote);
+      const keys = only ? [...only].filter((k) => entries.has(k)) : entries.keys();
+      for (const k of keys) {
+        let at = byAddress.get(k);
+        if (!at) byAddress.set(k, (at = { entry: entries.get(k)!, ids: new Set() }));
+        for (const id of ids) at.ids.add(id);
       }
     }
-    const field = remoteField(direction, ethertype === 'IPv6');
-    for (const { prefix, mac, ids } of byAddress.values()) {
+    const field = remoteField(direction, v6);
+    for (const { entry: { prefix, mac }, ids } of byAddress.values()) {
       const sorted = [...ids].sort((a, b) => a - b);
       for (let offset = 0; offset < 4; offset++) {
         const atOffset = sorted.filter((id) => conjPriorityOffset(id) === offset);
@@ -536,4 +580,14 @@ export function networkMemberFlowSpecs(
     }
   }
   return out;
+}
+
+/** All of a network's member flow specs (memberFlowSpecs of its ports' use). */
+export function networkMemberFlowSpecs(
+  vlan: number,
+  ports: readonly RulePort[],
+  members: ReadonlyMap<string, GroupMembers>,
+  conjBases: ReadonlyMap<string, number>,
+): RuleFlowSpec[] {
+  return memberFlowSpecs(vlan, memberUse(ports, conjBases), members);
 }
