@@ -117,22 +117,6 @@ export function memoPer<O extends MemoObject, R extends object, V extends MemoVa
   };
 }
 
-/**
- * `build` remembered per object and its latest key only: for large results whose key changes with
- * every event that concerns them (a network's member flows: 1000 flows and more), where keeping
- * variants would keep every member list an event ever made.
- */
-export function memoLatest<O extends MemoObject, R extends object>(build: (o: O, key: string) => R): (o: O, key: string) => R {
-  const byObject = new WeakMap<O, { key: string; value: R }>();
-  return (o: O, key: string): R => {
-    const e = byObject.get(o);
-    if (e?.key === key) return e.value;
-    const value = build(o, key);
-    byObject.set(o, { key, value });
-    return value;
-  };
-}
-
 /** `build` remembered per object alone (what follows from a record and nothing else). */
 export function memoOf<O extends MemoObject, R extends object>(build: (o: O) => R): (o: O) => R {
   const byObject = new WeakMap<O, R>();

@@ -3,7 +3,7 @@
 // not a trusted `network:*` port) gets the base flows and its security groups' rules; any other
 // port is let through its egress side unfiltered, as Neutron's `_initialize_egress_no_port_security`.
 import { FirewallState, HostState, isProtected, LocalNetwork, LocalPort } from '../../lib/state/host-state.js';
-import { memoLatest, objectId } from '../memo.js';
+import { objectId } from '../memo.js';
 import type { PipelineFlow } from '../table.js';
 import { filteredPortFlows, fixedFlows, unfilteredPortFlows } from './base.js';
 import { ruleFlow } from './rule-flows.js';
@@ -93,7 +93,7 @@ const rulesCache = new WeakMap<FirewallState, WeakMap<readonly LocalPort[], Rule
 // that group, or the networks matching its members, build their flows again (at 1000 networks x 500
 // members, rebuilding them all was ~1M flows an event). The key names each input: groups and member
 // lists by identity (the host state keeps them while unchanged), conjunction bases and the cookie by
-// value; `building` hands the rest to the builder.
+// value. Each port and network keeps its latest key and result (a WeakMap: as long as its record lives).
 
 /** A port's groups and their conjunction bases: all of a port's rule flows but its ofport (its LocalPort's). */
 function portKey(rp: RulePort, r: Rules): string {
@@ -103,7 +103,6 @@ function portKey(rp: RulePort, r: Rules): string {
   return k;
 }
 
-let building: Rules | undefined;
 
 // Tables 72/82: a protected port's rules (plain ones, and its half of the remote-group conjunctions).
 // Ports with the same groups have the same specs but for their ofport: built once per port key, as a
@@ -159,17 +158,13 @@ function portRuleFlows(p: LocalPort, r: Rules): readonly PipelineFlow[] {
 
 // Tables 72/82: the other half of the conjunctions, per network: the remote groups' member addresses,
 // as a flow family (undefined: the network's ports name no remote group).
-const networkMembers = memoLatest((n: LocalNetwork, _key: string): { family?: MemberFamily } => {
-  const r = building!;
-  const use = memberUse(r.byNetwork.get(n.id) ?? [], r.bases);
-  return use.length ? { family: new MemberFamily(`firewall members ${n.id}`, n.vlan, r.cookie, use, r.firewall.members) } : {};
-});
+const memberFamilies = new WeakMap<LocalNetwork, { readonly key: string; readonly family: MemberFamily | undefined }>();
 
 function memberFamily(n: LocalNetwork, r: Rules): MemberFamily | undefined {
   const on = r.byNetwork.get(n.id) ?? [];
   // The remote-group rules of the network's ports (by value: a group's other rules do not count),
   // their conjunction bases, and the members of each remote group they name.
-  let k = `${r.cookie}`;
+  let k = `${n.vlan}|${r.cookie}`;
   for (const rp of on) {
     k += '/';
     for (const g of rp.groups) {
@@ -180,7 +175,11 @@ function memberFamily(n: LocalNetwork, r: Rules): MemberFamily | undefined {
     }
     for (const c of conjKeysOf(rp)) k += `|${r.bases.get(c)}`;
   }
-  building = r;
-  return networkMembers(n, `${n.vlan}|${k}`).family;
+  const was = memberFamilies.get(n);
+  if (was?.key === k) return was.family;
+  const use = memberUse(on, r.bases);
+  const family = use.length ? new MemberFamily(`firewall members ${n.id}`, n.vlan, r.cookie, use, r.firewall.members) : undefined;
+  memberFamilies.set(n, { key: k, family });
+  return family;
 }
 const NONE = {};
