@@ -111,6 +111,8 @@ interface Plan {
   /** The desired plain flows, and whether they are the very objects last applied. */
   readonly flows: readonly Flow[];
   plainSame: boolean;
+  /** Found by object: the flows new to the index and the slots of those gone (undefined: rebuild it). */
+  byObject?: { readonly fresh: readonly Flow[]; readonly gone: readonly number[] };
   /** The families after the change, by key, with their flow counts (whole families' counted as sent). */
   readonly families: Map<string, FlowFamily>;
   readonly counts: Map<string, number>;
@@ -119,6 +121,19 @@ interface Plan {
   /** For an audit's description: family flows missing and changed (found, desired). */
   readonly familyMissing?: Flow[];
   readonly familyChanged?: Array<readonly [Flow, Flow]>;
+}
+
+/**
+ * The plain flows last applied, by object: each in a slot (slots of flows gone are reused), with the
+ * diff's marks. Valid while one object stands for each identity and `actual` holds exactly these.
+ */
+interface ByObject {
+  readonly index: Map<Flow, number>;
+  readonly slots: Array<Flow | undefined>;
+  readonly free: number[];
+  seen: Uint32Array;
+  epoch: number;
+  live: number;
 }
 
 /** Flows compared between two yields to the event loop (echo requests must be answered meanwhile). */
@@ -144,7 +159,7 @@ export class FlowReconciler {
    * per identity): the next diff finds what changed by object, not by identity (a pipeline hands
    * back the very objects it built before for whatever an event leaves alone).
    */
-  private last: { readonly flows: readonly Flow[]; readonly index: Map<Flow, number>; seen: Uint32Array; epoch: number } | undefined;
+  private last: ByObject | undefined;
   private running: Promise<unknown> = Promise.resolve();
   flowModsSent = 0;
   /** Our flows found by the last dump (attach or audit), and when. */
@@ -335,8 +350,8 @@ export class FlowReconciler {
     else plan.claimed = await this.claimFamilyFlows(plan);
     const claimed = plan.claimed;
     if (this.installed && this.last) {
-      this.diffPlainByObject(this.last, plan);
-      return plan;
+      if (this.diffPlainByObject(this.last, plan)) return plan;
+      this.last = undefined;
     }
     const want = new Map<string, Flow>();
     for (const f of desired.flows) want.set(flowIdentity(f), f);
@@ -367,9 +382,9 @@ export class FlowReconciler {
   /**
    * The plain flows against those last applied, by object: only the flows not among them are looked
    * up by identity, and the last ones missing now are deleted unless a new flow took their identity.
+   * False (nothing planned) when two desired objects share an identity: then the diff by identity.
    */
-  private diffPlainByObject(last: NonNullable<FlowReconciler['last']>, plan: Plan): void {
-    const n = last.flows.length;
+  private diffPlainByObject(last: ByObject, plan: Plan): boolean {
     if (++last.epoch === 0xffffffff) {
       last.seen.fill(0);
       last.epoch = 1;
@@ -385,14 +400,22 @@ export class FlowReconciler {
         kept++;
       }
     }
-    if (fresh.length === 0 && kept === n) {
+    if (fresh.length === 0 && kept === last.live) {
       plan.plainSame = true;
-      return;
+      return true;
     }
-    const freshIds = new Set<string>();
+    // Two desired objects of one identity: the last one listed wins, which only the diff by identity
+    // knows (and the index could not stand for `actual` any more).
+    const freshIds = new Map<string, Flow>();
     for (const f of fresh) {
       const k = flowIdentity(f);
-      freshIds.add(k);
+      if (freshIds.has(k)) return false;
+      freshIds.set(k, f);
+      const have = this.actual.get(k);
+      const i = have === undefined || have === f ? undefined : index.get(have);
+      if (i !== undefined && seen[i] === epoch) return false;
+    }
+    for (const [k, f] of freshIds) {
       const have = this.actual.get(k);
       if (!have) plan.adds.push([k, f]);
       else if (!sameSettings(have, f)) {
@@ -400,24 +423,51 @@ export class FlowReconciler {
         plan.modified++;
       } else this.actual.set(k, f);
     }
-    if (kept < n) {
-      for (let i = 0; i < n; i++) {
-        if (seen[i] === epoch) continue;
-        const f = last.flows[i]!;
+    const gone: number[] = [];
+    if (kept < last.live) {
+      const { slots } = last;
+      for (let i = 0; i < slots.length; i++) {
+        const f = slots[i];
+        if (f === undefined || seen[i] === epoch) continue;
+        gone.push(i);
         const k = flowIdentity(f);
         if (!freshIds.has(k)) plan.deletes.push([k, f]);
       }
     }
+    plan.byObject = { fresh, gone };
+    return true;
   }
 
   /** After a change applied (or none needed): the plain flows the next diff compares by object. */
   private remember(plan: Plan): void {
     if (plan.plainSame) return;
+    const last = this.last;
+    if (last && plan.byObject) {
+      // Only what changed: the gone out of their slots, the fresh into free ones.
+      for (const i of plan.byObject.gone) {
+        last.index.delete(last.slots[i]!);
+        last.slots[i] = undefined;
+        last.free.push(i);
+        last.live--;
+      }
+      for (const f of plan.byObject.fresh) {
+        const i = last.free.pop() ?? last.slots.length;
+        last.slots[i] = f;
+        last.index.set(f, i);
+        last.live++;
+      }
+      if (last.seen.length < last.slots.length) {
+        const seen = new Uint32Array(Math.max(last.slots.length, 2 * last.seen.length));
+        seen.set(last.seen);
+        last.seen = seen;
+      }
+      return;
+    }
     const index = new Map<Flow, number>();
     plan.flows.forEach((f, i) => index.set(f, i));
     // One object per identity, and exactly what `actual` holds: else the next diff goes by identity.
     const exact = index.size === plan.flows.length && this.actual.size === index.size && plan.flows.every((f) => this.actual.get(flowIdentity(f)) === f);
-    this.last = exact ? { flows: plan.flows, index, seen: new Uint32Array(plan.flows.length), epoch: 0 } : undefined;
+    this.last = exact ? { index, slots: [...plan.flows], free: [], seen: new Uint32Array(plan.flows.length), epoch: 0, live: plan.flows.length } : undefined;
   }
 
   /** Tracked families against the desired ones: each changed family says what changed. */
