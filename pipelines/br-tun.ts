@@ -97,7 +97,21 @@ const renderOf = memoOf((o: PipelineOptions): Render => {
   return { d, cookie: o.cookies.brTun, l2pop, arp: l2pop && o.arpResponder };
 });
 
-export function brTunFlows(s: HostState, o: PipelineOptions): PipelineFlow[] {
+export function brTunFlows(s: HostState, o: PipelineOptions): readonly PipelineFlow[] {
+  // br-tun follows from these parts of the state alone, which derivation hands back as the same
+  // objects while unchanged: an event that leaves them (a security group's) renders nothing.
+  const was = rendered.get(s.remotePorts);
+  if (was && was.networks === s.networks && was.tunnels === s.tunnels && was.patchInt === s.patchIntOfport && was.o === o) return was.flows;
+  const flows = render(s, o);
+  rendered.set(s.remotePorts, { networks: s.networks, tunnels: s.tunnels, patchInt: s.patchIntOfport, o, flows });
+  return flows;
+}
+const rendered = new WeakMap<HostState['remotePorts'], {
+  readonly networks: HostState['networks']; readonly tunnels: HostState['tunnels']; readonly patchInt: number; readonly o: PipelineOptions;
+  readonly flows: readonly PipelineFlow[];
+}>();
+
+function render(s: HostState, o: PipelineOptions): PipelineFlow[] {
   const r = renderOf(o);
   // Each table appends its flows to one array (40k flows are not copied from array to array).
   const out: PipelineFlow[] = [];

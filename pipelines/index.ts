@@ -12,14 +12,22 @@ import type { DesiredFlows } from '../lib/flowset/reconciler.js';
 export type BridgeName = 'br-tun' | 'br-int';
 export const BRIDGES: readonly BridgeName[] = ['br-tun', 'br-int'];
 
-export function renderPipeline(s: HostState, bridge: BridgeName, o: PipelineOptions): PipelineFlow[] {
+export function renderPipeline(s: HostState, bridge: BridgeName, o: PipelineOptions): readonly PipelineFlow[] {
   return bridge === 'br-tun' ? brTunFlows(s, o) : brIntFlows(s, o);
 }
 
 /** The flows as the switch will hold them (built in canonical form: the golden tests check OVS agrees). */
-export function pipelineFlows(s: HostState, bridge: BridgeName, o: PipelineOptions): Flow[] {
-  return renderPipeline(s, bridge, o).map((p) => p.flow);
+export function pipelineFlows(s: HostState, bridge: BridgeName, o: PipelineOptions): readonly Flow[] {
+  return flowsOf(renderPipeline(s, bridge, o));
 }
+
+/** The flows of a rendered list, once per list (br-tun hands back the same list while unchanged). */
+function flowsOf(list: readonly PipelineFlow[]): readonly Flow[] {
+  let flows = flowLists.get(list);
+  if (!flows) flowLists.set(list, (flows = list.map((p) => p.flow)));
+  return flows;
+}
+const flowLists = new WeakMap<readonly PipelineFlow[], readonly Flow[]>();
 
 /**
  * What the controller's reconciler keeps a bridge to: the flows, with the large generated sets

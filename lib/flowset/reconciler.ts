@@ -128,6 +128,8 @@ interface Plan {
  * diff's marks. Valid while one object stands for each identity and `actual` holds exactly these.
  */
 interface ByObject {
+  /** The list last applied (the same list again: nothing to compare). */
+  list: readonly Flow[];
   readonly index: Map<Flow, number>;
   readonly slots: Array<Flow | undefined>;
   readonly free: number[];
@@ -385,6 +387,10 @@ export class FlowReconciler {
    * False (nothing planned) when two desired objects share an identity: then the diff by identity.
    */
   private diffPlainByObject(last: ByObject, plan: Plan): boolean {
+    if (plan.flows === last.list) {
+      plan.plainSame = true;
+      return true;
+    }
     if (++last.epoch === 0xffffffff) {
       last.seen.fill(0);
       last.epoch = 1;
@@ -440,9 +446,13 @@ export class FlowReconciler {
 
   /** After a change applied (or none needed): the plain flows the next diff compares by object. */
   private remember(plan: Plan): void {
-    if (plan.plainSame) return;
     const last = this.last;
+    if (plan.plainSame) {
+      if (last) last.list = plan.flows;
+      return;
+    }
     if (last && plan.byObject) {
+      last.list = plan.flows;
       // Only what changed: the gone out of their slots, the fresh into free ones.
       for (const i of plan.byObject.gone) {
         last.index.delete(last.slots[i]!);
@@ -467,7 +477,7 @@ export class FlowReconciler {
     plan.flows.forEach((f, i) => index.set(f, i));
     // One object per identity, and exactly what `actual` holds: else the next diff goes by identity.
     const exact = index.size === plan.flows.length && this.actual.size === index.size && plan.flows.every((f) => this.actual.get(flowIdentity(f)) === f);
-    this.last = exact ? { index, slots: [...plan.flows], free: [], seen: new Uint32Array(plan.flows.length), epoch: 0, live: plan.flows.length } : undefined;
+    this.last = exact ? { list: plan.flows, index, slots: [...plan.flows], free: [], seen: new Uint32Array(plan.flows.length), epoch: 0, live: plan.flows.length } : undefined;
   }
 
   /** Tracked families against the desired ones: each changed family says what changed. */

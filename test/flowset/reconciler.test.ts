@@ -19,7 +19,7 @@ import { OvsSandbox } from '../../testing/sandbox.js';
 const OPTS = pipelineOptions({ l2pop: true, arpResponder: true });
 const COOKIE = OPTS.cookies.brTun;
 
-function desired(topo: Topology): Flow[] {
+function desired(topo: Topology): readonly Flow[] {
   return pipelineFlows(deriveHostState(topo, 'h1'), 'br-tun', OPTS);
 }
 
