@@ -90,6 +90,11 @@ export class HostAgent {
   private passRunning = false;
   private auditDue = false;
   private auditTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every replica update: what was read from the replica stands while it stays. */
+  private replicaVersion = 0;
+  private viewOf: { readonly version: number; readonly view: VswitchView; readonly ofports: ReturnType<typeof tunnelOfportsFrom>; readonly plugged: ReturnType<typeof pluggedPortsFrom> } | undefined;
+  /** What the OVSDB setup was last found right for (its plan reads these parts of the state alone). */
+  private setupFor: { readonly version: number; readonly parts: readonly unknown[] } | undefined;
   /** The iface-ids last reported through onPlugged. */
   private pluggedIds: ReadonlySet<string> | undefined;
   state: HostState | undefined;
@@ -113,6 +118,7 @@ export class HostAgent {
     this.retry = undefined;
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
     this.client.replica$.subscribe((replica) => {
+      this.replicaVersion++;
       this.dpids = bridgeDatapathIds(replica);
       this.o.onBridges?.(this.dpids);
       void this.schedule();
@@ -211,7 +217,12 @@ export class HostAgent {
 
   private async converge(): Promise<void> {
     if (!this.client || !this.topology || !this.topology.hosts.has(this.host)) return;
-    const view = vswitchView(this.client.replica);
+    // An event that changes no OVSDB row (most topology events) reads the replica once, not per pass.
+    if (this.viewOf?.version !== this.replicaVersion) {
+      const view = vswitchView(this.client.replica);
+      this.viewOf = { version: this.replicaVersion, view, ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view) };
+    }
+    const { view, ofports, plugged } = this.viewOf;
     if (!this.vlansRestored) {
       // After a restart, the VLANs recorded in OVSDB win: traffic keeps its tags.
       for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
@@ -224,11 +235,9 @@ export class HostAgent {
       this.conjBases = conjBasesFrom(view);
       this.conjRestored = true;
     }
-    const ofports = tunnelOfportsFrom(view);
     // A VM port exists on this host only while it is plugged into br-int with a real ofport: one
     // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
     // that shows it (every replica update schedules a pass).
-    const plugged = pluggedPortsFrom(view);
     if (!this.pluggedIds || this.pluggedIds.size !== plugged.size || [...plugged.keys()].some((id) => !this.pluggedIds!.has(id))) {
       this.pluggedIds = new Set(plugged.keys());
       this.o.onPlugged?.(this.pluggedIds);
@@ -246,7 +255,16 @@ export class HostAgent {
       this.state = state;
     }
     this.errors = state.errors;
-    await applyHostSetup(this.client, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+    // The setup's plan reads the tunnels, the local ports and networks and the conjunction blocks:
+    // checked again when one of them or the replica changed.
+    const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases];
+    const setupFor = this.setupFor;
+    if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
+      const version = this.replicaVersion;
+      const ops = await applyHostSetup(this.client, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+      // Found right as it stood (nothing to write): stands until the replica or those parts change.
+      this.setupFor = ops === 0 ? { version, parts } : undefined;
+    }
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // a bridge already converged to this very state object is not re-rendered. (The pipelines are
     // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
