@@ -2,7 +2,7 @@
 // the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
 // always gives the same state.
 import { allocateConjIds, conjKeysOf } from '../../pipelines/firewall/rules.js';
-import type { GroupMembers, Port, SecurityGroup, Topology } from '../topology/model.js';
+import type { GroupMembers, Host, Port, SecurityGroup, Topology } from '../topology/model.js';
 
 export type { GroupMembers };
 
@@ -108,18 +108,56 @@ export interface HostStateOptions {
   readonly previous?: HostState;
 }
 
-/** The topology port each local port was copied from (a local port is its port plus VLAN and ofport). */
-const sourceOf = new WeakMap<LocalPort, Port>();
+/** What one local network's remote ports were derived from, to hand them back while those are the same objects. */
+interface NetworkMemo {
+  /** t.portsIn(network) as read: the topology hands back the same array until a port of the network changes. */
+  readonly ports: readonly Port[];
+  /** Its ports of other hosts that were plugged there. */
+  readonly remoteIn: readonly Port[];
+  readonly remote: readonly RemotePort[];
+}
 
 /**
- * Each state's remote ports by topology port, shared along a line of states (an entry is checked
- * against the port's VNI, VLAN and tunnel before it is reused, so a stale one is harmless).
+ * What a state was derived from beyond the state itself, so that the next derivation walks only the
+ * networks an event concerns (walking the 20k remote ports of the bench's host was most of an event's
+ * cost). Never changed once made: states derived from one state do not disturb each other.
  */
-const remoteIndex = new WeakMap<HostState, WeakMap<Port, RemotePort>>();
+interface Memo {
+  /** The topology port each local port was copied from (a local port is its port plus VLAN and ofport), by index. */
+  readonly localSources: readonly Port[];
+  /** Each network's, by index. */
+  readonly networks: readonly NetworkMemo[];
+  /**
+   * remotePlugged's answers (the defined ones) by host. A host's set is taken to be the same while it
+   * is the same object: the caller replaces it when it changes, never changes it in place.
+   */
+  readonly plugged: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Remote host -> how many of its plugged ports are in the state's networks: the hosts that need a tunnel. */
+  readonly remoteHosts: ReadonlyMap<string, number>;
+  /**
+   * Remote ports by topology port, shared along a line of states and added to, not rebuilt (an entry
+   * is checked against the port's VNI, VLAN and tunnel before it is reused, so a stale one is harmless).
+   */
+  readonly remoteIndex: WeakMap<Port, RemotePort>;
+  readonly firewall: FirewallMemo;
+}
+
+const memos = new WeakMap<HostState, Memo>();
 
 /** `next` if it differs from `prev` element by element, else `prev` (the same array as before). */
 function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly T[] {
   return prev && prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
+}
+
+/** The index in `prev` of the element with `id` (-1: none): looked for at `i` first (lists mostly keep their order). */
+function indexer(prev: readonly { readonly id: string }[] | undefined): (id: string, i: number) => number {
+  let index: Map<string, number> | undefined;
+  return (id, i) => {
+    if (!prev) return -1;
+    if (prev[i]?.id === id) return i;
+    index ??= new Map(prev.map((x, j) => [x.id, j]));
+    return index.get(id) ?? -1;
+  };
 }
 
 const PATCH_OFPORT = 1;
@@ -131,93 +169,185 @@ function tunnelPortName(remoteIp: string): string {
   return `vxlan-${remoteIp.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}`;
 }
 
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+/** A host's tunnel IP as a number (the tunnels' order), once per host record. */
+const ipNumbers = new WeakMap<Host, number>();
+function ipNumber(h: Host): number {
+  let n = ipNumbers.get(h);
+  if (n === undefined) ipNumbers.set(h, (n = h.tunnelIp.split('.').reduce((a, o) => a * 256 + Number(o), 0)));
+  return n;
+}
+
+/** A network with a plugged local port: its VLAN (none on exhaustion) and its plugged local ports with their ofports. */
+interface NetworkSlot {
+  readonly id: string;
+  vlan?: number;
 }
 
 export function deriveHostState(t: Topology, hostName: string, opts: HostStateOptions = {}): HostState {
   const host = t.hosts.get(hostName);
   if (!host) throw new Error(`unknown host ${hostName}`);
   const prev = opts.previous?.host === hostName ? opts.previous : undefined;
+  const memo = prev && memos.get(prev);
   // Local ports that are plugged, with their ofport: never a guessed one (another port may get it).
-  const ofportOf = new Map<Port, number>();
+  // Their networks, in the order their first local port appeared.
+  const slotOf = new Map<string, NetworkSlot>();
+  const slots: NetworkSlot[] = [];
+  const mine: { readonly p: Port; readonly ofport: number; readonly slot: NetworkSlot }[] = [];
   for (const p of t.portsOn(hostName)) {
-    const o = opts.plugged ? opts.plugged.get(p.id) : p.ofport;
-    if (o !== undefined) ofportOf.set(p, o);
+    const ofport = opts.plugged ? opts.plugged.get(p.id) : p.ofport;
+    if (ofport === undefined) continue;
+    let slot = slotOf.get(p.network);
+    if (!slot) {
+      slotOf.set(p.network, (slot = { id: p.network }));
+      slots.push(slot);
+    }
+    mine.push({ p, ofport, slot });
   }
-  const mine = [...ofportOf.keys()];
   const errors: string[] = [];
-
-  // Networks with a plugged local port, in the order their first local port appeared.
-  const netIds = [...new Set(mine.map((p) => p.network))];
-  const vlanOf = new Map<string, number>();
   const used = new Set<number>();
-  for (const id of netIds) {
-    const hint = opts.vlanHints?.get(id);
-    if (hint !== undefined && hint >= VLAN_MIN && hint <= VLAN_MAX && !used.has(hint)) {
-      vlanOf.set(id, hint);
-      used.add(hint);
+  if (opts.vlanHints) {
+    for (const slot of slots) {
+      const hint = opts.vlanHints.get(slot.id);
+      if (hint !== undefined && hint >= VLAN_MIN && hint <= VLAN_MAX && !used.has(hint)) {
+        slot.vlan = hint;
+        used.add(hint);
+      }
     }
   }
   let nextVlan = VLAN_MIN;
-  for (const id of netIds) {
-    if (vlanOf.has(id)) continue;
+  for (const slot of slots) {
+    if (slot.vlan !== undefined) continue;
     while (used.has(nextVlan)) nextVlan++;
     if (nextVlan > VLAN_MAX) {
-      errors.push(`network ${id}: no free local VLAN on host ${hostName} (all of ${VLAN_MIN}..${VLAN_MAX} in use)`);
+      errors.push(`network ${slot.id}: no free local VLAN on host ${hostName} (all of ${VLAN_MIN}..${VLAN_MAX} in use)`);
       continue;
     }
-    vlanOf.set(id, nextVlan);
+    slot.vlan = nextVlan;
     used.add(nextVlan);
   }
-  const prevNetworks = new Map(prev?.networks.map((n) => [n.id, n]));
-  const networks = sameOr(prev?.networks, netIds.filter((id) => vlanOf.has(id)).map((id): LocalNetwork => {
-    const vni = t.networks.get(id)!.vni;
-    const vlan = vlanOf.get(id)!;
-    const was = prevNetworks.get(id);
-    return was?.vni === vni && was.vlan === vlan ? was : { id, vni, vlan };
-  }));
-
-  const prevLocal = new Map(prev?.localPorts.map((lp) => [lp.id, lp]));
-  const local: LocalPort[] = [];
-  for (const p of mine) {
-    const vlan = vlanOf.get(p.network);
+  const prevNetwork = indexer(prev?.networks);
+  const nets: LocalNetwork[] = [];
+  for (const { id, vlan } of slots) {
     if (vlan === undefined) continue;
-    const ofport = ofportOf.get(p)!;
-    const was = prevLocal.get(p.id);
-    if (was && sourceOf.get(was) === p && was.vlan === vlan && was.ofport === ofport) local.push(was);
-    else {
-      const lp: LocalPort = { ...p, vlan, ofport };
-      sourceOf.set(lp, p);
-      local.push(lp);
-    }
+    const vni = t.networks.get(id)!.vni;
+    const was = prev?.networks[prevNetwork(id, nets.length)];
+    nets.push(was?.vni === vni && was.vlan === vlan ? was : { id, vni, vlan });
+  }
+  const networks = sameOr(prev?.networks, nets);
+
+  const prevLocal = indexer(prev?.localPorts);
+  const local: LocalPort[] = [];
+  const localSources: Port[] = [];
+  for (const { p, ofport, slot: { vlan } } of mine) {
+    if (vlan === undefined) continue;
+    const j = prevLocal(p.id, local.length);
+    const was = prev?.localPorts[j];
+    local.push(was && memo?.localSources[j] === p && was.vlan === vlan && was.ofport === ofport ? was : { ...p, vlan, ofport });
+    localSources.push(p);
   }
   const localPorts = sameOr(prev?.localPorts, local);
 
-  // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
-  // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
-  const remoteHosts = new Set<string>();
-  const isPlugged = (p: Port): boolean => {
-    const there = opts.remotePlugged?.(p.host);
-    return there === undefined || there.has(p.id);
+  const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
+  const errs = sameOr(prev?.errors, errors);
+  const { firewall, memo: firewallMemo } = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases, memo?.firewall);
+
+  const { tunnels, remotePorts } = remote;
+  let state: HostState;
+  if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
+    && prev.remotePorts === remotePorts && prev.errors === errs && prev.firewall === firewall) state = prev;
+  else {
+    state = {
+      host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
+      networks, localPorts, tunnels, remotePorts, errors: errs, ...(firewall ? { firewall } : {}),
+    };
+  }
+  // What this derivation read describes the state it returns, even when that is `prev`.
+  const unchanged = memo && localPorts === prev?.localPorts && remote.networks === memo.networks && remote.plugged === memo.plugged
+    && remote.remoteHosts === memo.remoteHosts && firewallMemo === memo.firewall;
+  memos.set(state, unchanged ? memo : {
+    localSources: localPorts === prev?.localPorts && memo ? memo.localSources : localSources,
+    networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, firewall: firewallMemo,
+  });
+  return state;
+}
+
+/**
+ * The tunnels and remote ports of a host's networks: per network, reused while the network's ports,
+ * VNI and VLAN, the plugged sets of the hosts with ports there and their tunnels are the same objects.
+ */
+function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, networks: readonly LocalNetwork[],
+  prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'localSources' | 'firewall'> & { tunnels: readonly Tunnel[]; remotePorts: readonly RemotePort[] } {
+  // The networks where a host has ports, for each host whose plugged set is not the one last read.
+  const dirty = new Set<string>();
+  const touch = (h: string): void => {
+    for (const p of t.portsOn(h)) dirty.add(p.network);
   };
-  // Ports of other hosts in this host's networks, while plugged on their host.
-  const remoteIn: Port[] = [];
-  for (const n of networks) {
-    for (const p of t.portsIn(n.id)) {
-      if (p.host === hostName || !isPlugged(p)) continue;
-      remoteIn.push(p);
-      remoteHosts.add(p.host);
+  let plugged = memo?.plugged ?? new Map<string, ReadonlySet<string>>();
+  let answered = 0;
+  let pluggedChanged = false;
+  for (const h of t.hosts.keys()) {
+    if (h === hostName) continue;
+    const now = opts.remotePlugged?.(h);
+    if (now !== undefined) answered++;
+    if (now !== plugged.get(h)) {
+      touch(h);
+      pluggedChanged = true;
     }
   }
+  if (pluggedChanged || answered !== plugged.size) {
+    const next = new Map<string, ReadonlySet<string>>();
+    for (const h of t.hosts.keys()) {
+      const now = h === hostName ? undefined : opts.remotePlugged?.(h);
+      if (now !== undefined) next.set(h, now);
+    }
+    plugged = next;
+  }
+  const isPlugged = (p: Port): boolean => {
+    const there = plugged.get(p.host);
+    return there === undefined || there.has(p.id);
+  };
+
+  // Each network's memo (where it was a local network of the previous state too).
+  const prevNetwork = indexer(prev?.networks);
+  const was = networks === prev?.networks ? memo?.networks ?? [] : networks.map((n, i) => memo?.networks[prevNetwork(n.id, i)]);
+  // Ports of other hosts in this host's networks, while plugged on their host; the remote hosts
+  // counted as their lists change (copied on the first change: memos are never changed).
+  let counts: Map<string, number> | undefined;
+  const count = (list: readonly Port[], delta: 1 | -1): void => {
+    counts ??= new Map(memo?.remoteHosts);
+    for (const p of list) {
+      const n = (counts.get(p.host) ?? 0) + delta;
+      if (n > 0) counts.set(p.host, n);
+      else counts.delete(p.host);
+    }
+  };
+  const portsIn = networks.map((n) => t.portsIn(n.id));
+  const remoteIn = networks.map((n, i): readonly Port[] => {
+    const m = was[i];
+    if (m && m.ports === portsIn[i] && !dirty.has(n.id)) return m.remoteIn;
+    const list = sameOr(m?.remoteIn, portsIn[i]!.filter((p) => p.host !== hostName && isPlugged(p)));
+    if (list !== m?.remoteIn) {
+      if (m) count(m.remoteIn, -1);
+      count(list, 1);
+    }
+    return list;
+  });
+  if (memo && networks !== prev?.networks) {
+    const kept = new Set(was);
+    for (const m of memo.networks) if (!kept.has(m)) count(m.remoteIn, -1);
+  }
+  const remoteHosts: ReadonlyMap<string, number> = counts ?? memo?.remoteHosts ?? new Map();
+
+  // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
+  // with ofport_request (Neutron lets OVS choose), so what we render is what a live host holds.
   // A tunnel OVS already numbered keeps its ofport; a new one gets the lowest ofport no tunnel port
   // on br-tun holds (stale ones included, until removed), so what it requests is what it gets.
   const tunnelOfportsTaken = new Set<number>();
   for (const [name, o] of opts.ofports ?? []) if (name.startsWith('vxlan-')) tunnelOfportsTaken.add(o);
   let nextTunnelOfport = FIRST_TUNNEL_OFPORT;
   const prevTunnels = new Map(prev?.tunnels.map((tu) => [tu.host, tu]));
-  const tunnels = sameOr(prev?.tunnels, [...remoteHosts].map((h) => t.hosts.get(h)!)
-    .map((h) => ({ h, ip: ipNumber(h.tunnelIp) })).sort((a, b) => a.ip - b.ip).map(({ h }): Tunnel => {
+  const tunnels = sameOr(prev?.tunnels, [...remoteHosts.keys()].map((h) => t.hosts.get(h)!)
+    .sort((a, b) => ipNumber(a) - ipNumber(b)).map((h): Tunnel => {
       const was = prevTunnels.get(h.name);
       const portName = was?.remoteIp === h.tunnelIp ? was.portName : tunnelPortName(h.tunnelIp);
       let ofport = opts.ofports?.get(portName);
@@ -229,36 +359,44 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
       return was?.remoteIp === h.tunnelIp && was.ofport === ofport ? was : { host: h.name, remoteIp: h.tunnelIp, portName, ofport };
     }));
   const tunnelOf = new Map(tunnels.map((tu) => [tu.host, tu]));
-  const vniOf = new Map(networks.map((n) => [n.id, n.vni]));
-  // The previous remote ports by topology port: one index carried from state to state and added
-  // to, not rebuilt (a 20k-entry map built per event was two thirds of a derivation).
-  const prevRemote = (prev && remoteIndex.get(prev)) ?? new WeakMap<Port, RemotePort>();
-  const remote: RemotePort[] = [];
-  for (const port of remoteIn) {
-    const vlan = vlanOf.get(port.network);
-    if (vlan === undefined) continue;
-    const vni = vniOf.get(port.network)!;
-    const tunnel = tunnelOf.get(port.host)!;
-    const was = prevRemote.get(port);
-    if (was?.vni === vni && was.vlan === vlan && was.tunnel === tunnel) remote.push(was);
-    else {
-      const rp: RemotePort = { port, vni, vlan, tunnel };
-      prevRemote.set(port, rp);
-      remote.push(rp);
-    }
-  }
-  const remotePorts = sameOr(prev?.remotePorts, remote);
-  const errs = sameOr(prev?.errors, errors);
-  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
+  // The memo's remote ports hold the previous state's tunnels: a network with a port behind a
+  // tunnel that changed is rebuilt.
+  if (memo && tunnels !== prev?.tunnels) for (const tu of tunnels) if (prevTunnels.get(tu.host) !== tu) touch(tu.host);
 
-  if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
-    && prev.remotePorts === remotePorts && prev.errors === errs && prev.firewall === firewall) return prev;
-  const state: HostState = {
-    host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
-    networks, localPorts, tunnels, remotePorts, errors: errs, ...(firewall ? { firewall } : {}),
+  const remoteIndex = memo?.remoteIndex ?? new WeakMap<Port, RemotePort>();
+  let changed = !memo || networks !== prev?.networks;
+  let slicesChanged = changed;
+  const memoNetworks = networks.map((n, i): NetworkMemo => {
+    const m = was[i];
+    const list = remoteIn[i]!;
+    // A network of the previous state with the same VNI and VLAN is the same object (see above).
+    const same = m && m.remoteIn === list && prev?.networks[prevNetwork(n.id, i)] === n && !dirty.has(n.id);
+    // Rebuilt, it takes back the network's own remote ports first (another state derived from the
+    // same one may have left others in the shared index).
+    const own = same || !m ? undefined : new Map(m.remote.map((rp) => [rp.port, rp]));
+    const remote = same ? m.remote : sameOr(m?.remote, list.map((port) => {
+      const tunnel = tunnelOf.get(port.host)!;
+      for (const rp of [own?.get(port), remoteIndex.get(port)]) if (rp?.vni === n.vni && rp.vlan === n.vlan && rp.tunnel === tunnel) return rp;
+      const fresh: RemotePort = { port, vni: n.vni, vlan: n.vlan, tunnel };
+      remoteIndex.set(port, fresh);
+      return fresh;
+    }));
+    if (remote !== m?.remote) slicesChanged = true;
+    if (m && m.ports === portsIn[i] && m.remoteIn === list && m.remote === remote) return m;
+    changed = true;
+    return { ports: portsIn[i]!, remoteIn: list, remote };
+  });
+  // A slice is new only when its content is (sameOr): then so is the whole list, unless the
+  // networks changed too (a network left with no remote ports).
+  let remotePorts = prev?.remotePorts ?? [];
+  if (slicesChanged) {
+    const all: RemotePort[] = [];
+    for (const m of memoNetworks) for (const rp of m.remote) all.push(rp);
+    remotePorts = networks === prev?.networks ? all : sameOr(prev?.remotePorts, all);
+  }
+  return {
+    tunnels, remotePorts, networks: changed ? memoNetworks : memo!.networks, plugged, remoteHosts, remoteIndex,
   };
-  remoteIndex.set(state, prevRemote);
-  return state;
 }
 
 /** `next` if it differs from `prev` entry by entry (same keys, same values), else `prev`. */
@@ -276,27 +414,64 @@ export function isProtected(p: Port): boolean {
   return p.portSecurity && !p.deviceOwner?.startsWith('network:');
 }
 
+/** A protected local port's groups as read from the topology, and the conjunction keys its rules use. */
+interface PortRules {
+  readonly groups: readonly SecurityGroup[];
+  readonly keys: readonly string[];
+}
+
+/** Each local port's PortRules (null: not protected), checked against the topology's groups before reuse. */
+const portRules = new WeakMap<LocalPort, PortRules | null>();
+
+function rulesOf(t: Topology, p: LocalPort): PortRules | null {
+  const was = portRules.get(p);
+  if (was === null || (was && was.groups.every((g, i) => t.securityGroups.get(p.securityGroups[i]!) === g))) return was;
+  let rules: PortRules | null = null;
+  if (isProtected(p)) {
+    const groups = p.securityGroups.map((id) => t.securityGroups.get(id)!);
+    rules = { groups, keys: conjKeysOf({ ofport: p.ofport, groups }) };
+  }
+  portRules.set(p, rules);
+  return rules;
+}
+
+/** What a state's firewall groups and conjunction keys were read from. */
+interface FirewallMemo {
+  readonly localPorts: readonly LocalPort[];
+  /** The groups of the protected local ports, as read from the topology. */
+  readonly own: ReadonlyMap<string, SecurityGroup>;
+  readonly keys: ReadonlySet<string>;
+}
+
 /**
  * The security groups of the plugged local ports Neutron filters, and the members of the groups
  * their rules name as remote; undefined when no such port is in a group (no firewall to build).
+ * The local ports are walked only when they, or one of their groups, changed.
  */
 function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined,
-  hints: ReadonlyMap<string, number> | undefined): FirewallState | undefined {
-  const own = new Set<string>();
-  const keys = new Set<string>();
-  for (const p of localPorts) {
-    if (!isProtected(p)) continue;
-    for (const g of p.securityGroups) own.add(g);
-    for (const k of conjKeysOf({ ofport: p.ofport, groups: p.securityGroups.map((id) => t.securityGroups.get(id)!) })) keys.add(k);
+  hints: ReadonlyMap<string, number> | undefined, memo: FirewallMemo | undefined): { firewall?: FirewallState; memo: FirewallMemo } {
+  let read = memo;
+  if (!read || read.localPorts !== localPorts || [...read.own].some(([id, g]) => t.securityGroups.get(id) !== g)) {
+    const own = new Map<string, SecurityGroup>();
+    const keys = new Set<string>();
+    for (const p of localPorts) {
+      const rules = rulesOf(t, p);
+      if (!rules) continue;
+      rules.groups.forEach((g) => own.set(g.id, g));
+      for (const k of rules.keys) keys.add(k);
+    }
+    read = { localPorts, own, keys };
   }
-  if (own.size === 0) return undefined;
+  const { own, keys } = read;
+  if (own.size === 0) return { memo: read };
   const remote = new Set<string>();
-  for (const g of own) for (const r of t.securityGroups.get(g)!.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
-  const ids = [...new Set([...own, ...remote])].sort();
+  for (const g of own.values()) for (const r of g.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
+  const ids = [...new Set([...own.keys(), ...remote])].sort();
   const groups = sameMapOr(prev?.groups, new Map(ids.map((id) => [id, t.securityGroups.get(id)!])));
   const members = sameMapOr(prev?.members, new Map([...remote].sort().map((id) => [id, t.membersOf(id)])));
   // Blocks of keys no longer used are released (their flows go in the same bundle as any new ones).
   const installed = hints ?? new Map<string, number>();
   const conjBases = sameMapOr(prev?.conjBases, allocateConjIds(keys, installed, [...installed.keys()].filter((k) => !keys.has(k))));
-  return prev && prev.groups === groups && prev.members === members && prev.conjBases === conjBases ? prev : { groups, members, conjBases };
+  const firewall = prev && prev.groups === groups && prev.members === members && prev.conjBases === conjBases ? prev : { groups, members, conjBases };
+  return { firewall, memo: read };
 }
