@@ -63,8 +63,14 @@ export interface HostState {
   readonly localPorts: readonly LocalPort[];
   /** One VXLAN port per remote host that shares a network with this host, by remote IP. */
   readonly tunnels: readonly Tunnel[];
-  /** Ports of other hosts in this host's networks (the l2pop address book). */
+  /** Ports of other hosts in this host's networks (the l2pop address book): remotePortsByNetwork's lists end to end. */
   readonly remotePorts: readonly RemotePort[];
+  /**
+   * The remote ports of each network, in `networks`' order. A network's list is the same array while
+   * its remote ports are the same objects, the whole the same array while every list is; walking
+   * them spares making remotePorts (made on first read: 20k elements at scale, ~1 ms to allocate).
+   */
+  readonly remotePortsByNetwork: readonly (readonly RemotePort[])[];
   /** Networks that could not get a VLAN (exhaustion): reported, not fatal. */
   readonly errors: readonly string[];
   /** Security groups of this host's ports; absent where no local port is in one. */
@@ -89,7 +95,8 @@ export interface HostStateOptions {
    * another host enters this host's l2pop address book, flood lists and tunnels only while it is
    * plugged there (Neutron's l2pop adds a remote port when it goes ACTIVE on its host). A host it
    * answers nothing for (offline rendering, no OVSDB address, not reached yet, frozen) keeps all
-   * its topology ports: nothing is taken away on knowledge we do not have.
+   * its topology ports: nothing is taken away on knowledge we do not have. With `previous`, a
+   * host's set is taken to be unchanged while it is the same object: replace it, never change it.
    */
   readonly remotePlugged?: (host: string) => ReadonlySet<string> | undefined;
   /**
@@ -139,7 +146,42 @@ interface Memo {
    * is checked against the port's VNI, VLAN and tunnel before it is reused, so a stale one is harmless).
    */
   readonly remoteIndex: WeakMap<Port, RemotePort>;
-  readonly firewall: FirewallMemo;
+  /** The state's remotePorts. */
+  readonly list: RemoteList;
+}
+
+/**
+ * A state's remote ports end to end, made on first read: an array of 20k elements (the bench's
+ * host) lands in V8's large-object space, ~1 ms of CPU to allocate, and most events change one
+ * network's list. States whose lists hold the same elements share one.
+ */
+class RemoteList {
+  private all?: readonly RemotePort[];
+
+  constructor(private readonly byNetwork: readonly (readonly RemotePort[])[]) {}
+
+  get(): readonly RemotePort[] {
+    if (!this.all) {
+      let size = 0;
+      for (const l of this.byNetwork) size += l.length;
+      const all = new Array<RemotePort>(size);
+      size = 0;
+      for (const l of this.byNetwork) for (const rp of l) all[size++] = rp;
+      this.all = all;
+    }
+    return this.all;
+  }
+
+  /**
+   * Whether these lists end to end are `other`'s elements, known without making either: a network
+   * whose remote ports are the same objects keeps its list, and a remote port is in one network.
+   */
+  sameAs(other: RemoteList): boolean {
+    const full = (ls: readonly (readonly RemotePort[])[]): (readonly RemotePort[])[] => ls.filter((l) => l.length > 0);
+    const a = full(this.byNetwork);
+    const b = full(other.byNetwork);
+    return a.length === b.length && a.every((l, i) => l === b[i]);
+  }
 }
 
 const memos = new WeakMap<HostState, Memo>();
@@ -149,14 +191,23 @@ function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly
   return prev && prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
 }
 
-/** The index in `prev` of the element with `id` (-1: none): looked for at `i` first (lists mostly keep their order). */
+/**
+ * The index in `prev` of the element with `id` (-1: none), for elements asked in order: looked for
+ * at `i`, then after the last one found (lists mostly keep their order, or lose or gain one element),
+ * else by an index built once.
+ */
 function indexer(prev: readonly { readonly id: string }[] | undefined): (id: string, i: number) => number {
   let index: Map<string, number> | undefined;
+  let last = -1;
   return (id, i) => {
     if (!prev) return -1;
-    if (prev[i]?.id === id) return i;
-    index ??= new Map(prev.map((x, j) => [x.id, j]));
-    return index.get(id) ?? -1;
+    let j = prev[i]?.id === id ? i : prev[last + 1]?.id === id ? last + 1 : undefined;
+    if (j === undefined) {
+      index ??= new Map(prev.map((x, k) => [x.id, k]));
+      j = index.get(id) ?? -1;
+    }
+    if (j >= 0) last = j;
+    return j;
   };
 }
 
@@ -249,24 +300,26 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
 
   const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
   const errs = sameOr(prev?.errors, errors);
-  const { firewall, memo: firewallMemo } = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases, memo?.firewall);
+  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
 
-  const { tunnels, remotePorts } = remote;
+  const { tunnels, list, byNetwork } = remote;
   let state: HostState;
   if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
-    && prev.remotePorts === remotePorts && prev.errors === errs && prev.firewall === firewall) state = prev;
+    && memo?.list === list && prev.remotePortsByNetwork === byNetwork && prev.errors === errs && prev.firewall === firewall) state = prev;
   else {
     state = {
       host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
-      networks, localPorts, tunnels, remotePorts, errors: errs, ...(firewall ? { firewall } : {}),
+      networks, localPorts, tunnels, get remotePorts() {
+        return list.get();
+      }, remotePortsByNetwork: byNetwork, errors: errs, ...(firewall ? { firewall } : {}),
     };
   }
   // What this derivation read describes the state it returns, even when that is `prev`.
   const unchanged = memo && localPorts === prev?.localPorts && remote.networks === memo.networks && remote.plugged === memo.plugged
-    && remote.remoteHosts === memo.remoteHosts && firewallMemo === memo.firewall;
+    && remote.remoteHosts === memo.remoteHosts && list === memo.list;
   memos.set(state, unchanged ? memo : {
     localSources: localPorts === prev?.localPorts && memo ? memo.localSources : localSources,
-    networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, firewall: firewallMemo,
+    networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, list,
   });
   return state;
 }
@@ -276,7 +329,7 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
  * VNI and VLAN, the plugged sets of the hosts with ports there and their tunnels are the same objects.
  */
 function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, networks: readonly LocalNetwork[],
-  prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'localSources' | 'firewall'> & { tunnels: readonly Tunnel[]; remotePorts: readonly RemotePort[] } {
+  prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'localSources'> & { tunnels: readonly Tunnel[]; byNetwork: readonly (readonly RemotePort[])[] } {
   // The networks where a host has ports, for each host whose plugged set is not the one last read.
   const dirty = new Set<string>();
   const touch = (h: string): void => {
@@ -386,16 +439,15 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
     changed = true;
     return { ports: portsIn[i]!, remoteIn: list, remote };
   });
-  // A slice is new only when its content is (sameOr): then so is the whole list, unless the
-  // networks changed too (a network left with no remote ports).
-  let remotePorts = prev?.remotePorts ?? [];
-  if (slicesChanged) {
-    const all: RemotePort[] = [];
-    for (const m of memoNetworks) for (const rp of m.remote) all.push(rp);
-    remotePorts = networks === prev?.networks ? all : sameOr(prev?.remotePorts, all);
+  // A network's list is new only when its content is (sameOr above).
+  const byNetwork = slicesChanged || !prev ? sameOr(prev?.remotePortsByNetwork, memoNetworks.map((m) => m.remote)) : prev.remotePortsByNetwork;
+  let list = memo?.list;
+  if (!list || byNetwork !== prev?.remotePortsByNetwork) {
+    const made = new RemoteList(byNetwork);
+    list = list?.sameAs(made) ? list : made;
   }
   return {
-    tunnels, remotePorts, networks: changed ? memoNetworks : memo!.networks, plugged, remoteHosts, remoteIndex,
+    tunnels, byNetwork, list, networks: changed ? memoNetworks : memo!.networks, plugged, remoteHosts, remoteIndex,
   };
 }
 
@@ -414,64 +466,43 @@ export function isProtected(p: Port): boolean {
   return p.portSecurity && !p.deviceOwner?.startsWith('network:');
 }
 
-/** A protected local port's groups as read from the topology, and the conjunction keys its rules use. */
-interface PortRules {
-  readonly groups: readonly SecurityGroup[];
-  readonly keys: readonly string[];
+/**
+ * The conjunction keys of a group's remote-group rules, once per group record. A port's keys are
+ * its groups' keys (conjKeysOf walks them group by group), so a host's keys are its groups' keys.
+ */
+const groupKeys = new WeakMap<SecurityGroup, readonly string[]>();
+function keysOf(g: SecurityGroup): readonly string[] {
+  let keys = groupKeys.get(g);
+  if (!keys) groupKeys.set(g, (keys = conjKeysOf({ ofport: 0, groups: [g] })));
+  return keys;
 }
 
-/** Each local port's PortRules (null: not protected), checked against the topology's groups before reuse. */
-const portRules = new WeakMap<LocalPort, PortRules | null>();
-
-function rulesOf(t: Topology, p: LocalPort): PortRules | null {
-  const was = portRules.get(p);
-  if (was === null || (was && was.groups.every((g, i) => t.securityGroups.get(p.securityGroups[i]!) === g))) return was;
-  let rules: PortRules | null = null;
-  if (isProtected(p)) {
-    const groups = p.securityGroups.map((id) => t.securityGroups.get(id)!);
-    rules = { groups, keys: conjKeysOf({ ofport: p.ofport, groups }) };
-  }
-  portRules.set(p, rules);
-  return rules;
-}
-
-/** What a state's firewall groups and conjunction keys were read from. */
-interface FirewallMemo {
-  readonly localPorts: readonly LocalPort[];
-  /** The groups of the protected local ports, as read from the topology. */
-  readonly own: ReadonlyMap<string, SecurityGroup>;
-  readonly keys: ReadonlySet<string>;
-}
+/** The groups of a state's protected local ports, by the local ports they were read from. */
+const ownGroups = new WeakMap<readonly LocalPort[], readonly string[]>();
 
 /**
  * The security groups of the plugged local ports Neutron filters, and the members of the groups
  * their rules name as remote; undefined when no such port is in a group (no firewall to build).
- * The local ports are walked only when they, or one of their groups, changed.
+ * The local ports are walked only when they changed.
  */
 function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined,
-  hints: ReadonlyMap<string, number> | undefined, memo: FirewallMemo | undefined): { firewall?: FirewallState; memo: FirewallMemo } {
-  let read = memo;
-  if (!read || read.localPorts !== localPorts || [...read.own].some(([id, g]) => t.securityGroups.get(id) !== g)) {
-    const own = new Map<string, SecurityGroup>();
-    const keys = new Set<string>();
-    for (const p of localPorts) {
-      const rules = rulesOf(t, p);
-      if (!rules) continue;
-      rules.groups.forEach((g) => own.set(g.id, g));
-      for (const k of rules.keys) keys.add(k);
-    }
-    read = { localPorts, own, keys };
+  hints: ReadonlyMap<string, number> | undefined): FirewallState | undefined {
+  let ownIds = ownGroups.get(localPorts);
+  if (!ownIds) {
+    const own = new Set<string>();
+    for (const p of localPorts) if (isProtected(p)) for (const g of p.securityGroups) own.add(g);
+    ownGroups.set(localPorts, (ownIds = [...own]));
   }
-  const { own, keys } = read;
-  if (own.size === 0) return { memo: read };
+  if (ownIds.length === 0) return undefined;
+  const own = ownIds.map((id) => t.securityGroups.get(id)!);
+  const keys = new Set(own.flatMap(keysOf));
   const remote = new Set<string>();
-  for (const g of own.values()) for (const r of g.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
-  const ids = [...new Set([...own.keys(), ...remote])].sort();
+  for (const g of own) for (const r of g.rules) if (r.remoteGroupId !== undefined) remote.add(r.remoteGroupId);
+  const ids = [...new Set([...ownIds, ...remote])].sort();
   const groups = sameMapOr(prev?.groups, new Map(ids.map((id) => [id, t.securityGroups.get(id)!])));
   const members = sameMapOr(prev?.members, new Map([...remote].sort().map((id) => [id, t.membersOf(id)])));
   // Blocks of keys no longer used are released (their flows go in the same bundle as any new ones).
   const installed = hints ?? new Map<string, number>();
   const conjBases = sameMapOr(prev?.conjBases, allocateConjIds(keys, installed, [...installed.keys()].filter((k) => !keys.has(k))));
-  const firewall = prev && prev.groups === groups && prev.members === members && prev.conjBases === conjBases ? prev : { groups, members, conjBases };
-  return { firewall, memo: read };
+  return prev && prev.groups === groups && prev.members === members && prev.conjBases === conjBases ? prev : { groups, members, conjBases };
 }

@@ -131,6 +131,11 @@ function expectIdentities(prev: HostState, next: HostState, sources: { before: R
     const was = prev.remotePorts.find((p) => p.port === rp.port);
     if (was?.vni === rp.vni && was.vlan === rp.vlan && was.tunnel === rp.tunnel) expect(rp, `remote port ${rp.port.id}`).to.equal(was);
   }
+  next.networks.forEach((n, i) => {
+    const j = prev.networks.findIndex((p) => p.id === n.id);
+    if (j >= 0) sameArray(prev.remotePortsByNetwork[j]!, next.remotePortsByNetwork[i]!, `remote ports of ${n.id}`);
+  });
+  sameArray(prev.remotePortsByNetwork, next.remotePortsByNetwork, 'remote ports by network');
   sameArray(prev.networks, next.networks, 'networks');
   sameArray(prev.localPorts, next.localPorts, 'local ports');
   sameArray(prev.tunnels, next.tunnels, 'tunnels');
@@ -173,6 +178,9 @@ describe('host state: incremental derivation', () => {
         }
         const next = deriveHostState(t, 'me', { ...opts, ...(prev ? { previous: prev } : {}) });
         expect(next).to.deep.equal(fresh(opts));
+        // remotePorts is the networks' lists end to end, each list the remote ports of its network.
+        expect(next.remotePortsByNetwork.map((l, i) => l.every((rp) => rp.port.network === next.networks[i]!.id))).to.not.include(false);
+        expect(next.remotePorts).to.deep.equal(next.remotePortsByNetwork.flat());
         if (prev) expectIdentities(prev, next, { before, after: t.ports });
         prev = next;
       }
