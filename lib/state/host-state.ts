@@ -2,7 +2,7 @@
 // the same topology (and the same VLAN hints, ports plugged and ofports read back from OVSDB)
 // always gives the same state.
 import { allocateConjIds, conjKeysOf } from '../../pipelines/firewall/rules.js';
-import type { GroupMembers, Host, Port, SecurityGroup, Topology } from '../topology/model.js';
+import type { GroupMembers, Host, Network, Port, SecurityGroup, Topology } from '../topology/model.js';
 
 export type { GroupMembers };
 
@@ -130,8 +130,7 @@ interface NetworkMemo {
  * cost). Never changed once made: states derived from one state do not disturb each other.
  */
 interface Memo {
-  /** The topology port each local port was copied from (a local port is its port plus VLAN and ofport), by index. */
-  readonly localSources: readonly Port[];
+  readonly local: LocalMemo;
   /** Each network's, by index. */
   readonly networks: readonly NetworkMemo[];
   /**
@@ -192,23 +191,34 @@ function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly
 }
 
 /**
- * The index in `prev` of the element with `id` (-1: none), for elements asked in order: looked for
- * at `i`, then after the last one found (lists mostly keep their order, or lose or gain one element),
+ * The index in `prev` of the element with `key` (-1: none), for elements asked in order: looked for
+ * at `i`, then after the last one found (lists mostly keep their order, or lose or gain elements),
  * else by an index built once.
  */
-function indexer(prev: readonly { readonly id: string }[] | undefined): (id: string, i: number) => number {
-  let index: Map<string, number> | undefined;
+function indexer<T, K>(prev: readonly T[] | undefined, keyOf: (x: T) => K): (key: K, i: number) => number {
+  let index: Map<K, number> | undefined;
   let last = -1;
-  return (id, i) => {
+  const at = (j: number): boolean => j >= 0 && j < prev!.length;
+  return (key, i) => {
     if (!prev) return -1;
-    let j = prev[i]?.id === id ? i : prev[last + 1]?.id === id ? last + 1 : undefined;
+    let j = at(i) && keyOf(prev[i]!) === key ? i : at(last + 1) && keyOf(prev[last + 1]!) === key ? last + 1 : undefined;
     if (j === undefined) {
-      index ??= new Map(prev.map((x, k) => [x.id, k]));
-      j = index.get(id) ?? -1;
+      index ??= new Map(prev.map((x, k) => [keyOf(x), k]));
+      j = index.get(key) ?? -1;
     }
     if (j >= 0) last = j;
     return j;
   };
+}
+
+const byId = (x: { readonly id: string }): string => x.id;
+
+/** `a` and `b` hold the same entries (or are both absent). */
+function sameEntries<V>(a: ReadonlyMap<string, V> | undefined, b: ReadonlyMap<string, V> | undefined): boolean {
+  if (!a || !b) return a === b;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 const PATCH_OFPORT = 1;
@@ -228,7 +238,7 @@ function ipNumber(h: Host): number {
   return n;
 }
 
-/** A network with a plugged local port: its VLAN (none on exhaustion) and its plugged local ports with their ofports. */
+/** A network with a plugged local port, and its local VLAN (none on exhaustion). */
 interface NetworkSlot {
   readonly id: string;
   vlan?: number;
@@ -239,12 +249,63 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   if (!host) throw new Error(`unknown host ${hostName}`);
   const prev = opts.previous?.host === hostName ? opts.previous : undefined;
   const memo = prev && memos.get(prev);
+  const local = deriveLocal(t, hostName, opts, prev, memo?.local);
+  const { networks, localPorts } = local;
+  const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
+  const errs = local.errors;
+  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
+
+  const { tunnels, list, byNetwork } = remote;
+  let state: HostState;
+  if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
+    && memo?.list === list && prev.remotePortsByNetwork === byNetwork && prev.errors === errs && prev.firewall === firewall) state = prev;
+  else {
+    state = {
+      host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
+      networks, localPorts, tunnels, get remotePorts() {
+        return list.get();
+      }, remotePortsByNetwork: byNetwork, errors: errs, ...(firewall ? { firewall } : {}),
+    };
+  }
+  // What this derivation read describes the state it returns, even when that is `prev`.
+  const unchanged = memo && local.memo === memo.local && remote.networks === memo.networks && remote.plugged === memo.plugged
+    && remote.remoteHosts === memo.remoteHosts && list === memo.list;
+  memos.set(state, unchanged ? memo : {
+    local: local.memo, networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, list,
+  });
+  return state;
+}
+
+/** What a state's networks and local ports were derived from. */
+interface LocalMemo {
+  /** t.portsOn(host) as read: the same array until a port of the host changes. */
+  readonly ports: readonly Port[];
+  /** Copies of the plugged ports and VLAN hints given (the agent builds them afresh at every pass). */
+  readonly plugged?: ReadonlyMap<string, number>;
+  readonly vlanHints?: ReadonlyMap<string, number>;
+  /** The topology's record of each network, by index. */
+  readonly records: readonly Network[];
+  /** The topology port each local port was copied from (a local port is its port plus VLAN and ofport), by index. */
+  readonly sources: readonly Port[];
+}
+
+/**
+ * The host's networks (with their local VLANs) and plugged local ports: the previous state's,
+ * walking none of them, while the host's ports, the plugged ports, the VLAN hints and the
+ * networks' records are the same.
+ */
+function deriveLocal(t: Topology, hostName: string, opts: HostStateOptions, prev: HostState | undefined, memo: LocalMemo | undefined): {
+  networks: readonly LocalNetwork[]; localPorts: readonly LocalPort[]; errors: readonly string[]; memo: LocalMemo;
+} {
+  const ports = t.portsOn(hostName);
+  if (prev && memo && memo.ports === ports && sameEntries(opts.plugged, memo.plugged) && sameEntries(opts.vlanHints, memo.vlanHints)
+    && memo.records.every((r) => t.networks.get(r.id) === r)) return { networks: prev.networks, localPorts: prev.localPorts, errors: prev.errors, memo };
   // Local ports that are plugged, with their ofport: never a guessed one (another port may get it).
   // Their networks, in the order their first local port appeared.
   const slotOf = new Map<string, NetworkSlot>();
   const slots: NetworkSlot[] = [];
   const mine: { readonly p: Port; readonly ofport: number; readonly slot: NetworkSlot }[] = [];
-  for (const p of t.portsOn(hostName)) {
+  for (const p of ports) {
     const ofport = opts.plugged ? opts.plugged.get(p.id) : p.ofport;
     if (ofport === undefined) continue;
     let slot = slotOf.get(p.network);
@@ -276,52 +337,31 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     slot.vlan = nextVlan;
     used.add(nextVlan);
   }
-  const prevNetwork = indexer(prev?.networks);
+  const prevNetwork = indexer(prev?.networks, byId);
   const nets: LocalNetwork[] = [];
+  const records: Network[] = [];
   for (const { id, vlan } of slots) {
     if (vlan === undefined) continue;
-    const vni = t.networks.get(id)!.vni;
+    const record = t.networks.get(id)!;
     const was = prev?.networks[prevNetwork(id, nets.length)];
-    nets.push(was?.vni === vni && was.vlan === vlan ? was : { id, vni, vlan });
+    nets.push(was?.vni === record.vni && was.vlan === vlan ? was : { id, vni: record.vni, vlan });
+    records.push(record);
   }
-  const networks = sameOr(prev?.networks, nets);
 
-  const prevLocal = indexer(prev?.localPorts);
+  // A local port is the previous one while it comes from the same topology record, at the same VLAN and ofport.
+  const prevLocal = indexer(memo?.sources, (p) => p);
   const local: LocalPort[] = [];
-  const localSources: Port[] = [];
+  const sources: Port[] = [];
   for (const { p, ofport, slot: { vlan } } of mine) {
     if (vlan === undefined) continue;
-    const j = prevLocal(p.id, local.length);
-    const was = prev?.localPorts[j];
-    local.push(was && memo?.localSources[j] === p && was.vlan === vlan && was.ofport === ofport ? was : { ...p, vlan, ofport });
-    localSources.push(p);
+    const was = prev?.localPorts[prevLocal(p, local.length)];
+    local.push(was && was.vlan === vlan && was.ofport === ofport ? was : { ...p, vlan, ofport });
+    sources.push(p);
   }
-  const localPorts = sameOr(prev?.localPorts, local);
-
-  const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
-  const errs = sameOr(prev?.errors, errors);
-  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
-
-  const { tunnels, list, byNetwork } = remote;
-  let state: HostState;
-  if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
-    && memo?.list === list && prev.remotePortsByNetwork === byNetwork && prev.errors === errs && prev.firewall === firewall) state = prev;
-  else {
-    state = {
-      host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
-      networks, localPorts, tunnels, get remotePorts() {
-        return list.get();
-      }, remotePortsByNetwork: byNetwork, errors: errs, ...(firewall ? { firewall } : {}),
-    };
-  }
-  // What this derivation read describes the state it returns, even when that is `prev`.
-  const unchanged = memo && localPorts === prev?.localPorts && remote.networks === memo.networks && remote.plugged === memo.plugged
-    && remote.remoteHosts === memo.remoteHosts && list === memo.list;
-  memos.set(state, unchanged ? memo : {
-    localSources: localPorts === prev?.localPorts && memo ? memo.localSources : localSources,
-    networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, list,
-  });
-  return state;
+  return {
+    networks: sameOr(prev?.networks, nets), localPorts: sameOr(prev?.localPorts, local), errors: sameOr(prev?.errors, errors),
+    memo: { ports, ...(opts.plugged ? { plugged: new Map(opts.plugged) } : {}), ...(opts.vlanHints ? { vlanHints: new Map(opts.vlanHints) } : {}), records, sources },
+  };
 }
 
 /**
@@ -329,7 +369,7 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
  * VNI and VLAN, the plugged sets of the hosts with ports there and their tunnels are the same objects.
  */
 function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, networks: readonly LocalNetwork[],
-  prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'localSources'> & { tunnels: readonly Tunnel[]; byNetwork: readonly (readonly RemotePort[])[] } {
+  prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'local'> & { tunnels: readonly Tunnel[]; byNetwork: readonly (readonly RemotePort[])[] } {
   // The networks where a host has ports, for each host whose plugged set is not the one last read.
   const dirty = new Set<string>();
   const touch = (h: string): void => {
@@ -361,7 +401,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
   };
 
   // Each network's memo (where it was a local network of the previous state too).
-  const prevNetwork = indexer(prev?.networks);
+  const prevNetwork = indexer(prev?.networks, byId);
   const was = networks === prev?.networks ? memo?.networks ?? [] : networks.map((n, i) => memo?.networks[prevNetwork(n.id, i)]);
   // Ports of other hosts in this host's networks, while plugged on their host; the remote hosts
   // counted as their lists change (copied on the first change: memos are never changed).
