@@ -192,21 +192,26 @@ function sameOr<T>(prev: readonly T[] | undefined, next: readonly T[]): readonly
 
 /**
  * The index in `prev` of the element with `key` (-1: none), for elements asked in order: looked for
- * at `i`, then after the last one found (lists mostly keep their order, or lose or gain elements),
- * else by an index built once.
+ * where the last one found says (lists mostly keep their order, or lose or gain an element), else
+ * by an index built once.
  */
 function indexer<T, K>(prev: readonly T[] | undefined, keyOf: (x: T) => K): (key: K, i: number) => number {
   let index: Map<K, number> | undefined;
-  let last = -1;
-  const at = (j: number): boolean => j >= 0 && j < prev!.length;
+  let shift = 0;
   return (key, i) => {
     if (!prev) return -1;
-    let j = at(i) && keyOf(prev[i]!) === key ? i : at(last + 1) && keyOf(prev[last + 1]!) === key ? last + 1 : undefined;
-    if (j === undefined) {
+    let j = -1;
+    for (const k of [i + shift, i + shift + 1, i + shift - 1]) {
+      if (k >= 0 && k < prev.length && keyOf(prev[k]!) === key) {
+        j = k;
+        break;
+      }
+    }
+    if (j < 0) {
       index ??= new Map(prev.map((x, k) => [keyOf(x), k]));
       j = index.get(key) ?? -1;
     }
-    if (j >= 0) last = j;
+    if (j >= 0) shift = j - i;
     return j;
   };
 }
@@ -253,7 +258,7 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const { networks, localPorts } = local;
   const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
   const errs = local.errors;
-  const firewall = deriveFirewall(t, localPorts, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
+  const firewall = deriveFirewall(t, local.memo.groups, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
 
   const { tunnels, list, byNetwork } = remote;
   let state: HostState;
@@ -287,6 +292,8 @@ interface LocalMemo {
   readonly records: readonly Network[];
   /** The topology port each local port was copied from (a local port is its port plus VLAN and ofport), by index. */
   readonly sources: readonly Port[];
+  /** Security group -> how many protected local ports are in it (the firewall's own groups). */
+  readonly groups: ReadonlyMap<string, number>;
 }
 
 /**
@@ -349,18 +356,40 @@ function deriveLocal(t: Topology, hostName: string, opts: HostStateOptions, prev
   }
 
   // A local port is the previous one while it comes from the same topology record, at the same VLAN and ofport.
+  // The groups' counts follow the local ports that came and went (copied first: memos are never changed).
+  const groups = new Map(memo?.groups);
+  const count = (lp: LocalPort, delta: 1 | -1): void => {
+    if (!isProtected(lp)) return;
+    for (const g of lp.securityGroups) {
+      const n = (groups.get(g) ?? 0) + delta;
+      if (n > 0) groups.set(g, n);
+      else groups.delete(g);
+    }
+  };
   const prevLocal = indexer(memo?.sources, (p) => p);
+  const kept = new Uint8Array(memo ? prev!.localPorts.length : 0);
   const local: LocalPort[] = [];
   const sources: Port[] = [];
   for (const { p, ofport, slot: { vlan } } of mine) {
     if (vlan === undefined) continue;
-    const was = prev?.localPorts[prevLocal(p, local.length)];
-    local.push(was && was.vlan === vlan && was.ofport === ofport ? was : { ...p, vlan, ofport });
+    const j = prevLocal(p, local.length);
+    const was = prev?.localPorts[j];
+    if (was && was.vlan === vlan && was.ofport === ofport) {
+      kept[j] = 1;
+      local.push(was);
+    } else {
+      const lp: LocalPort = { ...p, vlan, ofport };
+      count(lp, 1);
+      local.push(lp);
+    }
     sources.push(p);
   }
+  kept.forEach((k, j) => {
+    if (!k) count(prev!.localPorts[j]!, -1);
+  });
   return {
     networks: sameOr(prev?.networks, nets), localPorts: sameOr(prev?.localPorts, local), errors: sameOr(prev?.errors, errors),
-    memo: { ports, ...(opts.plugged ? { plugged: new Map(opts.plugged) } : {}), ...(opts.vlanHints ? { vlanHints: new Map(opts.vlanHints) } : {}), records, sources },
+    memo: { ports, ...(opts.plugged ? { plugged: new Map(opts.plugged) } : {}), ...(opts.vlanHints ? { vlanHints: new Map(opts.vlanHints) } : {}), records, sources, groups },
   };
 }
 
@@ -402,7 +431,8 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
 
   // Each network's memo (where it was a local network of the previous state too).
   const prevNetwork = indexer(prev?.networks, byId);
-  const was = networks === prev?.networks ? memo?.networks ?? [] : networks.map((n, i) => memo?.networks[prevNetwork(n.id, i)]);
+  const prevAt = networks === prev?.networks ? undefined : networks.map((n, i) => prevNetwork(n.id, i));
+  const was = prevAt ? prevAt.map((j) => memo?.networks[j]) : memo?.networks ?? [];
   // Ports of other hosts in this host's networks, while plugged on their host; the remote hosts
   // counted as their lists change (copied on the first change: memos are never changed).
   let counts: Map<string, number> | undefined;
@@ -463,7 +493,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
     const m = was[i];
     const list = remoteIn[i]!;
     // A network of the previous state with the same VNI and VLAN is the same object (see above).
-    const same = m && m.remoteIn === list && prev?.networks[prevNetwork(n.id, i)] === n && !dirty.has(n.id);
+    const same = m && m.remoteIn === list && prev?.networks[prevAt ? prevAt[i]! : i] === n && !dirty.has(n.id);
     // Rebuilt, it takes back the network's own remote ports first (another state derived from the
     // same one may have left others in the shared index).
     const own = same || !m ? undefined : new Map(m.remote.map((rp) => [rp.port, rp]));
@@ -517,23 +547,15 @@ function keysOf(g: SecurityGroup): readonly string[] {
   return keys;
 }
 
-/** The groups of a state's protected local ports, by the local ports they were read from. */
-const ownGroups = new WeakMap<readonly LocalPort[], readonly string[]>();
-
 /**
- * The security groups of the plugged local ports Neutron filters, and the members of the groups
- * their rules name as remote; undefined when no such port is in a group (no firewall to build).
- * The local ports are walked only when they changed.
+ * The security groups of the plugged local ports Neutron filters (`own`: group -> how many), and the
+ * members of the groups their rules name as remote; undefined when no such port is in a group (no
+ * firewall to build).
  */
-function deriveFirewall(t: Topology, localPorts: readonly LocalPort[], prev: FirewallState | undefined,
+function deriveFirewall(t: Topology, ownCounts: ReadonlyMap<string, number>, prev: FirewallState | undefined,
   hints: ReadonlyMap<string, number> | undefined): FirewallState | undefined {
-  let ownIds = ownGroups.get(localPorts);
-  if (!ownIds) {
-    const own = new Set<string>();
-    for (const p of localPorts) if (isProtected(p)) for (const g of p.securityGroups) own.add(g);
-    ownGroups.set(localPorts, (ownIds = [...own]));
-  }
-  if (ownIds.length === 0) return undefined;
+  if (ownCounts.size === 0) return undefined;
+  const ownIds = [...ownCounts.keys()];
   const own = ownIds.map((id) => t.securityGroups.get(id)!);
   const keys = new Set(own.flatMap(keysOf));
   const remote = new Set<string>();
