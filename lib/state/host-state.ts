@@ -218,6 +218,13 @@ function indexer<T, K>(prev: readonly T[] | undefined, keyOf: (x: T) => K): (key
 
 const byId = (x: { readonly id: string }): string => x.id;
 
+/** Adds `delta` to a key's count, dropping the key at zero. */
+function bump(counts: Map<string, number>, key: string, delta: 1 | -1): void {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
 /** `a` and `b` hold the same entries (or are both absent). */
 function sameEntries<V>(a: ReadonlyMap<string, V> | undefined, b: ReadonlyMap<string, V> | undefined): boolean {
   if (!a || !b) return a === b;
@@ -257,19 +264,18 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
   const local = deriveLocal(t, hostName, opts, prev, memo?.local);
   const { networks, localPorts } = local;
   const remote = deriveRemote(t, hostName, opts, networks, prev, memo);
-  const errs = local.errors;
   const firewall = deriveFirewall(t, local.memo.groups, prev?.firewall, opts.conjHints ?? prev?.firewall?.conjBases);
 
   const { tunnels, list, byNetwork } = remote;
   let state: HostState;
   if (prev && prev.tunnelIp === host.tunnelIp && prev.networks === networks && prev.localPorts === localPorts && prev.tunnels === tunnels
-    && memo?.list === list && prev.remotePortsByNetwork === byNetwork && prev.errors === errs && prev.firewall === firewall) state = prev;
+    && memo?.list === list && prev.remotePortsByNetwork === byNetwork && prev.errors === local.errors && prev.firewall === firewall) state = prev;
   else {
     state = {
       host: hostName, tunnelIp: host.tunnelIp, patchIntOfport: PATCH_OFPORT, patchTunOfport: PATCH_OFPORT,
       networks, localPorts, tunnels, get remotePorts() {
         return list.get();
-      }, remotePortsByNetwork: byNetwork, errors: errs, ...(firewall ? { firewall } : {}),
+      }, remotePortsByNetwork: byNetwork, errors: local.errors, ...(firewall ? { firewall } : {}),
     };
   }
   // What this derivation read describes the state it returns, even when that is `prev`.
@@ -360,11 +366,7 @@ function deriveLocal(t: Topology, hostName: string, opts: HostStateOptions, prev
   const groups = new Map(memo?.groups);
   const count = (lp: LocalPort, delta: 1 | -1): void => {
     if (!isProtected(lp)) return;
-    for (const g of lp.securityGroups) {
-      const n = (groups.get(g) ?? 0) + delta;
-      if (n > 0) groups.set(g, n);
-      else groups.delete(g);
-    }
+    for (const g of lp.securityGroups) bump(groups, g, delta);
   };
   const prevLocal = indexer(memo?.sources, (p) => p);
   const kept = new Uint8Array(memo ? prev!.localPorts.length : 0);
@@ -438,11 +440,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
   let counts: Map<string, number> | undefined;
   const count = (list: readonly Port[], delta: 1 | -1): void => {
     counts ??= new Map(memo?.remoteHosts);
-    for (const p of list) {
-      const n = (counts.get(p.host) ?? 0) + delta;
-      if (n > 0) counts.set(p.host, n);
-      else counts.delete(p.host);
-    }
+    for (const p of list) bump(counts, p.host, delta);
   };
   const portsIn = networks.map((n) => t.portsIn(n.id));
   const remoteIn = networks.map((n, i): readonly Port[] => {
@@ -523,9 +521,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
 
 /** `next` if it differs from `prev` entry by entry (same keys, same values), else `prev`. */
 function sameMapOr<V>(prev: ReadonlyMap<string, V> | undefined, next: ReadonlyMap<string, V>): ReadonlyMap<string, V> {
-  if (!prev || prev.size !== next.size) return next;
-  for (const [k, v] of next) if (prev.get(k) !== v) return next;
-  return prev;
+  return prev && sameEntries(prev, next) ? prev : next;
 }
 
 /**
