@@ -133,8 +133,10 @@ interface Memo {
   readonly local: LocalMemo;
   /** Each network's, by index. */
   readonly networks: readonly NetworkMemo[];
+  /** Other host -> how many of its ports (plugged or not) are in the state's networks. */
+  readonly sharing: ReadonlyMap<string, number>;
   /**
-   * remotePlugged's answers (the defined ones) by host. A host's set is taken to be the same while it
+   * remotePlugged's answers (the defined ones) for those hosts. A host's set is taken to be the same while it
    * is the same object: the caller replaces it when it changes, never changes it in place.
    */
   readonly plugged: ReadonlyMap<string, ReadonlySet<string>>;
@@ -279,10 +281,10 @@ export function deriveHostState(t: Topology, hostName: string, opts: HostStateOp
     };
   }
   // What this derivation read describes the state it returns, even when that is `prev`.
-  const unchanged = memo && local.memo === memo.local && remote.networks === memo.networks && remote.plugged === memo.plugged
-    && remote.remoteHosts === memo.remoteHosts && list === memo.list;
+  const unchanged = memo && local.memo === memo.local && remote.networks === memo.networks && remote.sharing === memo.sharing
+    && remote.plugged === memo.plugged && remote.remoteHosts === memo.remoteHosts && list === memo.list;
   memos.set(state, unchanged ? memo : {
-    local: local.memo, networks: remote.networks, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, list,
+    local: local.memo, networks: remote.networks, sharing: remote.sharing, plugged: remote.plugged, remoteHosts: remote.remoteHosts, remoteIndex: remote.remoteIndex, list,
   });
   return state;
 }
@@ -401,17 +403,39 @@ function deriveLocal(t: Topology, hostName: string, opts: HostStateOptions, prev
  */
 function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, networks: readonly LocalNetwork[],
   prev: HostState | undefined, memo: Memo | undefined): Omit<Memo, 'local'> & { tunnels: readonly Tunnel[]; byNetwork: readonly (readonly RemotePort[])[] } {
+  // Each network's memo (where it was a local network of the previous state too).
+  const prevNetwork = indexer(prev?.networks, byId);
+  const prevAt = networks === prev?.networks ? undefined : networks.map((n, i) => prevNetwork(n.id, i));
+  const was = prevAt ? prevAt.map((j) => memo?.networks[j]) : memo?.networks ?? [];
+  const kept = new Set(prevAt ? was : []);
+  const gone = memo && prevAt ? memo.networks.filter((m) => !kept.has(m)) : [];
+  const portsIn = networks.map((n) => t.portsIn(n.id));
+
+  // The other hosts with ports in these networks, plugged or not: those whose plugged sets matter.
+  let sharingCopy: Map<string, number> | undefined;
+  const share = (list: readonly Port[], delta: 1 | -1): void => {
+    sharingCopy ??= new Map(memo?.sharing);
+    for (const p of list) if (p.host !== hostName) bump(sharingCopy, p.host, delta);
+  };
+  networks.forEach((_, i) => {
+    const m = was[i];
+    if (m?.ports === portsIn[i]) return;
+    if (m) share(m.ports, -1);
+    share(portsIn[i]!, 1);
+  });
+  for (const m of gone) share(m.ports, -1);
+  const sharing: ReadonlyMap<string, number> = sharingCopy ?? memo?.sharing ?? new Map();
+
   // The networks where a host has ports, for each host whose plugged set is not the one last read.
   const dirty = new Set<string>();
   const touch = (h: string): void => {
     for (const p of t.portsOn(h)) dirty.add(p.network);
   };
   let plugged = memo?.plugged ?? new Map<string, ReadonlySet<string>>();
+  const answers = opts.remotePlugged ? [...sharing.keys()].map((h) => [h, opts.remotePlugged!(h)] as const) : [];
   let answered = 0;
   let pluggedChanged = false;
-  for (const h of t.hosts.keys()) {
-    if (h === hostName) continue;
-    const now = opts.remotePlugged?.(h);
+  for (const [h, now] of answers) {
     if (now !== undefined) answered++;
     if (now !== plugged.get(h)) {
       touch(h);
@@ -420,21 +444,13 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
   }
   if (pluggedChanged || answered !== plugged.size) {
     const next = new Map<string, ReadonlySet<string>>();
-    for (const h of t.hosts.keys()) {
-      const now = h === hostName ? undefined : opts.remotePlugged?.(h);
-      if (now !== undefined) next.set(h, now);
-    }
+    for (const [h, now] of answers) if (now !== undefined) next.set(h, now);
     plugged = next;
   }
   const isPlugged = (p: Port): boolean => {
     const there = plugged.get(p.host);
     return there === undefined || there.has(p.id);
   };
-
-  // Each network's memo (where it was a local network of the previous state too).
-  const prevNetwork = indexer(prev?.networks, byId);
-  const prevAt = networks === prev?.networks ? undefined : networks.map((n, i) => prevNetwork(n.id, i));
-  const was = prevAt ? prevAt.map((j) => memo?.networks[j]) : memo?.networks ?? [];
   // Ports of other hosts in this host's networks, while plugged on their host; the remote hosts
   // counted as their lists change (copied on the first change: memos are never changed).
   let counts: Map<string, number> | undefined;
@@ -442,7 +458,6 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
     counts ??= new Map(memo?.remoteHosts);
     for (const p of list) bump(counts, p.host, delta);
   };
-  const portsIn = networks.map((n) => t.portsIn(n.id));
   const remoteIn = networks.map((n, i): readonly Port[] => {
     const m = was[i];
     if (m && m.ports === portsIn[i] && !dirty.has(n.id)) return m.remoteIn;
@@ -453,10 +468,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
     }
     return list;
   });
-  if (memo && networks !== prev?.networks) {
-    const kept = new Set(was);
-    for (const m of memo.networks) if (!kept.has(m)) count(m.remoteIn, -1);
-  }
+  for (const m of gone) count(m.remoteIn, -1);
   const remoteHosts: ReadonlyMap<string, number> = counts ?? memo?.remoteHosts ?? new Map();
 
   // Remote hosts sharing a network, numbered by remote IP from ofport 2. The controller pins them
@@ -515,7 +527,7 @@ function deriveRemote(t: Topology, hostName: string, opts: HostStateOptions, net
     list = list?.sameAs(made) ? list : made;
   }
   return {
-    tunnels, byNetwork, list, networks: changed ? memoNetworks : memo!.networks, plugged, remoteHosts, remoteIndex,
+    tunnels, byNetwork, list, networks: changed ? memoNetworks : memo!.networks, sharing, plugged, remoteHosts, remoteIndex,
   };
 }
 

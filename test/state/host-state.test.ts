@@ -143,9 +143,18 @@ describe('host state', () => {
       '{"type":"port","id":"b2","network":"blue","host":"b","mac":"fa:16:3e:00:00:05"}',
     ]) t.apply(parseEventLine(l));
     const ids = (s: ReturnType<typeof deriveHostState>): string[][] => s.remotePortsByNetwork.map((l) => l.map((r) => r.port.id));
+    t.apply(parseEventLine('{"type":"network","id":"green","vni":3}'));
+    t.apply(parseEventLine('{"type":"host","name":"c","tunnelIp":"10.0.0.3"}'));
+    t.apply(parseEventLine('{"type":"port","id":"c1","network":"green","host":"c","mac":"fa:16:3e:00:00:07"}'));
     const plugged = new Map([['b', new Set(['b1', 'b2'])]]);
-    const remotePlugged = (h: string): ReadonlySet<string> | undefined => plugged.get(h);
+    // Only the hosts sharing a network are asked (c is not: a controller may read each one's OVSDB view).
+    const asked = new Set<string>();
+    const remotePlugged = (h: string): ReadonlySet<string> | undefined => {
+      asked.add(h);
+      return plugged.get(h);
+    };
     const s1 = deriveHostState(t, 'me', { remotePlugged });
+    expect([...asked].sort()).to.deep.equal(['a', 'b']);
     expect(s1.networks.map((n) => n.id)).to.deep.equal(['red', 'blue']);
     expect(ids(s1)).to.deep.equal([['a1'], ['b1', 'b2']]);
     expect(s1.remotePorts).to.deep.equal(s1.remotePortsByNetwork.flat());
