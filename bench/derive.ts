@@ -20,7 +20,11 @@ const remote = ports.filter((p) => p.host !== 'local');
 const local = ports.filter((p) => p.host === 'local');
 const plugged = new Map(local.map((p) => [p.id, p.ofport!]));
 let state: HostState = deriveHostState(store.topology, 'local', { plugged: new Map(plugged) });
-const agentOptions = (): HostStateOptions => ({ plugged: new Map(plugged), vlanHints: new Map(state.networks.map((n) => [n.id, n.vlan])) });
+// What the other hosts have plugged, as the controller keeps it (none reported: those hosts have no agent here).
+const pluggedOn = new Map<string, ReadonlySet<string>>();
+const agentOptions = (): HostStateOptions => ({
+  plugged: new Map(plugged), vlanHints: new Map(state.networks.map((n) => [n.id, n.vlan])), remotePlugged: (h) => pluggedOn.get(h),
+});
 
 const hex = (n: number): string => n.toString(16).padStart(2, '0');
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
