@@ -131,4 +131,49 @@ describe('host state', () => {
     // Another host's state is not taken for this one's.
     expect(deriveHostState(t, 'a', { previous: s4, plugged: new Map([['a1', 2]]) })).to.deep.equal(deriveHostState(t, 'a', { plugged: new Map([['a1', 2]]) }));
   });
+  it('keeps each network\'s remote ports as one array while unchanged, and remotePorts as those lists end to end', () => {
+    const t = new Topology();
+    for (const l of [
+      '{"type":"host","name":"me","tunnelIp":"10.0.0.9"}', '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
+      '{"type":"host","name":"b","tunnelIp":"10.0.0.2"}', '{"type":"network","id":"red","vni":1}', '{"type":"network","id":"blue","vni":2}',
+      '{"type":"port","id":"m1","network":"red","host":"me","mac":"fa:16:3e:00:00:01","ofport":2}',
+      '{"type":"port","id":"m2","network":"blue","host":"me","mac":"fa:16:3e:00:00:02","ofport":3}',
+      '{"type":"port","id":"a1","network":"red","host":"a","mac":"fa:16:3e:00:00:03"}',
+      '{"type":"port","id":"b1","network":"blue","host":"b","mac":"fa:16:3e:00:00:04"}',
+      '{"type":"port","id":"b2","network":"blue","host":"b","mac":"fa:16:3e:00:00:05"}',
+    ]) t.apply(parseEventLine(l));
+    const ids = (s: ReturnType<typeof deriveHostState>): string[][] => s.remotePortsByNetwork.map((l) => l.map((r) => r.port.id));
+    t.apply(parseEventLine('{"type":"network","id":"green","vni":3}'));
+    t.apply(parseEventLine('{"type":"host","name":"c","tunnelIp":"10.0.0.3"}'));
+    t.apply(parseEventLine('{"type":"port","id":"c1","network":"green","host":"c","mac":"fa:16:3e:00:00:07"}'));
+    const plugged = new Map([['b', new Set(['b1', 'b2'])]]);
+    // Only the hosts sharing a network are asked (c is not: a controller may read each one's OVSDB view).
+    const asked = new Set<string>();
+    const remotePlugged = (h: string): ReadonlySet<string> | undefined => {
+      asked.add(h);
+      return plugged.get(h);
+    };
+    const s1 = deriveHostState(t, 'me', { remotePlugged });
+    expect([...asked].sort()).to.deep.equal(['a', 'b']);
+    expect(s1.networks.map((n) => n.id)).to.deep.equal(['red', 'blue']);
+    expect(ids(s1)).to.deep.equal([['a1'], ['b1', 'b2']]);
+    expect(s1.remotePorts).to.deep.equal(s1.remotePortsByNetwork.flat());
+    // a1 gets a new MAC: red's list is new, blue's the same array; remotePorts follows.
+    t.apply(parseEventLine('{"type":"port","id":"a1","network":"red","host":"a","mac":"fa:16:3e:00:00:06"}'));
+    const s2 = deriveHostState(t, 'me', { remotePlugged, previous: s1 });
+    expect(s2.remotePortsByNetwork[1]).to.equal(s1.remotePortsByNetwork[1]);
+    expect(s2.remotePortsByNetwork[0]).to.not.equal(s1.remotePortsByNetwork[0]);
+    expect(s2.remotePorts.map((r) => r.port.mac)).to.deep.equal(['fa:16:3e:00:00:06', 'fa:16:3e:00:00:04', 'fa:16:3e:00:00:05']);
+    expect(s2.remotePorts[1]).to.equal(s1.remotePorts[1]);
+    // b's plugged set replaced by an equal one: nothing changed, the very same state.
+    plugged.set('b', new Set(['b1', 'b2']));
+    expect(deriveHostState(t, 'me', { remotePlugged, previous: s2 })).to.equal(s2);
+    // b unplugs b2: blue's list loses it (its b1 entry the same object), red's stays the same array.
+    plugged.set('b', new Set(['b1']));
+    const s3 = deriveHostState(t, 'me', { remotePlugged, previous: s2 });
+    expect(ids(s3)).to.deep.equal([['a1'], ['b1']]);
+    expect(s3.remotePortsByNetwork[0]).to.equal(s2.remotePortsByNetwork[0]);
+    expect(s3.remotePortsByNetwork[1]![0]).to.equal(s2.remotePortsByNetwork[1]![0]);
+    expect(s3).to.deep.equal(deriveHostState(t, 'me', { remotePlugged }));
+  });
 });
