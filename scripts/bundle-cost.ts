@@ -1,0 +1,74 @@
+// What a big atomic bundle costs ovs-vswitchd (OVS 3.1, sandbox), per message: the figure behind
+// OfConnection's per-message allowance (lib/switch/connection.ts, DEFAULT_PER_MESSAGE_MS).
+//   node dist/scripts/bundle-cost.js [N...]      default 100000
+// For each N, firewall member flows as Neutron's remote groups make them (table 82, one per network
+// and member IP, two conjunction actions) into an empty br-int:
+//   ofctl  `ovs-ofctl --bundle add-flows` of the same flows: wall and ovs-vswitchd CPU
+//   ours   OPEN + N adds + barrier (the switch receiving and checking the adds), then COMMIT alone
+//          (the switch silent: answering nothing, not even echo, until it is done): wall and CPU
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseFlow } from '../codecs/ofctl/parse-flow.js';
+import { OFPBCT_COMMIT_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OfMessage } from '../codecs/openflow/messages.js';
+import type { Outgoing } from '../lib/switch/connection.js';
+import { connectSwitch } from '../lib/switch/target.js';
+import { OvsSandbox } from '../testing/sandbox.js';
+
+const run = promisify(execFile);
+
+function memberFlow(i: number): string {
+  const net = 1 + (i % 1000);
+  const host = Math.floor(i / 1000);
+  return `table=82,priority=73,ct_state=+est-rel-rpl,ip,reg6=${net},nw_src=10.${(host >> 8) & 255}.${host & 255}.${1 + (net % 250)} `
+    + `actions=conjunction(${2 * net},1/2),conjunction(${2 * net + 8},1/2)`;
+}
+
+/** ovs-vswitchd's CPU time so far (ms), from /proc. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+async function measure(n: number): Promise<void> {
+  const ovs = await OvsSandbox.start({ bridges: ['br-int'] });
+  try {
+    const pid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
+    const file = join(ovs.dir, 'flows.txt');
+    writeFileSync(file, Array.from({ length: n }, (_, i) => memberFlow(i)).join('\n') + '\n');
+    let c0 = cpuMs(pid);
+    let t0 = performance.now();
+    await run('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmtTarget('br-int'), file], { env: { ...process.env, OVS_RUNDIR: ovs.dir } });
+    const ofctl = { wall: performance.now() - t0, cpu: cpuMs(pid) - c0 };
+    await ovs.ofctl('del-flows', ovs.mgmtTarget('br-int'));
+
+    const conn = await connectSwitch({ kind: 'unix', path: ovs.mgmt('br-int') }, { requestTimeoutMs: 3_600_000, echoIntervalMs: 3_600_000 });
+    const bundleId = 7;
+    const flags = OFPBF_ATOMIC | OFPBF_ORDERED;
+    const control = (ctrlType: number): Outgoing => ({ type: 'bundle_control', bundleId, ctrlType, flags, properties: Buffer.alloc(0) });
+    const mods = Array.from({ length: n }, (_, i) => parseFlow(memberFlow(i)));
+    c0 = cpuMs(pid);
+    t0 = performance.now();
+    await conn.request(control(OFPBCT_OPEN_REQUEST));
+    await conn.sendMany(mods.map((m): Outgoing => ({ type: 'bundle_add', bundleId, flags, message: m as OfMessage })));
+    await conn.barrier();
+    const adds = { wall: performance.now() - t0, cpu: cpuMs(pid) - c0 };
+    c0 = cpuMs(pid);
+    t0 = performance.now();
+    await conn.request(control(OFPBCT_COMMIT_REQUEST));
+    const commit = { wall: performance.now() - t0, cpu: cpuMs(pid) - c0 };
+    conn.close('done');
+    const count = (await ovs.ofctl('dump-aggregate', ovs.mgmtTarget('br-int'))).match(/flow_count=(\d+)/)?.[1];
+    const us = (ms: number): string => `${((ms * 1000) / n).toFixed(1)} µs`;
+    console.log(`${n} adds (${count} flows after): ovs-ofctl --bundle add-flows ${ofctl.wall.toFixed(0)} ms wall, vswitchd ${ofctl.cpu.toFixed(0)} ms CPU `
+      + `(${us(ofctl.cpu)}/flow); ours: adds+barrier ${adds.wall.toFixed(0)} ms wall, vswitchd ${adds.cpu.toFixed(0)} ms CPU (${us(adds.cpu)}/add); `
+      + `commit ${commit.wall.toFixed(0)} ms wall, vswitchd ${commit.cpu.toFixed(0)} ms CPU (${us(commit.wall)}/add wall)`);
+  } finally {
+    await ovs.stop();
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number);
+for (const n of sizes.length ? sizes : [100_000]) await measure(n);
