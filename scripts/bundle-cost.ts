@@ -14,16 +14,10 @@ import { parseFlow } from '../codecs/ofctl/parse-flow.js';
 import { OFPBCT_COMMIT_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OfMessage } from '../codecs/openflow/messages.js';
 import type { Outgoing } from '../lib/switch/connection.js';
 import { connectSwitch } from '../lib/switch/target.js';
+import { memberFlow } from '../testing/member-flows.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 
 const run = promisify(execFile);
-
-function memberFlow(i: number): string {
-  const net = 1 + (i % 1000);
-  const host = Math.floor(i / 1000);
-  return `table=82,priority=73,ct_state=+est-rel-rpl,ip,reg6=${net},nw_src=10.${(host >> 8) & 255}.${host & 255}.${1 + (net % 250)} `
-    + `actions=conjunction(${2 * net},1/2),conjunction(${2 * net + 8},1/2)`;
-}
 
 /** ovs-vswitchd's CPU time so far (ms), from /proc. */
 function cpuMs(pid: number): number {

@@ -446,7 +446,8 @@ export class OfConnection {
     clearTimeout(this.echoTimer);
     if (this.closeReason !== undefined) return;
     const due = this.echo ? Math.max(this.echo.sentAt, this.lastRx) + this.echoIntervalMs + this.echo.allowMs : this.lastRx + this.echoIntervalMs;
-    this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()).unref(), Math.max(0, due - Date.now()));
+    // The immediate stays referenced: an unreferenced one may wait for unrelated I/O to run at all.
+    this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()), Math.max(0, due - Date.now()));
     this.echoTimer.unref();
   }
 
