@@ -21,9 +21,12 @@ export type Outgoing = OutgoingMessage;
 
 export interface ConnectionOptions {
   readonly logger?: Logger;
-  /** Idle time before we send an echo request (ms); silent twice as long, the peer is dead. */
+  /**
+   * Idle time before we send an echo request (ms); silent as long again after it (and the allowance
+   * for work of ours ahead of it, perMessageMs), the peer is dead.
+   */
   readonly echoIntervalMs?: number;
-  /** Time an echo (or any request) may stay unanswered before the peer is declared dead (ms). */
+  /** Time a request may stay unanswered, besides the allowance for work ahead of it, before the peer is declared dead (ms). */
   readonly requestTimeoutMs?: number;
   /**
    * More time the peer is given, per message of ours it has not yet shown it processed (and per
@@ -87,9 +90,11 @@ const OF13 = 4;
 
 /**
  * The peer's allowance per message outstanding (ms). Measured with OVS 3.1 on a sandbox
- * (scripts/bundle-cost.ts, a busy 2-core machine): ovs-vswitchd takes ~6 µs of CPU per bundle add
- * received and 1.1-1.8 µs per add committed (1M adds: 9.3 s to take them, then 1.8 s silent in the
- * commit); 20 µs is about 2.5 times both, so that a peer sharing its cores is not taken for dead.
+ * (scripts/bundle-cost.ts, firewall member flows into an empty bridge, a busy 2-core machine):
+ * ovs-vswitchd takes 6-8 µs of CPU per bundle add received and 1-1.6 µs per add committed (1M
+ * adds: 9-27 s wall to take them, then 1.8-2.8 s silent in the commit); 20 µs is 2-2.7 times the
+ * two together, so that a switch sharing its cores is not taken for dead, and a 1M-message bundle
+ * adds at most 20 s to finding a dead one.
  */
 export const DEFAULT_PER_MESSAGE_MS = 0.02;
 /** Longest stretch sendMany encodes (and runs its caller's generator) without an event-loop turn. */
@@ -447,7 +452,8 @@ export class OfConnection {
     if (this.closeReason !== undefined) return;
     const due = this.echo ? Math.max(this.echo.sentAt, this.lastRx) + this.echoIntervalMs + this.echo.allowMs : this.lastRx + this.echoIntervalMs;
     // The immediate stays referenced: an unreferenced one may wait for unrelated I/O to run at all.
-    this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()), Math.max(0, due - Date.now()));
+    // (Clamped: a longer delay than setTimeout takes would fire at once; monitor asks for no echo.)
+    this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()), Math.min(0x7fffffff, Math.max(0, due - Date.now())));
     this.echoTimer.unref();
   }
 
