@@ -286,7 +286,8 @@ export class OfConnection {
     return setTimeout(() => setImmediate(() => {
       if (this.pending.get(xid) !== p) return;
       this.settle(xid, p);
-      p.reject(new Error(`${this.peer}: no reply to ${p.what} (xid ${xid}) within ${this.requestTimeoutMs + allowMs} ms${this.allowanceText(allowMs, ahead)}`));
+      // The session ends with it: what the request was to do is unknown, as for any closed session.
+      p.reject(new SessionClosedError(`${this.peer}: no reply to ${p.what} (xid ${xid}) within ${this.requestTimeoutMs + allowMs} ms${this.allowanceText(allowMs, ahead)}`));
       this.close(`request ${p.what} timed out`);
     }), this.requestTimeoutMs + allowMs);
   }
@@ -374,6 +375,8 @@ export class OfConnection {
       if (failures.length === 0) {
         // The switch is silent while it commits, for a time that grows with the bundle.
         await this.requestWork(control(OFPBCT_COMMIT_REQUEST), n).catch((e: unknown) => {
+          // Lost while committing is not refused: the switch may have applied the bundle, or not.
+          if (e instanceof SessionClosedError) throw e;
           errors.push(e instanceof Error ? e.message : String(e));
         });
       } else {
