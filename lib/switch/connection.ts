@@ -225,7 +225,9 @@ export class OfConnection {
     let slice = performance.now();
     for (const m of msgs) {
       const xid = this.allocXid();
-      assign?.(xid, i++);
+      // (Counted outside the optional call: its arguments are not evaluated without `assign`.)
+      const index = i++;
+      assign?.(xid, index);
       writeMessage(w, m, xid);
       this.sent++;
       if (w.pos >= 1 << 18 || ((i & 63) === 0 && performance.now() - slice >= SEND_SLICE_MS)) {
