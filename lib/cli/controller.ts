@@ -109,7 +109,11 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     ...(a.inactivityProbeS !== undefined ? { session: { echoIntervalMs: a.inactivityProbeS * 1000 } } : {}),
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
-    setup: { controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType },
+    setup: {
+      controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType,
+      // One probe both ways, as Neutron's of_inactivity_probe: ovs-vswitchd's of us as ours of it.
+      ...(a.inactivityProbeS !== undefined ? { inactivityProbeMs: Math.round(a.inactivityProbeS * 1000) } : {}),
+    },
     ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
     onRepaired: (h, b, n) => metrics.repaired(h, b, n),

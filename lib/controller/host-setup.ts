@@ -28,6 +28,12 @@ export interface HostSetupOptions {
   readonly vxlanPort?: number;
   /** Controller.max_backoff in ms (tests use 1000 so reconnects are quick). */
   readonly maxBackoffMs?: number;
+  /**
+   * Controller.inactivity_probe in ms: ovs-vswitchd's echo to us after this long without a message
+   * from us, and the session dropped after as long again (Neutron writes its of_inactivity_probe,
+   * 10 s). Unset: the rows' value is left as it is.
+   */
+  readonly inactivityProbeMs?: number;
 }
 
 interface WantedTunnel {
@@ -85,7 +91,10 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     const ctl = name('ctl');
     ops.push({
       op: 'insert', table: 'Controller', 'uuid-name': ctl,
-      row: { target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}) },
+      row: {
+        target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}),
+        ...(o.inactivityProbeMs !== undefined ? { inactivity_probe: o.inactivityProbeMs } : {}),
+      },
     });
     return namedUuid(ctl);
   };
@@ -125,6 +134,11 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     } else if (have.controllers[0]!.target !== o.controllerTarget) {
       changes.push({ change: 'controller target changed', bridge: br, from: have.controllers[0]!.target, controller: o.controllerTarget });
       ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { target: o.controllerTarget } });
+    }
+    const probe = have.controllers[0]?.inactivityProbeMs;
+    if (have.controllers.length && o.inactivityProbeMs !== undefined && probe !== o.inactivityProbeMs) {
+      changes.push({ change: 'controller inactivity probe set', bridge: br, from: probe ?? 'unset', inactivityProbeMs: o.inactivityProbeMs });
+      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { inactivity_probe: o.inactivityProbeMs } });
     }
     const row: Record<string, Json> = {};
     if (have.failMode !== 'secure') row.fail_mode = 'secure';

@@ -35,6 +35,8 @@ export interface OvsController {
   readonly uuid: string;
   readonly target: string;
   readonly isConnected: boolean;
+  /** inactivity_probe (ms), undefined when unset (OVS then probes after 5 s). */
+  readonly inactivityProbeMs: number | undefined;
 }
 
 export interface OvsBridge {
@@ -95,7 +97,9 @@ export function vswitchView(replica: Replica): VswitchView {
       };
     });
     const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
-      .map((cu) => ({ uuid: cu, target: text(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true }));
+      .map((cu) => ({
+        uuid: cu, target: text(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true, inactivityProbeMs: optionalInt(ctls.get(cu)!.inactivity_probe),
+      }));
     bridges.set(text(b.name), {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',

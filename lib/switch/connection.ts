@@ -21,10 +21,20 @@ export type Outgoing = OutgoingMessage;
 
 export interface ConnectionOptions {
   readonly logger?: Logger;
-  /** Idle time before we send an echo request (ms); silent twice as long, the peer is dead. */
+  /**
+   * Idle time before we send an echo request (ms); silent as long again after it (and the allowance
+   * for work of ours ahead of it, perMessageMs), the peer is dead.
+   */
   readonly echoIntervalMs?: number;
-  /** Time an echo (or any request) may stay unanswered before the peer is declared dead (ms). */
+  /** Time a request may stay unanswered, besides the allowance for work ahead of it, before the peer is declared dead (ms). */
   readonly requestTimeoutMs?: number;
+  /**
+   * More time the peer is given, per message of ours it has not yet shown it processed (and per
+   * add of a bundle it is committing), before its silence counts against it (ms; default
+   * DEFAULT_PER_MESSAGE_MS). A switch working through a 1M-message bundle answers nothing, echo
+   * included, until it reaches what comes after.
+   */
+  readonly perMessageMs?: number;
   /** Largest OpenFlow message accepted from the peer. */
   readonly maxMessageBytes?: number;
   /**
@@ -53,7 +63,11 @@ interface Pending {
   readonly resolve: (m: OfMessage[]) => void;
   readonly reject: (e: Error) => void;
   readonly parts: OfMessage[];
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
+  /** The request's position among the messages we sent (OfConnection.sent once it was written). */
+  readonly seq: number;
+  /** Work the reply waits for beyond the request itself, in messages (a bundle commit: its adds). */
+  readonly work: number;
   readonly multipart: boolean;
   /** The request's message type, for the timeout's message. */
   readonly what: string;
@@ -74,6 +88,21 @@ export class SessionClosedError extends Error {}
 
 const OF13 = 4;
 
+/**
+ * The peer's allowance per message outstanding (ms). Measured with OVS 3.1 on a sandbox
+ * (scripts/bundle-cost.ts, firewall member flows into an empty bridge, a busy 2-core machine):
+ * ovs-vswitchd takes 6-8 µs of CPU per bundle add received and 1-1.6 µs per add committed (1M
+ * adds: 9-27 s wall to take them, then 1.8-2.8 s silent in the commit); 20 µs is 2-2.7 times the
+ * two together, so that a switch sharing its cores is not taken for dead, and a 1M-message bundle
+ * adds at most 20 s to finding a dead one.
+ */
+export const DEFAULT_PER_MESSAGE_MS = 0.02;
+/** Longest stretch sendMany encodes (and runs its caller's generator) without an event-loop turn. */
+const SEND_SLICE_MS = 20;
+
+/** An event-loop turn with I/O: what arrived on our sockets (e.g. echo requests) is read first. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class OfConnection {
   /** Asynchronous messages from the switch (packet-in, port-status, flow-removed, unsolicited errors). */
   readonly messages$ = new Subject<OfMessage>();
@@ -86,12 +115,22 @@ export class OfConnection {
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   private echoTimer: NodeJS.Timeout | undefined;
-  private echoOutstanding = false;
+  /** When our unanswered echo request was sent, and the extra time it is allowed (work ahead of it). */
+  private echo: { readonly sentAt: number; readonly allowMs: number; readonly ahead: number } | undefined;
   private lastRx = Date.now();
+  /**
+   * Messages we have written, and how many of them the peer has shown it processed: a reply to a
+   * request covers every message before it (a switch handles a session's messages in order).
+   */
+  private sent = 0;
+  private processed = 0;
+  /** The pending requests' work (Pending.work), summed. */
+  private pendingWork = 0;
   private helloReceived: (() => void) | undefined;
   private log: Logger | undefined;
   private readonly echoIntervalMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly perMessageMs: number;
   private readonly features: boolean;
   private readonly echoRequests: ConnectionOptions['echoRequests'];
   private helloSent = false;
@@ -104,6 +143,7 @@ export class OfConnection {
     this.log = opts.logger;
     this.echoIntervalMs = opts.echoIntervalMs ?? 5000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15000;
+    this.perMessageMs = opts.perMessageMs ?? DEFAULT_PER_MESSAGE_MS;
     this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
     this.echoRequests = opts.echoRequests;
@@ -173,18 +213,32 @@ export class OfConnection {
     await this.sendMany([m]);
   }
 
-  /** Sends many messages, packing them into large writes and waiting for drain between them. */
+  /**
+   * Sends many messages, packing them into large writes and waiting for drain between them. Every
+   * SEND_SLICE_MS at most (encoding, or a caller's generator building messages) the event loop gets
+   * a turn, so that the peer's echo requests are answered and our timers run while we send.
+   */
   async sendMany(msgs: Iterable<Outgoing>, assign?: (xid: number, index: number) => void): Promise<void> {
     this.assertOpen();
     let w = new Writer(1 << 16);
     let i = 0;
+    let slice = performance.now();
     for (const m of msgs) {
       const xid = this.allocXid();
-      assign?.(xid, i++);
+      // (Counted outside the optional call: its arguments are not evaluated without `assign`.)
+      const index = i++;
+      assign?.(xid, index);
       writeMessage(w, m, xid);
-      if (w.pos >= 1 << 18) {
+      this.sent++;
+      if (w.pos >= 1 << 18 || ((i & 63) === 0 && performance.now() - slice >= SEND_SLICE_MS)) {
         await this.write(w.finish());
         w = new Writer(1 << 16);
+        // A write the socket takes at once resolves without a turn of the loop: give it one.
+        if (performance.now() - slice >= SEND_SLICE_MS) {
+          await nextTurn();
+          this.assertOpen();
+          slice = performance.now();
+        }
       }
     }
     if (w.pos > 0) await this.write(w.finish());
@@ -196,30 +250,65 @@ export class OfConnection {
    * then never sits in memory whole); the promise resolves with [] after the last part.
    */
   request(m: Outgoing, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
+    return this.requestWork(m, 0, onPart, onRawPart);
+  }
+
+  /** request(), whose reply also waits for `work` messages' worth of the switch's time (a bundle commit). */
+  private requestWork(m: Outgoing, work: number, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
     const xid = this.allocXid();
-    const p = this.awaitReply(xid, m.type, onPart, onRawPart);
+    const p = this.awaitReply(xid, m.type, onPart, onRawPart, work);
     this.post({ ...m, xid } as OfMessage);
     return p;
   }
 
   /** The reply to the request with this xid, sent by request() or before the session (adopt()). */
-  private awaitReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
+  private awaitReply(xid: number, type: Outgoing['type'], onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer, work = 0): Promise<OfMessage[]> {
     this.assertOpen();
     const multipart = type === 'flow_stats_request' || type === 'port_desc_request' || type === 'multipart_request' || isMultipartRequestType(type);
     return new Promise<OfMessage[]>((resolve, reject) => {
-      const timer = this.requestTimer(xid, type, reject);
-      this.pending.set(xid, { resolve, reject, parts: [], timer, multipart, what: type, onPart, onRawPart: multipart ? onRawPart : undefined });
+      // The request is the next message written (adopt(): its requests were written first).
+      const p: Pending = {
+        resolve, reject, parts: [], timer: undefined, seq: this.sent + 1, work, multipart, what: type, onPart, onRawPart: multipart ? onRawPart : undefined,
+      };
+      this.pendingWork += work;
+      // Allowed: our timeout, and the switch's time for what it has still to process up to this reply.
+      p.timer = this.requestTimer(xid, p, this.sent + 1 - this.processed + this.pendingWork);
+      this.pending.set(xid, p);
     });
   }
 
-  /** A timer that fails the request (and the session: the peer is not answering) when it fires. */
-  private requestTimer(xid: number, what: string, reject: (e: Error) => void): NodeJS.Timeout {
-    return setTimeout(() => {
-      this.pending.delete(xid);
-      reject(new Error(`${this.peer}: no reply to ${what} (xid ${xid}) within ${this.requestTimeoutMs} ms`));
-      this.close(`request ${what} timed out`);
-    }, this.requestTimeoutMs);
+  /**
+   * A timer that fails the request (and the session: the peer is not answering) when it fires, after
+   * requestTimeoutMs and the allowance for `ahead` messages. The verdict waits for a turn of the
+   * event loop with I/O: a reply that came while our loop was busy is read first, not missed.
+   */
+  private requestTimer(xid: number, p: Pending, ahead: number): NodeJS.Timeout {
+    const allowMs = this.allowanceMs(ahead);
+    return setTimeout(() => setImmediate(() => {
+      if (this.pending.get(xid) !== p) return;
+      this.settle(xid, p);
+      // The session ends with it: what the request was to do is unknown, as for any closed session.
+      p.reject(new SessionClosedError(`${this.peer}: no reply to ${p.what} (xid ${xid}) within ${this.requestTimeoutMs + allowMs} ms${this.allowanceText(allowMs, ahead)}`));
+      this.close(`request ${p.what} timed out`);
+    }), this.requestTimeoutMs + allowMs);
+  }
+
+  /** The peer's extra time for `n` messages (whole ms; none for a lone request). */
+  private allowanceMs(n: number): number {
+    return n > 1 ? Math.ceil(n * this.perMessageMs) : 0;
+  }
+
+  private allowanceText(allowMs: number, ahead: number): string {
+    return allowMs > 0 ? ` (of which ${allowMs} ms for ${ahead} messages the switch had still to process)` : '';
+  }
+
+  /** The request is answered (or given up): no longer pending, and every message up to it was processed. */
+  private settle(xid: number, p: Pending): void {
+    clearTimeout(p.timer);
+    this.pending.delete(xid);
+    this.pendingWork -= p.work;
+    this.processed = Math.max(this.processed, p.seq);
   }
 
   async barrier(): Promise<void> {
@@ -273,9 +362,11 @@ export class OfConnection {
     // Errors about an add can also come with the COMMIT (e.g. a missing group): track until it is done.
     const t = this.trackErrors();
     const failures = t.failures;
+    let n = 0;
     const adds = (function* (): Generator<Outgoing> {
       for (const inner of msgs) {
         if (failures.length) return; // the switch refused one already: stop sending, discard below
+        n++;
         yield { type: 'bundle_add', bundleId, flags, message: inner as OfMessage };
       }
     })();
@@ -284,7 +375,10 @@ export class OfConnection {
       await this.barrier();
       await opened;
       if (failures.length === 0) {
-        await this.request(control(OFPBCT_COMMIT_REQUEST)).catch((e: unknown) => {
+        // The switch is silent while it commits, for a time that grows with the bundle.
+        await this.requestWork(control(OFPBCT_COMMIT_REQUEST), n).catch((e: unknown) => {
+          // Lost while committing is not refused: the switch may have applied the bundle, or not.
+          if (e instanceof SessionClosedError) throw e;
           errors.push(e instanceof Error ? e.message : String(e));
         });
       } else {
@@ -304,11 +398,10 @@ export class OfConnection {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     clearTimeout(this.echoTimer);
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
+    for (const [xid, p] of this.pending) {
+      this.settle(xid, p);
       p.reject(new SessionClosedError(`${this.peer}: ${reason}`));
     }
-    this.pending.clear();
     this.log?.info({ peer: this.peer, reason }, 'OpenFlow session closed');
     this.socket.destroy();
     this.messages$.complete();
@@ -330,6 +423,7 @@ export class OfConnection {
   private post(m: OfMessage): void {
     const w = new Writer(128);
     writeMessage(w, m);
+    this.sent++;
     void this.write(w.finish()).catch(() => undefined);
   }
 
@@ -352,27 +446,43 @@ export class OfConnection {
 
   /**
    * The inactivity probe, as OVS's rconn does it: after echoIntervalMs without a byte from the
-   * peer, an echo request; after as long again still silent, the peer is dead and the session
-   * closed (OVS's 5 s default: ~10 s). A busy peer that answers anything is alive.
+   * peer, an echo request; silent as long again after it, the peer is dead and the session closed
+   * (OVS's 5 s default: ~10 s). A busy peer that answers anything is alive, and one with work of
+   * ours ahead of the echo gets the allowance for it (perMessageMs). Silence is counted from the
+   * echo actually sent, and judged after a turn of the loop with I/O: time our own event loop was
+   * blocked (the timers then fire late) is not held against the peer, whose answer waits unread.
    */
   private armEcho(): void {
     clearTimeout(this.echoTimer);
     if (this.closeReason !== undefined) return;
-    const idle = Date.now() - this.lastRx;
-    const wait = idle < this.echoIntervalMs ? this.echoIntervalMs - idle : Math.max(0, 2 * this.echoIntervalMs - idle);
-    this.echoTimer = setTimeout(() => {
-      const silent = Date.now() - this.lastRx;
-      if (silent >= 2 * this.echoIntervalMs) {
-        this.close(`no reply to echo_request: peer silent for ${silent} ms`);
-        return;
-      }
-      if (silent >= this.echoIntervalMs && !this.echoOutstanding) {
-        this.echoOutstanding = true;
-        this.request({ type: 'echo_request', data: Buffer.alloc(0) }).catch(() => undefined).finally(() => (this.echoOutstanding = false));
-      }
-      this.armEcho();
-    }, wait);
+    const due = this.echo ? Math.max(this.echo.sentAt, this.lastRx) + this.echoIntervalMs + this.echo.allowMs : this.lastRx + this.echoIntervalMs;
+    // The immediate stays referenced: an unreferenced one may wait for unrelated I/O to run at all.
+    // (Clamped: a longer delay than setTimeout takes would fire at once; monitor asks for no echo.)
+    this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()), Math.min(0x7fffffff, Math.max(0, due - Date.now())));
     this.echoTimer.unref();
+  }
+
+  private checkEcho(): void {
+    if (this.closeReason !== undefined) return;
+    const now = Date.now();
+    const e = this.echo;
+    if (e && now - Math.max(e.sentAt, this.lastRx) >= this.echoIntervalMs + e.allowMs) {
+      const allowance = e.allowMs > 0 ? ` (allowed ${this.echoIntervalMs + e.allowMs} ms after the echo, ${e.allowMs} ms of it for ${e.ahead} messages ahead of it)` : '';
+      this.close(`no reply to echo_request: peer silent for ${now - this.lastRx} ms${allowance}`);
+      return;
+    }
+    if (!e && now - this.lastRx >= this.echoIntervalMs) {
+      // Ahead of the echo: what the switch has not shown it processed, and the commits it works on.
+      const ahead = this.sent + 1 - this.processed + this.pendingWork;
+      const sent = { sentAt: now, allowMs: this.allowanceMs(ahead), ahead };
+      this.echo = sent;
+      this.request({ type: 'echo_request', data: Buffer.alloc(0) }).catch(() => undefined).finally(() => {
+        if (this.echo !== sent) return;
+        this.echo = undefined;
+        this.armEcho(); // next probe from the answer, not from this echo's allowance
+      });
+    }
+    this.armEcho();
   }
 
   private onData(chunk: Buffer): void {
@@ -423,8 +533,7 @@ export class OfConnection {
     }
     const p = this.pending.get(xid);
     if (!p) return;
-    clearTimeout(p.timer);
-    this.pending.delete(xid);
+    this.settle(xid, p);
     p.reject(new Error(`${this.peer}: reply refused: ${e.message}`));
   }
 
@@ -452,8 +561,7 @@ export class OfConnection {
     const p = this.pending.get(m.xid);
     if (p) {
       if (m.type === 'error') {
-        clearTimeout(p.timer);
-        this.pending.delete(m.xid);
+        this.settle(m.xid, p);
         p.reject(new OpenFlowError(describeError(m), m));
         this.messages$.next(m);
         return;
@@ -478,12 +586,13 @@ export class OfConnection {
 
   /** A part of the reply to xid has been consumed: wait for the next one, or the request is done. */
   private partReceived(xid: number, p: Pending, more: boolean): void {
-    clearTimeout(p.timer);
     if (more) {
       // A long dump is alive as long as parts keep coming.
-      p.timer = this.requestTimer(xid, p.what, p.reject);
+      clearTimeout(p.timer);
+      this.processed = Math.max(this.processed, p.seq);
+      p.timer = this.requestTimer(xid, p, 1);
     } else {
-      this.pending.delete(xid);
+      this.settle(xid, p);
       p.resolve(p.parts);
     }
   }

@@ -103,4 +103,22 @@ describe('host setup through OVSDB (real OVS)', function () {
     expect(await applyHostSetup(client, state, opts)).to.be.above(0);
     expect((await ovs.vsctl('list-ports', 'br-tun')).trim()).to.equal('patch-int');
   });
+
+  it('writes the controllers\' inactivity probe when given, puts back a changed one, and leaves it alone when not given', async () => {
+    const state = deriveHostState(parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"dhcp-1"}`), 'compute');
+    const withProbe = { ...opts, inactivityProbeMs: 10_000 };
+    const probe = async (br: string): Promise<string> => (await ovs.vsctl('get', 'Controller', br, 'inactivity_probe')).trim();
+    const seen = (ms: number): Promise<void> =>
+      eventually(() => vswitchView(client.replica).bridges.get('br-int')!.controllers[0]?.inactivityProbeMs === ms, `the replica to see ${ms}`);
+    expect(await applyHostSetup(client, state, withProbe)).to.equal(2);
+    expect([await probe('br-int'), await probe('br-tun')]).to.deep.equal(['10000', '10000']);
+    await seen(10_000);
+    expect(planHostSetup(vswitchView(client.replica), state, withProbe)).to.deep.equal([]);
+    // Someone raises it by hand: put back when we are given one, left alone when not.
+    await ovs.vsctl('set', 'Controller', 'br-int', 'inactivity_probe=600000');
+    await seen(600_000);
+    expect(planHostSetup(vswitchView(client.replica), state, opts)).to.deep.equal([]);
+    expect(await applyHostSetup(client, state, withProbe)).to.equal(1);
+    expect(await probe('br-int')).to.equal('10000');
+  });
 });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { formatFlowStatsReplyBytes } from '../../codecs/ofctl/format-flow-stats-bytes.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
-import { OfConnection } from '../../lib/switch/connection.js';
+import { OFPBCT_COMMIT_REQUEST, OFPBCT_OPEN_REPLY } from '../../codecs/openflow/messages.js';
+import { OfConnection, SessionClosedError } from '../../lib/switch/connection.js';
 import { applyFlowMods, dumpFlowReplies, dumpFlows, streamFlowReplies } from '../../lib/switch/flow-ops.js';
 import { listen } from '../../lib/switch/listener.js';
 import { connectSwitch } from '../../lib/switch/target.js';
@@ -60,6 +61,27 @@ describe('OpenFlow session (scripted peers)', () => {
     await peer.next('echo_request', 2000);
     expect(await conn.closed).to.match(/no reply to echo_request: peer silent for \d+ ms/);
     done();
+  });
+
+  it('a session lost while the switch commits a bundle fails it as closed, not as refused: whether it was applied is unknown', async () => {
+    const { conn, peer, done } = await pair({ echoIntervalMs: 100 });
+    try {
+      const hs = conn.handshake();
+      await peer.actAsSwitch();
+      await hs;
+      const fm = parseFlow('table=1,priority=1,actions=drop');
+      const outcome = conn.bundle([fm, fm]).then(() => 'committed', (e: Error) => e);
+      const open = await peer.next('bundle_control');
+      peer.send({ ...open, ctrlType: OFPBCT_OPEN_REPLY });
+      peer.send({ type: 'barrier_reply', xid: (await peer.next('barrier_request')).xid });
+      expect((await peer.next('bundle_control')).ctrlType).to.equal(OFPBCT_COMMIT_REQUEST);
+      // The peer answers nothing more: the echo verdict closes the session during the commit.
+      const err = await outcome;
+      expect(err).to.be.instanceOf(SessionClosedError);
+      expect((err as Error).message).to.match(/no reply to echo_request: peer silent for \d+ ms/);
+    } finally {
+      done();
+    }
   });
 
   it('closes the session on a malformed message, without throwing', async () => {
