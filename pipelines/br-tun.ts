@@ -99,14 +99,15 @@ const renderOf = memoOf((o: PipelineOptions): Render => {
 
 export function brTunFlows(s: HostState, o: PipelineOptions): readonly PipelineFlow[] {
   // br-tun follows from these parts of the state alone, which derivation hands back as the same
-  // objects while unchanged: an event that leaves them (a security group's) renders nothing.
-  const was = rendered.get(s.remotePorts);
+  // objects while unchanged: an event that leaves them (a security group's) renders nothing (and
+  // the flat remotePorts, made on first read, is not made).
+  const was = rendered.get(s.remotePortsByNetwork);
   if (was && was.networks === s.networks && was.tunnels === s.tunnels && was.patchInt === s.patchIntOfport && was.o === o) return was.flows;
   const flows = render(s, o);
-  rendered.set(s.remotePorts, { networks: s.networks, tunnels: s.tunnels, patchInt: s.patchIntOfport, o, flows });
+  rendered.set(s.remotePortsByNetwork, { networks: s.networks, tunnels: s.tunnels, patchInt: s.patchIntOfport, o, flows });
   return flows;
 }
-const rendered = new WeakMap<HostState['remotePorts'], {
+const rendered = new WeakMap<HostState['remotePortsByNetwork'], {
   readonly networks: HostState['networks']; readonly tunnels: HostState['tunnels']; readonly patchInt: number; readonly o: PipelineOptions;
   readonly flows: readonly PipelineFlow[];
 }>();
