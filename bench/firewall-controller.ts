@@ -11,7 +11,9 @@ import { Controller } from '../lib/controller/controller.js';
 import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import type { HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
-import { renderText } from '../pipelines/index.js';
+import { byteOrder, pipelineDesired } from '../pipelines/index.js';
+import { formatFlow } from '../codecs/ofctl/format-flow.js';
+import type { Flow } from '../codecs/openflow/flow.js';
 import { pipelineOptions } from '../pipelines/options.js';
 
 export type ToChild =
@@ -68,6 +70,23 @@ async function event(line: string, bridges: readonly string[]): Promise<{ flowMo
   return { flowMods, reconcileMs };
 }
 
+/**
+ * The state's flows as sorted canonical text (what renderText gives), built a few thousand flows at
+ * a time: the controller's sessions stay answered while a million flows are printed (a blocking
+ * render here made ovs-vswitchd drop them, and the reconnect's re-dump spoiled the run).
+ */
+async function flowText(s: HostState, bridge: (typeof BRIDGES)[number]): Promise<string[]> {
+  const d = pipelineDesired(s, bridge, FIREWALL_PIPELINE);
+  const lines: string[] = [];
+  const add = async (f: Flow): Promise<void> => {
+    lines.push(` ${formatFlow(f)}`);
+    if (lines.length % 5000 === 0) await new Promise((r) => setImmediate(r));
+  };
+  for (const f of d.flows) await add(f);
+  for (const fam of d.families) for (const f of fam.flows()) await add(f);
+  return lines.sort(byteOrder);
+}
+
 function state(): HostState {
   const s = ctl?.agents.get('local')?.state;
   if (!s) throw new Error('no host state yet');
@@ -104,7 +123,7 @@ async function handle(m: ToChild): Promise<void> {
     case 'dump': {
       const counts: Record<string, number> = {};
       for (const br of BRIDGES) {
-        const text = renderText(state(), br, FIREWALL_PIPELINE);
+        const text = await flowText(state(), br);
         writeFileSync(join(m.dir, `${br}.flows`), `${text.join('\n')}\n`);
         counts[br] = text.length;
       }
@@ -112,9 +131,9 @@ async function handle(m: ToChild): Promise<void> {
       return;
     }
     case 'diff': {
-      const before = new Set(renderText(state(), 'br-int', FIREWALL_PIPELINE));
+      const before = new Set(await flowText(state(), 'br-int'));
       await event(m.line, ['br-int']);
-      const after = renderText(state(), 'br-int', FIREWALL_PIPELINE);
+      const after = await flowText(state(), 'br-int');
       const adds = after.filter((l) => !before.has(l));
       for (const l of after) before.delete(l);
       writeFileSync(m.file, `${adds.join('\n')}\n`);

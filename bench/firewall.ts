@@ -198,6 +198,7 @@ async function main(): Promise<void> {
       leave.push((await c.ask({ type: 'event', line: JSON.stringify(p), bridges: ['br-int'] }, 'event')).ms);
     }
     const peak = Math.max(peakKb, vmKb(c.pid, 'VmHWM'));
+    const droppedAll = (readFileSync(join(ovs.dir, 'ovs-vswitchd.log'), 'utf8').match(/no response to inactivity probe/g) ?? []).length;
 
     // The very same flows, as the controller rendered them, and what one event of each kind adds.
     const dumped = await c.ask({ type: 'dump', dir: ovs.dir }, 'dumped');
@@ -240,7 +241,8 @@ async function main(): Promise<void> {
     console.log(`    reference: ovs-ofctl --bundle add-flows of the same ${[...want.values()].reduce((s, n) => s + n, 0)} flows into twin empty bridges: ` +
       `${(refMs / 1000).toFixed(1)} s wall, ${(refCpu / 1000).toFixed(1)} s CPU (ovs-ofctl itself; ovs-vswitchd's is not counted), peak RSS ${(Math.max(...ref.map((r) => r.rssKb!)) / 1024).toFixed(0)} MB`);
     console.log(`    end to end / reference = ${ratio.toFixed(2)}x ${ok(ratio <= 1.3, '<= 1.3x')}; flow part / reference = ${(flowPart / refMs).toFixed(2)}x`);
-    console.log(`    controller peak RSS ${(peak / 1024).toFixed(0)} MB (through the events below) ${ok(peak <= 1024 * 1024, '<= 1024 MB')}`);
+    console.log(`    controller peak RSS ${(peak / 1024).toFixed(0)} MB (through the events below) ${ok(peak <= 1024 * 1024, '<= 1024 MB')}; ` +
+      `sessions dropped by ovs-vswitchd's probe up to the end of the events: ${droppedAll}`);
     const line = (what: string, xs: number[], target?: number): string => `p50 ${pct(xs, 50).toFixed(1)} ms, p99 ${pct(xs, 99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms` +
       (target !== undefined ? ` ${ok(pct(xs, 99) <= target, `p99 <= ${target} ms`)}` : '') + (what ? ` (${what})` : '');
     console.log(`(c) a rule added to one group -> barrier-confirmed br-int flows, ${TRIALS} trials: ${line('', ruleAdd, 50)}`);

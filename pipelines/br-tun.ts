@@ -11,6 +11,7 @@ import type { HostState, LocalNetwork, RemotePort } from '../lib/state/host-stat
 import { memo, memoOf, memoPer } from './memo.js';
 import type { PipelineOptions, Profile } from './options.js';
 import { PipelineFlow, TableRef, tables } from './table.js';
+import { FlowFamily, FlowListFamily } from '../lib/flowset/family.js';
 
 // Adding a table: declare it here under a name (Neutron's number and constant, one line of
 // purpose, what its flows may match, set, continue to, learn into and output to) and name it in the
@@ -97,33 +98,77 @@ const renderOf = memoOf((o: PipelineOptions): Render => {
   return { d, cookie: o.cookies.brTun, l2pop, arp: l2pop && o.arpResponder };
 });
 
-export function brTunFlows(s: HostState, o: PipelineOptions): readonly PipelineFlow[] {
-  // br-tun follows from these parts of the state alone, which derivation hands back as the same
-  // objects while unchanged: an event that leaves them (a security group's) renders nothing (and
-  // the flat remotePorts, made on first read, is not made).
+/**
+ * br-tun's flows: those every network shares, in table order, then each network's own (its VNI,
+ * its remote ports' unicast and ARP entries, its flood list), one memoised list per network. With
+ * `families`, each network's list goes there as a flow family (the controller's reconciler keeps
+ * them so: an event touching one network compares that network's flows, not 40k), else into the result.
+ */
+export function brTunFlows(s: HostState, o: PipelineOptions, families?: FlowFamily[]): readonly PipelineFlow[] {
+  const r = renderOf(o);
+  const common = sharedFlows(s, r);
+  if (families) {
+    s.networks.forEach((n, i) => families.push(networkFamily(n, s.remotePortsByNetwork[i]!, s.tunnels, r)));
+    return common;
+  }
+  // Rendered once per state parts it follows from, which derivation hands back as the same objects
+  // while unchanged: an event that leaves them (a security group's) renders nothing.
   const was = rendered.get(s.remotePortsByNetwork);
-  if (was && was.networks === s.networks && was.tunnels === s.tunnels && was.patchInt === s.patchIntOfport && was.o === o) return was.flows;
-  const flows = render(s, o);
-  rendered.set(s.remotePortsByNetwork, { networks: s.networks, tunnels: s.tunnels, patchInt: s.patchIntOfport, o, flows });
+  if (was && was.networks === s.networks && was.tunnels === s.tunnels && was.shared === common) return was.flows;
+  const flows = [...common];
+  s.networks.forEach((n, i) => {
+    for (const f of networkFlows(n, s.remotePortsByNetwork[i]!, s.tunnels, r).list) flows.push(f);
+  });
+  rendered.set(s.remotePortsByNetwork, { networks: s.networks, tunnels: s.tunnels, shared: common, flows });
   return flows;
 }
 const rendered = new WeakMap<HostState['remotePortsByNetwork'], {
-  readonly networks: HostState['networks']; readonly tunnels: HostState['tunnels']; readonly patchInt: number; readonly o: PipelineOptions;
+  readonly networks: HostState['networks']; readonly tunnels: HostState['tunnels']; readonly shared: readonly PipelineFlow[];
   readonly flows: readonly PipelineFlow[];
 }>();
 
-function render(s: HostState, o: PipelineOptions): PipelineFlow[] {
-  const r = renderOf(o);
-  // Each table appends its flows to one array (40k flows are not copied from array to array).
+/** The flows no network owns, table by table (each table's own flows are its network's, below). */
+function sharedFlows(s: HostState, r: Render): readonly PipelineFlow[] {
+  const was = shared.get(s.tunnels);
+  if (was?.r === r && was.patchInt === s.patchIntOfport) return was.flows;
   const out: PipelineFlow[] = [];
-  localSwitching(s, r, out);
+  localSwitching(s.patchIntOfport, s.tunnels, r, out);
   patchLvToTun(r, out);
-  tunToLv(s, r, out);
-  learnFromTun(s, r, out);
-  ucastToTun(s, r, out);
-  arpResponder(s, r, out);
-  floodToTun(s, r, out);
+  tunToLv(r, out);
+  learnFromTun(s.patchIntOfport, r, out);
+  out.push(unknownUnicastToFlood(r.d, r.cookie));
+  if (r.arp) out.push(unansweredArpToFlood(r.d, r.cookie));
+  out.push(dropTheRest(T.floodToTun, r.cookie));
+  shared.set(s.tunnels, { r, patchInt: s.patchIntOfport, flows: out });
   return out;
+}
+const shared = new WeakMap<HostState['tunnels'], { readonly r: Render; readonly patchInt: number; readonly flows: readonly PipelineFlow[] }>();
+
+/** One network's flows, in table order, and the same as a flow family: remembered per network record. */
+interface NetworkFlows {
+  readonly remote: readonly RemotePort[];
+  readonly tunnels: HostState['tunnels'];
+  readonly r: Render;
+  readonly list: readonly PipelineFlow[];
+  family?: FlowListFamily;
+}
+const byNetwork = new WeakMap<LocalNetwork, NetworkFlows>();
+
+function networkFlows(n: LocalNetwork, remote: readonly RemotePort[], tunnels: HostState['tunnels'], r: Render): NetworkFlows {
+  const was = byNetwork.get(n);
+  if (was && was.remote === remote && was.tunnels === tunnels && was.r === r) return was;
+  const list: PipelineFlow[] = [vniToVlan(n, r)];
+  ucastToTun(remote, r, list);
+  arpResponder(remote, r, list);
+  floodToTun(n, remote, tunnels, r, list);
+  const made: NetworkFlows = { remote, tunnels, r, list };
+  byNetwork.set(n, made);
+  return made;
+}
+
+function networkFamily(n: LocalNetwork, remote: readonly RemotePort[], tunnels: HostState['tunnels'], r: Render): FlowListFamily {
+  const nf = networkFlows(n, remote, tunnels, r);
+  return (nf.family ??= new FlowListFamily(`br-tun network ${n.id}`, nf.list.map((p) => p.flow)));
 }
 
 /** The last resort of a table (priority 0): drop. */
@@ -132,9 +177,9 @@ const dropTheRest = memo((t: { flow(spec: { cookie: bigint; priority: number; ac
 
 // Table 0 LOCAL_SWITCHING: frames from br-int go out to the tunnels (PATCH_LV_TO_TUN), frames from
 // a tunnel go in (VXLAN_TUN_TO_LV), anything else is dropped.
-function localSwitching(s: HostState, { d, cookie }: Render, out: PipelineFlow[]): void {
-  out.push(fromPatchInt(d, cookie, s.patchIntOfport));
-  for (const tu of s.tunnels) out.push(fromTunnel(d, cookie, tu.ofport));
+function localSwitching(patchInt: number, tunnels: HostState['tunnels'], { d, cookie }: Render, out: PipelineFlow[]): void {
+  out.push(fromPatchInt(d, cookie, patchInt));
+  for (const tu of tunnels) out.push(fromTunnel(d, cookie, tu.ofport));
   out.push(dropTheRest(T.localSwitching, cookie));
 }
 const fromPatchInt = memo((d: Dialect, cookie: bigint, ofport: number) =>
@@ -159,11 +204,10 @@ const unicastToUcast = memo((d: Dialect, cookie: bigint) =>
 const multicastToFlood = memo((d: Dialect, cookie: bigint) =>
   T.patchLvToTun.flow({ cookie, priority: 0, match: { dl_dst: MULTICAST }, actions: [d.continueTo(T.floodToTun)] }));
 
-// Tables 3, 4, 6 *_TUN_TO_LV: a VXLAN network's VNI becomes its local VLAN, then LEARN_FROM_TUN;
-// unknown VNIs, GRE and Geneve are dropped.
-function tunToLv(s: HostState, r: Render, out: PipelineFlow[]): void {
+// Tables 3, 4, 6 *_TUN_TO_LV: a VXLAN network's VNI becomes its local VLAN (vniToVlan, the
+// network's), then LEARN_FROM_TUN; unknown VNIs, GRE and Geneve are dropped.
+function tunToLv(r: Render, out: PipelineFlow[]): void {
   out.push(dropTheRest(T.greTunToLv, r.cookie));
-  for (const n of s.networks) out.push(vniToVlan(n, r));
   out.push(dropTheRest(T.vxlanTunToLv, r.cookie));
   if (r.d.geneve) out.push(dropTheRest(T.geneveTunToLv, r.cookie));
 }
@@ -175,8 +219,8 @@ const LEARN_SPECS = 'NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],lo
 
 // Table 10 LEARN_FROM_TUN: learn into UCAST_TO_TUN that the frame's source MAC is behind the tunnel
 // it came in by, then deliver it to br-int.
-function learnFromTun(s: HostState, { d, cookie }: Render, out: PipelineFlow[]): void {
-  out.push(learnThenDeliver(d, cookie, s.patchIntOfport));
+function learnFromTun(patchInt: number, { d, cookie }: Render, out: PipelineFlow[]): void {
+  out.push(learnThenDeliver(d, cookie, patchInt));
 }
 const learnThenDeliver = memo((d: Dialect, cookie: bigint, patchInt: number) => T.learnFromTun.flow({
   cookie, priority: 1,
@@ -187,11 +231,10 @@ const learnThenDeliver = memo((d: Dialect, cookie: bigint, patchInt: number) => 
 }));
 
 // Table 20 UCAST_TO_TUN: a known MAC (learned, or with l2pop each remote port's) goes to its host's
-// tunnel; unknown unicast is flooded. A port without fixed IPs has no fdb entry in Neutron's l2pop
-// (only its host's flooding entry).
-function ucastToTun(s: HostState, { d, cookie, l2pop }: Render, out: PipelineFlow[]): void {
-  if (l2pop) for (const rp of s.remotePorts) if (rp.port.fixedIps.length) out.push(remoteUnicast(rp, cookie));
-  out.push(unknownUnicastToFlood(d, cookie));
+// tunnel; unknown unicast is flooded (unknownUnicastToFlood, shared). A port without fixed IPs has no
+// fdb entry in Neutron's l2pop (only its host's flooding entry).
+function ucastToTun(remote: readonly RemotePort[], { cookie, l2pop }: Render, out: PipelineFlow[]): void {
+  if (l2pop) for (const rp of remote) if (rp.port.fixedIps.length) out.push(remoteUnicast(rp, cookie));
 }
 /**
  * l2pop flows are remembered per RemotePort (an event's pass over 20k unchanged ones finds each by
@@ -207,13 +250,12 @@ const unknownUnicastToFlood = memo((d: Dialect, cookie: bigint) =>
   T.ucastToTun.flow({ cookie, priority: 0, actions: [d.continueTo(T.floodToTun)] }));
 
 // Table 21 ARP_RESPONDER: an ARP request for a remote port's IPv4 address is answered from here,
-// back out of its ingress port; any other ARP is flooded.
-function arpResponder(s: HostState, { d, cookie, arp }: Render, out: PipelineFlow[]): void {
+// back out of its ingress port; any other ARP is flooded (unansweredArpToFlood, shared).
+function arpResponder(remote: readonly RemotePort[], { cookie, arp }: Render, out: PipelineFlow[]): void {
   if (!arp) return;
-  for (const r of s.remotePorts) {
+  for (const r of remote) {
     if (r.port.fixedIps.length) for (const f of remoteArpAnswers(r, cookie)) out.push(f);
   }
-  out.push(unansweredArpToFlood(d, cookie));
 }
 const remoteArpAnswers = memoPer((r: RemotePort, cookie: bigint) => arpAnswers(r.port, cookie, r.vlan));
 const arpAnswers = memo((p: RemotePort['port'], cookie: bigint, vlan: number) => p.fixedIps.filter((ip) => !ip.includes(':'))
@@ -234,22 +276,12 @@ const unansweredArpToFlood = memo((d: Dialect, cookie: bigint) =>
   T.arpResponder.flow({ cookie, priority: 0, actions: [d.continueTo(T.floodToTun)] }));
 
 // Table 22 FLOOD_TO_TUN: per local VLAN, strip the tag, set the VNI and output to every tunnel of
-// the network (flood & learn: every tunnel; with l2pop: the hosts that have ports there).
-function floodToTun(s: HostState, { d, cookie, l2pop }: Render, out: PipelineFlow[]): void {
-  const hostsIn = new Map<string, Set<string>>();
-  if (l2pop) {
-    for (const { port } of s.remotePorts) {
-      let hosts = hostsIn.get(port.network);
-      if (!hosts) hostsIn.set(port.network, (hosts = new Set()));
-      hosts.add(port.host);
-    }
-  }
-  for (const n of s.networks) {
-    const hosts = hostsIn.get(n.id);
-    const ports = s.tunnels.filter((tu) => !l2pop || hosts?.has(tu.host)).map((tu) => tu.ofport);
-    if (ports.length) out.push(floodVlanToTunnels(d, cookie, n.vlan, n.vni, ports));
-  }
-  out.push(dropTheRest(T.floodToTun, cookie));
+// the network (flood & learn: every tunnel; with l2pop: the hosts that have ports there); the rest
+// is dropped (shared).
+function floodToTun(n: LocalNetwork, remote: readonly RemotePort[], tunnels: HostState['tunnels'], { d, cookie, l2pop }: Render, out: PipelineFlow[]): void {
+  const hosts = l2pop ? new Set(remote.map(({ port }) => port.host)) : undefined;
+  const ports = tunnels.filter((tu) => !hosts || hosts.has(tu.host)).map((tu) => tu.ofport);
+  if (ports.length) out.push(floodVlanToTunnels(d, cookie, n.vlan, n.vni, ports));
 }
 const floodVlanToTunnels = memo((d: Dialect, cookie: bigint, vlan: number, vni: number, ports: readonly number[]) => T.floodToTun.flow({
   cookie, priority: d.floodPriority, match: { dl_vlan: vlan },

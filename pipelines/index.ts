@@ -30,13 +30,13 @@ function flowsOf(list: readonly PipelineFlow[]): readonly Flow[] {
 const flowLists = new WeakMap<readonly PipelineFlow[], readonly Flow[]>();
 
 /**
- * What the controller's reconciler keeps a bridge to: the flows, with the large generated sets
- * (the firewall's member flows) as flow families, never held as flow objects.
+ * What the controller's reconciler keeps a bridge to: the flows, with per-network and per-port sets
+ * as flow families (br-tun's networks; br-int's firewall ports and member flows, the latter never
+ * held as flow objects).
  */
 export function pipelineDesired(s: HostState, bridge: BridgeName, o: PipelineOptions): DesiredFlows {
-  if (bridge === 'br-tun') return { flows: pipelineFlows(s, bridge, o), families: [] };
   const families: FlowFamily[] = [];
-  const flows = brIntFlows(s, o, families).map((p) => p.flow);
+  const flows = flowsOf(bridge === 'br-tun' ? brTunFlows(s, o, families) : brIntFlows(s, o, families));
   return { flows, families };
 }
 

@@ -19,6 +19,9 @@ import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, plugge
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
+/** Periodic audits take at most about one part in this many of the time (they are paced by their cost). */
+const AUDIT_SHARE = 20;
+
 export interface HostAgentOptions {
   readonly pipeline: PipelineOptions;
   readonly setup: HostSetupOptions;
@@ -89,6 +92,8 @@ export class HostAgent {
   private dirty = false;
   private passRunning = false;
   private auditDue = false;
+  /** A periodic audit waits until then: each takes at most ~1/AUDIT_SHARE of the time (see periodicAudit). */
+  private auditRestUntil = 0;
   private auditTimer: NodeJS.Timeout | undefined;
   /** Bumped by every replica update: what was read from the replica stands while it stays. */
   private replicaVersion = 0;
@@ -128,8 +133,8 @@ export class HostAgent {
       // The first audit at a random point of the interval: a thousand agents started together do
       // not all dump at the same moment.
       this.auditTimer = setTimeout(() => {
-        this.auditTimer = setInterval(() => void this.audit(), every).unref();
-        void this.audit();
+        this.auditTimer = setInterval(() => void this.periodicAudit(), every).unref();
+        void this.periodicAudit();
       }, Math.random() * every).unref();
     }
   }
@@ -296,7 +301,30 @@ export class HostAgent {
     return this.schedule();
   }
 
+  /**
+   * The timer's audit, paced by its cost: after an audit that took d ms, the next periodic one waits
+   * at least AUDIT_SHARE x d (a bridge of 1M flows takes seconds to dump and compare; audited every
+   * 30 s, it would spend a large share of the controller's CPU on audits). An explicit audit() is
+   * never held back.
+   */
+  private periodicAudit(): Promise<void> {
+    if (Date.now() < this.auditRestUntil) {
+      this.o.log?.debug({ host: this.host, until: new Date(this.auditRestUntil).toISOString() }, 'audit skipped: paced by the last one\'s cost');
+      return Promise.resolve();
+    }
+    return this.audit();
+  }
+
   private async auditBridges(): Promise<void> {
+    const t0 = Date.now();
+    try {
+      await this.auditEach();
+    } finally {
+      this.auditRestUntil = Date.now() + AUDIT_SHARE * (Date.now() - t0);
+    }
+  }
+
+  private async auditEach(): Promise<void> {
     const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.has(r));
     if (due.length === 0) return;
     const log = this.o.log;
