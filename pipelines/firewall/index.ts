@@ -57,9 +57,9 @@ const portFamilies = new WeakMap<readonly PipelineFlow[], { rules: readonly Pipe
 interface Rules {
   readonly firewall: FirewallState;
   readonly cookie: bigint;
-  readonly ports: ReadonlyMap<LocalPort, RulePort>;
+  readonly ports: ReadonlyMap<LocalPort, ProtectedPort>;
   /** The protected ports of each network (by network id). */
-  readonly byNetwork: ReadonlyMap<string, readonly RulePort[]>;
+  readonly byNetwork: ReadonlyMap<string, readonly ProtectedPort[]>;
   /** Conjunction id bases by conjKey: the host state's (allocated there, stable across restarts). */
   readonly bases: ReadonlyMap<string, number>;
 }
@@ -72,11 +72,12 @@ function rulesOf(firewall: FirewallState, localPorts: readonly LocalPort[], cook
   if (!byPorts) rulesCache.set(firewall, (byPorts = new WeakMap()));
   const was = byPorts.get(localPorts);
   if (was?.cookie === cookie) return was;
-  const ports = new Map<LocalPort, RulePort>();
-  const byNetwork = new Map<string, RulePort[]>();
+  const ports = new Map<LocalPort, ProtectedPort>();
+  const byNetwork = new Map<string, ProtectedPort[]>();
   for (const p of localPorts) {
     if (!isProtected(p)) continue;
-    const rp: RulePort = { ofport: p.ofport, groups: p.securityGroups.map((id) => firewall.groups.get(id)!) };
+    const groups = p.securityGroups.map((id) => firewall.groups.get(id)!);
+    const rp: ProtectedPort = { ofport: p.ofport, groups, set: groupSetOf(groups) };
     ports.set(p, rp);
     const on = byNetwork.get(p.network);
     if (on) on.push(rp);
@@ -95,11 +96,47 @@ const rulesCache = new WeakMap<FirewallState, WeakMap<readonly LocalPort[], Rule
 // lists by identity (the host state keeps them while unchanged), conjunction bases and the cookie by
 // value. Each port and network keeps its latest key and result (a WeakMap: as long as its record lives).
 
+/** A protected port, with what its group set implies (worked out once per set, not per port). */
+interface ProtectedPort extends RulePort {
+  readonly set: GroupSet;
+}
+
+/** What a set of group records implies, whichever ports have it: their conjunction keys and remote-group rules. */
+interface GroupSet {
+  /** The group records (by identity). */
+  readonly key: string;
+  readonly conjKeys: readonly string[];
+  /** Every remote-group rule of the groups, by value (a group's other rules do not count). */
+  readonly remoteRules: string;
+  /** The remote groups they name, once each. */
+  readonly remotes: readonly string[];
+}
+const groupSets = new Map<string, GroupSet>();
+const GROUP_SETS_MAX = 1024;
+
+function groupSetOf(groups: RulePort['groups']): GroupSet {
+  const key = groups.map((g) => objectId(g)).join(',');
+  let set = groupSets.get(key);
+  if (!set) {
+    let remoteRules = '';
+    const remotes = new Set<string>();
+    for (const g of groups) {
+      for (const x of g.rules) {
+        if (x.remoteGroupId === undefined) continue;
+        remoteRules += `|${g.id} ${x.direction} ${x.ethertype} ${x.protocol} ${x.portRangeMin} ${x.portRangeMax} ${x.remoteGroupId}`;
+        remotes.add(x.remoteGroupId);
+      }
+    }
+    if (groupSets.size >= GROUP_SETS_MAX) groupSets.clear();
+    groupSets.set(key, (set = { key, conjKeys: conjKeysOf({ ofport: 0, groups }), remoteRules, remotes: [...remotes] }));
+  }
+  return set;
+}
+
 /** A port's groups and their conjunction bases: all of a port's rule flows but its ofport (its LocalPort's). */
-function portKey(rp: RulePort, r: Rules): string {
-  let k = `${r.cookie}`;
-  for (const g of rp.groups) k += `|${objectId(g)}`;
-  for (const c of conjKeysOf(rp)) k += `|${r.bases.get(c)}`;
+function portKey(rp: ProtectedPort, r: Rules): string {
+  let k = `${r.cookie}|${rp.set.key}`;
+  for (const c of rp.set.conjKeys) k += `|${r.bases.get(c)}`;
   return k;
 }
 
@@ -119,10 +156,10 @@ const TEMPLATE_PORT = -1;
 const templates = new Map<string, Template>();
 const TEMPLATES_MAX = 256;
 
-function templateOf(key: string, rp: RulePort, r: Rules): Template {
+function templateOf(key: string, rp: ProtectedPort, r: Rules): Template {
   let t = templates.get(key);
   if (!t) {
-    const specs = portFlowSpecs({ ...rp, ofport: TEMPLATE_PORT }, r.bases);
+    const specs = portFlowSpecs({ ofport: TEMPLATE_PORT, groups: rp.groups }, r.bases);
     if (templates.size >= TEMPLATES_MAX) templates.clear();
     templates.set(key, (t = { specs, keys: specs.map(specKey) }));
   }
@@ -166,14 +203,9 @@ function memberFamily(n: LocalNetwork, r: Rules): MemberFamily | undefined {
   // their conjunction bases, and the members of each remote group they name.
   let k = `${n.vlan}|${r.cookie}`;
   for (const rp of on) {
-    k += '/';
-    for (const g of rp.groups) {
-      for (const x of g.rules) {
-        if (x.remoteGroupId === undefined) continue;
-        k += `|${g.id} ${x.direction} ${x.ethertype} ${x.protocol} ${x.portRangeMin} ${x.portRangeMax} ${x.remoteGroupId} ${objectId(r.firewall.members.get(x.remoteGroupId) ?? NONE)}`;
-      }
-    }
-    for (const c of conjKeysOf(rp)) k += `|${r.bases.get(c)}`;
+    k += `/${rp.set.remoteRules}`;
+    for (const remote of rp.set.remotes) k += ` ${remote}=${objectId(r.firewall.members.get(remote) ?? NONE)}`;
+    for (const c of rp.set.conjKeys) k += `|${r.bases.get(c)}`;
   }
   const was = memberFamilies.get(n);
   if (was?.key === k) return was.family;
