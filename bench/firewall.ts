@@ -10,7 +10,9 @@
 //       --bundle add-flows` of the very same flows into twin empty bridges; the controller's peak
 //       RSS (target <= 1 GB); target <= 1.3x the reference;
 //   (c) a rule added to one group -> its flows barrier-confirmed on the host, p50/p99 (<= 50 ms);
-//   (d) a member joining a group (a remote port gaining it) -> the same, p50/p99 (<= 50 ms).
+//   (d) a member joining a group (a remote port gaining it) -> the same, p50/p99 (<= 50 ms);
+//   (e) the controller restarted against the converged host: time to dump and check, flow-mods
+//       (issue 16 point 3: none), peak RSS.
 // BENCH_SCALE=0.1 runs 100 networks and 20 remote hosts (a quick check); FIREWALL_TRIALS sets N.
 import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -203,12 +205,27 @@ async function main(): Promise<void> {
     // The very same flows, as the controller rendered them, and what one event of each kind adds.
     const dumped = await c.ask({ type: 'dump', dir: ovs.dir }, 'dumped');
     for (const br of BRIDGES) if (dumped.counts[br] !== want.get(br)) throw new Error(`${br}: the controller's state renders ${dumped.counts[br]} flows, offline ${want.get(br)}`);
+    // (e) The controller restarted against the converged host (every event above undone): a new
+    // process dumps both bridges, compares them with its pipelines and sends nothing.
+    await ctl.stop();
+    const r = new ControllerChild();
+    ctl = r;
+    r.send({ type: 'start', lines: host.lines, ovsdb: `unix:${ovs.dbSock}`, listen });
+    let restartPeakKb = 0;
+    while (!BRIDGES.every((br) => r.flows.get(br) === want.get(br))) {
+      if (Date.now() > deadline) throw new Error(`the restarted controller never checked its bridges (holds ${JSON.stringify([...r.flows])})`);
+      restartPeakKb = Math.max(restartPeakKb, vmKb(r.pid, 'VmHWM'));
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const restartMs = performance.now() - r.started;
+    restartPeakKb = Math.max(restartPeakKb, vmKb(r.pid, 'VmHWM'));
+    const restartCpu = processCpuSeconds(r.pid) * 1000;
     const ruleFile = join(ovs.dir, 'rule.flows');
-    const ruleDiff = await c.ask({ type: 'diff', line: l2pop.securityGroupLine('sg-a', [rule(TRIALS)]), file: ruleFile }, 'diff');
-    await c.ask({ type: 'event', line: l2pop.securityGroupLine('sg-a'), bridges: ['br-int'] }, 'event');
+    const ruleDiff = await r.ask({ type: 'diff', line: l2pop.securityGroupLine('sg-a', [rule(TRIALS)]), file: ruleFile }, 'diff');
+    await r.ask({ type: 'event', line: l2pop.securityGroupLine('sg-a'), bridges: ['br-int'] }, 'event');
     const joinFile = join(ovs.dir, 'join.flows');
     const p0 = remotePorts[remotePorts.length - 1]!;
-    const joinDiff = await c.ask({ type: 'diff', line: JSON.stringify({ ...p0, securityGroups: ['sg-a'] }), file: joinFile }, 'diff');
+    const joinDiff = await r.ask({ type: 'diff', line: JSON.stringify({ ...p0, securityGroups: ['sg-a'] }), file: joinFile }, 'diff');
     await ctl.stop();
     ctl = undefined;
 
@@ -251,6 +268,9 @@ async function main(): Promise<void> {
     console.log(`(d) a remote port joining a group -> barrier-confirmed br-int flows, ${TRIALS} trials: ${line('', join_, 50)}`);
     console.log(`    ${median(joinMods)} flow-mods each (median); of which the reconcile ${line('', joinReconcile)}; leaving again: ${line('', leave)}`);
     console.log(`    reference: ovs-ofctl --bundle add-flows of the ${joinDiff.adds} flows such a join adds (${joinDiff.deletes} go), 5 runs: median ${median(refJoin).toFixed(1)} ms`);
+    console.log(`(e) the controller restarted against the converged host: both bridges dumped and checked ${(restartMs / 1000).toFixed(1)} s after ` +
+      `process start, ${r.flowMods} flow-mods (target 0: ${r.flowMods === 0 ? 'OK' : 'MISSED'}), controller CPU ${(restartCpu / 1000).toFixed(1)} s, ` +
+      `peak RSS ${(restartPeakKb / 1024).toFixed(0)} MB`);
     console.log('for scale: Neutron\'s own agent queued 1.07M br-int flow-mods for this host and had not converged after 25 minutes (issue 16)');
   } finally {
     await ctl?.stop();

@@ -75,6 +75,11 @@ export function identityInTable(priority: number, match: Match, unknown?: readon
   return identity(undefined, priority, match, unknown);
 }
 
+/** The match a flowIdentity() key stands for, read back (its table and priority are the key's first bytes). */
+export function matchOfIdentity(key: string): Match {
+  return decodeMatchTlvs(new Reader(Buffer.from(key, 'latin1'), 3)).match;
+}
+
 /** The match an identityInTable() key stands for, read back: what of a match OpenFlow 1.3 carries. */
 export function matchOfIdentityInTable(key: string): Match {
   return decodeMatchTlvs(new Reader(Buffer.from(key, 'latin1'), 2)).match;
