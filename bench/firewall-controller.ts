@@ -24,7 +24,7 @@ export type ToChild =
 
 export type FromChild =
   | { readonly type: 'reconciled'; readonly bridge: string; readonly flowMods: number; readonly durationMs: number; readonly flows: number }
-  | { readonly type: 'event'; readonly ms: number; readonly flowMods: number; readonly reconcileMs: number }
+  | { readonly type: 'event'; readonly ms: number; readonly flowMods: number; readonly reconcileMs: number; readonly bundleMs: number; readonly cpuMs: number }
   | { readonly type: 'dumped'; readonly counts: Record<string, number> }
   | { readonly type: 'diff'; readonly adds: number; readonly deletes: number }
   | { readonly type: 'error'; readonly error: string };
@@ -49,15 +49,18 @@ function applyOrThrow(line: string): void {
  * synchronously, so its pass runs from here): every change barrier-confirmed. Each named bridge
  * must have committed one.
  */
-async function event(line: string, bridges: readonly string[]): Promise<{ flowMods: number; reconcileMs: number }> {
+async function event(line: string, bridges: readonly string[]): Promise<{ flowMods: number; reconcileMs: number; bundleMs: number; cpuMs: number }> {
   const changed = new Set<string>();
   let flowMods = 0;
   let reconcileMs = 0;
+  let bundleMs = 0;
+  const cpu0 = process.cpuUsage();
   watching = (bridge, r) => {
     if (r.flowMods === 0) return;
     changed.add(bridge);
     flowMods += r.flowMods;
     reconcileMs = Math.max(reconcileMs, r.durationMs);
+    bundleMs = Math.max(bundleMs, r.bundleMs);
   };
   try {
     applyOrThrow(line);
@@ -67,7 +70,8 @@ async function event(line: string, bridges: readonly string[]): Promise<{ flowMo
   }
   const missing = bridges.filter((b) => !changed.has(b));
   if (missing.length) throw new Error(`${missing.join(', ')} committed no change for ${line}`);
-  return { flowMods, reconcileMs };
+  const cpu = process.cpuUsage(cpu0);
+  return { flowMods, reconcileMs, bundleMs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /**

@@ -177,12 +177,16 @@ async function main(): Promise<void> {
     const ruleDel: number[] = [];
     const ruleMods: number[] = [];
     const ruleReconcile: number[] = [];
+    const ruleBundle: number[] = [];
+    const ruleCpu: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       const g = l2pop.SECURITY_GROUPS[i % 2]!;
       const a = await c.ask({ type: 'event', line: l2pop.securityGroupLine(g, [rule(i)]), bridges: ['br-int'] }, 'event');
       ruleAdd.push(a.ms);
       ruleMods.push(a.flowMods);
       ruleReconcile.push(a.reconcileMs);
+      ruleBundle.push(a.bundleMs);
+      ruleCpu.push(a.cpuMs);
       ruleDel.push((await c.ask({ type: 'event', line: l2pop.securityGroupLine(g), bridges: ['br-int'] }, 'event')).ms);
     }
     // (d) A remote port (each trial another, in another network) gains sg-a, then leaves it.
@@ -191,12 +195,16 @@ async function main(): Promise<void> {
     const leave: number[] = [];
     const joinMods: number[] = [];
     const joinReconcile: number[] = [];
+    const joinBundle: number[] = [];
+    const joinCpu: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       const p = remotePorts[(i * 37) % remotePorts.length]!;
       const a = await c.ask({ type: 'event', line: JSON.stringify({ ...p, securityGroups: ['sg-a'] }), bridges: ['br-int'] }, 'event');
       join_.push(a.ms);
       joinMods.push(a.flowMods);
       joinReconcile.push(a.reconcileMs);
+      joinBundle.push(a.bundleMs);
+      joinCpu.push(a.cpuMs);
       leave.push((await c.ask({ type: 'event', line: JSON.stringify(p), bridges: ['br-int'] }, 'event')).ms);
     }
     const peak = Math.max(peakKb, vmKb(c.pid, 'VmHWM'));
@@ -264,9 +272,11 @@ async function main(): Promise<void> {
       (target !== undefined ? ` ${ok(pct(xs, 99) <= target, `p99 <= ${target} ms`)}` : '') + (what ? ` (${what})` : '');
     console.log(`(c) a rule added to one group -> barrier-confirmed br-int flows, ${TRIALS} trials: ${line('', ruleAdd, 50)}`);
     console.log(`    ${median(ruleMods)} flow-mods each (median); of which the reconcile (diff, bundle, barrier) ${line('', ruleReconcile)}; the rule removed again: ${line('', ruleDel)}`);
+    console.log(`    of which the bundle (encoded, sent, committed and confirmed by ovs-vswitchd) ${line('', ruleBundle)}; controller CPU per event ${line('', ruleCpu)}`);
     console.log(`    reference: ovs-ofctl --bundle add-flows of the ${ruleDiff.adds} flows such a rule adds (${ruleDiff.deletes} go), process per change, 5 runs: median ${median(refRule).toFixed(1)} ms`);
     console.log(`(d) a remote port joining a group -> barrier-confirmed br-int flows, ${TRIALS} trials: ${line('', join_, 50)}`);
     console.log(`    ${median(joinMods)} flow-mods each (median); of which the reconcile ${line('', joinReconcile)}; leaving again: ${line('', leave)}`);
+    console.log(`    of which the bundle ${line('', joinBundle)}; controller CPU per event ${line('', joinCpu)}`);
     console.log(`    reference: ovs-ofctl --bundle add-flows of the ${joinDiff.adds} flows such a join adds (${joinDiff.deletes} go), 5 runs: median ${median(refJoin).toFixed(1)} ms`);
     console.log(`(e) the controller restarted against the converged host: both bridges dumped and checked ${(restartMs / 1000).toFixed(1)} s after ` +
       `process start, ${r.flowMods} flow-mods (target 0: ${r.flowMods === 0 ? 'OK' : 'MISSED'}), controller CPU ${(restartCpu / 1000).toFixed(1)} s, ` +

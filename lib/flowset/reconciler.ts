@@ -80,6 +80,8 @@ export interface ReconcileResult {
   /** Flow-mods sent (0 when the bridge already held the desired flows). */
   readonly flowMods: number;
   readonly durationMs: number;
+  /** Of which the bundle: flow-mods encoded and sent, the switch's commit and confirmation (0 when none). */
+  readonly bundleMs: number;
 }
 
 export class ReconcileError extends Error {
@@ -316,7 +318,9 @@ export class FlowReconciler {
     };
     const known = deletes.length + familyDeletes.length + adds.length + familyUpserts.length;
     let sent = 0;
+    let bundleMs = 0;
     if (known > 0 || wholeFamilies.length > 0) {
+      const t1 = performance.now();
       try {
         const onProgress = this.opts.onProgress;
         // Whole families are counted as they go: progress only for a large change known up front.
@@ -353,6 +357,7 @@ export class FlowReconciler {
         }
         throw err;
       }
+      bundleMs = performance.now() - t1;
       this.flowModsSent += sent;
       for (const [k] of deletes) this.actual.delete(k);
       for (const [k, f] of adds) this.actual.set(k, f);
@@ -380,7 +385,7 @@ export class FlowReconciler {
     const modified = plan.modified;
     return {
       added: adds.length + familyUpserts.length + wholeAdded - modified, modified, deleted: deletes.length + familyDeletes.length,
-      flowMods: sent, durationMs: performance.now() - t0,
+      flowMods: sent, durationMs: performance.now() - t0, bundleMs,
     };
   }
 
