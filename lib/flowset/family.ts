@@ -28,6 +28,8 @@ export interface FlowFamily {
    * every flow; undefined when it cannot tell (then every flow of both is compared).
    */
   changesFrom(prev: FlowFamily): FamilyChanges | undefined;
+  /** How many flows flows() yields, without making them (for the progress of a large sync). */
+  count(): number;
 }
 
 /** The changes between two families of the same key, flow by flow (the fallback of changesFrom). */
@@ -65,6 +67,10 @@ export class FlowListFamily implements FlowFamily {
 
   flows(): Iterable<Flow> {
     return this.list;
+  }
+
+  count(): number {
+    return this.list.length;
   }
 
   changesFrom(prev: FlowFamily): FamilyChanges | undefined {

@@ -323,16 +323,17 @@ export class FlowReconciler {
       const t1 = performance.now();
       try {
         const onProgress = this.opts.onProgress;
-        // Whole families are counted as they go: progress only for a large change known up front.
-        if (onProgress && known >= PROGRESS_MIN && wholeFamilies.length === 0) {
-          const step = Math.ceil(known / 10);
+        let total = known;
+        if (onProgress) for (const fam of wholeFamilies) total += fam.count();
+        if (onProgress && total >= PROGRESS_MIN) {
+          const step = Math.ceil(total / 10);
           await applyFlowMods(this.conn, (function* () {
             for (const m of mods()) {
-              if (sent % step === 0) onProgress(sent, known);
+              if (sent % step === 0) onProgress(sent, total);
               sent++;
               yield m;
             }
-            onProgress(known, known);
+            onProgress(sent, total);
           })(), true);
         } else {
           await applyFlowMods(this.conn, (function* () {

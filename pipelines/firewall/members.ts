@@ -36,6 +36,10 @@ export class MemberFamily implements FlowFamily {
     for (const spec of memberFlowSpecs(this.vlan, this.use, this.members, only)) yield ruleFlow(spec, this.cookie);
   }
 
+  count(): number {
+    return memberFlowSpecs(this.vlan, this.use, this.members).length;
+  }
+
   *flows(only?: ReadonlySet<string>): Generator<Flow> {
     for (const p of this.pipelineFlows(only)) yield p.flow;
   }
