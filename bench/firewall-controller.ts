@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller } from '../lib/controller/controller.js';
+import { createLogger } from '../lib/log.js';
 import type { ReconcileResult } from '../lib/flowset/reconciler.js';
 import type { HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
@@ -103,6 +104,8 @@ async function handle(m: ToChild): Promise<void> {
       for (const l of m.lines) applyOrThrow(l);
       ctl = new Controller(store, {
         listen: { kind: 'tcp', host: '127.0.0.1', port: m.listen }, pipeline: FIREWALL_PIPELINE,
+        // FIREWALL_LOG (a diagnostic): the controller's log at that level, on stderr.
+        ...(process.env.FIREWALL_LOG ? { log: createLogger('controller', process.env.FIREWALL_LOG, process.stderr) } : {}),
         // FIREWALL_SESSION_TIMEOUT_MS (a diagnostic): the sessions' request timeout (15 s by default)
         // and echo interval (5 s, silence for twice that closes): ovs-vswitchd committing a bundle of
         // 1M flows answers nothing for longer.

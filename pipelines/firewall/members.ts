@@ -8,7 +8,7 @@ import { diffFlowLists, FamilyChanges, FlowFamily } from '../../lib/flowset/fami
 import type { Flow } from '../../codecs/openflow/flow.js';
 import type { PipelineFlow } from '../table.js';
 import { ruleFlow } from './rule-flows.js';
-import { MemberAddress, memberEntriesOf, memberFlowSpecs, memberList, MemberUse } from './rules.js';
+import { MemberAddress, memberEntriesOf, memberFlowCount, memberFlowSpecs, memberList, MemberUse } from './rules.js';
 
 const NO_CHANGES: FamilyChanges = { added: [], changed: [], deleted: [] };
 
@@ -37,7 +37,7 @@ export class MemberFamily implements FlowFamily {
   }
 
   count(): number {
-    return memberFlowSpecs(this.vlan, this.use, this.members).length;
+    return memberFlowCount(this.vlan, this.use, this.members);
   }
 
   *flows(only?: ReadonlySet<string>): Generator<Flow> {

@@ -582,6 +582,24 @@ export function memberFlowSpecs(
   return out;
 }
 
+/**
+ * How many flows memberFlowSpecs makes, without making them: per address, two per priority offset
+ * of its conj ids (worked out once per remote group when an entry names one; else by making them).
+ */
+export function memberFlowCount(vlan: number, use: readonly MemberUse[], members: ReadonlyMap<string, GroupMembers>): number {
+  let n = 0;
+  for (const u of use) {
+    if (u.byRemote.size !== 1) {
+      n += memberFlowSpecs(vlan, [u], members).length;
+      continue;
+    }
+    const [[remote, ids]] = [...u.byRemote];
+    const offsets = new Set([...ids].map(conjPriorityOffset)).size;
+    n += memberEntriesOf(memberList(members, remote!, u.ethertype), u.ethertype === 'IPv6', remote!).size * offsets * RULE_CT_STATES.length;
+  }
+  return n;
+}
+
 /** All of a network's member flow specs (memberFlowSpecs of its ports' use). */
 export function networkMemberFlowSpecs(
   vlan: number,

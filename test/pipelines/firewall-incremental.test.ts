@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import type { Flow } from '../../codecs/openflow/flow.js';
 import { deriveHostState, HostState } from '../../lib/state/host-state.js';
-import { parseTopology, Topology } from '../../lib/topology/model.js';
+import { parseTopology, readTopology, Topology } from '../../lib/topology/model.js';
+import { FIXTURES } from '../../testing/golden-cases.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import type { FlowFamily } from '../../lib/flowset/family.js';
 import { pipelineDesired, pipelineFlows, renderText } from '../../pipelines/index.js';
@@ -119,5 +120,28 @@ describe('openvswitch firewall after an event', () => {
       expect(back.added).to.deep.equal([]);
     });
     expect(flows.map((f) => ` ${formatFlow(f)}`).sort()).to.deep.equal(fromScratch([...all, line]));
+  });
+});
+
+describe('flow families of a rendered host', () => {
+  // The l2pop host (one remote group per rule set), and Neutron's remote-group example, where a port's
+  // groups name two remote groups and an address is a member of both (its conj ids merged).
+  const hosts: Array<[string, () => HostState]> = [
+    ['the l2pop host', () => deriveHostState(parseTopology(lines().join('\n')), 'local')],
+    ['sg-remote-group', () => deriveHostState(readTopology(`${FIXTURES}topologies/neutron-sg-remote-group.jsonl`), 'compute')],
+  ];
+  for (const [what, state] of hosts) it(`count what they yield, and expand to what the pipeline renders: ${what}`, () => {
+    const s = state();
+    for (const bridge of ['br-int', 'br-tun'] as const) {
+      const d = pipelineDesired(s, bridge, FIREWALL);
+      expect(d.families.length).to.be.greaterThan(0);
+      const expanded = [...d.flows];
+      for (const fam of d.families) {
+        const flows = [...fam.flows()];
+        expect(fam.count(), fam.key).to.equal(flows.length);
+        expanded.push(...flows);
+      }
+      expect(expanded.map((f) => ` ${formatFlow(f)}`).sort()).to.deep.equal(renderText(s, bridge, FIREWALL));
+    }
   });
 });
