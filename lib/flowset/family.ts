@@ -37,14 +37,17 @@ export function familyChanges(prev: FlowFamily, next: FlowFamily): FamilyChanges
   return diffFlowLists(prev.flows(), next.flows());
 }
 
-/** The changes between two small lists of flows (by identity; identities computed, not cached). */
-export function diffFlowLists(prev: Iterable<Flow>, next: Iterable<Flow>): FamilyChanges {
+/**
+ * The changes between two small lists of flows, by identity (computed by `identityOf`: not cached
+ * by default, for flows generated to be compared once).
+ */
+export function diffFlowLists(prev: Iterable<Flow>, next: Iterable<Flow>, identityOf: (f: Flow) => string = flowIdentityUncached): FamilyChanges {
   const before = new Map<string, Flow>();
-  for (const f of prev) before.set(flowIdentityUncached(f), f);
+  for (const f of prev) before.set(identityOf(f), f);
   const added: Flow[] = [];
   const changed: Flow[] = [];
   for (const f of next) {
-    const k = flowIdentityUncached(f);
+    const k = identityOf(f);
     const was = before.get(k);
     if (was === undefined) added.push(f);
     else {
@@ -75,22 +78,10 @@ export class FlowListFamily implements FlowFamily {
 
   changesFrom(prev: FlowFamily): FamilyChanges | undefined {
     if (!(prev instanceof FlowListFamily)) return undefined;
+    // The objects both lists hold are the same flows: only the others are compared (their
+    // identities are the pipeline's, cached per object).
     const before = new Set(prev.list);
     const after = new Set(this.list);
-    const gone = new Map<string, Flow>();
-    for (const f of prev.list) if (!after.has(f)) gone.set(flowIdentity(f), f);
-    const added: Flow[] = [];
-    const changed: Flow[] = [];
-    for (const f of this.list) {
-      if (before.has(f)) continue;
-      const k = flowIdentity(f);
-      const was = gone.get(k);
-      if (was === undefined) added.push(f);
-      else {
-        gone.delete(k);
-        if (!sameSettings(was, f)) changed.push(f);
-      }
-    }
-    return { added, changed, deleted: [...gone.values()] };
+    return diffFlowLists(prev.list.filter((f) => !after.has(f)), this.list.filter((f) => !before.has(f)), flowIdentity);
   }
 }

@@ -11,19 +11,9 @@ import { FlowReconciler } from '../../lib/flowset/reconciler.js';
 import { connectSwitch } from '../../lib/switch/target.js';
 import type { OfConnection } from '../../lib/switch/connection.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
+import { Rng } from '../../testing/fuzz/rng.js';
 
 const COOKIE = 0x1234n;
-
-/** A small deterministic PRNG (mulberry32): the same sequence every run. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('flow reconciler: the diff by object, random steps on a real ovs-vswitchd', function () {
   this.timeout(120_000);
@@ -40,7 +30,8 @@ describe('flow reconciler: the diff by object, random steps on a real ovs-vswitc
 
   it('holds the desired flows after every step and sends exactly the difference', async () => {
     const r = await FlowReconciler.attach(conn, { cookie: COOKIE });
-    const next = rng(16);
+    const rng = new Rng(16);
+    const next = (): number => rng.u32() / 0x100000000;
     // 30 identities, each with two action variants; objects are parsed anew when a step asks for a copy.
     const text = (id: number, variant: number): string =>
       `cookie=0x1234,table=${id % 3},priority=${10 + (id % 5)},ip,nw_src=10.0.${id}.0/24 actions=${variant ? `output:${id + 1}` : 'drop'}`;
