@@ -169,11 +169,24 @@ function templateOf(key: string, rp: ProtectedPort, r: Rules): Template {
 interface PortRules {
   readonly key: string;
   readonly cookie: bigint;
+  readonly template: Template;
   readonly flows: readonly PipelineFlow[];
-  /** The port's flow of each template spec (by its text). */
-  readonly byTemplate: ReadonlyMap<string, PipelineFlow>;
 }
 const portRules = new WeakMap<LocalPort, PortRules>();
+
+/**
+ * Where each spec of `to` was in `from` (-1: new), worked out once per pair of templates: every
+ * port that goes from one to the other reuses its flows by index, with no lookup of its own.
+ */
+function remap(from: Template, to: Template): Int32Array {
+  const last = remaps.get(from);
+  if (last?.to === to) return last.at;
+  const index = new Map(from.keys.map((k, i) => [k, i]));
+  const at = Int32Array.from(to.keys, (k) => index.get(k) ?? -1);
+  remaps.set(from, { to, at });
+  return at;
+}
+const remaps = new WeakMap<Template, { readonly to: Template; readonly at: Int32Array }>();
 
 function portRuleFlows(p: LocalPort, r: Rules): readonly PipelineFlow[] {
   const rp = r.ports.get(p)!;
@@ -181,15 +194,12 @@ function portRuleFlows(p: LocalPort, r: Rules): readonly PipelineFlow[] {
   const was = portRules.get(p);
   if (was?.key === key) return was.flows;
   const t = templateOf(key, rp, r);
-  const reuse = was?.cookie === r.cookie ? was.byTemplate : undefined;
-  const byTemplate = new Map<string, PipelineFlow>();
+  const at = was?.cookie === r.cookie ? remap(was.template, t) : undefined;
   const flows = t.specs.map((spec, i) => {
-    const k = t.keys[i]!;
-    const f = reuse?.get(k) ?? ruleFlow({ ...spec, port: p.ofport }, r.cookie);
-    byTemplate.set(k, f);
-    return f;
+    const j = at ? at[i]! : -1;
+    return j >= 0 ? was!.flows[j]! : ruleFlow({ ...spec, port: p.ofport }, r.cookie);
   });
-  portRules.set(p, { key, cookie: r.cookie, flows, byTemplate });
+  portRules.set(p, { key, cookie: r.cookie, template: t, flows });
   return flows;
 }
 
