@@ -120,7 +120,7 @@ export class TopologyStore {
  * name each other, so a group naming one not yet written comes first without those rules (and
  * without its rev, which its whole version after all groups carries).
  */
-function groupsInOrder(groups: Iterable<SecurityGroup>): object[] {
+export function groupsInOrder(groups: Iterable<SecurityGroup>): object[] {
   const written = new Set<string>();
   const first: object[] = [];
   const again: object[] = [];
