@@ -11,6 +11,7 @@
 Run with /usr/bin/python3 (a pyenv python has no oslo_messaging).
 """
 import json
+import os
 import sys
 
 import kombu.serialization
@@ -73,8 +74,10 @@ def decode(kind):
 def transport(url):
     import oslo_messaging
     from oslo_config import cfg
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF  # oslo's metrics options are registered on the global CONF only
     conf([], project='oslo-peer')
+    # oslo maps amqp:// to its AMQP 1.0 driver; RabbitMQ's AMQP 0-9-1 driver is rabbit://.
+    url = 'rabbit://' + url.split('://', 1)[1]
     return oslo_messaging.get_rpc_transport(conf, url=url), oslo_messaging
 
 
@@ -111,6 +114,9 @@ def server(url, topic, host):
     finally:
         srv.stop()
         srv.wait()
+        tr.cleanup()
+        sys.stdout.flush()
+        os._exit(0)  # as in cast: no wait on the heartbeat thread
 
 
 def cast(url, spec):
@@ -120,6 +126,9 @@ def cast(url, spec):
     client = om.get_rpc_client(tr, target) if hasattr(om, 'get_rpc_client') else om.RPCClient(tr, target)
     client.cast(spec.get('context', {}), spec['method'], **spec['args'])
     tr.cleanup()
+    # The interpreter's exit would wait ~10 s on the driver's heartbeat thread: the cast is sent.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main():
