@@ -3,9 +3,11 @@
 // processes it started (the Erlang VM and the epmd it runs beside it, by pid) and removes its directory.
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { eventually, freePort } from './wait.js';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const EPMD = '/usr/bin/epmd';
@@ -15,18 +17,6 @@ export function assertRabbitInstalled(): void {
   for (const bin of [SERVER, EPMD]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: install rabbitmq-server (apt-get install -y rabbitmq-server)`);
   }
-}
-
-/** A TCP port nobody listens on now (the kernel's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export class RabbitMq {
@@ -114,15 +104,11 @@ export class RabbitMq {
 
   /** Until the port answers AMQP's protocol header with a Connection.Start frame. */
   private async waitForAmqp(timeoutMs: number, stderr: () => string): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
+    await eventually(() => amqpAnswers(this.port), `rabbitmq-server ${this.nodename} to answer AMQP on port ${this.port}`, timeoutMs, async () => {
       if (this.server.exitCode !== null) {
         throw new Error(`rabbitmq-server exited ${this.server.exitCode} (logs in ${this.dir}/log): ${stderr()}`);
       }
-      if (await amqpAnswers(this.port)) return;
-      if (Date.now() > until) throw new Error(`rabbitmq-server ${this.nodename}: no AMQP on port ${this.port} after ${timeoutMs} ms`);
-      await sleep(100);
-    }
+    }, 100);
   }
 
   /** SIGTERM (RabbitMQ stops cleanly on it), SIGKILL after 10 s; then our epmd; then the directory. */
@@ -158,10 +144,6 @@ async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Brokers this process started and has not stopped: killed if the process exits first. */
