@@ -19,6 +19,7 @@ import { formatInstructions } from './format-actions.js';
 import { formatFlow, formatFlowStatsReplyHeader, FormatOptions, formatTimeoutsAndFlags } from './format-flow.js';
 import { formatMatch } from './format-match.js';
 import { writeMatchBytes } from './format-match-bytes.js';
+import { ipv6ZeroRun } from './values.js';
 
 const WITH_STATS: FormatOptions = { stats: true };
 const NO_STATS: FormatOptions = {};
@@ -508,21 +509,9 @@ export class TextSink {
       const lo = b[p + 2 * i + 1]!;
       w[i] = m < 0 ? (hi << 8) | lo : ((hi & b[m + 2 * i]!) << 8) | (lo & b[m + 2 * i + 1]!);
     }
-    let bestStart = -1;
-    let bestLen = 0;
-    for (let i = 0; i < 8;) {
-      if (w[i] !== 0) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && w[j] === 0) j++;
-      if (j - i > bestLen && j - i >= 2) {
-        bestStart = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
+    const run = ipv6ZeroRun(w);
+    const bestStart = run < 0 ? -1 : run >> 4;
+    const bestLen = run < 0 ? 0 : run & 15;
     if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
       this.byte(COLON);
       this.byte(COLON);

@@ -39,10 +39,11 @@ export function formatIpv4Masked(v: bigint, mask: bigint): string {
   return `${formatIpv4(v)}/${bits >= 0 ? bits : formatIpv4(mask)}`;
 }
 
-/** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
-export function formatIpv6(v: bigint): string {
-  const words: number[] = [];
-  for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+/**
+ * Where an IPv6 address's `::` goes (RFC 5952, as glibc's inet_ntop): the longest run of two or more
+ * zero words of the eight (the first of equal ones), as start * 16 + length; -1 when there is none.
+ */
+export function ipv6ZeroRun(words: ArrayLike<number>): number {
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
@@ -58,6 +59,16 @@ export function formatIpv6(v: bigint): string {
     }
     i = j;
   }
+  return bestStart < 0 ? -1 : bestStart * 16 + bestLen;
+}
+
+/** RFC 5952 text of a 128-bit IPv6 address (inet_ntop style, incl. ::ffff:a.b.c.d). */
+export function formatIpv6(v: bigint): string {
+  const words: number[] = [];
+  for (let i = 7; i >= 0; i--) words.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+  const run = ipv6ZeroRun(words);
+  const bestStart = run < 0 ? -1 : run >> 4;
+  const bestLen = run < 0 ? 0 : run & 15;
   // glibc's inet_ntop prints IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) forms.
   if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
     return `::${bestLen === 5 ? 'ffff:' : ''}${formatIpv4(v & 0xffffffffn)}`;
