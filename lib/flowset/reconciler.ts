@@ -325,24 +325,16 @@ export class FlowReconciler {
         const onProgress = this.opts.onProgress;
         let total = known;
         if (onProgress) for (const fam of wholeFamilies) total += fam.count();
-        if (onProgress && total >= PROGRESS_MIN) {
-          const step = Math.ceil(total / 10);
-          await applyFlowMods(this.conn, (function* () {
-            for (const m of mods()) {
-              if (sent % step === 0) onProgress(sent, total);
-              sent++;
-              yield m;
-            }
-            onProgress(sent, total);
-          })(), true);
-        } else {
-          await applyFlowMods(this.conn, (function* () {
-            for (const m of mods()) {
-              sent++;
-              yield m;
-            }
-          })(), true);
-        }
+        const progress = onProgress && total >= PROGRESS_MIN ? onProgress : undefined;
+        const step = Math.ceil(total / 10);
+        await applyFlowMods(this.conn, (function* () {
+          for (const m of mods()) {
+            if (progress && sent % step === 0) progress(sent, total);
+            sent++;
+            yield m;
+          }
+          progress?.(sent, total);
+        })(), true);
       } catch (err) {
         if (err instanceof BundleError) {
           const at = new Map(err.failures.map(({ index, reason }) => [index, reason]));
@@ -362,7 +354,6 @@ export class FlowReconciler {
       this.flowModsSent += sent;
       for (const [k] of deletes) this.actual.delete(k);
       for (const [k, f] of adds) this.actual.set(k, f);
-      if (plan.claimed) for (const k of plan.claimed) this.actual.delete(k);
       const applied = this.opts.onApplied;
       if (applied) {
         applied((function* () {
@@ -374,9 +365,9 @@ export class FlowReconciler {
           yield* familyDeletes;
         })());
       }
-    } else if (plan.claimed) {
-      for (const k of plan.claimed) this.actual.delete(k);
     }
+    // The dumped flows the families account for are theirs from now on.
+    if (plan.claimed) for (const k of plan.claimed) this.actual.delete(k);
     for (const [k, n] of wholeCounts) plan.counts.set(k, n);
     this.remember(plan);
     this.installed = plan.families;
