@@ -6,15 +6,33 @@ import { Controller, ControllerStatus } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
+import type { HostState } from '../state/host-state.js';
 import { describeFreeze } from '../topology/freeze.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
+import type { NeutronAgent } from '../neutron/agent.js';
+import { brokerUrl, readHostsFile } from '../neutron/config.js';
+import type { QueueOptions } from '../neutron/rpc.js';
+import { neutronSource } from '../neutron/source.js';
 import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
 
 export interface ControllerArgs {
   readonly listen: string;
-  readonly topology: string;
+  /** FILE, - or http:PORT; or none with neutronRpc (Neutron gives the topology). */
+  readonly topology?: string;
+  /** Speak for the hosts of neutronHosts on Neutron's agent RPC at this broker (amqp[s]://HOST:PORT/VHOST). */
+  readonly neutronRpc?: string;
+  readonly neutronHosts?: string;
+  /** A file whose first line is USER:PASSWORD for the broker. */
+  readonly neutronRpcCredentials?: string;
+  /** A CA file for amqps: (default: the system's). */
+  readonly neutronRpcCa?: string;
+  readonly reportIntervalS?: number;
+  readonly rpcResponseTimeoutS?: number;
+  /** oslo.messaging's [oslo_messaging_rabbit] settings of the cloud (queues must be declared alike). */
+  readonly rabbit?: Partial<QueueOptions>;
+  readonly controlExchange?: string;
   /** What the hosts' ovs-vswitchd should connect to (default: the listen address). */
   readonly ovsTarget?: string;
   readonly profile: Profile;
@@ -42,6 +60,14 @@ export interface ControllerArgs {
   readonly allowPartial?: boolean;
 }
 
+
+function readFileOr(option: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${option} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
 
 function readToken(path: string): string {
   let text: string;
@@ -86,7 +112,26 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   // The start-up snapshot (a file as it is now, stdin to its end or its first empty line) is read
   // whole before anything listens or any host is touched.
   let source: Source;
-  if (!a.topology.startsWith('http:')) {
+  let neutron: NeutronAgent | undefined;
+  if (a.neutronRpc !== undefined) {
+    if (a.topology !== undefined) throw new Error('--topology and --neutron-rpc: Neutron gives the topology; name the hypervisors with --neutron-hosts');
+    if (a.neutronHosts === undefined) throw new Error('--neutron-rpc needs --neutron-hosts FILE: the hypervisors it speaks for (one host line each, with "ovsdb")');
+    if (!(a.reportIntervalS === undefined || a.reportIntervalS > 0)) throw new Error(`--report-interval ${a.reportIntervalS}: must be a positive number of seconds`);
+    if (!(a.rpcResponseTimeoutS === undefined || a.rpcResponseTimeoutS > 0)) throw new Error(`--rpc-response-timeout ${a.rpcResponseTimeoutS}: must be a positive number of seconds`);
+    const { hosts, lines } = readHostsFile(a.neutronHosts);
+    const url = brokerUrl(a.neutronRpc, a.neutronRpcCredentials);
+    const ca = a.neutronRpcCa === undefined ? undefined : readFileOr('--neutron-rpc-ca', a.neutronRpcCa);
+    const ns = await neutronSource(store, {
+      url, hosts, hostLines: lines, hostsFile: a.neutronHosts, ...(a.rabbit ? { queues: a.rabbit } : {}),
+      ...(a.controlExchange ? { exchange: a.controlExchange } : {}), ...(ca ? { ca } : {}),
+      reportIntervalS: a.reportIntervalS ?? 30, callTimeoutS: a.rpcResponseTimeoutS ?? 60,
+      arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log,
+    });
+    neutron = ns.agent;
+    source = ns;
+  } else if (a.topology === undefined) {
+    throw new Error('name the topology: --topology FILE|-|http:PORT, or --neutron-rpc URL with --neutron-hosts FILE');
+  } else if (!a.topology.startsWith('http:')) {
     const s = a.topology === '-' ? await streamSource(store, process.stdin) : fileSource(store, a.topology);
     source = s;
     if (s.snapshot.length && !a.allowPartial) {
@@ -107,7 +152,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   const ctl: Controller = new Controller(store, {
     listen,
     ...(a.inactivityProbeS !== undefined ? { session: { echoIntervalMs: a.inactivityProbeS * 1000 } } : {}),
-    pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', controllerId: a.controllerId }),
+    // Under Neutron, l2population tells the remote ports: the pipelines are l2pop's.
+    pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop || neutron !== undefined, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: {
       controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType,
@@ -117,6 +163,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
     onRepaired: (h, b, n) => metrics.repaired(h, b, n),
+    ...(neutron ? { onPlugged: (h: string, ids: ReadonlySet<string>) => neutron.plugged(h, ids), onConverged: (h: string, st: HostState) => neutron.converged(h, st) } : {}),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
       const pct = Math.round((100 * sent) / total);

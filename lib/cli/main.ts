@@ -75,7 +75,18 @@ void yargs(args)
   }, out)))
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
     .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
-    .option('topology', { type: 'string', demandOption: true, describe: 'FILE (followed), - (stdin) or http:PORT (POST /events)' })
+    .option('topology', { type: 'string', describe: 'FILE (followed), - (stdin) or http:PORT (POST /events); or use --neutron-rpc' })
+    .option('neutron-rpc', { type: 'string', describe: 'take the OVS agent\'s place on Neutron\'s agent RPC: amqp://HOST:PORT/VHOST or amqps://… (implies --l2pop)' })
+    .option('neutron-hosts', { type: 'string', describe: 'with --neutron-rpc: FILE of host lines ({"type":"host","name":…,"tunnelIp":…,"ovsdb":…}), the hypervisors spoken for' })
+    .option('neutron-rpc-credentials', { type: 'string', describe: 'FILE whose first line is USER:PASSWORD for the broker (never on the command line)' })
+    .option('neutron-rpc-ca', { type: 'string', describe: 'CA file for an amqps: broker (default: the system\'s)' })
+    .option('report-interval', { type: 'number', describe: 'seconds between report_state heartbeats (Neutron\'s report_interval; default 30)' })
+    .option('rpc-response-timeout', { type: 'number', describe: 'seconds a Neutron call may take (oslo\'s rpc_response_timeout; default 60)' })
+    .option('control-exchange', { type: 'string', describe: 'oslo\'s control_exchange (default neutron)' })
+    .option('amqp-durable-queues', { type: 'boolean', describe: 'as the cloud\'s [oslo_messaging_rabbit] amqp_durable_queues' })
+    .option('amqp-auto-delete', { type: 'boolean', describe: 'as amqp_auto_delete' })
+    .option('rabbit-ha-queues', { type: 'boolean', describe: 'as rabbit_ha_queues' })
+    .option('rabbit-transient-queues-ttl', { type: 'number', describe: 'as rabbit_transient_queues_ttl (seconds; default 1800)' })
     .option('ovs-target', { type: 'string', describe: 'the controller target written into each bridge (default: --listen, as ovs-vswitchd spells it: ssl:6653 → ssl:127.0.0.1:6653)' })
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false })
@@ -92,7 +103,17 @@ void yargs(args)
     .option('http-host', { type: 'string', describe: 'address of the HTTP topology endpoint (default 127.0.0.1)' })
     .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
-    listen: a.listen, topology: a.topology, profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
+    listen: a.listen, ...(a.topology !== undefined ? { topology: a.topology } : {}),
+    ...(a.neutronRpc !== undefined ? { neutronRpc: a.neutronRpc } : {}), ...(a.neutronHosts !== undefined ? { neutronHosts: a.neutronHosts } : {}),
+    ...(a.neutronRpcCredentials !== undefined ? { neutronRpcCredentials: a.neutronRpcCredentials } : {}),
+    ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}), ...(a.reportInterval !== undefined ? { reportIntervalS: a.reportInterval } : {}),
+    ...(a.rpcResponseTimeout !== undefined ? { rpcResponseTimeoutS: a.rpcResponseTimeout } : {}), ...(a.controlExchange ? { controlExchange: a.controlExchange } : {}),
+    rabbit: {
+      ...(a.amqpDurableQueues !== undefined ? { durable: a.amqpDurableQueues } : {}), ...(a.amqpAutoDelete !== undefined ? { autoDelete: a.amqpAutoDelete } : {}),
+      ...(a.rabbitHaQueues !== undefined ? { haQueues: a.rabbitHaQueues } : {}),
+      ...(a.rabbitTransientQueuesTtl !== undefined ? { transientTtlSeconds: a.rabbitTransientQueuesTtl } : {}),
+    },
+    profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe, auditIntervalS: a.auditInterval,
     ...(a.ovsTarget ? { ovsTarget: a.ovsTarget } : {}), ...(a.metricsPort !== undefined ? { metricsPort: a.metricsPort } : {}),
     ...(a.metricsHost ? { metricsHost: a.metricsHost } : {}),

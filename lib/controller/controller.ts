@@ -11,6 +11,7 @@ import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
 import { HostAgent, HostStatus } from './host-agent.js';
+import type { HostState } from '../state/host-state.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { Semaphore } from './semaphore.js';
 import type { HostSetupOptions } from './host-setup.js';
@@ -47,6 +48,10 @@ export interface ControllerOptions {
   readonly hostRetry?: { readonly initialMs: number; readonly maxMs: number };
   /** A change the switch refused: `n` flow-mods, none applied. */
   readonly onRefused?: (host: string, bridge: string, n: number) => void;
+  /** A host's plugged iface-ids on br-int changed (a Neutron agent's device loop follows them). */
+  readonly onPlugged?: (host: string, ids: ReadonlySet<string>) => void;
+  /** A host's OVSDB setup and both bridges hold this state (see HostAgentOptions.onConverged). */
+  readonly onConverged?: (host: string, state: HostState) => void;
 }
 
 export interface ControllerStatus {
@@ -142,6 +147,7 @@ export class Controller {
         ...(this.o.auditIntervalMs ? { auditIntervalMs: this.o.auditIntervalMs } : {}), ...(this.o.onRepaired ? { onRepaired: this.o.onRepaired } : {}),
         onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
         onPlugged: (ids) => this.onPlugged(agent.host, ids), remotePlugged: (host) => this.pluggedOn.get(host),
+        ...(this.o.onConverged ? { onConverged: (state: HostState) => this.o.onConverged!(h.name, state) } : {}),
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);
@@ -160,6 +166,7 @@ export class Controller {
     const t = this.store.topology;
     const was = this.pluggedOn.get(host);
     this.pluggedOn.set(host, ids);
+    this.o.onPlugged?.(host, ids);
     const networks = new Set<string>();
     for (const p of t.portsOn(host)) if ((was ? was.has(p.id) : true) !== ids.has(p.id)) networks.add(p.network);
     for (const n of networks) {

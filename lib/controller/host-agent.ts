@@ -45,6 +45,11 @@ export interface HostAgentOptions {
   readonly onPlugged?: (ids: ReadonlySet<string>) => void;
   /** What other hosts have plugged, as their agents last reported (see HostStateOptions.remotePlugged). */
   readonly remotePlugged?: (host: string) => ReadonlySet<string> | undefined;
+  /**
+   * After a pass that left the host's OVSDB setup and both bridges' flows equal to this state: what
+   * a Neutron agent waits for before it tells the server a port is up (programmed, not just seen).
+   */
+  readonly onConverged?: (state: HostState) => void;
 }
 
 export interface HostStatus {
@@ -276,7 +281,7 @@ export class HostAgent {
     // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
     // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
     const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
-    if (stale.length === 0) return;
+    if (stale.length === 0) return this.reportConverged(state);
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
       const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
         if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
@@ -290,6 +295,17 @@ export class HostAgent {
       this.o.onReconciled?.(this.host, bridge, res);
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
+    this.reportConverged(state);
+  }
+
+  /** Calls onConverged when both bridges are connected and hold this state's flows. */
+  private reportConverged(state: HostState): void {
+    if (!this.o.onConverged || this.state !== state) return;
+    for (const bridge of [BR_INT, BR_TUN] as const) {
+      const r = this.reconcilers.get(bridge);
+      if (!r?.conn.isOpen || this.convergedTo.get(r) !== state) return;
+    }
+    this.o.onConverged(state);
   }
 
   /**

@@ -1,0 +1,399 @@
+// Neutron's "Open vSwitch agent" for each host this controller serves (issue 17): what
+// neutron-openvswitch-agent says and asks on Neutron's agent RPC, with our pipelines doing its work.
+//   - report_state heartbeats (start_flag on the first), so that ML2 binds ports to the host;
+//   - tunnel_sync at start, for the other agents' tunnel endpoints;
+//   - the device loop: an iface-id plugged into br-int -> get_devices_details_list_and_failed_devices
+//     and security_group_info_for_devices -> topology events -> flows and tag programmed ->
+//     update_device_list up (the port goes ACTIVE, Nova's VIF is plugged); unplugged -> down;
+//   - the server's casts (port, network, l2pop, tunnel, security-group updates) as topology events.
+// Everything the server says goes through neutron-map.ts and the TopologyStore's validation: a
+// malformed or inconsistent message is logged with its topic and changes nothing.
+import { randomUUID } from 'node:crypto';
+import type { Json, JsonObject } from '../../codecs/oslo/envelope.js';
+import type { FirewallDriver } from '../../pipelines/options.js';
+import type { Logger } from '../log.js';
+import type { HostState } from '../state/host-state.js';
+import type { Host } from '../topology/model.js';
+import { AgentView, Mapped, mapCast, mapDevices, mapTunnelSync, NeutronMapError } from '../topology/neutron-map.js';
+import type { TopologyStore } from '../topology/store.js';
+import type { TopologyEvent } from '../topology/events.js';
+import type { CallOptions, Incoming } from './rpc.js';
+
+/** neutron_lib.agent.topics and the agent's call versions (neutron/agent/rpc.py, Zed). */
+export const TOPICS = {
+  plugin: 'q-plugin',
+  reports: 'q-reports-plugin',
+  /** Fanout topics the OVS agent consumes (q-agent-notifier-<resource>-<event>); l2pop also per host. */
+  notifier: [
+    'port-update', 'port-delete', 'network-update', 'network-delete', 'security_group-update',
+    'tunnel-update', 'tunnel-delete', 'l2population-update', 'port_binding-activate', 'port_binding-deactivate',
+  ].map((t) => `q-agent-notifier-${t}`),
+} as const;
+const VERSIONS = { reportState: '1.2', tunnelSync: '1.4', details: '1.5', deviceList: '1.8', sgInfo: '1.2' } as const;
+
+/** The part of NeutronRpc the agent uses (tests may hand in another). */
+export interface RpcClient {
+  call(topic: string, method: string, args: JsonObject, version: string, o: CallOptions): Promise<Json>;
+  consume(topic: string, hosts: readonly string[], handler: (m: Incoming) => void | Promise<void>): Promise<string>;
+}
+
+export interface NeutronAgentOptions {
+  /** The hosts this controller speaks for (from the hosts file): name as Neutron knows it, tunnel IP. */
+  readonly hosts: readonly Host[];
+  /** Seconds between heartbeats (Neutron's report_interval, 30 by default; agent_down_time is 75). */
+  readonly reportIntervalS: number;
+  /** Seconds a call may take (oslo's rpc_response_timeout, 60 by default). */
+  readonly callTimeoutS: number;
+  /** What the agent reports it does (configurations): as the pipelines are set. */
+  readonly l2pop: boolean;
+  readonly arpResponder: boolean;
+  readonly firewall: FirewallDriver;
+  readonly datapathType: string;
+  readonly log: Logger;
+  /** Devices per call (Neutron's rpc_resources_processing_step is 20; details are asked in bigger batches). */
+  readonly batch?: number;
+  /** A failed call is tried again after this long (ms). */
+  readonly retryMs?: number;
+}
+
+/** The agent_state a real neutron-openvswitch-agent reports (ovs_neutron_agent.py, Zed). */
+export function agentState(host: Host, o: NeutronAgentOptions, startFlag: boolean, devices: number): JsonObject {
+  return {
+    binary: 'neutron-openvswitch-agent', host: host.name, topic: 'N/A', agent_type: 'Open vSwitch agent',
+    configurations: {
+      bridge_mappings: {}, tunnel_types: ['vxlan'], tunneling_ip: host.tunnelIp, l2_population: o.l2pop,
+      arp_responder_enabled: o.arpResponder, enable_distributed_routing: false, log_agent_heartbeats: false,
+      // No capabilities: ML2 would bind a netdev host's ports as vhost-user if iface_types named
+      // dpdkvhostuser, and we program no vhost-user ports.
+      extensions: [], datapath_type: o.datapathType, ovs_capabilities: {}, vhostuser_socket_dir: '/var/run/openvswitch',
+      // Neutron's native OVS firewall plugs VMs straight into br-int; noop has no filter either.
+      ovs_hybrid_plug: false, baremetal_smartnic: false, integration_bridge: 'br-int', tunnel_bridge: 'br-tun',
+      firewall_driver: o.firewall === 'openvswitch' ? 'openvswitch' : 'noop', devices,
+      in_distributed_mode: false,
+    },
+    ...(startFlag ? { start_flag: true } : {}),
+    uuid: randomUUID(),
+  };
+}
+
+/** report_state's time: '%Y-%m-%dT%H:%M:%S.%f' in UTC, as the agent sends it. */
+export function reportTime(d = new Date()): string {
+  return `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, '0')}000`;
+}
+
+/** The admin context the agent's calls carry (oslo flattens it to _context_* keys). */
+function adminContext(): JsonObject {
+  return {
+    user_id: null, project_id: null, tenant_id: null, is_admin: true, roles: ['admin'], read_deleted: 'no',
+    request_id: `req-${randomUUID()}`, show_deleted: false, auth_token: null, timestamp: reportTime().replace('T', ' '),
+  };
+}
+
+/** One served host's device loop. */
+class HostDevices {
+  /** Plugged iface-ids on br-int, as the host's OVSDB last showed them. */
+  plugged = new Set<string>();
+  /** To fetch (details and security groups), to report up once programmed, to report down. */
+  readonly toFetch = new Set<string>();
+  readonly pendingUp = new Set<string>();
+  readonly readyUp = new Set<string>();
+  readonly toDown = new Set<string>();
+  /** Neutron failed them (failed_devices): fetched again after a pause, not at once. */
+  readonly failed = new Set<string>();
+  /** Reported up to Neutron (ACTIVE). */
+  readonly up = new Set<string>();
+  /** The next device-up round asks l2pop for the networks' whole FDB (after a start or a resync). */
+  refreshTunnels = true;
+  startFlag = true;
+  converged: HostState | undefined;
+  running: Promise<void> | undefined;
+  again = false;
+  retry: NodeJS.Timeout | undefined;
+  constructor(readonly host: Host) {}
+}
+
+export class NeutronAgent {
+  private readonly devices = new Map<string, HostDevices>();
+  private readonly served: ReadonlySet<string>;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Neutron's answer to the last heartbeat of each host ('new', 'alive', 'revived'), for status. */
+  readonly lastReport = new Map<string, { readonly at: string; readonly result?: string; readonly error?: string }>();
+
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly store: TopologyStore,
+    private readonly o: NeutronAgentOptions,
+  ) {
+    for (const h of o.hosts) this.devices.set(h.name, new HostDevices(h));
+    this.served = new Set(o.hosts.map((h) => h.name));
+  }
+
+  private get batch(): number {
+    return this.o.batch ?? 100;
+  }
+
+  private call(topic: string, method: string, args: JsonObject, version: string): Promise<Json> {
+    return this.rpc.call(topic, method, args, version, { timeoutMs: this.o.callTimeoutS * 1000, context: adminContext(), namespace: null });
+  }
+
+  /** Consumes the server's casts, reports every host, syncs tunnels, then beats every reportIntervalS. */
+  async start(): Promise<void> {
+    const hosts = [...this.served];
+    for (const topic of TOPICS.notifier) await this.rpc.consume(topic, hosts, (m) => this.onCast(m));
+    await this.reportAll();
+    for (const d of this.devices.values()) await this.tunnelSync(d.host);
+    this.heartbeat = setInterval(() => void this.reportAll(), this.o.reportIntervalS * 1000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    for (const d of this.devices.values()) clearTimeout(d.retry);
+  }
+
+  /**
+   * After the bus came back (or the server revived a host): report, sync tunnels and fetch every
+   * plugged device again, as the agent does after an RPC failure. Nothing is removed for want of
+   * news: what the server still says is applied over what is there, and l2pop's full FDB is asked for.
+   */
+  async resync(hosts: Iterable<string> = this.served): Promise<void> {
+    for (const name of hosts) {
+      const d = this.devices.get(name);
+      if (!d) continue;
+      d.refreshTunnels = true;
+      await this.tunnelSync(d.host);
+      for (const id of d.plugged) d.toFetch.add(id);
+      this.kick(d);
+    }
+  }
+
+  /** The controller's news: the iface-ids plugged into a host's br-int. */
+  plugged(host: string, ids: ReadonlySet<string>): void {
+    const d = this.devices.get(host);
+    if (!d) return;
+    for (const id of ids) if (!d.plugged.has(id)) d.toFetch.add(id);
+    for (const id of d.plugged) {
+      if (ids.has(id)) continue;
+      d.toFetch.delete(id);
+      d.pendingUp.delete(id);
+      d.readyUp.delete(id);
+      d.toDown.add(id);
+    }
+    d.plugged = new Set(ids);
+    this.kick(d);
+  }
+
+  /** The controller's news: a host's OVSDB setup and both bridges hold this state. */
+  converged(host: string, state: HostState): void {
+    const d = this.devices.get(host);
+    if (!d) return;
+    d.converged = state;
+    if (this.promote(d)) this.kick(d);
+  }
+
+  /** Devices waiting to be reported up that the last converged state programs. */
+  private promote(d: HostDevices): boolean {
+    if (!d.converged || d.pendingUp.size === 0) return false;
+    let any = false;
+    for (const p of d.converged.localPorts) {
+      if (!d.pendingUp.has(p.id)) continue;
+      d.pendingUp.delete(p.id);
+      d.readyUp.add(p.id);
+      any = true;
+    }
+    return any;
+  }
+
+  private kick(d: HostDevices): void {
+    if (this.stopped) return;
+    if (d.running) {
+      d.again = true;
+      return;
+    }
+    d.running = (async () => {
+      do {
+        d.again = false;
+        await this.round(d);
+      } while (d.again && !this.stopped);
+    })().finally(() => (d.running = undefined));
+  }
+
+  /** One pass of the device loop: downs, then fetches, then ups; a failed call is retried later. */
+  private async round(d: HostDevices): Promise<void> {
+    const host = d.host.name;
+    try {
+      if (d.toDown.size) await this.devicesDown(d);
+      while (d.toFetch.size) await this.fetch(d, [...d.toFetch].slice(0, this.batch));
+      if (d.readyUp.size) await this.devicesUp(d);
+    } catch (err) {
+      this.o.log.warn({ host, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
+      this.retryLater(d);
+    }
+    if (d.failed.size) this.retryLater(d);
+  }
+
+  private retryLater(d: HostDevices): void {
+    if (d.retry || this.stopped) return;
+    d.retry = setTimeout(() => {
+      d.retry = undefined;
+      for (const id of d.failed) if (d.plugged.has(id)) d.toFetch.add(id);
+      d.failed.clear();
+      this.kick(d);
+    }, this.o.retryMs ?? 2000);
+  }
+
+  private async devicesDown(d: HostDevices): Promise<void> {
+    const ids = [...d.toDown].slice(0, this.batch);
+    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
+      devices_up: [], devices_down: ids, agent_id: agentId(d.host.name), host: d.host.name, refresh_tunnels: false,
+    }, VERSIONS.deviceList));
+    const failed = new Set(strings(res.failed_devices_down));
+    for (const id of ids) {
+      // A failed down is not asked again at once: the next round (or resync) does.
+      d.toDown.delete(id);
+      if (!failed.has(id)) d.up.delete(id);
+    }
+    // An unplugged port of this host leaves the topology (its flows went when it was unplugged);
+    // its addresses stay in its groups through Neutron's member lists.
+    const t = this.store.topology;
+    const gone = ids.filter((id) => !failed.has(id) && t.ports.get(id)?.host === d.host.name && !d.plugged.has(id));
+    this.apply(gone.map((id) => ({ type: 'remove', kind: 'port', id })), `update_device_list down (${d.host.name})`);
+    this.o.log.info({ host: d.host.name, down: ids.length - failed.size, failed: [...failed] }, 'neutron agent: devices down');
+    if (d.toDown.size) d.again = true;
+  }
+
+  private async fetch(d: HostDevices, ids: string[]): Promise<void> {
+    const host = d.host.name;
+    const details = await this.call(TOPICS.plugin, 'get_devices_details_list_and_failed_devices', {
+      devices: ids, agent_id: agentId(host), host,
+    }, VERSIONS.details);
+    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids }, VERSIONS.sgInfo);
+    for (const id of ids) d.toFetch.delete(id);
+    let mapped: Mapped;
+    try {
+      mapped = mapDevices(this.view(host), details, sg);
+    } catch (err) {
+      if (!(err instanceof NeutronMapError)) throw err;
+      this.o.log.warn({ host, devices: ids, err: err.message }, 'neutron agent: device details refused; nothing changed');
+      return;
+    }
+    for (const r of mapped.refused) this.o.log.warn({ host }, `neutron agent: ${r}`);
+    if (!this.apply(mapped.events, `get_devices_details_list_and_failed_devices (${host})`)) return;
+    // Still plugged and now in the topology as this host's: wait until programmed, then up.
+    const t = this.store.topology;
+    for (const id of ids) if (d.plugged.has(id) && t.ports.get(id)?.host === host) d.pendingUp.add(id);
+    // Neutron failed these: asked again after a pause.
+    for (const id of mapped.refetch) d.failed.add(id);
+    this.promote(d);
+  }
+
+  private async devicesUp(d: HostDevices): Promise<void> {
+    const host = d.host.name;
+    const ids = [...d.readyUp].slice(0, this.batch);
+    const refresh = d.refreshTunnels;
+    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
+      devices_up: ids, devices_down: [], agent_id: agentId(host), host, refresh_tunnels: refresh,
+    }, VERSIONS.deviceList));
+    const failed = new Set(strings(res.failed_devices_up));
+    for (const id of ids) {
+      d.readyUp.delete(id);
+      if (failed.has(id)) d.failed.add(id);
+      else d.up.add(id);
+    }
+    if (refresh && failed.size < ids.length) d.refreshTunnels = false;
+    if (d.readyUp.size) d.again = true;
+    this.o.log.info({ host, up: ids.length - failed.size, failed: [...failed], refreshTunnels: refresh }, 'neutron agent: devices up');
+  }
+
+  private async tunnelSync(host: Host): Promise<void> {
+    try {
+      const res = await this.call(TOPICS.plugin, 'tunnel_sync', { tunnel_ip: host.tunnelIp, tunnel_type: 'vxlan', host: host.name }, VERSIONS.tunnelSync);
+      this.applyMapped(() => mapTunnelSync(this.view(host.name), res), `tunnel_sync (${host.name})`);
+    } catch (err) {
+      this.o.log.warn({ host: host.name, err: (err as Error).message }, 'neutron agent: tunnel_sync failed (tunnel_update casts still add endpoints)');
+    }
+  }
+
+  /** Heartbeats, one host after another (the server writes each to its DB). */
+  private async reportAll(): Promise<void> {
+    for (const d of this.devices.values()) {
+      if (this.stopped) return;
+      const at = new Date().toISOString();
+      try {
+        const res = await this.rpc.call(TOPICS.reports, 'report_state', {
+          agent_state: { agent_state: agentState(d.host, this.o, d.startFlag, d.plugged.size) }, time: reportTime(),
+        }, VERSIONS.reportState, { timeoutMs: Math.min(this.o.callTimeoutS, this.o.reportIntervalS) * 1000, context: adminContext(), namespace: null });
+        const result = typeof res === 'string' ? res : JSON.stringify(res);
+        this.lastReport.set(d.host.name, { at, result });
+        d.startFlag = false;
+        // The server had this agent down: it may have missed what the server sent meanwhile.
+        if (result === 'revived') {
+          this.o.log.warn({ host: d.host.name }, 'neutron agent: Neutron revived the agent; full resync');
+          void this.resync([d.host.name]);
+        }
+      } catch (err) {
+        this.lastReport.set(d.host.name, { at, error: (err as Error).message });
+        this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: report_state failed');
+      }
+    }
+  }
+
+  private view(host: string): AgentView {
+    return { host, served: this.served, topology: this.store.topology };
+  }
+
+  /** A cast from the server: mapped (per served host where the answer depends on it), applied whole. */
+  private onCast(m: Incoming): void {
+    const where = `${m.topic}${m.host ? `.${m.host}` : ''}: ${m.method}`;
+    const perHost = m.method === 'network_update' || m.method.startsWith('security_groups_');
+    const hosts = m.host ? [m.host] : perHost ? [...this.served] : [[...this.served][0]!];
+    for (const host of hosts) {
+      const mapped = this.applyMapped(() => mapCast(this.view(host), m.method, m.args), where);
+      if (!mapped) return;
+      for (const id of mapped.refetch) this.refetch(id);
+    }
+  }
+
+  /** Fetches a port again on the served host that has it plugged (if any: unplugged ports wait for their plug). */
+  private refetch(id: string): void {
+    for (const d of this.devices.values()) {
+      if (!d.plugged.has(id)) continue;
+      d.toFetch.add(id);
+      this.kick(d);
+    }
+  }
+
+  /** Maps and applies; a refusal is logged with its place. Returns the mapping, or undefined if refused. */
+  private applyMapped(map: () => Mapped, where: string): Mapped | undefined {
+    let mapped: Mapped;
+    try {
+      mapped = map();
+    } catch (err) {
+      if (!(err instanceof NeutronMapError)) throw err;
+      this.o.log.warn({ where, err: err.message }, `neutron agent: ${where}: refused, nothing changed: ${err.message}`);
+      return undefined;
+    }
+    for (const r of mapped.refused) this.o.log.warn({ where }, `neutron agent: ${where}: ${r}`);
+    return this.apply(mapped.events, where) ? mapped : undefined;
+  }
+
+  /** Applies events all or nothing (the store reports a rejection with its source). */
+  private apply(events: readonly (TopologyEvent | object)[], source: string): boolean {
+    if (events.length === 0) return true;
+    const rejected = this.store.applyBatch(events.map((e) => JSON.stringify(e)), `neutron:${source}`);
+    return rejected.length === 0;
+  }
+}
+
+function agentId(host: string): string {
+  return `ovs-agent-${host}`;
+}
+
+function obj(v: Json): { readonly [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+}
+
+function strings(v: Json | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}

@@ -1,0 +1,57 @@
+// Neutron's agent RPC as a topology source: the served hosts (from the hosts file) entered first,
+// one AMQP client, and the agent that maps what the server says into the store. The controller
+// hands the agent its hosts' plugged ports and converged states (ControllerOptions.onPlugged /
+// onConverged), which drive the device loop.
+import type { FirewallDriver } from '../../pipelines/options.js';
+import type { Logger } from '../log.js';
+import type { HostEvent } from '../topology/events.js';
+import type { Source } from '../topology/sources.js';
+import { TopologyStore, where } from '../topology/store.js';
+import { NeutronAgent } from './agent.js';
+import { NeutronRpc, QueueOptions, redactUrl } from './rpc.js';
+
+export interface NeutronSourceOptions {
+  /** The broker, credentials included (never logged). */
+  readonly url: string;
+  /** The hosts spoken for, and their lines as read (entered into the store as the topology's hosts). */
+  readonly hosts: readonly HostEvent[];
+  readonly hostLines: readonly string[];
+  /** Where the host lines came from (for errors). */
+  readonly hostsFile: string;
+  readonly queues?: Partial<QueueOptions>;
+  readonly exchange?: string;
+  readonly ca?: Buffer;
+  readonly reportIntervalS: number;
+  readonly callTimeoutS: number;
+  readonly arpResponder: boolean;
+  readonly firewall: FirewallDriver;
+  readonly datapathType: string;
+  readonly log: Logger;
+}
+
+export interface NeutronSource extends Source {
+  readonly agent: NeutronAgent;
+}
+
+export async function neutronSource(store: TopologyStore, o: NeutronSourceOptions): Promise<NeutronSource> {
+  const bad = store.applyBatch(o.hostLines, o.hostsFile);
+  if (bad.length) throw new Error(`--neutron-hosts ${o.hostsFile}: ${bad.map((r) => `${where(r)}: ${r.error}`).join('; ')}`);
+  const rpc = await NeutronRpc.connect({
+    url: o.url, log: o.log, ...(o.queues ? { queues: o.queues } : {}), ...(o.exchange ? { exchange: o.exchange } : {}), ...(o.ca ? { tls: { ca: o.ca } } : {}),
+  });
+  const agent = new NeutronAgent(rpc, store, {
+    hosts: o.hosts, reportIntervalS: o.reportIntervalS, callTimeoutS: o.callTimeoutS, l2pop: true,
+    arpResponder: o.arpResponder, firewall: o.firewall, datapathType: o.datapathType, log: o.log,
+  });
+  const stop = async (): Promise<void> => {
+    agent.stop();
+    await rpc.close();
+  };
+  try {
+    await agent.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name: `neutron-rpc ${redactUrl(o.url)} for ${o.hosts.map((h) => h.name).join(', ')}`, agent, stop };
+}

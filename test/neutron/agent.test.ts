@@ -1,0 +1,175 @@
+// ofctl-ts in neutron-openvswitch-agent's place, against Debian's real neutron-server and RabbitMQ
+// and two sandboxed OVS hosts (issue 17). Everything is driven through Neutron's REST API only, as
+// an operator or Nova would: one controller per hypervisor (as the agent runs), each speaking for
+// its host on the bus. Checked: both hosts register as alive "Open vSwitch agent"s; ports bound to
+// them and plugged into br-int go ACTIVE; each host's topology is what the REST API says (its own
+// ports with their Neutron ids, the other's through l2pop) and its flows are what the pipelines
+// render for it; a rule added to a group reaches the firewall flows; deleting a port removes it, and
+// only it, on both hosts; unplugging makes it DOWN.
+import { expect } from 'chai';
+import { Controller } from '../../lib/controller/controller.js';
+import { createLogger } from '../../lib/log.js';
+import { neutronSource, NeutronSource } from '../../lib/neutron/source.js';
+import { HostEvent, parseEventLine } from '../../lib/topology/events.js';
+import { remotePortId } from '../../lib/topology/neutron-map.js';
+import { TopologyStore } from '../../lib/topology/store.js';
+import { renderText } from '../../pipelines/index.js';
+import { pipelineOptions } from '../../pipelines/options.js';
+import { NeutronApi, Port } from '../../testing/neutron-api.js';
+import { NeutronServer } from '../../testing/neutron-server.js';
+import { RabbitMq } from '../../testing/rabbitmq.js';
+import { OvsSandbox } from '../../testing/sandbox.js';
+import { eventually, freePort } from '../../testing/wait.js';
+
+const pipeline = pipelineOptions({ l2pop: true, arpResponder: true, firewall: 'openvswitch', controllerId: 'neutron-e2e' });
+
+/** One hypervisor: its OVS, and an ofctl-ts controller speaking for it on Neutron's bus. */
+interface Hv {
+  readonly name: string;
+  readonly tunnelIp: string;
+  readonly ovs: OvsSandbox;
+  readonly store: TopologyStore;
+  readonly source: NeutronSource;
+  readonly ctl: Controller;
+}
+
+async function hypervisor(name: string, tunnelIp: string, amqpUrl: string): Promise<Hv> {
+  const ovs = await OvsSandbox.start({});
+  const line = JSON.stringify({ type: 'host', name, tunnelIp, ovsdb: `unix:${ovs.dbSock}` });
+  const store = new TopologyStore();
+  const log = createLogger(`neutron-${name}`, process.env.OFCTL_TS_LOG ?? 'warn');
+  const source = await neutronSource(store, {
+    url: amqpUrl, hosts: [parseEventLine(line) as HostEvent], hostLines: [line], hostsFile: `${name}.hosts`,
+    reportIntervalS: 5, callTimeoutS: 30, arpResponder: true, firewall: 'openvswitch', datapathType: 'netdev', log,
+  });
+  const port = await freePort();
+  const ctl = new Controller(store, {
+    listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline, log,
+    setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
+    onPlugged: (h, ids) => source.agent.plugged(h, ids), onConverged: (h, s) => source.agent.converged(h, s),
+  });
+  await ctl.start();
+  await eventually(() => ['br-int', 'br-tun'].every((b) => ctl.status().hosts[0]?.bridges[b]?.connected), `${name}'s bridges to connect`);
+  return { name, tunnelIp, ovs, store, source, ctl };
+}
+
+/** Plugs a VM interface into br-int as Nova's os-vif does (iface-id, attached-mac). */
+async function plug(hv: Hv, tap: string, p: Port): Promise<void> {
+  await hv.ovs.vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal',
+    `external_ids:iface-id=${p.id}`, `external_ids:attached-mac=${p.mac_address}`, 'external_ids:iface-status=active', `external_ids:vm-uuid=vm-${tap}`);
+}
+
+/** Each bridge's flows are exactly what the pipelines render for the host's state. */
+async function flowsAreRendered(hv: Hv): Promise<void> {
+  await hv.ctl.idle();
+  const state = hv.ctl.agents.get(hv.name)!.state!;
+  for (const b of ['br-int', 'br-tun'] as const) expect(await hv.ovs.dumpFlowsSorted(b), `${hv.name} ${b}`).to.deep.equal(renderText(state, b, pipeline));
+}
+
+describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server (issue 17)', function () {
+  this.timeout(300_000);
+  let rabbit: RabbitMq;
+  let server: NeutronServer;
+  let api: NeutronApi;
+  let hv1: Hv;
+  let hv2: Hv;
+  let net: string;
+  let vni: number;
+  let sg: string;
+  let p1: Port;
+  let p2: Port;
+
+  before(async () => {
+    rabbit = await RabbitMq.start();
+    server = await NeutronServer.start({ amqpUrl: rabbit.url });
+    api = new NeutronApi(server.url);
+    hv1 = await hypervisor('hv1', '10.0.0.1', rabbit.url);
+    hv2 = await hypervisor('hv2', '10.0.0.2', rabbit.url);
+  });
+  after(async () => {
+    for (const hv of [hv1, hv2]) {
+      await hv?.source.stop();
+      await hv?.ctl.stop();
+      await hv?.ovs.stop();
+    }
+    await server?.stop();
+    await rabbit?.stop();
+  });
+
+  it('registers each host as an alive "Open vSwitch agent" with the configurations the real agent reports', async () => {
+    await eventually(async () => (await api.listAgents()).filter((a) => a.alive).length === 2, 'both agents alive');
+    const agents = await api.listAgents();
+    for (const hv of [hv1, hv2]) {
+      const a = agents.find((x) => x.host === hv.name)!;
+      expect(a.agent_type).to.equal('Open vSwitch agent');
+      expect(a.binary).to.equal('neutron-openvswitch-agent');
+      expect(a.configurations).to.include({ tunneling_ip: hv.tunnelIp, l2_population: true, arp_responder_enabled: true, integration_bridge: 'br-int' });
+      expect(a.configurations.tunnel_types).to.deep.equal(['vxlan']);
+    }
+  });
+
+  it('binds ports to the hosts, makes them ACTIVE once plugged and programmed, and each host holds what the API says', async () => {
+    const network = await api.createNetwork({ name: 'red' });
+    net = network.id;
+    vni = network['provider:segmentation_id']!;
+    await api.createSubnet({ network: net, cidr: '192.168.77.0/24' });
+    sg = (await api.createSecurityGroup({ name: 'web' })).id;
+    await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22 });
+    p1 = await api.createPort({ network: net, hostId: 'hv1', securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: 'vm-1' });
+    p2 = await api.createPort({ network: net, hostId: 'hv2', securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: 'vm-2' });
+    expect(p1['binding:vif_type']).to.equal('ovs');
+    expect(p1['binding:vif_details']).to.include({ bridge_name: 'br-int', ovs_hybrid_plug: false });
+    await plug(hv1, 'tap1', p1);
+    await plug(hv2, 'tap2', p2);
+    await eventually(async () => (await api.getPort(p1.id)).status === 'ACTIVE' && (await api.getPort(p2.id)).status === 'ACTIVE', 'both ports ACTIVE');
+
+    // What each host's topology holds, from the API's own answers.
+    const t1 = hv1.store.topology;
+    expect(t1.networks.get(net)).to.deep.include({ id: net, vni });
+    expect(t1.ports.get(p1.id)).to.deep.include({
+      host: 'hv1', network: net, mac: p1.mac_address, fixedIps: p1.fixed_ips.map((f) => f.ip_address), portSecurity: true, securityGroups: [sg],
+    });
+    await eventually(() => hv1.store.topology.ports.has(remotePortId(net, p2.mac_address)), 'hv1 to learn hv2\'s port from l2pop');
+    // Neutron names no host in tunnel_update: a host first seen there is named by its tunnel IP.
+    const at2 = [...hv1.store.topology.hosts.values()].find((h) => h.tunnelIp === '10.0.0.2')!;
+    expect(hv1.store.topology.ports.get(remotePortId(net, p2.mac_address))).to.deep.include({
+      host: at2.name, network: net, mac: p2.mac_address, fixedIps: p2.fixed_ips.map((f) => f.ip_address),
+    });
+    const rules = hv1.store.topology.securityGroups.get(sg)!.rules;
+    expect(rules).to.deep.include({ direction: 'ingress', ethertype: 'IPv4', protocol: 6, portRangeMin: 22, portRangeMax: 22 });
+    await eventually(() => hv2.store.topology.ports.has(remotePortId(net, p1.mac_address)), 'hv2 to learn hv1\'s port from l2pop');
+    for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
+    // The port's VLAN tag and its tunnel to the other host are there.
+    expect((await hv1.ovs.vsctl('get', 'Port', 'tap1', 'tag')).trim()).to.match(/^[1-9]\d*$/);
+    expect((await hv1.ovs.vsctl('list-ports', 'br-tun')).split('\n')).to.include('vxlan-0a000002');
+  });
+
+  it('a rule added to a security group reaches the firewall flows of the hosts with its ports', async () => {
+    await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 8080, portRangeMax: 8080 });
+    for (const hv of [hv1, hv2]) {
+      await eventually(() => hv.store.topology.securityGroups.get(sg)!.rules.some((r) => r.portRangeMin === 8080), `${hv.name} to get the rule`);
+      await flowsAreRendered(hv);
+      expect((await hv.ovs.dumpFlowsSorted('br-int')).some((l) => l.includes('tp_dst=8080'))).to.equal(true);
+    }
+  });
+
+  it('deleting a port removes it, and nothing else, on both hosts', async () => {
+    const before1 = hv1.store.snapshot();
+    const before2 = hv2.store.snapshot();
+    await api.deletePort(p2.id);
+    await eventually(() => !hv2.store.topology.ports.has(p2.id) && !hv1.store.topology.ports.has(remotePortId(net, p2.mac_address)), 'both hosts to drop the port');
+    const gone = (snap: string, id: string): string[] => snap.split('\n').filter((l) => l && !l.includes(`"id":"${id}"`));
+    expect(hv1.store.snapshot().split('\n').filter(Boolean)).to.deep.equal(gone(before1, remotePortId(net, p2.mac_address)));
+    expect(hv2.store.snapshot().split('\n').filter(Boolean)).to.deep.equal(gone(before2, p2.id));
+    for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
+    for (const hv of [hv1, hv2]) {
+      expect((await hv.ovs.dumpFlowsSorted('br-int')).concat(await hv.ovs.dumpFlowsSorted('br-tun')).filter((l) => l.includes(p2.mac_address)), hv.name).to.deep.equal([]);
+    }
+  });
+
+  it('unplugging a port makes it DOWN', async () => {
+    await hv1.ovs.vsctl('del-port', 'br-int', 'tap1');
+    await eventually(async () => (await api.getPort(p1.id)).status === 'DOWN', 'port DOWN');
+    await flowsAreRendered(hv1);
+  });
+});
