@@ -41,7 +41,8 @@ export interface FirewallState {
   readonly groups: ReadonlyMap<string, SecurityGroup>;
   /**
    * The members of each group a protected local port's rule names as its remote group, by group id:
-   * every port Neutron has in the group, on any host, plugged or not (Neutron's DB membership).
+   * every port Neutron has in the group, on any host, plugged or not (Neutron's DB membership), and
+   * the group's memberIps (members its source knows beyond the topology's ports: Neutron's sg_member_ips).
    */
   readonly members: ReadonlyMap<string, GroupMembers>;
   /**

@@ -6,7 +6,9 @@
 //    "mac":"fa:16:3e:83:95:fa","fixedIps":["10.0.0.5"],"allowedAddressPairs":[{"ip":"10.0.0.128/25"}],
 //    "securityGroups":["web"]}
 //   {"type":"securityGroup","id":"web","rules":[{"direction":"ingress","ethertype":"IPv4","protocol":"tcp",
-//    "portRangeMin":22,"portRangeMax":22,"remoteIpPrefix":"0.0.0.0/0"}]}
+//    "portRangeMin":22,"portRangeMax":22,"remoteIpPrefix":"0.0.0.0/0"}],"memberIps":["10.0.0.80"]}
+//   (memberIps, optional: members beyond the topology's ports, e.g. Neutron's sg_member_ips for ports
+//    on hosts this controller does not serve; addresses or CIDRs, not /0; omitted = none)
 //   {"type":"remove","kind":"port","id":"<port id>"}        (kind: host | network | port | securityGroup)
 //
 // Every object may carry "rev" (a non-negative integer): an event whose rev is not newer than the
@@ -58,6 +60,13 @@ export interface SecurityGroupEvent {
   readonly rules: readonly SecurityGroupRule[];
   /** Neutron's OVS firewall installs stateful flows even for `stateful: false`; kept, said, not acted on. */
   readonly stateful: boolean;
+  /**
+   * Members this source knows beyond the topology's ports, e.g. Neutron's sg_member_ips for ports on
+   * hosts this controller does not serve: addresses or CIDRs (not /0: an any-address member needs its
+   * port's MAC, which such a list does not give), normalised as address pairs are, sorted, once each.
+   * Omitted when none. A rule naming the group as remote admits these and its ports' addresses.
+   */
+  readonly memberIps?: readonly string[];
   readonly rev?: number;
 }
 
@@ -156,7 +165,8 @@ function ip(v: unknown, k: string): string {
   if (typeof v !== 'string' || !(isIpv4(v) || isIpv6(v))) fail(`"${k}" ${JSON.stringify(v)} is not an IPv4 or IPv6 address`);
   const why = unusableHostAddress(v);
   if (why) fail(`"${k}" ${v} is ${why}, not a host address`);
-  return v.toLowerCase();
+  // IPv6 in its canonical text (as Neutron's netaddr keeps it): one address, one spelling.
+  return isIpv4(v) ? v : formatIpv6(parseIpv6(v));
 }
 
 /** Why an address cannot be a port's or a tunnel endpoint's own address, or undefined. */
@@ -205,6 +215,36 @@ function cidr(v: unknown, k: string, fullBare: boolean, family?: 'IPv4' | 'IPv6'
   const net = value & ~hostBits;
   const out = v4 ? formatIpv4(net) : formatIpv6(net);
   return len === width && fullBare ? out : `${out}/${len}`;
+}
+
+/**
+ * An address, or a CIDR as Neutron allows in address pairs and group members: host bits zeroed, a
+ * full-length prefix written as its address (10.0.0.5/32 is 10.0.0.5), which must be a host's.
+ */
+function addressOrPrefix(v: unknown, k: string): string {
+  const a = typeof v === 'string' && v.includes('/') ? cidr(v, k, true) : v;
+  return typeof a === 'string' && a.includes('/') ? a : ip(a, k);
+}
+
+/** One group member beyond the ports (memberIps[i] at `k`): an address or CIDR, normalised; not /0. */
+export function memberAddress(v: unknown, k: string): string {
+  const a = addressOrPrefix(v, k);
+  if (a.endsWith('/0')) fail(`"${k}" ${a} is any address: such a member needs its port's MAC (an address pair of the port), which a member list does not give`);
+  return a;
+}
+
+/** memberIps: addresses or CIDRs, not /0, no repeats once normalised; sorted (undefined: none). */
+function memberIps(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) fail('"memberIps" must be an array of addresses or CIDRs');
+  const out = v.map((x, i) => memberAddress(x, `memberIps[${i}]`));
+  const seen = new Map<string, number>();
+  out.forEach((a, i) => {
+    const j = seen.get(a);
+    if (j !== undefined) fail(`"memberIps[${i}]" ${a === v[i] ? a : `${String(v[i])} (${a})`} repeats memberIps[${j}]`);
+    seen.set(a, i);
+  });
+  return out.length ? sortAddresses(out) : undefined;
 }
 
 /** Addresses and CIDRs deduplicated and in numeric order (address, then prefix length). */
@@ -336,10 +376,7 @@ function validateEvent(v: unknown): TopologyEvent {
         allowedAddressPairs: pairs.map((p, i) => {
           const po = obj(p);
           only(po, ['ip', 'mac']);
-          // An address, or a CIDR as Neutron allows (host bits zeroed; a full-length one is its address).
-          const at = `allowedAddressPairs[${i}].ip`;
-          const pair = typeof po.ip === 'string' && po.ip.includes('/') ? cidr(po.ip, at, true) : po.ip;
-          return { ip: typeof pair === 'string' && pair.includes('/') ? pair : ip(pair, at),
+          return { ip: addressOrPrefix(po.ip, `allowedAddressPairs[${i}].ip`),
             ...(po.mac !== undefined ? { mac: mac(po.mac, `allowedAddressPairs[${i}].mac`) } : {}) };
         }),
         portSecurity: (o.portSecurity as boolean | undefined) ?? true,
@@ -350,7 +387,7 @@ function validateEvent(v: unknown): TopologyEvent {
       };
     }
     case 'securityGroup': {
-      only(o, ['type', 'id', 'rules', 'stateful', 'rev']);
+      only(o, ['type', 'id', 'rules', 'stateful', 'memberIps', 'rev']);
       const rules = o.rules ?? [];
       if (!Array.isArray(rules)) fail('"rules" must be an array of rules');
       if (o.stateful !== undefined && typeof o.stateful !== 'boolean') fail('"stateful" must be true or false');
@@ -362,7 +399,9 @@ function validateEvent(v: unknown): TopologyEvent {
         if (j !== undefined) fail(`"rules[${i}]" repeats rules[${j}] (Neutron refuses a duplicate rule)`);
         seen.set(key, i);
       });
-      return { type: 'securityGroup', id: name(o, 'id'), rules: valid, stateful: (o.stateful as boolean | undefined) ?? true, ...rev(o) };
+      const members = memberIps(o.memberIps);
+      return { type: 'securityGroup', id: name(o, 'id'), rules: valid, stateful: (o.stateful as boolean | undefined) ?? true,
+        ...(members ? { memberIps: members } : {}), ...rev(o) };
     }
     case 'remove': {
       only(o, ['type', 'kind', 'id', 'rev']);

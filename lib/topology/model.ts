@@ -15,7 +15,10 @@ export type SecurityGroup = Omit<SecurityGroupEvent, 'type'>;
  */
 export type MemberAddress = string | { readonly address: string; readonly mac: string };
 
-/** A group's members: the addresses of its ports, on every host, sorted (any-address pairs last), once each. */
+/**
+ * A group's members: the addresses of its ports, on every host, and its memberIps, sorted (any-address
+ * pairs last), once each.
+ */
 export interface GroupMembers {
   readonly v4: readonly MemberAddress[];
   readonly v6: readonly MemberAddress[];
@@ -42,7 +45,7 @@ export class Topology {
   private readonly groupHosts = new Map<string, Map<string, number>>();
   /** Security group R -> the groups whose rules name R as remote group (R itself when it names itself). */
   private readonly namedBy = new Map<string, Set<string>>();
-  /** membersOf's answer per group, until a port of the group changes (shared by every host's state). */
+  /** membersOf's answer per group, until a port of the group or its memberIps change (shared by every host's state). */
   private readonly membersCache = new Map<string, GroupMembers>();
   /** portsOn/portsIn's sorted answer per index entry, until that entry changes (asked at every pass). */
   private readonly orderedCache = new WeakMap<ReadonlyMap<string, Port>, readonly Port[]>();
@@ -118,12 +121,13 @@ export class Topology {
 
   /**
    * A group's members: every address (fixed IPs, address-pair IPs and CIDRs) of its ports on every
-   * host, split v4/v6, sorted, once each. The same object while no port of the group changes.
+   * host and its memberIps (members the source knows beyond those ports), split v4/v6, sorted, once
+   * each. The same object while neither a port of the group nor its memberIps change.
    */
   membersOf(group: string): GroupMembers {
     let m = this.membersCache.get(group);
     if (!m) {
-      const all: string[] = [];
+      const all: string[] = [...(this.securityGroups.get(group)?.memberIps ?? [])];
       const anyAddress = new Map<string, { address: string; mac: string }>();
       for (const p of this.portsInGroup(group)) {
         all.push(...p.fixedIps);
@@ -236,6 +240,8 @@ export class Topology {
         if (old) this.nameRemotes(old, -1);
         this.securityGroups.set(e.id, group);
         this.nameRemotes(group, 1);
+        // Its members change with its memberIps alone (both sorted, once each): the rest keeps membersOf's object.
+        if (String(old?.memberIps ?? []) !== String(group.memberIps ?? [])) this.membersCache.delete(e.id);
         this.touchGroup(e.id, touched);
         return true;
       }

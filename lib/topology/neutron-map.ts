@@ -4,7 +4,7 @@
 // method and the field, and yields no event. What is well formed but not supported (not vxlan,
 // admin down, ...) is listed in `refused` with its reason, and nothing is made of it.
 import { createHash } from 'node:crypto';
-import { HostEvent, parseEventLine, PortEvent, SecurityGroupEvent, SecurityGroupRule, TopologyError, TopologyEvent } from './events.js';
+import { HostEvent, memberAddress, parseEventLine, PortEvent, SecurityGroupEvent, SecurityGroupRule, TopologyError, TopologyEvent } from './events.js';
 import { Port, SecurityGroup, Topology } from './model.js';
 import { groupsInOrder } from './store.js';
 
@@ -31,9 +31,6 @@ export interface Mapped {
   /** Port ids to fetch again (device details and security-group info), as the real agent does. */
   readonly refetch: readonly string[];
 }
-
-/** `sg_member_ips`: a remote group's member addresses as Neutron's DB has them. */
-export type MemberIps = ReadonlyMap<string, { readonly IPv4: readonly string[]; readonly IPv6: readonly string[] }>;
 
 type Obj = Record<string, unknown>;
 
@@ -68,6 +65,16 @@ class Reader {
   bool(v: unknown, path: string): boolean {
     if (typeof v !== 'boolean') this.fail(path, 'must be true or false');
     return v;
+  }
+
+  /** A value through one of the topology's validators, which names its path in its error. */
+  valid<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof TopologyError)) throw err;
+      throw new NeutronMapError(`${this.method}: ${err.message}`);
+    }
   }
 
   /** An event run through the topology's own validation (normalised as a JSON line would be). */
@@ -127,21 +134,47 @@ function sgRule(r: Reader, v: unknown, at: string): { rule: Obj; stateful?: bool
  * device's groups and the remote groups' member IPs. A group no rule of which is in the reply and
  * that the topology lacks, but that a rule names as remote group, is entered with no rules: the
  * model needs a named group to exist, and no port here is in it (its rules matter to its ports'
- * hosts only; their own agent's reply brings them). The devices' own `security_group_rules` are
- * Neutron's provider rules (DHCP, RA); like Neutron's OVS firewall, our base flows hold those.
+ * hosts only; their own agent's reply brings them).
+ * `sg_member_ips` lists every member of each remote group the devices' groups' rules name, on every
+ * host (l2pop's remote ports carry no groups): each such group's event carries them as memberIps; a
+ * group the topology has and the reply names as remote only gets an event (its rules as they are,
+ * rev dropped) when they change. A group the reply gives without an sg_member_ips entry keeps the
+ * memberIps the topology has. A /0 member (its port's MAC, not given, would be needed) is refused.
+ * The devices' own `security_group_rules` are Neutron's provider rules (DHCP, RA); like Neutron's
+ * OVS firewall, our base flows hold those.
  */
 export function mapSecurityGroupInfo(view: AgentView, result: unknown): {
   readonly groups: readonly SecurityGroupEvent[];
   readonly portGroups: ReadonlyMap<string, readonly string[]>;
-  readonly members: MemberIps;
+  readonly refused: readonly string[];
 } {
   const r = new Reader('security_group_info_for_devices');
   const o = r.obj(result, 'result');
+  const known = view.topology.securityGroups;
   const portGroups = new Map<string, string[]>();
   for (const [id, d] of Object.entries(r.obj(o.devices, 'result.devices'))) {
     const at = `result.devices.${id}`;
     const dev = r.obj(d, at);
     portGroups.set(id, r.arr(dev.security_groups ?? [], `${at}.security_groups`).map((g, i) => r.str(g, `${at}.security_groups[${i}]`)));
+  }
+  const refused: string[] = [];
+  const members = new Map<string, string[]>();
+  for (const [id, m] of Object.entries(r.obj(o.sg_member_ips ?? {}, 'result.sg_member_ips'))) {
+    const at = `result.sg_member_ips.${id}`;
+    const mo = r.obj(m, at);
+    const list = (k: 'IPv4' | 'IPv6'): string[] => r.arr(mo[k] ?? [], `${at}.${k}`).flatMap((x, i) => {
+      const path = `${at}.${k}[${i}]`;
+      const given = r.str(x, path);
+      if (/\/0$/.test(given)) {
+        refused.push(`security group ${id}: member ${given} (any address) left out: it needs its port's MAC, which sg_member_ips does not give`);
+        return [];
+      }
+      const a = r.valid(() => memberAddress(given, path));
+      if (a.includes(':') !== (k === 'IPv6')) r.fail(path, `${given} is not an ${k} address`);
+      return [a];
+    });
+    // Once each: Neutron lists a fixed IP and another port's address pair of the same address (10.0.0.5/32) both.
+    members.set(id, [...new Set([...list('IPv4'), ...list('IPv6')])]);
   }
   const groups: SecurityGroup[] = [];
   const named = new Set<string>();
@@ -151,21 +184,29 @@ export function mapSecurityGroupInfo(view: AgentView, result: unknown): {
     const stateful = [...new Set(mapped.map((m) => m.stateful).filter((s) => s !== undefined))];
     if (stateful.length > 1) r.fail(at, 'has rules both stateful and not: a group is one or the other');
     for (const m of mapped) if (typeof m.rule.remoteGroupId === 'string') named.add(m.rule.remoteGroupId);
+    const memberIps = members.get(id) ?? known.get(id)?.memberIps;
     // A group without rules does not say whether it is stateful: Neutron's default (stateful) is kept.
-    groups.push({ id, rules: mapped.map((m) => m.rule) as unknown as SecurityGroupRule[], stateful: stateful[0] ?? true });
+    groups.push({ id, rules: mapped.map((m) => m.rule) as unknown as SecurityGroupRule[], stateful: stateful[0] ?? true, ...(memberIps ? { memberIps } : {}) });
   }
   const inReply = new Set(groups.map((g) => g.id));
-  const stubs: SecurityGroup[] = [...named].filter((g) => !inReply.has(g) && !view.topology.securityGroups.has(g))
-    .sort().map((id) => ({ id, rules: [], stateful: true }));
-  const events = (groupsInOrder([...stubs, ...groups]) as SecurityGroupEvent[]).map((e, i) => r.event(e, `result.security_groups.${e.id} (event ${i})`));
-  const members = new Map<string, { IPv4: string[]; IPv6: string[] }>();
-  for (const [id, m] of Object.entries(r.obj(o.sg_member_ips ?? {}, 'result.sg_member_ips'))) {
-    const at = `result.sg_member_ips.${id}`;
-    const mo = r.obj(m, at);
-    const list = (k: 'IPv4' | 'IPv6'): string[] => r.arr(mo[k] ?? [], `${at}.${k}`).map((x, i) => r.str(x, `${at}.${k}[${i}]`));
-    members.set(id, { IPv4: list('IPv4'), IPv6: list('IPv6') });
+  const stubs: SecurityGroup[] = [];
+  // Known groups named as remote whose members changed: their rules name known groups only, so they come last, whole.
+  const updates: SecurityGroupEvent[] = [];
+  for (const id of [...named].filter((g) => !inReply.has(g)).sort()) {
+    const memberIps = members.get(id);
+    const had = known.get(id);
+    if (!had) stubs.push({ id, rules: [], stateful: true, ...(memberIps ? { memberIps } : {}) });
+    else if (memberIps) {
+      const { rev: _rev, memberIps: was, ...rest } = had;
+      const e = r.event({ type: 'securityGroup', ...rest, memberIps }, `result.sg_member_ips.${id}`);
+      if (String(e.memberIps ?? []) !== String(was ?? [])) updates.push(e);
+    }
   }
-  return { groups: events, portGroups, members };
+  for (const id of members.keys()) {
+    if (!inReply.has(id) && !named.has(id)) refused.push(`security group ${id}: sg_member_ips lists its members, but no group of the reply names it as remote group; left out`);
+  }
+  const events = (groupsInOrder([...stubs, ...groups]) as SecurityGroupEvent[]).map((e, i) => r.event(e, `result.security_groups.${e.id} (event ${i})`));
+  return { groups: [...events, ...updates], portGroups, refused };
 }
 
 /**
@@ -174,11 +215,11 @@ export function mapSecurityGroupInfo(view: AgentView, result: unknown): {
  * segmentation_id), the groups, and local port events (host = this agent's). A device Neutron does
  * not know (`{device}` alone) is removed if we have it; failed devices are fetched again.
  */
-export function mapDevices(view: AgentView, details: unknown, sgInfo: unknown): Mapped & { readonly members: MemberIps } {
+export function mapDevices(view: AgentView, details: unknown, sgInfo: unknown): Mapped {
   const r = new Reader('get_devices_details_list_and_failed_devices');
   const o = r.obj(details, 'result');
   const sg = mapSecurityGroupInfo(view, sgInfo);
-  const refused: string[] = [];
+  const refused: string[] = [...sg.refused];
   const refetch = r.arr(o.failed_devices ?? [], 'result.failed_devices').map((d, i) => r.str(d, `result.failed_devices[${i}]`));
   const networks = new Map<string, number>();
   const ports: PortEvent[] = [];
@@ -216,7 +257,7 @@ export function mapDevices(view: AgentView, details: unknown, sgInfo: unknown): 
     }, at));
   });
   const nets = [...networks].map(([id, vni]) => r.event({ type: 'network', id, vni }, `result.devices (network ${id})`));
-  return { events: [...nets, ...sg.groups, ...ports, ...removes], refused, refetch, members: sg.members };
+  return { events: [...nets, ...sg.groups, ...ports, ...removes], refused, refetch };
 }
 
 /** A host event for a tunnel IP no host of the topology holds (never this agent's own, never a configured one). */
@@ -409,20 +450,4 @@ function mapFdbUpdate(r: Reader, view: AgentView, a: Obj): Mapped {
     }
   }
   return { events, refused, refetch: [] };
-}
-
-/**
- * What `sg_member_ips` lists that the topology's ports do not give (per group and family): our
- * model makes a group's members from its ports' securityGroups, and l2pop's remote ports carry no
- * groups, so members on other hosts are missing until their ports carry their groups.
- */
-export function memberGaps(t: Topology, members: MemberIps): Map<string, string[]> {
-  const gaps = new Map<string, string[]>();
-  for (const [g, m] of members) {
-    const have = t.membersOf(g);
-    const known = new Set([...have.v4, ...have.v6].map((a) => (typeof a === 'string' ? a : a.address)));
-    const missing = [...m.IPv4, ...m.IPv6].filter((a) => !known.has(a.toLowerCase()));
-    if (missing.length) gaps.set(g, missing);
-  }
-  return gaps;
 }

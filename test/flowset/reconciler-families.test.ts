@@ -11,7 +11,7 @@ import { OfConnection } from '../../lib/switch/connection.js';
 import { connectSwitch } from '../../lib/switch/target.js';
 import { pipelineDesired, renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
-import { l2popHost } from '../../testing/l2pop-host.js';
+import { l2popHost, securityGroupLine } from '../../testing/l2pop-host.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 
 const FIREWALL = pipelineOptions({ l2pop: true, arpResponder: true, firewall: 'openvswitch' });
@@ -90,6 +90,47 @@ describe('flow reconciler with flow families, on a real ovs-vswitchd', function 
     step(JSON.stringify({ ...remotes[1], securityGroups: ['sg-b'] }));
     expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 6, deleted: 0, flowMods: 6 });
     expect(r.size).to.equal(total + 6);
+    await holds();
+  });
+
+  it('a group\'s memberIps: an address added or removed sends its flows alone; one a port of the group also has counts once', async () => {
+    const r = await FlowReconciler.attach(await open(), { cookie: COOKIE });
+    expect((await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).flowMods).to.equal(0);
+    const total = r.size;
+    const sgA = JSON.parse(securityGroupLine('sg-a')) as Record<string, unknown>;
+    const members = (...memberIps: string[]): string => JSON.stringify({ ...sgA, memberIps });
+    const flowsOf = async (a: string): Promise<string[]> => (await ovs.dumpFlowsSorted('br-int')).filter((l) => l.includes(`nw_src=${a},`) || l.includes(`nw_src=${a} `));
+    // Two members on no port of ours (an address and a CIDR): each in each of the three sg-a networks, new and established.
+    step(members('10.99.0.7', '10.98.0.0/24'));
+    expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 12, modified: 0, deleted: 0, flowMods: 12 });
+    expect(await flowsOf('10.99.0.7')).to.have.length(6);
+    expect(await flowsOf('10.98.0.0/24')).to.have.length(6);
+    await holds();
+    // The same members again (the group's rules given anew): nothing to send.
+    step(members('10.98.0.0/24', '10.99.0.7'));
+    expect((await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).flowMods).to.equal(0);
+    // One removed: its 6 flows go, the other's stay.
+    step(members('10.98.0.0/24'));
+    expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 0, modified: 0, deleted: 6, flowMods: 6 });
+    expect(await flowsOf('10.99.0.7')).to.deep.equal([]);
+    await holds();
+    // A remote port's address in memberIps (6 flows), then the port joins sg-a too: the same member, nothing sent;
+    // out of memberIps while the port is in: nothing; the port leaves: its 6 flows go.
+    const port = remotes[2]!;
+    const [ip] = port.fixedIps as string[];
+    step(members('10.98.0.0/24', ip!));
+    expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 6, deleted: 0, flowMods: 6 });
+    step(JSON.stringify({ ...port, securityGroups: ['sg-a'] }));
+    expect((await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).flowMods).to.equal(0);
+    step(members('10.98.0.0/24'));
+    expect((await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).flowMods).to.equal(0);
+    expect(await flowsOf(ip!)).to.have.length(6);
+    step(JSON.stringify(port));
+    expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 0, deleted: 6, flowMods: 6 });
+    // The member list dropped: back to where the test began.
+    step(JSON.stringify(sgA));
+    expect(await r.reconcile(pipelineDesired(s, 'br-int', FIREWALL))).to.include({ added: 0, deleted: 6, flowMods: 6 });
+    expect(r.size).to.equal(total);
     await holds();
   });
 

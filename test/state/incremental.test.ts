@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { deriveHostState, HostState, HostStateOptions } from '../../lib/state/host-state.js';
 import { parseEventLine, TopologyError, TopologyEvent } from '../../lib/topology/events.js';
-import { Port, Topology } from '../../lib/topology/model.js';
+import { parseTopology, Port, Topology } from '../../lib/topology/model.js';
+import { TopologyStore } from '../../lib/topology/store.js';
 
 const HOSTS = ['me', 'h1', 'h2', 'h3', 'h4', 'h5'];
 const NETWORKS = 6;
@@ -50,6 +51,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   hints: fc.nat(2), ofports: fc.nat(3), branch: fc.boolean(),
 });
 
+const MEMBER_IPS = ['10.0.0.10', '10.5.0.1', '10.1.3.0/24', 'fd00::11', 'fd00::/64'];
+
 function portEvent(idx: number, b: number, c: number, d: number): TopologyEvent {
   const host = HOSTS[b % HOSTS.length]!;
   const net = c % NETWORKS;
@@ -74,7 +77,10 @@ function eventOf(s: Step, t: Topology): TopologyEvent | undefined {
       return { type: 'port', ...p, securityGroups: p.portSecurity ? [0, 1, 2].filter((g) => (s.d >> g) & 1).map((g) => `g${g}`) : [], mac: `fa:16:3e:${hex(3 + (s.b % 3))}:00:${hex(s.a % PORT_IDS)}` };
     }
     case 4: return t.ports.has(`p${s.a % PORT_IDS}`) ? { type: 'remove', kind: 'port', id: `p${s.a % PORT_IDS}` } : undefined;
-    case 5: return parseEventLine(JSON.stringify({ type: 'securityGroup', id: `g${s.a % GROUPS}`, rules: RULE_SETS(s.a % GROUPS)[s.b % 4] }));
+    case 5: { // a group's rules and members beyond its ports (some also ports' addresses: 10.0.0.10, 10.1.3.0/24, fd00::11)
+      const memberIps = MEMBER_IPS.filter((_, i) => (s.d >> i) & 1);
+      return parseEventLine(JSON.stringify({ type: 'securityGroup', id: `g${s.a % GROUPS}`, rules: RULE_SETS(s.a % GROUPS)[s.b % 4], ...(s.c % 3 ? { memberIps } : {}) }));
+    }
     case 6: return { type: 'network', id: `n${s.a % NETWORKS}`, vni: 100 + (s.a % NETWORKS) + NETWORKS * (s.b % 3) };
     case 7: return { type: 'host', name: HOSTS[1 + (s.a % 5)]!, tunnelIp: `10.9.${1 + (s.b % 3)}.${1 + (s.a % 5)}` };
     default: return undefined; // 8: nothing (an OVSDB update alone); 9: the topology cloned (below)
@@ -170,6 +176,9 @@ describe('host state: incremental derivation', () => {
         } catch (err) {
           if (!(err instanceof TopologyError)) throw err; // a refused event changes nothing
         }
+        // The members cache (kept across port and group events, clones too) equals members worked out afresh.
+        const afresh = parseTopology(new TopologyStore(t).snapshot());
+        for (let g = 0; g < GROUPS; g++) expect(t.membersOf(`g${g}`), `members of g${g}`).to.deep.equal(afresh.membersOf(`g${g}`));
         const opts = optionsOf(s, t, prev, sets);
         const fresh = (o: HostStateOptions): HostState => deriveHostState(t, 'me', { ...o, ...(prev?.firewall ? { conjHints: prev.firewall.conjBases } : {}) });
         if (s.branch && prev) {

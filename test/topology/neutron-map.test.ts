@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { deriveHostState } from '../../lib/state/host-state.js';
 import { TopologyEvent } from '../../lib/topology/events.js';
-import { AgentView, mapCast, mapDevices, mapTunnelSync, memberGaps, NeutronMapError, remotePortId } from '../../lib/topology/neutron-map.js';
+import { AgentView, mapCast, mapDevices, mapSecurityGroupInfo, mapTunnelSync, NeutronMapError, remotePortId } from '../../lib/topology/neutron-map.js';
 import { TopologyStore } from '../../lib/topology/store.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -43,9 +43,13 @@ describe('neutron-map: captured messages', () => {
     const [gid] = sgDev.security_groups as string[];
     const group = m.events.find((e) => e.type === 'securityGroup');
     const neutronRules = sgInfo.security_groups[gid!] as Json[];
+    // sg_member_ips: the group's members on every host (numeric order in the capture), 192.168.10.80 a port of hv2.
+    const memberIps = [...sgInfo.sg_member_ips[gid!].IPv4, ...sgInfo.sg_member_ips[gid!].IPv6] as string[];
+    expect(memberIps).to.deep.equal(['192.168.10.80', '192.168.10.155', '192.168.10.200']);
     expect(group).to.deep.equal({
       type: 'securityGroup', id: gid, stateful: true,
       rules: neutronRules.map((r) => ({ direction: r.direction, ethertype: r.ethertype, ...(r.remote_group_id ? { remoteGroupId: r.remote_group_id } : {}) })),
+      memberIps,
     });
     const port = m.events.find((e) => e.type === 'port');
     expect(port).to.deep.equal({
@@ -59,8 +63,53 @@ describe('neutron-map: captured messages', () => {
     expect(st.networks.map((n) => [n.id, n.vni])).to.deep.equal([[dev.network_id, dev.segmentation_id]]);
     expect(st.localPorts.map((p) => [p.id, p.ofport, p.securityGroups])).to.deep.equal([[dev.device, 7, [gid]]]);
     expect([...st.firewall!.groups.keys()]).to.deep.equal([gid]);
-    // sg_member_ips lists 192.168.10.80 too: a port of hv2, which no port of our topology gives (l2pop carries no groups).
-    expect(Object.fromEntries(memberGaps(s.topology, m.members))).to.deep.equal({ [gid!]: ['192.168.10.80'] });
+    // The group names itself as remote: its members are vm1's addresses (fixed and pair) and hv2's port,
+    // which no port of our topology gives (l2pop carries no groups), from sg_member_ips.
+    expect(st.firewall!.members.get(gid!)).to.deep.equal({ v4: memberIps, v6: [] });
+  });
+
+  it('sg_member_ips: stubs and known named groups get theirs, a reply group without an entry keeps its own, /0 refused, strays refused', () => {
+    const s = storeWith(['hv1', '10.0.0.1']);
+    const gid = Object.keys(sgInfo.security_groups)[0]!;
+    const sg = copy(sgInfo);
+    // gid's rules also name far (no port here, not in the reply) and near (known to the topology, not in the reply).
+    apply(s, [{ type: 'securityGroup', id: 'near', rules: [{ direction: 'egress', ethertype: 'IPv4' }], stateful: true, memberIps: ['10.3.0.1'], rev: 7 }]);
+    sg.security_groups[gid].push({ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: 'far', stateful: true },
+      { direction: 'ingress', ethertype: 'IPv6', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: 'near', stateful: true });
+    sg.sg_member_ips.far = { IPv4: ['10.2.0.9', '0.0.0.0/0', '10.2.0.0/24'], IPv6: ['FD00::9', '::/0'] };
+    // 10.3.0.2 twice: a port's fixed IP and another's address pair, as Neutron lists them (one member).
+    sg.sg_member_ips.near = { IPv4: ['10.3.0.1', '10.3.0.2', '10.3.0.2/32'], IPv6: [] };
+    sg.sg_member_ips.stray = { IPv4: ['10.4.0.1'], IPv6: [] };
+    const m = mapSecurityGroupInfo(view(s, 'hv1'), sg);
+    expect(m.refused).to.deep.equal([
+      'security group far: member 0.0.0.0/0 (any address) left out: it needs its port\'s MAC, which sg_member_ips does not give',
+      'security group far: member ::/0 (any address) left out: it needs its port\'s MAC, which sg_member_ips does not give',
+      'security group stray: sg_member_ips lists its members, but no group of the reply names it as remote group; left out',
+    ]);
+    const byId = (id: string): unknown => m.groups.filter((e) => e.id === id);
+    expect(byId('far')).to.deep.equal([{ type: 'securityGroup', id: 'far', rules: [], stateful: true, memberIps: ['10.2.0.0/24', '10.2.0.9', 'fd00::9'] }]);
+    // near keeps its rules; its rev goes (an event with it would be a replay).
+    expect(byId('near')).to.deep.equal([{ type: 'securityGroup', id: 'near', rules: [{ direction: 'egress', ethertype: 'IPv4' }], stateful: true, memberIps: ['10.3.0.1', '10.3.0.2'] }]);
+    expect(byId('stray')).to.deep.equal([]);
+    apply(s, m.groups);
+    expect(s.topology.membersOf('far')).to.deep.equal({ v4: ['10.2.0.0/24', '10.2.0.9'], v6: ['fd00::9'] });
+    expect(s.topology.membersOf('near')).to.deep.equal({ v4: ['10.3.0.1', '10.3.0.2'], v6: [] });
+    // The same reply again: near's members are as they were, no event for it.
+    expect(mapSecurityGroupInfo(view(s, 'hv1'), sg).groups.map((e) => e.id)).to.not.include('near');
+    // A reply without sg_member_ips for gid and far: gid keeps the members it has; far (a stub here, known now) gets no event.
+    const again = copy(sg);
+    delete again.sg_member_ips[gid];
+    delete again.sg_member_ips.far;
+    const n = mapSecurityGroupInfo(view(s, 'hv1'), again);
+    expect(n.groups.find((e) => e.id === gid)!.memberIps).to.deep.equal(['192.168.10.80', '192.168.10.155', '192.168.10.200']);
+    expect(n.groups.map((e) => e.id)).to.not.include('far');
+    apply(s, n.groups);
+    expect(s.topology.membersOf('far')).to.deep.equal({ v4: ['10.2.0.0/24', '10.2.0.9'], v6: ['fd00::9'] });
+    // Members gone from Neutron's list go from ours.
+    const fewer = copy(sg);
+    fewer.sg_member_ips[gid] = { IPv4: ['192.168.10.155'], IPv6: [] };
+    apply(s, mapSecurityGroupInfo(view(s, 'hv1'), fewer).groups);
+    expect(s.topology.membersOf(gid)).to.deep.equal({ v4: ['192.168.10.155'], v6: [] });
   });
 
   it('a remote prefix: source_ip_prefix on ingress and dest_ip_prefix on egress are the rule\'s remoteIpPrefix; protocol "6" is TCP', () => {
@@ -156,6 +205,11 @@ describe('neutron-map: malformed and unsupported input', () => {
     ['dest_ip_prefix on an ingress group rule', bad((_d, g) => { Object.values(g.security_groups as Json)[0].push({ direction: 'ingress', ethertype: 'IPv4', dest_ip_prefix: '10.0.0.0/8' }); }),
       /security_group_info_for_devices: "result\.security_groups\.[0-9a-f-]+\[4\]\.dest_ip_prefix" is not a remote prefix on an ingress rule/],
     ['an unknown rule member', bad((_d, g) => { Object.values(g.security_groups as Json)[0][0].remote_ip_prefix = '10.0.0.0/8'; }), /"result\.security_groups\.[0-9a-f-]+\[0\]\.remote_ip_prefix" is not a member/],
+    ['a bad member address', bad((_d, g) => { Object.values(g.sg_member_ips as Json)[0].IPv4[1] = '192.168.10.300'; }),
+      /security_group_info_for_devices: "result\.sg_member_ips\.[0-9a-f-]+\.IPv4\[1\]" "192\.168\.10\.300" is not an IPv4 or IPv6 address$/],
+    ['an IPv6 member in the IPv4 list', bad((_d, g) => { Object.values(g.sg_member_ips as Json)[0].IPv4.push('fd00::1'); }),
+      /"result\.sg_member_ips\.[0-9a-f-]+\.IPv4\[3\]" fd00::1 is not an IPv4 address/],
+    ['a member list not an array', bad((_d, g) => { Object.values(g.sg_member_ips as Json)[0].IPv6 = '::1'; }), /"result\.sg_member_ips\.[0-9a-f-]+\.IPv6" must be an array/],
     ['fdb entry of three', () => mapCast(v, 'add_fdb_entries', { fdb_entries: { n1: { segment_id: 5, network_type: 'vxlan', ports: { '10.0.0.9': [['fa:16:3e:00:00:01', '10.1.0.1', 'x']] } } } }),
       /add_fdb_entries: "args\.fdb_entries\.n1\.ports\.10\.0\.0\.9\[0\]" must be \[mac, ip\]/],
     ['fdb bad IP', () => mapCast(v, 'add_fdb_entries', { fdb_entries: { n1: { segment_id: 5, network_type: 'vxlan', ports: { '10.0.0.9': [['fa:16:3e:00:00:01', 'nope']] } } } }),

@@ -75,6 +75,18 @@ describe('security groups: events', () => {
     [port({ allowedAddressPairs: [{ ip: 'fd00::/129' }] }), /"allowedAddressPairs\[0\]\.ip" fd00::\/129: the prefix length must be 0\.\.128/],
     [port({ allowedAddressPairs: [{ ip: '10.0.0/24' }] }), /"allowedAddressPairs\[0\]\.ip" "10\.0\.0\/24" is not an IPv4 or IPv6 address or CIDR/],
     ['{"type":"remove","kind":"group","id":"web"}', /"kind" must be host, network, port or securityGroup/],
+    [group([], ',"memberIps":"10.0.0.5"'), /"memberIps" must be an array of addresses or CIDRs/],
+    [group([], ',"memberIps":["10.0.0.5","10.0.0.6","10.0.0"]'), /"memberIps\[2\]" "10\.0\.0" is not an IPv4 or IPv6 address$/],
+    [group([], ',"memberIps":["10.0.0.5",7]'), /"memberIps\[1\]" 7 is not an IPv4 or IPv6 address/],
+    [group([], ',"memberIps":["10.0.0.0/33"]'), /"memberIps\[0\]" 10\.0\.0\.0\/33: the prefix length must be 0\.\.32/],
+    [group([], ',"memberIps":["10.0.0.5","0.0.0.0/0"]'), /"memberIps\[1\]" 0\.0\.0\.0\/0 is any address: such a member needs its port's MAC .*which a member list does not give/],
+    [group([], ',"memberIps":["10.1.2.3/0"]'), /"memberIps\[0\]" 0\.0\.0\.0\/0 is any address/],
+    [group([], ',"memberIps":["::/0"]'), /"memberIps\[0\]" ::\/0 is any address/],
+    [group([], ',"memberIps":["127.0.0.1"]'), /"memberIps\[0\]" 127\.0\.0\.1 is loopback, not a host address/],
+    [group([], ',"memberIps":["224.0.0.5/32"]'), /"memberIps\[0\]" 224\.0\.0\.5 is multicast/],
+    [group([], ',"memberIps":["10.0.0.5","10.0.0.6","10.0.0.5/32"]'), /"memberIps\[2\]" 10\.0\.0\.5\/32 \(10\.0\.0\.5\) repeats memberIps\[0\]/],
+    [group([], ',"memberIps":["fd00::7","FD00:0::7"]'), /"memberIps\[1\]" FD00:0::7 \(fd00::7\) repeats memberIps\[0\]/],
+    [group([], ',"memberIps":["10.0.1.0/24","10.0.1.9/24"]'), /"memberIps\[1\]" 10\.0\.1\.9\/24 \(10\.0\.1\.0\/24\) repeats memberIps\[0\]/],
     // The model's refusals.
     [port({ securityGroups: ['web', 'nope'] }), /port p9: unknown security group nope/],
     [rule({ remoteGroupId: 'nope' }), /security group g: rules\[0\]\.remoteGroupId names unknown security group nope/],
@@ -135,8 +147,20 @@ describe('security groups: events', () => {
       { ip: '10.0.0.128/25' }, { ip: '10.0.0.9' }, { ip: 'fd00:0:0:1::/64', mac: 'fa:16:3e:aa:00:01' }, { ip: '10.0.0.44' },
     ]);
     expect(e.type === 'port' && e.securityGroups).to.deep.equal([]);
+    // IPv6 addresses in their canonical text, fixed IPs too: one address, one spelling (members count once, MACs' and IPs' uniqueness holds).
+    const v6 = parseEventLine(port({ fixedIps: ['FD00:0:0:0::7', '10.0.0.7'], allowedAddressPairs: [{ ip: 'fd00:0::8' }, { ip: 'FD00::9/128' }] }));
+    expect(v6.type === 'port' && [v6.fixedIps, v6.allowedAddressPairs]).to.deep.equal([['fd00::7', '10.0.0.7'], [{ ip: 'fd00::8' }, { ip: 'fd00::9' }]]);
+    const t = parseTopology(`${SG_BASE}\n${port({ fixedIps: ['fd00::7'] })}`);
+    expect(() => t.apply(parseEventLine(port({ id: 'p10', mac: 'fa:16:3e:00:00:0a', fixedIps: ['FD00:0::7'] })))).to.throw(TopologyError, /fixed IP fd00::7 is already port p9's/);
     // A full-length pair is an address like any other: a multicast one is refused as before.
     expect(() => parseEventLine(port({ allowedAddressPairs: [{ ip: '224.0.0.5/32' }] }))).to.throw(TopologyError, /is multicast, not a host address/);
+  });
+
+  it('reads memberIps normalised as address pairs are, in numeric order; none given or [] is no member list', () => {
+    const e = parseEventLine(group([], ',"memberIps":["10.0.0.9","10.0.0.5/32","FD00:0:0:1::7/64","FD00::7","10.1.2.3/24"]'));
+    expect(e).to.deep.equal({ type: 'securityGroup', id: 'g', rules: [], stateful: true, memberIps: ['10.0.0.5', '10.0.0.9', '10.1.2.0/24', 'fd00::7', 'fd00:0:0:1::/64'] });
+    expect(parseEventLine(group([], ',"memberIps":[]'))).to.deep.equal({ type: 'securityGroup', id: 'g', rules: [], stateful: true });
+    expect(parseEventLine(group([]))).to.not.have.property('memberIps');
   });
 
   it('a group may name itself as remote group; a change applied twice with the same rev is a replay', () => {
@@ -185,6 +209,40 @@ describe('security groups: the hosts a change touches', () => {
     expect(touched(t, '{"type":"remove","kind":"port","id":"pw"}')).to.deep.equal(['a', 'b']);
   });
 
+  it('a change of memberIps touches the hosts of the group and of the groups naming it; members on no port touch the same', () => {
+    const t = topology();
+    // web's members (not its rules) change: a (a port in web) and b (db names web); c has no group.
+    expect(touched(t, SG_BASE.split('\n')[5]!.replace(/}$/, ',"memberIps":["10.9.9.9"]}'))).to.deep.equal(['a', 'b']);
+    // A group no port is in, named by g, whose port is on c: c alone.
+    t.apply(parseEventLine('{"type":"securityGroup","id":"far","rules":[]}'));
+    t.apply(parseEventLine(rule({ remoteGroupId: 'far' })));
+    t.apply(parseEventLine('{"type":"port","id":"pc","network":"blue","host":"c","mac":"fa:16:3e:00:00:03","fixedIps":["10.1.0.3"],"securityGroups":["g"]}'));
+    expect(touched(t, '{"type":"securityGroup","id":"far","rules":[],"memberIps":["10.8.0.1","10.8.0.2"]}')).to.deep.equal(['c']);
+  });
+
+  it('membersOf: its ports\' addresses and its memberIps, sorted, once each; a new object only when either changes', () => {
+    const t = topology();
+    const web = SG_BASE.split('\n')[5]!;
+    const before = t.membersOf('web');
+    expect(before).to.deep.equal({ v4: ['10.0.0.1'], v6: [] });
+    // pw's 10.0.0.1 also in memberIps: once. A CIDR and IPv6 members join their families.
+    t.apply(parseEventLine(web.replace(/}$/, ',"memberIps":["10.0.0.1","10.7.0.0/16","fd00::9","10.0.0.200"]}')));
+    const m = t.membersOf('web');
+    expect(m).to.deep.equal({ v4: ['10.0.0.1', '10.0.0.200', '10.7.0.0/16'], v6: ['fd00::9'] });
+    // The same members with other rules: membersOf's object is kept (host state and member flows see no change).
+    t.apply(parseEventLine(web.replace('"portRangeMax":22', '"portRangeMax":23').replace(/}$/, ',"memberIps":["fd00::9","10.0.0.200","10.7.0.0/16","10.0.0.1"]}')));
+    expect(t.membersOf('web')).to.equal(m);
+    // 10.0.0.1 leaves memberIps: still pw's.
+    t.apply(parseEventLine(web.replace(/}$/, ',"memberIps":["10.7.0.0/16","fd00::9","10.0.0.200"]}')));
+    expect(t.membersOf('web')).to.not.equal(m);
+    expect(t.membersOf('web')).to.deep.equal(m);
+    // pw leaves web: only memberIps' addresses; memberIps dropped: no member.
+    t.apply(parseEventLine('{"type":"remove","kind":"port","id":"pw"}'));
+    expect(t.membersOf('web')).to.deep.equal({ v4: ['10.0.0.200', '10.7.0.0/16'], v6: ['fd00::9'] });
+    t.apply(parseEventLine(web));
+    expect(t.membersOf('web')).to.deep.equal({ v4: [], v6: [] });
+  });
+
   it('a clone keeps the group indexes and is independent of its original', () => {
     const t = topology();
     const c = t.clone();
@@ -218,13 +276,16 @@ describe('security groups: the hosts a change touches', () => {
 
   it('the snapshot replays to the same topology, groups naming each other included', () => {
     const t = topology();
-    // web now names db, which names web: neither can come first whole.
-    t.apply(parseEventLine('{"type":"securityGroup","id":"web","rules":[{"direction":"ingress","ethertype":"IPv4","remoteGroupId":"db"}],"rev":4}'));
+    // web now names db, which names web: neither can come first whole. Both have members beyond their ports.
+    t.apply(parseEventLine('{"type":"securityGroup","id":"web","rules":[{"direction":"ingress","ethertype":"IPv4","remoteGroupId":"db"}],"memberIps":["10.5.0.1"],"rev":4}'));
+    t.apply(parseEventLine(SG_BASE.split('\n')[6]!.replace(/}$/, ',"memberIps":["10.5.0.2","fd00::/64"]}')));
     const snap = new TopologyStore(t).snapshot();
     const back = parseTopology(snap);
     expect([...back.securityGroups]).to.deep.equal([...t.securityGroups]);
     expect([...back.ports]).to.deep.equal([...t.ports]);
     expect([...back.groupsNaming('web')].sort()).to.deep.equal(['db']);
     expect([...back.groupsNaming('db')].sort()).to.deep.equal(['db', 'web']);
+    expect(back.membersOf('web')).to.deep.equal({ v4: ['10.0.0.1', '10.5.0.1'], v6: [] });
+    expect(back.membersOf('db')).to.deep.equal({ v4: ['10.0.0.2', '10.5.0.2'], v6: ['fd00::/64'] });
   });
 });
