@@ -4,7 +4,7 @@
 // files and log live in a fresh directory. It runs in a process group of its own (the parent forks
 // its workers into it), so stop() ends exactly that group and nothing else, then removes the directory.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +18,8 @@ const API_PASTE = '/etc/neutron/api-paste.ini';
 /**
  * sqlite cannot run Neutron's migrations (`upgrade heads` fails: alembic cannot ALTER constraints in
  * SQLite), so the schema comes from Neutron's own models, as its unit tests do, and is then stamped
- * at the migration heads. One Python process for both: Neutron's imports are the slow part.
+ * at the migration heads. One Python process for both: Neutron's imports are the slow part. It is
+ * built once per test process (NeutronServer.prepare) and copied for each server.
  */
 const BUILD_DB = `
 import sys
@@ -50,9 +51,9 @@ export interface NeutronServerOptions {
 
 export class NeutronServer {
   private stopped = false;
-  /** Milliseconds from the start of the database build to the API's first 200 on GET /v2.0/networks. */
+  /** Milliseconds from start() (the database included) to the API's first 200 on GET /v2.0/networks. */
   startMs = 0;
-  /** Of startMs, the part spent building the sqlite database. */
+  /** Of startMs, the part spent waiting for the empty database (built once per process, then copied). */
   dbMs = 0;
 
   private constructor(
@@ -76,15 +77,26 @@ export class NeutronServer {
     return join(this.dir, 'neutron-server.log');
   }
 
+  /**
+   * Builds the empty database start() copies, once per process; a test may run it beside
+   * RabbitMq.start() since it needs no broker. Throws when neutron-server is not installed.
+   */
+  static prepare(): Promise<string> {
+    assertNeutronInstalled();
+    TEMPLATE ??= buildTemplate();
+    return TEMPLATE.promise;
+  }
+
   static async start(opts: NeutronServerOptions): Promise<NeutronServer> {
     assertNeutronInstalled();
+    const t0 = Date.now();
+    const template = await NeutronServer.prepare();
+    const dbMs = Date.now() - t0;
     const dir = mkdtempSync(join(opts.dir ?? tmpdir(), 'ofctl-ts-neutron-server-'));
     try {
       const port = await freePort();
+      copyFileSync(template, join(dir, 'neutron.sqlite'));
       const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl));
-      const t0 = Date.now();
-      await buildDatabase(dir, conf, ml2);
-      const dbMs = Date.now() - t0;
       // detached: a new session and process group led by the parent; its workers are forked into it.
       const child = spawn(SERVER, ['--config-file', conf, '--config-file', ml2], { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
@@ -216,13 +228,22 @@ function dbUrl(dir: string): string {
   return `sqlite:///${join(dir, 'neutron.sqlite')}`;
 }
 
-function buildDatabase(dir: string, conf: string, ml2: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, ['-c', BUILD_DB, dbUrl(dir), '--config-file', conf, '--config-file', ml2], { cwd: dir, timeout: 60_000 },
-      (err, _stdout, stderr) => err
-        ? reject(new Error(`building neutron-server's sqlite database (create_all + stamp heads) failed: ${err.message}\n${stderr.slice(-3000)}`))
-        : resolve());
+/** The empty database, in a directory of its own removed when the process exits. */
+let TEMPLATE: { dir: string; promise: Promise<string> } | undefined;
+
+function buildTemplate(): { dir: string; promise: Promise<string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-neutron-db-'));
+  const conf = join(dir, 'neutron.conf');
+  writeFileSync(conf, `[database]\nconnection = ${dbUrl(dir)}\n`);
+  const promise = new Promise<string>((resolve, reject) => {
+    execFile(PYTHON, ['-c', BUILD_DB, dbUrl(dir), '--config-file', conf], { cwd: dir, timeout: 120_000 }, (err, _stdout, stderr) => {
+      if (!err) return resolve(join(dir, 'neutron.sqlite'));
+      TEMPLATE = undefined; // the next start() tries again
+      rmSync(dir, { recursive: true, force: true });
+      reject(new Error(`building neutron-server's sqlite database (create_all + stamp heads) failed: ${err.message}\n${stderr.slice(-3000)}`));
+    });
   });
+  return { dir, promise };
 }
 
 /** Live (not zombie) processes whose process group is `pgid`, from /proc/PID/stat. */
@@ -254,4 +275,5 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 const LIVE = new Set<NeutronServer>();
 process.on('exit', () => {
   for (const s of LIVE) signalGroup(s.pid, 'SIGKILL');
+  if (TEMPLATE) rmSync(TEMPLATE.dir, { recursive: true, force: true });
 });

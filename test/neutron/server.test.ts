@@ -57,7 +57,8 @@ describe('testing/neutron-server: a real neutron-server on a private RabbitMQ', 
   let port: Port;
 
   before(async () => {
-    rabbit = await RabbitMq.start();
+    // The database needs no broker: built while RabbitMQ starts.
+    [rabbit] = await Promise.all([RabbitMq.start(), NeutronServer.prepare()]);
     server = await NeutronServer.start({ amqpUrl: rabbit.url });
     api = new NeutronApi(server.url);
     rpc = await NeutronRpc.connect({ url: rabbit.url, log: createLogger('test', 'warn') });
