@@ -101,6 +101,7 @@ export class NeutronServer {
       const child = spawn(SERVER, ['--config-file', conf, '--config-file', ml2], { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-8000); });
+      child.once('error', (e) => { stderr += `cannot run ${SERVER}: ${e.message}`; });
       const server = new NeutronServer(dir, port, child, () => stderr);
       LIVE.add(server);
       try {
@@ -122,7 +123,7 @@ export class NeutronServer {
   private async waitForApi(timeoutMs: number): Promise<void> {
     await eventually(async () => (await fetch(`${this.url}/v2.0/networks`, { signal: AbortSignal.timeout(2000) })).status === 200,
       `neutron-server to answer GET ${this.url}/v2.0/networks with 200`, timeoutMs, async () => {
-        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) {
           throw new Error(`neutron-server exited (${this.child.exitCode ?? this.child.signalCode}) before its API answered; stderr: ${this.stderr() || '(empty)'}`);
         }
       }, 200);

@@ -31,6 +31,13 @@ function ovsAgentState(host: string, tunnelIp: string): JsonObject {
   };
 }
 
+/** neutron.api.rpc.callbacks.resources.LOCAL_RESOURCE_VERSIONS of 21.0.0, sent in the agent's first report. */
+const RESOURCE_VERSIONS: JsonObject = {
+  QosPolicy: '1.10', Trunk: '1.1', SubPort: '1.0', Port: '1.7', Subnet: '1.1', Network: '1.1', SecurityGroup: '1.5',
+  SecurityGroupRule: '1.2', Log: '1.0', PortForwarding: '1.3', ConntrackHelper: '1.0', AddressGroup: '1.2',
+  LocalIPAssociation: '1.0', NDPProxy: '1.0', Agent: '1.1',
+};
+
 /** datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%S.%f'): UTC, microseconds, no zone. */
 function neutronTime(d = new Date()): string {
   return `${d.toISOString().slice(0, -1)}000`;
@@ -97,8 +104,11 @@ describe('testing/neutron-server: a real neutron-server on a private RabbitMQ', 
   });
 
   it('report_state (q-reports-plugin 1.2) registers hv1 as an alive Open vSwitch agent; the port then binds as ovs', async () => {
-    const status = await rpc.call('q-reports-plugin', 'report_state',
-      { agent_state: { agent_state: ovsAgentState(HOST, TUNNEL_IP) }, time: neutronTime() }, '1.2', CALL);
+    // The agent's first call, before it reports.
+    expect(await rpc.call('q-reports-plugin', 'has_alive_neutron_server', {}, '1.2', CALL)).to.equal(true);
+    // First report as the agent sends it: with a uuid and its resource versions (dropped from later reports).
+    const first = { ...ovsAgentState(HOST, TUNNEL_IP), uuid: '3f0d6c1e-3b7a-4a53-9a59-0d1f3c0e2b11', resource_versions: RESOURCE_VERSIONS };
+    const status = await rpc.call('q-reports-plugin', 'report_state', { agent_state: { agent_state: first }, time: neutronTime() }, '1.2', CALL);
     expect(status).to.equal('new');
     const agents = await api.listAgents();
     const agent = agents.find((a) => a.host === HOST);
