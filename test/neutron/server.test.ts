@@ -4,7 +4,9 @@
 // neutron/agent/rpc.py and the OVS agent send them). One broker and one server for the whole file;
 // the cases run in order on the same network and port.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { JsonObject } from '../../codecs/oslo/envelope.js';
 import { createLogger } from '../../lib/log.js';
 import { NeutronRpc } from '../../lib/neutron/rpc.js';
@@ -154,6 +156,20 @@ describe('testing/neutron-server: a real neutron-server on a private RabbitMQ', 
       { devices_up: [port.id], devices_down: [], agent_id: AGENT_ID, host: HOST, refresh_tunnels: true }, '1.9', CALL);
     expect(r).to.deep.equal({ devices_up: [port.id], failed_devices_up: [], devices_down: [], failed_devices_down: [] });
     await eventually(async () => (await api.getPort(port.id)).status === 'ACTIVE', `port ${port.id} ACTIVE`, 10_000);
+  });
+
+  it('a server that dies before its API answers is reported with its traceback, and leaves nothing behind', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ofctl-ts-rig-test-'));
+    try {
+      const err = await NeutronServer.start({ amqpUrl: 'amqp://guest:guest@127.0.0.1:notaport/', dir: parent })
+        .then(async (s) => { await s.stop(); return undefined; }, (e: unknown) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect((err as Error).message).to.match(/^neutron-server exited \(1\) before its API answered/);
+      expect((err as Error).message).to.include("ValueError: invalid literal for int() with base 10: 'notaport'");
+      expect(readdirSync(parent)).to.deep.equal([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('stop() ends every process of the server, and only those', async () => {
