@@ -186,8 +186,8 @@ function spawnServer(env: NodeJS.ProcessEnv, dir: string): ChildProcess {
   return spawn(SERVER, [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A TCP connect to 127.0.0.1:port succeeds. */
-function listening(port: number): Promise<boolean> {
+/** Connects to 127.0.0.1:port and lets `connected` decide; false on an error or after 1 s. */
+function probe(port: number, connected: (sock: Socket, done: (ok: boolean) => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = new Socket();
     const done = (ok: boolean): void => {
@@ -196,22 +196,20 @@ function listening(port: number): Promise<boolean> {
     };
     sock.setTimeout(1000, () => done(false));
     sock.once('error', () => done(false));
-    sock.connect(port, '127.0.0.1', () => done(true));
+    sock.connect(port, '127.0.0.1', () => connected(sock, done));
   });
+}
+
+/** A TCP connect succeeds (the amqps listener: no TLS handshake needed to know it listens). */
+function listening(port: number): Promise<boolean> {
+  return probe(port, (_sock, done) => done(true));
 }
 
 /** Connects, sends "AMQP\0\0\9\1", and expects a method frame back (type 1). */
 function amqpAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = new Socket();
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
+  return probe(port, (sock, done) => {
     sock.once('data', (d: Buffer) => done(d[0] === 1));
-    sock.connect(port, '127.0.0.1', () => sock.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])));
+    sock.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
   });
 }
 
