@@ -378,11 +378,14 @@ describe('lib/neutron/rpc over amqps and across broker restarts', function () {
     expect(JSON.stringify(lines)).to.not.contain('guest:guest');
   });
 
-  it('a declare refused on reconnect is reported plainly and retried with backoff until the queue is right again', async () => {
+  it('a declare refused on reconnect is reported plainly and retried with backoff until the queue is right again; close() stops the retries', async () => {
     const lineCount = lines.length;
     const rpc = await NeutronRpc.connect({ url: rabbit.url, log, reconnect: { initialMs: 300, maxMs: 1200 } });
     const seen = states(rpc);
     await rpc.consume('q-agent-notifier-port-delete', ['hv7'], () => {});
+    const other = memoryLog(); // a second client, closed while it retries
+    const closedEarly = await NeutronRpc.connect({ url: rabbit.url, log: other.log, reconnect: { initialMs: 300, maxMs: 1200 } });
+    await closedEarly.consume('q-agent-notifier-port-delete', ['hv7'], () => {});
     const conn = await connect(rabbit.url);
     try {
       const ch = await conn.createChannel();
@@ -400,6 +403,12 @@ describe('lib/neutron/rpc over amqps and across broker restarts', function () {
       expect(delays[1]).to.be.within(480, 600);
       expect(delays.slice(3).every((d) => d >= 960 && d <= 1200)).to.equal(true);
       expect(seen).to.deep.equal(['connected', 'disconnected']);
+      await until(() => (other.lines.some((l) => l.msg === 'neutron rpc: reconnect refused a declare') ? true : undefined), 'the second client refused');
+      await closedEarly.close();
+      expect(await closedEarly.closed).to.equal(undefined);
+      const linesAtClose = other.lines.length;
+      await new Promise((r) => setTimeout(r, 1500)); // more than its next retry's delay
+      expect(other.lines.slice(linesAtClose).map((l) => l.msg)).to.deep.equal([]);
       await ch.deleteQueue('q-agent-notifier-port-delete.hv7');
       await until(() => (seen.includes('reconnected') ? true : undefined), 'reconnected once the queue is gone', 20_000);
     } finally {
