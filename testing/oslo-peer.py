@@ -5,9 +5,13 @@
   oslo-peer.py encode-reply JSON     one reply's AMQP body, failure from a raised exception
   oslo-peer.py decode-request        our request body (stdin) read by oslo: {message, context}
   oslo-peer.py decode-reply          our reply body (stdin) read by oslo: {result|failure}
-  oslo-peer.py server URL TOPIC HOST an RPC server (neutron exchange) that prints each call as a
+  oslo-peer.py server URL TOPIC HOST [SETTINGS]
+                                     an RPC server (neutron exchange) that prints each call as a
                                      JSON line and returns {"echo": ...}; method "fail" raises
-  oslo-peer.py cast URL JSON         casts {topic, method, args, server?, fanout?} then exits
+  oslo-peer.py cast URL JSON         casts {topic, method, args, server?, fanout?, exchange?,
+                                     rabbit?} then exits
+SETTINGS is JSON {exchange?, rabbit?}: rabbit holds [oslo_messaging_rabbit] options by their oslo
+names (rabbit_quorum_queue, amqp_durable_queues, rabbit_ha_queues, rabbit_transient_queues_ttl...).
 Run with /usr/bin/python3 (a pyenv python has no oslo_messaging).
 """
 import json
@@ -71,18 +75,24 @@ def decode(kind):
     print(json.dumps(out))
 
 
-def transport(url):
+def transport(url, rabbit=None):
     import oslo_messaging
     from oslo_config import cfg
+    from oslo_messaging._drivers import impl_rabbit
     conf = cfg.CONF  # oslo's metrics options are registered on the global CONF only
     conf([], project='oslo-peer')
+    # The driver registers these itself; registered first, they can be set before it reads them.
+    conf.register_opts(impl_rabbit.rabbit_opts, group='oslo_messaging_rabbit')
+    conf.register_opts(rpc_amqp.amqp_opts, group='oslo_messaging_rabbit')
+    for name, value in (rabbit or {}).items():
+        conf.set_override(name, value, group='oslo_messaging_rabbit')
     # oslo maps amqp:// to its AMQP 1.0 driver; RabbitMQ's AMQP 0-9-1 driver is rabbit://.
     url = 'rabbit://' + url.split('://', 1)[1]
     return oslo_messaging.get_rpc_transport(conf, url=url), oslo_messaging
 
 
-def server(url, topic, host):
-    tr, om = transport(url)
+def server(url, topic, host, settings):
+    tr, om = transport(url, settings.get('rabbit'))
 
     class Endpoint(object):
         def __getattr__(self, name):
@@ -103,7 +113,7 @@ def server(url, topic, host):
                               'namespace': incoming.message.get('namespace')}), flush=True)
             return super().dispatch(incoming)
 
-    target = om.Target(topic=topic, server=host, exchange='neutron', version='1.9')
+    target = om.Target(topic=topic, server=host, exchange=settings.get('exchange', 'neutron'), version='1.9')
     endpoint = Endpoint()
     endpoint.target = om.Target(version='1.9')
     srv = om.rpc.server.RPCServer(tr, target, Dispatcher([endpoint], None), executor='threading')
@@ -120,8 +130,8 @@ def server(url, topic, host):
 
 
 def cast(url, spec):
-    tr, om = transport(url)
-    target = om.Target(topic=spec['topic'], exchange='neutron', server=spec.get('server'),
+    tr, om = transport(url, spec.get('rabbit'))
+    target = om.Target(topic=spec['topic'], exchange=spec.get('exchange', 'neutron'), server=spec.get('server'),
                        fanout=spec.get('fanout', False))
     client = om.get_rpc_client(tr, target) if hasattr(om, 'get_rpc_client') else om.RPCClient(tr, target)
     client.cast(spec.get('context', {}), spec['method'], **spec['args'])
@@ -142,7 +152,7 @@ def main():
     elif cmd == 'decode-reply':
         decode('reply')
     elif cmd == 'server':
-        server(sys.argv[2], sys.argv[3], sys.argv[4])
+        server(sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5]) if len(sys.argv) > 5 else {})
     elif cmd == 'cast':
         cast(sys.argv[2], json.loads(sys.argv[3]))
     else:

@@ -31,15 +31,24 @@ export function osloPeer(args: readonly string[], input?: string): Promise<strin
   });
 }
 
-/** A Python oslo.messaging RPC server on `topic` (exchange neutron, server=host); each line it prints is kept. */
+/** oslo's control exchange and [oslo_messaging_rabbit] options (by oslo's names) for a peer. */
+export interface OsloSettings {
+  readonly exchange?: string;
+  readonly rabbit?: Readonly<Record<string, boolean | number | string>>;
+}
+
+/**
+ * A Python oslo.messaging RPC server on `topic` (exchange neutron unless `settings` says, server=host);
+ * it declares its queues as oslo does with those settings. Each line it prints is kept.
+ */
 export class OsloServer {
   readonly lines: Record<string, unknown>[] = [];
   private stderr = '';
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {}
 
-  static async start(url: string, topic: string, host: string): Promise<OsloServer> {
-    const child = spawn(PYTHON, [SCRIPT, 'server', url, topic, host]);
+  static async start(url: string, topic: string, host: string, settings: OsloSettings = {}): Promise<OsloServer> {
+    const child = spawn(PYTHON, [SCRIPT, 'server', url, topic, host, JSON.stringify(settings)]);
     const server = new OsloServer(child);
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -1,16 +1,31 @@
 // A private RabbitMQ (Debian's rabbitmq-server) for tests: its own node name, ports, epmd, Mnesia
-// and logs in a fresh temp directory, no plugins, guest/guest on 127.0.0.1. It stops exactly the
-// processes it started (the Erlang VM and the epmd it runs beside it, by pid) and removes its directory.
-import { ChildProcess, spawn } from 'node:child_process';
+// and logs in a fresh temp directory, no plugins, guest/guest on 127.0.0.1, optionally an amqps
+// listener too. It can be restarted (same port, node name and Mnesia: durable queues survive) and
+// driven with rabbitmqctl. It stops exactly the processes it started (the Erlang VM and the epmd it
+// runs beside it, by pid) and removes its directory.
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { eventually, freePort } from './wait.js';
 
 const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const EPMD = '/usr/bin/epmd';
+const CTL = '/usr/lib/rabbitmq/bin/rabbitmqctl';
+const run = promisify(execFile);
+
+/** An amqps listener: RabbitMQ's ssl_options, files in PEM. */
+export interface RabbitTls {
+  /** The CAs a client certificate must chain to (ssl_options.cacertfile). */
+  readonly caCert: string;
+  readonly certificate: string;
+  readonly privateKey: string;
+  /** verify_peer and fail_if_no_peer_cert (a client must present a certificate). Default true. */
+  readonly requireClientCert?: boolean;
+}
 
 /** Thrown when RabbitMQ is not installed: tests must fail loudly, never skip. */
 export function assertRabbitInstalled(): void {
@@ -23,13 +38,17 @@ export class RabbitMq {
   private stopped = false;
   /** Milliseconds from spawn to the first AMQP handshake accepted. */
   startMs = 0;
+  private stderr = '';
 
   private constructor(
     readonly dir: string,
     readonly port: number,
+    /** The amqps port, when started with `tls`. */
+    readonly tlsPort: number | undefined,
     readonly nodename: string,
+    private readonly env: NodeJS.ProcessEnv,
     private readonly epmd: ChildProcess,
-    private readonly server: ChildProcess,
+    private server: ChildProcess,
   ) {}
 
   /** amqp://guest:guest@127.0.0.1:PORT/ (guest may log in from loopback only). */
@@ -37,13 +56,27 @@ export class RabbitMq {
     return `amqp://guest:guest@127.0.0.1:${this.port}/`;
   }
 
-  static async start(): Promise<RabbitMq> {
+  /** amqps://guest:guest@127.0.0.1:TLSPORT/ (started with `tls` only). */
+  get tlsUrl(): string {
+    if (this.tlsPort === undefined) throw new Error(`rabbitmq ${this.nodename} was started without tls`);
+    return `amqps://guest:guest@127.0.0.1:${this.tlsPort}/`;
+  }
+
+  static async start(opts: { tls?: RabbitTls } = {}): Promise<RabbitMq> {
     assertRabbitInstalled();
     const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-rabbit-'));
     const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+    const tlsPort = opts.tls ? await freePort() : undefined;
     const nodename = `ofctl${process.pid}x${port}@localhost`;
     writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
-    writeFileSync(join(dir, 'rabbitmq.conf'), 'loopback_users.guest = true\n');
+    const conf = ['loopback_users.guest = true'];
+    if (opts.tls) {
+      const verify = opts.tls.requireClientCert ?? true;
+      conf.push(`listeners.ssl.default = 127.0.0.1:${tlsPort}`, `ssl_options.cacertfile = ${opts.tls.caCert}`,
+        `ssl_options.certfile = ${opts.tls.certificate}`, `ssl_options.keyfile = ${opts.tls.privateKey}`,
+        `ssl_options.verify = ${verify ? 'verify_peer' : 'verify_none'}`, `ssl_options.fail_if_no_peer_cert = ${verify}`);
+    }
+    writeFileSync(join(dir, 'rabbitmq.conf'), `${conf.join('\n')}\n`);
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -62,22 +95,49 @@ export class RabbitMq {
       RABBITMQ_DIST_PORT: String(distPort),
       RABBITMQ_PID_FILE: join(dir, 'rabbit.pid'),
     };
-    const t0 = Date.now();
     // Our own epmd, in the foreground: the node registers with it instead of spawning a daemon we could not name.
     const epmd = spawn(EPMD, ['-port', String(epmdPort), '-address', '127.0.0.1'], { env, stdio: 'ignore' });
-    const server = spawn(SERVER, [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    server.stderr?.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const rabbit = new RabbitMq(dir, port, nodename, epmd, server);
+    const rabbit = new RabbitMq(dir, port, tlsPort, nodename, env, epmd, spawnServer(env, dir));
     LIVE.add(rabbit);
     try {
-      await rabbit.waitForAmqp(30_000, () => stderr);
+      await rabbit.started();
     } catch (err) {
       await rabbit.stop();
       throw err;
     }
-    rabbit.startMs = Date.now() - t0;
     return rabbit;
+  }
+
+  /** Collects the server's stderr and waits for AMQP (and amqps); sets startMs. */
+  private async started(): Promise<void> {
+    const t0 = Date.now();
+    this.stderr = '';
+    this.server.stderr?.on('data', (d: Buffer) => { this.stderr += d.toString('utf8'); });
+    await this.waitForAmqp(30_000, () => this.stderr);
+    if (this.tlsPort !== undefined) {
+      const tlsPort = this.tlsPort;
+      await eventually(() => listening(tlsPort), `rabbitmq-server ${this.nodename} to listen for amqps on port ${tlsPort}`, 10_000);
+    }
+    this.startMs = Date.now() - t0;
+  }
+
+  /**
+   * Stops the server (SIGTERM by pid: RabbitMQ closes its clients' connections with
+   * CONNECTION_FORCED) and, after `downMs`, starts it again on the same ports, node name and Mnesia
+   * directory; resolves once it answers AMQP again. Our epmd keeps running.
+   */
+  async restart(downMs = 0): Promise<void> {
+    if (this.stopped) throw new Error(`rabbitmq ${this.nodename} is stopped`);
+    await terminate(this.server, 10_000);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    this.server = spawnServer(this.env, this.dir);
+    await this.started();
+  }
+
+  /** Runs rabbitmqctl against this node (its own cookie, epmd and node name); returns its stdout. */
+  async ctl(...args: string[]): Promise<string> {
+    const { stdout } = await run(CTL, ['-n', this.nodename, ...args], { env: this.env, cwd: this.dir, timeout: 60_000 });
+    return stdout;
   }
 
   /** The rabbitmq-server script's pid (the Erlang VM is its child; it forwards SIGTERM to it). */
@@ -122,8 +182,12 @@ export class RabbitMq {
   }
 }
 
-/** Connects, sends "AMQP\0\0\9\1", and expects a method frame back (type 1). */
-function amqpAnswers(port: number): Promise<boolean> {
+function spawnServer(env: NodeJS.ProcessEnv, dir: string): ChildProcess {
+  return spawn(SERVER, [], { env, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Connects to 127.0.0.1:port and lets `connected` decide; false on an error or after 1 s. */
+function probe(port: number, connected: (sock: Socket, done: (ok: boolean) => void) => void): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = new Socket();
     const done = (ok: boolean): void => {
@@ -132,8 +196,20 @@ function amqpAnswers(port: number): Promise<boolean> {
     };
     sock.setTimeout(1000, () => done(false));
     sock.once('error', () => done(false));
+    sock.connect(port, '127.0.0.1', () => connected(sock, done));
+  });
+}
+
+/** A TCP connect succeeds (the amqps listener: no TLS handshake needed to know it listens). */
+function listening(port: number): Promise<boolean> {
+  return probe(port, (_sock, done) => done(true));
+}
+
+/** Connects, sends "AMQP\0\0\9\1", and expects a method frame back (type 1). */
+function amqpAnswers(port: number): Promise<boolean> {
+  return probe(port, (sock, done) => {
     sock.once('data', (d: Buffer) => done(d[0] === 1));
-    sock.connect(port, '127.0.0.1', () => sock.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1])));
+    sock.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]));
   });
 }
 

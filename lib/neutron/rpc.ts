@@ -2,8 +2,12 @@
 // neutron-server with replies matched by _msg_id, casts, and fanout plus host-directed consumers
 // for the server's notifications. Exchanges and queues are declared as oslo.messaging 14.0.3's
 // rabbit driver declares them (impl_rabbit: topic_send, declare_direct_consumer,
-// declare_fanout_consumer), with its defaults; QueueOptions mirrors a cloud's [oslo_messaging_rabbit].
-// No reconnect yet: a lost connection fails the pending calls and `closed` resolves.
+// declare_topic_consumer, declare_fanout_consumer, _get_queue_arguments), with its defaults;
+// QueueOptions mirrors a cloud's [oslo_messaging_rabbit].
+// One NeutronRpc is one logical client across AMQP connections: a lost connection fails the pending
+// calls at once (ConnectionLostError) and the client reconnects with capped exponential backoff,
+// declaring a new reply queue and every consumer again, as oslo does; onState() tells the agent
+// when to resync.
 import { Channel, ChannelModel, connect, ConsumeMessage, Options } from 'amqplib';
 import { SecureContextOptions } from 'node:tls';
 import {
@@ -11,19 +15,56 @@ import {
 } from '../../codecs/oslo/envelope.js';
 import { Logger } from '../log.js';
 
-/** oslo.messaging's declare settings; defaults are oslo's. */
+/** oslo.messaging's declare settings ([oslo_messaging_rabbit]); defaults are oslo's. */
 export interface QueueOptions {
-  /** amqp_durable_queues: the control exchange (and topic queues) durable. Default false. */
+  /** amqp_durable_queues: the control exchange and the topic queues (`<topic>.<host>`) durable. Default false. */
   readonly durable: boolean;
-  /** amqp_auto_delete: the control exchange auto-deleted. Default false. */
+  /** amqp_auto_delete: the control exchange and the topic queues auto-deleted. Default false. */
   readonly autoDelete: boolean;
-  /** rabbit_transient_queues_ttl in seconds (x-expires on reply and fanout queues); 0 for none. Default 1800. */
+  /**
+   * rabbit_transient_queues_ttl in seconds: x-expires on the reply and fanout queues. Default 1800.
+   * oslo requires ≥ 1; 0 (ours) declares them without x-expires.
+   */
   readonly transientTtlSeconds: number;
   /** rabbit_ha_queues: `x-ha-policy: all` on every queue. Default false. */
   readonly haQueues: boolean;
+  /**
+   * rabbit_quorum_queue: the topic queues get `x-queue-type: quorum`, and they and the control exchange
+   * are durable whatever `durable` says (oslo's Connection.durable). The reply and fanout queues stay
+   * classic, not durable, with x-expires. Cannot go with haQueues. Default false.
+   */
+  readonly quorumQueues: boolean;
+  /** rabbit_quorum_delivery_limit: x-delivery-limit on quorum queues; 0 for none (default). */
+  readonly quorumDeliveryLimit: number;
+  /** rabbit_quroum_max_memory_length (oslo's spelling): x-max-in-memory-length on quorum queues; 0 for none. */
+  readonly quorumMaxMemoryLength: number;
+  /** rabbit_quroum_max_memory_bytes: x-max-in-memory-bytes on quorum queues; 0 for none. */
+  readonly quorumMaxMemoryBytes: number;
+  /** enable_cancel_on_failover: consumers ask for `x-cancel-on-ha-failover` (a consume argument). Default false. */
+  readonly cancelOnFailover: boolean;
+  /** rabbit_qos_prefetch_count: basic.qos prefetch per consumer; 0 for unlimited (default). */
+  readonly prefetchCount: number;
 }
 
-export const OSLO_DEFAULTS: QueueOptions = { durable: false, autoDelete: false, transientTtlSeconds: 1800, haQueues: false };
+export const OSLO_DEFAULTS: QueueOptions = {
+  durable: false, autoDelete: false, transientTtlSeconds: 1800, haQueues: false, quorumQueues: false,
+  quorumDeliveryLimit: 0, quorumMaxMemoryLength: 0, quorumMaxMemoryBytes: 0, cancelOnFailover: false, prefetchCount: 0,
+};
+
+/** The [oslo_messaging_rabbit] name of each setting, for errors an operator compares with the cloud's. */
+const OSLO_NAMES: Record<keyof QueueOptions, string> = {
+  durable: 'amqp_durable_queues', autoDelete: 'amqp_auto_delete', transientTtlSeconds: 'rabbit_transient_queues_ttl',
+  haQueues: 'rabbit_ha_queues', quorumQueues: 'rabbit_quorum_queue', quorumDeliveryLimit: 'rabbit_quorum_delivery_limit',
+  quorumMaxMemoryLength: 'rabbit_quroum_max_memory_length', quorumMaxMemoryBytes: 'rabbit_quroum_max_memory_bytes',
+  cancelOnFailover: 'enable_cancel_on_failover', prefetchCount: 'rabbit_qos_prefetch_count',
+};
+
+export interface ReconnectOptions {
+  /** The first retry's delay. Default 1000 ms. */
+  readonly initialMs?: number;
+  /** The cap of the doubling delay. Default 30000 ms. */
+  readonly maxMs?: number;
+}
 
 export interface RpcOptions {
   /** amqp://USER:PASS@HOST:PORT/VHOST or amqps://… (never logged with its credentials). */
@@ -33,6 +74,12 @@ export interface RpcOptions {
   readonly queues?: Partial<QueueOptions>;
   /** For amqps: the CA, certificate and key (node:tls options). */
   readonly tls?: SecureContextOptions;
+  /**
+   * ssl_enforce_hostname_verification: check the broker's name against its certificate. Default false,
+   * as oslo 14.0.3 (the chain is always checked against the CA).
+   */
+  readonly tlsVerifyHostname?: boolean;
+  readonly reconnect?: ReconnectOptions;
   readonly log: Logger;
 }
 
@@ -58,6 +105,24 @@ export class RpcTimeoutError extends Error {}
 
 /** A declare RabbitMQ refused (406 PRECONDITION_FAILED when the cloud declared it otherwise). */
 export class DeclareRefusedError extends Error {}
+
+/** A call, cast or consume that failed because the AMQP link is down (lost, or not back yet). */
+export class ConnectionLostError extends Error {
+  constructor(readonly method: string, message: string) {
+    super(message);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+/**
+ * The link's state: `connected` (the first connection, or the current one when a listener registers),
+ * `disconnected` (lost, with the error; the client is reconnecting), `reconnected` (a new connection
+ * with the exchange, a new reply queue and every consumer declared again: the time to resync).
+ */
+export type RpcState =
+  | { readonly state: 'connected' }
+  | { readonly state: 'disconnected'; readonly error: Error }
+  | { readonly state: 'reconnected' };
 
 export interface CallOptions {
   /** A directed call: routing key `<topic>.<server>`. */
@@ -95,6 +160,23 @@ interface Pending {
   result?: Json;
 }
 
+/** One AMQP connection with its channel and reply queue; `lost` once it is gone, whoever closed it. */
+interface Link {
+  readonly conn: ChannelModel;
+  readonly ch: Channel;
+  readonly replyQueue: string;
+  lost: boolean;
+}
+
+/** What consume() registered: declared again on every new connection. */
+interface Consumer {
+  readonly topic: string;
+  readonly hosts: readonly string[];
+  readonly handler: (m: Incoming) => void | Promise<void>;
+  /** The current connection's fanout queue (a new name on each connection, as oslo's). */
+  queue: string;
+}
+
 /** The URL without its credentials, for logs and errors. */
 export function redactUrl(url: string): string {
   try {
@@ -108,122 +190,283 @@ export function redactUrl(url: string): string {
 }
 
 export class NeutronRpc {
-  readonly replyQueue = `reply_${uuidHex()}`;
-  /** Resolves when the connection is gone (closed by us or lost); the error if lost. */
+  /** Resolves (with undefined) once close() has closed the client; a lost connection does not resolve it (see onState). */
   readonly closed: Promise<Error | undefined>;
+  private resolveClosed!: (v: undefined) => void;
   private readonly pending = new Map<string, Pending>();
-  private readonly queues: QueueOptions;
+  private readonly consumers: Consumer[] = [];
+  private readonly listeners = new Set<(s: RpcState) => void>();
+  private state: RpcState = { state: 'connected' };
+  private link: Link | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private readonly where: string;
+  private readonly exchange: string;
+  private readonly log: Logger;
+  private readonly initialMs: number;
+  private readonly maxMs: number;
 
-  private constructor(
-    private readonly conn: ChannelModel,
-    private readonly ch: Channel,
-    private readonly exchange: string,
-    queues: QueueOptions,
-    private readonly log: Logger,
-  ) {
-    this.queues = queues;
-    this.closed = new Promise((resolve) => {
-      conn.once('close', (err?: Error) => {
-        const lost = this.closing ? undefined : (err ?? new Error('AMQP connection closed'));
-        for (const [id, p] of this.pending) {
-          clearTimeout(p.timer);
-          p.reject(new Error(`${p.method}: AMQP connection lost before the reply${lost ? ` (${lost.message})` : ''}`));
-          this.pending.delete(id);
-        }
-        if (lost) this.log.error({ err: lost.message }, 'neutron rpc: AMQP connection lost');
-        resolve(lost);
-      });
-    });
+  private constructor(private readonly opts: RpcOptions, private readonly queues: QueueOptions) {
+    this.where = redactUrl(opts.url);
+    this.exchange = opts.exchange ?? 'neutron';
+    this.log = opts.log;
+    this.initialMs = opts.reconnect?.initialMs ?? 1000;
+    this.maxMs = opts.reconnect?.maxMs ?? 30_000;
+    this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
   }
 
+  /** Connects once (failing as the broker refuses); later losses are reconnected by the client itself. */
   static async connect(opts: RpcOptions): Promise<NeutronRpc> {
     const where = redactUrl(opts.url);
     const url = new URL(opts.url);
     if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new Error(`--neutron-rpc ${where}: the scheme must be amqp: or amqps:`);
-    const queues = { ...OSLO_DEFAULTS, ...opts.queues };
-    let conn: ChannelModel;
-    try {
-      conn = await connect(opts.url, url.protocol === 'amqps:' ? { ...opts.tls } : {});
-    } catch (err) {
-      // amqplib's messages can quote the URL: name the place without it.
-      throw new Error(`AMQP ${where}: cannot connect (${(err as Error).message.replaceAll(opts.url, where)})`);
-    }
-    conn.on('error', (err: Error) => opts.log.warn({ err: err.message }, 'neutron rpc: AMQP connection error'));
-    const ch = await conn.createChannel();
-    ch.on('error', (err: Error) => opts.log.error({ err: err.message }, 'neutron rpc: AMQP channel closed by the broker'));
-    const rpc = new NeutronRpc(conn, ch, opts.exchange ?? 'neutron', queues, opts.log);
-    try {
-      await rpc.declare(`exchange ${rpc.exchange}`, () =>
-        ch.assertExchange(rpc.exchange, 'topic', { durable: queues.durable, autoDelete: queues.autoDelete }));
-      // declare_direct_consumer: not durable, not auto-deleted, transient TTL and HA arguments.
-      await rpc.declare(`queue ${rpc.replyQueue}`, () =>
-        ch.assertQueue(rpc.replyQueue, { durable: false, autoDelete: false, arguments: rpc.queueArguments(true) }));
-      await ch.consume(rpc.replyQueue, (m) => rpc.onReply(m), { noAck: true });
-    } catch (err) {
-      await rpc.close();
-      throw err;
-    }
-    opts.log.info({ broker: where, exchange: rpc.exchange, replyQueue: rpc.replyQueue }, 'neutron rpc: connected');
+    const queues = checkQueueOptions({ ...OSLO_DEFAULTS, ...opts.queues });
+    const { initialMs = 1000, maxMs = 30_000 } = opts.reconnect ?? {};
+    if (!(initialMs > 0 && maxMs >= initialMs)) throw new Error(`AMQP ${where}: reconnect needs 0 < initialMs <= maxMs (got ${initialMs}, ${maxMs})`);
+    const rpc = new NeutronRpc(opts, queues);
+    rpc.link = await rpc.open();
+    rpc.log.info({ broker: where, exchange: rpc.exchange, replyQueue: rpc.replyQueue }, 'neutron rpc: connected');
     return rpc;
   }
 
-  /** `_get_queue_arguments`: x-ha-policy, and x-expires on transient (reply, fanout) queues. */
-  private queueArguments(transient: boolean): Record<string, unknown> {
+  /** The current connection's reply queue (`reply_<uuidhex>`, a new one after each reconnect). */
+  get replyQueue(): string {
+    return this.link?.replyQueue ?? '';
+  }
+
+  /** Calls `fn` with the current state at once, then on each change; returns the unsubscribe function. */
+  onState(fn: (s: RpcState) => void): () => void {
+    this.listeners.add(fn);
+    fn(this.state);
+    return () => { this.listeners.delete(fn); };
+  }
+
+  private emit(s: RpcState): void {
+    this.state = s;
+    for (const fn of this.listeners) {
+      try {
+        fn(s);
+      } catch (err) {
+        this.log.error({ state: s.state, err: (err as Error).message }, 'neutron rpc: state listener failed');
+      }
+    }
+  }
+
+  /** amqplib's messages can quote the URL: the place without it. */
+  private scrub(message: string): string {
+    const out = message.replaceAll(this.opts.url, this.where);
+    const { password } = new URL(this.opts.url);
+    return password.length >= 4 ? out.replaceAll(password, '***').replaceAll(decodeURIComponent(password), '***') : out;
+  }
+
+  /** A new connection, channel, exchange, reply queue and every registered consumer; closed again on any failure. */
+  private async open(): Promise<Link> {
+    const tls = new URL(this.opts.url).protocol === 'amqps:';
+    let conn: ChannelModel;
+    try {
+      conn = await connect(this.opts.url, tls ? {
+        ...this.opts.tls,
+        // oslo checks only the chain unless ssl_enforce_hostname_verification is set.
+        ...(!this.opts.tlsVerifyHostname && { checkServerIdentity: () => undefined }),
+      } : {});
+    } catch (err) {
+      throw new Error(`AMQP ${this.where}: cannot connect (${this.scrub((err as Error).message)})`);
+    }
+    let chError: Error | undefined;
+    let link: Link | undefined;
+    conn.on('error', (err: Error) => this.log.warn({ broker: this.where, err: this.scrub(err.message) }, 'neutron rpc: AMQP connection error'));
+    conn.once('close', (err?: Error) => {
+      if (link) this.lose(link, err ?? chError ?? new Error('AMQP connection closed'));
+    });
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', (err: Error) => {
+        chError = err;
+        this.log.error({ broker: this.where, err: err.message }, 'neutron rpc: AMQP channel closed by the broker');
+      });
+      link = { conn, ch, replyQueue: `reply_${uuidHex()}`, lost: false };
+      const self = link;
+      // The channel alone closed (the connection's own close comes first when it is the connection):
+      // the connection goes too, and the client reconnects.
+      ch.once('close', () => setImmediate(() => this.lose(self, chError ?? new Error('AMQP channel closed'))));
+      if (this.queues.prefetchCount > 0) await ch.prefetch(this.queues.prefetchCount);
+      await this.declare(`exchange ${this.exchange}`, { durable: this.durable, autoDelete: this.queues.autoDelete },
+        (o) => ch.assertExchange(this.exchange, 'topic', o));
+      // declare_direct_consumer: not durable, not auto-deleted, transient TTL and HA arguments, never quorum.
+      const replyDeclare = { durable: false, autoDelete: false, arguments: this.queueArguments(true, false) };
+      await this.declare(`queue ${link.replyQueue}`, replyDeclare, (o) => ch.assertQueue(self.replyQueue, o));
+      await ch.consume(link.replyQueue, (m) => this.onReply(self, m), { noAck: true, ...this.consumeArguments() });
+      for (const c of this.consumers) await this.declareConsumer(link, c);
+      if (link.lost) throw new Error(`AMQP ${this.where}: connection lost while declaring`);
+      return link;
+    } catch (err) {
+      if (link) link.lost = true;
+      await conn.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** oslo's Connection.durable: quorum queues are durable, and so is their exchange. */
+  private get durable(): boolean {
+    return this.queues.durable || this.queues.quorumQueues;
+  }
+
+  /** `_get_queue_arguments`: x-ha-policy; quorum type and limits on topic queues; x-expires on transient ones. */
+  private queueArguments(transient: boolean, quorum: boolean): Record<string, unknown> {
+    const q = this.queues;
     const args: Record<string, unknown> = {};
-    if (this.queues.haQueues) args['x-ha-policy'] = 'all';
-    if (transient && this.queues.transientTtlSeconds > 0) args['x-expires'] = this.queues.transientTtlSeconds * 1000;
+    if (q.haQueues) args['x-ha-policy'] = 'all';
+    if (quorum && q.quorumQueues) {
+      args['x-queue-type'] = 'quorum';
+      if (q.quorumDeliveryLimit) args['x-delivery-limit'] = q.quorumDeliveryLimit;
+      if (q.quorumMaxMemoryLength) args['x-max-in-memory-length'] = q.quorumMaxMemoryLength;
+      if (q.quorumMaxMemoryBytes) args['x-max-in-memory-bytes'] = q.quorumMaxMemoryBytes;
+    }
+    if (transient && q.transientTtlSeconds > 0) args['x-expires'] = q.transientTtlSeconds * 1000;
     return args;
   }
 
-  private async declare<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private consumeArguments(): Options.Consume {
+    return this.queues.cancelOnFailover ? { arguments: { 'x-cancel-on-ha-failover': true } } : {};
+  }
+
+  /** Runs one declare; a broker's refusal becomes DeclareRefusedError naming it, what we asked and the settings. */
+  private async declare<O, T>(what: string, asked: O, fn: (o: O) => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await fn(asked);
     } catch (err) {
-      const msg = (err as Error).message;
-      throw new DeclareRefusedError(`RabbitMQ refused to declare ${what} (${JSON.stringify(this.queues)}): ${msg}`
-        + (msg.includes('PRECONDITION_FAILED') ? '; set the queue options to the cloud\'s [oslo_messaging_rabbit] settings' : ''));
+      const e = err as Error & { code?: unknown };
+      // Only a channel-level refusal (403, 404, 405, 406); a lost connection is not one.
+      if (typeof e.code !== 'number' || e.code < 400 || e.code >= 500) throw err;
+      const settings = (Object.keys(OSLO_NAMES) as (keyof QueueOptions)[]).map((k) => `${OSLO_NAMES[k]}=${String(this.queues[k])}`).join(', ');
+      throw new DeclareRefusedError(`RabbitMQ ${this.where} refused to declare ${what} as ${JSON.stringify(asked)} (${settings}): ${e.message}`
+        + (e.code === 406 ? '; set the queue options to the cloud\'s [oslo_messaging_rabbit] settings' : ''));
     }
+  }
+
+  /** The link is gone: fail what waits on it, tell the listeners, reconnect (unless close() did it). */
+  private lose(link: Link, err: Error): void {
+    if (link.lost) return;
+    link.lost = true;
+    if (this.link !== link) return; // still opening: open() fails and its caller decides
+    this.link = undefined;
+    const why = this.closing ? 'the client was closed' : this.scrub(err.message);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.reject(new ConnectionLostError(p.method, `${p.method}: AMQP connection to ${this.where} lost before the reply (${why})`));
+    }
+    link.conn.close().catch(() => {}); // when only the channel closed
+    if (this.closing) return;
+    this.log.error({ broker: this.where, err: why }, 'neutron rpc: AMQP connection lost, reconnecting');
+    this.emit({ state: 'disconnected', error: new Error(why) });
+    this.scheduleReconnect();
+  }
+
+  /** Capped exponential backoff, up to 20 % shorter at random so that many agents do not retry in step. */
+  private scheduleReconnect(): void {
+    const delay = Math.round(Math.min(this.maxMs, this.initialMs * 2 ** this.attempt) * (1 - 0.2 * Math.random()));
+    this.attempt++;
+    this.log.info({ broker: this.where, attempt: this.attempt, delayMs: delay }, 'neutron rpc: reconnect scheduled');
+    this.retryTimer = setTimeout(() => void this.reconnect(), delay);
+  }
+
+  private async reconnect(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.closing) return;
+    let link: Link;
+    try {
+      link = await this.open();
+    } catch (err) {
+      if (this.closing) return;
+      const refused = err instanceof DeclareRefusedError;
+      this.log.error({ broker: this.where, attempt: this.attempt, err: this.scrub((err as Error).message) },
+        refused ? 'neutron rpc: reconnect refused a declare' : 'neutron rpc: reconnect failed');
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.closing || link.lost) {
+      if (this.closing) await link.conn.close().catch(() => {});
+      else this.scheduleReconnect();
+      return;
+    }
+    this.link = link;
+    this.attempt = 0;
+    this.log.info({ broker: this.where, replyQueue: link.replyQueue, consumers: this.consumers.length }, 'neutron rpc: reconnected');
+    this.emit({ state: 'reconnected' });
+  }
+
+  /** The live link, or ConnectionLostError for `what`. */
+  private current(method: string, what: string): Link {
+    if (this.link && !this.link.lost) return this.link;
+    const why = this.closing ? 'the client is closed' : this.state.state === 'disconnected' ? `reconnecting after: ${this.state.error.message}` : 'reconnecting';
+    throw new ConnectionLostError(method, `${what}: not connected to AMQP ${this.where} (${why})`);
+  }
+
+  /** A failure on `link` as the caller should see it: ConnectionLostError when the link went meanwhile. */
+  private failure(link: Link, method: string, what: string, err: unknown): Error {
+    if (err instanceof DeclareRefusedError || !link.lost) return err as Error;
+    return new ConnectionLostError(method, `${what}: AMQP connection to ${this.where} lost (${this.scrub((err as Error).message)})`);
   }
 
   /** Calls `method` on `topic` (or `<topic>.<server>`) and resolves with its result. */
   call(topic: string, method: string, args: JsonObject, version: string, o: CallOptions): Promise<Json> {
+    const key = routingKey(topic, o.server);
+    let link: Link;
+    try {
+      link = this.current(method, `${method} on ${key}`);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const msgId = uuidHex();
     const body = encodeRequest({
       method, args, version, ...(o.namespace !== undefined && { namespace: o.namespace }),
-      msgId, replyQ: this.replyQueue, context: o.context ?? {},
+      msgId, replyQ: link.replyQueue, context: o.context ?? {},
     });
     return new Promise<Json>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msgId);
-        reject(new RpcTimeoutError(`${method} on ${routingKey(topic, o.server)}: no reply within ${o.timeoutMs} ms`));
+        reject(new RpcTimeoutError(`${method} on ${key}: no reply within ${o.timeoutMs} ms`));
       }, o.timeoutMs);
       this.pending.set(msgId, { method, resolve, reject, timer });
-      // The message expires with the call, as oslo sets `expiration=timeout`.
-      this.publish(this.exchange, routingKey(topic, o.server), body, { expiration: String(o.timeoutMs) });
+      try {
+        // The message expires with the call, as oslo sets `expiration=timeout`.
+        publish(link, this.exchange, key, body, { expiration: String(o.timeoutMs) });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(msgId);
+        reject(new ConnectionLostError(method, `${method} on ${key}: AMQP connection to ${this.where} lost (${(err as Error).message})`));
+      }
     });
   }
 
   /** Casts `method` (no reply): to the control exchange, or to every consumer with fanout. */
   async cast(topic: string, method: string, args: JsonObject, version: string, o: CastOptions = {}): Promise<void> {
+    const what = `${method} cast to ${o.fanout ? `${topic}_fanout` : routingKey(topic, o.server)}`;
+    const link = this.current(method, what);
     const body = encodeRequest({ method, args, version, ...(o.namespace !== undefined && { namespace: o.namespace }), context: o.context ?? {} });
-    if (o.fanout) {
-      await this.ch.assertExchange(`${topic}_fanout`, 'fanout', { durable: false, autoDelete: true });
-      this.publish(`${topic}_fanout`, '', body, {});
-    } else {
-      this.publish(this.exchange, routingKey(topic, o.server), body, {});
+    try {
+      if (o.fanout) {
+        await link.ch.assertExchange(`${topic}_fanout`, 'fanout', { durable: false, autoDelete: true });
+        publish(link, `${topic}_fanout`, '', body, {});
+      } else {
+        publish(link, this.exchange, routingKey(topic, o.server), body, {});
+      }
+    } catch (err) {
+      throw this.failure(link, method, what, err);
     }
   }
 
-  private publish(exchange: string, key: string, body: string, extra: Options.Publish): void {
-    this.ch.publish(exchange, key, Buffer.from(body), { contentType: 'application/json', contentEncoding: 'utf-8', ...extra });
-  }
-
-  private onReply(m: ConsumeMessage | null): void {
-    if (!m) return;
+  private onReply(link: Link, m: ConsumeMessage | null): void {
+    if (!m) {
+      // The broker cancelled our consumer (reply queue deleted, failover): oslo reconnects, so do we.
+      this.lose(link, new Error(`the broker cancelled the consumer of ${link.replyQueue}`));
+      return;
+    }
     const reply = decodeReply(m.content);
     if (reply instanceof OsloDecodeError) {
-      this.log.warn({ queue: this.replyQueue, err: reply.message }, 'neutron rpc: malformed reply dropped');
+      this.log.warn({ queue: link.replyQueue, err: reply.message }, 'neutron rpc: malformed reply dropped');
       return;
     }
     const p = this.pending.get(reply.msgId);
@@ -245,49 +488,107 @@ export class NeutronRpc {
   }
 
   /**
-   * Consumes a notification topic as the agent does: its fanout (exchange `<topic>_fanout`, queue
-   * `<topic>_fanout_<uuidhex>`) and, for each served host, `<topic>.<host>` on the control exchange.
+   * Consumes a notification topic as the agent's RPC server does: its fanout (exchange
+   * `<topic>_fanout`, queue `<topic>_fanout_<uuidhex>`) and, for each served host, the topic queue
+   * `<topic>.<host>` on the control exchange (durable, quorum and HA as configured). Declared again,
+   * with a new fanout queue, after every reconnect. Returns the current fanout queue's name.
    * A malformed message is logged with its topic and dropped; a throwing handler is logged.
+   * While disconnected it fails with ConnectionLostError and registers nothing.
    */
   async consume(topic: string, hosts: readonly string[], handler: (m: Incoming) => void | Promise<void>): Promise<string> {
-    const fanout = `${topic}_fanout`;
-    const queue = `${topic}_fanout_${uuidHex()}`;
-    await this.declare(`exchange ${fanout}`, () => this.ch.assertExchange(fanout, 'fanout', { durable: false, autoDelete: true }));
-    await this.declare(`queue ${queue}`, () => this.ch.assertQueue(queue, { durable: false, autoDelete: false, arguments: this.queueArguments(true) }));
-    await this.ch.bindQueue(queue, fanout, topic);
-    for (const host of hosts) await this.ch.bindQueue(queue, this.exchange, routingKey(topic, host));
-    await this.ch.consume(queue, (m) => {
-      if (!m) return;
-      this.ch.ack(m);
-      const req = decodeRequest(m.content);
-      if (req instanceof OsloDecodeError) {
-        this.log.warn({ topic, routingKey: m.fields.routingKey, err: req.message }, 'neutron rpc: malformed message dropped');
-        return;
-      }
-      const prefix = `${topic}.`;
-      const directed = m.fields.exchange === this.exchange && m.fields.routingKey.startsWith(prefix);
-      const incoming: Incoming = {
-        topic, method: req.method, args: req.args, context: req.context,
-        ...(directed && { host: m.fields.routingKey.slice(prefix.length) }),
-        ...(req.version !== undefined && { version: req.version }),
-      };
-      Promise.resolve()
-        .then(() => handler(incoming))
-        .catch((err: unknown) => this.log.error({ topic, method: req.method, err: (err as Error).message }, 'neutron rpc: handler failed'));
-    });
-    return queue;
+    const link = this.current('consume', `consume ${topic}`);
+    const c: Consumer = { topic, hosts: [...hosts], handler, queue: '' };
+    try {
+      await this.declareConsumer(link, c);
+    } catch (err) {
+      throw this.failure(link, 'consume', `consume ${topic}`, err);
+    }
+    if (link.lost) throw new ConnectionLostError('consume', `consume ${topic}: AMQP connection to ${this.where} lost while declaring`);
+    this.consumers.push(c);
+    return c.queue;
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+  private async declareConsumer(link: Link, c: Consumer): Promise<void> {
+    const fanout = `${c.topic}_fanout`;
+    const queue = `${c.topic}_fanout_${uuidHex()}`;
+    const topicQueues = c.hosts.map((h) => routingKey(c.topic, h));
+    // Declares on a channel of their own: a refusal closes that channel, not the one calls use.
+    const dch = await link.conn.createChannel();
+    dch.on('error', () => {}); // reported through the declare's own rejection
     try {
-      await this.conn.close();
-    } catch {
-      // already gone
+      await this.declare(`exchange ${fanout}`, { durable: false, autoDelete: true }, (o) => dch.assertExchange(fanout, 'fanout', o));
+      // declare_fanout_consumer: classic, not durable, transient TTL.
+      await this.declare(`queue ${queue}`, { durable: false, autoDelete: false, arguments: this.queueArguments(true, false) },
+        (o) => dch.assertQueue(queue, o));
+      // declare_topic_consumer: durable (or quorum) as the cloud's, auto-deleted as amqp_auto_delete, no TTL.
+      for (const q of topicQueues) {
+        await this.declare(`queue ${q}`, { durable: this.durable, autoDelete: this.queues.autoDelete, arguments: this.queueArguments(false, true) },
+          (o) => dch.assertQueue(q, o));
+      }
+    } finally {
+      await dch.close().catch(() => {});
     }
-    await this.closed;
+    const { ch } = link;
+    await ch.bindQueue(queue, fanout, c.topic);
+    for (const q of topicQueues) await ch.bindQueue(q, this.exchange, q);
+    for (const q of [queue, ...topicQueues]) await ch.consume(q, (m) => this.onMessage(link, c, q, m), this.consumeArguments());
+    c.queue = queue;
   }
+
+  private onMessage(link: Link, c: Consumer, queue: string, m: ConsumeMessage | null): void {
+    if (!m) {
+      this.lose(link, new Error(`the broker cancelled the consumer of ${queue}`));
+      return;
+    }
+    link.ch.ack(m);
+    const req = decodeRequest(m.content);
+    if (req instanceof OsloDecodeError) {
+      this.log.warn({ topic: c.topic, routingKey: m.fields.routingKey, err: req.message }, 'neutron rpc: malformed message dropped');
+      return;
+    }
+    const prefix = `${c.topic}.`;
+    const directed = m.fields.exchange === this.exchange && m.fields.routingKey.startsWith(prefix);
+    const incoming: Incoming = {
+      topic: c.topic, method: req.method, args: req.args, context: req.context,
+      ...(directed && { host: m.fields.routingKey.slice(prefix.length) }),
+      ...(req.version !== undefined && { version: req.version }),
+    };
+    Promise.resolve()
+      .then(() => c.handler(incoming))
+      .catch((err: unknown) => this.log.error({ topic: c.topic, method: req.method, err: (err as Error).message }, 'neutron rpc: handler failed'));
+  }
+
+  /** Closes the connection, fails pending calls (ConnectionLostError) and stops reconnecting. */
+  async close(): Promise<void> {
+    if (this.closing) return this.closed.then(() => undefined);
+    this.closing = true;
+    clearTimeout(this.retryTimer);
+    const link = this.link;
+    if (link) {
+      try {
+        await link.conn.close();
+      } catch {
+        // already gone
+      }
+      this.lose(link, new Error('closed'));
+    }
+    this.resolveClosed(undefined);
+  }
+}
+
+/** oslo's own checks of these options, with its option names. */
+function checkQueueOptions(q: QueueOptions): QueueOptions {
+  if (q.quorumQueues && q.haQueues) {
+    throw new Error('Configuration Error: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both');
+  }
+  for (const k of ['transientTtlSeconds', 'quorumDeliveryLimit', 'quorumMaxMemoryLength', 'quorumMaxMemoryBytes', 'prefetchCount'] as const) {
+    if (!Number.isInteger(q[k]) || q[k] < 0) throw new Error(`${OSLO_NAMES[k]} must be an integer >= 0 (got ${String(q[k])})`);
+  }
+  return q;
+}
+
+function publish(link: Link, exchange: string, key: string, body: string, extra: Options.Publish): void {
+  link.ch.publish(exchange, key, Buffer.from(body), { contentType: 'application/json', contentEncoding: 'utf-8', ...extra });
 }
 
 function routingKey(topic: string, server: string | undefined): string {
