@@ -6,15 +6,13 @@ import { Controller, ControllerStatus } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
-import type { HostState } from '../state/host-state.js';
 import { describeFreeze } from '../topology/freeze.js';
 import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
-import type { NeutronAgent } from '../neutron/agent.js';
 import { brokerUrl, readHostsFile } from '../neutron/config.js';
 import type { QueueOptions } from '../neutron/rpc.js';
-import { neutronSource } from '../neutron/source.js';
+import { NeutronSource, neutronSource } from '../neutron/source.js';
 import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
 
 export interface ControllerArgs {
@@ -112,7 +110,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   // The start-up snapshot (a file as it is now, stdin to its end or its first empty line) is read
   // whole before anything listens or any host is touched.
   let source: Source;
-  let neutron: NeutronAgent | undefined;
+  let neutron: NeutronSource | undefined;
   if (a.neutronRpc !== undefined) {
     if (a.topology !== undefined) throw new Error('--topology and --neutron-rpc: Neutron gives the topology; name the hypervisors with --neutron-hosts');
     if (a.neutronHosts === undefined) throw new Error('--neutron-rpc needs --neutron-hosts FILE: the hypervisors it speaks for (one host line each, with "ovsdb")');
@@ -127,7 +125,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       reportIntervalS: a.reportIntervalS ?? 30, callTimeoutS: a.rpcResponseTimeoutS ?? 60,
       arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log,
     });
-    neutron = ns.agent;
+    neutron = ns;
     source = ns;
   } else if (a.topology === undefined) {
     throw new Error('name the topology: --topology FILE|-|http:PORT, or --neutron-rpc URL with --neutron-hosts FILE');
@@ -163,7 +161,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
     onRepaired: (h, b, n) => metrics.repaired(h, b, n),
-    ...(neutron ? { onPlugged: (h: string, ids: ReadonlySet<string>) => neutron.plugged(h, ids), onConverged: (h: string, st: HostState) => neutron.converged(h, st) } : {}),
+    ...neutron?.controllerHooks,
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
       const pct = Math.round((100 * sent) / total);
@@ -179,6 +177,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     metricsServer = await metrics.serve(a.metricsPort, () => ctl.status(), host).catch((err: unknown) => { throw listenFailure(option, err); });
     log.info({ host, port: a.metricsPort }, 'serving /metrics and /status');
   }
+  neutron?.bind(ctl);
   await ctl.start().catch((err: unknown) => { throw listenFailure(`--listen ${a.listen}`, err); });
   log.info({ listen: formatTarget(listen) }, 'controller running');
   await new Promise<void>((resolve) => {

@@ -52,6 +52,8 @@ export interface ControllerOptions {
   readonly onPlugged?: (host: string, ids: ReadonlySet<string>) => void;
   /** A host's OVSDB setup and both bridges hold this state (see HostAgentOptions.onConverged). */
   readonly onConverged?: (host: string, state: HostState) => void;
+  /** While false for a host, its agent writes nothing (see HostAgentOptions.gate); wake() it after. */
+  readonly gate?: (host: string) => boolean;
 }
 
 export interface ControllerStatus {
@@ -112,6 +114,11 @@ export class Controller {
     await Promise.all([...this.agents.values()].map((a) => a.idle()));
   }
 
+  /** A pass for a host's agent now (e.g. its gate opened). */
+  wake(host: string): void {
+    void this.agents.get(host)?.schedule();
+  }
+
   status(): ControllerStatus {
     return {
       sessions: this.sessions.size,
@@ -148,6 +155,7 @@ export class Controller {
         onBridges: (dpids) => this.onBridges(agent, dpids), passSlots: this.passSlots,
         onPlugged: (ids) => this.onPlugged(agent.host, ids), remotePlugged: (host) => this.pluggedOn.get(host),
         ...(this.o.onConverged ? { onConverged: (state: HostState) => this.o.onConverged!(h.name, state) } : {}),
+        ...(this.o.gate ? { gate: () => this.o.gate!(h.name) } : {}),
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);

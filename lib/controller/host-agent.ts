@@ -50,6 +50,11 @@ export interface HostAgentOptions {
    * a Neutron agent waits for before it tells the server a port is up (programmed, not just seen).
    */
   readonly onConverged?: (state: HostState) => void;
+  /**
+   * While this answers false the agent reports what is plugged but writes nothing: no OVSDB setup,
+   * no flow-mod (a source still gathering what it knows, e.g. Neutron's agent after a restart).
+   */
+  readonly gate?: () => boolean;
 }
 
 export interface HostStatus {
@@ -252,6 +257,7 @@ export class HostAgent {
       this.pluggedIds = new Set(plugged.keys());
       this.o.onPlugged?.(this.pluggedIds);
     }
+    if (this.o.gate && !this.o.gate()) return;
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, {

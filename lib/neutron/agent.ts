@@ -13,8 +13,8 @@ import type { Json, JsonObject } from '../../codecs/oslo/envelope.js';
 import type { FirewallDriver } from '../../pipelines/options.js';
 import type { Logger } from '../log.js';
 import type { HostState } from '../state/host-state.js';
-import type { Host } from '../topology/model.js';
-import { AgentView, Mapped, mapCast, mapDevices, mapTunnelSync, NeutronMapError } from '../topology/neutron-map.js';
+import type { Host, Port } from '../topology/model.js';
+import { AgentView, Mapped, mapCast, mapDevices, mapTunnelSync, NeutronMapError, remotePortId } from '../topology/neutron-map.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { TopologyEvent } from '../topology/events.js';
 import type { CallOptions, Incoming } from './rpc.js';
@@ -29,7 +29,7 @@ export const TOPICS = {
     'tunnel-update', 'tunnel-delete', 'l2population-update', 'port_binding-activate', 'port_binding-deactivate',
   ].map((t) => `q-agent-notifier-${t}`),
 } as const;
-const VERSIONS = { reportState: '1.2', tunnelSync: '1.4', details: '1.5', deviceList: '1.8', sgInfo: '1.2' } as const;
+const VERSIONS = { reportState: '1.2', tunnelSync: '1.4', details: '1.5', deviceList: '1.9', sgInfo: '1.3' } as const;
 
 /** The part of NeutronRpc the agent uses (tests may hand in another). */
 export interface RpcClient {
@@ -106,6 +106,16 @@ class HostDevices {
   refreshTunnels = true;
   startFlag = true;
   converged: HostState | undefined;
+  /**
+   * Until the first sync is done nothing is written on the host (the controller's gate): the
+   * topology is what Neutron said before, so a restart diffs against all of it, not part.
+   */
+  initial = true;
+  tunnelsSynced = false;
+  /** The host's OVSDB has told what is plugged at least once. */
+  pluggedKnown = false;
+  /** When an l2pop cast for this host last came (its FDB after a refresh comes as casts). */
+  lastL2popAt = 0;
   running: Promise<void> | undefined;
   again = false;
   retry: NodeJS.Timeout | undefined;
@@ -115,7 +125,11 @@ class HostDevices {
 export class NeutronAgent {
   private readonly devices = new Map<string, HostDevices>();
   private readonly served: ReadonlySet<string>;
+  /** Neutron port id -> its network and MAC (from port_update), for port_delete (see forgetRemote). */
+  private readonly portKeys = new Map<string, { readonly network: string; readonly mac: string }>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Called when a host's first sync is done and the controller may write on it. */
+  onReady: ((host: string) => void) | undefined;
   private stopped = false;
   /** Neutron's answer to the last heartbeat of each host ('new', 'alive', 'revived'), for status. */
   readonly lastReport = new Map<string, { readonly at: string; readonly result?: string; readonly error?: string }>();
@@ -129,9 +143,13 @@ export class NeutronAgent {
     this.served = new Set(o.hosts.map((h) => h.name));
   }
 
+  /** Devices per details call (the server answers a hundred in well under its timeout). */
   private get batch(): number {
     return this.o.batch ?? 100;
   }
+
+  /** Devices per update_device_list call: the agent's rpc_resources_processing_step. */
+  private readonly step = 20;
 
   private call(topic: string, method: string, args: JsonObject, version: string): Promise<Json> {
     return this.rpc.call(topic, method, args, version, { timeoutMs: this.o.callTimeoutS * 1000, context: adminContext(), namespace: null });
@@ -141,8 +159,11 @@ export class NeutronAgent {
   async start(): Promise<void> {
     const hosts = [...this.served];
     for (const topic of TOPICS.notifier) await this.rpc.consume(topic, hosts, (m) => this.onCast(m));
+    // As the agent starts: is a server there at all (a warning only; the heartbeats keep trying).
+    await this.rpc.call(TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState, { timeoutMs: this.o.callTimeoutS * 1000, context: adminContext(), namespace: null })
+      .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
     await this.reportAll();
-    for (const d of this.devices.values()) await this.tunnelSync(d.host);
+    for (const d of this.devices.values()) this.kick(d);
     this.heartbeat = setInterval(() => void this.reportAll(), this.o.reportIntervalS * 1000);
   }
 
@@ -162,16 +183,24 @@ export class NeutronAgent {
       const d = this.devices.get(name);
       if (!d) continue;
       d.refreshTunnels = true;
-      await this.tunnelSync(d.host);
+      d.tunnelsSynced = false;
+      // Reported up again: with refresh_tunnels, l2pop sends the host its networks' whole FDB.
+      d.up.clear();
       for (const id of d.plugged) d.toFetch.add(id);
       this.kick(d);
     }
+  }
+
+  /** Whether the controller may write on a host: its first sync is done. */
+  ready(host: string): boolean {
+    return this.devices.get(host)?.initial === false;
   }
 
   /** The controller's news: the iface-ids plugged into a host's br-int. */
   plugged(host: string, ids: ReadonlySet<string>): void {
     const d = this.devices.get(host);
     if (!d) return;
+    d.pluggedKnown = true;
     for (const id of ids) if (!d.plugged.has(id)) d.toFetch.add(id);
     for (const id of d.plugged) {
       if (ids.has(id)) continue;
@@ -223,8 +252,11 @@ export class NeutronAgent {
   private async round(d: HostDevices): Promise<void> {
     const host = d.host.name;
     try {
+      if (!d.tunnelsSynced) await this.tunnelSync(d.host);
+      d.tunnelsSynced = true;
       if (d.toDown.size) await this.devicesDown(d);
       while (d.toFetch.size) await this.fetch(d, [...d.toFetch].slice(0, this.batch));
+      if (d.initial && d.pluggedKnown) await this.firstSync(d);
       if (d.readyUp.size) await this.devicesUp(d);
     } catch (err) {
       this.o.log.warn({ host, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
@@ -244,7 +276,7 @@ export class NeutronAgent {
   }
 
   private async devicesDown(d: HostDevices): Promise<void> {
-    const ids = [...d.toDown].slice(0, this.batch);
+    const ids = [...d.toDown].slice(0, this.step);
     const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
       devices_up: [], devices_down: ids, agent_id: agentId(d.host.name), host: d.host.name, refresh_tunnels: false,
     }, VERSIONS.deviceList));
@@ -268,8 +300,9 @@ export class NeutronAgent {
     const details = await this.call(TOPICS.plugin, 'get_devices_details_list_and_failed_devices', {
       devices: ids, agent_id: agentId(host), host,
     }, VERSIONS.details);
-    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids }, VERSIONS.sgInfo);
+    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
     for (const id of ids) d.toFetch.delete(id);
+    this.o.log.debug({ host, devices: ids }, 'neutron agent: device details fetched');
     let mapped: Mapped;
     try {
       mapped = mapDevices(this.view(host), details, sg);
@@ -280,9 +313,11 @@ export class NeutronAgent {
     }
     for (const r of mapped.refused) this.o.log.warn({ host }, `neutron agent: ${r}`);
     if (!this.apply(mapped.events, `get_devices_details_list_and_failed_devices (${host})`)) return;
-    // Still plugged and now in the topology as this host's: wait until programmed, then up.
+    // Still plugged and now in the topology as this host's: wait until programmed, then up. One
+    // already up is not reported again: l2pop answers each report with the port's FDB entry, which
+    // would race a deletion of the port (the entry added again after its removal).
     const t = this.store.topology;
-    for (const id of ids) if (d.plugged.has(id) && t.ports.get(id)?.host === host) d.pendingUp.add(id);
+    for (const id of ids) if (d.plugged.has(id) && !d.up.has(id) && t.ports.get(id)?.host === host) d.pendingUp.add(id);
     // Neutron failed these: asked again after a pause.
     for (const id of mapped.refetch) d.failed.add(id);
     this.promote(d);
@@ -290,7 +325,7 @@ export class NeutronAgent {
 
   private async devicesUp(d: HostDevices): Promise<void> {
     const host = d.host.name;
-    const ids = [...d.readyUp].slice(0, this.batch);
+    const ids = [...d.readyUp].slice(0, this.step);
     const refresh = d.refreshTunnels;
     const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
       devices_up: ids, devices_down: [], agent_id: agentId(host), host, refresh_tunnels: refresh,
@@ -306,13 +341,45 @@ export class NeutronAgent {
     this.o.log.info({ host, up: ids.length - failed.size, failed: [...failed], refreshTunnels: refresh }, 'neutron agent: devices up');
   }
 
+  /** The other agents' tunnel endpoints (a failed call fails the round: tried again). */
   private async tunnelSync(host: Host): Promise<void> {
-    try {
-      const res = await this.call(TOPICS.plugin, 'tunnel_sync', { tunnel_ip: host.tunnelIp, tunnel_type: 'vxlan', host: host.name }, VERSIONS.tunnelSync);
-      this.applyMapped(() => mapTunnelSync(this.view(host.name), res), `tunnel_sync (${host.name})`);
-    } catch (err) {
-      this.o.log.warn({ host: host.name, err: (err as Error).message }, 'neutron agent: tunnel_sync failed (tunnel_update casts still add endpoints)');
+    const res = await this.call(TOPICS.plugin, 'tunnel_sync', { tunnel_ip: host.tunnelIp, tunnel_type: 'vxlan', host: host.name }, VERSIONS.tunnelSync);
+    this.applyMapped(() => mapTunnelSync(this.view(host.name), res), `tunnel_sync (${host.name})`);
+  }
+
+  /**
+   * The end of a host's first sync, once every plugged device has been asked for: as the real
+   * agent's first loop, every plugged port of the host is reported up with refresh_tunnels, which
+   * makes l2pop send this host its networks' whole FDB (as casts); when those have stopped coming
+   * the controller may write. After a restart the ports were programmed by the previous run; the
+   * first pass then finds the flows as they are and changes nothing that is still right.
+   */
+  private async firstSync(d: HostDevices): Promise<void> {
+    const host = d.host.name;
+    const t = this.store.topology;
+    const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host);
+    for (let i = 0; i < ids.length; i += this.step) {
+      const chunk = ids.slice(i, i + this.step);
+      const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
+        devices_up: chunk, devices_down: [], agent_id: agentId(host), host, refresh_tunnels: true,
+      }, VERSIONS.deviceList));
+      const failed = new Set(strings(res.failed_devices_up));
+      for (const id of chunk) {
+        if (failed.has(id)) continue;
+        d.up.add(id);
+        d.pendingUp.delete(id);
+        d.readyUp.delete(id);
+      }
     }
+    if (ids.length) {
+      // l2pop's casts come on another queue than the reply: wait until they have been quiet 1 s (at most 10 s).
+      const replied = Date.now();
+      while (Date.now() - replied < 10_000 && Date.now() - Math.max(replied, d.lastL2popAt) < 1000) await sleep(100);
+    }
+    d.initial = false;
+    d.refreshTunnels = false;
+    this.o.log.info({ host, devices: ids.length }, 'neutron agent: first sync done; the host is programmed');
+    this.onReady?.(host);
   }
 
   /** Heartbeats, one host after another (the server writes each to its DB). */
@@ -346,11 +413,59 @@ export class NeutronAgent {
   /** A cast from the server: mapped (per served host where the answer depends on it), applied whole. */
   private onCast(m: Incoming): void {
     const where = `${m.topic}${m.host ? `.${m.host}` : ''}: ${m.method}`;
+    this.o.log.debug({ topic: m.topic, method: m.method, ...(m.host ? { host: m.host } : {}) }, 'neutron agent: cast received');
+    if (m.method.endsWith('_fdb_entries')) {
+      for (const d of this.devices.values()) if (!m.host || m.host === d.host.name) d.lastL2popAt = Date.now();
+    }
     const perHost = m.method === 'network_update' || m.method.startsWith('security_groups_');
     const hosts = m.host ? [m.host] : perHost ? [...this.served] : [[...this.served][0]!];
+    const before = this.store.topology.ports;
+    const known = new Map(m.method === 'port_delete' || m.method === 'remove_fdb_entries' ? before : []);
+    if (m.method === 'port_update') this.rememberPort(m.args);
     for (const host of hosts) {
       const mapped = this.applyMapped(() => mapCast(this.view(host), m.method, m.args), where);
       if (!mapped) return;
+      for (const id of mapped.refetch) this.refetch(id);
+    }
+    if (m.method === 'port_delete') this.forgetRemote(m.args);
+    if (known.size) this.membersLeft([...known.values()].filter((p) => !this.store.topology.ports.has(p.id)));
+  }
+
+  /** Every port_update (a fanout: every agent hears of every port): its network and MAC, by id. */
+  private rememberPort(args: JsonObject): void {
+    const p = args.port;
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return;
+    const { id, network_id: network, mac_address: mac } = p;
+    if (typeof id === 'string' && typeof network === 'string' && typeof mac === 'string') this.portKeys.set(id, { network, mac });
+  }
+
+  /**
+   * port_delete names the Neutron id, which l2pop's remote ports (known by network and MAC) lack.
+   * A remote port of the deleted id goes too: l2pop's remove may have been overtaken by an add
+   * answering a late report of the port up.
+   */
+  private forgetRemote(args: JsonObject): void {
+    const id = typeof args.port_id === 'string' ? args.port_id : undefined;
+    const key = id === undefined ? undefined : this.portKeys.get(id);
+    if (!key) return;
+    this.portKeys.delete(id!);
+    const remote = remotePortId(key.network, key.mac);
+    const p = this.store.topology.ports.get(remote);
+    if (p && !this.served.has(p.host)) this.apply([{ type: 'remove', kind: 'port', id: remote }], `port_delete ${id!} (its l2pop entry)`);
+  }
+
+  /**
+   * Ports that left: Neutron announces a member's departure (security_groups_member_updated) before
+   * the port's deletion is committed, so the member lists fetched then may still hold it. The groups
+   * whose memberIps hold a departed port's address are asked for again now that it is gone.
+   */
+  private membersLeft(gone: readonly Port[]): void {
+    if (gone.length === 0) return;
+    const addresses = new Set(gone.flatMap((p) => [...p.fixedIps, ...p.allowedAddressPairs.map((a) => a.ip)]));
+    const groups = [...this.store.topology.securityGroups.values()].filter((g) => g.memberIps?.some((a) => addresses.has(a))).map((g) => g.id);
+    if (groups.length === 0) return;
+    for (const host of this.served) {
+      const mapped = mapCast(this.view(host), 'security_groups_member_updated', { security_groups: groups });
       for (const id of mapped.refetch) this.refetch(id);
     }
   }
@@ -384,6 +499,10 @@ export class NeutronAgent {
     const rejected = this.store.applyBatch(events.map((e) => JSON.stringify(e)), `neutron:${source}`);
     return rejected.length === 0;
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function agentId(host: string): string {

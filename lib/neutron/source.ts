@@ -3,6 +3,7 @@
 // hands the agent its hosts' plugged ports and converged states (ControllerOptions.onPlugged /
 // onConverged), which drive the device loop.
 import type { FirewallDriver } from '../../pipelines/options.js';
+import type { Controller, ControllerOptions } from '../controller/controller.js';
 import type { Logger } from '../log.js';
 import type { HostEvent } from '../topology/events.js';
 import type { Source } from '../topology/sources.js';
@@ -31,6 +32,10 @@ export interface NeutronSourceOptions {
 
 export interface NeutronSource extends Source {
   readonly agent: NeutronAgent;
+  /** The Controller options that let the agent drive and hold its hosts. */
+  readonly controllerHooks: Pick<ControllerOptions, 'onPlugged' | 'onConverged' | 'gate'>;
+  /** Hands the agent the controller, whose hosts it wakes when their first sync is done. */
+  bind(ctl: Pick<Controller, 'wake'>): void;
 }
 
 export async function neutronSource(store: TopologyStore, o: NeutronSourceOptions): Promise<NeutronSource> {
@@ -43,7 +48,16 @@ export async function neutronSource(store: TopologyStore, o: NeutronSourceOption
     hosts: o.hosts, reportIntervalS: o.reportIntervalS, callTimeoutS: o.callTimeoutS, l2pop: true,
     arpResponder: o.arpResponder, firewall: o.firewall, datapathType: o.datapathType, log: o.log,
   });
+  // The bus came back (RabbitMQ restarted, the connection dropped): a full resync, as the agent
+  // does after an RPC failure; nothing is removed for want of news.
+  const unsubscribe = rpc.onState((st) => {
+    if (st.state === 'reconnected') {
+      o.log.warn('neutron rpc: reconnected; full resync');
+      void agent.resync();
+    }
+  });
   const stop = async (): Promise<void> => {
+    unsubscribe();
     agent.stop();
     await rpc.close();
   };
@@ -53,5 +67,13 @@ export async function neutronSource(store: TopologyStore, o: NeutronSourceOption
     await stop();
     throw err;
   }
-  return { name: `neutron-rpc ${redactUrl(o.url)} for ${o.hosts.map((h) => h.name).join(', ')}`, agent, stop };
+  return {
+    name: `neutron-rpc ${redactUrl(o.url)} for ${o.hosts.map((h) => h.name).join(', ')}`, agent, stop,
+    controllerHooks: {
+      onPlugged: (h, ids) => agent.plugged(h, ids), onConverged: (h, st) => agent.converged(h, st), gate: (h) => agent.ready(h),
+    },
+    bind: (ctl) => {
+      agent.onReady = (h) => ctl.wake(h);
+    },
+  };
 }

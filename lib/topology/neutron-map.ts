@@ -139,7 +139,8 @@ function sgRule(r: Reader, v: unknown, at: string): { rule: Obj; stateful?: bool
  * host (l2pop's remote ports carry no groups): each such group's event carries them as memberIps; a
  * group the topology has and the reply names as remote only gets an event (its rules as they are,
  * rev dropped) when they change. A group the reply gives without an sg_member_ips entry keeps the
- * memberIps the topology has. A /0 member (its port's MAC, not given, would be needed) is refused.
+ * memberIps the topology has. Members are addresses (1.2) or [address, MAC] pairs (1.3); a /0 member
+ * (any address, told apart by its port's MAC alone, which memberIps cannot hold) is refused.
  * The devices' own `security_group_rules` are Neutron's provider rules (DHCP, RA); like Neutron's
  * OVS firewall, our base flows hold those.
  */
@@ -164,9 +165,16 @@ export function mapSecurityGroupInfo(view: AgentView, result: unknown): {
     const mo = r.obj(m, at);
     const list = (k: 'IPv4' | 'IPv6'): string[] => r.arr(mo[k] ?? [], `${at}.${k}`).flatMap((x, i) => {
       const path = `${at}.${k}[${i}]`;
-      const given = r.str(x, path);
+      // Call version 1.3 gives [ip, mac] pairs; 1.2 the IPs alone.
+      let given: string;
+      if (Array.isArray(x)) {
+        if (x.length !== 2) r.fail(path, 'must be an address or an [address, MAC] pair');
+        given = r.str(x[0], `${path}[0]`);
+        // null for a fixed IP: the pair's MAC is only given for an address pair's own MAC.
+        if (x[1] !== null) r.str(x[1], `${path}[1]`);
+      } else given = r.str(x, path);
       if (/\/0$/.test(given)) {
-        refused.push(`security group ${id}: member ${given} (any address) left out: it needs its port's MAC, which sg_member_ips does not give`);
+        refused.push(`security group ${id}: member ${given} (any address) left out: a member list holds addresses, and any address is told apart by its MAC alone`);
         return [];
       }
       const a = r.valid(() => memberAddress(given, path));

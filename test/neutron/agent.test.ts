@@ -46,8 +46,9 @@ async function hypervisor(name: string, tunnelIp: string, amqpUrl: string): Prom
   const ctl = new Controller(store, {
     listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline, log,
     setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
-    onPlugged: (h, ids) => source.agent.plugged(h, ids), onConverged: (h, s) => source.agent.converged(h, s),
+    ...source.controllerHooks,
   });
+  source.bind(ctl);
   await ctl.start();
   await eventually(() => ['br-int', 'br-tun'].every((b) => ctl.status().hosts[0]?.bridges[b]?.connected), `${name}'s bridges to connect`);
   return { name, tunnelIp, ovs, store, source, ctl };
@@ -57,6 +58,11 @@ async function hypervisor(name: string, tunnelIp: string, amqpUrl: string): Prom
 async function plug(hv: Hv, tap: string, p: Port): Promise<void> {
   await hv.ovs.vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal',
     `external_ids:iface-id=${p.id}`, `external_ids:attached-mac=${p.mac_address}`, 'external_ids:iface-status=active', `external_ids:vm-uuid=vm-${tap}`);
+}
+
+/** A snapshot line without its rev (a group refreshed from Neutron has none). */
+function dropRev(line: string): string {
+  return line.replace(/,"rev":\d+/, '');
 }
 
 /** Each bridge's flows are exactly what the pipelines render for the host's state. */
@@ -115,6 +121,8 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     await api.createSubnet({ network: net, cidr: '192.168.77.0/24' });
     sg = (await api.createSecurityGroup({ name: 'web' })).id;
     await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22 });
+    // As Neutron's default group: the group's own members may reach each other (a remote-group rule).
+    await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', remoteGroup: sg });
     p1 = await api.createPort({ network: net, hostId: 'hv1', securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: 'vm-1' });
     p2 = await api.createPort({ network: net, hostId: 'hv2', securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: 'vm-2' });
     expect(p1['binding:vif_type']).to.equal('ovs');
@@ -138,6 +146,10 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     const rules = hv1.store.topology.securityGroups.get(sg)!.rules;
     expect(rules).to.deep.include({ direction: 'ingress', ethertype: 'IPv4', protocol: 6, portRangeMin: 22, portRangeMax: 22 });
     await eventually(() => hv2.store.topology.ports.has(remotePortId(net, p1.mac_address)), 'hv2 to learn hv1\'s port from l2pop');
+    // The group's members on the other host, which l2pop does not tell, come from Neutron's sg_member_ips.
+    const ip2 = p2.fixed_ips[0]!.ip_address;
+    await eventually(() => (hv1.store.topology.securityGroups.get(sg)!.memberIps ?? []).includes(ip2), 'hv1 to know hv2\'s port as a member of the group');
+    expect(hv1.store.topology.membersOf(sg).v4).to.include(ip2);
     for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
     // The port's VLAN tag and its tunnel to the other host are there.
     expect((await hv1.ovs.vsctl('get', 'Port', 'tap1', 'tag')).trim()).to.match(/^[1-9]\d*$/);
@@ -157,10 +169,16 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     const before1 = hv1.store.snapshot();
     const before2 = hv2.store.snapshot();
     await api.deletePort(p2.id);
-    await eventually(() => !hv2.store.topology.ports.has(p2.id) && !hv1.store.topology.ports.has(remotePortId(net, p2.mac_address)), 'both hosts to drop the port');
-    const gone = (snap: string, id: string): string[] => snap.split('\n').filter((l) => l && !l.includes(`"id":"${id}"`));
-    expect(hv1.store.snapshot().split('\n').filter(Boolean)).to.deep.equal(gone(before1, remotePortId(net, p2.mac_address)));
-    expect(hv2.store.snapshot().split('\n').filter(Boolean)).to.deep.equal(gone(before2, p2.id));
+    const ip2 = p2.fixed_ips[0]!.ip_address;
+    await eventually(() => !hv2.store.topology.ports.has(p2.id), 'hv2 to drop the port');
+    await eventually(() => !hv1.store.topology.ports.has(remotePortId(net, p2.mac_address)), 'hv1 to drop the port');
+    await eventually(() => !(hv1.store.topology.securityGroups.get(sg)!.memberIps ?? []).includes(ip2), 'hv1 to drop its address from the group');
+    // The snapshots less the port; on hv1 (whose port is in the group) less its address among the group's members
+    // too. hv2 has no port left in the group: it does not ask again, and no flow of its uses the group.
+    const gone = (snap: string, id: string, member: boolean): string[] => snap.split('\n').filter((l) => l && !l.includes(`"id":"${id}"`))
+      .map((l) => (member ? l.replace(new RegExp(`"${ip2.replaceAll('.', '\\.')}",?`), '').replace(',]', ']').replace(',"memberIps":[]', '') : l)).map(dropRev);
+    expect(hv1.store.snapshot().split('\n').filter(Boolean).map(dropRev)).to.deep.equal(gone(before1, remotePortId(net, p2.mac_address), true));
+    expect(hv2.store.snapshot().split('\n').filter(Boolean).map(dropRev)).to.deep.equal(gone(before2, p2.id, false));
     for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
     for (const hv of [hv1, hv2]) {
       expect((await hv.ovs.dumpFlowsSorted('br-int')).concat(await hv.ovs.dumpFlowsSorted('br-tun')).filter((l) => l.includes(p2.mac_address)), hv.name).to.deep.equal([]);

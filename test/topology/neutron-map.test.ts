@@ -68,6 +68,17 @@ describe('neutron-map: captured messages', () => {
     expect(st.firewall!.members.get(gid!)).to.deep.equal({ v4: memberIps, v6: [] });
   });
 
+  it('sg_member_ips of call version 1.3: [address, MAC] pairs give the addresses; a malformed pair names its place', () => {
+    const s = storeWith(['hv1', '10.0.0.1']);
+    const gid = Object.keys(sgInfo.security_groups)[0]!;
+    const sg = copy(sgInfo);
+    sg.sg_member_ips[gid] = { IPv4: [['192.168.10.80', 'fa:16:3e:00:00:80'], ['192.168.10.155', null]], IPv6: [] };
+    const m = mapSecurityGroupInfo(view(s, 'hv1'), sg);
+    expect(m.groups.find((e) => e.id === gid)!.memberIps).to.deep.equal(['192.168.10.80', '192.168.10.155']);
+    sg.sg_member_ips[gid] = { IPv4: [['192.168.10.80']], IPv6: [] };
+    expect(() => mapSecurityGroupInfo(view(s, 'hv1'), sg)).to.throw(`"result.sg_member_ips.${gid}.IPv4[0]" must be an address or an [address, MAC] pair`);
+  });
+
   it('sg_member_ips: stubs and known named groups get theirs, a reply group without an entry keeps its own, /0 refused, strays refused', () => {
     const s = storeWith(['hv1', '10.0.0.1']);
     const gid = Object.keys(sgInfo.security_groups)[0]!;
@@ -82,8 +93,8 @@ describe('neutron-map: captured messages', () => {
     sg.sg_member_ips.stray = { IPv4: ['10.4.0.1'], IPv6: [] };
     const m = mapSecurityGroupInfo(view(s, 'hv1'), sg);
     expect(m.refused).to.deep.equal([
-      'security group far: member 0.0.0.0/0 (any address) left out: it needs its port\'s MAC, which sg_member_ips does not give',
-      'security group far: member ::/0 (any address) left out: it needs its port\'s MAC, which sg_member_ips does not give',
+      'security group far: member 0.0.0.0/0 (any address) left out: a member list holds addresses, and any address is told apart by its MAC alone',
+      'security group far: member ::/0 (any address) left out: a member list holds addresses, and any address is told apart by its MAC alone',
       'security group stray: sg_member_ips lists its members, but no group of the reply names it as remote group; left out',
     ]);
     const byId = (id: string): unknown => m.groups.filter((e) => e.id === id);
