@@ -7,69 +7,16 @@
 // render for it; a rule added to a group reaches the firewall flows; deleting a port removes it, and
 // only it, on both hosts; unplugging makes it DOWN.
 import { expect } from 'chai';
-import { Controller } from '../../lib/controller/controller.js';
-import { createLogger } from '../../lib/log.js';
-import { neutronSource, NeutronSource } from '../../lib/neutron/source.js';
-import { HostEvent, parseEventLine } from '../../lib/topology/events.js';
 import { remotePortId } from '../../lib/topology/neutron-map.js';
-import { TopologyStore } from '../../lib/topology/store.js';
-import { renderText } from '../../pipelines/index.js';
-import { pipelineOptions } from '../../pipelines/options.js';
 import { NeutronApi, Port } from '../../testing/neutron-api.js';
 import { NeutronServer } from '../../testing/neutron-server.js';
 import { RabbitMq } from '../../testing/rabbitmq.js';
-import { OvsSandbox } from '../../testing/sandbox.js';
-import { eventually, freePort } from '../../testing/wait.js';
-
-const pipeline = pipelineOptions({ l2pop: true, arpResponder: true, firewall: 'openvswitch', controllerId: 'neutron-e2e' });
-
-/** One hypervisor: its OVS, and an ofctl-ts controller speaking for it on Neutron's bus. */
-interface Hv {
-  readonly name: string;
-  readonly tunnelIp: string;
-  readonly ovs: OvsSandbox;
-  readonly store: TopologyStore;
-  readonly source: NeutronSource;
-  readonly ctl: Controller;
-}
-
-async function hypervisor(name: string, tunnelIp: string, amqpUrl: string): Promise<Hv> {
-  const ovs = await OvsSandbox.start({});
-  const line = JSON.stringify({ type: 'host', name, tunnelIp, ovsdb: `unix:${ovs.dbSock}` });
-  const store = new TopologyStore();
-  const log = createLogger(`neutron-${name}`, process.env.OFCTL_TS_LOG ?? 'warn');
-  const source = await neutronSource(store, {
-    url: amqpUrl, hosts: [parseEventLine(line) as HostEvent], hostLines: [line], hostsFile: `${name}.hosts`,
-    reportIntervalS: 5, callTimeoutS: 30, arpResponder: true, firewall: 'openvswitch', datapathType: 'netdev', log,
-  });
-  const port = await freePort();
-  const ctl = new Controller(store, {
-    listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline, log,
-    setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
-    ...source.controllerHooks,
-  });
-  source.bind(ctl);
-  await ctl.start();
-  await eventually(() => ['br-int', 'br-tun'].every((b) => ctl.status().hosts[0]?.bridges[b]?.connected), `${name}'s bridges to connect`);
-  return { name, tunnelIp, ovs, store, source, ctl };
-}
-
-/** Plugs a VM interface into br-int as Nova's os-vif does (iface-id, attached-mac). */
-async function plug(hv: Hv, tap: string, p: Port): Promise<void> {
-  await hv.ovs.vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal',
-    `external_ids:iface-id=${p.id}`, `external_ids:attached-mac=${p.mac_address}`, 'external_ids:iface-status=active', `external_ids:vm-uuid=vm-${tap}`);
-}
+import { Hypervisor } from '../../testing/neutron-hv.js';
+import { eventually } from '../../testing/wait.js';
 
 /** A snapshot line without its rev (a group refreshed from Neutron has none). */
 function dropRev(line: string): string {
   return line.replace(/,"rev":\d+/, '');
-}
-
-/** Each bridge's flows are exactly what the pipelines render for the host's state. */
-async function flowsAreRendered(hv: Hv): Promise<void> {
-  await hv.ctl.idle();
-  const state = hv.ctl.agents.get(hv.name)!.state!;
-  for (const b of ['br-int', 'br-tun'] as const) expect(await hv.ovs.dumpFlowsSorted(b), `${hv.name} ${b}`).to.deep.equal(renderText(state, b, pipeline));
 }
 
 describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server (issue 17)', function () {
@@ -77,8 +24,8 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
   let rabbit: RabbitMq;
   let server: NeutronServer;
   let api: NeutronApi;
-  let hv1: Hv;
-  let hv2: Hv;
+  let hv1: Hypervisor;
+  let hv2: Hypervisor;
   let net: string;
   let vni: number;
   let sg: string;
@@ -89,15 +36,11 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     rabbit = await RabbitMq.start();
     server = await NeutronServer.start({ amqpUrl: rabbit.url });
     api = new NeutronApi(server.url);
-    hv1 = await hypervisor('hv1', '10.0.0.1', rabbit.url);
-    hv2 = await hypervisor('hv2', '10.0.0.2', rabbit.url);
+    hv1 = await Hypervisor.start('hv1', '10.0.0.1', rabbit.url);
+    hv2 = await Hypervisor.start('hv2', '10.0.0.2', rabbit.url);
   });
   after(async () => {
-    for (const hv of [hv1, hv2]) {
-      await hv?.source.stop();
-      await hv?.ctl.stop();
-      await hv?.ovs.stop();
-    }
+    for (const hv of [hv1, hv2]) await hv?.stop();
     await server?.stop();
     await rabbit?.stop();
   });
@@ -127,8 +70,8 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     p2 = await api.createPort({ network: net, hostId: 'hv2', securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: 'vm-2' });
     expect(p1['binding:vif_type']).to.equal('ovs');
     expect(p1['binding:vif_details']).to.include({ bridge_name: 'br-int', ovs_hybrid_plug: false });
-    await plug(hv1, 'tap1', p1);
-    await plug(hv2, 'tap2', p2);
+    await hv1.plug('tap1', p1);
+    await hv2.plug('tap2', p2);
     await eventually(async () => (await api.getPort(p1.id)).status === 'ACTIVE' && (await api.getPort(p2.id)).status === 'ACTIVE', 'both ports ACTIVE');
 
     // What each host's topology holds, from the API's own answers.
@@ -150,7 +93,7 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     const ip2 = p2.fixed_ips[0]!.ip_address;
     await eventually(() => (hv1.store.topology.securityGroups.get(sg)!.memberIps ?? []).includes(ip2), 'hv1 to know hv2\'s port as a member of the group');
     expect(hv1.store.topology.membersOf(sg).v4).to.include(ip2);
-    for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
+    for (const hv of [hv1, hv2]) await hv.flowsAreRendered();
     // The port's VLAN tag and its tunnel to the other host are there.
     expect((await hv1.ovs.vsctl('get', 'Port', 'tap1', 'tag')).trim()).to.match(/^[1-9]\d*$/);
     expect((await hv1.ovs.vsctl('list-ports', 'br-tun')).split('\n')).to.include('vxlan-0a000002');
@@ -160,7 +103,7 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
     await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 8080, portRangeMax: 8080 });
     for (const hv of [hv1, hv2]) {
       await eventually(() => hv.store.topology.securityGroups.get(sg)!.rules.some((r) => r.portRangeMin === 8080), `${hv.name} to get the rule`);
-      await flowsAreRendered(hv);
+      await hv.flowsAreRendered();
       expect((await hv.ovs.dumpFlowsSorted('br-int')).some((l) => l.includes('tp_dst=8080'))).to.equal(true);
     }
   });
@@ -179,7 +122,7 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
       .map((l) => (member ? l.replace(new RegExp(`"${ip2.replaceAll('.', '\\.')}",?`), '').replace(',]', ']').replace(',"memberIps":[]', '') : l)).map(dropRev);
     expect(hv1.store.snapshot().split('\n').filter(Boolean).map(dropRev)).to.deep.equal(gone(before1, remotePortId(net, p2.mac_address), true));
     expect(hv2.store.snapshot().split('\n').filter(Boolean).map(dropRev)).to.deep.equal(gone(before2, p2.id, false));
-    for (const hv of [hv1, hv2]) await flowsAreRendered(hv);
+    for (const hv of [hv1, hv2]) await hv.flowsAreRendered();
     for (const hv of [hv1, hv2]) {
       expect((await hv.ovs.dumpFlowsSorted('br-int')).concat(await hv.ovs.dumpFlowsSorted('br-tun')).filter((l) => l.includes(p2.mac_address)), hv.name).to.deep.equal([]);
     }
@@ -188,6 +131,6 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
   it('unplugging a port makes it DOWN', async () => {
     await hv1.ovs.vsctl('del-port', 'br-int', 'tap1');
     await eventually(async () => (await api.getPort(p1.id)).status === 'DOWN', 'port DOWN');
-    await flowsAreRendered(hv1);
+    await hv1.flowsAreRendered();
   });
 });

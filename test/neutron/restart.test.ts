@@ -1,0 +1,101 @@
+// ofctl-ts under a real neutron-server when things restart (issue 17 point 3), counted with
+// `ovs-ofctl monitor` on both bridges of both hosts: a restarted controller finds its host as it
+// left it and sends nothing; RabbitMQ restarted while ports are being made: both agents reconnect
+// and resync, no flow that was right before and after is removed, and the ports made meanwhile go
+// ACTIVE.
+import { expect } from 'chai';
+import { dumpLineKey, FlowMonitor } from '../../testing/flow-monitor.js';
+import { NeutronApi, Port } from '../../testing/neutron-api.js';
+import { Hypervisor } from '../../testing/neutron-hv.js';
+import { NeutronServer } from '../../testing/neutron-server.js';
+import { RabbitMq } from '../../testing/rabbitmq.js';
+import { eventually } from '../../testing/wait.js';
+
+describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (issue 17)', function () {
+  this.timeout(300_000);
+  let rabbit: RabbitMq;
+  let server: NeutronServer;
+  let api: NeutronApi;
+  let hvs: Hypervisor[] = [];
+  let net: string;
+  let sg: string;
+  let taps = 0;
+
+  /** A VM port on a host: made through the API, plugged as Nova does. */
+  const vm = async (hv: Hypervisor): Promise<Port> => {
+    const p = await api.createPort({ network: net, hostId: hv.name, securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: `vm-${taps}` });
+    await hv.plug(`tap${taps++}`, p);
+    return p;
+  };
+  const active = (ports: readonly Port[], what: string): Promise<void> =>
+    eventually(async () => (await Promise.all(ports.map((p) => api.getPort(p.id)))).every((p) => p.status === 'ACTIVE'), what, 60_000);
+  /** Each bridge's flows as monitor keys. */
+  const keys = async (): Promise<Set<string>> => {
+    const out = new Set<string>();
+    for (const hv of hvs) for (const b of ['br-int', 'br-tun']) for (const l of await hv.ovs.dumpFlowsSorted(b)) out.add(`${hv.name} ${b} ${dumpLineKey(l)}`);
+    return out;
+  };
+  const monitor = async (): Promise<Array<{ readonly where: string; readonly m: FlowMonitor }>> => {
+    const out = [];
+    for (const hv of hvs) for (const b of ['br-int', 'br-tun']) out.push({ where: `${hv.name} ${b}`, m: await FlowMonitor.start(hv.ovs, b) });
+    return out;
+  };
+
+  before(async () => {
+    rabbit = await RabbitMq.start();
+    server = await NeutronServer.start({ amqpUrl: rabbit.url });
+    api = new NeutronApi(server.url);
+    hvs = [await Hypervisor.start('hv1', '10.0.0.1', rabbit.url), await Hypervisor.start('hv2', '10.0.0.2', rabbit.url)];
+    net = (await api.createNetwork({ name: 'red' })).id;
+    await api.createSubnet({ network: net, cidr: '192.168.78.0/24' });
+    sg = (await api.createSecurityGroup({ name: 'web' })).id;
+    await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22 });
+    await api.createSecurityGroupRule({ securityGroup: sg, direction: 'ingress', ethertype: 'IPv4', remoteGroup: sg });
+    const ports = [await vm(hvs[0]!), await vm(hvs[1]!)];
+    await active(ports, 'the first two ports ACTIVE');
+    for (const hv of hvs) await hv.flowsAreRendered();
+  });
+  after(async () => {
+    for (const hv of hvs) await hv.stop();
+    await server?.stop();
+    await rabbit?.stop();
+  });
+
+  it('a restarted controller waits for Neutron, then finds its host as it left it: no flow-mod, the port stays ACTIVE', async () => {
+    const [hv1] = hvs as [Hypervisor];
+    const before = await hv1.ovs.dumpFlowsSorted('br-int');
+    const monitors = await monitor();
+    await hv1.stopController();
+    await hv1.startController();
+    await eventually(() => hv1.source.agent.ready('hv1'), 'hv1\'s first sync');
+    await hv1.flowsAreRendered();
+    expect(await hv1.ovs.dumpFlowsSorted('br-int')).to.deep.equal(before);
+    for (const { where, m } of monitors) {
+      expect(m.events, where).to.deep.equal([]);
+      m.stop();
+    }
+    expect(hv1.ctl.status().hosts[0]!.bridges['br-int']!.lastReconcile?.flowMods ?? 0).to.equal(0);
+  });
+
+  it('RabbitMQ restarted while ports are made: both agents reconnect and resync, no right flow is removed, the new ports go ACTIVE', async () => {
+    const before = await keys();
+    const monitors = await monitor();
+    // Ports made while the broker goes down and comes back (Nova does not wait for RabbitMQ).
+    const made: Port[] = [];
+    const making = (async () => {
+      for (let i = 0; i < 4; i++) made.push(await vm(hvs[i % 2]!));
+    })();
+    await rabbit.restart(2000);
+    await making;
+    await active(made, 'the ports made during the restart ACTIVE');
+    for (const hv of hvs) {
+      await eventually(() => made.filter((p) => p['binding:host_id'] !== hv.name).every((p) => [...hv.store.topology.ports.values()].some((q) => q.mac === p.mac_address)), `${hv.name} to learn the other host's new ports`);
+      await hv.flowsAreRendered();
+    }
+    const after = await keys();
+    const removed = monitors.flatMap(({ where, m }) => m.events.filter((e) => e.event === 'DELETED').map((e) => `${where} ${e.key}`));
+    for (const { m } of monitors) m.stop();
+    // A flow there before and after that went away in between is a right flow removed.
+    expect(removed.filter((k) => before.has(k) && after.has(k))).to.deep.equal([]);
+  });
+});

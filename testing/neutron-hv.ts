@@ -1,0 +1,73 @@
+// A hypervisor for Neutron tests: a sandboxed OVS and an ofctl-ts controller speaking for it on
+// Neutron's agent RPC (as `controller --neutron-rpc` wires them: neutronSource, the controller's
+// hooks, bind), which a test can stop and start again on the same OVS.
+import { expect } from 'chai';
+import { Controller } from '../lib/controller/controller.js';
+import { createLogger } from '../lib/log.js';
+import { neutronSource, NeutronSource } from '../lib/neutron/source.js';
+import { HostEvent, parseEventLine } from '../lib/topology/events.js';
+import { TopologyStore } from '../lib/topology/store.js';
+import { renderText } from '../pipelines/index.js';
+import { PipelineOptions, pipelineOptions } from '../pipelines/options.js';
+import type { Port } from './neutron-api.js';
+import { OvsSandbox } from './sandbox.js';
+import { eventually, freePort } from './wait.js';
+
+export const NEUTRON_PIPELINE: PipelineOptions = pipelineOptions({ l2pop: true, arpResponder: true, firewall: 'openvswitch', controllerId: 'neutron-e2e' });
+
+export class Hypervisor {
+  store!: TopologyStore;
+  source!: NeutronSource;
+  ctl!: Controller;
+
+  private constructor(readonly name: string, readonly tunnelIp: string, readonly ovs: OvsSandbox, private readonly amqpUrl: string) {}
+
+  static async start(name: string, tunnelIp: string, amqpUrl: string): Promise<Hypervisor> {
+    const hv = new Hypervisor(name, tunnelIp, await OvsSandbox.start({}), amqpUrl);
+    await hv.startController();
+    return hv;
+  }
+
+  /** A controller for this host, as a fresh process would start (empty topology but the host). */
+  async startController(): Promise<void> {
+    const line = JSON.stringify({ type: 'host', name: this.name, tunnelIp: this.tunnelIp, ovsdb: `unix:${this.ovs.dbSock}` });
+    this.store = new TopologyStore();
+    const log = createLogger(`neutron-${this.name}`, process.env.OFCTL_TS_LOG ?? 'warn');
+    this.source = await neutronSource(this.store, {
+      url: this.amqpUrl, hosts: [parseEventLine(line) as HostEvent], hostLines: [line], hostsFile: `${this.name}.hosts`,
+      reportIntervalS: 5, callTimeoutS: 30, arpResponder: true, firewall: 'openvswitch', datapathType: 'netdev', log,
+    });
+    const port = await freePort();
+    this.ctl = new Controller(this.store, {
+      listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline: NEUTRON_PIPELINE, log,
+      setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
+      ...this.source.controllerHooks,
+    });
+    this.source.bind(this.ctl);
+    await this.ctl.start();
+    await eventually(() => ['br-int', 'br-tun'].every((b) => this.ctl.status().hosts[0]?.bridges[b]?.connected), `${this.name}'s bridges to connect`);
+  }
+
+  async stopController(): Promise<void> {
+    await this.source?.stop();
+    await this.ctl?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopController();
+    await this.ovs.stop();
+  }
+
+  /** Plugs a VM interface into br-int as Nova's os-vif does (iface-id, attached-mac). */
+  async plug(tap: string, p: Port): Promise<void> {
+    await this.ovs.vsctl('add-port', 'br-int', tap, '--', 'set', 'Interface', tap, 'type=internal',
+      `external_ids:iface-id=${p.id}`, `external_ids:attached-mac=${p.mac_address}`, 'external_ids:iface-status=active', `external_ids:vm-uuid=vm-${tap}`);
+  }
+
+  /** Each bridge's flows are exactly what the pipelines render for the host's state. */
+  async flowsAreRendered(): Promise<void> {
+    await this.ctl.idle();
+    const state = this.ctl.agents.get(this.name)!.state!;
+    for (const b of ['br-int', 'br-tun'] as const) expect(await this.ovs.dumpFlowsSorted(b), `${this.name} ${b}`).to.deep.equal(renderText(state, b, NEUTRON_PIPELINE));
+  }
+}
