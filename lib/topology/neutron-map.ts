@@ -129,6 +129,13 @@ function sgRule(r: Reader, v: unknown, at: string): { rule: Obj; stateful?: bool
   return { rule, ...(o.stateful != null ? { stateful: r.bool(o.stateful, `${at}.stateful`) } : {}) };
 }
 
+/** Device owners whose ports need what the pipelines do not have: refused, not programmed. */
+const UNSUPPORTED_OWNERS: ReadonlyMap<string, string> = new Map([
+  ['network:router_interface_distributed', 'DVR'],
+  ['network:router_centralized_snat', 'DVR'],
+  ['trunk:subport', 'VLAN-aware VMs (trunks)'],
+]);
+
 /**
  * `security_group_info_for_devices` reply (secgroup RPC 1.3): the groups (field by field), each
  * device's groups and the remote groups' member IPs. A group no rule of which is in the reply and
@@ -245,6 +252,13 @@ export function mapDevices(view: AgentView, details: unknown, sgInfo: unknown): 
     const network = r.str(dev.network_id, `${at}.network_id`);
     const type = r.str(dev.network_type, `${at}.network_type`);
     if (type !== 'vxlan') return void refused.push(`device ${id}: network ${network} is of type ${type}; only vxlan is supported`);
+    const owner = dev.device_owner == null ? undefined : r.str(dev.device_owner, `${at}.device_owner`);
+    const unsupported = owner === undefined ? undefined : UNSUPPORTED_OWNERS.get(owner);
+    if (unsupported) return void refused.push(`device ${id}: ${owner} ports are not supported (${unsupported}); not programmed`);
+    for (const k of ['qos_policy_id', 'qos_network_policy_id'] as const) {
+      // The port is programmed all the same: QoS limits traffic, it does not let it through.
+      if (dev[k] != null) refused.push(`device ${id}: ${k} ${String(dev[k])} is not applied (QoS is not supported)`);
+    }
     if (!r.bool(dev.admin_state_up, `${at}.admin_state_up`)) return void refused.push(`device ${id}: admin_state_up false is not supported yet (Neutron's agent parks it on the dead VLAN)`);
     const vni = r.int(dev.segmentation_id, `${at}.segmentation_id`);
     const known = networks.get(network);
@@ -261,7 +275,7 @@ export function mapDevices(view: AgentView, details: unknown, sgInfo: unknown): 
         return { ip: r.str(po.ip_address, `${at}.allowed_address_pairs[${j}].ip_address`), ...(po.mac_address != null ? { mac: po.mac_address as string } : {}) };
       }),
       portSecurity, securityGroups: portSecurity ? [...(groups ?? [])] : [],
-      ...(dev.device_owner ? { deviceOwner: r.str(dev.device_owner, `${at}.device_owner`) } : {}),
+      ...(owner ? { deviceOwner: owner } : {}),
     }, at));
   });
   const nets = [...networks].map(([id, vni]) => r.event({ type: 'network', id, vni }, `result.devices (network ${id})`));
@@ -351,6 +365,9 @@ export function mapCast(view: AgentView, method: string, args: unknown): Mapped 
       return mapFdb(r, view, method === 'add_fdb_entries', a);
     case 'update_fdb_entries':
       return mapFdbUpdate(r, view, a);
+    case 'binding_activate':
+    case 'binding_deactivate':
+      return { ...none, refused: [`${method}: live migration's port binding activation is not supported; the port is programmed where it is plugged`] };
     default:
       return { ...none, refused: [`${method}: not supported yet`] };
   }

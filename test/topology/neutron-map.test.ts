@@ -246,6 +246,24 @@ describe('neutron-map: malformed and unsupported input', () => {
     expect(m.events.filter((e) => e.type === 'port').map((e) => e.type === 'port' && e.id)).to.deep.equal([d.devices[0].device]);
   });
 
+  it('DVR and trunk subport devices are refused, not programmed; a QoS policy is reported and the port programmed without it', () => {
+    const d = copy(details);
+    const base = d.devices[0];
+    d.devices.push({ ...base, device: 'p-dvr', port_id: 'p-dvr', mac_address: 'fa:16:3e:00:00:d1', device_owner: 'network:router_interface_distributed' });
+    d.devices.push({ ...base, device: 'p-sub', port_id: 'p-sub', mac_address: 'fa:16:3e:00:00:d2', device_owner: 'trunk:subport' });
+    d.devices[0] = { ...base, qos_policy_id: 'q1' };
+    const m = mapDevices(v, d, sgInfo);
+    expect(m.refused).to.deep.equal([
+      `device ${base.device}: qos_policy_id q1 is not applied (QoS is not supported)`,
+      'device p-dvr: network:router_interface_distributed ports are not supported (DVR); not programmed',
+      'device p-sub: trunk:subport ports are not supported (VLAN-aware VMs (trunks)); not programmed',
+    ]);
+    expect(m.events.filter((e) => e.type === 'port').map((e) => e.type === 'port' && e.id)).to.deep.equal([base.device]);
+    expect(mapCast(v, 'binding_activate', { port_id: 'x', host: 'hv1' }).refused).to.deep.equal([
+      'binding_activate: live migration\'s port binding activation is not supported; the port is programmed where it is plugged',
+    ]);
+  });
+
   it('an l2pop segment_id that contradicts the known VNI is refused', () => {
     const t = storeWith(['hv1', '10.0.0.1']);
     apply(t, [{ type: 'network', id: 'n1', vni: 5 }]);
