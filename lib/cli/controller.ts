@@ -11,6 +11,7 @@ import { fileSource, httpSource, Source, streamSource } from '../topology/source
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
 import { brokerUrl, readHostsFile } from '../neutron/config.js';
+import type { NeutronHostStatus } from '../neutron/agent.js';
 import type { QueueOptions } from '../neutron/rpc.js';
 import { NeutronSource, neutronSource } from '../neutron/source.js';
 import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
@@ -174,7 +175,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.metricsPort !== undefined) {
     const host = a.metricsHost ?? '127.0.0.1';
     const option = `${a.metricsHost ? `--metrics-host ${a.metricsHost} ` : ''}--metrics-port ${a.metricsPort}`;
-    metricsServer = await metrics.serve(a.metricsPort, () => ctl.status(), host).catch((err: unknown) => { throw listenFailure(option, err); });
+    metricsServer = await metrics.serve(a.metricsPort, () => ({ ...ctl.status(), ...(neutron ? { neutron: neutron.agent.status() } : {}) }), host).catch((err: unknown) => { throw listenFailure(option, err); });
     log.info({ host, port: a.metricsPort }, 'serving /metrics and /status');
   }
   neutron?.bind(ctl);
@@ -198,10 +199,15 @@ export async function statusCommand(port: number, out: (s: string) => void, host
     throw new Error(`no controller answers on ${where} (is it running with --metrics-port ${port}?)`);
   });
   if (!res.ok) throw new Error(`controller at ${where} answered ${res.status}`);
-  const s = (await res.json()) as ControllerStatus;
+  const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[] };
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
   for (const f of s.frozen ?? []) {
     out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);
+  }
+  for (const n of s.neutron ?? []) {
+    const r = n.lastReport;
+    const beat = !r ? 'no heartbeat yet' : r.error ? `last heartbeat FAILED at ${r.at}: ${r.error}` : `last heartbeat ${r.at} (${r.result})`;
+    out(`neutron agent ${n.host}: ${n.ready ? 'synced' : 'FIRST SYNC NOT DONE (nothing written yet)'}, ${n.plugged} plugged, ${n.up} up, ${n.waiting} waiting; ${beat}`);
   }
   for (const h of s.hosts) {
     const u = h.unreachable;

@@ -56,6 +56,19 @@ export interface NeutronAgentOptions {
   readonly retryMs?: number;
 }
 
+export interface NeutronHostStatus {
+  readonly host: string;
+  /** The first sync is done: the controller writes on the host. */
+  readonly ready: boolean;
+  readonly plugged: number;
+  /** Reported up (ACTIVE) to Neutron. */
+  readonly up: number;
+  /** Being fetched, waiting to be programmed or reported, or failed and to be asked again. */
+  readonly waiting: number;
+  readonly heartbeatLateMs: number;
+  readonly lastReport?: { readonly at: string; readonly result?: string; readonly error?: string };
+}
+
 /** The agent_state a real neutron-openvswitch-agent reports (ovs_neutron_agent.py, Zed). */
 export function agentState(host: Host, o: NeutronAgentOptions, startFlag: boolean, devices: number): JsonObject {
   return {
@@ -133,6 +146,9 @@ export class NeutronAgent {
   private stopped = false;
   /** Neutron's answer to the last heartbeat of each host ('new', 'alive', 'revived'), for status. */
   readonly lastReport = new Map<string, { readonly at: string; readonly result?: string; readonly error?: string }>();
+  /** The most a heartbeat started after its time (previous + interval), in ms, per host: must stay small. */
+  readonly heartbeatLateMs = new Map<string, number>();
+  private readonly lastBeat = new Map<string, number>();
 
   constructor(
     private readonly rpc: RpcClient,
@@ -164,12 +180,19 @@ export class NeutronAgent {
       .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
     await this.reportAll();
     for (const d of this.devices.values()) this.kick(d);
-    this.heartbeat = setInterval(() => void this.reportAll(), this.o.reportIntervalS * 1000);
+    // One round after another, never two at once (a slow server must not stack reports up).
+    const beat = (): void => {
+      const t0 = Date.now();
+      void this.reportAll().finally(() => {
+        if (!this.stopped) this.heartbeat = setTimeout(beat, Math.max(0, this.o.reportIntervalS * 1000 - (Date.now() - t0)));
+      });
+    };
+    this.heartbeat = setTimeout(beat, this.o.reportIntervalS * 1000);
   }
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeat);
     for (const d of this.devices.values()) clearTimeout(d.retry);
   }
 
@@ -386,7 +409,16 @@ export class NeutronAgent {
   private async reportAll(): Promise<void> {
     for (const d of this.devices.values()) {
       if (this.stopped) return;
-      const at = new Date().toISOString();
+      const now = Date.now();
+      const at = new Date(now).toISOString();
+      const last = this.lastBeat.get(d.host.name);
+      this.lastBeat.set(d.host.name, now);
+      if (last !== undefined) {
+        // Late: the event loop was held (a large sync) or the round before took long (a slow server).
+        const late = now - last - this.o.reportIntervalS * 1000;
+        this.heartbeatLateMs.set(d.host.name, Math.max(late, this.heartbeatLateMs.get(d.host.name) ?? 0));
+        if (late > 1000) this.o.log.warn({ host: d.host.name, lateMs: late }, 'neutron agent: heartbeat late');
+      }
       try {
         const res = await this.rpc.call(TOPICS.reports, 'report_state', {
           agent_state: { agent_state: agentState(d.host, this.o, d.startFlag, d.plugged.size) }, time: reportTime(),
@@ -404,6 +436,15 @@ export class NeutronAgent {
         this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: report_state failed');
       }
     }
+  }
+
+  /** What `ofctl-ts status` shows of each served host's agent. */
+  status(): readonly NeutronHostStatus[] {
+    return [...this.devices.values()].map((d) => ({
+      host: d.host.name, ready: !d.initial, plugged: d.plugged.size, up: d.up.size,
+      waiting: d.toFetch.size + d.pendingUp.size + d.readyUp.size + d.failed.size, heartbeatLateMs: this.heartbeatLateMs.get(d.host.name) ?? 0,
+      ...(this.lastReport.has(d.host.name) ? { lastReport: this.lastReport.get(d.host.name)! } : {}),
+    }));
   }
 
   private view(host: string): AgentView {
