@@ -87,6 +87,9 @@ void yargs(args)
     .option('amqp-auto-delete', { type: 'boolean', describe: 'as amqp_auto_delete' })
     .option('rabbit-ha-queues', { type: 'boolean', describe: 'as rabbit_ha_queues' })
     .option('rabbit-transient-queues-ttl', { type: 'number', describe: 'as rabbit_transient_queues_ttl (seconds; default 1800)' })
+    .option('rabbit-quorum-queue', { type: 'boolean', describe: 'as rabbit_quorum_queue' })
+    .option('rabbit-quorum-delivery-limit', { type: 'number', describe: 'as rabbit_quorum_delivery_limit' })
+    .option('enable-cancel-on-failover', { type: 'boolean', describe: 'as enable_cancel_on_failover' })
     .option('ovs-target', { type: 'string', describe: 'the controller target written into each bridge (default: --listen, as ovs-vswitchd spells it: ssl:6653 → ssl:127.0.0.1:6653)' })
     .option('profile', { choices: ['neutron', 'classic'] as const, default: 'neutron' as const })
     .option('l2pop', { type: 'boolean', default: false })
@@ -112,6 +115,9 @@ void yargs(args)
       ...(a.amqpDurableQueues !== undefined ? { durable: a.amqpDurableQueues } : {}), ...(a.amqpAutoDelete !== undefined ? { autoDelete: a.amqpAutoDelete } : {}),
       ...(a.rabbitHaQueues !== undefined ? { haQueues: a.rabbitHaQueues } : {}),
       ...(a.rabbitTransientQueuesTtl !== undefined ? { transientTtlSeconds: a.rabbitTransientQueuesTtl } : {}),
+      ...(a.rabbitQuorumQueue !== undefined ? { quorumQueues: a.rabbitQuorumQueue } : {}),
+      ...(a.rabbitQuorumDeliveryLimit !== undefined ? { quorumDeliveryLimit: a.rabbitQuorumDeliveryLimit } : {}),
+      ...(a.enableCancelOnFailover !== undefined ? { cancelOnFailover: a.enableCancelOnFailover } : {}),
     },
     profile: a.profile, l2pop: a.l2pop, arpResponder: a.arpResponder, firewall: a.firewall,
     controllerId: a.controllerId, datapathType: a.datapathType, inactivityProbeS: a.inactivityProbe, auditIntervalS: a.auditInterval,
