@@ -55,6 +55,10 @@ describe('two hosts under a real neutron-server: VMs made through the REST API p
   let a: Host;
   let b: Host;
   let portB: Port;
+  /** Throws when a controller has exited: passed as eventually()'s check. */
+  const alive = async (): Promise<void> => {
+    for (const c of controllers) await c.alive();
+  };
 
   before(async () => {
     // The broker, Neutron's empty database and the two hosts need nothing of each other.
@@ -76,9 +80,6 @@ describe('two hosts under a real neutron-server: VMs made through the REST API p
         '--datapath-type', 'netdev', '--controller-id', `neutron-ping-${h.name}`,
       ]));
     }
-    const alive = async (): Promise<void> => {
-      for (const c of controllers) await c.alive();
-    };
     await eventually(async () => (await api.listAgents()).filter((x) => x.alive && x.agent_type === 'Open vSwitch agent').length === 2,
       'both hosts to register as alive Open vSwitch agents', 60_000, alive, 250);
   });
@@ -122,9 +123,6 @@ describe('two hosts under a real neutron-server: VMs made through the REST API p
       await addressVm(h, Number(CIDR.split('/')[1]));
       await plugVm(h);
     }
-    const alive = async (): Promise<void> => {
-      for (const c of controllers) await c.alive();
-    };
     await eventually(async () => (await api.getPort(portA.id)).status === 'ACTIVE' && (await api.getPort(portB.id)).status === 'ACTIVE',
       'both ports ACTIVE', 60_000, alive, 250);
     await eventually(() => ping(a, b), 'the first ping (tunnel and ARP warm-up)', 20_000, alive, 200);
