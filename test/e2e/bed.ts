@@ -225,23 +225,28 @@ export interface BedOptions {
   readonly port?: (h: Host) => Readonly<Record<string, unknown>>;
 }
 
+/** The bed's two hosts before any controller: see startHosts. */
+export interface Hosts {
+  readonly hosts: readonly Host[];
+  /** Ends the helpers' processes, the hosts' OVS, and deletes every namespace it made. */
+  stop(): Promise<void>;
+}
+
 /**
- * Builds the bed (about 2-4 s); `tag` keeps parallel beds apart. The pipeline options go to the
- * controller whole, whatever members they have (the firewall's too). A rejected topology line throws.
+ * The two hosts alone: their namespaces, OVS (userspace datapath) and underlay, and each VM's
+ * namespace with its veth (the outer end, `tap`, up in the host's namespace; the VM's eth0 not yet
+ * addressed: addressVm). Nothing plugged into br-int, no controller. On failure nothing is left.
  */
-export async function startBed(pipeline: PipelineOptions, tag: string, more: BedOptions = {}): Promise<Bed> {
+export async function startHosts(tag: string): Promise<Hosts> {
   const P = `${tag}${process.pid % 1000}`; // short: interface names are limited to 15 characters
   const HOSTS = hosts(P);
-  let ctl: Controller | undefined;
-  let store: TopologyStore | undefined;
   const stop = async (): Promise<void> => {
-      for (const h of HOSTS) await Promise.all([...h.children].map((c) => c.stop()));
-      await ctl?.stop();
-      for (const h of HOSTS) {
-        await h.box?.stop();
-        await sh('ip', 'netns', 'del', h.ns).catch(() => undefined);
-        await sh('ip', 'netns', 'del', h.vmNs).catch(() => undefined);
-      }
+    for (const h of HOSTS) await Promise.all([...h.children].map((c) => c.stop()));
+    for (const h of HOSTS) {
+      await h.box?.stop();
+      await sh('ip', 'netns', 'del', h.ns).catch(() => undefined);
+      await sh('ip', 'netns', 'del', h.vmNs).catch(() => undefined);
+    }
   };
   try {
       for (const h of HOSTS) {
@@ -276,13 +281,51 @@ export async function startBed(pipeline: PipelineOptions, tag: string, more: Bed
         await sh('ip', 'netns', 'exec', h.ns, 'ip', 'link', 'set', h.tap, 'up');
         // IPv4 only in the VMs: no IPv6 neighbour discovery multicast muddying the flood counters.
         await sh('ip', 'netns', 'exec', h.vmNs, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-        await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'link', 'set', 'eth0', 'address', h.vmMac);
-        await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'addr', 'add', `${h.vmIp}/24`, 'dev', 'eth0');
-        await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'link', 'set', 'eth0', 'mtu', '1400', 'up');
-        // A veth leaves TCP/UDP checksums to "hardware", which the userspace datapath never fills in:
-        // the VM computes them itself, as a real NIC would have.
-        await sh('ip', 'netns', 'exec', h.vmNs, 'ethtool', '-K', 'eth0', 'tx', 'off');
       }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { hosts: HOSTS, stop };
+}
+
+/** The VM's eth0 takes `h.vmMac` and `h.vmIp`/`prefixLen` and comes up. */
+export async function addressVm(h: Host, prefixLen = 24): Promise<void> {
+  await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'link', 'set', 'eth0', 'address', h.vmMac);
+  await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'addr', 'add', `${h.vmIp}/${prefixLen}`, 'dev', 'eth0');
+  await sh('ip', 'netns', 'exec', h.vmNs, 'ip', 'link', 'set', 'eth0', 'mtu', '1400', 'up');
+  // A veth leaves TCP/UDP checksums to "hardware", which the userspace datapath never fills in:
+  // the VM computes them itself, as a real NIC would have.
+  await sh('ip', 'netns', 'exec', h.vmNs, 'ethtool', '-K', 'eth0', 'tx', 'off');
+}
+
+/** ovs-vswitchd in a namespace reaches the controller through a unix socket in its run directory. */
+export function controllerSocket(h: Host): string {
+  return join(h.box!.dir, 'ofctl-ts.sock');
+}
+
+/** Plugs the VM's tap into br-int as Nova's os-vif does: iface-id (`h.portId`), attached-mac, iface-status. */
+export async function plugVm(h: Host): Promise<void> {
+  await h.box!.vsctl('add-port', 'br-int', h.tap, '--', 'set', 'Interface', h.tap, `external_ids:iface-id=${h.portId}`,
+    `external_ids:attached-mac="${h.vmMac}"`, 'external_ids:iface-status=active');
+}
+
+/**
+ * Builds the bed (about 2-4 s); `tag` keeps parallel beds apart. The pipeline options go to the
+ * controller whole, whatever members they have (the firewall's too). A rejected topology line throws.
+ */
+export async function startBed(pipeline: PipelineOptions, tag: string, more: BedOptions = {}): Promise<Bed> {
+  const base = await startHosts(tag);
+  const HOSTS = base.hosts;
+  let ctl: Controller | undefined;
+  let store: TopologyStore | undefined;
+  const stop = async (): Promise<void> => {
+      for (const h of HOSTS) await Promise.all([...h.children].map((c) => c.stop()));
+      await ctl?.stop();
+      await base.stop();
+  };
+  try {
+      for (const h of HOSTS) await addressVm(h);
       const s = new TopologyStore();
       store = s;
       const apply = (line: string): void => {
@@ -295,24 +338,19 @@ export async function startBed(pipeline: PipelineOptions, tag: string, more: Bed
       for (const h of HOSTS) {
         apply(JSON.stringify({ type: 'port', id: h.portId, network: 'tenant', host: h.name, mac: h.vmMac, fixedIps: [h.vmIp], ...more.port?.(h) }));
       }
-      // ovs-vswitchd in a namespace reaches the controller through a unix socket in its run directory.
-      const sock = (h: Host): string => join(h.box!.dir, 'ofctl-ts.sock');
       const c = new Controller(store, {
-        listen: HOSTS.map((h) => ({ kind: 'unix' as const, path: sock(h) })), pipeline,
+        listen: HOSTS.map((h) => ({ kind: 'unix' as const, path: controllerSocket(h) })), pipeline,
         setup: { controllerTarget: 'unused', datapathType: 'netdev', maxBackoffMs: 1000 },
         controllerTargetFor: (name) => {
           const h = HOSTS.find((x) => x.name === name);
-          return h ? `unix:${sock(h)}` : undefined;
+          return h ? `unix:${controllerSocket(h)}` : undefined;
         },
       });
       ctl = c;
       await c.start();
       await eventually(() => c.status().hosts.every((h) => h.bridges['br-int']!.connected && h.bridges['br-tun']!.connected),
         'both hosts to connect', 30_000);
-      for (const h of HOSTS) {
-        await h.box!.vsctl('add-port', 'br-int', h.tap, '--', 'set', 'Interface', h.tap, `external_ids:iface-id=${h.portId}`,
-          `external_ids:attached-mac="${h.vmMac}"`, 'external_ids:iface-status=active');
-      }
+      for (const h of HOSTS) await plugVm(h);
       await eventually(async () => {
         for (const h of HOSTS) if ((await h.box!.vsctl('get', 'Port', h.tap, 'tag')).trim() !== '1') return false;
         return true;
