@@ -202,13 +202,22 @@ export class NeutronApi {
 
   private async request<T>(method: string, path: string, key?: string, body?: Body): Promise<T> {
     const where = `/v2.0/${path}`;
-    const res = await fetch(`${this.url}${where}`, {
-      method,
-      headers: { accept: 'application/json', ...(body && { 'content-type': 'application/json' }) },
-      ...(body && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    // The rig's sqlite, shared by the server's processes, answers a write that meets another with
+    // "database is locked" (a 500, the transaction rolled back): such a write is tried again, up to
+    // 3 times. A MySQL-backed Neutron does not do this; nothing of ofctl-ts is behind it.
+    for (let attempt = 1; ; attempt++) {
+      res = await fetch(`${this.url}${where}`, {
+        method,
+        headers: { accept: 'application/json', ...(body && { 'content-type': 'application/json' }) },
+        ...(body && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      text = await res.text();
+      if (res.status !== 500 || method === 'GET' || attempt === 3) break;
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
     if (!res.ok) {
       const [type, message] = neutronError(text);
       throw new NeutronApiError(method, where, res.status, type, message);

@@ -33,10 +33,12 @@ export class Hypervisor {
     const line = JSON.stringify({ type: 'host', name: this.name, tunnelIp: this.tunnelIp, ovsdb: `unix:${this.ovs.dbSock}` });
     this.store = new TopologyStore();
     const log = createLogger(`neutron-${this.name}`, process.env.OFCTL_TS_LOG ?? 'warn');
-    this.source = await neutronSource(this.store, {
+    const source = await neutronSource(this.store, {
       url: this.amqpUrl, hosts: [parseEventLine(line) as HostEvent], hostLines: [line], hostsFile: `${this.name}.hosts`,
       reportIntervalS: 5, callTimeoutS: 30, arpResponder: true, firewall: 'openvswitch', datapathType: 'netdev', log,
     });
+    if (!source) throw new Error('neutronSource gave up without being asked to');
+    this.source = source;
     const port = await freePort();
     this.ctl = new Controller(this.store, {
       listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline: NEUTRON_PIPELINE, log,

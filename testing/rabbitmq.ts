@@ -201,7 +201,7 @@ function probe(port: number, connected: (sock: Socket, done: (ok: boolean) => vo
 }
 
 /** A TCP connect succeeds (the amqps listener: no TLS handshake needed to know it listens). */
-function listening(port: number): Promise<boolean> {
+export function listening(port: number): Promise<boolean> {
   return probe(port, (_sock, done) => done(true));
 }
 

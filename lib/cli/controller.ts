@@ -99,6 +99,16 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   }
   if (a.auditIntervalS !== undefined && !(a.auditIntervalS >= 0)) throw new Error(`--audit-interval ${a.auditIntervalS}: must be a number of seconds (0: no audit)`);
   const log = createLogger('ofctl-ts', process.env.OFCTL_TS_LOG ?? 'info');
+  // Ctrl-C or SIGTERM from here on stops cleanly, even while waiting for a broker at start.
+  const abort = new AbortController();
+  const signalled = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      abort.abort();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   // Options are checked (and key files read) before anything listens.
   const tls = loadTlsOptions(a);
   const listen = parseListenTarget(a.listen, tls);
@@ -124,8 +134,12 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       url, hosts, hostLines: lines, hostsFile: a.neutronHosts, ...(a.rabbit ? { queues: a.rabbit } : {}),
       ...(a.controlExchange ? { exchange: a.controlExchange } : {}), ...(ca ? { ca } : {}),
       reportIntervalS: a.reportIntervalS ?? 30, callTimeoutS: a.rpcResponseTimeoutS ?? 60,
-      arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log,
+      arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log, signal: abort.signal,
     });
+    if (!ns) {
+      log.info('stopped before the broker answered; nothing was written on any host');
+      return 0;
+    }
     neutron = ns;
     source = ns;
   } else if (a.topology === undefined) {
@@ -181,10 +195,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   neutron?.bind(ctl);
   await ctl.start().catch((err: unknown) => { throw listenFailure(`--listen ${a.listen}`, err); });
   log.info({ listen: formatTarget(listen) }, 'controller running');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await signalled;
   await source.stop();
   await ctl.stop();
   await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));

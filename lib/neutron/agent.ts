@@ -14,7 +14,7 @@ import type { FirewallDriver } from '../../pipelines/options.js';
 import type { Logger } from '../log.js';
 import type { HostState } from '../state/host-state.js';
 import type { Host, Port } from '../topology/model.js';
-import { AgentView, Mapped, mapCast, mapDevices, mapTunnelSync, NeutronMapError, remotePortId } from '../topology/neutron-map.js';
+import { AgentView, Mapped, mapCast, mapDevices, mapSecurityGroupInfo, mapTunnelSync, NeutronMapError, remotePortId } from '../topology/neutron-map.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { TopologyEvent } from '../topology/events.js';
 import type { CallOptions, Incoming } from './rpc.js';
@@ -111,6 +111,8 @@ class HostDevices {
   readonly pendingUp = new Set<string>();
   readonly readyUp = new Set<string>();
   readonly toDown = new Set<string>();
+  /** Their groups' rules or members changed: security-group info asked again (not details). */
+  readonly toRefreshGroups = new Set<string>();
   /** Neutron failed them (failed_devices): fetched again after a pause, not at once. */
   readonly failed = new Set<string>();
   /** Reported up to Neutron (ACTIVE). */
@@ -228,6 +230,7 @@ export class NeutronAgent {
     for (const id of d.plugged) {
       if (ids.has(id)) continue;
       d.toFetch.delete(id);
+      d.toRefreshGroups.delete(id);
       d.pendingUp.delete(id);
       d.readyUp.delete(id);
       d.toDown.add(id);
@@ -279,6 +282,7 @@ export class NeutronAgent {
       d.tunnelsSynced = true;
       if (d.toDown.size) await this.devicesDown(d);
       while (d.toFetch.size) await this.fetch(d, [...d.toFetch].slice(0, this.batch));
+      while (d.toRefreshGroups.size) await this.refreshGroups(d, [...d.toRefreshGroups].slice(0, this.batch));
       if (d.initial && d.pluggedKnown) await this.firstSync(d);
       if (d.readyUp.size) await this.devicesUp(d);
     } catch (err) {
@@ -336,14 +340,29 @@ export class NeutronAgent {
     }
     for (const r of mapped.refused) this.o.log.warn({ host }, `neutron agent: ${r}`);
     if (!this.apply(mapped.events, `get_devices_details_list_and_failed_devices (${host})`)) return;
-    // Still plugged and now in the topology as this host's: wait until programmed, then up. One
-    // already up is not reported again: l2pop answers each report with the port's FDB entry, which
-    // would race a deletion of the port (the entry added again after its removal).
+    // Still plugged and now in the topology as this host's: wait until programmed, then up (again:
+    // asking for details makes Neutron set the port BUILD, as for the agent's port_update).
     const t = this.store.topology;
-    for (const id of ids) if (d.plugged.has(id) && !d.up.has(id) && t.ports.get(id)?.host === host) d.pendingUp.add(id);
+    for (const id of ids) if (d.plugged.has(id) && t.ports.get(id)?.host === host) d.pendingUp.add(id);
     // Neutron failed these: asked again after a pause.
     for (const id of mapped.refetch) d.failed.add(id);
     this.promote(d);
+  }
+
+  /**
+   * A group's rules or members changed: as the agent's firewall refresh, security-group info only.
+   * (Device details would set the ports BUILD, and l2pop answers the report up that must follow with
+   * the port's FDB entry again, which can overtake a deletion.)
+   */
+  private async refreshGroups(d: HostDevices, ids: string[]): Promise<void> {
+    const host = d.host.name;
+    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
+    for (const id of ids) d.toRefreshGroups.delete(id);
+    this.o.log.debug({ host, devices: ids }, 'neutron agent: security groups fetched');
+    this.applyMapped(() => {
+      const m = mapSecurityGroupInfo(this.view(host), sg);
+      return { events: m.groups, refused: m.refused, refetch: [] };
+    }, `security_group_info_for_devices (${host})`);
   }
 
   private async devicesUp(d: HostDevices): Promise<void> {
@@ -442,7 +461,7 @@ export class NeutronAgent {
   status(): readonly NeutronHostStatus[] {
     return [...this.devices.values()].map((d) => ({
       host: d.host.name, ready: !d.initial, plugged: d.plugged.size, up: d.up.size,
-      waiting: d.toFetch.size + d.pendingUp.size + d.readyUp.size + d.failed.size, heartbeatLateMs: this.heartbeatLateMs.get(d.host.name) ?? 0,
+      waiting: d.toFetch.size + d.toRefreshGroups.size + d.pendingUp.size + d.readyUp.size + d.failed.size, heartbeatLateMs: this.heartbeatLateMs.get(d.host.name) ?? 0,
       ...(this.lastReport.has(d.host.name) ? { lastReport: this.lastReport.get(d.host.name)! } : {}),
     }));
   }
@@ -463,10 +482,11 @@ export class NeutronAgent {
     const before = this.store.topology.ports;
     const known = new Map(m.method === 'port_delete' || m.method === 'remove_fdb_entries' ? before : []);
     if (m.method === 'port_update') this.rememberPort(m.args);
+    const groupsOnly = m.method.startsWith('security_groups_');
     for (const host of hosts) {
       const mapped = this.applyMapped(() => mapCast(this.view(host), m.method, m.args), where);
       if (!mapped) return;
-      for (const id of mapped.refetch) this.refetch(id);
+      for (const id of mapped.refetch) this.refetch(id, groupsOnly);
     }
     if (m.method === 'port_delete') this.forgetRemote(m.args);
     if (known.size) this.membersLeft([...known.values()].filter((p) => !this.store.topology.ports.has(p.id)));
@@ -507,15 +527,18 @@ export class NeutronAgent {
     if (groups.length === 0) return;
     for (const host of this.served) {
       const mapped = mapCast(this.view(host), 'security_groups_member_updated', { security_groups: groups });
-      for (const id of mapped.refetch) this.refetch(id);
+      for (const id of mapped.refetch) this.refetch(id, true);
     }
   }
 
-  /** Fetches a port again on the served host that has it plugged (if any: unplugged ports wait for their plug). */
-  private refetch(id: string): void {
+  /**
+   * Fetches a port again (its groups only, or everything) on the served host that has it plugged
+   * (if any: unplugged ports wait for their plug).
+   */
+  private refetch(id: string, groupsOnly = false): void {
     for (const d of this.devices.values()) {
       if (!d.plugged.has(id)) continue;
-      d.toFetch.add(id);
+      (groupsOnly ? d.toRefreshGroups : d.toFetch).add(id);
       this.kick(d);
     }
   }

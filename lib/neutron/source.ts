@@ -9,7 +9,7 @@ import type { HostEvent } from '../topology/events.js';
 import type { Source } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { NeutronAgent } from './agent.js';
-import { NeutronRpc, QueueOptions, redactUrl } from './rpc.js';
+import { NeutronRpc, QueueOptions, redactUrl, RpcOptions } from './rpc.js';
 
 export interface NeutronSourceOptions {
   /** The broker, credentials included (never logged). */
@@ -28,6 +28,34 @@ export interface NeutronSourceOptions {
   readonly firewall: FirewallDriver;
   readonly datapathType: string;
   readonly log: Logger;
+  /** Stops the wait for a broker at start (the source is then not made: undefined). */
+  readonly signal?: AbortSignal;
+  /** Backoff while the broker cannot be reached at start (default CONNECT_RETRY). */
+  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** A broker not there yet at start is tried again after 1 s, 2 s, 4 s… at most 30 s apart, as the agent does. */
+const CONNECT_RETRY = { initialMs: 1000, maxMs: 30_000 };
+
+/** What no retry mends: the operator must (credentials, vhost, settings the broker or oslo refuse). */
+const FATAL = /ACCESS_REFUSED|NOT_ALLOWED|ACCESS-REFUSED|PRECONDITION_FAILED|Configuration Error|the scheme must be|certificate|self.signed|CERT_/i;
+
+async function connectPatiently(opts: RpcOptions, retry: { readonly initialMs: number; readonly maxMs: number }, signal?: AbortSignal): Promise<NeutronRpc | undefined> {
+  for (let failures = 0; !signal?.aborted; failures++) {
+    try {
+      return await NeutronRpc.connect(opts);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (FATAL.test(msg)) throw err;
+      const delay = Math.min(retry.initialMs * 2 ** failures, retry.maxMs);
+      opts.log.warn({ err: msg, failures: failures + 1, retryInMs: delay }, 'neutron rpc: cannot reach the broker yet; nothing is written on any host until it answers');
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, delay);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
+      });
+    }
+  }
+  return undefined;
 }
 
 export interface NeutronSource extends Source {
@@ -38,12 +66,13 @@ export interface NeutronSource extends Source {
   bind(ctl: Pick<Controller, 'wake'>): void;
 }
 
-export async function neutronSource(store: TopologyStore, o: NeutronSourceOptions): Promise<NeutronSource> {
+export async function neutronSource(store: TopologyStore, o: NeutronSourceOptions): Promise<NeutronSource | undefined> {
   const bad = store.applyBatch(o.hostLines, o.hostsFile);
   if (bad.length) throw new Error(`--neutron-hosts ${o.hostsFile}: ${bad.map((r) => `${where(r)}: ${r.error}`).join('; ')}`);
-  const rpc = await NeutronRpc.connect({
+  const rpc = await connectPatiently({
     url: o.url, log: o.log, ...(o.queues ? { queues: o.queues } : {}), ...(o.exchange ? { exchange: o.exchange } : {}), ...(o.ca ? { tls: { ca: o.ca } } : {}),
-  });
+  }, o.retry ?? CONNECT_RETRY, o.signal);
+  if (!rpc) return undefined;
   const agent = new NeutronAgent(rpc, store, {
     hosts: o.hosts, reportIntervalS: o.reportIntervalS, callTimeoutS: o.callTimeoutS, l2pop: true,
     arpResponder: o.arpResponder, firewall: o.firewall, datapathType: o.datapathType, log: o.log,

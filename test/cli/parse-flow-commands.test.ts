@@ -4,27 +4,18 @@
 // scripts/gen-parse-flow-corpus.sh); parse-flows and the errors run ovs-ofctl live beside the CLI;
 // probe runs both against a sandboxed ovs-vswitchd.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlowCommand } from '../../lib/cli/cmd-parse-flow.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { CliResult, runCli } from '../../testing/run-cli.js';
+import { CliResult, ovsOfctl, runCli } from '../../testing/run-cli.js';
 
 interface Row { readonly input: string; readonly stdout: string; readonly error: string; readonly code: number }
 
 const rows = readFileSync(new URL('../../../fixtures/codec/parse-flow.jsonl', import.meta.url), 'utf8').split('\n')
   .filter((l) => l.trim()).map((l) => JSON.parse(l) as Row);
 
-function ovsOfctl(args: readonly string[], input = ''): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = execFile('ovs-ofctl', args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-    p.stdin!.end(input);
-  });
-}
 
 /** ovs-ofctl's fatal message (its last `ovs-ofctl: ` line; the rest is its logging), and ours without `ofctl-ts: CMD: `. */
 const theirError = (r: CliResult): string => r.stderr.split('\n').filter((l) => l.startsWith('ovs-ofctl: ')).pop()?.slice(11) ?? '';
@@ -104,9 +95,7 @@ describe('probe: the same output and exit code as ovs-ofctl', function () {
   const both = (args: readonly string[]): Promise<[CliResult, CliResult]> => {
     const env = { OVS_RUNDIR: ovs.dir };
     return Promise.all([
-      new Promise<CliResult>((resolve) => execFile('ovs-ofctl', args, { encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      })),
+      ovsOfctl(args, undefined, env),
       runCli(args, env),
     ]);
   };

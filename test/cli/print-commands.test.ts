@@ -2,13 +2,12 @@
 // code for the same input. The peer vectors' messages (fixtures/peer-vectors: what ofp-print
 // printed for each) are printed whole; live cases run ovs-ofctl itself beside our command.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotPrintable, ofpToString } from '../../lib/cli/cmd-ofp-print.js';
-import { CliResult, runNodeScript } from '../../testing/run-cli.js';
+import { CliResult, ovsOfctl, runNodeScript } from '../../testing/run-cli.js';
 
 interface Vector { readonly id: string; readonly kind: string; readonly hex?: string; readonly expect: { readonly print?: string } }
 
@@ -18,15 +17,6 @@ const vectors = readFileSync(new URL('vectors.jsonl', FIXTURES), 'utf8').split('
 const notPassing = JSON.parse(readFileSync(new URL('not-passing.json', FIXTURES), 'utf8')) as Record<string, string>;
 const RUNNER = fileURLToPath(new URL('../../testing/run-command.js', import.meta.url));
 
-/** ovs-ofctl with these arguments (and stdin): its exit code and output. */
-function ovsOfctl(args: readonly string[], input?: string | Buffer): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = execFile('ovs-ofctl', args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-    p.stdin!.end(input ?? '');
-  });
-}
 
 const ours = (cmd: string, exp: string, args: readonly string[], opts: object = {}, input?: string): Promise<CliResult> =>
   runNodeScript(RUNNER, ['cmd-ofp-print', exp, cmd, JSON.stringify(opts), ...args], {}, input ?? '');

@@ -150,6 +150,13 @@ export async function captureUnderlay(h: Host): Promise<{ stop(): Promise<Underl
   await c.until(() => c.stderr.includes('listening on'), 'listening', 10_000);
   return {
     async stop(): Promise<UnderlayFrames> {
+      // Frames still in the capture buffer when SIGINT comes are lost: wait until it has printed
+      // nothing new for 300 ms (at most 3 s; a loaded machine prints late).
+      const t0 = Date.now();
+      for (let seen = -1; seen !== c.output.length && Date.now() - t0 < 3000;) {
+        seen = c.output.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
       await c.stop('SIGINT');
       const frames = c.output.filter((l) => /^\d+\.\d+ /.test(l));
       const isVxlan = (l: string): boolean => /ethertype IPv4 .*: [\d.]+ > [\d.]+\.4789: VXLAN/.test(l);

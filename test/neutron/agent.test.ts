@@ -106,6 +106,9 @@ describe('ofctl-ts as the OVS agent of two hosts, against a real neutron-server 
       await hv.flowsAreRendered();
       expect((await hv.ovs.dumpFlowsSorted('br-int')).some((l) => l.includes('tp_dst=8080'))).to.equal(true);
     }
+    // A group's change refreshes the groups only: the ports are not rebuilt (BUILD) and stay ACTIVE.
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const p of [p1, p2]) expect((await api.getPort(p.id)).status).to.equal('ACTIVE');
   });
 
   it('deleting a port removes it, and nothing else, on both hosts', async () => {

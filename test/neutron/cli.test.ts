@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ControllerProcess } from '../../testing/controller-process.js';
 import { NeutronApi } from '../../testing/neutron-api.js';
 import { NeutronServer } from '../../testing/neutron-server.js';
-import { RabbitMq } from '../../testing/rabbitmq.js';
+import { listening, RabbitMq } from '../../testing/rabbitmq.js';
 import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
@@ -74,6 +74,22 @@ describe('ofctl-ts controller --neutron-rpc, run as an operator would (issue 17)
       expect((await ovs.vsctl('list-br')).trim()).to.equal('');
     });
   }
+
+  it('waits for a broker that is not there yet, writing nothing meanwhile, then syncs', async () => {
+    const restarting = rabbit.restart(6000);
+    await eventually(async () => !(await listening(rabbit.port)), 'the broker to stop');
+    const ctl = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--neutron-rpc', broker, '--neutron-hosts', hosts,
+      '--neutron-rpc-credentials', creds, '--datapath-type', 'netdev', '--report-interval', '5']);
+    try {
+      await ctl.waitForLine((l) => l.msg.startsWith('neutron rpc: cannot reach the broker yet'), 'a retry');
+      expect((await ovs.vsctl('list-br')).trim()).to.equal('');
+      await restarting;
+      await ctl.waitForLine((l) => l.msg.startsWith('neutron agent: first sync done'), 'the first sync once the broker is back');
+      await eventually(async () => (await ovs.vsctl('list-br')).trim() === 'br-int\nbr-tun', 'the bridges');
+    } finally {
+      expect(await ctl.kill('SIGTERM')).to.equal(0);
+    }
+  });
 
   it('registers the host, makes a plugged port ACTIVE, shows the agent in status, never prints the password, stops on SIGTERM', async () => {
     const metricsPort = await freePort();
