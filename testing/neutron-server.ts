@@ -67,12 +67,40 @@ export class NeutronServer {
   /** Of startMs, the part spent waiting for the empty database (built once per process, then copied). */
   dbMs = 0;
 
+  private child: ChildProcess;
+  private stderr: () => string;
+
   private constructor(
     readonly dir: string,
     readonly port: number,
-    private readonly child: ChildProcess,
-    private readonly stderr: () => string,
-  ) {}
+    private readonly args: readonly string[],
+  ) {
+    [this.child, this.stderr] = this.spawn();
+  }
+
+  /** The server in a new session and process group it leads; its workers are forked into it. */
+  private spawn(): [ChildProcess, () => string] {
+    const child = spawn(SERVER, this.args, { cwd: this.dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-8000); });
+    child.once('error', (e) => { stderr += `cannot run ${SERVER}: ${e.message}`; });
+    return [child, () => stderr];
+  }
+
+  /**
+   * Kills the server's whole process group (SIGKILL by default: a crash) and starts it again on
+   * the same port, configuration and database; resolves once its API answers again.
+   */
+  async restart(signal: NodeJS.Signals = 'SIGKILL', downMs = 0): Promise<void> {
+    const pgid = this.child.pid;
+    if (pgid !== undefined) {
+      signalGroup(pgid, signal);
+      await eventually(() => groupMembers(pgid).length === 0, `neutron-server group ${pgid} to exit on ${signal}`, 15_000, undefined, 100);
+    }
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    [this.child, this.stderr] = this.spawn();
+    await this.waitForApi(90_000);
+  }
 
   /** http://127.0.0.1:PORT (the API is under /v2.0). */
   get url(): string {
@@ -108,12 +136,7 @@ export class NeutronServer {
       const port = await freePort();
       copyFileSync(template, join(dir, 'neutron.sqlite'));
       const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl));
-      // detached: a new session and process group led by the parent; its workers are forked into it.
-      const child = spawn(SERVER, ['--config-file', conf, '--config-file', ml2], { cwd: dir, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString('utf8')).slice(-8000); });
-      child.once('error', (e) => { stderr += `cannot run ${SERVER}: ${e.message}`; });
-      const server = new NeutronServer(dir, port, child, () => stderr);
+      const server = new NeutronServer(dir, port, ['--config-file', conf, '--config-file', ml2]);
       LIVE.add(server);
       try {
         await server.waitForApi(opts.timeoutMs ?? 90_000);

@@ -126,12 +126,28 @@ export class RabbitMq {
    * CONNECTION_FORCED) and, after `downMs`, starts it again on the same ports, node name and Mnesia
    * directory; resolves once it answers AMQP again. Our epmd keeps running.
    */
-  async restart(downMs = 0): Promise<void> {
+  async restart(downMs = 0, how: 'stop' | 'kill' = 'stop'): Promise<void> {
     if (this.stopped) throw new Error(`rabbitmq ${this.nodename} is stopped`);
-    await terminate(this.server, 10_000);
+    if (how === 'kill') await this.killTree();
+    else await terminate(this.server, 10_000);
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     this.server = spawnServer(this.env, this.dir);
     await this.started();
+  }
+
+  /** SIGKILL to the script and everything under it (the Erlang VM, erl_child_setup), by pid: a crash, no goodbye to clients. */
+  private async killTree(): Promise<void> {
+    const pids = this.tree();
+    const exited = this.server.exitCode !== null || this.server.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => this.server.once('exit', () => r()));
+    for (const pid of pids.reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await exited;
+    await eventually(() => pids.every((pid) => !existsSync(`/proc/${pid}`) || /^\S+ \(\S+\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))), 'the broker\'s processes to be gone', 10_000);
   }
 
   /** Runs rabbitmqctl against this node (its own cookie, epmd and node name); returns its stdout. */
@@ -148,10 +164,23 @@ export class RabbitMq {
   /** Resident set of the script and everything under it (the VM, erl_child_setup), in bytes. */
   rssBytes(): number {
     let total = 0;
-    const walk = (pid: number): void => {
+    for (const pid of this.tree()) {
       try {
         const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         total += kb ? Number(kb[1]) * 1024 : 0;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return total;
+  }
+
+  /** The script's pid and its descendants' (from /proc), parents first. */
+  private tree(): number[] {
+    const pids: number[] = [];
+    const walk = (pid: number): void => {
+      pids.push(pid);
+      try {
         const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
         for (const kid of kids ? kids.split(/\s+/) : []) walk(Number(kid));
       } catch {
@@ -159,7 +188,7 @@ export class RabbitMq {
       }
     };
     if (this.server.pid !== undefined) walk(this.server.pid);
-    return total;
+    return pids;
   }
 
   /** Until the port answers AMQP's protocol header with a Connection.Start frame. */

@@ -77,16 +77,22 @@ describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (
     expect(hv1.ctl.status().hosts[0]!.bridges['br-int']!.lastReconcile?.flowMods ?? 0).to.equal(0);
   });
 
-  it('RabbitMQ restarted while ports are made: both agents reconnect and resync, no right flow is removed, the new ports go ACTIVE', async () => {
+  /**
+   * Ports made while `outage` runs (Nova does not wait for RabbitMQ) or after it: afterwards they are ACTIVE, both hosts
+   * know the other's, the flows are the rendered ones, and no flow right before and after was
+   * removed in between (ovs-ofctl monitor).
+   */
+  const throughOutage = async (outage: () => Promise<void>, during: boolean): Promise<void> => {
     const before = await keys();
     const monitors = await monitor();
-    // Ports made while the broker goes down and comes back (Nova does not wait for RabbitMQ).
     const made: Port[] = [];
-    const making = (async () => {
+    const make = async (): Promise<void> => {
       for (let i = 0; i < 4; i++) made.push(await vm(hvs[i % 2]!));
-    })();
-    await rabbit.restart(2000);
+    };
+    const making = during ? make() : Promise.resolve();
+    await outage();
     await making;
+    if (!during) await make();
     await active(made, 'the ports made during the restart ACTIVE');
     for (const hv of hvs) {
       await eventually(() => made.filter((p) => p['binding:host_id'] !== hv.name).every((p) => [...hv.store.topology.ports.values()].some((q) => q.mac === p.mac_address)), `${hv.name} to learn the other host's new ports`);
@@ -97,5 +103,16 @@ describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (
     for (const { m } of monitors) m.stop();
     // A flow there before and after that went away in between is a right flow removed.
     expect(removed.filter((k) => before.has(k) && after.has(k))).to.deep.equal([]);
+  };
+
+  it('RabbitMQ killed (SIGKILL) and restarted while ports are made: both agents reconnect and resync, no right flow is removed, the new ports go ACTIVE', async () => {
+    await throughOutage(() => rabbit.restart(2000, 'kill'), true);
+    for (const hv of hvs) expect(hv.source.agent.status()[0]!.ready).to.equal(true);
+  });
+
+  it('neutron-server killed and restarted: the agents carry on, no right flow is removed, ports made after it go ACTIVE', async () => {
+    // Made after: the API is the server's, and Nova waits for it.
+    await throughOutage(() => server.restart('SIGKILL', 2000), false);
+    await eventually(async () => (await api.listAgents()).filter((a) => a.alive).length === 2, 'both agents alive after the server\'s restart');
   });
 });
