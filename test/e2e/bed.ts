@@ -2,6 +2,7 @@
 // a veth underlay between them, a "VM" namespace plugged into each br-int, and the controller in the
 // root namespace reaching each host through a unix socket in its run directory. Needs root,
 // openvswitch-switch, iproute2, iputils-ping, procps, ethtool and tcpdump (installed by .ci/run).
+import { expect } from 'chai';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +164,22 @@ export async function captureUnderlay(h: Host): Promise<{ stop(): Promise<Underl
       return { vxlan: frames.filter(isVxlan).length, other: frames.filter((l) => !isVxlan(l)) };
     },
   };
+}
+
+/**
+ * 3 pings each way, all answered, with a capture on A's underlay (both ends of the veth see the
+ * same frames): 12 VXLAN frames at least (ARP may add some) and nothing else (a host kernel
+ * answering the tunnel traffic would add ICMP "port 4789 unreachable"). Warmed first: the tunnel
+ * endpoints' ARP, the underlay's only other frames, is done before the capture.
+ */
+export async function pingsOverVxlanOnly(a: Host, b: Host, check?: () => Promise<void>): Promise<void> {
+  await eventually(() => ping(a, b), 'the first ping (tunnel and ARP warm-up)', 20_000, check, 200);
+  const capture = await captureUnderlay(a);
+  expect(await pings(a, b, 3)).to.equal(3);
+  expect(await pings(b, a, 3)).to.equal(3);
+  const frames = await capture.stop();
+  expect(frames.vxlan).to.be.at.least(12);
+  expect(frames.other, frames.other.join('\n')).to.deep.equal([]);
 }
 
 const TCP_TOOL = fileURLToPath(new URL('./tcp-tool.js', import.meta.url));
