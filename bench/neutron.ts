@@ -24,7 +24,9 @@ import { NeutronServer } from '../testing/neutron-server.js';
 import { RabbitMq } from '../testing/rabbitmq.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { eventually, freePort } from '../testing/wait.js';
-import { flowCount, processCpuSeconds } from './common.js';
+import { mapDevices } from '../lib/topology/neutron-map.js';
+import { TopologyStore } from '../lib/topology/store.js';
+import { capture, compareOutputs, flowCount, ofctlTs, processCpuSeconds } from './common.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const PORTS = Math.max(10, Math.round(1000 * SCALE));
@@ -50,6 +52,8 @@ interface Timing {
   posted: number;
   plugged: number;
   fetched?: number;
+  /** br-int's first reconcile (or check) after the fetch, barrier-confirmed: the port's flows are in. */
+  programmed?: number;
   active?: number;
 }
 
@@ -78,6 +82,52 @@ async function statuses(url: string, ids: readonly string[]): Promise<Map<string
   return new Map(body.ports.map((p) => [p.id, p.status]));
 }
 
+/** GET /v2.0/PATH, the answer's KEY. */
+async function get<T>(url: string, path: string, key: string): Promise<T> {
+  const res = await fetch(`${url}/v2.0/${path}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`GET /v2.0/${path}: ${res.status}`);
+  return ((await res.json()) as Record<string, T>)[key]!;
+}
+
+/**
+ * The host's topology as the REST API describes it (an operator's view, not the agent's RPC), with
+ * the ofports OVSDB gave the VM interfaces: the network, the group (its members: its ports), the
+ * ports. Turned into topology lines by the same mapping the agent uses for its RPC replies (the REST
+ * fields are the RPC's), so that `ofctl-ts render` of that file is what the host must hold.
+ */
+async function restTopology(url: string, hostLine: string, net: string, sg: string, ovs: OvsSandbox): Promise<string[]> {
+  const network = await get<{ 'provider:segmentation_id': number }>(url, `networks/${net}`, 'network');
+  const ports = await get<Port[]>(url, `ports?network_id=${net}&device_owner=compute:nova`, 'ports');
+  const group = await get<{ security_group_rules: Array<Record<string, unknown>> }>(url, `security-groups/${sg}`, 'security_group');
+  const rules = group.security_group_rules.map((r) => {
+    const prefix = r.direction === 'egress' ? 'dest_ip_prefix' : 'source_ip_prefix';
+    return { direction: r.direction, ethertype: r.ethertype, protocol: r.protocol, port_range_min: r.port_range_min, port_range_max: r.port_range_max,
+      remote_group_id: r.remote_group_id, [prefix]: r.remote_ip_prefix };
+  });
+  const ips = ports.flatMap((p) => p.fixed_ips.map((f) => f.ip_address));
+  const details = { failed_devices: [], devices: ports.map((p) => ({
+    device: p.id, port_id: p.id, network_id: net, network_type: 'vxlan', segmentation_id: network['provider:segmentation_id'], admin_state_up: true,
+    mac_address: p.mac_address, fixed_ips: p.fixed_ips, allowed_address_pairs: p.allowed_address_pairs, port_security_enabled: p.port_security_enabled,
+    device_owner: p.device_owner,
+  })) };
+  const sgInfo = {
+    devices: Object.fromEntries(ports.map((p) => [p.id, { security_groups: p.security_groups }])),
+    security_groups: { [sg]: rules },
+    sg_member_ips: { [sg]: { IPv4: ips.filter((a) => !a.includes(':')), IPv6: ips.filter((a) => a.includes(':')) } },
+  };
+  const ofports = new Map<string, number>();
+  const rows = JSON.parse(await ovs.vsctl('--format=json', '--columns=ofport,external_ids', 'find', 'Interface', 'type=internal')) as { data: Array<[number, ['map', Array<[string, string]>]]> };
+  for (const [ofport, [, ids]] of rows.data) {
+    const id = ids.find(([k]) => k === 'iface-id')?.[1];
+    if (id) ofports.set(id, ofport);
+  }
+  const store = new TopologyStore();
+  store.applyLine(hostLine, 'bench');
+  const mapped = mapDevices({ host: HOST, topology: store.topology }, details, sgInfo);
+  if (mapped.refused.length) throw new Error(`the REST topology: ${mapped.refused.join('; ')}`);
+  return [hostLine, ...mapped.events.map((e) => JSON.stringify(e.type === 'port' ? { ...e, ofport: ofports.get(e.id) } : e))];
+}
+
 async function main(): Promise<void> {
   console.log(`bench/neutron: ${PORTS} ports through Neutron's REST API -> ACTIVE on one host, ${CONCURRENCY} in flight, ${POSTS} POST at a time (BENCH_SCALE=${SCALE})`);
   const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-neutron-'));
@@ -95,7 +145,8 @@ async function main(): Promise<void> {
     const api = new NeutronApi(server.url);
 
     const hosts = join(dir, 'hosts.jsonl');
-    writeFileSync(hosts, `${JSON.stringify({ type: 'host', name: HOST, tunnelIp: '10.0.0.1', ovsdb: ovs.dbTarget })}\n`);
+    const hostLine = JSON.stringify({ type: 'host', name: HOST, tunnelIp: '10.0.0.1', ovsdb: ovs.dbTarget });
+    writeFileSync(hosts, `${hostLine}\n`);
     const creds = join(dir, 'credentials');
     writeFileSync(creds, 'guest:guest\n', { mode: 0o600 });
     const [listen, metrics] = [await freePort(), await freePort()];
@@ -201,12 +252,18 @@ async function main(): Promise<void> {
     const cpuS = processCpuSeconds(c.pid) - cpu0;
     const serverCpuS = cpuOf(server.pids()) - serverCpu0;
 
-    // The agent's "device details fetched" line for each port: when it knew the port's details.
-    for (const l of c.lines as Array<LogLine & { devices?: string[]; time?: number }>) {
+    // The agent's "device details fetched" line for each port (when it knew the port's details),
+    // then br-int's next pass (when its flows were in): the log's own times.
+    const byId = new Map(timings.map((t) => [t.id, t]));
+    const lines = c.lines as Array<LogLine & { devices?: string[]; time?: number; bridge?: string }>;
+    for (const [i, l] of lines.entries()) {
       if (l.msg !== 'neutron agent: device details fetched' || !l.devices || !l.time) continue;
+      const pass = lines.slice(i + 1).find((x) => x.bridge === 'br-int' && /^bridge (reconciled|checked)/.test(x.msg));
       for (const id of l.devices) {
-        const t = timings.find((x) => x.id === id);
-        if (t && t.fetched === undefined && l.time >= t.plugged - 5) t.fetched = l.time;
+        const t = byId.get(id);
+        if (!t || t.fetched !== undefined || l.time < t.plugged - 5) continue;
+        t.fetched = l.time;
+        if (pass?.time) t.programmed = pass.time;
       }
     }
 
@@ -222,6 +279,13 @@ async function main(): Promise<void> {
     const perMac = timings.map((t) => brInt.filter((l) => l.includes(`dl_src=${t.mac}`)).length);
     const spoofOk = perMac.every((n) => n >= 1);
     const ofports = (await ovs.vsctl('--columns=ofport', '--bare', 'find', 'Interface', 'type=internal', `external_ids:iface-status=active`)).split('\n').filter(Boolean).map(Number);
+    // And they are what `ofctl-ts render` gives for the topology the REST API describes.
+    const topo = join(dir, 'rest-topology.jsonl');
+    writeFileSync(topo, `${(await restTopology(server.url, hostLine, net.id, sg, ovs)).join('\n')}\n`);
+    const rendered = Object.fromEntries(['br-int', 'br-tun'].map((b) => [b, capture(ofctlTs('render', '--topology', topo, '--host', HOST, '--bridge', b,
+      '--l2pop', '--arp-responder', '--firewall', 'openvswitch'), process.env).stdout]));
+    const renderVerdict = { 'br-int': compareOutputs(rendered['br-int']!, brInt.join('\n'), { sorted: true }), 'br-tun': compareOutputs(rendered['br-tun']!, brTun.join('\n'), { sorted: true }) };
+    const renderOk = Object.values(renderVerdict).every((v) => v.startsWith('identical'));
     const ctlPeakKb = Math.max(ctlPeakSeen, vmKb(c.pid, 'VmHWM'));
     const serverRss = server.rssBytes();
     const warns = c.lines.filter((l) => (l as { level?: number }).level! >= 40);
@@ -234,19 +298,21 @@ async function main(): Promise<void> {
     const plugMs = timings.map((t) => t.plugged - t.posted);
     const plugActive = timings.map((t) => t.active! - t.plugged);
     const plugFetched = timings.filter((t) => t.fetched).map((t) => t.fetched! - t.plugged);
-    const fetchedActive = timings.filter((t) => t.fetched).map((t) => t.active! - t.fetched!);
+    const fetchedProgrammed = timings.filter((t) => t.programmed).map((t) => t.programmed! - t.fetched!);
+    const programmedActive = timings.filter((t) => t.programmed).map((t) => t.active! - t.programmed!);
     const row = (what: string, xs: readonly number[]): string => {
       const s = stats(xs);
-      return `  ${what.padEnd(46)} ${`${s.p50.toFixed(0)}`.padStart(7)} ${`${s.p99.toFixed(0)}`.padStart(7)} ${`${s.max.toFixed(0)}`.padStart(7)}`;
+      return `  ${what.padEnd(50)} ${`${s.p50.toFixed(0)}`.padStart(7)} ${`${s.p99.toFixed(0)}`.padStart(7)} ${`${s.max.toFixed(0)}`.padStart(7)}`;
     };
-    console.log(`\n  per port (ms, poll every ${POLL_MS} ms)               p50     p99     max`);
+    console.log(`\n  ${`per port (ms; ACTIVE polled every ${POLL_MS} ms)`.padEnd(50)}     p50     p99     max`);
     console.log(row('POST /ports -> ACTIVE (what Nova waits for)', postActive));
     console.log(row('  POST /ports alone (neutron-server)', postAlone));
     console.log(row(`(before it: waiting for one of ${POSTS} POST slots)`, postQueue));
     console.log(row('  plug (ovs-vsctl add-port, os-vif\'s part)', plugMs));
     console.log(row('  plug -> ACTIVE (the agent\'s share)', plugActive));
-    console.log(row('    plug -> details fetched (OVSDB + RPC)', plugFetched));
-    console.log(row('    fetched -> ACTIVE (flows + update_device_list)', fetchedActive));
+    console.log(row('    plug -> details fetched (OVSDB, 2 RPC calls)', plugFetched));
+    console.log(row('    details -> flows in (ofctl-ts: render, bundle)', fetchedProgrammed));
+    console.log(row('    flows in -> ACTIVE (update_device_list)', programmedActive));
     const rate = PORTS / (wallMs / 1000);
     console.log(`\n  all ${PORTS} ports ACTIVE in ${(wallMs / 1000).toFixed(1)} s (${rate.toFixed(1)} ports/s)${PORTS === 1000 ? '' : `; projected for 1000 at this rate: ${(1000 / rate).toFixed(0)} s`}`);
     console.log(`  reference: ${REFERENCE_S} s for neutron-openvswitch-agent to program the large host (1000 local ports), measured on this machine kind (issue 17)`);
@@ -257,17 +323,19 @@ async function main(): Promise<void> {
     console.log(`  after the run: br-int ${brInt.length} flows, br-tun ${brTun.length}; the controller's state ${st['br-int']!.flows} / ${st['br-tun']!.flows} ${flowsOk ? 'OK (equal)' : 'MISSED'}; ` +
       `anti-spoofing flows (dl_src=MAC) for every port: ${spoofOk ? 'OK' : `MISSED (${perMac.filter((n) => n === 0).length} ports without)`} (${Math.min(...perMac)}-${Math.max(...perMac)} per port); ` +
       `${ofports.filter((o) => o > 0).length} of ${PORTS} interfaces with an ofport; ${rules} rules in the group`);
+    console.log(`  the bridges vs \`ofctl-ts render\` of the topology the REST API describes (ovs-ofctl dump-flows; the render's lines as "ovs-ofctl", the bridge's as "ofctl-ts"):\n` +
+      `    br-int: ${renderVerdict['br-int']}\n    br-tun: ${renderVerdict['br-tun']}`);
     console.log(JSON.stringify({
       bench: 'neutron', ports: PORTS, concurrency: CONCURRENCY, pollMs: POLL_MS, wallS: wallMs / 1000, portsPerS: rate,
       posts: POSTS, postToActiveMs: stats(postActive), postMs: stats(postAlone), postQueueMs: stats(postQueue), plugMs: stats(plugMs), plugToActiveMs: stats(plugActive),
-      plugToFetchedMs: stats(plugFetched), fetchedToActiveMs: stats(fetchedActive),
+      plugToFetchedMs: stats(plugFetched), fetchedToProgrammedMs: stats(fetchedProgrammed), programmedToActiveMs: stats(programmedActive),
       controller: { cpuS, peakRssMb: ctlPeakKb / 1024 }, neutronServer: { cpuS: serverCpuS, rssMb: serverRss / 2 ** 20, peakRssMb: serverPeak / 2 ** 20 },
-      flows: { brInt: brInt.length, brTun: brTun.length, equalToControllerState: flowsOk, antiSpoofingEveryPort: spoofOk },
+      flows: { brInt: brInt.length, brTun: brTun.length, equalToControllerState: flowsOk, antiSpoofingEveryPort: spoofOk, equalToRender: renderOk },
       postRetries, bindingFailed, databaseLocked: locked, controllerWarnings: warns.length,
       reference: { seconds: REFERENCE_S, what: 'neutron-openvswitch-agent, measured on this machine kind (issue 17)' },
     }));
     if (errors.length) console.log(`  POST errors (${errors.length}), first: ${errors[0]!.split('\n')[0]}`);
-    if (!flowsOk || !spoofOk) process.exitCode = 1;
+    if (!flowsOk || !spoofOk || !renderOk) process.exitCode = 1;
   } catch (err) {
     // What the two sides said before the failure.
     const warn = (ctl?.lines ?? []).filter((l) => (l as { level?: number }).level! >= 40).slice(-10).map((l) => JSON.stringify(l));
