@@ -255,12 +255,15 @@ async function main(): Promise<void> {
       await poller;
     }
     const wallMs = Date.now() - start;
+    const waitedFor = new Set(timings.map((t) => t.id));
     // Each port was seen ACTIVE once; whether it still is once everything settled (a port's details
     // fetched again make Neutron set it BUILD until the agent reports it up again).
     await sleep(5000);
     const final = await get<Array<{ id: string; status: string }>>(server.url, `ports?network_id=${net.id}&device_owner=compute:nova&fields=id&fields=status`, 'ports');
+    // Only the ports plugged; a POST answered 500 may still have made its port (left unplugged, DOWN: counted apart).
     const finalStatus: Record<string, number> = {};
-    for (const p of final) finalStatus[p.status] = (finalStatus[p.status] ?? 0) + 1;
+    for (const p of final) if (waitedFor.has(p.id)) finalStatus[p.status] = (finalStatus[p.status] ?? 0) + 1;
+    const orphans = final.filter((p) => !waitedFor.has(p.id)).length;
     const cpuS = processCpuSeconds(c.pid) - cpu0;
     const serverCpuS = cpuOf(server.pids()) - serverCpu0;
 
@@ -330,7 +333,8 @@ async function main(): Promise<void> {
     console.log(`  reference: ${REFERENCE_S} s for neutron-openvswitch-agent to program the large host (1000 local ports), measured on this machine kind (issue 17)`);
     console.log(`  controller (ofctl-ts CLI, pid ${c.pid}): CPU ${cpuS.toFixed(1)} s over the run (${(100 * cpuS / (wallMs / 1000)).toFixed(0)}% of a core), peak RSS ${(ctlPeakKb / 1024).toFixed(0)} MB`);
     console.log(`  neutron-server (${server.pids().length} processes): CPU ${serverCpuS.toFixed(1)} s over the run (${(100 * serverCpuS / (wallMs / 1000)).toFixed(0)}% of a core), RSS ${(serverRss / 2 ** 20).toFixed(0)} MB at the end (peak seen ${(serverPeak / 2 ** 20).toFixed(0)} MB)`);
-    console.log(`  port statuses 5 s after the last ACTIVE: ${JSON.stringify(finalStatus)} ${finalStatus.ACTIVE === PORTS ? 'OK' : 'MISSED (every port should stay ACTIVE)'}`);
+    console.log(`  port statuses 5 s after the last ACTIVE: ${JSON.stringify(finalStatus)} ${finalStatus.ACTIVE === PORTS ? 'OK' : 'MISSED (every port should stay ACTIVE)'}; ` +
+      `ports the rig made from POSTs it answered with a 500 (never plugged): ${orphans}`);
     console.log(`  POSTs made again ${postRetries} (of which ${bindingFailed} for binding_failed); "database is locked" in neutron-server's log: ${locked}; controller warnings: ${warns.length}${warns.length ? ` (first: ${warns[0]!.msg})` : ''}`);
     const flowsOk = st['br-int']!.flows === brInt.length && st['br-tun']!.flows === brTun.length;
     console.log(`  after the run: br-int ${brInt.length} flows, br-tun ${brTun.length}; the controller's state ${st['br-int']!.flows} / ${st['br-tun']!.flows} ${flowsOk ? 'OK (equal)' : 'MISSED'}; ` +
@@ -344,7 +348,7 @@ async function main(): Promise<void> {
       plugToFetchedMs: stats(plugFetched), fetchedToProgrammedMs: stats(fetchedProgrammed), programmedToActiveMs: stats(programmedActive),
       controller: { cpuS, peakRssMb: ctlPeakKb / 1024 }, neutronServer: { cpuS: serverCpuS, rssMb: serverRss / 2 ** 20, peakRssMb: serverPeak / 2 ** 20 },
       flows: { brInt: brInt.length, brTun: brTun.length, equalToControllerState: flowsOk, antiSpoofingEveryPort: spoofOk, equalToRender: renderOk },
-      finalStatus, postRetries, bindingFailed, pollErrors: pollErrors.length, databaseLocked: locked, controllerWarnings: warns.length,
+      finalStatus, orphanPorts: orphans, postRetries, bindingFailed, pollErrors: pollErrors.length, databaseLocked: locked, controllerWarnings: warns.length,
       reference: { seconds: REFERENCE_S, what: 'neutron-openvswitch-agent, measured on this machine kind (issue 17)' },
     }));
     if (pollErrors.length) console.log(`  status polls that failed (made again): ${pollErrors.length}, first: ${pollErrors[0]}`);
