@@ -10,7 +10,9 @@
 // -> ACTIVE (the agent's share: OVSDB notice, details RPC, flows, update_device_list; Neutron's RPC
 // server answers inside it); p50/p99/max, the wall time until every port is ACTIVE, the controller's
 // CPU time and peak RSS, neutron-server's. After the run the bridges' flows must be the controller's
-// own state (dump-flows vs /status) and each port must have its anti-spoofing flows.
+// own state (dump-flows vs /status) and what `ofctl-ts render` gives for the topology the REST API
+// describes, each port must have its anti-spoofing flows, and every port must still be ACTIVE.
+// The controller logs at debug: its "device details fetched" lines (with ids) split plug -> ACTIVE.
 // The reference: neutron-openvswitch-agent programming the benches' large host on this machine
 // kind, 544 s (issue 17; 1000 local ports, one per network, 200 remote hosts: bench/sync's host).
 // BENCH_SCALE=0.1 makes 100 ports (a quick run); NEUTRON_BENCH_CONCURRENCY sets the ports in flight;
