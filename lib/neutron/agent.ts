@@ -182,11 +182,14 @@ export class NeutronAgent {
       .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
     await this.reportAll();
     for (const d of this.devices.values()) this.kick(d);
-    // One round after another, never two at once (a slow server must not stack reports up).
+    // One round after another, never two at once (a slow server must not stack reports up). A
+    // failed report is tried again within 5 s, not a whole interval later: two missed in a row
+    // and Neutron (agent_down_time 75 s) takes the agent for dead and stops binding ports to it.
     const beat = (): void => {
       const t0 = Date.now();
-      void this.reportAll().finally(() => {
-        if (!this.stopped) this.heartbeat = setTimeout(beat, Math.max(0, this.o.reportIntervalS * 1000 - (Date.now() - t0)));
+      void this.reportAll().then((ok) => {
+        const every = this.o.reportIntervalS * 1000;
+        if (!this.stopped) this.heartbeat = setTimeout(beat, Math.max(0, (ok ? every : Math.min(every, 5000)) - (Date.now() - t0)));
       });
     };
     this.heartbeat = setTimeout(beat, this.o.reportIntervalS * 1000);
@@ -424,10 +427,11 @@ export class NeutronAgent {
     this.onReady?.(host);
   }
 
-  /** Heartbeats, one host after another (the server writes each to its DB). */
-  private async reportAll(): Promise<void> {
+  /** Heartbeats, one host after another (the server writes each to its DB); false if one failed. */
+  private async reportAll(): Promise<boolean> {
+    let ok = true;
     for (const d of this.devices.values()) {
-      if (this.stopped) return;
+      if (this.stopped) return ok;
       const now = Date.now();
       const at = new Date(now).toISOString();
       const last = this.lastBeat.get(d.host.name);
@@ -451,10 +455,12 @@ export class NeutronAgent {
           void this.resync([d.host.name]);
         }
       } catch (err) {
+        ok = false;
         this.lastReport.set(d.host.name, { at, error: (err as Error).message });
         this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: report_state failed');
       }
     }
+    return ok;
   }
 
   /** What `ofctl-ts status` shows of each served host's agent. */
