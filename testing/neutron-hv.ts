@@ -66,8 +66,21 @@ export class Hypervisor {
       `external_ids:iface-id=${p.id}`, `external_ids:attached-mac=${p.mac_address}`, 'external_ids:iface-status=active', `external_ids:vm-uuid=vm-${tap}`);
   }
 
-  /** Each bridge's flows are exactly what the pipelines render for the host's state. */
+  /**
+   * Each bridge's flows are exactly what the pipelines render for the host's state. Neutron's casts
+   * may still be coming (a port_update after ACTIVE, l2pop's answers): the state may move on between
+   * the controller's idle and the dump, so the two must agree within 10 s, then are compared.
+   */
   async flowsAreRendered(): Promise<void> {
+    const agree = async (): Promise<boolean> => {
+      await this.ctl.idle();
+      const state = this.ctl.agents.get(this.name)!.state!;
+      for (const b of ['br-int', 'br-tun'] as const) {
+        if (JSON.stringify(await this.ovs.dumpFlowsSorted(b)) !== JSON.stringify(renderText(state, b, NEUTRON_PIPELINE))) return false;
+      }
+      return this.ctl.agents.get(this.name)!.state === state;
+    };
+    await eventually(agree, `${this.name}'s flows to be the rendered ones`, 10_000).catch(() => undefined);
     await this.ctl.idle();
     const state = this.ctl.agents.get(this.name)!.state!;
     for (const b of ['br-int', 'br-tun'] as const) expect(await this.ovs.dumpFlowsSorted(b), `${this.name} ${b}`).to.deep.equal(renderText(state, b, NEUTRON_PIPELINE));
