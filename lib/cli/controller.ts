@@ -27,6 +27,9 @@ export interface ControllerArgs {
   readonly neutronRpcCredentials?: string;
   /** A CA file for amqps: (default: the system's). */
   readonly neutronRpcCa?: string;
+  /** A client certificate and its key, for a broker that asks for one (both or neither). */
+  readonly neutronRpcCertificate?: string;
+  readonly neutronRpcPrivateKey?: string;
   readonly reportIntervalS?: number;
   readonly rpcResponseTimeoutS?: number;
   /** oslo.messaging's [oslo_messaging_rabbit] settings of the cloud (queues must be declared alike). */
@@ -129,10 +132,17 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     if (!(a.rpcResponseTimeoutS === undefined || a.rpcResponseTimeoutS > 0)) throw new Error(`--rpc-response-timeout ${a.rpcResponseTimeoutS}: must be a positive number of seconds`);
     const { hosts, lines } = readHostsFile(a.neutronHosts);
     const url = brokerUrl(a.neutronRpc, a.neutronRpcCredentials);
-    const ca = a.neutronRpcCa === undefined ? undefined : readFileOr('--neutron-rpc-ca', a.neutronRpcCa);
+    if ((a.neutronRpcCertificate === undefined) !== (a.neutronRpcPrivateKey === undefined)) {
+      throw new Error('--neutron-rpc-certificate and --neutron-rpc-private-key go together');
+    }
+    const tlsFiles = {
+      ...(a.neutronRpcCa !== undefined ? { ca: readFileOr('--neutron-rpc-ca', a.neutronRpcCa) } : {}),
+      ...(a.neutronRpcCertificate !== undefined ? { cert: readFileOr('--neutron-rpc-certificate', a.neutronRpcCertificate) } : {}),
+      ...(a.neutronRpcPrivateKey !== undefined ? { key: readFileOr('--neutron-rpc-private-key', a.neutronRpcPrivateKey) } : {}),
+    };
     const ns = await neutronSource(store, {
       url, hosts, hostLines: lines, hostsFile: a.neutronHosts, ...(a.rabbit ? { queues: a.rabbit } : {}),
-      ...(a.controlExchange ? { exchange: a.controlExchange } : {}), ...(ca ? { ca } : {}),
+      ...(a.controlExchange ? { exchange: a.controlExchange } : {}), tls: tlsFiles,
       reportIntervalS: a.reportIntervalS ?? 30, callTimeoutS: a.rpcResponseTimeoutS ?? 60,
       arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log, signal: abort.signal,
     });

@@ -79,7 +79,9 @@ void yargs(args)
     .option('neutron-rpc', { type: 'string', describe: 'take the OVS agent\'s place on Neutron\'s agent RPC: amqp://HOST:PORT/VHOST or amqps://… (implies --l2pop)' })
     .option('neutron-hosts', { type: 'string', describe: 'with --neutron-rpc: FILE of host lines ({"type":"host","name":…,"tunnelIp":…,"ovsdb":…}), the hypervisors spoken for' })
     .option('neutron-rpc-credentials', { type: 'string', describe: 'FILE whose first line is USER:PASSWORD for the broker (never on the command line)' })
-    .option('neutron-rpc-ca', { type: 'string', describe: 'CA file for an amqps: broker (default: the system\'s)' })
+    .option('neutron-rpc-ca', { type: 'string', describe: 'CA file for an amqps: broker (default: the system\'s; oslo\'s ssl_ca_file)' })
+    .option('neutron-rpc-certificate', { type: 'string', describe: 'client certificate for an amqps: broker that asks for one (ssl_cert_file)' })
+    .option('neutron-rpc-private-key', { type: 'string', describe: 'its private key (ssl_key_file)' })
     .option('report-interval', { type: 'number', describe: 'seconds between report_state heartbeats (Neutron\'s report_interval; default 30)' })
     .option('rpc-response-timeout', { type: 'number', describe: 'seconds a Neutron call may take (oslo\'s rpc_response_timeout; default 60)' })
     .option('control-exchange', { type: 'string', describe: 'oslo\'s control_exchange (default neutron)' })
@@ -109,7 +111,9 @@ void yargs(args)
     listen: a.listen, ...(a.topology !== undefined ? { topology: a.topology } : {}),
     ...(a.neutronRpc !== undefined ? { neutronRpc: a.neutronRpc } : {}), ...(a.neutronHosts !== undefined ? { neutronHosts: a.neutronHosts } : {}),
     ...(a.neutronRpcCredentials !== undefined ? { neutronRpcCredentials: a.neutronRpcCredentials } : {}),
-    ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}), ...(a.reportInterval !== undefined ? { reportIntervalS: a.reportInterval } : {}),
+    ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}),
+    ...(a.neutronRpcCertificate !== undefined ? { neutronRpcCertificate: a.neutronRpcCertificate } : {}),
+    ...(a.neutronRpcPrivateKey !== undefined ? { neutronRpcPrivateKey: a.neutronRpcPrivateKey } : {}), ...(a.reportInterval !== undefined ? { reportIntervalS: a.reportInterval } : {}),
     ...(a.rpcResponseTimeout !== undefined ? { rpcResponseTimeoutS: a.rpcResponseTimeout } : {}), ...(a.controlExchange ? { controlExchange: a.controlExchange } : {}),
     rabbit: {
       ...(a.amqpDurableQueues !== undefined ? { durable: a.amqpDurableQueues } : {}), ...(a.amqpAutoDelete !== undefined ? { autoDelete: a.amqpAutoDelete } : {}),

@@ -21,7 +21,8 @@ export interface NeutronSourceOptions {
   readonly hostsFile: string;
   readonly queues?: Partial<QueueOptions>;
   readonly exchange?: string;
-  readonly ca?: Buffer;
+  /** For amqps: the CA, and a client certificate and key when the broker asks for one. */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
   readonly reportIntervalS: number;
   readonly callTimeoutS: number;
   readonly arpResponder: boolean;
@@ -70,7 +71,7 @@ export async function neutronSource(store: TopologyStore, o: NeutronSourceOption
   const bad = store.applyBatch(o.hostLines, o.hostsFile);
   if (bad.length) throw new Error(`--neutron-hosts ${o.hostsFile}: ${bad.map((r) => `${where(r)}: ${r.error}`).join('; ')}`);
   const rpc = await connectPatiently({
-    url: o.url, log: o.log, ...(o.queues ? { queues: o.queues } : {}), ...(o.exchange ? { exchange: o.exchange } : {}), ...(o.ca ? { tls: { ca: o.ca } } : {}),
+    url: o.url, log: o.log, ...(o.queues ? { queues: o.queues } : {}), ...(o.exchange ? { exchange: o.exchange } : {}), ...(o.tls ? { tls: o.tls } : {}),
   }, o.retry ?? CONNECT_RETRY, o.signal);
   if (!rpc) return undefined;
   const agent = new NeutronAgent(rpc, store, {

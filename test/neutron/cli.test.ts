@@ -11,6 +11,7 @@ import { ControllerProcess } from '../../testing/controller-process.js';
 import { NeutronApi } from '../../testing/neutron-api.js';
 import { NeutronServer } from '../../testing/neutron-server.js';
 import { listening, RabbitMq } from '../../testing/rabbitmq.js';
+import { TestPki } from '../../testing/pki.js';
 import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
@@ -88,6 +89,30 @@ describe('ofctl-ts controller --neutron-rpc, run as an operator would (issue 17)
       await eventually(async () => (await ovs.vsctl('list-br')).trim() === 'br-int\nbr-tun', 'the bridges');
     } finally {
       expect(await ctl.kill('SIGTERM')).to.equal(0);
+    }
+  });
+
+  it('amqps: with the CA and a client certificate it connects; with another CA it stops at once, naming the broker without credentials', async () => {
+    const pki = await TestPki.create();
+    const tlsRabbit = await RabbitMq.start({ tls: pki.controller });
+    try {
+      const url = `amqps://127.0.0.1:${tlsRabbit.tlsPort}/`;
+      const tls = ['--neutron-rpc-certificate', pki.switch.certificate, '--neutron-rpc-private-key', pki.switch.privateKey];
+      const ctl = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--neutron-rpc', url, '--neutron-hosts', hosts,
+        '--neutron-rpc-credentials', creds, '--neutron-rpc-ca', pki.switch.caCert, ...tls, '--datapath-type', 'netdev', '--rpc-response-timeout', '2']);
+      try {
+        await ctl.waitForLine((l) => l.msg === 'neutron rpc: connected', 'connected over amqps');
+      } finally {
+        expect(await ctl.kill('SIGTERM')).to.equal(0);
+      }
+      const r = await runCli(['controller', '--listen', `tcp:127.0.0.1:${await freePort()}`, '--neutron-rpc', url, '--neutron-hosts', hosts,
+        '--neutron-rpc-credentials', creds, '--neutron-rpc-ca', pki.rogueCaCert, ...tls]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(new RegExp(`AMQP amqps://127\\.0\\.0\\.1:${tlsRabbit.tlsPort}/: cannot connect .*certificate`));
+      expect(r.stderr).not.to.include('guest');
+    } finally {
+      await tlsRabbit.stop();
+      pki.remove();
     }
   });
 
