@@ -30,6 +30,8 @@ import { mapDevices } from '../lib/topology/neutron-map.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { capture, compareOutputs, flowCount, ofctlTs, processCpuSeconds } from './common.js';
 
+/** Seconds between the agent's heartbeats (Neutron's default is 30): more of them, more samples of their lateness. */
+const REPORT_S = 10;
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const PORTS = Math.max(10, Math.round(1000 * SCALE));
 const CONCURRENCY = Number(process.env.NEUTRON_BENCH_CONCURRENCY ?? 10);
@@ -154,12 +156,12 @@ async function main(): Promise<void> {
     const [listen, metrics] = [await freePort(), await freePort()];
     // debug: the agent's "device details fetched" lines (with their ids) split plug -> ACTIVE in two.
     ctl = ControllerProcess.start(['--neutron-rpc', `amqp://127.0.0.1:${rabbit.port}/`, '--neutron-hosts', hosts, '--neutron-rpc-credentials', creds,
-      '--firewall', 'openvswitch', '--arp-responder', '--datapath-type', 'netdev', '--listen', `tcp:127.0.0.1:${listen}`,
+      '--firewall', 'openvswitch', '--arp-responder', '--datapath-type', 'netdev', '--listen', `tcp:127.0.0.1:${listen}`, '--report-interval', String(REPORT_S),
       '--metrics-port', String(metrics)], { OFCTL_TS_LOG: 'debug' });
     const c = ctl;
     await c.waitForLine((l) => l.msg === 'neutron agent: first sync done; the host is programmed', 'the first sync', 0, 120_000);
     await eventually(async () => (await api.listAgents()).some((a) => a.host === HOST && a.alive), `${HOST}'s agent alive`, 60_000, c.alive);
-    const status = async (): Promise<{ hosts: Array<{ bridges: Record<string, { flows: number; observed?: number; connected: boolean }> }> }> =>
+    const status = async (): Promise<{ hosts: Array<{ bridges: Record<string, { flows: number; observed?: number; connected: boolean }> }>; neutron?: Array<{ heartbeatLateMs: number }> }> =>
       (await (await fetch(`http://127.0.0.1:${metrics}/status`)).json()) as never;
 
     const net = await api.createNetwork({ name: 'bench' });
@@ -290,7 +292,10 @@ async function main(): Promise<void> {
       for (const b of ['br-int', 'br-tun']) if (s[b]!.flows !== await flowCount(ovs!, b)) return false;
       return true;
     }, 'the bridges to hold the controller\'s state', 60_000, c.alive, 500);
-    const st = (await status()).hosts[0]!.bridges;
+    const full = await status();
+    const st = full.hosts[0]!.bridges;
+    // How late the agent's heartbeats started, at worst, against their interval (the sync must not hold them).
+    const lateMs = full.neutron?.[0]?.heartbeatLateMs ?? NaN;
     const brInt = (await ovs.dumpFlowsSorted('br-int'));
     const brTun = await ovs.dumpFlowsSorted('br-tun');
     const perMac = timings.map((t) => brInt.filter((l) => l.includes(`dl_src=${t.mac}`)).length);
@@ -333,6 +338,7 @@ async function main(): Promise<void> {
     const rate = PORTS / (wallMs / 1000);
     console.log(`\n  all ${PORTS} ports ACTIVE in ${(wallMs / 1000).toFixed(1)} s (${rate.toFixed(1)} ports/s)${PORTS === 1000 ? '' : `; projected for 1000 at this rate: ${(1000 / rate).toFixed(0)} s`}`);
     console.log(`  reference: ${REFERENCE_S} s for neutron-openvswitch-agent to program the large host (1000 local ports), measured on this machine kind (issue 17)`);
+    console.log(`  heartbeats (report_state every ${REPORT_S} s): at worst ${lateMs} ms after their time`);
     console.log(`  controller (ofctl-ts CLI, pid ${c.pid}): CPU ${cpuS.toFixed(1)} s over the run (${(100 * cpuS / (wallMs / 1000)).toFixed(0)}% of a core), peak RSS ${(ctlPeakKb / 1024).toFixed(0)} MB`);
     console.log(`  neutron-server (${server.pids().length} processes): CPU ${serverCpuS.toFixed(1)} s over the run (${(100 * serverCpuS / (wallMs / 1000)).toFixed(0)}% of a core), RSS ${(serverRss / 2 ** 20).toFixed(0)} MB at the end (peak seen ${(serverPeak / 2 ** 20).toFixed(0)} MB)`);
     console.log(`  port statuses 5 s after the last ACTIVE: ${JSON.stringify(finalStatus)} ${finalStatus.ACTIVE === PORTS ? 'OK' : 'MISSED (every port should stay ACTIVE)'}; ` +
@@ -350,7 +356,7 @@ async function main(): Promise<void> {
       plugToFetchedMs: stats(plugFetched), fetchedToProgrammedMs: stats(fetchedProgrammed), programmedToActiveMs: stats(programmedActive),
       controller: { cpuS, peakRssMb: ctlPeakKb / 1024 }, neutronServer: { cpuS: serverCpuS, rssMb: serverRss / 2 ** 20, peakRssMb: serverPeak / 2 ** 20 },
       flows: { brInt: brInt.length, brTun: brTun.length, equalToControllerState: flowsOk, antiSpoofingEveryPort: spoofOk, equalToRender: renderOk },
-      finalStatus, orphanPorts: orphans, postRetries, bindingFailed, pollErrors: pollErrors.length, databaseLocked: locked, controllerWarnings: warns.length,
+      finalStatus, orphanPorts: orphans, postRetries, bindingFailed, pollErrors: pollErrors.length, databaseLocked: locked, controllerWarnings: warns.length, heartbeatLateMs: lateMs,
       reference: { seconds: REFERENCE_S, what: 'neutron-openvswitch-agent, measured on this machine kind (issue 17)' },
     }));
     if (pollErrors.length) console.log(`  status polls that failed (made again): ${pollErrors.length}, first: ${pollErrors[0]}`);
