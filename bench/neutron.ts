@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { ControllerProcess, LogLine } from '../testing/controller-process.js';
 import { NeutronApi, Port } from '../testing/neutron-api.js';
 import { NeutronServer } from '../testing/neutron-server.js';
+import { Postgres } from '../testing/postgres.js';
 import { RabbitMq } from '../testing/rabbitmq.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { eventually, freePort } from '../testing/wait.js';
@@ -41,6 +42,8 @@ const CONCURRENCY = Number(process.env.NEUTRON_BENCH_CONCURRENCY ?? 10);
  * locked" (500) after sqlite's 5 s busy timeout. A production server (MySQL) takes them concurrently.
  */
 const POSTS = Number(process.env.NEUTRON_BENCH_POSTS ?? 1);
+/** NEUTRON_BENCH_DB=postgres: the server on a private PostgreSQL (testing/postgres.ts), as production runs it on MySQL, instead of sqlite. */
+const DB = process.env.NEUTRON_BENCH_DB === 'postgres' ? 'postgres' : 'sqlite';
 /** How often the ports waiting for ACTIVE are asked for (one list call for all of them). */
 const POLL_MS = 100;
 const HOST = 'hv1';
@@ -133,16 +136,18 @@ async function restTopology(url: string, hostLine: string, net: string, sg: stri
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/neutron: ${PORTS} ports through Neutron's REST API -> ACTIVE on one host, ${CONCURRENCY} in flight, ${POSTS} POST at a time (BENCH_SCALE=${SCALE})`);
+  console.log(`bench/neutron: ${PORTS} ports through Neutron's REST API -> ACTIVE on one host, ${CONCURRENCY} in flight, ${POSTS} POST at a time (BENCH_SCALE=${SCALE}; neutron-server on ${DB})`);
   const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-bench-neutron-'));
   let rabbit: RabbitMq | undefined;
   let server: NeutronServer | undefined;
+  let pg: Postgres | undefined;
   let ovs: OvsSandbox | undefined;
   let ctl: ControllerProcess | undefined;
   try {
     const t0 = Date.now();
-    [rabbit] = await Promise.all([RabbitMq.start(), NeutronServer.prepare()]);
-    server = await NeutronServer.start({ amqpUrl: rabbit.url });
+    if (DB === 'postgres') [rabbit, pg] = await Promise.all([RabbitMq.start(), Postgres.start()]);
+    else [rabbit] = await Promise.all([RabbitMq.start(), NeutronServer.prepare()]);
+    server = await NeutronServer.start({ amqpUrl: rabbit.url, ...(pg ? { database: pg.url } : {}) });
     // The dummy datapath: 1000 internal ports make no kernel devices; ofports and OVSDB are as with netdev.
     ovs = await OvsSandbox.start({ dummy: true });
     console.log(`  rig: RabbitMQ ${(rabbit.startMs / 1000).toFixed(1)} s, neutron-server ${(server.startMs / 1000).toFixed(1)} s, OVS sandbox; ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
@@ -379,6 +384,7 @@ async function main(): Promise<void> {
     await ctl?.kill('SIGTERM');
     await ovs?.stop();
     await server?.stop();
+    await pg?.stop();
     await rabbit?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

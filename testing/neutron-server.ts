@@ -56,6 +56,11 @@ export interface NeutronServerOptions {
   readonly amqpUrl: string;
   /** Where the server's fresh directory is made (default: the OS temp dir). */
   readonly dir?: string;
+  /**
+   * Another database (an SQLAlchemy URL, e.g. testing/postgres.ts's), its schema made by Neutron's
+   * own migrations; default: a sqlite file (built once per process, see BUILD_DB).
+   */
+  readonly database?: string;
   /** Until the API must answer; default 90 s (the machine is shared). */
   readonly timeoutMs?: number;
 }
@@ -129,13 +134,18 @@ export class NeutronServer {
   static async start(opts: NeutronServerOptions): Promise<NeutronServer> {
     assertNeutronInstalled();
     const t0 = Date.now();
-    const template = await NeutronServer.prepare();
-    const dbMs = Date.now() - t0;
+    const template = opts.database === undefined ? await NeutronServer.prepare() : undefined;
     const dir = mkdtempSync(join(opts.dir ?? tmpdir(), 'ofctl-ts-neutron-server-'));
     try {
       const port = await freePort();
-      copyFileSync(template, join(dir, 'neutron.sqlite'));
-      const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl));
+      const database = opts.database ?? dbUrl(dir);
+      const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl), database);
+      if (template) copyFileSync(template, join(dir, 'neutron.sqlite'));
+      else {
+        await new Promise<void>((resolve, reject) => execFile('/usr/bin/neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { cwd: dir, timeout: 300_000 },
+          (err, _o, stderr) => (err ? reject(new Error(`neutron-db-manage upgrade heads failed: ${err.message}\n${stderr.slice(-3000)}`)) : resolve())));
+      }
+      const dbMs = Date.now() - t0;
       const server = new NeutronServer(dir, port, ['--config-file', conf, '--config-file', ml2]);
       LIVE.add(server);
       try {
@@ -219,7 +229,7 @@ function transportUrl(amqpUrl: string): string {
   return `rabbit://${amqpUrl.slice('amqp://'.length)}`;
 }
 
-function writeConfig(dir: string, port: number, transport: string): [string, string] {
+function writeConfig(dir: string, port: number, transport: string, database: string): [string, string] {
   mkdirSync(join(dir, 'lock'));
   const conf = join(dir, 'neutron.conf');
   const ml2 = join(dir, 'ml2_conf.ini');
@@ -242,7 +252,7 @@ notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
 
 [database]
-connection = ${dbUrl(dir)}
+connection = ${database}
 
 [oslo_concurrency]
 lock_path = ${join(dir, 'lock')}
