@@ -1,7 +1,7 @@
 // ofctl-ts controller --listen tcp:127.0.0.1:6653 --topology FILE|-|http:PORT [options]
 // Runs until SIGINT/SIGTERM: every host of the topology with an "ovsdb" address is set up and its
 // bridges' flows are kept equal to the pipelines.
-import { readFileSync } from 'node:fs';
+import { readOptionFile } from '../option-file.js';
 import { Controller, ControllerStatus } from '../controller/controller.js';
 import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
@@ -63,22 +63,8 @@ export interface ControllerArgs {
 }
 
 
-function readFileOr(option: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`${option} ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
-}
-
 function readToken(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`--http-token-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
-  const token = text.split('\n')[0]!.trim();
+  const token = readOptionFile('--http-token-file', path).toString('utf8').split('\n')[0]!.trim();
   if (!token) throw new Error(`--http-token-file ${path}: empty`);
   return token;
 }
@@ -136,9 +122,9 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       throw new Error('--neutron-rpc-certificate and --neutron-rpc-private-key go together');
     }
     const tlsFiles = {
-      ...(a.neutronRpcCa !== undefined ? { ca: readFileOr('--neutron-rpc-ca', a.neutronRpcCa) } : {}),
-      ...(a.neutronRpcCertificate !== undefined ? { cert: readFileOr('--neutron-rpc-certificate', a.neutronRpcCertificate) } : {}),
-      ...(a.neutronRpcPrivateKey !== undefined ? { key: readFileOr('--neutron-rpc-private-key', a.neutronRpcPrivateKey) } : {}),
+      ...(a.neutronRpcCa !== undefined ? { ca: readOptionFile('--neutron-rpc-ca', a.neutronRpcCa) } : {}),
+      ...(a.neutronRpcCertificate !== undefined ? { cert: readOptionFile('--neutron-rpc-certificate', a.neutronRpcCertificate) } : {}),
+      ...(a.neutronRpcPrivateKey !== undefined ? { key: readOptionFile('--neutron-rpc-private-key', a.neutronRpcPrivateKey) } : {}),
     };
     const ns = await neutronSource(store, {
       url, hosts, hostLines: lines, hostsFile: a.neutronHosts, ...(a.rabbit ? { queues: a.rabbit } : {}),

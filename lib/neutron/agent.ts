@@ -169,8 +169,16 @@ export class NeutronAgent {
   /** Devices per update_device_list call: the agent's rpc_resources_processing_step. */
   private readonly step = 20;
 
-  private call(topic: string, method: string, args: JsonObject, version: string): Promise<Json> {
-    return this.rpc.call(topic, method, args, version, { timeoutMs: this.o.callTimeoutS * 1000, context: adminContext(), namespace: null });
+  private call(topic: string, method: string, args: JsonObject, version: string, timeoutS = this.o.callTimeoutS): Promise<Json> {
+    return this.rpc.call(topic, method, args, version, { timeoutMs: timeoutS * 1000, context: adminContext(), namespace: null });
+  }
+
+  /** update_device_list for one host: the ids Neutron failed, up and down. */
+  private async deviceList(host: string, up: readonly string[], down: readonly string[], refreshTunnels: boolean): Promise<{ readonly failedUp: ReadonlySet<string>; readonly failedDown: ReadonlySet<string> }> {
+    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
+      devices_up: [...up], devices_down: [...down], agent_id: agentId(host), host, refresh_tunnels: refreshTunnels,
+    }, VERSIONS.deviceList));
+    return { failedUp: new Set(strings(res.failed_devices_up)), failedDown: new Set(strings(res.failed_devices_down)) };
   }
 
   /** Consumes the server's casts, reports every host, syncs tunnels, then beats every reportIntervalS. */
@@ -178,7 +186,7 @@ export class NeutronAgent {
     const hosts = [...this.served];
     for (const topic of TOPICS.notifier) await this.rpc.consume(topic, hosts, (m) => this.onCast(m));
     // As the agent starts: is a server there at all (a warning only; the heartbeats keep trying).
-    await this.rpc.call(TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState, { timeoutMs: this.o.callTimeoutS * 1000, context: adminContext(), namespace: null })
+    await this.call(TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState)
       .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
     await this.reportAll();
     for (const d of this.devices.values()) this.kick(d);
@@ -307,10 +315,7 @@ export class NeutronAgent {
 
   private async devicesDown(d: HostDevices): Promise<void> {
     const ids = [...d.toDown].slice(0, this.step);
-    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
-      devices_up: [], devices_down: ids, agent_id: agentId(d.host.name), host: d.host.name, refresh_tunnels: false,
-    }, VERSIONS.deviceList));
-    const failed = new Set(strings(res.failed_devices_down));
+    const failed = (await this.deviceList(d.host.name, [], ids, false)).failedDown;
     for (const id of ids) {
       // A failed down is not asked again at once: the next round (or resync) does.
       d.toDown.delete(id);
@@ -372,10 +377,7 @@ export class NeutronAgent {
     const host = d.host.name;
     const ids = [...d.readyUp].slice(0, this.step);
     const refresh = d.refreshTunnels;
-    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
-      devices_up: ids, devices_down: [], agent_id: agentId(host), host, refresh_tunnels: refresh,
-    }, VERSIONS.deviceList));
-    const failed = new Set(strings(res.failed_devices_up));
+    const failed = (await this.deviceList(host, ids, [], refresh)).failedUp;
     for (const id of ids) {
       d.readyUp.delete(id);
       if (failed.has(id)) d.failed.add(id);
@@ -405,10 +407,7 @@ export class NeutronAgent {
     const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host);
     for (let i = 0; i < ids.length; i += this.step) {
       const chunk = ids.slice(i, i + this.step);
-      const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
-        devices_up: chunk, devices_down: [], agent_id: agentId(host), host, refresh_tunnels: true,
-      }, VERSIONS.deviceList));
-      const failed = new Set(strings(res.failed_devices_up));
+      const failed = (await this.deviceList(host, chunk, [], true)).failedUp;
       for (const id of chunk) {
         if (failed.has(id)) continue;
         d.up.add(id);
@@ -443,9 +442,9 @@ export class NeutronAgent {
         if (late > 1000) this.o.log.warn({ host: d.host.name, lateMs: late }, 'neutron agent: heartbeat late');
       }
       try {
-        const res = await this.rpc.call(TOPICS.reports, 'report_state', {
+        const res = await this.call(TOPICS.reports, 'report_state', {
           agent_state: { agent_state: agentState(d.host, this.o, d.startFlag, d.plugged.size) }, time: reportTime(),
-        }, VERSIONS.reportState, { timeoutMs: Math.min(this.o.callTimeoutS, this.o.reportIntervalS) * 1000, context: adminContext(), namespace: null });
+        }, VERSIONS.reportState, Math.min(this.o.callTimeoutS, this.o.reportIntervalS));
         const result = typeof res === 'string' ? res : JSON.stringify(res);
         this.lastReport.set(d.host.name, { at, result });
         d.startFlag = false;

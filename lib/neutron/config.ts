@@ -1,7 +1,7 @@
 // What `controller --neutron-rpc` reads before it connects: the hosts file (the hypervisors this
 // controller speaks for) and the broker's credentials (from a file, never from the command line
 // or a log). Both are checked whole first; an error names the file and line.
-import { readFileSync } from 'node:fs';
+import { readOptionFile } from '../option-file.js';
 import { HostEvent, isEventLine, parseEventLine, TopologyError } from '../topology/events.js';
 
 /**
@@ -10,12 +10,7 @@ import { HostEvent, isEventLine, parseEventLine, TopologyError } from '../topolo
  * `name` is the host as Neutron knows it (binding:host_id, the agent's `host`).
  */
 export function readHostsFile(path: string): { readonly hosts: readonly HostEvent[]; readonly lines: readonly string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`--neutron-hosts ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  const text = readOptionFile('--neutron-hosts', path).toString('utf8');
   const hosts: HostEvent[] = [];
   const lines: string[] = [];
   const errors: string[] = [];
@@ -57,12 +52,7 @@ export function brokerUrl(url: string, credentialsFile: string | undefined): str
   if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:') throw new Error(`--neutron-rpc: the scheme must be amqp: or amqps: (got ${u.protocol})`);
   if (u.password) throw new Error('--neutron-rpc: the URL holds a password, which the process list shows; put USER:PASSWORD in a file and name it with --neutron-rpc-credentials');
   if (credentialsFile === undefined) return u.toString();
-  let line: string;
-  try {
-    line = readFileSync(credentialsFile, 'utf8').split('\n')[0]!.trim();
-  } catch (err) {
-    throw new Error(`--neutron-rpc-credentials ${credentialsFile}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  const line = readOptionFile('--neutron-rpc-credentials', credentialsFile).toString('utf8').split('\n')[0]!.trim();
   const colon = line.indexOf(':');
   if (colon <= 0) throw new Error(`--neutron-rpc-credentials ${credentialsFile}: the first line must be USER:PASSWORD`);
   u.username = encodeURIComponent(line.slice(0, colon));
