@@ -188,19 +188,18 @@ export class NeutronAgent {
     // As the agent starts: is a server there at all (a warning only; the heartbeats keep trying).
     await this.call(TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState)
       .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
-    await this.reportAll();
-    for (const d of this.devices.values()) this.kick(d);
-    // One round after another, never two at once (a slow server must not stack reports up). A
-    // failed report is tried again within 5 s, not a whole interval later: two missed in a row
-    // and Neutron (agent_down_time 75 s) takes the agent for dead and stops binding ports to it.
-    const beat = (): void => {
+    // One round after another, never two at once (a slow server must not stack reports up), each
+    // timed from the start of the one before. A failed report is tried again within 5 s, not a
+    // whole interval later: two missed in a row and Neutron (agent_down_time 75 s) takes the agent
+    // for dead and stops binding ports to it. The first round is over before any device is asked for.
+    const beat = async (): Promise<void> => {
       const t0 = Date.now();
-      void this.reportAll().then((ok) => {
-        const every = this.o.reportIntervalS * 1000;
-        if (!this.stopped) this.heartbeat = setTimeout(beat, Math.max(0, (ok ? every : Math.min(every, 5000)) - (Date.now() - t0)));
-      });
+      const ok = await this.reportAll();
+      const every = this.o.reportIntervalS * 1000;
+      if (!this.stopped) this.heartbeat = setTimeout(() => void beat(), Math.max(0, (ok ? every : Math.min(every, 5000)) - (Date.now() - t0)));
     };
-    this.heartbeat = setTimeout(beat, this.o.reportIntervalS * 1000);
+    await beat();
+    for (const d of this.devices.values()) this.kick(d);
   }
 
   stop(): void {
