@@ -219,7 +219,15 @@ export class HostAgent {
         const conn = this.sessions.get(b);
         if (!conn?.isOpen || !this.reconcilers.has(b)) return; // attach() will ask
         const was = conn.writable;
-        await this.claimRole(b, conn);
+        const old = this.reconcilers.get(b);
+        // What a slave's reconciler tracks is stale (the master wrote since): no pass may use it
+        // once the session can write, only a fresh dump.
+        if (!was) this.reconcilers.delete(b);
+        try {
+          await this.claimRole(b, conn);
+        } finally {
+          if (!conn.writable && old && !this.reconcilers.has(b)) this.reconcilers.set(b, old);
+        }
         if (!was && conn.writable) await this.track(b, conn);
       });
     })).then(() => undefined);

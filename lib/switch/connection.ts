@@ -63,6 +63,8 @@ const ROLE_NUMBER = { nochange: 0, equal: 1, master: 2, slave: 3 } as const;
 const ROLE_OF: readonly SessionRole[] = ['equal', 'equal', 'master', 'slave'];
 /** What a slave may not send (OVS answers OFPBRC_IS_SLAVE); a bundle's DISCARD changes nothing and stays allowed. */
 const WRITES: ReadonlySet<Outgoing['type']> = new Set(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_add', 'bundle_control']);
+/** A role reply's generation id when the switch has none yet. */
+const NO_GENERATION = 0xffffffffffffffffn;
 const OFPET_BAD_REQUEST = 1;
 const OFPBRC_IS_SLAVE = 10;
 export const OFPET_ROLE_REQUEST_FAILED = 11;
@@ -259,7 +261,7 @@ export class OfConnection {
       this.role = 'slave';
       for (let i = 1; ; i++) {
         const [now] = await this.request({ type: 'role_request', role: ROLE_NUMBER.nochange, generationId: 0n });
-        const current = now?.type === 'role_reply' && now.generationId !== 0xffffffffffffffffn ? now.generationId : 0n;
+        const current = now?.type === 'role_reply' && now.generationId !== NO_GENERATION ? now.generationId : 0n;
         try {
           await this.roleReply('slave', current, n);
           return;
@@ -278,7 +280,7 @@ export class OfConnection {
     if (r?.type !== 'role_reply') throw new Error(`${this.peer}: unexpected reply to ROLE_REQUEST`);
     if (n !== this.roleRequests) return;
     this.role = ROLE_OF[r.role] ?? 'equal';
-    this.generationId = r.generationId;
+    this.generationId = r.generationId === NO_GENERATION ? undefined : r.generationId;
   }
 
   /** Sends a message that expects no reply. Resolves when the socket accepted it (back-pressure). */
