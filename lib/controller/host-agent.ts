@@ -199,7 +199,9 @@ export class HostAgent {
    */
   attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
     this.sessions.set(bridge, conn);
-    conn.demoted$.subscribe((reason) => void this.stepDown(bridge, conn, reason));
+    conn.demoted$.subscribe((reason) => {
+      if (this.lose(bridge, reason)) void this.serialRole(bridge, () => this.askSlave(conn));
+    });
     return this.serialRole(bridge, async () => {
       if (this.sessions.get(bridge) !== conn) return;
       await this.claimRole(bridge, conn);
@@ -215,6 +217,8 @@ export class HostAgent {
     const bridges = bridge === 'all' ? [BR_INT, BR_TUN] as const : [bridge];
     return Promise.all(bridges.map((b) => {
       this.roles.set(b, role);
+      // Told to step down (a lost lease): no write from now on, whatever is queued before the request.
+      if (role.role === 'slave') this.sessions.get(b)?.fence();
       return this.serialRole(b, async () => {
         const conn = this.sessions.get(b);
         if (!conn?.isOpen || !this.reconcilers.has(b)) return; // attach() will ask
@@ -249,20 +253,26 @@ export class HostAgent {
       this.o.log?.info({ host: this.host, bridge, role: conn.role, generation: conn.generationId?.toString() }, 'OpenFlow role granted');
     } catch (err) {
       if (!isStale(err) || want.role !== 'master') throw err;
-      await this.stepDown(bridge, conn, `generation ${want.generationId} is stale`);
+      if (this.lose(bridge, `generation ${want.generationId} is stale`)) await this.askSlave(conn);
     }
   }
 
   /**
-   * Mastership lost: slave from now on (the session was fenced already), said to the switch at
-   * once (OVS leaves a refused master EQUAL, able to write), logged and reported.
+   * Mastership lost (the session was fenced already): slave from now on, logged and reported at
+   * once; false if we were not master. The caller then tells the switch (askSlave).
    */
-  private async stepDown(bridge: BridgeName, conn: OfConnection, reason: string): Promise<void> {
+  private lose(bridge: BridgeName, reason: string): boolean {
     const was = this.roles.get(bridge) ?? this.o.role;
-    if (was?.role === 'slave') return;
+    if (was?.role === 'slave') return false;
     this.roles.set(bridge, { role: 'slave' });
     this.o.log?.warn({ host: this.host, bridge, reason }, 'OpenFlow mastership lost: stepping down to slave');
     this.o.onRoleLost?.(this.host, bridge, reason);
+    return true;
+  }
+
+  /** Asks to be slave: OVS leaves a master refused as STALE EQUAL, still able to write. */
+  private async askSlave(conn: OfConnection): Promise<void> {
+    if (!conn.isOpen) return;
     await conn.requestRole('slave').catch((err: unknown) => {
       // The switch would not take us as slave: off the bridge, rather than EQUAL (it reconnects).
       if (conn.isOpen) conn.close(`cannot step down to slave: ${err instanceof Error ? err.message : String(err)}`);

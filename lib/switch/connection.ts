@@ -504,12 +504,21 @@ export class OfConnection {
     throw new NotMasterError(`${this.peer}: ${m.type} not sent: this session is ${this.role}, not master`);
   }
 
+  /**
+   * Stops writes now, before the switch is asked to make us slave (e.g. our election lease is lost):
+   * a master reply still on its way no longer counts.
+   */
+  fence(): void {
+    this.roles = true;
+    this.roleRequests++;
+    if (this.role === 'master') this.role = 'slave';
+  }
+
   /** The switch says we are no longer master: fenced now, then told (demoted$). */
   private demoted(reason: string): void {
-    if (this.role !== 'master' && !(this.role === 'equal' && !this.roles)) return;
+    if (!this.writable) return;
+    this.fence();
     this.role = 'slave';
-    this.roles = true;
-    this.roleRequests++; // a master reply still on its way no longer counts
     this.log?.warn({ peer: this.peer, reason }, 'OpenFlow mastership lost');
     this.demoted$.next(reason);
   }

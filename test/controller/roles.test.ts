@@ -143,4 +143,22 @@ describe('OpenFlow roles: two controller replicas on one real host', function ()
       for (const m of monitors) m.stop();
     }
   });
+
+  it('told to step down (its lease lost), the master writes nothing; promoted again, it repairs exactly the drift', async () => {
+    await slave.setRole('all', { role: 'slave' });
+    expect(roles(slave)).to.deep.equal(['br-int slave 11', 'br-tun slave 11']);
+    // A flow of ours deleted by hand: a slave's audit leaves it missing.
+    const before = await dumps();
+    const gone = before[1]!.find((l) => /table=22,/.test(l)) ?? before[1]![before[1]!.length - 1]!;
+    await box.ofctl('del-flows', '--strict', box.mgmtTarget('br-tun'), gone.replace(/^\s*cookie=0x[0-9a-f]+, /, '').replace(/ actions=.*$/, ''));
+    results.length = 0;
+    await slave.agents.get('h')!.audit();
+    expect(results).to.deep.equal([]);
+    expect((await dumps())[1]).to.not.include(gone);
+    await slave.setRole('all', { role: 'master', generationId: 12n });
+    await slave.idle();
+    expect(roles(slave)).to.deep.equal(['br-int master 12', 'br-tun master 12']);
+    expect(results.map(([n, b, r]) => `${n} ${b} +${r.added} ~${r.modified} -${r.deleted}`).sort()).to.deep.equal(['B br-int +0 ~0 -0', 'B br-tun +1 ~0 -0']);
+    expect(await dumps()).to.deep.equal(before);
+  });
 });

@@ -8,6 +8,7 @@ import { OfConnection, isStale } from '../../lib/switch/connection.js';
 import { NotMasterError } from '../../lib/switch/errors.js';
 import { applyFlowMods } from '../../lib/switch/flow-ops.js';
 import { listen, OfListener } from '../../lib/switch/listener.js';
+import { connectSwitch } from '../../lib/switch/target.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
 
@@ -85,5 +86,24 @@ describe('OpenFlow roles with two controllers on a real bridge', function () {
     expect([a.role, a.generationId]).to.deep.equal(['slave', 11n]);
     expect(await applyFlowMods(a, [parseFlow('priority=15,actions=drop')]).catch((e: unknown) => e)).to.be.instanceOf(NotMasterError);
     expect(await flows()).to.deep.equal(['priority=10 actions=drop', 'priority=14 actions=drop']);
+  });
+
+  it('an IS_SLAVE refusal fences a session that believed it could write, and says so', async () => {
+    // A session outside roles (as ovs-ofctl's) made slave behind its back, by a raw role request.
+    const c = await connectSwitch({ kind: 'unix', path: box.mgmt('br0') });
+    try {
+      const [r] = await c.request({ type: 'role_request', role: 3, generationId: 11n });
+      expect(r).to.include({ type: 'role_reply', role: 3 });
+      expect([c.role, c.writable]).to.deep.equal(['equal', true]);
+      const demoted = new Promise<string>((resolve) => c.demoted$.subscribe(resolve));
+      const err = await applyFlowMods(c, [parseFlow('priority=16,actions=drop')], false).catch((e: unknown) => e);
+      expect(String(err)).to.include('OFPET_BAD_REQUEST/OFPBRC_IS_SLAVE');
+      expect(await demoted).to.include('OFPBRC_IS_SLAVE');
+      expect([c.role, c.writable]).to.deep.equal(['slave', false]);
+      expect(await applyFlowMods(c, [parseFlow('priority=17,actions=drop')]).catch((e: unknown) => e)).to.be.instanceOf(NotMasterError);
+      expect(await flows()).to.deep.equal(['priority=10 actions=drop', 'priority=14 actions=drop']);
+    } finally {
+      c.close('test done');
+    }
   });
 });
