@@ -95,8 +95,11 @@ describe('OpenFlow roles: two controller replicas on one real host', function ()
     const monitors = await Promise.all(BRIDGES.map((b) => FlowMonitor.start(box, b)));
     try {
       results.length = 0;
+      const t0 = performance.now();
       await slave.setRole('all', { role: 'master', generationId: 11n });
+      const grantedMs = performance.now() - t0;
       await slave.idle();
+      console.log(`      (measured: master of both bridges ${grantedMs.toFixed(1)} ms after setRole (role request and re-dump), checked ${(performance.now() - t0).toFixed(1)} ms after)`);
       expect(roles(slave)).to.deep.equal(['br-int master 11', 'br-tun master 11']);
       await eventually(() => lost.filter(([n]) => n === 'A').length === 2, 'the old master to hear of it on both bridges');
       expect(lost.map(([n, b, r]) => `${n} ${b} ${r}`).sort()).to.deep.equal([
