@@ -11,7 +11,7 @@ import { canonicalText } from '../flowset/flowset.js';
 import { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
-import type { OfConnection } from '../switch/connection.js';
+import { isStale, OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
@@ -55,7 +55,17 @@ export interface HostAgentOptions {
    * no flow-mod (a source still gathering what it knows, e.g. Neutron's agent after a restart).
    */
   readonly gate?: () => boolean;
+  /**
+   * This controller's OpenFlow role on the host's bridges when several controllers share them
+   * (undefined: no role is asked, sessions stay EQUAL and write, as with one controller).
+   */
+  readonly role?: BridgeRole;
+  /** Mastership of a bridge was lost (a STALE generation, a ROLE_STATUS, an IS_SLAVE error): now slave. */
+  readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
 }
+
+/** The role a controller asks for on a bridge: master with its election's generation id, or slave. */
+export type BridgeRole = { readonly role: 'master'; readonly generationId: bigint } | { readonly role: 'slave' };
 
 export interface HostStatus {
   readonly host: string;
@@ -67,6 +77,8 @@ export interface HostStatus {
     readonly lastCheck?: string;
     /** Our flows the last dump of the bridge found (learned ones not counted), and when (ISO time). */
     readonly observed?: number; readonly lastAudit?: string;
+    /** Under roles: what the switch made this session, and the generation id it last named (decimal). */
+    readonly role?: string; readonly generation?: string;
   }>;
   readonly errors: readonly string[];
   /** Present while the host's OVSDB has not been reached yet: the last error and when the controller tries again. */
@@ -112,6 +124,11 @@ export class HostAgent {
   private setupFor: { readonly version: number; readonly parts: readonly unknown[] } | undefined;
   /** The iface-ids last reported through onPlugged. */
   private pluggedIds: ReadonlySet<string> | undefined;
+  /** Each bridge's wanted role (HostAgentOptions.role until setRole) and its session. */
+  private readonly roles = new Map<BridgeName, BridgeRole>();
+  private readonly sessions = new Map<BridgeName, OfConnection>();
+  /** Per bridge: attaching and role changes, one at a time. */
+  private readonly roleChain = new Map<BridgeName, Promise<void>>();
   state: HostState | undefined;
 
   constructor(
@@ -176,8 +193,94 @@ export class HostAgent {
     void this.schedule();
   }
 
-  /** A bridge of this host connected: dump it once and converge it. */
-  async attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
+  /**
+   * A bridge of this host connected: its role asked for first (under roles), then dump it once and
+   * converge it. A slave's bridge is dumped too (a warm replica) but never written.
+   */
+  attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
+    this.sessions.set(bridge, conn);
+    conn.demoted$.subscribe((reason) => {
+      if (this.lose(bridge, reason)) void this.serialRole(bridge, () => this.askSlave(conn));
+    });
+    return this.serialRole(bridge, async () => {
+      if (this.sessions.get(bridge) !== conn) return;
+      await this.claimRole(bridge, conn);
+      await this.track(bridge, conn);
+    });
+  }
+
+  /**
+   * Changes this controller's role on one bridge or both. Becoming master: the role request first,
+   * then a dump and a reconcile (as on a reconnect: nothing is sent where the flows are right).
+   */
+  setRole(bridge: BridgeName | 'all', role: BridgeRole): Promise<void> {
+    const bridges = bridge === 'all' ? [BR_INT, BR_TUN] as const : [bridge];
+    return Promise.all(bridges.map((b) => {
+      this.roles.set(b, role);
+      // Told to step down (a lost lease): no write from now on, whatever is queued before the request.
+      if (role.role === 'slave') this.sessions.get(b)?.fence();
+      return this.serialRole(b, async () => {
+        const conn = this.sessions.get(b);
+        if (!conn?.isOpen || !this.reconcilers.has(b)) return; // attach() will ask
+        const was = conn.writable;
+        const old = this.reconcilers.get(b);
+        // What a slave's reconciler tracks is stale (the master wrote since): no pass may use it
+        // once the session can write, only a fresh dump.
+        if (!was) this.reconcilers.delete(b);
+        try {
+          await this.claimRole(b, conn);
+        } finally {
+          if (!conn.writable && old && !this.reconcilers.has(b)) this.reconcilers.set(b, old);
+        }
+        if (!was && conn.writable) await this.track(b, conn);
+      });
+    })).then(() => undefined);
+  }
+
+  private serialRole(bridge: BridgeName, fn: () => Promise<void>): Promise<void> {
+    const next = (this.roleChain.get(bridge) ?? Promise.resolve()).then(fn);
+    this.roleChain.set(bridge, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Asks the switch for the wanted role; a STALE generation steps down. */
+  private async claimRole(bridge: BridgeName, conn: OfConnection): Promise<void> {
+    const want = this.roles.get(bridge) ?? this.o.role;
+    if (!want) return;
+    try {
+      if (want.role === 'master') await conn.requestRole('master', want.generationId);
+      else await conn.requestRole('slave');
+      this.o.log?.info({ host: this.host, bridge, role: conn.role, generation: conn.generationId?.toString() }, 'OpenFlow role granted');
+    } catch (err) {
+      if (!isStale(err) || want.role !== 'master') throw err;
+      if (this.lose(bridge, `generation ${want.generationId} is stale`)) await this.askSlave(conn);
+    }
+  }
+
+  /**
+   * Mastership lost (the session was fenced already): slave from now on, logged and reported at
+   * once; false if we were not master. The caller then tells the switch (askSlave).
+   */
+  private lose(bridge: BridgeName, reason: string): boolean {
+    const was = this.roles.get(bridge) ?? this.o.role;
+    if (was?.role === 'slave') return false;
+    this.roles.set(bridge, { role: 'slave' });
+    this.o.log?.warn({ host: this.host, bridge, reason }, 'OpenFlow mastership lost: stepping down to slave');
+    this.o.onRoleLost?.(this.host, bridge, reason);
+    return true;
+  }
+
+  /** Asks to be slave: OVS leaves a master refused as STALE EQUAL, still able to write. */
+  private async askSlave(conn: OfConnection): Promise<void> {
+    if (!conn.isOpen) return;
+    await conn.requestRole('slave').catch((err: unknown) => {
+      // The switch would not take us as slave: off the bridge, rather than EQUAL (it reconnects).
+      if (conn.isOpen) conn.close(`cannot step down to slave: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  /** Dumps the bridge into a new reconciler and converges it. */
+  private async track(bridge: BridgeName, conn: OfConnection): Promise<void> {
     const cookie = bridge === BR_TUN ? this.o.pipeline.cookies.brTun : this.o.pipeline.cookies.brInt;
     const log = this.o.log;
     const r = await FlowReconciler.attach(conn, {
@@ -286,7 +389,7 @@ export class HostAgent {
     // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
     // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
     // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
-    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
+    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.get(r) !== state);
     if (stale.length === 0) return this.reportConverged(state);
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
       const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
@@ -347,7 +450,7 @@ export class HostAgent {
   }
 
   private async auditEach(): Promise<void> {
-    const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.has(r));
+    const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.has(r));
     if (due.length === 0) return;
     const log = this.o.log;
     const describe = log?.isLevelEnabled('debug') ? (bridge: BridgeName) => (d: Drift) => logDrift(log, this.host, bridge, d) : undefined;
@@ -381,6 +484,7 @@ export class HostAgent {
         connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}),
         ...(checked ? { lastCheck: checked.toISOString() } : {}),
         ...(r ? { observed: r.observed, lastAudit: r.observedAt.toISOString() } : {}),
+        ...(r && (this.o.role || this.roles.has(b)) ? { role: r.conn.role, ...(r.conn.generationId !== undefined ? { generation: r.conn.generationId.toString() } : {}) } : {}),
       };
     }
     return {
