@@ -37,6 +37,10 @@ export interface OvsController {
   readonly isConnected: boolean;
   /** inactivity_probe (ms), undefined when unset (OVS then probes after 5 s). */
   readonly inactivityProbeMs: number | undefined;
+  /** connection_mode: 'in-band', 'out-of-band', undefined when unset (in-band). */
+  readonly connectionMode: string | undefined;
+  /** max_backoff (ms), undefined when unset (OVS then backs off up to 8 s). */
+  readonly maxBackoffMs: number | undefined;
 }
 
 export interface OvsBridge {
@@ -97,9 +101,13 @@ export function vswitchView(replica: Replica): VswitchView {
       };
     });
     const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
-      .map((cu) => ({
-        uuid: cu, target: text(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true, inactivityProbeMs: optionalInt(ctls.get(cu)!.inactivity_probe),
-      }));
+      .map((cu) => {
+        const c = ctls.get(cu)!;
+        return {
+          uuid: cu, target: text(c.target), isConnected: c.is_connected === true, inactivityProbeMs: optionalInt(c.inactivity_probe),
+          connectionMode: str(c.connection_mode), maxBackoffMs: optionalInt(c.max_backoff),
+        };
+      });
     bridges.set(text(b.name), {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
