@@ -448,13 +448,20 @@ export async function hostGeneration(client: OvsdbClient): Promise<{ rootUuid: s
   const row = (sel as { rows?: Array<{ _uuid?: Json; external_ids?: Json }> }).rows?.[0];
   const rootUuid = uuidOf(row?._uuid);
   if (!row || !rootUuid) throw new Error('host setup: the Open_vSwitch table has no row');
-  const text = fromMap(row.external_ids).get(GENERATION_KEY);
-  // A value that is not a generation is not guessed at: nobody may write until it is fixed.
+  return { rootUuid, externalIds: row.external_ids ?? ovsMap({}), generation: generationIn(fromMap(row.external_ids)) };
+}
+
+/**
+ * The generation recorded in the root row's external_ids (undefined: none). A value that is not a
+ * generation is an error naming the key: it is not guessed at, nobody writes until it is fixed.
+ */
+export function generationIn(rootExternalIds: ReadonlyMap<string, string>): number | undefined {
+  const text = rootExternalIds.get(GENERATION_KEY);
   const generation = text === undefined ? undefined : Number(text);
   if (text !== undefined && (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(generation))) {
     throw new Error(`Open_vSwitch external_ids:${GENERATION_KEY}: ${JSON.stringify(text)} is not a generation`);
   }
-  return { rootUuid, externalIds: row.external_ids ?? ovsMap({}), generation };
+  return generation;
 }
 
 /**

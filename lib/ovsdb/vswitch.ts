@@ -4,7 +4,7 @@ import type { Replica, Row } from './client.js';
 
 /** Tables and columns the controller monitors. */
 export const VSWITCH_TABLES = {
-  Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg'],
+  Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg', 'external_ids'],
   Bridge: ['name', 'ports', 'controller', 'fail_mode', 'protocols', 'datapath_type', 'datapath_id', 'other_config', 'external_ids'],
   Port: ['name', 'interfaces', 'tag', 'other_config'],
   Interface: ['name', 'type', 'options', 'ofport', 'ofport_request', 'error', 'external_ids'],
@@ -61,6 +61,8 @@ export interface VswitchView {
   readonly rootUuid: string | undefined;
   readonly curCfg: number;
   readonly nextCfg: number;
+  /** The root row's external_ids (where a leader's generation is recorded). */
+  readonly externalIds: ReadonlyMap<string, string>;
   readonly bridges: ReadonlyMap<string, OvsBridge>;
 }
 
@@ -116,6 +118,7 @@ export function vswitchView(replica: Replica): VswitchView {
     });
   }
   return {
-    rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0, bridges,
+    rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0,
+    externalIds: fromMap(root?.[1].external_ids), bridges,
   };
 }

@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { applyHostSetup, FencedError, GENERATION_KEY, HostSetupOptions, hostGeneration, planHostSetup, pluggedPortsFrom, takeOverHost } from '../../lib/controller/host-setup.js';
+import { HostAgent } from '../../lib/controller/host-agent.js';
 import { deriveHostState, HostState } from '../../lib/state/host-state.js';
+import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsdbClient } from '../../lib/ovsdb/client.js';
 import { VSWITCH_TABLES, vswitchView } from '../../lib/ovsdb/vswitch.js';
 import { parseTopology } from '../../lib/topology/model.js';
@@ -24,6 +26,20 @@ const TOPO = [
   '{"type":"port","id":"dhcp-1","network":"net-1001","host":"network","mac":"fa:16:3e:52:7a:f2","fixedIps":["10.0.0.3"]}',
 ].join('\n');
 
+/**
+ * The whole database as ovsdb-client dumps it (one JSON object a table), less the columns
+ * ovs-vswitchd rewrites by itself as it runs: an unreachable target's Controller.status went from
+ * {} to {last_error, state=BACKOFF} and back every few seconds (measured on 3.1).
+ */
+async function dump(ovs: OvsSandbox): Promise<unknown[]> {
+  const { stdout } = await promisify(execFile)('ovsdb-client', ['-f', 'json', 'dump', ovs.dbTarget, 'Open_vSwitch'], { maxBuffer: 1 << 26 });
+  return stdout.split('\n').filter(Boolean).map((l) => {
+    const t = JSON.parse(l) as { caption: string; headings: string[]; data: unknown[][] };
+    const keep = t.headings.map((h, i) => (['status', 'statistics'].includes(h) ? -1 : i)).filter((i) => i >= 0);
+    return { caption: t.caption, headings: keep.map((i) => t.headings[i]), data: t.data.map((row) => keep.map((i) => row[i])) };
+  });
+}
+
 describe('host setup for several controller replicas (real OVS)', function () {
   this.timeout(60_000);
   let ovs: OvsSandbox;
@@ -35,19 +51,6 @@ describe('host setup for several controller replicas (real OVS)', function () {
   const controllerRows = async (br: string): Promise<Map<string, string>> => {
     const uuids = (await get('Bridge', br, 'controller')).replace(/[[\]\s]/g, '').split(',').filter(Boolean);
     return new Map(await Promise.all(uuids.map(async (u): Promise<[string, string]> => [JSON.parse(await get('Controller', u, 'target')) as string, u])));
-  };
-  /**
-   * The whole database as ovsdb-client dumps it (one JSON object a table), less the columns
-   * ovs-vswitchd rewrites by itself as it runs: an unreachable target's Controller.status went from
-   * {} to {last_error, state=BACKOFF} and back every few seconds (measured on 3.1).
-   */
-  const dump = async (): Promise<unknown[]> => {
-    const { stdout } = await promisify(execFile)('ovsdb-client', ['-f', 'json', 'dump', ovs.dbTarget, 'Open_vSwitch'], { maxBuffer: 1 << 26 });
-    return stdout.split('\n').filter(Boolean).map((l) => {
-      const t = JSON.parse(l) as { caption: string; headings: string[]; data: unknown[][] };
-      const keep = t.headings.map((h, i) => (['status', 'statistics'].includes(h) ? -1 : i)).filter((i) => i >= 0);
-      return { caption: t.caption, headings: keep.map((i) => t.headings[i]), data: t.data.map((row) => keep.map((i) => row[i])) };
-    });
   };
   const state = (extra = ''): HostState => deriveHostState(parseTopology(`${TOPO}${extra}`), 'compute', { plugged: pluggedPortsFrom(vswitchView(client.replica)) });
 
@@ -105,7 +108,7 @@ describe('host setup for several controller replicas (real OVS)', function () {
   });
 
   it('refuses a bad target list or generation before it writes anything', async () => {
-    const before = await dump();
+    const before = await dump(ovs);
     // Each would change the bridges' controllers if it were taken.
     const other = { ...base, controllerTarget: [target('a'), target('d')] };
     expect(planHostSetup(vswitchView(client.replica), state(), other)).to.not.deep.equal([]);
@@ -118,7 +121,7 @@ describe('host setup for several controller replicas (real OVS)', function () {
         .then(() => expect.fail(`generation ${g} accepted`), (err: Error) => expect(err.message).to.match(/generation: .* is not a positive integer/));
       await takeOverHost(client, g).then(() => expect.fail(`generation ${g} accepted`), (err: Error) => expect(err.message).to.match(/is not a positive integer/));
     }
-    expect(await dump()).to.deep.equal(before);
+    expect(await dump(ovs)).to.deep.equal(before);
     // Single-process mode so far: no fence was ever written.
     expect(await get('Open_vSwitch', '.', 'external_ids')).to.not.include(GENERATION_KEY);
   });
@@ -163,27 +166,27 @@ describe('host setup for several controller replicas (real OVS)', function () {
       ].join('\n'));
       await eventually(() => vswitchView(c5.replica).bridges.get('br-int')!.ports.some((p) => p.name === 'tap-vm1' && p.tag === 1), 'replica 5 to be current');
       expect(planHostSetup(vswitchView(c5.replica), changed, opts5()).length).to.be.above(1);
-      const before = await dump();
+      const before = await dump(ovs);
       await applyHostSetup(c5, changed, opts5()).then(() => expect.fail('the old leader\'s setup applied'), (err: unknown) => {
         expect(err).to.be.instanceOf(FencedError).and.include({ generation: 5, seen: 6 });
         expect((err as Error).message).to.equal('fenced: OVSDB holds generation 6, this leader\'s is 5; nothing written');
       });
-      expect(await dump()).to.deep.equal(before);
+      expect(await dump(ovs)).to.deep.equal(before);
       // The new leader's same change goes in.
       await eventually(() => vswitchView(c6.replica).bridges.get('br-int')!.ports.some((p) => p.name === 'tap-vm1' && p.tag === 1), 'replica 6 to be current');
       expect(await applyHostSetup(c6, changed, opts6())).to.be.above(1);
       expect(await get('Port', 'tap-vm1', 'tag')).to.equal('4095');
       expect((await ovs.vsctl('list-ports', 'br-tun')).trim().split('\n')).to.include('vxlan-0a006463');
-      expect(await dump()).to.not.deep.equal(before);
+      expect(await dump(ovs)).to.not.deep.equal(before);
     });
 
     it('never lowers the generation; taking over again at the same one writes nothing', async () => {
-      const before = await dump();
+      const before = await dump(ovs);
       for (const [c, g] of [[c5, 5], [c6, 4]] as const) {
         await takeOverHost(c, g).then(() => expect.fail(`lowered to ${g}`), (err: unknown) => expect(err).to.be.instanceOf(FencedError).and.include({ generation: g, seen: 6 }));
       }
       expect(await takeOverHost(c6, 6)).to.equal(6);
-      expect(await dump()).to.deep.equal(before);
+      expect(await dump(ovs)).to.deep.equal(before);
       // A higher one takes over from 6 in turn.
       expect(await takeOverHost(c5, 7)).to.equal(6);
       expect(await get('Open_vSwitch', '.', `external_ids:${GENERATION_KEY}`)).to.equal('"7"');
@@ -205,5 +208,55 @@ describe('host setup for several controller replicas (real OVS)', function () {
       expect(await get('Port', 'tap-vm1', 'tag')).to.equal('1');
       expect(await get('Open_vSwitch', '.', `external_ids:${GENERATION_KEY}`)).to.equal('"7"');
     });
+  });
+});
+
+describe('a host agent as a leader (real OVS)', function () {
+  this.timeout(60_000);
+  let ovs: OvsSandbox;
+  let other: OvsdbClient;
+  let agent: HostAgent | undefined;
+  before(async () => {
+    ovs = await OvsSandbox.start({});
+    await ovs.plugVm('tap-vm1', 'vm-1');
+    await ovs.plugVm('tap-vm2', 'vm-2');
+    other = await OvsdbClient.start({ kind: 'unix', path: ovs.dbSock }, { tables: VSWITCH_TABLES });
+  });
+  after(async () => {
+    await agent?.stop();
+    await other?.close();
+    await ovs?.stop();
+  });
+
+  it('takes the host over before it writes, and stops writing once a newer leader took it over', async () => {
+    const targets = ['a', 'b'].map((n) => `unix:${ovs.dir}/${n}.sock`);
+    const setup: HostSetupOptions = { controllerTarget: targets, datapathType: 'netdev', maxBackoffMs: 1000, generation: 5 };
+    const fenced: FencedError[] = [];
+    agent = new HostAgent('compute', ovs.dbTarget, { pipeline: pipelineOptions(), setup, onFenced: (_host, err) => fenced.push(err) });
+    await agent.start();
+    agent.setTopology(parseTopology(TOPO));
+    await eventually(async () => (await ovs.vsctl('get', 'Port', 'tap-vm2', 'tag')).trim() === '2', 'the agent to set the host up');
+    await agent.idle();
+    expect(agent.status().errors).to.deep.equal([]);
+    expect((await ovs.vsctl('get', 'Open_vSwitch', '.', `external_ids:${GENERATION_KEY}`)).trim()).to.equal('"5"');
+    expect((await ovs.vsctl('get-controller', 'br-int')).trim().split('\n').sort()).to.deep.equal(targets);
+    expect(fenced).to.deep.equal([]);
+
+    expect(await takeOverHost(other, 6)).to.equal(5);
+    await eventually(() => fenced.length > 0, 'the agent to see it is fenced');
+    expect(fenced).to.have.length(1);
+    expect(fenced[0]).to.include({ generation: 5, seen: 6 });
+    expect(agent.fenced).to.equal(fenced[0]);
+    // vm-1 leaves: the fenced agent writes nothing.
+    const gone = parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"vm-1"}`);
+    const before = await dump(ovs);
+    agent.setTopology(gone);
+    await agent.idle();
+    expect(await dump(ovs)).to.deep.equal(before);
+    expect(agent.status().errors).to.deep.equal(['fenced: OVSDB holds generation 6, this leader\'s is 5; nothing written']);
+    // The leader of generation 6 does make that change.
+    const state = deriveHostState(gone, 'compute', { plugged: pluggedPortsFrom(vswitchView(other.replica)) });
+    expect(await applyHostSetup(other, state, { ...setup, generation: 6 })).to.be.above(0);
+    expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'tag')).trim()).to.equal('4095');
   });
 });
