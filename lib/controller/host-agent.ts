@@ -15,10 +15,8 @@ import type { OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
-import {
-  applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, FencedError, generationIn, HostSetupOptions, pluggedPortsFrom, SetupChange, takeOverHost, tunnelOfportsFrom,
-  vlanHintsFrom,
-} from './host-setup.js';
+import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
+import { FencedError, generationIn, takeOverHost } from './host-setup.js';
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 

@@ -92,6 +92,10 @@ describe('host setup for several controller replicas (real OVS)', function () {
         }
         await eventually(() => planHostSetup(vswitchView(client.replica), state(), opts).length === 0, 'the replica to see the targets');
       }
+      // A target replaced by another: the row no longer wanted is retargeted (same row).
+      const retarget = { ...base, controllerTarget: [target('a'), target('d')] };
+      expect(await applyHostSetup(client, state(), retarget)).to.equal(2);
+      expect(await controllerRows('br-int')).to.deep.equal(new Map([[target('a'), previous.get(target('a'))], [target('d'), previous.get(target('c'))]]));
       // Removed rows are gone (no bridge references them): 2 per bridge.
       expect((await ovs.vsctl('--columns=target', 'list', 'Controller')).trim().split('\n').filter(Boolean)).to.have.length(4);
       expect(await ovs.dumpFlowsSorted('br-int')).to.deep.equal(before.int);
@@ -110,7 +114,7 @@ describe('host setup for several controller replicas (real OVS)', function () {
   it('refuses a bad target list or generation before it writes anything', async () => {
     const before = await dump(ovs);
     // Each would change the bridges' controllers if it were taken.
-    const other = { ...base, controllerTarget: [target('a'), target('d')] };
+    const other = { ...base, controllerTarget: [target('a'), target('e')] };
     expect(planHostSetup(vswitchView(client.replica), state(), other)).to.not.deep.equal([]);
     for (const [bad, message] of [[[], /controllerTarget: no controller target given/], [[target('d'), target('d')], /controllerTarget: unix:.*d\.sock is given twice/],
       [[target('d'), ''], /controllerTarget: "" is not a target/]] as const) {
