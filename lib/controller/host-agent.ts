@@ -16,6 +16,7 @@ import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
+import { FencedError, generationIn, takeOverHost } from './host-setup.js';
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -62,6 +63,11 @@ export interface HostAgentOptions {
   readonly role?: BridgeRole;
   /** Mastership of a bridge was lost (a STALE generation, a ROLE_STATUS, an IS_SLAVE error): now slave. */
   readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
+  /**
+   * With setup.generation (a leader): another leader holds the host (its setup transaction or
+   * take-over was refused, or OVSDB shows a higher generation). The agent has stopped writing.
+   */
+  readonly onFenced?: (host: string, err: FencedError) => void;
 }
 
 /** The role a controller asks for on a bridge: master with its election's generation id, or slave. */
@@ -129,6 +135,9 @@ export class HostAgent {
   private readonly sessions = new Map<BridgeName, OfConnection>();
   /** Per bridge: attaching and role changes, one at a time. */
   private readonly roleChain = new Map<BridgeName, Promise<void>>();
+  /** A leader (setup.generation): the host was taken over for it; then fenced once another holds it. */
+  private tookOver = false;
+  fenced: FencedError | undefined;
   state: HostState | undefined;
 
   constructor(
@@ -361,6 +370,7 @@ export class HostAgent {
       this.o.onPlugged?.(this.pluggedIds);
     }
     if (this.o.gate && !this.o.gate()) return;
+    if (this.fenced || this.supersededIn(view)) return;
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, {
@@ -380,7 +390,7 @@ export class HostAgent {
     const setupFor = this.setupFor;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
       const version = this.replicaVersion;
-      const ops = await applyHostSetup(this.client, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+      const ops = await this.fencedSetup(state, view);
       // Found right as it stood (nothing to write): stands until the replica or those parts change.
       this.setupFor = ops === 0 ? { version, parts } : undefined;
     }
@@ -405,6 +415,48 @@ export class HostAgent {
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
     this.reportConverged(state);
+  }
+
+  /**
+   * The OVSDB setup. A leader takes the host over first (once); a FencedError (another leader holds
+   * the host) stops every write of this agent, OVSDB and flows, and is reported.
+   */
+  private async fencedSetup(state: HostState, view: VswitchView): Promise<number> {
+    const generation = this.o.setup.generation;
+    try {
+      if (generation !== undefined && !this.tookOver) {
+        const from = await takeOverHost(this.client!, generation);
+        this.tookOver = true;
+        this.o.log?.info({ host: this.host, generation, from: from ?? 'none' }, 'host taken over');
+      }
+      return await applyHostSetup(this.client!, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+    } catch (err) {
+      if (err instanceof FencedError) this.fence(err);
+      throw err;
+    }
+  }
+
+  /**
+   * The replica shows a newer leader's generation: seen without a transaction, for passes that
+   * write flows only. (A lower or no generation may be the replica lagging our take-over: the
+   * transactions' own fence decides then.)
+   */
+  private supersededIn(view: VswitchView): boolean {
+    const ours = this.o.setup.generation;
+    if (ours === undefined || !this.tookOver) return false;
+    const seen = generationIn(view.externalIds);
+    if (seen === undefined || seen <= ours) return false;
+    const err = new FencedError(ours, seen);
+    this.fence(err);
+    this.errors = [err.message];
+    return true;
+  }
+
+  private fence(err: FencedError): void {
+    if (this.fenced) return;
+    this.fenced = err;
+    this.o.log?.warn({ host: this.host, generation: err.generation, seen: err.seen ?? 'none' }, 'fenced: another leader holds this host; writing nothing more');
+    this.o.onFenced?.(this.host, err);
   }
 
   /** Calls onConverged when both bridges are connected and hold this state's flows. */
@@ -441,6 +493,7 @@ export class HostAgent {
   }
 
   private async auditBridges(): Promise<void> {
+    if (this.fenced) return; // an audit repairs: it writes
     const t0 = Date.now();
     try {
       await this.auditEach();
