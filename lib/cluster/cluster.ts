@@ -7,12 +7,13 @@
 //   shards/S/ID            on the lease: ID campaigns for shard S; the key with the lowest create
 //                          revision leads, and that revision is its generation (OpenFlow generation_id
 //                          and the OVSDB fence): a later leader always has a larger one
-// One lease per replica (TTL 2 s, etcd's least), one watch over the whole cluster prefix. Each
+// One lease per replica (TTL 2 s, etcd's least; kept alive by Keepalive), one watch over the whole
+// cluster prefix. Each
 // replica campaigns for the shards it should own and those it stands by for (lib/cluster/shards.ts),
 // and gives a shard up when its owner campaigns for it. A leader whose lease may have run out (no
 // keepalive answer for its TTL) holds no generation from that moment (writes ask generation()
 // first), and steps down when it must have run out.
-import { Etcd3, EtcdError, IKeyValue, Lease, Watcher } from 'etcd3';
+import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, IOptions, Lease, LeaseClient, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { planShards } from './shards.js';
 
@@ -69,6 +70,7 @@ export class Cluster {
   private readonly root: string;
   private readonly ttlMs: number;
   private lease: Lease | undefined;
+  private keepalive: Keepalive | undefined;
   /** The cluster keys as the watch last showed them (key without root -> value). */
   private readonly kvs = new Map<string, Kv>();
   private watcher: Watcher | undefined;
@@ -83,7 +85,6 @@ export class Cluster {
   private readonly withdrawing = new Set<number>();
   /** The lease is known valid until this time (ms): keepalives sent, answered. */
   private validUntil = 0;
-  private readonly fired: number[] = [];
   private freshTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private targets: string[] = [];
@@ -91,7 +92,7 @@ export class Cluster {
   private relists = 0;
 
   private constructor(private readonly o: ClusterOptions, private readonly hooks: ClusterHooks) {
-    this.client = new Etcd3({ hosts: [...o.endpoints].map((e) => (e.includes('://') ? e : `http://${e}`)), dialTimeout: o.connectTimeoutMs ?? 5000 });
+    this.client = new Etcd3(clientOptions(o.endpoints, o.connectTimeoutMs));
     this.root = `${o.prefix.replace(/\/+$/, '')}/cluster/`;
     this.ttlMs = (o.ttlS ?? 2) * 1000;
   }
@@ -150,6 +151,7 @@ export class Cluster {
   private async close(revoke = false): Promise<void> {
     this.stopped = true;
     clearInterval(this.freshTimer);
+    this.keepalive?.stop();
     await this.watcher?.cancel().catch(() => undefined);
     if (revoke) await this.lease?.revoke().catch(() => undefined);
     else this.lease?.release();
@@ -183,29 +185,28 @@ export class Cluster {
     this.freshTimer = setInterval(() => this.checkFresh(), 100);
   }
 
-  /** A lease, kept alive; alive/ID on it. Its loss steps every shard down and makes a new one. */
+  /** A lease, kept alive (see Keepalive); alive/ID on it. Its loss steps every shard down and makes a new one. */
   private async newLease(): Promise<void> {
-    const lease = this.client.lease(this.ttlMs / 1000);
+    this.keepalive?.stop();
+    const lease = this.client.lease(this.ttlMs / 1000, { autoKeepAlive: false });
     this.lease = lease;
-    this.fired.length = 0;
-    // Each answer renews the lease from when its keepalive was sent (a new stream starts a new count).
-    lease.on('keepaliveEstablished', () => (this.fired.length = 0));
-    lease.on('keepaliveFired', () => this.fired.push(Date.now()));
-    lease.on('keepaliveFailed', (res) => this.o.log?.debug({ res: String(res) }, 'cluster: keepalive failed; the client tries again'));
-    lease.on('keepaliveSucceeded', (res) => {
-      const sent = this.fired.shift() ?? Date.now();
-      this.validUntil = Math.max(this.validUntil, sent + Number(res.TTL) * 1000);
-    });
-    lease.on('lost', (err: EtcdError) => {
+    const lost = (why: string): void => {
       if (this.stopped || lease !== this.lease) return;
-      this.o.log?.warn({ err: err.message }, 'cluster: lease lost; stepping down and joining again');
+      this.o.log?.warn({ err: why }, 'cluster: lease lost; stepping down and joining again');
+      this.keepalive?.stop();
       this.validUntil = -this.ttlMs;
       this.checkFresh();
       void this.rejoin();
-    });
+    };
+    lease.on('lost', (err: EtcdError) => lost(err.message));
     const granted = Date.now();
-    await lease.grant();
+    const id = await lease.grant();
     this.validUntil = granted + this.ttlMs;
+    this.keepalive = new Keepalive(this.o.endpoints, id, this.ttlMs, {
+      renewed: (until) => (this.validUntil = Math.max(this.validUntil, until)),
+      expired: () => lost('etcd says the lease has expired'),
+      log: this.o.log,
+    });
     await lease.put(`${this.root}alive/${this.o.replicaId}`).value(JSON.stringify({ id: this.o.replicaId, since: new Date().toISOString() }));
   }
 
@@ -364,6 +365,87 @@ export class Cluster {
         this.withdrawing.delete(s);
         setTimeout(() => this.evaluate(), 0);
       });
+  }
+}
+
+function clientOptions(endpoints: readonly string[], dialTimeout = 5000): IOptions {
+  return { hosts: endpoints.map((e) => (e.includes('://') ? e : `http://${e}`)), dialTimeout };
+}
+
+/** An etcd client whose connections a LeaseClient may use directly. */
+class RawClient extends Etcd3 {
+  get callable(): ConstructorParameters<typeof LeaseClient>[0] {
+    return this.pool;
+  }
+}
+
+/**
+ * Keeps a lease alive, four times per TTL, through one member at a time: a member that does not
+ * answer within a quarter TTL is left for the next. (The client's own keepalive gives a stalled
+ * stream a whole TTL and goes through any member, so an etcd leader change, a member of three
+ * dying, starved the lease for longer than its TTL.) Each answer renews the lease from when its
+ * request was sent, which is what etcd counts from at the latest.
+ */
+class Keepalive {
+  private readonly clients: RawClient[];
+  private member = 0;
+  private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
+  private opening = false;
+  private readonly sent: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(endpoints: readonly string[], private readonly id: string, private readonly ttlMs: number,
+    private readonly on: { renewed: (until: number) => void; expired: () => void; log: Logger | undefined }) {
+    this.clients = endpoints.map((e) => new RawClient(clientOptions([e])));
+    this.timer = setInterval(() => this.tick(), ttlMs / 4);
+    this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.stream?.end();
+    for (const c of this.clients) c.close();
+  }
+
+  private tick(): void {
+    if (this.stopped || this.opening) return;
+    if (this.sent.length && Date.now() - this.sent[0]! > this.ttlMs / 4) this.next('no answer in time');
+    if (!this.stream) return void this.open();
+    this.sent.push(Date.now());
+    this.stream.write({ ID: this.id });
+  }
+
+  private open(): void {
+    this.opening = true;
+    const client = this.clients[this.member]!;
+    void new LeaseClient(client.callable).leaseKeepAlive().then((stream) => {
+      this.opening = false;
+      if (this.stopped) return void stream.end();
+      this.stream = stream;
+      stream.on('data', (res: ILeaseKeepAliveResponse) => {
+        if (stream !== this.stream) return;
+        const at = this.sent.shift() ?? Date.now();
+        if (Number(res.TTL) <= 0) return this.on.expired();
+        this.on.renewed(at + Number(res.TTL) * 1000);
+      });
+      stream.on('error', (err: Error) => stream === this.stream && this.next(err.message));
+      stream.on('end', () => stream === this.stream && this.next('the member ended the stream'));
+      this.tick();
+    }, (err: Error) => {
+      this.opening = false;
+      this.next(err.message);
+    });
+  }
+
+  /** Leaves this member's stream for the next member's. */
+  private next(why: string): void {
+    this.on.log?.debug({ member: this.member, err: why }, 'cluster: keepalive through another etcd member');
+    this.stream?.end();
+    this.stream = undefined;
+    this.sent.length = 0;
+    this.member = (this.member + 1) % this.clients.length;
   }
 }
 
