@@ -120,6 +120,17 @@ export class Cluster {
     return this.fresh() ? this.led.get(shard) : undefined;
   }
 
+  /**
+   * What this replica may do for a shard now: its generation while it leads with a fresh lease;
+   * 'paused' while it leads but its lease is not known to be alive (writes wait; no role change);
+   * undefined when it does not lead.
+   */
+  leadership(shard: number): bigint | 'paused' | undefined {
+    const g = this.announced.get(shard);
+    if (g === undefined) return undefined;
+    return this.generation(shard) === g ? g : 'paused';
+  }
+
   /** Every member's controller target, sorted: what each bridge lists. */
   memberTargets(): readonly string[] {
     return this.targets;

@@ -10,7 +10,7 @@ import type { TlsCredentials } from '../tls.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
-import { BridgeRole, HostAgent, HostStatus } from './host-agent.js';
+import { BridgeRole, HostAgent, HostAgentOptions, HostStatus } from './host-agent.js';
 import type { HostState } from '../state/host-state.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { Semaphore } from './semaphore.js';
@@ -59,6 +59,11 @@ export interface ControllerOptions {
    * fenced until the switch makes it master); change it with setRole. Undefined: one controller.
    */
   readonly role?: (host: string) => BridgeRole;
+  /**
+   * Several replicas (lib/cluster): this replica's generation for a host while it leads the host's
+   * shard, and every replica's target (see HostAgentOptions.leader and targets). Implies roles.
+   */
+  readonly cluster?: { readonly leader: (host: string) => bigint | 'paused' | undefined; readonly targets: () => readonly string[] };
   /** A host's bridge was taken from us (STALE, ROLE_STATUS, IS_SLAVE): now slave there. */
   readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
 }
@@ -98,7 +103,7 @@ export class Controller {
     boundHeapGrowth(this.o.heapGrowingPercent);
     const targets: readonly Target[] = Array.isArray(this.o.listen) ? this.o.listen : [this.o.listen as Target];
     for (const t of targets) {
-      const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}), ...(this.o.role ? { roles: true } : {}) });
+      const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}), ...(this.o.role || this.o.cluster ? { roles: true } : {}) });
       l.sessions$.subscribe((conn) => this.onSession(conn));
       this.listeners.push(l);
     }
@@ -170,6 +175,7 @@ export class Controller {
         ...(this.o.onConverged ? { onConverged: (state: HostState) => this.o.onConverged!(h.name, state) } : {}),
         ...(this.o.gate ? { gate: () => this.o.gate!(h.name) } : {}),
         ...(this.o.role ? { role: this.o.role(h.name) } : {}), ...(this.o.onRoleLost ? { onRoleLost: this.o.onRoleLost } : {}),
+        ...(this.o.cluster ? clusterOptions(this.o.cluster, h.name) : {}),
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);
@@ -271,4 +277,10 @@ export class Controller {
       conn.close(`attach failed: ${String(err)}`);
     });
   }
+}
+
+/** A host's agent under replicas: slave until it leads; the leadership and targets asked at each pass. */
+function clusterOptions(c: NonNullable<ControllerOptions['cluster']>, host: string): Pick<HostAgentOptions, 'role' | 'leader' | 'targets'> {
+  const g = c.leader(host);
+  return { role: typeof g === 'bigint' ? { role: 'master', generationId: g } : { role: 'slave' }, leader: () => c.leader(host), targets: c.targets };
 }

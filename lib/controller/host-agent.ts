@@ -64,6 +64,16 @@ export interface HostAgentOptions {
   /** Mastership of a bridge was lost (a STALE generation, a ROLE_STATUS, an IS_SLAVE error): now slave. */
   readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
   /**
+   * Under several replicas (lib/cluster): this controller's generation while it leads the host's
+   * shard with a fresh lease, undefined while it does not. Asked at every pass: leading, the
+   * bridges are asked for master with it and the host is taken over for it (the OVSDB fence); not
+   * leading, the bridges are slave and the agent writes nothing (it still follows OVSDB and dumps);
+   * 'paused' (leading, the lease not known alive for a moment): nothing is written, nothing changes.
+   */
+  readonly leader?: () => bigint | 'paused' | undefined;
+  /** Under several replicas: every replica's controller target (each bridge lists them all). */
+  readonly targets?: () => readonly string[];
+  /**
    * With setup.generation (a leader): another leader holds the host (its setup transaction or
    * take-over was refused, or OVSDB shows a higher generation). The agent has stopped writing.
    */
@@ -138,6 +148,8 @@ export class HostAgent {
   /** A leader (setup.generation): the host was taken over for it; then fenced once another holds it. */
   private tookOver = false;
   fenced: FencedError | undefined;
+  /** Under replicas: the generation this agent last acted on (undefined: not leading). */
+  private leading: bigint | undefined;
   state: HostState | undefined;
 
   constructor(
@@ -370,6 +382,7 @@ export class HostAgent {
       this.o.onPlugged?.(this.pluggedIds);
     }
     if (this.o.gate && !this.o.gate()) return;
+    if (this.o.leader && !(await this.lead())) return;
     if (this.fenced || this.supersededIn(view)) return;
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
@@ -384,9 +397,9 @@ export class HostAgent {
       this.state = state;
     }
     this.errors = state.errors;
-    // The setup's plan reads the tunnels, the local ports and networks and the conjunction blocks:
-    // checked again when one of them or the replica changed.
-    const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases];
+    // The setup's plan reads the tunnels, the local ports and networks, the conjunction blocks and
+    // (under replicas) the controller targets: checked again when one of them or the replica changed.
+    const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases, this.o.targets?.()];
     const setupFor = this.setupFor;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
       const version = this.replicaVersion;
@@ -418,18 +431,48 @@ export class HostAgent {
   }
 
   /**
+   * Under replicas: follows the leadership (a new generation: master with it, the host to be taken
+   * over again, a fence from an older one forgotten; none: slave). True while leading.
+   */
+  private async lead(): Promise<boolean> {
+    const g = this.o.leader!();
+    if (g === 'paused') {
+      // Tried again shortly: the lease's next keepalive answer (or the step-down) comes within a TTL.
+      setTimeout(() => void this.schedule(), 200).unref();
+      return false;
+    }
+    if (g !== this.leading) {
+      this.leading = g;
+      this.tookOver = false;
+      this.fenced = undefined;
+      this.setupFor = undefined;
+      await this.setRole('all', g === undefined ? { role: 'slave' } : { role: 'master', generationId: g });
+    }
+    // Asked again after the role round trip: a step-down meanwhile stops this pass.
+    return g !== undefined && this.o.leader!() === g;
+  }
+
+  /** The setup options this pass uses: under replicas, the leader's generation and every replica's target. */
+  private setupOptions(): HostSetupOptions {
+    if (!this.o.leader) return this.o.setup;
+    const targets = this.o.targets?.();
+    return { ...this.o.setup, ...(this.leading !== undefined ? { generation: Number(this.leading) } : {}), ...(targets?.length ? { controllerTarget: targets } : {}) };
+  }
+
+  /**
    * The OVSDB setup. A leader takes the host over first (once); a FencedError (another leader holds
    * the host) stops every write of this agent, OVSDB and flows, and is reported.
    */
   private async fencedSetup(state: HostState, view: VswitchView): Promise<number> {
-    const generation = this.o.setup.generation;
+    const setup = this.setupOptions();
+    const generation = setup.generation;
     try {
       if (generation !== undefined && !this.tookOver) {
         const from = await takeOverHost(this.client!, generation);
         this.tookOver = true;
         this.o.log?.info({ host: this.host, generation, from: from ?? 'none' }, 'host taken over');
       }
-      return await applyHostSetup(this.client!, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+      return await applyHostSetup(this.client!, state, setup, undefined, view, (changes) => this.logChanges(changes));
     } catch (err) {
       if (err instanceof FencedError) this.fence(err);
       throw err;
@@ -442,7 +485,7 @@ export class HostAgent {
    * transactions' own fence decides then.)
    */
   private supersededIn(view: VswitchView): boolean {
-    const ours = this.o.setup.generation;
+    const ours = this.setupOptions().generation;
     if (ours === undefined || !this.tookOver) return false;
     const seen = generationIn(view.externalIds);
     if (seen === undefined || seen <= ours) return false;
