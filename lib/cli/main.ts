@@ -78,7 +78,8 @@ void yargs(args)
   }, out)))
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
     .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
-    .option('topology', { type: 'string', describe: 'FILE (followed), - (stdin) or http:PORT (POST /events); or use --neutron-rpc' })
+    .option('topology', { type: 'string', array: true, describe: 'FILE (followed), - (stdin), http:PORT (POST /events) or etcd:HOST:PORT[,HOST:PORT…][/PREFIX] (watched); given twice, etcd:… and http:PORT: POST /events writes to etcd; or use --neutron-rpc' })
+    .option('etcd-connect-timeout', { type: 'number', describe: 'seconds an etcd topology may take to answer at start (default 10)' })
     .option('neutron-rpc', { type: 'string', describe: 'take the OVS agent\'s place on Neutron\'s agent RPC: amqp://HOST:PORT/VHOST or amqps://… (implies --l2pop)' })
     .option('neutron-hosts', { type: 'string', describe: 'with --neutron-rpc: FILE of host lines ({"type":"host","name":…,"tunnelIp":…,"ovsdb":…}), the hypervisors spoken for' })
     .option('neutron-rpc-credentials', { type: 'string', describe: 'FILE whose first line is USER:PASSWORD for the broker (never on the command line)' })
@@ -112,6 +113,7 @@ void yargs(args)
     .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, ...(a.topology !== undefined ? { topology: a.topology } : {}),
+    ...(a.etcdConnectTimeout !== undefined ? { etcdConnectTimeoutS: a.etcdConnectTimeout } : {}),
     ...(a.neutronRpc !== undefined ? { neutronRpc: a.neutronRpc } : {}), ...(a.neutronHosts !== undefined ? { neutronHosts: a.neutronHosts } : {}),
     ...(a.neutronRpcCredentials !== undefined ? { neutronRpcCredentials: a.neutronRpcCredentials } : {}),
     ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}),

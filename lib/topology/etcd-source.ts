@@ -9,6 +9,7 @@
 // resumes where it was.
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { applyChanges, EtcdTarget, etcdClient, formatTarget, KeyChange, readPrefix, PrefixRead } from './etcd.js';
+import { writeLines, WriteRefused } from './etcd-write.js';
 import type { SnapshotSource } from './sources.js';
 import type { Rejection, TopologyStore } from './store.js';
 
@@ -33,6 +34,11 @@ export interface EtcdSourceStatus {
 
 export interface EtcdSource extends SnapshotSource {
   status(): EtcdSourceStatus;
+  /**
+   * Writes event lines into etcd (checked against it, one transaction: etcd-write.ts) and resolves,
+   * once the watch has applied them (or after 5 s), to the rejected lines: none when written.
+   */
+  write(lines: readonly string[], source: string): Promise<readonly Rejection[]>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +63,16 @@ export async function etcdSource(store: TopologyStore, target: EtcdTarget, o: Et
   s.watch(read.revision + 1);
   return {
     name: `etcd:${formatTarget(target)}`, snapshot, status: () => s.status(),
+    write: async (lines, source) => {
+      try {
+        const { revision } = await writeLines(client, target.prefix, lines, source);
+        await s.applied(revision, 5000);
+        return [];
+      } catch (err) {
+        if (err instanceof WriteRefused) return err.rejected;
+        throw err;
+      }
+    },
     stop: async () => s.stop(),
   };
 }
@@ -84,6 +100,12 @@ class Following {
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
   }
 
+  /** Until the revision is applied (or the time is up). */
+  async applied(revision: number, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.revision < revision && Date.now() < until && !this.stopped) await sleep(5);
+  }
+
   applySnapshot(read: PrefixRead): Rejection[] {
     const rejected = applyChanges(this.store, this.target.prefix, read.changes);
     this.seen = new Map(read.changes.map((c) => [c.key, c.rev]));
@@ -104,7 +126,7 @@ class Following {
     w.on('error', (err: Error) => {
       if (w !== this.watcher) return;
       this.lastError = err.message;
-      void this.relist(err.message);
+      void this.relist('the watch was cancelled (its start revision compacted, or by etcd)');
     });
   }
 
@@ -142,9 +164,8 @@ class Following {
     if (this.relisting || this.stopped) return;
     this.relisting = true;
     this.relists++;
-    const old = this.watcher;
+    // etcd cancelled the watch already (the client dropped it): a cancel of ours would wait for ever.
     this.watcher = undefined;
-    await old?.cancel().catch(() => undefined);
     let read: PrefixRead | undefined;
     while (!read && !this.stopped) {
       try {
