@@ -6,20 +6,19 @@ import { createServer, Server, Socket } from 'node:net';
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private cut = false;
+  private readonly server: Server;
+  port = 0;
 
-  private constructor(private readonly server: Server, readonly port: number) {}
-
-  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => {
-      if (!proxy || proxy.cut) {
+  private constructor(targetPort: number, targetHost: string) {
+    this.server = createServer((client) => {
+      if (this.cut) {
         client.destroy();
         return;
       }
       const upstream = new Socket();
       for (const s of [client, upstream]) {
-        proxy.sockets.add(s);
-        s.on('close', () => proxy!.sockets.delete(s));
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
         s.on('error', () => undefined);
       }
       client.on('close', () => upstream.destroy());
@@ -29,9 +28,13 @@ export class TcpProxy {
         upstream.pipe(client);
       });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const addr = server.address();
-    proxy = new TcpProxy(server, typeof addr === 'object' && addr ? addr.port : 0);
+  }
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    const proxy = new TcpProxy(targetPort, targetHost);
+    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', r));
+    const addr = proxy.server.address();
+    proxy.port = typeof addr === 'object' && addr ? addr.port : 0;
     return proxy;
   }
 
