@@ -192,7 +192,8 @@ class Following {
     this.stopped = true;
     const w = this.watcher;
     this.watcher = undefined;
-    await w?.cancel().catch(() => undefined);
+    // A watch waiting to be (re)created answers no cancel: the client is closed all the same.
+    await Promise.race([w?.cancel().catch(() => undefined), sleep(1000)]);
     this.client.close();
   }
 }
