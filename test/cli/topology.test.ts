@@ -90,6 +90,13 @@ describe('ofctl-ts topology (etcd)', function () {
     expect(await keys()).to.deep.equal([`${P}/host/h1`, `${P}/network/n1`]);
   });
 
+  it('says plainly when a write is more keys than etcd takes in one transaction (--max-txn-ops), and writes nothing', async () => {
+    const hosts = Array.from({ length: 130 }, (_, i) => JSON.stringify({ type: 'host', name: `h${i}`, tunnelIp: `10.9.1.${i + 1}` }));
+    const r = await runCli(['topology', 'import', '-', '--etcd', E], {}, `${hosts.join('\n')}\n`);
+    expect([r.code, r.stderr]).to.deep.equal([1, 'ofctl-ts: topology: 130 keys in one transaction: more than etcd\'s --max-txn-ops allows (128 by default); split the input or raise it\n']);
+    expect(await keys()).to.deep.equal([]);
+  });
+
   it('a write another slips in front of is checked again: an unrelated put lets it through, a removal it depended on refuses it', async () => {
     const target = parseEtcdTarget(E, 'test');
     await writeLines(client, target.prefix, LINES.slice(0, 2), 'setup');

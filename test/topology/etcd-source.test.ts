@@ -17,6 +17,16 @@ const port = (id: string, network: string, n: number, more: object = {}): string
   type: 'port', id, network, host: 'h1', mac: `fa:16:3e:00:00:${n.toString(16).padStart(2, '0')}`, fixedIps: [`10.1.0.${n}`], ...more,
 });
 
+describe('etcd targets', () => {
+  it('reads HOST:PORT[,HOST:PORT…][/PREFIX] and names the option in its refusals', () => {
+    expect(parseEtcdTarget('127.0.0.1:2379', '--etcd')).to.deep.equal({ endpoints: ['127.0.0.1:2379'], prefix: P });
+    expect(parseEtcdTarget('a:1,[::1]:2/my/topo/', '--etcd')).to.deep.equal({ endpoints: ['a:1', '[::1]:2'], prefix: '/my/topo' });
+    expect(() => parseEtcdTarget('127.0.0.1', '--etcd')).to.throw(/^--etcd 127\.0\.0\.1: "127\.0\.0\.1" is not HOST:PORT/);
+    expect(() => parseEtcdTarget('h:70000', '--etcd')).to.throw(/is not HOST:PORT/);
+    expect(() => parseEtcdTarget('h:1/', '--etcd')).to.throw(/^--etcd h:1\/: the prefix must be \/NAME/);
+  });
+});
+
 describe('etcd topology source', function () {
   this.timeout(60_000);
   let etcd: EtcdCluster;
