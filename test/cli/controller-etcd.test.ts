@@ -65,11 +65,38 @@ describe('ofctl-ts controller --topology etcd:…', function () {
 
       const st = await runCli(['status', '--metrics-port', String(metrics)]);
       expect(st.stdout).to.match(new RegExp(`^etcd ${E}/test/topo: connected, revision \\d+, 0 relist\\(s\\)$`, 'm'));
+
+      // etcd lost: status says so and the flows stay; etcd back: the watch resumes where it was.
+      const flows = { tun: await ovs.dumpFlowsSorted('br-tun'), int: await ovs.dumpFlowsSorted('br-int') };
+      await etcd.kill(0, 'SIGKILL');
+      await eventually(async () => /^etcd \S+: DISCONNECTED \(.+; the topology stays as it was\)/m.test((await runCli(['status', '--metrics-port', String(metrics)])).stdout),
+        'status to say etcd is disconnected', 30_000, proc.alive, 250);
+      expect(await ovs.dumpFlowsSorted('br-tun')).to.deep.equal(flows.tun);
+      expect(await ovs.dumpFlowsSorted('br-int')).to.deep.equal(flows.int);
+      await etcd.restart(0);
+      const more = JSON.stringify({ ...(JSON.parse(remote!) as object), id: 'p202', host: 'r26', mac: 'fa:16:3e:00:00:ca', fixedIps: ['10.0.2.12'] });
+      expect((await runCli(['topology', 'put', more, '--etcd', `${E}/test/topo`])).code).to.equal(0);
+      await converged([...lines, netLine!, ...portLines, more]);
+      expect((await runCli(['status', '--metrics-port', String(metrics)])).stdout).to.match(/^etcd \S+: connected, revision \d+, 0 relist\(s\)$/m);
     } finally {
       const code = await proc?.kill('SIGTERM');
       await ovs.stop();
       await etcd.stop();
       expect(code, proc?.log).to.equal(0);
+    }
+  });
+
+  it('refuses to start on a rejected value, naming its key and revision (as a file\'s bad line)', async () => {
+    const etcd = await EtcdCluster.start();
+    try {
+      await etcd.ctl('put', '/ofctl-ts/topology/network/n1', '{"type":"network","id":"n1","vni":100}');
+      const out = await etcd.ctl('put', '-w', 'json', '/ofctl-ts/topology/port/x', '{"type":"port","id":"x","network":"n2","host":"h1","mac":"fa:16:3e:00:00:01"}');
+      const rev = (JSON.parse(out) as { header: { revision: number } }).header.revision;
+      const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', `etcd:${etcd.endpoints[0]}`]);
+      expect(await proc.exited).to.equal(1);
+      expect(proc.log).to.include(`1 rejected line(s) in the topology; nothing was done on any host (fix them, or start with --allow-partial):\n  etcd:/ofctl-ts/topology/port/x@rev ${rev}: port x: unknown network n2\n`);
+    } finally {
+      await etcd.stop();
     }
   });
 
