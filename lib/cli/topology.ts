@@ -2,6 +2,7 @@
 // in etcd (lib/topology/etcd.ts), written only after the whole input is checked against what etcd
 // holds, in one transaction (lib/topology/etcd-write.ts).
 import { readFileSync } from 'node:fs';
+import { GRPCGenericError } from 'etcd3';
 import { entityKey, etcdClient, KINDS, Kind, parseEtcdTarget, readPrefix } from '../topology/etcd.js';
 import { writeLines } from '../topology/etcd-write.js';
 
@@ -69,6 +70,10 @@ export async function topologyCommand(a: TopologyArgs, out: (s: string) => void)
     const r = await writeLines(client, target.prefix, lines, source);
     out(`${r.keys} key(s) written at revision ${r.revision}`);
     return 0;
+  } catch (err) {
+    // gRPC's words for an etcd that is not there, under the endpoints asked for.
+    if (err instanceof GRPCGenericError) throw new Error(`etcd ${target.endpoints.join(',')}: ${err.message.replace(/\s*Resolution note:\s*$/, '')}${a.action === 'get' ? '' : '; nothing was written'}`);
+    throw err;
   } finally {
     client.close();
   }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdCluster } from '../../testing/etcd.js';
 import { runCli } from '../../testing/run-cli.js';
+import { freePort } from '../../testing/wait.js';
 import { etcdClient, parseEtcdTarget } from '../../lib/topology/etcd.js';
 import { writeLines, WriteRefused } from '../../lib/topology/etcd-write.js';
 
@@ -95,6 +96,13 @@ describe('ofctl-ts topology (etcd)', function () {
     const r = await runCli(['topology', 'import', '-', '--etcd', E], {}, `${hosts.join('\n')}\n`);
     expect([r.code, r.stderr]).to.deep.equal([1, 'ofctl-ts: topology: 130 keys in one transaction: more than etcd\'s --max-txn-ops allows (128 by default); split the input or raise it\n']);
     expect(await keys()).to.deep.equal([]);
+  });
+
+  it('names the endpoints when etcd does not answer', async () => {
+    const port = await freePort();
+    const r = await runCli(['topology', 'put', LINES[0]!, '--etcd', `127.0.0.1:${port}`]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(new RegExp(`^ofctl-ts: topology: etcd 127\\.0\\.0\\.1:${port}: 14 UNAVAILABLE: .*ECONNREFUSED.*; nothing was written\\n$`));
   });
 
   it('a write another slips in front of is checked again: an unrelated put lets it through, a removal it depended on refuses it', async () => {
