@@ -36,7 +36,7 @@ export class FlowMonitor {
     const out: FlowEvent[] = [];
     for (const l of this.text.split('\n')) {
       // A flow matching everything with no actions prints nothing after its cookie.
-      const m = /^\s*event=(\w+)(?: reason=\w+)? table=(\d+) cookie=0x[0-9a-f]+ ?(.*)$/.exec(l);
+      const m = /^\s*event=(\w+)(?: reason=\w+)? table=(\d+) cookie=(?:0x[0-9a-f]+|0) ?(.*)$/.exec(l);
       if (m) out.push({ event: m[1] as FlowEvent['event'], key: `${m[2]} ${m[3]!.trim()}` });
     }
     return out;

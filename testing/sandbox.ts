@@ -134,6 +134,17 @@ export class OvsSandbox {
       ...(mac ? [`external_ids:attached-mac="${mac}"`] : []));
   }
 
+  /**
+   * Points a bridge at several controller targets, out-of-band. set-controller makes in-band rows,
+   * and once there are two `set controller BRIDGE` no longer names one: they are set by UUID.
+   */
+  async setControllers(bridge: string, targets: readonly string[]): Promise<void> {
+    await this.vsctl('set-controller', bridge, ...targets);
+    for (const uuid of (await this.vsctl('get', 'Bridge', bridge, 'controller')).replace(/[[\]\s]/g, '').split(',')) {
+      await this.vsctl('set', 'Controller', uuid, 'connection_mode=out-of-band', 'max_backoff=1000');
+    }
+  }
+
   async vsctl(...args: string[]): Promise<string> {
     const { stdout } = await run('ovs-vsctl', [`--db=${this.dbTarget}`, '--timeout=10', ...args], { env: this.env() });
     return stdout;

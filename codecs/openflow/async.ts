@@ -10,6 +10,8 @@ import { readVendorMessage2, VendorMessage, writeVendorBody } from './vendor-mes
 const NXT_SET_CONTROLLER_ID = 20;
 const NXT_SET_ASYNC_CONFIG2 = 27;
 const ONFT_ROLE_STATUS = 1911;
+/** The highest role (OFPCR_ROLE_SLAVE); OVS refuses any above with OFPRRFC_BAD_ROLE. */
+export const OFPCR_ROLE_SLAVE = 3;
 const ONFT_FLOW_MONITOR_CANCEL = 1870;
 const ONFT_FLOW_MONITOR_PAUSED = 1871;
 const ONFT_FLOW_MONITOR_RESUMED = 1872;
@@ -89,6 +91,7 @@ export function readVendorMessage(vendor: number, subtype: number, b: Reader): A
       case ONFT_ROLE_STATUS: {
         exactly(b, 16, 'ONFT_ROLE_STATUS');
         const role = b.u32();
+        if (role > OFPCR_ROLE_SLAVE) refuse(`role ${role}`, 16, 'OFPRRFC_BAD_ROLE');
         const reason = b.u8();
         b.skip(3);
         return { type: 'role_status', role, reason, generationId: b.u64() };

@@ -11,7 +11,7 @@ import {
   FlowStatsRequest, readFlowStatsRequest, readStatsMessage, readStatsMultipart, StatsMessage, statsWireType, writeFlowStatsRequest,
   writeStatsBody,
 } from './stats.js';
-import { AsyncMessage, helloElements, isAsyncMessage, readVendorMessage, writeAsyncBody } from './async.js';
+import { AsyncMessage, helloElements, isAsyncMessage, OFPCR_ROLE_SLAVE, readVendorMessage, writeAsyncBody } from './async.js';
 import { readExperimenterMultipart } from './vendor-messages.js';
 import { errorName, refuse } from './errors.js';
 
@@ -504,6 +504,7 @@ function readMessage(r: Reader): OfMessage {
     case OfType.ROLE_REQUEST:
     case OfType.ROLE_REPLY: {
       const role = b.u32();
+      if (role > OFPCR_ROLE_SLAVE) refuse(`role ${role}`, 8, 'OFPRRFC_BAD_ROLE');
       b.skip(4);
       return { type: type === OfType.ROLE_REQUEST ? 'role_request' : 'role_reply', xid, role, generationId: b.u64() };
     }

@@ -10,7 +10,7 @@ import type { TlsCredentials } from '../tls.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { BridgeName } from '../../pipelines/index.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
-import { HostAgent, HostStatus } from './host-agent.js';
+import { BridgeRole, HostAgent, HostStatus } from './host-agent.js';
 import type { HostState } from '../state/host-state.js';
 import { boundHeapGrowth } from './heap-growth.js';
 import { Semaphore } from './semaphore.js';
@@ -54,6 +54,13 @@ export interface ControllerOptions {
   readonly onConverged?: (host: string, state: HostState) => void;
   /** While false for a host, its agent writes nothing (see HostAgentOptions.gate); wake() it after. */
   readonly gate?: (host: string) => boolean;
+  /**
+   * Several controllers share the bridges: each session asks for this role on connecting (writes
+   * fenced until the switch makes it master); change it with setRole. Undefined: one controller.
+   */
+  readonly role?: (host: string) => BridgeRole;
+  /** A host's bridge was taken from us (STALE, ROLE_STATUS, IS_SLAVE): now slave there. */
+  readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
 }
 
 export interface ControllerStatus {
@@ -91,7 +98,7 @@ export class Controller {
     boundHeapGrowth(this.o.heapGrowingPercent);
     const targets: readonly Target[] = Array.isArray(this.o.listen) ? this.o.listen : [this.o.listen as Target];
     for (const t of targets) {
-      const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}) });
+      const l = await listen(t, { ...this.o.session, ...(this.o.log ? { logger: this.o.log } : {}), ...(this.o.role ? { roles: true } : {}) });
       l.sessions$.subscribe((conn) => this.onSession(conn));
       this.listeners.push(l);
     }
@@ -117,6 +124,12 @@ export class Controller {
   /** A pass for a host's agent now (e.g. its gate opened). */
   wake(host: string): void {
     void this.agents.get(host)?.schedule();
+  }
+
+  /** This controller's role on a host's bridges (or every host's), e.g. on winning or losing its shard's election. */
+  setRole(host: string | 'all', role: BridgeRole, bridge: BridgeName | 'all' = 'all'): Promise<void> {
+    const agents = host === 'all' ? [...this.agents.values()] : [this.agents.get(host)].filter((a) => a !== undefined);
+    return Promise.all(agents.map((a) => a.setRole(bridge, role))).then(() => undefined);
   }
 
   status(): ControllerStatus {
@@ -156,6 +169,7 @@ export class Controller {
         onPlugged: (ids) => this.onPlugged(agent.host, ids), remotePlugged: (host) => this.pluggedOn.get(host),
         ...(this.o.onConverged ? { onConverged: (state: HostState) => this.o.onConverged!(h.name, state) } : {}),
         ...(this.o.gate ? { gate: () => this.o.gate!(h.name) } : {}),
+        ...(this.o.role ? { role: this.o.role(h.name) } : {}), ...(this.o.onRoleLost ? { onRoleLost: this.o.onRoleLost } : {}),
       });
       this.agents.set(h.name, agent);
       agent.setTopology(t);

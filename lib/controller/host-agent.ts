@@ -11,11 +11,12 @@ import { canonicalText } from '../flowset/flowset.js';
 import { OvsdbClient, Replica } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
-import type { OfConnection } from '../switch/connection.js';
+import { isStale, OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
 import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
+import { FencedError, generationIn, takeOverHost } from './host-setup.js';
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -55,7 +56,22 @@ export interface HostAgentOptions {
    * no flow-mod (a source still gathering what it knows, e.g. Neutron's agent after a restart).
    */
   readonly gate?: () => boolean;
+  /**
+   * This controller's OpenFlow role on the host's bridges when several controllers share them
+   * (undefined: no role is asked, sessions stay EQUAL and write, as with one controller).
+   */
+  readonly role?: BridgeRole;
+  /** Mastership of a bridge was lost (a STALE generation, a ROLE_STATUS, an IS_SLAVE error): now slave. */
+  readonly onRoleLost?: (host: string, bridge: BridgeName, reason: string) => void;
+  /**
+   * With setup.generation (a leader): another leader holds the host (its setup transaction or
+   * take-over was refused, or OVSDB shows a higher generation). The agent has stopped writing.
+   */
+  readonly onFenced?: (host: string, err: FencedError) => void;
 }
+
+/** The role a controller asks for on a bridge: master with its election's generation id, or slave. */
+export type BridgeRole = { readonly role: 'master'; readonly generationId: bigint } | { readonly role: 'slave' };
 
 export interface HostStatus {
   readonly host: string;
@@ -67,6 +83,8 @@ export interface HostStatus {
     readonly lastCheck?: string;
     /** Our flows the last dump of the bridge found (learned ones not counted), and when (ISO time). */
     readonly observed?: number; readonly lastAudit?: string;
+    /** Under roles: what the switch made this session, and the generation id it last named (decimal). */
+    readonly role?: string; readonly generation?: string;
   }>;
   readonly errors: readonly string[];
   /** Present while the host's OVSDB has not been reached yet: the last error and when the controller tries again. */
@@ -112,6 +130,14 @@ export class HostAgent {
   private setupFor: { readonly version: number; readonly parts: readonly unknown[] } | undefined;
   /** The iface-ids last reported through onPlugged. */
   private pluggedIds: ReadonlySet<string> | undefined;
+  /** Each bridge's wanted role (HostAgentOptions.role until setRole) and its session. */
+  private readonly roles = new Map<BridgeName, BridgeRole>();
+  private readonly sessions = new Map<BridgeName, OfConnection>();
+  /** Per bridge: attaching and role changes, one at a time. */
+  private readonly roleChain = new Map<BridgeName, Promise<void>>();
+  /** A leader (setup.generation): the host was taken over for it; then fenced once another holds it. */
+  private tookOver = false;
+  fenced: FencedError | undefined;
   state: HostState | undefined;
 
   constructor(
@@ -176,8 +202,94 @@ export class HostAgent {
     void this.schedule();
   }
 
-  /** A bridge of this host connected: dump it once and converge it. */
-  async attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
+  /**
+   * A bridge of this host connected: its role asked for first (under roles), then dump it once and
+   * converge it. A slave's bridge is dumped too (a warm replica) but never written.
+   */
+  attach(bridge: BridgeName, conn: OfConnection): Promise<void> {
+    this.sessions.set(bridge, conn);
+    conn.demoted$.subscribe((reason) => {
+      if (this.lose(bridge, reason)) void this.serialRole(bridge, () => this.askSlave(conn));
+    });
+    return this.serialRole(bridge, async () => {
+      if (this.sessions.get(bridge) !== conn) return;
+      await this.claimRole(bridge, conn);
+      await this.track(bridge, conn);
+    });
+  }
+
+  /**
+   * Changes this controller's role on one bridge or both. Becoming master: the role request first,
+   * then a dump and a reconcile (as on a reconnect: nothing is sent where the flows are right).
+   */
+  setRole(bridge: BridgeName | 'all', role: BridgeRole): Promise<void> {
+    const bridges = bridge === 'all' ? [BR_INT, BR_TUN] as const : [bridge];
+    return Promise.all(bridges.map((b) => {
+      this.roles.set(b, role);
+      // Told to step down (a lost lease): no write from now on, whatever is queued before the request.
+      if (role.role === 'slave') this.sessions.get(b)?.fence();
+      return this.serialRole(b, async () => {
+        const conn = this.sessions.get(b);
+        if (!conn?.isOpen || !this.reconcilers.has(b)) return; // attach() will ask
+        const was = conn.writable;
+        const old = this.reconcilers.get(b);
+        // What a slave's reconciler tracks is stale (the master wrote since): no pass may use it
+        // once the session can write, only a fresh dump.
+        if (!was) this.reconcilers.delete(b);
+        try {
+          await this.claimRole(b, conn);
+        } finally {
+          if (!conn.writable && old && !this.reconcilers.has(b)) this.reconcilers.set(b, old);
+        }
+        if (!was && conn.writable) await this.track(b, conn);
+      });
+    })).then(() => undefined);
+  }
+
+  private serialRole(bridge: BridgeName, fn: () => Promise<void>): Promise<void> {
+    const next = (this.roleChain.get(bridge) ?? Promise.resolve()).then(fn);
+    this.roleChain.set(bridge, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Asks the switch for the wanted role; a STALE generation steps down. */
+  private async claimRole(bridge: BridgeName, conn: OfConnection): Promise<void> {
+    const want = this.roles.get(bridge) ?? this.o.role;
+    if (!want) return;
+    try {
+      if (want.role === 'master') await conn.requestRole('master', want.generationId);
+      else await conn.requestRole('slave');
+      this.o.log?.info({ host: this.host, bridge, role: conn.role, generation: conn.generationId?.toString() }, 'OpenFlow role granted');
+    } catch (err) {
+      if (!isStale(err) || want.role !== 'master') throw err;
+      if (this.lose(bridge, `generation ${want.generationId} is stale`)) await this.askSlave(conn);
+    }
+  }
+
+  /**
+   * Mastership lost (the session was fenced already): slave from now on, logged and reported at
+   * once; false if we were not master. The caller then tells the switch (askSlave).
+   */
+  private lose(bridge: BridgeName, reason: string): boolean {
+    const was = this.roles.get(bridge) ?? this.o.role;
+    if (was?.role === 'slave') return false;
+    this.roles.set(bridge, { role: 'slave' });
+    this.o.log?.warn({ host: this.host, bridge, reason }, 'OpenFlow mastership lost: stepping down to slave');
+    this.o.onRoleLost?.(this.host, bridge, reason);
+    return true;
+  }
+
+  /** Asks to be slave: OVS leaves a master refused as STALE EQUAL, still able to write. */
+  private async askSlave(conn: OfConnection): Promise<void> {
+    if (!conn.isOpen) return;
+    await conn.requestRole('slave').catch((err: unknown) => {
+      // The switch would not take us as slave: off the bridge, rather than EQUAL (it reconnects).
+      if (conn.isOpen) conn.close(`cannot step down to slave: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  /** Dumps the bridge into a new reconciler and converges it. */
+  private async track(bridge: BridgeName, conn: OfConnection): Promise<void> {
     const cookie = bridge === BR_TUN ? this.o.pipeline.cookies.brTun : this.o.pipeline.cookies.brInt;
     const log = this.o.log;
     const r = await FlowReconciler.attach(conn, {
@@ -258,6 +370,7 @@ export class HostAgent {
       this.o.onPlugged?.(this.pluggedIds);
     }
     if (this.o.gate && !this.o.gate()) return;
+    if (this.fenced || this.supersededIn(view)) return;
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, {
@@ -277,7 +390,7 @@ export class HostAgent {
     const setupFor = this.setupFor;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
       const version = this.replicaVersion;
-      const ops = await applyHostSetup(this.client, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+      const ops = await this.fencedSetup(state, view);
       // Found right as it stood (nothing to write): stands until the replica or those parts change.
       this.setupFor = ops === 0 ? { version, parts } : undefined;
     }
@@ -286,7 +399,7 @@ export class HostAgent {
     // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
     // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
     // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
-    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.get(r) !== state);
+    const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.get(r) !== state);
     if (stale.length === 0) return this.reportConverged(state);
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
       const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
@@ -302,6 +415,48 @@ export class HostAgent {
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
     this.reportConverged(state);
+  }
+
+  /**
+   * The OVSDB setup. A leader takes the host over first (once); a FencedError (another leader holds
+   * the host) stops every write of this agent, OVSDB and flows, and is reported.
+   */
+  private async fencedSetup(state: HostState, view: VswitchView): Promise<number> {
+    const generation = this.o.setup.generation;
+    try {
+      if (generation !== undefined && !this.tookOver) {
+        const from = await takeOverHost(this.client!, generation);
+        this.tookOver = true;
+        this.o.log?.info({ host: this.host, generation, from: from ?? 'none' }, 'host taken over');
+      }
+      return await applyHostSetup(this.client!, state, this.o.setup, undefined, view, (changes) => this.logChanges(changes));
+    } catch (err) {
+      if (err instanceof FencedError) this.fence(err);
+      throw err;
+    }
+  }
+
+  /**
+   * The replica shows a newer leader's generation: seen without a transaction, for passes that
+   * write flows only. (A lower or no generation may be the replica lagging our take-over: the
+   * transactions' own fence decides then.)
+   */
+  private supersededIn(view: VswitchView): boolean {
+    const ours = this.o.setup.generation;
+    if (ours === undefined || !this.tookOver) return false;
+    const seen = generationIn(view.externalIds);
+    if (seen === undefined || seen <= ours) return false;
+    const err = new FencedError(ours, seen);
+    this.fence(err);
+    this.errors = [err.message];
+    return true;
+  }
+
+  private fence(err: FencedError): void {
+    if (this.fenced) return;
+    this.fenced = err;
+    this.o.log?.warn({ host: this.host, generation: err.generation, seen: err.seen ?? 'none' }, 'fenced: another leader holds this host; writing nothing more');
+    this.o.onFenced?.(this.host, err);
   }
 
   /** Calls onConverged when both bridges are connected and hold this state's flows. */
@@ -338,6 +493,7 @@ export class HostAgent {
   }
 
   private async auditBridges(): Promise<void> {
+    if (this.fenced) return; // an audit repairs: it writes
     const t0 = Date.now();
     try {
       await this.auditEach();
@@ -347,7 +503,7 @@ export class HostAgent {
   }
 
   private async auditEach(): Promise<void> {
-    const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && this.convergedTo.has(r));
+    const due = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.has(r));
     if (due.length === 0) return;
     const log = this.o.log;
     const describe = log?.isLevelEnabled('debug') ? (bridge: BridgeName) => (d: Drift) => logDrift(log, this.host, bridge, d) : undefined;
@@ -381,6 +537,7 @@ export class HostAgent {
         connected: !!r?.conn.isOpen, flows: r?.size ?? 0, ...(last ? { lastReconcile: last } : {}),
         ...(checked ? { lastCheck: checked.toISOString() } : {}),
         ...(r ? { observed: r.observed, lastAudit: r.observedAt.toISOString() } : {}),
+        ...(r && (this.o.role || this.roles.has(b)) ? { role: r.conn.role, ...(r.conn.generationId !== undefined ? { generation: r.conn.generationId.toString() } : {}) } : {}),
       };
     }
     return {

@@ -2,13 +2,16 @@
 // one VXLAN port per remote host, and VM port tags. `planHostSetup` compares what OVSDB holds with
 // what the host needs and returns only the operations that close the gap (none when in sync).
 //
-// Order matters for the dataplane: a bridge gaining or losing its active controller flushes its
-// flows, so the controller is set when the bridge is created and never removed afterwards (a
-// different target is updated in place, which does not flush).
+// Order matters for the dataplane: a bridge gaining its first controller or losing its last flushes
+// its flows, so the controllers are set when the bridge is created and the set never drops to zero
+// afterwards (rows are added, retargeted and removed in place: 1 -> 2 -> 3 -> 2 does not flush).
+//
+// With several controller replicas, a leader's transactions carry a fence (see takeOverHost): each
+// waits on the generation recorded in Open_vSwitch external_ids, so an old leader's are refused whole.
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
-import { Json, namedUuid, Operation, ovsMap, ovsSet, uuid } from '../../codecs/ovsdb/protocol.js';
-import type { OvsdbClient, Replica } from '../ovsdb/client.js';
-import { OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
+import { fromMap, Json, NamedUuid, namedUuid, Operation, ovsMap, ovsSet, uuid, uuidOf } from '../../codecs/ovsdb/protocol.js';
+import { OvsdbClient, Replica, TransactionError } from '../ovsdb/client.js';
+import { OvsBridge, OvsController, OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
 import { formatConjBases, parseConjBases } from '../../pipelines/firewall/rules.js';
 import type { HostState } from '../state/host-state.js';
 
@@ -19,10 +22,23 @@ const PATCH_TUN = 'patch-tun';
 export const DEAD_VLAN = 4095;
 /** br-int's external_ids key holding the conjunction id blocks its firewall flows use (formatConjBases). */
 export const CONJ_BASES_KEY = 'ofctl-ts-conj-bases';
+/** Open_vSwitch external_ids key holding the generation of the leader whose setup may apply (the fence). */
+export const GENERATION_KEY = 'ofctl-ts-generation';
 
 export interface HostSetupOptions {
-  /** Where ovs-vswitchd reaches this controller, e.g. tcp:127.0.0.1:6653 or unix:PATH. */
-  readonly controllerTarget: string;
+  /**
+   * Where ovs-vswitchd reaches the controller, e.g. tcp:127.0.0.1:6653 or unix:PATH; with several
+   * replicas, every replica's target: each bridge lists them all (one Controller row per target).
+   */
+  readonly controllerTarget: string | readonly string[];
+  /**
+   * This leader's generation (a positive integer that only grows from one leader to the next, e.g.
+   * its election key's create_revision). Set: every setup transaction waits on Open_vSwitch
+   * external_ids:ofctl-ts-generation holding it (written by takeOverHost), so once a newer leader
+   * took the host over, this one's are refused whole (FencedError). Unset (a single controller
+   * process): no fence is read or written.
+   */
+  readonly generation?: number;
   readonly datapathType: string;
   /** VXLAN UDP port; only written when not 4789, as Neutron does. */
   readonly vxlanPort?: number;
@@ -34,6 +50,38 @@ export interface HostSetupOptions {
    * 10 s). Unset: the rows' value is left as it is.
    */
   readonly inactivityProbeMs?: number;
+}
+
+/**
+ * A setup transaction refused by the fence, or a take-over refused because OVSDB holds a higher
+ * generation: another leader holds the host. Nothing was written; this leader must stop writing.
+ */
+export class FencedError extends Error {
+  constructor(
+    /** Ours. */
+    readonly generation: number,
+    /** What OVSDB holds (undefined: no generation recorded, e.g. the database was recreated). */
+    readonly seen: number | undefined,
+  ) {
+    super(`fenced: OVSDB holds generation ${seen ?? 'none'}, this leader's is ${generation}; nothing written`);
+    this.name = 'FencedError';
+  }
+}
+
+/** The targets as a list, checked: at least one, none twice (a bridge must never have zero). */
+export function controllerTargets(o: HostSetupOptions): readonly string[] {
+  const targets = typeof o.controllerTarget === 'string' ? [o.controllerTarget] : o.controllerTarget;
+  if (targets.length === 0) throw new Error('host setup: controllerTarget: no controller target given');
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice !== undefined) throw new Error(`host setup: controllerTarget: ${twice} is given twice`);
+  const bad = targets.find((t) => typeof t !== 'string' || t.length === 0);
+  if (bad !== undefined) throw new Error(`host setup: controllerTarget: ${JSON.stringify(bad)} is not a target`);
+  return targets;
+}
+
+function checkGeneration(g: number): number {
+  if (!Number.isSafeInteger(g) || g < 1) throw new Error(`host setup: generation: ${g} is not a positive integer`);
+  return g;
 }
 
 interface WantedTunnel {
@@ -74,6 +122,7 @@ export interface SetupChange {
  * change is described in `changes`.
  */
 export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptions, changes: SetupChange[] = []): Operation[] {
+  const targets = controllerTargets(o);
   const ops: Operation[] = [];
   let n = 0;
   const name = (p: string): string => `${p}${n++}`;
@@ -87,16 +136,66 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     );
     return namedUuid(p);
   };
-  const insertController = (): Json => {
+  const insertController = (target: string): NamedUuid => {
     const ctl = name('ctl');
     ops.push({
       op: 'insert', table: 'Controller', 'uuid-name': ctl,
       row: {
-        target: o.controllerTarget, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}),
+        target, connection_mode: 'out-of-band', ...(o.maxBackoffMs ? { max_backoff: o.maxBackoffMs } : {}),
         ...(o.inactivityProbeMs !== undefined ? { inactivity_probe: o.inactivityProbeMs } : {}),
       },
     });
     return namedUuid(ctl);
+  };
+  // Logged as before for one target; the list for several.
+  const targetsText = typeof o.controllerTarget === 'string' ? o.controllerTarget : targets;
+
+  /**
+   * The bridge's Controller rows become one per target, changed in place by UUID: a missing target
+   * reuses a row no longer wanted (retargeted), else gets a new row inserted and added to the
+   * bridge in the same transaction; rows left over are removed. Never zero: targets is not empty.
+   */
+  const syncControllers = (br: string, have: OvsBridge): void => {
+    const where = [['_uuid', '==', uuid(have.uuid)]] as const;
+    const kept = new Map<string, OvsController>();
+    const spare: OvsController[] = [];
+    for (const c of have.controllers) {
+      if (targets.includes(c.target) && !kept.has(c.target)) kept.set(c.target, c);
+      else spare.push(c);
+    }
+    const added: NamedUuid[] = [];
+    for (const t of targets) {
+      if (kept.has(t)) continue;
+      const reused = spare.shift();
+      if (reused) {
+        changes.push({ change: 'controller target changed', bridge: br, from: reused.target, controller: t });
+        ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(reused.uuid)]], row: { target: t } });
+        kept.set(t, { ...reused, target: t });
+      } else {
+        changes.push({ change: have.controllers.length === 0 ? 'controller set' : 'controller added', bridge: br, controller: t });
+        added.push(insertController(t));
+      }
+    }
+    if (added.length) ops.push({ op: 'mutate', table: 'Bridge', where: [...where], mutations: [['controller', 'insert', ovsSet(added)]] });
+    if (spare.length) {
+      changes.push({ change: 'controller removed', bridge: br, controllers: spare.map((c) => c.target) });
+      ops.push({ op: 'mutate', table: 'Bridge', where: [...where], mutations: [['controller', 'delete', ovsSet(spare.map((c) => uuid(c.uuid)))]] });
+    }
+    for (const c of kept.values()) fixController(br, c);
+  };
+
+  /** A kept row's own settings, set by its UUID (set-controller would recreate the rows, in-band). */
+  const fixController = (br: string, c: OvsController): void => {
+    const row: Record<string, Json> = {};
+    if (c.connectionMode !== 'out-of-band') row.connection_mode = 'out-of-band';
+    if (o.maxBackoffMs && c.maxBackoffMs !== o.maxBackoffMs) row.max_backoff = o.maxBackoffMs;
+    if (o.inactivityProbeMs !== undefined && c.inactivityProbeMs !== o.inactivityProbeMs) {
+      changes.push({ change: 'controller inactivity probe set', bridge: br, from: c.inactivityProbeMs ?? 'unset', inactivityProbeMs: o.inactivityProbeMs });
+      row.inactivity_probe = o.inactivityProbeMs;
+    }
+    const others = Object.keys(row).filter((k) => k !== 'inactivity_probe');
+    if (others.length) changes.push({ change: 'controller settings fixed', bridge: br, controller: c.target, columns: others });
+    if (Object.keys(row).length) ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(c.uuid)]], row });
   };
   const vxlanIface = (t: WantedTunnel): Record<string, Json> => ({ type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport });
 
@@ -111,8 +210,8 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
         insertPort(patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }),
         ...extra.map((t) => insertPort(t.name, vxlanIface(t))),
       ];
-      const controller = insertController();
-      changes.push({ change: 'bridge created', bridge: br, ports: [br, patch, ...extra.map((t) => t.name)], controller: o.controllerTarget });
+      const controller = ovsSet(targets.map(insertController));
+      changes.push({ change: 'bridge created', bridge: br, ports: [br, patch, ...extra.map((t) => t.name)], controller: targetsText });
       ops.push(
         {
           op: 'insert', table: 'Bridge', 'uuid-name': b,
@@ -127,19 +226,8 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       return;
     }
     const where = [['_uuid', '==', uuid(have.uuid)]] as const;
-    // Controller first: updated in place, or added if the bridge has none (never removed).
-    if (have.controllers.length === 0) {
-      changes.push({ change: 'controller set', bridge: br, controller: o.controllerTarget });
-      ops.push({ op: 'update', table: 'Bridge', where: [...where], row: { controller: insertController() } });
-    } else if (have.controllers[0]!.target !== o.controllerTarget) {
-      changes.push({ change: 'controller target changed', bridge: br, from: have.controllers[0]!.target, controller: o.controllerTarget });
-      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { target: o.controllerTarget } });
-    }
-    const probe = have.controllers[0]?.inactivityProbeMs;
-    if (have.controllers.length && o.inactivityProbeMs !== undefined && probe !== o.inactivityProbeMs) {
-      changes.push({ change: 'controller inactivity probe set', bridge: br, from: probe ?? 'unset', inactivityProbeMs: o.inactivityProbeMs });
-      ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(have.controllers[0]!.uuid)]], row: { inactivity_probe: o.inactivityProbeMs } });
-    }
+    // Controllers first.
+    syncControllers(br, have);
     const row: Record<string, Json> = {};
     if (have.failMode !== 'secure') row.fail_mode = 'secure';
     if (!have.protocols.includes('OpenFlow13')) row.protocols = ovsSet([...new Set([...have.protocols, 'OpenFlow10', 'OpenFlow13'])]);
@@ -314,10 +402,11 @@ export function conjBasesFrom(view: VswitchView): Map<string, number> | undefine
 export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostSetupOptions, timeoutMs = 10_000,
   view: VswitchView = vswitchView(client.replica), onCommitted?: (changes: readonly SetupChange[]) => void): Promise<number> {
   const changes: SetupChange[] = [];
+  const generation = o.generation === undefined ? undefined : checkGeneration(o.generation);
   const ops = planHostSetup(view, s, o, changes);
   if (ops.length === 0) return 0;
   const root = uuid(view.rootUuid!);
-  const results = await client.transact([
+  const results = await transactFenced(client, generation, [
     ...ops,
     { op: 'mutate', table: 'Open_vSwitch', where: [['_uuid', '==', root]], mutations: [['next_cfg', '+=', 1]] },
     { op: 'select', table: 'Open_vSwitch', where: [['_uuid', '==', root]], columns: ['next_cfg'] },
@@ -327,6 +416,82 @@ export async function applyHostSetup(client: OvsdbClient, s: HostState, o: HostS
   const target = sel.rows[0]!.next_cfg;
   await waitFor(client, (r) => curCfgOf(r) >= target, timeoutMs, `ovs-vswitchd to apply configuration ${target}`);
   return ops.length;
+}
+
+/**
+ * Runs `ops` behind the fence when a generation is given: a first `wait` that the root row's
+ * external_ids holds exactly this generation, so the whole transaction fails if another leader
+ * took over (FencedError, with what OVSDB holds). Without a generation: the ops as they are.
+ */
+async function transactFenced(client: OvsdbClient, generation: number | undefined, ops: readonly Operation[]): Promise<Json[]> {
+  if (generation === undefined) return client.transact(ops);
+  // "includes" tests this one key (a map's == would compare all of external_ids); with no columns
+  // the matching rows project to one empty row, so "rows: [{}]" means "the root row matches".
+  const fence: Operation = {
+    op: 'wait', table: 'Open_vSwitch', where: [['external_ids', 'includes', ovsMap({ [GENERATION_KEY]: String(generation) })]],
+    columns: [], until: '==', rows: [{}], timeout: 0,
+  };
+  try {
+    const results = await client.transact([fence, ...ops]);
+    return results.slice(1);
+  } catch (err) {
+    if (err instanceof TransactionError && failed(err.results[0])) throw new FencedError(generation, (await hostGeneration(client)).generation);
+    throw err;
+  }
+}
+
+const failed = (r: Json | undefined): boolean => typeof r === 'object' && r !== null && !Array.isArray(r) && 'error' in r;
+
+/** The root row's uuid, its external_ids as OVSDB sent them, and the generation recorded there. */
+export async function hostGeneration(client: OvsdbClient): Promise<{ rootUuid: string; externalIds: Json; generation: number | undefined }> {
+  const [sel] = await client.transact([{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid', 'external_ids'] }]);
+  const row = (sel as { rows?: Array<{ _uuid?: Json; external_ids?: Json }> }).rows?.[0];
+  const rootUuid = uuidOf(row?._uuid);
+  if (!row || !rootUuid) throw new Error('host setup: the Open_vSwitch table has no row');
+  return { rootUuid, externalIds: row.external_ids ?? ovsMap({}), generation: generationIn(fromMap(row.external_ids)) };
+}
+
+/**
+ * The generation recorded in the root row's external_ids (undefined: none). A value that is not a
+ * generation is an error naming the key: it is not guessed at, nobody writes until it is fixed.
+ */
+export function generationIn(rootExternalIds: ReadonlyMap<string, string>): number | undefined {
+  const text = rootExternalIds.get(GENERATION_KEY);
+  const generation = text === undefined ? undefined : Number(text);
+  if (text !== undefined && (!/^[1-9]\d*$/.test(text) || !Number.isSafeInteger(generation))) {
+    throw new Error(`Open_vSwitch external_ids:${GENERATION_KEY}: ${JSON.stringify(text)} is not a generation`);
+  }
+  return generation;
+}
+
+/**
+ * Takes the host over for a leader of generation `generation`: one transaction that waits on
+ * external_ids being as just read and records the new generation, so the previous leader's setup
+ * transactions fail from then on. A higher generation in OVSDB refuses it (FencedError: a newer
+ * leader holds the host; the generation is never lowered); the same one is already ours (nothing
+ * written). A concurrent change of external_ids is read again (a few times). Returns the
+ * generation found before.
+ */
+export async function takeOverHost(client: OvsdbClient, generation: number): Promise<number | undefined> {
+  checkGeneration(generation);
+  for (let attempt = 1; ; attempt++) {
+    const { rootUuid, externalIds, generation: seen } = await hostGeneration(client);
+    if (seen !== undefined && seen > generation) throw new FencedError(generation, seen);
+    if (seen === generation) return seen;
+    const root = [['_uuid', '==', uuid(rootUuid)]] as const;
+    try {
+      await client.transact([
+        { op: 'wait', table: 'Open_vSwitch', where: [...root], columns: ['external_ids'], until: '==', rows: [{ external_ids: externalIds }], timeout: 0 },
+        {
+          op: 'mutate', table: 'Open_vSwitch', where: [...root],
+          mutations: [['external_ids', 'delete', ovsSet([GENERATION_KEY])], ['external_ids', 'insert', ovsMap({ [GENERATION_KEY]: String(generation) })]],
+        },
+      ]);
+      return seen;
+    } catch (err) {
+      if (!(err instanceof TransactionError && failed(err.results[0])) || attempt === 5) throw err;
+    }
+  }
 }
 
 /** Open_vSwitch.cur_cfg straight from the replica's root row (no view: it is read on every update). */

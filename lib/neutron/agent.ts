@@ -131,10 +131,23 @@ class HostDevices {
   pluggedKnown = false;
   /** When an l2pop cast for this host last came (its FDB after a refresh comes as casts). */
   lastL2popAt = 0;
-  running: Promise<void> | undefined;
-  again = false;
+  /** Ids whose details are being asked for: a down for them waits, so the server sees details then down. */
+  readonly fetching = new Set<string>();
+  /**
+   * Two lanes, each one call after another: asking for details and reporting up/down run side by
+   * side, so ports plugged while a report is in flight are fetched meanwhile (the server answers
+   * both at once) rather than after it.
+   */
+  readonly fetchLane = new Lane();
+  readonly reportLane = new Lane();
   retry: NodeJS.Timeout | undefined;
   constructor(readonly host: Host) {}
+}
+
+/** A loop that runs its rounds one after another; a kick while one runs asks for another after it. */
+class Lane {
+  running: Promise<void> | undefined;
+  again = false;
 }
 
 export class NeutronAgent {
@@ -271,35 +284,48 @@ export class NeutronAgent {
   }
 
   private kick(d: HostDevices): void {
-    if (this.stopped) return;
-    if (d.running) {
-      d.again = true;
-      return;
-    }
-    d.running = (async () => {
-      do {
-        d.again = false;
-        await this.round(d);
-      } while (d.again && !this.stopped);
-    })().finally(() => (d.running = undefined));
+    this.runLane(d, d.fetchLane, () => this.fetchRound(d));
+    this.runLane(d, d.reportLane, () => this.reportRound(d));
   }
 
-  /** One pass of the device loop: downs, then fetches, then ups; a failed call is retried later. */
-  private async round(d: HostDevices): Promise<void> {
-    const host = d.host.name;
-    try {
-      if (!d.tunnelsSynced) await this.tunnelSync(d.host);
-      d.tunnelsSynced = true;
-      if (d.toDown.size) await this.devicesDown(d);
-      while (d.toFetch.size) await this.fetch(d, [...d.toFetch].slice(0, this.batch));
-      while (d.toRefreshGroups.size) await this.refreshGroups(d, [...d.toRefreshGroups].slice(0, this.batch));
-      if (d.initial && d.pluggedKnown) await this.firstSync(d);
-      if (d.readyUp.size) await this.devicesUp(d);
-    } catch (err) {
-      this.o.log.warn({ host, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
-      this.retryLater(d);
+  private runLane(d: HostDevices, lane: Lane, round: () => Promise<void>): void {
+    if (this.stopped) return;
+    if (lane.running) {
+      lane.again = true;
+      return;
     }
-    if (d.failed.size) this.retryLater(d);
+    lane.running = (async () => {
+      do {
+        lane.again = false;
+        try {
+          await round();
+        } catch (err) {
+          if (this.stopped) return;
+          this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
+          this.retryLater(d);
+        }
+      } while (lane.again && !this.stopped);
+      if (d.failed.size) this.retryLater(d);
+    })().finally(() => (lane.running = undefined));
+  }
+
+  /** The fetch lane: tunnels once, details of new plugs, groups asked again, then the first sync. */
+  private async fetchRound(d: HostDevices): Promise<void> {
+    if (!d.tunnelsSynced) await this.tunnelSync(d.host);
+    d.tunnelsSynced = true;
+    while (d.toFetch.size) {
+      await this.fetch(d, [...d.toFetch].slice(0, this.batch));
+      // What it made ready (or a down it held back) goes out now, while the next batch is asked for.
+      this.runLane(d, d.reportLane, () => this.reportRound(d));
+    }
+    while (d.toRefreshGroups.size) await this.refreshGroups(d, [...d.toRefreshGroups].slice(0, this.batch));
+    if (d.initial && d.pluggedKnown && d.toFetch.size === 0) await this.firstSync(d);
+  }
+
+  /** The report lane: downs, then ups (after the first sync, which reports its own). */
+  private async reportRound(d: HostDevices): Promise<void> {
+    if ([...d.toDown].some((id) => !d.fetching.has(id))) await this.devicesDown(d);
+    if (!d.initial && d.readyUp.size) await this.devicesUp(d);
   }
 
   private retryLater(d: HostDevices): void {
@@ -313,7 +339,7 @@ export class NeutronAgent {
   }
 
   private async devicesDown(d: HostDevices): Promise<void> {
-    const ids = [...d.toDown].slice(0, this.step);
+    const ids = [...d.toDown].filter((id) => !d.fetching.has(id)).slice(0, this.step);
     const failed = (await this.deviceList(d.host.name, [], ids, false)).failedDown;
     for (const id of ids) {
       // A failed down is not asked again at once: the next round (or resync) does.
@@ -326,15 +352,22 @@ export class NeutronAgent {
     const gone = ids.filter((id) => !failed.has(id) && t.ports.get(id)?.host === d.host.name && !d.plugged.has(id));
     this.apply(gone.map((id) => ({ type: 'remove', kind: 'port', id })), `update_device_list down (${d.host.name})`);
     this.o.log.info({ host: d.host.name, down: ids.length - failed.size, failed: [...failed] }, 'neutron agent: devices down');
-    if (d.toDown.size) d.again = true;
+    if ([...d.toDown].some((id) => !d.fetching.has(id))) d.reportLane.again = true;
   }
 
   private async fetch(d: HostDevices, ids: string[]): Promise<void> {
     const host = d.host.name;
-    const details = await this.call(TOPICS.plugin, 'get_devices_details_list_and_failed_devices', {
-      devices: ids, agent_id: agentId(host), host,
-    }, VERSIONS.details);
-    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
+    for (const id of ids) d.fetching.add(id);
+    let details: Json;
+    let sg: Json;
+    try {
+      [details, sg] = await Promise.all([
+        this.call(TOPICS.plugin, 'get_devices_details_list_and_failed_devices', { devices: ids, agent_id: agentId(host), host }, VERSIONS.details),
+        this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo),
+      ]);
+    } finally {
+      for (const id of ids) d.fetching.delete(id);
+    }
     for (const id of ids) d.toFetch.delete(id);
     this.o.log.debug({ host, devices: ids }, 'neutron agent: device details fetched');
     let mapped: Mapped;
@@ -346,7 +379,9 @@ export class NeutronAgent {
       return;
     }
     for (const r of mapped.refused) this.o.log.warn({ host }, `neutron agent: ${r}`);
-    if (!this.apply(mapped.events, `get_devices_details_list_and_failed_devices (${host})`)) return;
+    // A port unplugged while its details were asked for does not come back (its down is on its way).
+    const events = mapped.events.filter((e) => !(e.type === 'port' && ids.includes(e.id) && !d.plugged.has(e.id)));
+    if (!this.apply(events, `get_devices_details_list_and_failed_devices (${host})`)) return;
     // Still plugged and now in the topology as this host's: wait until programmed, then up (again:
     // asking for details makes Neutron set the port BUILD, as for the agent's port_update).
     const t = this.store.topology;
@@ -383,7 +418,7 @@ export class NeutronAgent {
       else d.up.add(id);
     }
     if (refresh && failed.size < ids.length) d.refreshTunnels = false;
-    if (d.readyUp.size) d.again = true;
+    if (d.readyUp.size) d.reportLane.again = true;
     this.o.log.info({ host, up: ids.length - failed.size, failed: [...failed], refreshTunnels: refresh }, 'neutron agent: devices up');
   }
 

@@ -4,7 +4,7 @@ import type { Replica, Row } from './client.js';
 
 /** Tables and columns the controller monitors. */
 export const VSWITCH_TABLES = {
-  Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg'],
+  Open_vSwitch: ['bridges', 'cur_cfg', 'next_cfg', 'external_ids'],
   Bridge: ['name', 'ports', 'controller', 'fail_mode', 'protocols', 'datapath_type', 'datapath_id', 'other_config', 'external_ids'],
   Port: ['name', 'interfaces', 'tag', 'other_config'],
   Interface: ['name', 'type', 'options', 'ofport', 'ofport_request', 'error', 'external_ids'],
@@ -37,6 +37,10 @@ export interface OvsController {
   readonly isConnected: boolean;
   /** inactivity_probe (ms), undefined when unset (OVS then probes after 5 s). */
   readonly inactivityProbeMs: number | undefined;
+  /** connection_mode: 'in-band', 'out-of-band', undefined when unset (in-band). */
+  readonly connectionMode: string | undefined;
+  /** max_backoff (ms), undefined when unset (OVS then backs off up to 8 s). */
+  readonly maxBackoffMs: number | undefined;
 }
 
 export interface OvsBridge {
@@ -57,6 +61,8 @@ export interface VswitchView {
   readonly rootUuid: string | undefined;
   readonly curCfg: number;
   readonly nextCfg: number;
+  /** The root row's external_ids (where a leader's generation is recorded). */
+  readonly externalIds: ReadonlyMap<string, string>;
   readonly bridges: ReadonlyMap<string, OvsBridge>;
 }
 
@@ -97,9 +103,13 @@ export function vswitchView(replica: Replica): VswitchView {
       };
     });
     const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
-      .map((cu) => ({
-        uuid: cu, target: text(ctls.get(cu)!.target), isConnected: ctls.get(cu)!.is_connected === true, inactivityProbeMs: optionalInt(ctls.get(cu)!.inactivity_probe),
-      }));
+      .map((cu) => {
+        const c = ctls.get(cu)!;
+        return {
+          uuid: cu, target: text(c.target), isConnected: c.is_connected === true, inactivityProbeMs: optionalInt(c.inactivity_probe),
+          connectionMode: str(c.connection_mode), maxBackoffMs: optionalInt(c.max_backoff),
+        };
+      });
     bridges.set(text(b.name), {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
@@ -108,6 +118,7 @@ export function vswitchView(replica: Replica): VswitchView {
     });
   }
   return {
-    rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0, bridges,
+    rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0,
+    externalIds: fromMap(root?.[1].external_ids), bridges,
   };
 }

@@ -14,7 +14,7 @@ import {
   decodeMessage, OFPBCT_COMMIT_REQUEST, OFPBCT_DISCARD_REQUEST, OFPBCT_OPEN_REQUEST, OFPBF_ATOMIC, OFPBF_ORDERED, OFPMPF_MORE, OfMessage, OfType,
   OutgoingMessage, writeMessage,
 } from '../../codecs/openflow/messages.js';
-import { BundleError, describeError, OpenFlowError } from './errors.js';
+import { BundleError, describeError, NotMasterError, OpenFlowError } from './errors.js';
 
 /** A message to send; the session assigns the xid. */
 export type Outgoing = OutgoingMessage;
@@ -47,7 +47,30 @@ export interface ConnectionOptions {
    * as usual or 'unanswered' (snoop: a tap answers nothing).
    */
   readonly echoRequests?: 'answered' | 'unanswered';
+  /**
+   * The session takes part in master election (several controllers per bridge): nothing that
+   * changes the switch is sent until the switch has made it master (requestRole). Without it a
+   * session is EQUAL, as OVS starts every connection, and writes.
+   */
+  readonly roles?: boolean;
 }
+
+/** A session's role as the switch last said it (OpenFlow 1.3 §6.3.7); every session starts equal. */
+export type SessionRole = 'equal' | 'master' | 'slave';
+
+/** OFPCR_ROLE_* as the wire numbers them. */
+const ROLE_NUMBER = { nochange: 0, equal: 1, master: 2, slave: 3 } as const;
+const ROLE_OF: readonly SessionRole[] = ['equal', 'equal', 'master', 'slave'];
+/** What a slave may not send (OVS answers OFPBRC_IS_SLAVE); a bundle's DISCARD changes nothing and stays allowed. */
+const WRITES: ReadonlySet<Outgoing['type']> = new Set(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_add', 'bundle_control']);
+/** A role reply's generation id when the switch has none yet. */
+const NO_GENERATION = 0xffffffffffffffffn;
+const OFPET_BAD_REQUEST = 1;
+const OFPBRC_IS_SLAVE = 10;
+export const OFPET_ROLE_REQUEST_FAILED = 11;
+export const OFPRRFC_STALE = 0;
+/** A slave request refused as stale (a newer master got in between) is asked again this many times. */
+const SLAVE_TRIES = 3;
 
 /** A request written on the socket before its session existed (see OfConnection.adopt). */
 export interface SentRequest {
@@ -108,6 +131,17 @@ export class OfConnection {
   readonly messages$ = new Subject<OfMessage>();
   readonly closed: Promise<string>;
   datapathId: bigint | undefined;
+  /** The role the switch gave this session, and the generation id its last answer named. */
+  role: SessionRole = 'equal';
+  generationId: bigint | undefined;
+  /**
+   * The switch took mastership away (a ROLE_STATUS naming another role, or an IS_SLAVE error): the
+   * session was fenced at once (writable is false) before this emits the reason.
+   */
+  readonly demoted$ = new Subject<string>();
+  /** Role requests sent: a master reply only counts if no later request went out before it. */
+  private roleRequests = 0;
+  private roles: boolean;
 
   private nextXid = 1;
   private readonly pending = new Map<number, Pending>();
@@ -147,6 +181,7 @@ export class OfConnection {
     this.framer = new OfFramer(opts.maxMessageBytes ?? 65535);
     this.features = opts.features ?? true;
     this.echoRequests = opts.echoRequests;
+    this.roles = opts.roles ?? false;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -208,6 +243,46 @@ export class OfConnection {
     return features.datapathId;
   }
 
+  /** Whether messages that change the switch may go out: master, or equal outside master election. */
+  get writable(): boolean {
+    return this.role === 'master' || (this.role === 'equal' && !this.roles);
+  }
+
+  /**
+   * Asks the switch for a role. Master: writes stay fenced until the switch says yes (a STALE
+   * generation rejects with the switch's OpenFlowError, and the session stays fenced). Slave:
+   * fenced at once, then asked with the switch's current generation id (learnt by a NOCHANGE
+   * request: OVS refuses a slave request with an older one as STALE, and leaves the session EQUAL).
+   */
+  async requestRole(role: 'master' | 'slave', generationId?: bigint): Promise<void> {
+    this.roles = true;
+    const n = ++this.roleRequests;
+    if (role === 'slave') {
+      this.role = 'slave';
+      for (let i = 1; ; i++) {
+        const [now] = await this.request({ type: 'role_request', role: ROLE_NUMBER.nochange, generationId: 0n });
+        const current = now?.type === 'role_reply' && now.generationId !== NO_GENERATION ? now.generationId : 0n;
+        try {
+          await this.roleReply('slave', current, n);
+          return;
+        } catch (err) {
+          if (i >= SLAVE_TRIES || !isStale(err)) throw err;
+        }
+      }
+    }
+    if (generationId === undefined) throw new Error(`${this.peer}: a master role request needs a generation id`);
+    await this.roleReply('master', generationId, n);
+  }
+
+  /** One role request; its reply sets the role unless a later request went out meanwhile. */
+  private async roleReply(role: 'master' | 'slave', generationId: bigint, n: number): Promise<void> {
+    const [r] = await this.request({ type: 'role_request', role: ROLE_NUMBER[role], generationId });
+    if (r?.type !== 'role_reply') throw new Error(`${this.peer}: unexpected reply to ROLE_REQUEST`);
+    if (n !== this.roleRequests) return;
+    this.role = ROLE_OF[r.role] ?? 'equal';
+    this.generationId = r.generationId === NO_GENERATION ? undefined : r.generationId;
+  }
+
   /** Sends a message that expects no reply. Resolves when the socket accepted it (back-pressure). */
   async send(m: Outgoing): Promise<void> {
     await this.sendMany([m]);
@@ -227,6 +302,7 @@ export class OfConnection {
       const xid = this.allocXid();
       // (Counted outside the optional call: its arguments are not evaluated without `assign`.)
       const index = i++;
+      this.assertWritable(m);
       assign?.(xid, index);
       writeMessage(w, m, xid);
       this.sent++;
@@ -256,6 +332,7 @@ export class OfConnection {
   /** request(), whose reply also waits for `work` messages' worth of the switch's time (a bundle commit). */
   private requestWork(m: Outgoing, work: number, onPart?: (part: OfMessage) => void, onRawPart?: RawPartConsumer): Promise<OfMessage[]> {
     this.assertOpen();
+    this.assertWritable(m);
     const xid = this.allocXid();
     const p = this.awaitReply(xid, m.type, onPart, onRawPart, work);
     this.post({ ...m, xid } as OfMessage);
@@ -405,6 +482,7 @@ export class OfConnection {
     this.log?.info({ peer: this.peer, reason }, 'OpenFlow session closed');
     this.socket.destroy();
     this.messages$.complete();
+    this.demoted$.complete();
     this.resolveClosed(reason);
   }
 
@@ -418,6 +496,31 @@ export class OfConnection {
 
   private assertOpen(): void {
     if (this.closeReason !== undefined) throw new SessionClosedError(`${this.peer}: ${this.closeReason}`);
+  }
+
+  /** The fence: a message that changes the switch is never sent by a session that is not master. */
+  private assertWritable(m: Outgoing): void {
+    if (this.writable || !WRITES.has(m.type) || (m.type === 'bundle_control' && m.ctrlType === OFPBCT_DISCARD_REQUEST)) return;
+    throw new NotMasterError(`${this.peer}: ${m.type} not sent: this session is ${this.role}, not master`);
+  }
+
+  /**
+   * Stops writes now, before the switch is asked to make us slave (e.g. our election lease is lost):
+   * a master reply still on its way no longer counts.
+   */
+  fence(): void {
+    this.roles = true;
+    this.roleRequests++;
+    if (this.role === 'master') this.role = 'slave';
+  }
+
+  /** The switch says we are no longer master: fenced now, then told (demoted$). */
+  private demoted(reason: string): void {
+    if (!this.writable) return;
+    this.fence();
+    this.role = 'slave';
+    this.log?.warn({ peer: this.peer, reason }, 'OpenFlow mastership lost');
+    this.demoted$.next(reason);
   }
 
   private post(m: OfMessage): void {
@@ -553,6 +656,11 @@ export class OfConnection {
       this.close(`unexpected OpenFlow version ${version} after negotiating 1.3`);
       return;
     }
+    if (m.type === 'role_status' && m.role !== ROLE_NUMBER.master) {
+      this.generationId = m.generationId;
+      this.demoted(`ROLE_STATUS: now ${ROLE_OF[m.role] ?? `role ${m.role}`} (generation ${m.generationId})`);
+    }
+    if (m.type === 'error' && m.errType === OFPET_BAD_REQUEST && m.code === OFPBRC_IS_SLAVE) this.demoted(`the switch refused a write: ${describeError(m)}`);
     if (m.type === 'echo_request') {
       if (this.echoRequests !== 'unanswered') this.post({ type: 'echo_reply', xid: m.xid, data: m.data });
       if (this.echoRequests) this.messages$.next(m);
@@ -596,4 +704,9 @@ export class OfConnection {
       p.resolve(p.parts);
     }
   }
+}
+
+/** A role request the switch refused because its generation id is older than one it has seen. */
+export function isStale(err: unknown): boolean {
+  return err instanceof OpenFlowError && err.reply?.errType === OFPET_ROLE_REQUEST_FAILED && err.reply.code === OFPRRFC_STALE;
 }

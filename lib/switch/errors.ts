@@ -24,6 +24,7 @@ const CODES: Readonly<Record<number, readonly string[]>> = {
     'OFPBMC_DUP_FIELD', 'OFPBMC_EPERM'],
   5: ['OFPFMFC_UNKNOWN', 'OFPFMFC_TABLE_FULL', 'OFPFMFC_BAD_TABLE_ID', 'OFPFMFC_OVERLAP', 'OFPFMFC_EPERM',
     'OFPFMFC_BAD_TIMEOUT', 'OFPFMFC_BAD_COMMAND', 'OFPFMFC_BAD_FLAGS'],
+  11: ['OFPRRFC_STALE', 'OFPRRFC_UNSUP', 'OFPRRFC_BAD_ROLE'],
 };
 
 export function describeError(m: Extract<OfMessage, { type: 'error' }>): string {
@@ -52,5 +53,13 @@ export class BundleError extends OpenFlowError {
   constructor(readonly failures: ReadonlyArray<{ readonly index: number; readonly reason: string }>, other: readonly string[] = []) {
     super(`bundle rejected: ${[...failures.map((f) => `message ${f.index + 1}: ${f.reason}`), ...other].join('; ')}`);
     this.name = 'BundleError';
+  }
+}
+
+/** A write (flow-mod, bundle, packet-out…) not sent: the session is not master (see OfConnection.writable). */
+export class NotMasterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotMasterError';
   }
 }
