@@ -27,7 +27,7 @@ export interface EtcdSourceStatus {
   readonly connected: boolean;
   /** The last revision whose changes are applied (the watch's progress included). */
   readonly revision: number;
-  /** Reads of the whole prefix after the first (the watch was cancelled, e.g. compacted). */
+  /** Reads of the whole prefix after the first, applied (the watch was cancelled, e.g. compacted). */
   readonly relists: number;
   readonly lastError?: string;
 }
@@ -163,7 +163,6 @@ class Following {
   private async relist(why: string): Promise<void> {
     if (this.relisting || this.stopped) return;
     this.relisting = true;
-    this.relists++;
     // etcd cancelled the watch already (the client dropped it): a cancel of ours would wait for ever.
     this.watcher = undefined;
     let read: PrefixRead | undefined;
@@ -183,6 +182,8 @@ class Following {
     applyChanges(this.store, this.target.prefix, diff);
     this.seen = new Map(read.changes.map((c) => [c.key, c.rev]));
     this.revision = read.revision;
+    // Counted once applied: a reader of the count sees the difference in the store.
+    this.relists++;
     this.setConnected(true, '');
     this.o.onEvent?.('relist', `${why}: read the prefix again at revision ${read.revision}; applied ${diff.length} change(s)`);
     this.watch(read.revision + 1);
