@@ -17,7 +17,7 @@
 // certificates were never used; and the processes it starts (dot) are not Node's.
 'use strict';
 // The commands the yargs CLI runs (lib/cli/commands.ts YARGS_COMMANDS; a test holds the two equal).
-const YARGS_COMMANDS = ['render', 'audit', 'pipeline', 'controller', 'status'];
+const YARGS_COMMANDS = ['render', 'audit', 'pipeline', 'controller', 'status', 'topology'];
 // A flow command's cost is mostly V8 warming up: TurboFan compiling each function once per place it
 // is inlined. Without inlining a dump or a load costs 15-30% less CPU, at the same speed once warm
 // (bench/dump, 2026-12-06). Not for the long-running controller and its kin. Set before any Script

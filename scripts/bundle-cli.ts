@@ -56,8 +56,9 @@ for (const [bundle, entry] of BUNDLES) {
     format: 'cjs',
     target: 'node20',
     // Loaded from node_modules when used: pino (OFCTL_TS_LOG, the controller) starts worker
-    // threads by file name, and both serve the long-running controller, not start-up.
-    external: ['pino', 'pino-pretty', 'prom-client'],
+    // threads by file name, and both serve the long-running controller, not start-up; etcd3 reads
+    // its .proto files beside its own modules.
+    external: ['pino', 'pino-pretty', 'prom-client', 'etcd3'],
     // A function of the CommonJS module's variables, as Node would wrap it: bin/ofctl-ts.js
     // compiles it as it is. Strict, as the ES modules it is made of were.
     banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";const __ofctlTsUrl = (p) => require("node:url").pathToFileURL(require("node:path").join(__dirname, p)).href;' },

@@ -35,8 +35,12 @@ export class EtcdCluster {
 
   private constructor(readonly dir: string, private readonly members: Member[], private readonly args: (m: Member) => string[]) {}
 
-  /** Starts `members` members (default 1) and waits until each reports itself healthy (a leader exists). */
-  static async start(opts: { members?: number } = {}): Promise<EtcdCluster> {
+  /**
+   * Starts `members` members (default 1) and waits until each reports itself healthy (a leader
+   * exists). `maxTxnOps`: etcd's --max-txn-ops (default 128: one `topology import` writes at most
+   * 127 keys), for benches that write more in one transaction.
+   */
+  static async start(opts: { members?: number; maxTxnOps?: number } = {}): Promise<EtcdCluster> {
     assertEtcdInstalled();
     const n = opts.members ?? 1;
     const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-etcd-'));
@@ -51,6 +55,7 @@ export class EtcdCluster {
       '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
       // Small and quiet: tests write little; the default 2 GiB quota and info logs are not needed.
       '--log-level', 'warn', '--logger', 'zap', '--snapshot-count', '10000',
+      ...(opts.maxTxnOps !== undefined ? ['--max-txn-ops', String(opts.maxTxnOps)] : []),
     ];
     const members: Member[] = ports.map((p, i) => ({ name: `m${i}`, ...p, child: undefined as unknown as ChildProcess, stderr: '' }));
     const cluster = new EtcdCluster(dir, members, args);

@@ -215,7 +215,7 @@ export function findCommand(name: string): Command | undefined {
 }
 
 /** The commands that keep their yargs CLI (main.ts), reached only when the first word names one. */
-export const YARGS_COMMANDS: ReadonlySet<string> = new Set(['render', 'audit', 'pipeline', 'controller', 'status']);
+export const YARGS_COMMANDS: ReadonlySet<string> = new Set(['render', 'audit', 'pipeline', 'controller', 'status', 'topology']);
 
 const OPTIONS_HELP = `Options (anywhere on the line, as ovs-ofctl):
   -O, --protocols=VERSIONS    OpenFlow13, or any list that includes it

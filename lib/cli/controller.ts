@@ -1,4 +1,4 @@
-// ofctl-ts controller --listen tcp:127.0.0.1:6653 --topology FILE|-|http:PORT [options]
+// ofctl-ts controller --listen tcp:127.0.0.1:6653 --topology FILE|-|http:PORT|etcd:HOST:PORT[,…][/PREFIX] [options]
 // Runs until SIGINT/SIGTERM: every host of the topology with an "ovsdb" address is set up and its
 // bridges' flows are kept equal to the pipelines.
 import { readOptionFile } from '../option-file.js';
@@ -7,7 +7,8 @@ import { ControllerMetrics } from '../controller/metrics.js';
 import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
 import { describeFreeze } from '../topology/freeze.js';
-import { fileSource, httpSource, Source, streamSource } from '../topology/sources.js';
+import type { EtcdSource, EtcdSourceStatus } from '../topology/etcd-source.js';
+import { fileSource, httpSource, SnapshotSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
 import { brokerUrl, readHostsFile } from '../neutron/config.js';
@@ -18,8 +19,13 @@ import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/option
 
 export interface ControllerArgs {
   readonly listen: string;
-  /** FILE, - or http:PORT; or none with neutronRpc (Neutron gives the topology). */
-  readonly topology?: string;
+  /**
+   * FILE, -, http:PORT or etcd:HOST:PORT[,…][/PREFIX]; or none with neutronRpc (Neutron gives the
+   * topology). Two: etcd:… and http:PORT, whose POST /events then writes to etcd.
+   */
+  readonly topology?: string | readonly string[];
+  /** Seconds an etcd topology may take to answer at start. */
+  readonly etcdConnectTimeoutS?: number;
   /** Speak for the hosts of neutronHosts on Neutron's agent RPC at this broker (amqp[s]://HOST:PORT/VHOST). */
   readonly neutronRpc?: string;
   readonly neutronHosts?: string;
@@ -111,6 +117,17 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   // whole before anything listens or any host is touched.
   let source: Source;
   let neutron: NeutronSource | undefined;
+  let etcd: EtcdSource | undefined;
+  let writeThrough: Source | undefined;
+  const topologies = a.topology === undefined ? [] : typeof a.topology === 'string' ? [a.topology] : a.topology;
+  const etcdSpec = topologies.find((t) => t.startsWith('etcd:'));
+  const httpSpec = topologies.find((t) => t.startsWith('http:'));
+  if (topologies.length > 1 && !(topologies.length === 2 && etcdSpec && httpSpec)) {
+    throw new Error(`--topology ${topologies.join(' --topology ')}: one topology, or etcd:… with http:PORT (whose POST /events then writes to etcd)`);
+  }
+  const httpOptions = (write?: EtcdSource['write']): Parameters<typeof httpSource>[1] => ({
+    port: Number(httpSpec!.slice(5)), ...(token ? { token } : {}), ...(a.httpHost ? { host: a.httpHost } : {}), ...(write ? { write } : {}),
+  });
   if (a.neutronRpc !== undefined) {
     if (a.topology !== undefined) throw new Error('--topology and --neutron-rpc: Neutron gives the topology; name the hypervisors with --neutron-hosts');
     if (a.neutronHosts === undefined) throw new Error('--neutron-rpc needs --neutron-hosts FILE: the hypervisors it speaks for (one host line each, with "ovsdb")');
@@ -138,10 +155,21 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     }
     neutron = ns;
     source = ns;
-  } else if (a.topology === undefined) {
-    throw new Error('name the topology: --topology FILE|-|http:PORT, or --neutron-rpc URL with --neutron-hosts FILE');
-  } else if (!a.topology.startsWith('http:')) {
-    const s = a.topology === '-' ? await streamSource(store, process.stdin) : fileSource(store, a.topology);
+  } else if (topologies.length === 0) {
+    throw new Error('name the topology: --topology FILE|-|http:PORT|etcd:HOST:PORT[/PREFIX], or --neutron-rpc URL with --neutron-hosts FILE');
+  } else if (etcdSpec || !httpSpec) {
+    const t = etcdSpec ?? topologies[0]!;
+    let s: SnapshotSource;
+    if (etcdSpec) {
+      const { etcdSource } = await import('../topology/etcd-source.js');
+      const { parseEtcdTarget } = await import('../topology/etcd.js');
+      if (!(a.etcdConnectTimeoutS === undefined || a.etcdConnectTimeoutS > 0)) throw new Error(`--etcd-connect-timeout ${a.etcdConnectTimeoutS}: must be a positive number of seconds`);
+      s = etcd = await etcdSource(store, parseEtcdTarget(etcdSpec.slice(5), '--topology etcd:'), {
+        ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
+        onEvent: (what, detail) => (what === 'disconnected' ? log.warn({ etcd: etcdSpec }, `etcd disconnected: ${detail}; the topology stays as it is`)
+          : log.info({ etcd: etcdSpec }, what === 'relist' ? `etcd relist: ${detail}` : `etcd connected: ${detail}`)),
+      });
+    } else s = t === '-' ? await streamSource(store, process.stdin) : fileSource(store, t);
     source = s;
     if (s.snapshot.length && !a.allowPartial) {
       await source.stop();
@@ -151,10 +179,16 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     for (const f of store.freeze(s.snapshot)) {
       log.warn({ line: f.where, hosts: f.hosts === 'all' ? 'all' : [...f.hosts], names: f.names }, `--allow-partial: ${describeFreeze(f)}`);
     }
+    if (etcd && httpSpec) {
+      const write = etcd.write;
+      writeThrough = await httpSource(store, httpOptions(write)).catch(async (err: unknown) => {
+        await source.stop();
+        throw listenFailure(`--topology ${httpSpec}`, err);
+      });
+      log.info({ source: writeThrough.name }, 'POST /events writes through to etcd');
+    }
   } else {
-    source = await httpSource(store, {
-      port: Number(a.topology.slice(5)), ...(token ? { token } : {}), ...(a.httpHost ? { host: a.httpHost } : {}),
-    }).catch((err: unknown) => { throw listenFailure(`--topology ${a.topology}`, err); });
+    source = await httpSource(store, httpOptions()).catch((err: unknown) => { throw listenFailure(`--topology ${httpSpec}`, err); });
   }
   log.info({ source: source.name, tokenRequired: token !== undefined }, 'topology source');
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
@@ -185,13 +219,14 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.metricsPort !== undefined) {
     const host = a.metricsHost ?? '127.0.0.1';
     const option = `${a.metricsHost ? `--metrics-host ${a.metricsHost} ` : ''}--metrics-port ${a.metricsPort}`;
-    metricsServer = await metrics.serve(a.metricsPort, () => ({ ...ctl.status(), ...(neutron ? { neutron: neutron.agent.status() } : {}) }), host).catch((err: unknown) => { throw listenFailure(option, err); });
+    metricsServer = await metrics.serve(a.metricsPort, () => ({ ...ctl.status(), ...(neutron ? { neutron: neutron.agent.status() } : {}), ...(etcd ? { etcd: etcd.status() } : {}) }), host).catch((err: unknown) => { throw listenFailure(option, err); });
     log.info({ host, port: a.metricsPort }, 'serving /metrics and /status');
   }
   neutron?.bind(ctl);
   await ctl.start().catch((err: unknown) => { throw listenFailure(`--listen ${a.listen}`, err); });
   log.info({ listen: formatTarget(listen) }, 'controller running');
   await signalled;
+  await writeThrough?.stop();
   await source.stop();
   await ctl.stop();
   await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
@@ -206,8 +241,11 @@ export async function statusCommand(port: number, out: (s: string) => void, host
     throw new Error(`no controller answers on ${where} (is it running with --metrics-port ${port}?)`);
   });
   if (!res.ok) throw new Error(`controller at ${where} answered ${res.status}`);
-  const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[] };
+  const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[]; readonly etcd?: EtcdSourceStatus };
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
+  if (s.etcd) {
+    out(`etcd ${s.etcd.target}: ${s.etcd.connected ? 'connected' : `DISCONNECTED (${s.etcd.lastError ?? 'no answer'}; the topology stays as it was)`}, revision ${s.etcd.revision}, ${s.etcd.relists} relist(s)`);
+  }
   for (const f of s.frozen ?? []) {
     out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);
   }

@@ -1,4 +1,4 @@
-// The ofctl-ts commands beside the flow tool (render, audit, pipeline, controller, status; the flow
+// The ofctl-ts commands beside the flow tool (render, audit, pipeline, controller, status, topology; the flow
 // tool is quick.ts): parses their arguments with yargs and runs each command's module, loaded only
 // when that command runs (start-up time is part of every command's time).
 import { setTlsOptions } from './common.js';
@@ -25,7 +25,10 @@ const args = hideBin(process.argv).map((a) => (a === '-' ? STDIN_TOKEN : a));
 void yargs(args)
   .scriptName('ofctl-ts')
   .middleware((a) => {
-    for (const [k, v] of Object.entries(a)) if (v === STDIN_TOKEN) a[k] = '-';
+    for (const [k, v] of Object.entries(a)) {
+      if (v === STDIN_TOKEN) a[k] = '-';
+      else if (Array.isArray(v)) a[k] = v.map((x) => (x === STDIN_TOKEN ? '-' : x));
+    }
   }, true)
   .usage('$0 <command> [args]\n\nThe flow commands (dump-flows, add-flows…): ofctl-ts --help.')
   // TLS for ssl: targets, listen addresses and OVSDB addresses, named as OVS names them.
@@ -75,7 +78,8 @@ void yargs(args)
   }, out)))
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
     .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
-    .option('topology', { type: 'string', describe: 'FILE (followed), - (stdin) or http:PORT (POST /events); or use --neutron-rpc' })
+    .option('topology', { type: 'string', array: true, describe: 'FILE (followed), - (stdin), http:PORT (POST /events) or etcd:HOST:PORT[,HOST:PORT…][/PREFIX] (watched); given twice, etcd:… and http:PORT: POST /events writes to etcd; or use --neutron-rpc' })
+    .option('etcd-connect-timeout', { type: 'number', describe: 'seconds an etcd topology may take to answer at start (default 10)' })
     .option('neutron-rpc', { type: 'string', describe: 'take the OVS agent\'s place on Neutron\'s agent RPC: amqp://HOST:PORT/VHOST or amqps://… (implies --l2pop)' })
     .option('neutron-hosts', { type: 'string', describe: 'with --neutron-rpc: FILE of host lines ({"type":"host","name":…,"tunnelIp":…,"ovsdb":…}), the hypervisors spoken for' })
     .option('neutron-rpc-credentials', { type: 'string', describe: 'FILE whose first line is USER:PASSWORD for the broker (never on the command line)' })
@@ -109,6 +113,7 @@ void yargs(args)
     .option('allow-partial', { type: 'boolean', default: false, describe: 'start despite rejected topology lines; the hosts they concern stay untouched until fixed' }),
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, ...(a.topology !== undefined ? { topology: a.topology } : {}),
+    ...(a.etcdConnectTimeout !== undefined ? { etcdConnectTimeoutS: a.etcdConnectTimeout } : {}),
     ...(a.neutronRpc !== undefined ? { neutronRpc: a.neutronRpc } : {}), ...(a.neutronHosts !== undefined ? { neutronHosts: a.neutronHosts } : {}),
     ...(a.neutronRpcCredentials !== undefined ? { neutronRpcCredentials: a.neutronRpcCredentials } : {}),
     ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}),
@@ -135,6 +140,11 @@ void yargs(args)
     .option('metrics-port', { type: 'number', demandOption: true, describe: 'the --metrics-port of the controller' })
     .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'the --metrics-host of the controller' }),
   (a) => run('status', async () => (await import('./controller.js')).statusCommand(a.metricsPort, out, a.metricsHost)))
+  .command('topology <action> [args..]', 'the topology in etcd: put LINE… (or stdin), import FILE, delete KIND ID, get [KIND [ID]]; checked against etcd, written in one transaction', (y) => y
+    .positional('action', { choices: ['put', 'import', 'delete', 'get'] as const, demandOption: true })
+    .positional('args', { type: 'string', array: true, default: [] as string[] })
+    .option('etcd', { type: 'string', demandOption: true, describe: 'HOST:PORT[,HOST:PORT…][/PREFIX] (default prefix /ofctl-ts/topology)' }),
+  (a) => run('topology', async () => (await import('./topology.js')).topologyCommand({ action: a.action, args: a.args.map(String), etcd: a.etcd }, out)))
   // package.json's version, not that of the package.json yargs would find above the binary or the working directory.
   .version(VERSION)
   .demandCommand(1, 'name a command')

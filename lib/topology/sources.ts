@@ -139,6 +139,11 @@ export interface HttpSourceOptions {
   readonly token?: string;
   /** Largest accepted request body. */
   readonly maxBodyBytes?: number;
+  /**
+   * Where POST /events goes instead of the store (etcd: the store learns them from its watch):
+   * resolves to the rejected lines (none: all written), rejects when the lines could not be written.
+   */
+  readonly write?: (lines: readonly string[], source: string) => Promise<readonly Rejection[]>;
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
@@ -168,7 +173,8 @@ function readBody(req: IncomingMessage, max: number): Promise<string | undefined
  * POST /events: a body of JSON lines, all or nothing: 200 with {"accepted": n} when every line was
  * accepted and applied, else 400 with {"accepted": 0, "rejected": [{"line", "error"}…]} listing every
  * rejected line (each checked against the topology as the lines before it would leave it), and
- * nothing of the body applied.
+ * nothing of the body applied. With `write` (an etcd topology), the body is written there instead,
+ * all or nothing as well; 503 when it could not be written.
  * GET /topology: the current topology as JSON lines.
  */
 export function httpSource(store: TopologyStore, o: HttpSourceOptions): Promise<Source & { server: Server; port: number }> {
@@ -193,7 +199,13 @@ export function httpSource(store: TopologyStore, o: HttpSourceOptions): Promise<
           return;
         }
         const lines = body.split('\n');
-        const rejected = store.applyBatch(lines, 'http');
+        let rejected: readonly Rejection[];
+        try {
+          rejected = o.write ? await o.write(lines, 'http') : store.applyBatch(lines, 'http');
+        } catch (err) {
+          res.writeHead(503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: `not written: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+          return;
+        }
         const answer = rejected.length
           ? { accepted: 0, rejected: rejected.map((r) => ({ line: r.lineNo, error: r.error })) }
           : { accepted: lines.filter(isEventLine).length };

@@ -118,14 +118,15 @@ export class TopologyStore {
 /**
  * Security groups as events that apply in order: a rule may name only a known group, and groups may
  * name each other, so a group naming one not yet written comes first without those rules (and
- * without its rev, which its whole version after all groups carries).
+ * without its rev, which its whole version after all groups carries). `known`: groups already
+ * there (a rule may name them at once).
  */
-export function groupsInOrder(groups: Iterable<SecurityGroup>): object[] {
+export function groupsInOrder(groups: Iterable<SecurityGroup>, known: (id: string) => boolean = () => false): object[] {
   const written = new Set<string>();
   const first: object[] = [];
   const again: object[] = [];
   for (const g of groups) {
-    const ready = g.rules.filter((r) => r.remoteGroupId === undefined || r.remoteGroupId === g.id || written.has(r.remoteGroupId));
+    const ready = g.rules.filter((r) => r.remoteGroupId === undefined || r.remoteGroupId === g.id || written.has(r.remoteGroupId) || known(r.remoteGroupId));
     if (ready.length === g.rules.length) first.push({ type: 'securityGroup', ...g });
     else {
       const { rev: _rev, ...bare } = g;
