@@ -256,6 +256,14 @@ connection = ${database}
 
 [oslo_concurrency]
 lock_path = ${join(dir, 'lock')}
+
+# No per-project limits: a bench makes a thousand ports in one project (Neutron's default: 500).
+[quotas]
+quota_network = -1
+quota_subnet = -1
+quota_port = -1
+quota_security_group = -1
+quota_security_group_rule = -1
 `);
   writeFileSync(ml2, `[ml2]
 type_drivers = flat,vlan,vxlan

@@ -15,6 +15,11 @@ import { brokerUrl, readHostsFile } from '../neutron/config.js';
 import type { NeutronHostStatus } from '../neutron/agent.js';
 import type { QueueOptions } from '../neutron/rpc.js';
 import { NeutronSource, neutronSource } from '../neutron/source.js';
+import type { Replica } from '../cluster/replica.js';
+
+/** Shards of a cluster unless --shards says otherwise: enough to share out among a dozen replicas. */
+const DEFAULT_SHARDS = 16;
+type ReplicaStatus = ReturnType<Replica['status']>;
 import { FirewallDriver, pipelineOptions, Profile } from '../../pipelines/options.js';
 
 export interface ControllerArgs {
@@ -26,6 +31,14 @@ export interface ControllerArgs {
   readonly topology?: string | readonly string[];
   /** Seconds an etcd topology may take to answer at start. */
   readonly etcdConnectTimeoutS?: number;
+  /**
+   * One replica among several (lib/cluster): the etcd holding the cluster, HOST:PORT[,…][/PREFIX]
+   * (default prefix /ofctl-ts: cluster keys under PREFIX/cluster/; the topology, unless given, is
+   * etcd:…PREFIX/topology), this replica's id and the cluster's shard count.
+   */
+  readonly etcd?: string;
+  readonly replicaId?: string;
+  readonly shards?: number;
   /** Speak for the hosts of neutronHosts on Neutron's agent RPC at this broker (amqp[s]://HOST:PORT/VHOST). */
   readonly neutronRpc?: string;
   readonly neutronHosts?: string;
@@ -119,7 +132,19 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   let neutron: NeutronSource | undefined;
   let etcd: EtcdSource | undefined;
   let writeThrough: Source | undefined;
-  const topologies = a.topology === undefined ? [] : typeof a.topology === 'string' ? [a.topology] : a.topology;
+  // Replicas: checked and joined before anything listens; the cluster's etcd names the topology by default.
+  let cluster: { readonly endpoints: readonly string[]; readonly prefix: string } | undefined;
+  if ((a.etcd === undefined) !== (a.replicaId === undefined)) throw new Error('--etcd and --replica-id go together: each replica names the cluster\'s etcd and its own id');
+  if (a.shards !== undefined && a.etcd === undefined) throw new Error('--shards: only with --etcd and --replica-id');
+  if (a.etcd !== undefined) {
+    if (a.neutronRpc !== undefined) throw new Error('--etcd with --neutron-rpc: replicas speaking for their shards on Neutron\'s bus are not supported yet; run one controller with --neutron-rpc');
+    const { parseEtcdTarget } = await import('../topology/etcd.js');
+    const t = parseEtcdTarget(a.etcd, '--etcd');
+    // parseEtcdTarget's default prefix is the topology's; the cluster's default is its parent.
+    cluster = { endpoints: t.endpoints, prefix: a.etcd.includes('/') ? t.prefix : '/ofctl-ts' };
+  }
+  const topologies = a.topology === undefined ? (cluster ? [`etcd:${cluster.endpoints.join(',')}${cluster.prefix}/topology`] : [])
+    : typeof a.topology === 'string' ? [a.topology] : a.topology;
   const etcdSpec = topologies.find((t) => t.startsWith('etcd:'));
   const httpSpec = topologies.find((t) => t.startsWith('http:'));
   if (topologies.length > 1 && !(topologies.length === 2 && etcdSpec && httpSpec)) {
@@ -191,7 +216,21 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     source = await httpSource(store, httpOptions()).catch((err: unknown) => { throw listenFailure(`--topology ${httpSpec}`, err); });
   }
   log.info({ source: source.name, tokenRequired: token !== undefined }, 'topology source');
+  const ovsTarget = a.ovsTarget ?? formatTarget(listen);
+  let replica: Replica | undefined;
+  if (cluster) {
+    const { joinCluster } = await import('../cluster/replica.js');
+    replica = await joinCluster({
+      endpoints: cluster.endpoints, prefix: cluster.prefix, replicaId: a.replicaId!, target: ovsTarget, shards: a.shards ?? DEFAULT_SHARDS, log,
+      ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
+    }).catch(async (err: unknown) => {
+      await source.stop();
+      throw err;
+    });
+    log.info({ replica: a.replicaId, shards: a.shards ?? DEFAULT_SHARDS, target: ovsTarget }, 'joined the cluster');
+  }
   const metrics: ControllerMetrics = new ControllerMetrics(() => ctl);
+  if (replica || etcd) metrics.scaleOut(() => replica?.status(), () => etcd?.status(), () => ctl);
   const ctl: Controller = new Controller(store, {
     listen,
     ...(a.inactivityProbeS !== undefined ? { session: { echoIntervalMs: a.inactivityProbeS * 1000 } } : {}),
@@ -199,14 +238,14 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     pipeline: pipelineOptions({ profile: a.profile, l2pop: a.l2pop || neutron !== undefined, arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', controllerId: a.controllerId }),
     // ovs-vswitchd is told the active spelling of where we listen (`pssl:6653` → `ssl:127.0.0.1:6653`).
     setup: {
-      controllerTarget: a.ovsTarget ?? formatTarget(listen), datapathType: a.datapathType,
+      controllerTarget: ovsTarget, datapathType: a.datapathType,
       // One probe both ways, as Neutron's of_inactivity_probe: ovs-vswitchd's of us as ours of it.
       ...(a.inactivityProbeS !== undefined ? { inactivityProbeMs: Math.round(a.inactivityProbeS * 1000) } : {}),
     },
     ...(tls ? { tls } : {}), ...(a.auditIntervalS ? { auditIntervalMs: a.auditIntervalS * 1000 } : {}),
     log, onReconciled: (h, b, r) => metrics.observe(h, b, r), onRefused: (h, b, n) => metrics.refusedFlowMods(h, b, n),
     onRepaired: (h, b, n) => metrics.repaired(h, b, n),
-    ...neutron?.controllerHooks,
+    ...neutron?.controllerHooks, ...(replica ? { cluster: replica.controllerOptions } : {}),
     // A long sync shows its progress: a live line in a terminal, log lines otherwise.
     onProgress: (h, b, sent, total) => {
       const pct = Math.round((100 * sent) / total);
@@ -219,15 +258,18 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.metricsPort !== undefined) {
     const host = a.metricsHost ?? '127.0.0.1';
     const option = `${a.metricsHost ? `--metrics-host ${a.metricsHost} ` : ''}--metrics-port ${a.metricsPort}`;
-    metricsServer = await metrics.serve(a.metricsPort, () => ({ ...ctl.status(), ...(neutron ? { neutron: neutron.agent.status() } : {}), ...(etcd ? { etcd: etcd.status() } : {}) }), host).catch((err: unknown) => { throw listenFailure(option, err); });
+    metricsServer = await metrics.serve(a.metricsPort, () => ({ ...ctl.status(), ...(neutron ? { neutron: neutron.agent.status() } : {}), ...(etcd ? { etcd: etcd.status() } : {}), ...(replica ? { cluster: replica.status() } : {}) }), host).catch((err: unknown) => { throw listenFailure(option, err); });
     log.info({ host, port: a.metricsPort }, 'serving /metrics and /status');
   }
   neutron?.bind(ctl);
+  replica?.bind(ctl);
   await ctl.start().catch((err: unknown) => { throw listenFailure(`--listen ${a.listen}`, err); });
   log.info({ listen: formatTarget(listen) }, 'controller running');
   await signalled;
   await writeThrough?.stop();
   await source.stop();
+  // Leaving at once hands this replica's shards to their standbys now, not a lease TTL later.
+  await replica?.stop();
   await ctl.stop();
   await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
   log.info('controller stopped');
@@ -241,10 +283,16 @@ export async function statusCommand(port: number, out: (s: string) => void, host
     throw new Error(`no controller answers on ${where} (is it running with --metrics-port ${port}?)`);
   });
   if (!res.ok) throw new Error(`controller at ${where} answered ${res.status}`);
-  const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[]; readonly etcd?: EtcdSourceStatus };
+  const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[]; readonly etcd?: EtcdSourceStatus; readonly cluster?: ReplicaStatus };
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
   if (s.etcd) {
     out(`etcd ${s.etcd.target}: ${s.etcd.connected ? 'connected' : `DISCONNECTED (${s.etcd.lastError ?? 'no answer'}; the topology stays as it was)`}, revision ${s.etcd.revision}, ${s.etcd.relists} relist(s)`);
+  }
+  if (s.cluster) {
+    const c = s.cluster;
+    const leads = c.leads.map((l) => `${l.shard} (generation ${l.generation})`).join(', ') || 'none';
+    out(`replica ${c.replica} of ${c.members.length} (alive: ${c.alive.join(', ')}), ${c.shards} shards: leads ${leads}; standby for ${c.standby.join(', ') || 'none'}; ` +
+      `etcd revision ${c.revision}${c.leaseFresh ? '' : ', LEASE NOT CONFIRMED (writes paused)'}; ${c.leadershipChanges} leadership change(s), ${c.relists} relist(s)`);
   }
   for (const f of s.frozen ?? []) {
     out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);
@@ -263,7 +311,8 @@ export async function statusCommand(port: number, out: (s: string) => void, host
       const last = st.lastReconcile ? `, last reconcile ${st.lastReconcile.flowMods} flow-mods in ${st.lastReconcile.durationMs.toFixed(1)} ms` : '';
       // Desired (what we converged to) beside what the last dump found there, before any repair.
       const seen = st.observed !== undefined ? ` desired, ${st.observed} observed (last audit ${st.lastAudit})` : '';
-      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}, ${st.flows} flows${seen}${last}${st.lastCheck ? `, last checked ${st.lastCheck}` : ''}`);
+      const role = st.role ? `, ${st.role}${st.generation !== undefined ? ` (generation ${st.generation})` : ''}` : '';
+      out(`  ${b}: ${st.connected ? 'connected' : 'not connected'}${role}, ${st.flows} flows${seen}${last}${st.lastCheck ? `, last checked ${st.lastCheck}` : ''}`);
     }
   }
   return 0;

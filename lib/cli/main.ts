@@ -79,7 +79,10 @@ void yargs(args)
   .command('controller', 'run the controller: keep every host of the topology set up and its flows converged', (y) => y
     .option('listen', { type: 'string', default: 'tcp:127.0.0.1:6653', describe: 'where ovs-vswitchd connects: tcp:[IP:]PORT, ssl:[IP:]PORT, ptcp:/pssl:PORT[:IP] or unix:PATH (no IP: 127.0.0.1)' })
     .option('topology', { type: 'string', array: true, describe: 'FILE (followed), - (stdin), http:PORT (POST /events) or etcd:HOST:PORT[,HOST:PORT…][/PREFIX] (watched); given twice, etcd:… and http:PORT: POST /events writes to etcd; or use --neutron-rpc' })
-    .option('etcd-connect-timeout', { type: 'number', describe: 'seconds an etcd topology may take to answer at start (default 10)' })
+    .option('etcd-connect-timeout', { type: 'number', describe: 'seconds an etcd topology (or --etcd) may take to answer at start (default 10)' })
+    .option('etcd', { type: 'string', describe: 'run as one replica among several: the cluster\'s etcd, HOST:PORT[,HOST:PORT…][/PREFIX] (default prefix /ofctl-ts; the topology is then etcd:…/PREFIX/topology unless --topology names one); with --replica-id' })
+    .option('replica-id', { type: 'string', describe: 'with --etcd: this replica\'s id (unique in the cluster; letters, digits, . _ -)' })
+    .option('shards', { type: 'number', describe: 'with --etcd: hosts are spread over this many shards, each led by one replica (default 16; the same on every replica)' })
     .option('neutron-rpc', { type: 'string', describe: 'take the OVS agent\'s place on Neutron\'s agent RPC: amqp://HOST:PORT/VHOST or amqps://… (implies --l2pop)' })
     .option('neutron-hosts', { type: 'string', describe: 'with --neutron-rpc: FILE of host lines ({"type":"host","name":…,"tunnelIp":…,"ovsdb":…}), the hypervisors spoken for' })
     .option('neutron-rpc-credentials', { type: 'string', describe: 'FILE whose first line is USER:PASSWORD for the broker (never on the command line)' })
@@ -114,6 +117,7 @@ void yargs(args)
   (a) => run('controller', async () => (await import('./controller.js')).controllerCommand({
     listen: a.listen, ...(a.topology !== undefined ? { topology: a.topology } : {}),
     ...(a.etcdConnectTimeout !== undefined ? { etcdConnectTimeoutS: a.etcdConnectTimeout } : {}),
+    ...(a.etcd !== undefined ? { etcd: a.etcd } : {}), ...(a.replicaId !== undefined ? { replicaId: a.replicaId } : {}), ...(a.shards !== undefined ? { shards: a.shards } : {}),
     ...(a.neutronRpc !== undefined ? { neutronRpc: a.neutronRpc } : {}), ...(a.neutronHosts !== undefined ? { neutronHosts: a.neutronHosts } : {}),
     ...(a.neutronRpcCredentials !== undefined ? { neutronRpcCredentials: a.neutronRpcCredentials } : {}),
     ...(a.neutronRpcCa !== undefined ? { neutronRpcCa: a.neutronRpcCa } : {}),

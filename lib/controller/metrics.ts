@@ -4,6 +4,8 @@
 import { createServer, Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Controller } from './controller.js';
+import type { ClusterStatus } from '../cluster/cluster.js';
+import type { EtcdSourceStatus } from '../topology/etcd-source.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
 import { VERSION } from '../version.js';
 
@@ -88,6 +90,57 @@ export class ControllerMetrics {
         this.reset();
         this.inc({ outcome: 'accepted' }, t?.accepted ?? 0);
         this.inc({ outcome: 'rejected' }, t?.rejected ?? 0);
+      },
+    });
+  }
+
+  /**
+   * Scale-out (issue 18): this replica's shards and leadership changes, its lease, each bridge's
+   * role, and the etcd revision and relists of the cluster and of an etcd topology, read from
+   * their status at scrape time.
+   */
+  scaleOut(cluster: () => ClusterStatus | undefined, topology: () => EtcdSourceStatus | undefined, controller: () => Controller | undefined): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'ofctl_ts_cluster_shards_led', help: 'Shards this replica leads', registers,
+      collect() { this.set(cluster()?.leads.length ?? 0); },
+    });
+    new Gauge({
+      name: 'ofctl_ts_cluster_lease_confirmed', help: '1 while this replica\'s etcd lease is known alive (0: its writes are paused)', registers,
+      collect() { this.set(cluster()?.leaseFresh ? 1 : 0); },
+    });
+    new Counter({
+      name: 'ofctl_ts_cluster_leadership_changes_total', help: 'Shards this replica started or stopped leading', registers,
+      collect() {
+        this.reset();
+        this.inc(cluster()?.leadershipChanges ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_etcd_revision', help: 'The last etcd revision applied, by what follows it (cluster, topology)', labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        const c = cluster();
+        const t = topology();
+        if (c) this.set({ watch: 'cluster' }, Number(c.revision));
+        if (t) this.set({ watch: 'topology' }, Number(t.revision));
+      },
+    });
+    new Counter({
+      name: 'ofctl_ts_etcd_relists_total', help: 'Watches etcd cancelled (a compacted revision) and listed again', labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        const c = cluster();
+        const t = topology();
+        if (c) this.inc({ watch: 'cluster' }, c.relists);
+        if (t) this.inc({ watch: 'topology' }, t.relists);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_bridge_master', help: '1 while this replica is OpenFlow master of the bridge', labelNames: ['host', 'bridge'], registers,
+      collect() {
+        this.reset();
+        for (const h of controller()?.status().hosts ?? []) for (const [b, s] of Object.entries(h.bridges)) this.set({ host: h.host, bridge: b }, s.role === 'master' ? 1 : 0);
       },
     });
   }

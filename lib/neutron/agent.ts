@@ -318,7 +318,7 @@ export class NeutronAgent {
       // What it made ready (or a down it held back) goes out now, while the next batch is asked for.
       this.runLane(d, d.reportLane, () => this.reportRound(d));
     }
-    while (d.toRefreshGroups.size) await this.refreshGroups(d, [...d.toRefreshGroups].slice(0, this.batch));
+    while (d.toRefreshGroups.size) await this.refreshGroups(d, this.representatives(d.toRefreshGroups));
     if (d.initial && d.pluggedKnown && d.toFetch.size === 0) await this.firstSync(d);
   }
 
@@ -392,14 +392,43 @@ export class NeutronAgent {
   }
 
   /**
+   * The devices to ask security-group info for on a member or rule change: one per distinct set of
+   * groups (the answer's rules and member lists are the groups', whichever of their ports asks), so
+   * a new member of a group of n ports costs one device's answer, not n (n² over n new ports).
+   * Devices not in the topology yet are asked for as they are. At most a batch.
+   */
+  private representatives(ids: ReadonlySet<string>): Map<string, string[]> {
+    const t = this.store.topology;
+    const bySet = new Map<string, string[]>();
+    for (const id of ids) {
+      const groups = t.ports.get(id)?.securityGroups;
+      const key = groups === undefined ? `device ${id}` : [...groups].sort().join(' ');
+      const same = bySet.get(key);
+      if (same) same.push(id);
+      else bySet.set(key, [id]);
+    }
+    // Asked for: the first device of each set; covered: all of the set's.
+    return new Map([...bySet.values()].slice(0, this.batch).map((same) => [same[0]!, same]));
+  }
+
+  /**
    * A group's rules or members changed: as the agent's firewall refresh, security-group info only.
    * (Device details would set the ports BUILD, and l2pop answers the report up that must follow with
    * the port's FDB entry again, which can overtake a deletion.)
    */
-  private async refreshGroups(d: HostDevices, ids: string[]): Promise<void> {
+  private async refreshGroups(d: HostDevices, sets: ReadonlyMap<string, readonly string[]>): Promise<void> {
     const host = d.host.name;
-    const sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
-    for (const id of ids) d.toRefreshGroups.delete(id);
+    const ids = [...sets.keys()];
+    // Taken off before the call: a change while it is in flight asks again after it.
+    const asked = [...sets.values()].flat();
+    for (const id of asked) d.toRefreshGroups.delete(id);
+    let sg: Json;
+    try {
+      sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
+    } catch (err) {
+      for (const id of asked) d.toRefreshGroups.add(id);
+      throw err;
+    }
     this.o.log.debug({ host, devices: ids }, 'neutron agent: security groups fetched');
     this.applyMapped(() => {
       const m = mapSecurityGroupInfo(this.view(host), sg);
