@@ -2,7 +2,10 @@
 // hosts without OVSDB, and networks with one local port and REMOTES_PER_NETWORK remote ones each.
 // With l2pop + ARP responder every 100 networks are ~3,300 br-tun flows. The local ports name their
 // ofport, so `render` (offline) and the controller (OVSDB) agree once plugLocalPorts plugged them.
+import { writeFileSync } from 'node:fs';
+import { runCli } from './run-cli.js';
 import type { OvsSandbox } from './sandbox.js';
+import { eventually } from './wait.js';
 
 export const REMOTE_HOSTS = 40;
 export const REMOTES_PER_NETWORK = 15;
@@ -60,4 +63,18 @@ export function removeRemotePortLines(from: number, to: number): string[] {
   const lines: string[] = [];
   for (let n = from; n < to; n++) for (let k = 1; k <= REMOTES_PER_NETWORK; k++) lines.push(JSON.stringify({ type: 'remove', kind: 'port', id: `p${n * 100 + k}` }));
   return lines;
+}
+
+/**
+ * Waits until both bridges of the host `local` hold exactly what `ofctl-ts render --l2pop
+ * --arp-responder` gives for these topology lines (written to `file` for render).
+ */
+export async function convergedToRender(ovs: OvsSandbox, file: string, lines: readonly string[], check?: () => Promise<void>): Promise<void> {
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  for (const bridge of ['br-tun', 'br-int']) {
+    const r = await runCli(['render', '--topology', file, '--host', 'local', '--bridge', bridge, '--l2pop', '--arp-responder']);
+    if (r.code !== 0) throw new Error(`render ${bridge}: ${r.stderr}`);
+    const want = r.stdout.split('\n').filter((l) => l).join('\n');
+    await eventually(async () => (await ovs.dumpFlowsSorted(bridge)).join('\n') === want, `${bridge} to hold the rendered flows`, 60_000, check, 250);
+  }
 }

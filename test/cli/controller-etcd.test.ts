@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { EtcdCluster } from '../../testing/etcd.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { ControllerProcess } from '../../testing/controller-process.js';
-import { hostLines, networkLines, plugLocalPorts } from '../../testing/big-topology.js';
+import { convergedToRender, hostLines, networkLines, plugLocalPorts } from '../../testing/big-topology.js';
 import { runCli } from '../../testing/run-cli.js';
 import { eventually, freePort } from '../../testing/wait.js';
 
@@ -27,18 +27,7 @@ describe('ofctl-ts controller --topology etcd:…', function () {
       const imported = await runCli(['topology', 'import', file, '--etcd', `${E}/test/topo`]);
       expect(imported.code, imported.stderr).to.equal(0);
       await plugLocalPorts(ovs, 0, 3);
-      const want = async (all: readonly string[], bridge: string): Promise<string> => {
-        writeFileSync(file, `${all.join('\n')}\n`);
-        const r = await runCli(['render', '--topology', file, '--host', 'local', '--bridge', bridge, '--l2pop', '--arp-responder']);
-        expect(r.code, r.stderr).to.equal(0);
-        return r.stdout.split('\n').filter((l) => l).join('\n');
-      };
-      const converged = async (all: readonly string[]): Promise<void> => {
-        for (const bridge of ['br-tun', 'br-int']) {
-          const flows = await want(all, bridge);
-          await eventually(async () => (await ovs.dumpFlowsSorted(bridge)).join('\n') === flows, `${bridge} to hold the rendered flows`, 60_000, proc!.alive, 250);
-        }
-      };
+      const converged = (all: readonly string[]): Promise<void> => convergedToRender(ovs, file, all, proc!.alive);
       proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--topology', `etcd:${E}/test/topo`, '--topology', `http:${http}`,
         '--datapath-type', 'netdev', '--l2pop', '--arp-responder', '--metrics-port', String(metrics)]);
       await converged(lines);

@@ -4,7 +4,7 @@
 // shows the agent, the broker's password never appears in the output, SIGTERM stops it with 0; and
 // the operator's slips stop it before anything is touched, each in one line naming its place.
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControllerProcess } from '../../testing/controller-process.js';
@@ -41,6 +41,7 @@ describe('ofctl-ts controller --neutron-rpc, run as an operator would (issue 17)
     await ovs?.stop();
     await server?.stop();
     await rabbit?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const slips: Array<[string, () => string[], RegExp]> = [
