@@ -15,6 +15,7 @@
 // first), and steps down when it must have run out.
 import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, IOptions, Lease, LeaseClient, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
+import { etcdClientOptions } from '../topology/etcd.js';
 import { planShards } from './shards.js';
 
 export interface ClusterOptions {
@@ -352,9 +353,10 @@ export class Cluster {
     const key = `${this.root}shards/${s}/${this.o.replicaId}`;
     this.busy.add(s);
     const value = JSON.stringify({ id: this.o.replicaId });
+    // Known from the watch only, never from the answer: the watch delivers every key created
+    // before ours first, so this replica cannot think it leads while an earlier campaigner's key
+    // is still on its way.
     void this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).commit()
-      // Known at once (the watch says the same a moment later).
-      .then((res) => void (res.succeeded && this.kvs.set(`shards/${s}/${this.o.replicaId}`, { value, createRevision: BigInt(res.header.revision) })))
       .catch((err: unknown) => this.o.log?.warn({ shard: s, err: (err as Error).message }, 'cluster: campaign failed; tried again'))
       .finally(() => {
         this.busy.delete(s);
@@ -380,7 +382,7 @@ export class Cluster {
 }
 
 function clientOptions(endpoints: readonly string[], dialTimeout = 5000): IOptions {
-  return { hosts: endpoints.map((e) => (e.includes('://') ? e : `http://${e}`)), dialTimeout };
+  return { ...etcdClientOptions(endpoints), dialTimeout };
 }
 
 /** An etcd client whose connections a LeaseClient may use directly. */

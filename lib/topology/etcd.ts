@@ -4,7 +4,7 @@
 // etcd gives and no writer can know before it writes; a value that carries its own would make the
 // replay check (an event not newer than the applied one is dropped) trust the writer over etcd, so
 // it is refused. Shared by the source (etcd-source.ts) and the writers (etcd-write.ts).
-import { Etcd3 } from 'etcd3';
+import { Etcd3, IOptions } from 'etcd3';
 import { parseEventLine, SecurityGroupEvent, TopologyError, TopologyEvent } from './events.js';
 import type { Topology } from './model.js';
 import { groupsInOrder, Rejection, TopologyStore } from './store.js';
@@ -43,10 +43,15 @@ export function formatTarget(t: EtcdTarget): string {
  * ever); the watch stream has none.
  */
 export function etcdClient(t: EtcdTarget, callTimeoutMs = 5000): Etcd3 {
-  return new Etcd3({
-    hosts: t.endpoints.map((e) => `http://${e}`),
+  return new Etcd3(etcdClientOptions(t.endpoints, callTimeoutMs));
+}
+
+/** How every etcd client of ours is made: HOST:PORT endpoints, a deadline on each call (not on streams). */
+export function etcdClientOptions(endpoints: readonly string[], callTimeoutMs = 5000): IOptions {
+  return {
+    hosts: endpoints.map((e) => `http://${e}`),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
-  });
+  };
 }
 
 export function entityKey(prefix: string, kind: Kind, id: string): string {

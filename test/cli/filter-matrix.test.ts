@@ -4,12 +4,12 @@
 // normalises, on the flows a dump prints, and on the table each bridge holds afterwards.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const run = promisify(execFile);
 
@@ -53,7 +53,7 @@ const comparable = (s: string): string[] => s.split('\n').filter((l) => l.starts
 describe('dump-flows and del-flows filters: ofctl-ts and ovs-ofctl on twin bridges', function () {
   this.timeout(300_000);
   let ovs: OvsSandbox;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-filters-'));
+  const tmp = tempDir('ofctl-ts-filters-');
   const flowFile = join(tmp, 'flows.txt');
   writeFileSync(flowFile, `${FLOWS.join('\n')}\n`);
 

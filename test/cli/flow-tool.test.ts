@@ -1,10 +1,10 @@
 // The flow tool against a real, sandboxed ovs-vswitchd: ovs-ofctl is the judge of every result.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const SEED = new URL('../../../fixtures/seed-003/', import.meta.url);
 const seedFile = (name: string): string => new URL(name, SEED).pathname;
@@ -14,7 +14,7 @@ describe('ofctl-ts flow tool against a real ovs-vswitchd', function () {
   this.timeout(60_000);
   let ovs: OvsSandbox;
   let env: NodeJS.ProcessEnv;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-cli-'));
+  const tmp = tempDir('ofctl-ts-cli-');
 
   before(async () => {
     ovs = await OvsSandbox.start({ bridges: ['br-tun'] });

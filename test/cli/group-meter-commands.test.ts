@@ -3,13 +3,14 @@
 // durations aside; a refusal's place named our way), exit alike and leave the same groups and meters.
 import { expect } from 'chai';
 import { execFile, type ExecFileException } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import * as group from '../../lib/cli/cmd-group.js';
 import * as meter from '../../lib/cli/cmd-meter.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 interface Opts { mayCreate?: boolean; names?: boolean; timeoutS?: number }
 type Cmd = (args: readonly string[], opts: Opts, out: (s: string | Buffer) => void) => Promise<number>;
@@ -53,7 +54,7 @@ const sortedBody = (s: string): string[] => normalize(s).split('\n').filter((l) 
 describe('group and meter commands: ofctl-ts beside ovs-ofctl on twin bridges', function () {
   this.timeout(120_000);
   let ovs: OvsSandbox;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-gm-'));
+  const tmp = tempDir('ofctl-ts-gm-');
 
   const theirs = (cmd: string, args: readonly string[], options: readonly string[], stdin?: string, target = ovs.mgmtTarget('br-a')): Promise<Result> => new Promise((resolve) => {
     const argv = ['-O', 'OpenFlow13', ...options, cmd, target, ...args];

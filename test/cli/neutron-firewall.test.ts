@@ -3,11 +3,11 @@
 // sandboxed ovs-vswitchd with ofctl-ts: both tools dump it identically, the switch holds exactly
 // Neutron's flows, and our dump fed back through replace-flows changes nothing (issue 14).
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const EXAMPLES = new URL('../../../fixtures/neutron-examples/', import.meta.url);
 /** The agent's random cookie is written `cookie=AGENT` in the fixtures; any fixed one does. */
@@ -18,7 +18,7 @@ describe('Neutron OVS-firewall br-int through ofctl-ts and a real ovs-vswitchd',
   this.timeout(60_000);
   let ovs: OvsSandbox;
   let env: NodeJS.ProcessEnv;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-neutron-fw-'));
+  const tmp = tempDir('ofctl-ts-neutron-fw-');
 
   before(async () => {
     ovs = await OvsSandbox.start({ bridges: ['br-int'] });

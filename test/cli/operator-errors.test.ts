@@ -4,16 +4,16 @@
 // model yet (MPLS), which must not fail a whole dump.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 describe('flow tool: an operator\'s slips get one clear line', function () {
   this.timeout(60_000);
   let ovs: OvsSandbox;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-slips-'));
+  const tmp = tempDir('ofctl-ts-slips-');
   const env = (): NodeJS.ProcessEnv => ({ OVS_RUNDIR: ovs.dir });
 
   before(async () => {

@@ -4,12 +4,12 @@
 // scripts/gen-parse-flow-corpus.sh); parse-flows and the errors run ovs-ofctl live beside the CLI;
 // probe runs both against a sandboxed ovs-vswitchd.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlowCommand } from '../../lib/cli/cmd-parse-flow.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { CliResult, ovsOfctl, runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 interface Row { readonly input: string; readonly stdout: string; readonly error: string; readonly code: number }
 
@@ -47,7 +47,7 @@ describe('parse-flow and parse-flows: the same text and exit code as ovs-ofctl -
   });
 
   describe('live, the CLI beside ovs-ofctl', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'parse-flows-'));
+    const dir = tempDir('parse-flows-');
     const file = (name: string, text: string): string => {
       const p = join(dir, name);
       writeFileSync(p, text);

@@ -3,8 +3,7 @@
 // named eth0); ovs-ofctl is the judge of every text, table and refusal.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setPortNames } from '../../codecs/openflow/ports.js';
@@ -15,6 +14,7 @@ import { dumpFlowsCommand } from '../../lib/cli/dump-flows.js';
 import { replaceFlowsCommand } from '../../lib/cli/replace-flows.js';
 import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const run = promisify(execFile);
 const lines = (s: string): string[] => s.split('\n').filter((l) => l.length > 0).sort();
@@ -37,7 +37,7 @@ const NAMED_FLOWS = [
 describe('port names: ofctl-ts against ovs-ofctl 3.1 on the same bridge', function () {
   this.timeout(60_000);
   let ovs: OvsSandbox;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-names-'));
+  const tmp = tempDir('ofctl-ts-names-');
   const A = (): string => ovs.mgmtTarget('br-a');
   /** ovs-ofctl -O OpenFlow13 with these arguments: its stdout, stderr and exit code. */
   const ofctl = async (...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> => {

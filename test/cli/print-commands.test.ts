@@ -2,12 +2,12 @@
 // code for the same input. The peer vectors' messages (fixtures/peer-vectors: what ofp-print
 // printed for each) are printed whole; live cases run ovs-ofctl itself beside our command.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotPrintable, ofpToString } from '../../lib/cli/cmd-ofp-print.js';
 import { CliResult, ovsOfctl, runNodeScript } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 interface Vector { readonly id: string; readonly kind: string; readonly hex?: string; readonly expect: { readonly print?: string } }
 
@@ -33,7 +33,7 @@ function printable(b: Buffer, verbosity: number): string | undefined {
 
 describe('ofp-print and ofp-parse, beside ovs-ofctl 3.1', function () {
   this.timeout(120_000);
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-print-'));
+  const tmp = tempDir('ofctl-ts-print-');
 
   it('prints each peer-vector message as OVS printed it, or refuses it; only the codec\'s recorded failures differ', () => {
     let printed = 0;

@@ -1,12 +1,12 @@
 // ofctl-ts render: offline, and as a one-line audit of a live bridge.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { BIN, runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const FIX = new URL('../../../fixtures/', import.meta.url).pathname;
 
@@ -67,7 +67,7 @@ describe('ofctl-ts render', function () {
     expect(r.stderr).to.match(new RegExp(`<stdin>:${p1 + 1}: not JSON`));
     expect(r.stderr).to.include(`<stdin>:${p2 + 1}: unknown member "colour"`);
     // The same file on disk: the same lines, named by its path.
-    const file = join(mkdtempSync(join(tmpdir(), 'ofctl-ts-render-')), 'bad.jsonl');
+    const file = join(tempDir('ofctl-ts-render-'), 'bad.jsonl');
     writeFileSync(file, lines.join('\n'));
     const f = await runCli(['render', '--host', 'h1', '--topology', file]);
     expect(f.stderr).to.include(`${file}:${p2 + 1}: unknown member "colour"`);

@@ -2,12 +2,12 @@
 // as an operator types it); and --no-bundle says what it applied when the switch refuses a flow.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { BIN, CliResult, runCli } from '../../testing/run-cli.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const exec = promisify(execFile);
 
@@ -16,7 +16,7 @@ const FLOWS = ['table=0,priority=10,ip,actions=output:1', 'table=3,priority=5,ar
 describe('flow tool: - is standard input, through real pipes', function () {
   this.timeout(60_000);
   let ovs: OvsSandbox;
-  const tmp = mkdtempSync(join(tmpdir(), 'ofctl-ts-stdin-'));
+  const tmp = tempDir('ofctl-ts-stdin-');
   const file = join(tmp, 'flows.txt');
   writeFileSync(file, `${FLOWS.join('\n')}\n`);
 

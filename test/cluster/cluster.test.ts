@@ -129,7 +129,8 @@ describe('lib/cluster: replicas sharing shards in a real etcd', function () {
       const now = rest.find((r) => r.leads().has(s))!.leads().get(s)!;
       expect(now > g, `shard ${s}: generation ${now} > ${g}`).to.equal(true);
     }
-    expect(leaders(rest, 6).every((l) => l.length === 1), 'still one leader per shard').to.equal(true);
+    // The two left share the six evenly again; a shard handed over between them has no leader for the moment between.
+    await eventually(() => leaders(rest, 6).every((l) => l.length === 1) && rest.every((r) => r.leads().size === 3), 'one leader per shard, three shards each', 5000);
   });
 
   it('a SIGSTOPped leader is replaced, and steps down as soon as it runs again, claiming nothing', async () => {

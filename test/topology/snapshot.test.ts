@@ -2,8 +2,7 @@
 // file:line), line numbers across appends, the freeze of what rejected lines name (--allow-partial)
 // and its thaw, parseTopology naming every bad line, and Topology.clone (the batch dry run).
 import { expect } from 'chai';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describeFreeze, freezeFor, namedBy } from '../../lib/topology/freeze.js';
@@ -12,6 +11,7 @@ import { parseEventLine } from '../../lib/topology/events.js';
 import { fileSource, streamSource } from '../../lib/topology/sources.js';
 import { Rejection, TopologyStore, where } from '../../lib/topology/store.js';
 import { eventually } from '../../testing/wait.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const GOOD = [
   '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
@@ -26,7 +26,7 @@ const GOOD = [
 /** GOOD with line 6 (pa) given a trailing comma, and line 5 (blue) an unknown member. */
 const CORRUPT = GOOD.map((l, i) => (i === 5 ? l.replace(/}$/, ',}') : i === 4 ? l.replace(/}$/, ',"mtu":1450}') : l));
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ofctl-ts-snap-'));
+const tmp = (): string => tempDir('ofctl-ts-snap-');
 const places = (rs: readonly Rejection[]): string[] => rs.map(where);
 
 describe('topology start-up snapshot, line numbers and freezes', () => {

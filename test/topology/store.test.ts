@@ -1,11 +1,11 @@
 // 50 malformed topology events, through the store and through the HTTP endpoint: each rejected with
 // its reason, the topology unchanged, the process alive; and the file source follows appends.
 import { expect } from 'chai';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileSource, httpSource } from '../../lib/topology/sources.js';
 import { TopologyStore } from '../../lib/topology/store.js';
+import { tempDir } from '../../testing/temp-dir.js';
 
 const BASE = [
   '{"type":"host","name":"a","tunnelIp":"10.0.0.1"}',
@@ -102,7 +102,7 @@ describe('topology store and sources', () => {
   });
 
   it('follows appends to a topology file and applies only complete lines', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-topo-'));
+    const dir = tempDir('ofctl-ts-topo-');
     const file = join(dir, 't.jsonl');
     writeFileSync(file, `${BASE.slice(0, 3).join('\n')}\n`);
     const store = new TopologyStore();
