@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { optionalInt } from '../codecs/ovsdb/protocol.js';
-import { pluggedPortsFrom } from '../lib/controller/host-setup.js';
+import { pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../lib/controller/host-setup.js';
 import { deriveHostState, HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
@@ -119,9 +119,10 @@ export class Fleet {
   }
 
   /**
-   * What a host's bridges must hold, from the bench's topology and what each host has plugged
-   * (tunnels from ofport_request, as the controller derives them; remote ports count while
-   * plugged on their host, as the controller reads every host's OVSDB).
+   * What a host's bridges must hold, from the bench's topology and what its OVSDB says, as the
+   * controller derives it: plugged ports, tunnels' live ofports and VLAN tags (a tunnel added
+   * later keeps the others' ofports, which rendering offline would renumber); remote ports count
+   * while plugged on their host, as the controller reads every host's OVSDB.
    */
   stateOf(h: SimHypervisor): HostState {
     const seen = new Map<string, ReadonlySet<string>>();
@@ -131,7 +132,8 @@ export class Fleet {
       if (!ids && hv) seen.set(name, ids = new Set(pluggedPortsFrom(hv.view()).keys()));
       return ids;
     };
-    return deriveHostState(this.store.topology, h.name, { plugged: pluggedPortsFrom(h.view()), remotePlugged });
+    const view = h.view();
+    return deriveHostState(this.store.topology, h.name, { plugged: pluggedPortsFrom(view), ofports: tunnelOfportsFrom(view), vlanHints: vlanHintsFrom(view), remotePlugged });
   }
 
   /** Each bridge's rendered flows, one text per bridge (in BRIDGES order). */
@@ -149,13 +151,18 @@ export class Fleet {
     return this.hvs.every((h) => BRIDGES.every((br) => this.sw(h, br)?.flows.size === this.want.get(`${h.name} ${br}`)));
   }
 
-  /** Bridges whose flows are not exactly the rendered ones. */
+  /** Bridges whose flows are not exactly the rendered ones (with SCALE_TRACE, the first one's difference is printed). */
   wrongBridges(): number {
     let wrong = 0;
     for (const h of this.hvs) {
       const r = this.render(h);
       BRIDGES.forEach((br, i) => {
-        if (this.sw(h, br)!.dumpText().sort().join('\n') !== r[i]) wrong++;
+        const got = this.sw(h, br)!.dumpText().sort();
+        if (got.join('\n') === r[i]) return;
+        if (wrong++ === 0 && process.env.SCALE_TRACE) {
+          const want = r[i]!.split('\n');
+          console.log(`${h.name} ${br}: missing\n${want.filter((l) => !got.includes(l)).join('\n')}\nextra\n${got.filter((l) => !want.includes(l)).join('\n')}`);
+        }
       });
     }
     return wrong;
