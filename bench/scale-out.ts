@@ -218,6 +218,10 @@ async function run(): Promise<void> {
       console.log(`  CPU per process       ${atSync.map((u) => u.cpuS.toFixed(1)).join('/')} s to sync  ${single.cpuS} s to sync`);
     }
     console.log(JSON.stringify({ ...figures, single: single ?? null }));
+  } catch (err) {
+    // What the replicas said (warnings and errors) explains most failures.
+    for (const r of replicas) console.error(`--- ${r.id} (last 3000 characters of its log):\n${r.proc.log.slice(-3000)}`);
+    throw err;
   } finally {
     for (const r of replicas) await r.proc.kill('SIGKILL');
     kv?.close();
