@@ -110,13 +110,17 @@ async function run(): Promise<void> {
     const atSync = replicas.map((r) => r.usage());
     // Steady state before measuring: shards shared out (each replica leads some), one master on every bridge.
     const leads = async (): Promise<Map<Replica, number[]>> => new Map(await Promise.all(replicas.map(async (r) => [r, (await r.status())?.cluster?.leads.map((l) => l.shard) ?? []] as const)));
-    await until(() => hvs.every((h) => BRIDGES.every((br) => masters(f.sw(h, br)) === 1)), 'one master on every bridge', 120_000, 100);
     for (let i = 0; ; i++) {
       const l = await leads();
       if ([...l.values()].every((s) => s.length > 0) && [...l.values()].reduce((a, s) => a + s.length, 0) === SHARDS) break;
       if (i > 600) throw new Error('the shards were not shared out among the replicas within 60 s');
       await sleep(100);
     }
+    // After the hand-overs of the sharing out (the first replica up led every shard).
+    const masterless = (): string[] => hvs.flatMap((h) => BRIDGES.filter((br) => masters(f.sw(h, br)) !== 1).map((br) => `${h.name} ${br} (shard ${shardOf(h.name, SHARDS)})`));
+    await until(() => masterless().length === 0, 'one master on every bridge', 60_000, 100).catch((err: unknown) => {
+      throw new Error(`${String(err)}: not on ${masterless().slice(0, 10).join(', ')}`);
+    });
 
     // Port adds through etcd: one put (a removal: one delete) of the port's key, as etcdctl would
     // write it, so that "from before the write" compares with bench/scale.ts's POST.
