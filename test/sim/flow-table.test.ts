@@ -222,6 +222,32 @@ describe('simulated flow table', () => {
     expect(removed).to.have.length(3);
   });
 
+  it('onDeleted sees every flow a DELETE removed, flags or not, and nothing from a batch that was undone', () => {
+    const t = table();
+    const deleted: string[] = [];
+    const off = t.onDeleted((r) => deleted.push(` ${formatFlow(r.flow)}`));
+    add(t, 'table=0,priority=5,in_port=1 actions=drop');
+    add(t, 'table=0,priority=6,in_port=2 actions=drop');
+    add(t, 'table=1,priority=7,in_port=3 actions=drop');
+    // Replacing a flow (ADD over it, MODIFY) deletes nothing.
+    add(t, 'table=0,priority=5,in_port=1 actions=output:2');
+    mod(t, 'table=1,in_port=3 actions=output:4');
+    expect(deleted).to.deep.equal([]);
+    const undone = t.applyAll([
+      parseFlow('table=0,in_port=2', { mode: 'match', command: OFPFC_DELETE }),
+      parseFlow('table=0,priority=9,in_port=9 actions=group:7'),
+    ]);
+    expect(undone?.index).to.equal(1);
+    expect(deleted).to.deep.equal([]);
+    del(t, 'table=0,priority=6,in_port=2', true);
+    del(t, 'table=0,in_port=1');
+    expect(deleted.sort()).to.deep.equal([' priority=5,in_port=1 actions=output:2', ' priority=6,in_port=2 actions=drop']);
+    off();
+    del(t, 'table=1');
+    expect(deleted).to.have.length(2);
+    expect(dump(t)).to.deep.equal([]);
+  });
+
   it('loose match and overlap relations', () => {
     const m = (text: string): Match => parseFlow(text, { mode: 'match' }).match;
     expect(looseMatches(m('ip,nw_src=10.0.0.1'), m('ip,nw_src=10.0.0.0/8'))).to.equal(true);

@@ -71,6 +71,9 @@ export class FlowTable {
   private undo: Array<readonly [number, string, StoredFlow | undefined]> | undefined;
   private pendingRemoved: RemovedFlow[] = [];
   private readonly removedListeners: Array<(r: RemovedFlow) => void> = [];
+  /** Flows deleted by flow-mods, for onDeleted listeners (kept only while there are any). */
+  private pendingDeleted: RemovedFlow[] = [];
+  private readonly deletedListeners: Array<(r: RemovedFlow) => void> = [];
   /** Set when a flow with a timeout went in; cleared by a sweep that finds none. */
   private mayExpire = false;
   readonly now: () => number;
@@ -89,6 +92,12 @@ export class FlowTable {
   /** Called for each removed flow that has send_flow_rem, once its removal is final. */
   onRemoved(listener: (r: RemovedFlow) => void): void {
     this.removedListeners.push(listener);
+  }
+
+  /** Called for each flow a DELETE flow-mod removed, flags or not, once the removal is final (benches count them). */
+  onDeleted(listener: (r: RemovedFlow) => void): () => void {
+    this.deletedListeners.push(listener);
+    return () => void this.deletedListeners.splice(this.deletedListeners.indexOf(listener), 1);
   }
 
   /**
@@ -111,7 +120,7 @@ export class FlowTable {
   /** Applies one flow-mod (checked first); on error nothing changed. */
   apply(mod: FlowMod): OfErrorCode | undefined {
     const error = this.check(mod) ?? this.start(mod); // a single flow-mod fails before it changes anything
-    if (error) this.pendingRemoved = [];
+    if (error) this.dropPending();
     else this.notifyRemoved();
     return error;
   }
@@ -123,7 +132,7 @@ export class FlowTable {
   applyAll(mods: readonly FlowMod[]): { index: number; error: OfErrorCode } | undefined {
     const undo: Array<readonly [number, string, StoredFlow | undefined]> = [];
     this.undo = undo;
-    this.pendingRemoved = [];
+    this.dropPending();
     try {
       for (let i = 0; i < mods.length; i++) {
         const error = this.start(mods[i]!);
@@ -134,7 +143,7 @@ export class FlowTable {
           if (before === undefined) this.tables[id]!.delete(key);
           else this.tables[id]!.set(key, before);
         }
-        this.pendingRemoved = [];
+        this.dropPending();
         return { index: i, error };
       }
     } finally {
@@ -263,13 +272,24 @@ export class FlowTable {
   }
 
   private noteRemoved(s: StoredFlow, table: number, reason: number): void {
-    if (storedFlags(s) & OFPFF_SEND_FLOW_REM) this.pendingRemoved.push({ flow: decodeStored(s, this.now(), table), reason });
+    const sendRem = (storedFlags(s) & OFPFF_SEND_FLOW_REM) !== 0;
+    const deleted = reason === OFPRR_DELETE && this.deletedListeners.length > 0;
+    if (!sendRem && !deleted) return;
+    const r = { flow: decodeStored(s, this.now(), table), reason };
+    if (sendRem) this.pendingRemoved.push(r);
+    if (deleted) this.pendingDeleted.push(r);
+  }
+
+  private dropPending(): void {
+    this.pendingRemoved = [];
+    this.pendingDeleted = [];
   }
 
   private notifyRemoved(): void {
-    const removed = this.pendingRemoved;
-    this.pendingRemoved = [];
+    const [removed, deleted] = [this.pendingRemoved, this.pendingDeleted];
+    this.dropPending();
     for (const r of removed) for (const l of this.removedListeners) l(r);
+    for (const r of deleted) for (const l of this.deletedListeners) l(r);
   }
 
   /** Puts a flow in (new or replacing), noting what it replaced when a batch may have to be undone. */

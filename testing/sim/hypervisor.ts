@@ -2,7 +2,7 @@
 // and, in ovs-vswitchd's role, what the controller waits for after each OVSDB transaction: a
 // datapath id per bridge, an ofport per interface (ofport_request honoured, LOCAL = 65534),
 // cur_cfg caught up with next_cfg, and one simulated OpenFlow switch per bridge that has a
-// controller, connecting to it as ovs-vswitchd does.
+// controller, connecting to each of its controllers as ovs-vswitchd does.
 import type { Logger } from 'pino';
 import { fromSet, Json, optionalInt, uuidOf } from '../../codecs/ovsdb/protocol.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../../lib/ovsdb/vswitch.js';
@@ -27,7 +27,8 @@ export interface SimHypervisorOptions {
 }
 
 interface BridgeSwitch {
-  readonly target: string;
+  /** The bridge's controller targets, sorted. */
+  targets: readonly string[];
   readonly sw: SimSwitch;
 }
 
@@ -180,27 +181,37 @@ export class SimHypervisor {
     return ops;
   }
 
-  /** One simulated switch per bridge with a controller; gone with the bridge or its controller. */
+  /**
+   * One simulated switch per bridge that has had a controller, connected to every one of its
+   * Controller rows (OVS 3.1's connmgr): rows added or removed later open or close their connection
+   * and leave the others and the flows alone; zero to some controllers or back flushes the table
+   * (SimSwitch.setControllers). A switch lives as long as its bridge, keeping its generation.
+   */
   private syncSwitches(bridges: readonly RowView[]): void {
-    const wanted = new Map<string, { target: string; dpid: bigint }>();
+    const wanted = new Map<string, { targets: string[]; dpid: bigint }>();
     for (const br of bridges) {
-      const ctl = fromSet(br.get('controller')).map((c) => this.db.row('Controller', uuidOf(c)!)).find((c) => c !== undefined);
-      const target = ctl ? str(ctl.get('target')) : undefined;
+      const targets = fromSet(br.get('controller')).map((c) => this.db.row('Controller', uuidOf(c)!))
+        .map((c) => (c ? str(c.get('target')) : undefined)).filter((t): t is string => t !== undefined).sort();
       const dpid = str(br.get('datapath_id'));
-      if (target && dpid) wanted.set(String(br.get('name')), { target, dpid: BigInt(`0x${dpid}`) });
+      if (dpid && (targets.length > 0 || this.switches.has(String(br.get('name'))))) wanted.set(String(br.get('name')), { targets, dpid: BigInt(`0x${dpid}`) });
     }
     for (const [name, b] of this.switches) {
-      if (wanted.get(name)?.target === b.target) continue;
-      void b.sw.stop();
-      this.switches.delete(name);
+      const w = wanted.get(name);
+      if (!w) {
+        void b.sw.stop();
+        this.switches.delete(name);
+      } else if (w.targets.join() !== b.targets.join()) {
+        b.sw.setControllers(w.targets);
+        b.targets = w.targets;
+      }
     }
     for (const [name, w] of wanted) {
       if (this.switches.has(name)) continue;
       const sw = new SimSwitch({
-        ...this.o.switchOptions, datapathId: w.dpid, controller: w.target, name,
+        ...this.o.switchOptions, datapathId: w.dpid, controller: w.targets, name,
         ...(this.o.logger ? { logger: this.o.logger } : {}),
       });
-      this.switches.set(name, { target: w.target, sw });
+      this.switches.set(name, { targets: w.targets, sw });
       this.onSwitch?.(name, sw);
       sw.start();
     }

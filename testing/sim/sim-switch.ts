@@ -3,7 +3,9 @@
 // controller makes (features, config, role, echo, barrier, port and switch descriptions, flow
 // stats split at 64 KiB with REPLY_MORE), applies flow-mods and ONF bundles to a real flow table
 // (flow-table.ts, OVS semantics), probes an idle controller with echo requests, and reconnects
-// with doubling backoff while keeping its flows (fail_mode=secure). Built to run by the thousand
+// with doubling backoff while keeping its flows (fail_mode=secure). With several controllers it
+// connects to each, with OpenFlow roles as OVS 3.1 keeps them (one master election id per switch,
+// STALE, ROLE_STATUS to a demoted master, IS_SLAVE). Built to run by the thousand
 // in one process: no per-flow objects, no timers while idle beyond the probe.
 import { connect, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -35,8 +37,11 @@ export interface SimPort {
 
 export interface SimSwitchOptions {
   readonly datapathId: bigint;
-  /** The controller to connect to: `tcp:IP:PORT` or `unix:PATH`. */
-  readonly controller: string | Target;
+  /**
+   * The controller(s) to connect to, each `tcp:IP:PORT` or `unix:PATH`: as ovs-vswitchd with
+   * several Controller rows, one connection to each, each with its own role.
+   */
+  readonly controller: string | Target | readonly (string | Target)[];
   /** Bridge name (the LOCAL port's name). Default: `br-` + the datapath id in hex. */
   readonly name?: string;
   readonly ports?: readonly SimPort[];
@@ -57,8 +62,8 @@ export type SimState = 'stopped' | 'connecting' | 'connected' | 'backoff';
 
 /** Delivered synchronously, right after the switch wrote the reply the event is about. */
 export type SimEvent =
-  | { readonly type: 'connected' }
-  | { readonly type: 'disconnected'; readonly reason: string }
+  | { readonly type: 'connected'; readonly controller: string }
+  | { readonly type: 'disconnected'; readonly controller: string; readonly reason: string }
   | { readonly type: 'barrier'; readonly xid: number }
   | { readonly type: 'bundle'; readonly bundleId: number; readonly ok: boolean; readonly flowMods: number };
 
@@ -81,6 +86,9 @@ type RoleMessage = Extract<OfMessage, { type: 'role_request' | 'role_reply' }>;
 const OF13 = OFP13_VERSION;
 const OFPCR_ROLE_NOCHANGE = 0;
 const OFPCR_ROLE_EQUAL = 1;
+const OFPCR_ROLE_MASTER = 2;
+/** ONF ROLE_STATUS reason: another controller asked to be master. */
+const OFPCRR_MASTER_REQUEST = 0;
 const OFPCR_ROLE_SLAVE = 3;
 const NO_GENERATION_ID = 0xffffffffffffffffn;
 const OFP_DEFAULT_MISS_SEND_LEN = 128;
@@ -113,30 +121,30 @@ export class SimSwitch {
   };
   readonly datapathId: bigint;
   readonly name: string;
-  readonly target: SimTarget;
+  /**
+   * The switch's master election id (OVS: connmgr's master_election_id): shared by all its
+   * controller connections and kept across reconnects; undefined until a role request set one.
+   */
+  generationId: bigint | undefined;
 
-  private stateValue: SimState = 'stopped';
-  private session: SimSession | undefined;
-  private socket: Socket | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private stateValue: 'stopped' | 'running' = 'stopped';
+  /** One connection per controller target, keyed by its formatted target (OVS: one ofconn per Controller row). */
+  private readonly conns = new Map<string, SimControllerConn>();
   private expiryTimer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
   private stopping: Promise<void> | undefined;
   private readonly ports: readonly PortDesc[];
   readonly log: Logger | undefined;
   readonly probeIntervalMs: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
   private readonly expiryIntervalMs: number;
 
   constructor(opts: SimSwitchOptions) {
     this.datapathId = opts.datapathId;
-    this.target = parseControllerTarget(opts.controller);
     this.name = opts.name ?? `br-${opts.datapathId.toString(16)}`;
     this.flows = new FlowTable(opts.now ? { now: opts.now } : {});
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
     this.maxBackoffMs = Math.max(this.initialBackoffMs, opts.maxBackoffMs ?? 8000);
-    this.backoffMs = this.initialBackoffMs;
     this.probeIntervalMs = opts.probeIntervalMs ?? 5000;
     this.expiryIntervalMs = opts.expiryIntervalMs ?? 1000;
     this.log = opts.logger;
@@ -148,46 +156,91 @@ export class SimSwitch {
       ...(opts.ports ?? []).map((p) => port(p.ofport, p.name, p.hwAddr ?? mac((this.datapathId << 8n) ^ BigInt(p.ofport)))),
       port(OFPP_LOCAL, this.name, mac(this.datapathId)),
     ];
-    this.flows.onRemoved((r) => this.session?.sendFlowRemoved(r));
+    for (const t of controllerList(opts.controller)) this.conns.set(formatTarget(t), new SimControllerConn(this, t));
+    if (this.conns.size === 0) throw new Error(`${this.name}: a simulated switch needs at least one controller`);
+    // OVS sends FLOW_REMOVED to masters and equals; a slave's default async config leaves it out.
+    this.flows.onRemoved((r) => {
+      for (const c of this.conns.values()) if (c.session?.role !== OFPCR_ROLE_SLAVE) c.session?.sendFlowRemoved(r);
+    });
   }
 
+  /** The controller targets, in the order they were given. */
+  get targets(): SimTarget[] {
+    return [...this.conns.values()].map((c) => c.target);
+  }
+
+  /** The first controller target (the only one of a single-controller switch). */
+  get target(): SimTarget {
+    return this.targets[0]!;
+  }
+
+  /** 'connected' while any controller session is up, else the most advanced state of the connections. */
   get state(): SimState {
-    return this.stateValue;
+    if (this.stateValue === 'stopped') return 'stopped';
+    const states = [...this.conns.values()].map((c) => c.state);
+    return (['connected', 'connecting', 'backoff'] as const).find((s) => states.includes(s)) ?? 'backoff';
   }
 
-  /** A session with the controller is up (HELLO exchanged). */
+  /** A session with a controller is up (HELLO exchanged). */
   get connected(): boolean {
-    return this.stateValue === 'connected' && this.session?.negotiated === true;
+    return [...this.conns.values()].some((c) => c.session?.negotiated === true);
+  }
+
+  /** Each controller's negotiated session and its role, as OVSDB's Controller.role would show it. */
+  controllerRoles(): Array<{ target: string; role: 'equal' | 'master' | 'slave' }> {
+    const names = { [OFPCR_ROLE_EQUAL]: 'equal', [OFPCR_ROLE_MASTER]: 'master', [OFPCR_ROLE_SLAVE]: 'slave' } as const;
+    return [...this.conns].flatMap(([target, c]) => c.session?.negotiated
+      ? [{ target, role: names[c.session.role as keyof typeof names] }] : []);
   }
 
   get portDescs(): readonly PortDesc[] {
     return this.ports;
   }
 
-  /** Starts connecting (at once, then with backoff for as long as it runs). */
+  /** Starts connecting to every controller (at once, then with backoff for as long as it runs). */
   start(): void {
     if (this.stateValue !== 'stopped' || this.stopping) return;
-    this.backoffMs = this.initialBackoffMs;
-    this.connectNow();
+    this.stateValue = 'running';
+    for (const c of this.conns.values()) c.start();
     this.expiryTimer = setInterval(() => this.flows.expire(), this.expiryIntervalMs);
     this.expiryTimer.unref();
   }
 
-  /** Drops the connection and stops reconnecting; flows are kept (start() again resumes). */
+  /** Drops every connection and stops reconnecting; flows are kept (start() again resumes). */
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
-    clearTimeout(this.reconnectTimer);
     clearInterval(this.expiryTimer);
-    this.reconnectTimer = undefined;
     this.expiryTimer = undefined;
-    const sock = this.socket;
     this.stateValue = 'stopped';
-    if (!sock) return Promise.resolve();
-    this.stopping = new Promise<void>((resolve) => sock.once('close', () => resolve())).then(() => {
+    this.stopping = Promise.all([...this.conns.values()].map((c) => c.stop())).then(() => {
       this.stopping = undefined;
     });
-    sock.destroy();
     return this.stopping;
+  }
+
+  /**
+   * The bridge's Controller rows changed (OVS connmgr_set_controllers): connections to targets no
+   * longer listed close, new ones open, the others stay as they are (role included). Going from
+   * some controllers to none, or from none to some, flushes the flow table (ofproto_flush_flows).
+   */
+  setControllers(targets: readonly (string | Target)[]): void {
+    const had = this.conns.size > 0;
+    const wanted = new Map(targets.map((t) => {
+      const parsed = parseControllerTarget(t);
+      return [formatTarget(parsed), parsed] as const;
+    }));
+    for (const [key, c] of this.conns) {
+      if (wanted.has(key)) continue;
+      this.conns.delete(key);
+      void c.stop();
+    }
+    for (const [key, t] of wanted) {
+      if (this.conns.has(key)) continue;
+      const c = new SimControllerConn(this, t);
+      this.conns.set(key, c);
+      if (this.stateValue === 'running') c.start();
+    }
+    if (had !== this.conns.size > 0) this.flows.clear();
   }
 
   /** The flows as `ovs-ofctl -O OpenFlow13 --no-names dump-flows --no-stats` prints them (one line each). */
@@ -197,19 +250,65 @@ export class SimSwitch {
 
   // -------------------------------------------------------------------------------------------
 
-  /** For its session: the HELLO exchange completed. */
-  sessionUp(): void {
+  /** For a session: the HELLO exchange completed. */
+  sessionUp(controller: string): void {
     this.counters.sessions++;
-    this.events$.next({ type: 'connected' });
+    this.events$.next({ type: 'connected', controller });
   }
 
-  /** For its session: an event to publish. */
+  /** For a session: an event to publish. */
   emit(e: SimEvent): void {
     this.events$.next(e);
   }
 
+  /** For a session that became master (OVS ofconn_set_role): every other master is made slave and told so. */
+  demoteMastersBut(self: SimSession): void {
+    for (const c of this.conns.values()) {
+      const s = c.session;
+      if (!s || s === self || s.role !== OFPCR_ROLE_MASTER) continue;
+      s.role = OFPCR_ROLE_SLAVE;
+      s.sendRoleStatus(OFPCR_ROLE_SLAVE, this.generationId ?? NO_GENERATION_ID);
+    }
+  }
+
+}
+
+/** One controller target's connection (OVS: an rconn): connects, and reconnects with doubling backoff. */
+class SimControllerConn {
+  state: SimState = 'stopped';
+  session: SimSession | undefined;
+  private socket: Socket | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private stopped = true;
+  readonly key: string;
+
+  constructor(private readonly sw: SimSwitch, readonly target: SimTarget) {
+    this.key = formatTarget(target);
+    this.backoffMs = sw.initialBackoffMs;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.backoffMs = this.sw.initialBackoffMs;
+    this.connectNow();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.state = 'stopped';
+    const sock = this.socket;
+    if (!sock) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    sock.destroy();
+    return closed;
+  }
+
   private connectNow(): void {
-    this.stateValue = 'connecting';
+    this.state = 'connecting';
     const t = this.target;
     const sock = t.kind === 'tcp' ? connect(t.port, t.host) : connect(t.path);
     this.socket = sock;
@@ -220,8 +319,8 @@ export class SimSwitch {
     });
     sock.once('connect', () => {
       openedAt = Date.now();
-      this.stateValue = 'connected';
-      this.session = new SimSession(this, sock, (r) => (reason = r));
+      this.state = 'connected';
+      this.session = new SimSession(this.sw, sock, this.key, (r) => (reason = r));
     });
     sock.once('close', () => {
       this.session?.dispose();
@@ -229,31 +328,36 @@ export class SimSwitch {
       this.session = undefined;
       this.socket = undefined;
       if (hadSession) {
-        this.log?.info({ bridge: this.name, controller: formatTarget(t), reason }, 'simulated switch disconnected');
-        this.events$.next({ type: 'disconnected', reason });
+        this.sw.log?.info({ bridge: this.sw.name, controller: this.key, reason }, 'simulated switch disconnected');
+        this.sw.emit({ type: 'disconnected', controller: this.key, reason });
       }
-      if (this.stateValue === 'stopped') return;
+      if (this.stopped) return;
       // As rconn: a connection that lived at least the current backoff resets it.
-      if (openedAt !== undefined && Date.now() - openedAt >= this.backoffMs) this.backoffMs = this.initialBackoffMs;
+      if (openedAt !== undefined && Date.now() - openedAt >= this.backoffMs) this.backoffMs = this.sw.initialBackoffMs;
       const delay = this.backoffMs;
-      this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
-      this.stateValue = 'backoff';
+      this.backoffMs = Math.min(this.sw.maxBackoffMs, this.backoffMs * 2);
+      this.state = 'backoff';
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = undefined;
-        if (this.stateValue === 'backoff') this.connectNow();
+        if (!this.stopped) this.connectNow();
       }, delay);
     });
   }
 }
 
-/** One connection to the controller: framing, negotiation, requests, bundles, inactivity probe. */
+/** The controller option as a list of targets. */
+function controllerList(c: SimSwitchOptions['controller']): SimTarget[] {
+  return (Array.isArray(c) ? c as readonly (string | Target)[] : [c as string | Target]).map(parseControllerTarget);
+}
+
+/** One session with a controller: framing, negotiation, requests, role, bundles, inactivity probe. */
 class SimSession {
   negotiated = false;
+  /** Every new session starts EQUAL (OVS clears an ofconn's role from one connection to the next). */
+  role = OFPCR_ROLE_EQUAL;
   private readonly framer = new OfFramer();
   private readonly bundles: SessionBundles;
   private nextXid = 1;
-  private role = OFPCR_ROLE_EQUAL;
-  private generationId: bigint | undefined;
   private configFlags = 0;
   private missSendLen = OFP_DEFAULT_MISS_SEND_LEN;
   private lastRx = Date.now();
@@ -264,6 +368,7 @@ class SimSession {
   constructor(
     private readonly sw: SimSwitch,
     private readonly sock: Socket,
+    private readonly controller: string,
     private readonly setReason: (reason: string) => void,
   ) {
     this.bundles = new SessionBundles(sw.flows);
@@ -290,11 +395,17 @@ class SimSession {
     });
   }
 
+  /** ONF ROLE_STATUS (OpenFlow 1.3's experimenter form), as OVS sends it to a demoted master. */
+  sendRoleStatus(role: number, generationId: bigint): void {
+    if (!this.negotiated || this.closed) return;
+    this.send({ type: 'role_status', xid: 0, role, reason: OFPCRR_MASTER_REQUEST, generationId });
+  }
+
   private close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.setReason(reason);
-    this.sw.log?.warn({ bridge: this.sw.name, reason }, 'simulated switch drops its controller session');
+    this.sw.log?.warn({ bridge: this.sw.name, controller: this.controller, reason }, 'simulated switch drops its controller session');
     // Flush what was written (an error explaining the drop) before closing; a peer that does not close its side is cut.
     this.sock.end();
     setTimeout(() => this.sock.destroy(), 1000).unref();
@@ -375,7 +486,9 @@ class SimSession {
         return;
       case 'echo_reply':
       case 'error':
-      case 'packet_out': // no datapath to send it to
+        return;
+      case 'packet_out': // no datapath to send it to; a slave's is refused as OVS refuses it
+        if (this.role === OFPCR_ROLE_SLAVE) this.fail(OFPBRC_IS_SLAVE, m, raw);
         return;
       case 'features_request':
         this.send({
@@ -453,20 +566,23 @@ class SimSession {
       return;
     }
     this.negotiated = true;
-    this.sw.sessionUp();
+    this.sw.sessionUp(this.controller);
   }
 
+  /** OVS handle_role_request: the generation is the switch's, a stale one is refused and changes nothing. */
   private roleRequest(m: RoleMessage, raw: Buffer): void {
+    const sw = this.sw;
     if (m.role !== OFPCR_ROLE_NOCHANGE) {
       if (m.role !== OFPCR_ROLE_EQUAL) {
-        if (this.generationId !== undefined && BigInt.asIntN(64, m.generationId - this.generationId) < 0n) {
+        if (sw.generationId !== undefined && BigInt.asIntN(64, m.generationId - sw.generationId) < 0n) {
           return this.fail(OFPRRFC_STALE, m, raw);
         }
-        this.generationId = m.generationId;
+        sw.generationId = m.generationId;
       }
+      if (m.role === OFPCR_ROLE_MASTER && this.role !== OFPCR_ROLE_MASTER) sw.demoteMastersBut(this);
       this.role = m.role;
     }
-    this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: this.generationId ?? NO_GENERATION_ID });
+    this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: sw.generationId ?? NO_GENERATION_ID });
   }
 
   private bundleControl(m: MessageOf<'bundle_control'>, raw: Buffer): void {
