@@ -73,6 +73,11 @@ export class ControllerProcess {
     return found!;
   }
 
+  /** Sends a signal that does not end the process (SIGSTOP, SIGCONT): nothing to wait for. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.exitCode === undefined) this.proc.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals): Promise<number | null> {
     if (this.exitCode === undefined) this.proc.kill(signal);
     return this.exited;

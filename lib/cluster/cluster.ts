@@ -143,7 +143,7 @@ export class Cluster {
       replica: this.o.replicaId,
       alive: this.ids('alive/'),
       members: this.ids('members/').map((id) => ({ id, target: this.member(id)?.target ?? '' })),
-      leads: [...this.led].filter(() => fresh).sort((a, b) => a[0] - b[0]).map(([shard, g]) => ({ shard, generation: g.toString() })),
+      leads: (fresh ? [...this.led] : []).sort((a, b) => a[0] - b[0]).map(([shard, g]) => ({ shard, generation: g.toString() })),
       standby: this.campaigning().filter((s) => !fresh || !this.led.has(s)),
       revision: this.revision.toString(),
       leaseFresh: fresh,

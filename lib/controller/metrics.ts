@@ -116,24 +116,24 @@ export class ControllerMetrics {
         this.inc(cluster()?.leadershipChanges ?? 0);
       },
     });
+    // Both etcd watches (the cluster's and the topology's) report the same two figures.
+    type Watch = { readonly revision: string | number; readonly relists: number };
+    const watches = (): Array<[string, Watch]> => {
+      const all: Array<[string, Watch | undefined]> = [['cluster', cluster()], ['topology', topology()]];
+      return all.filter((w): w is [string, Watch] => w[1] !== undefined);
+    };
     new Gauge({
       name: 'ofctl_ts_etcd_revision', help: 'The last etcd revision applied, by what follows it (cluster, topology)', labelNames: ['watch'], registers,
       collect() {
         this.reset();
-        const c = cluster();
-        const t = topology();
-        if (c) this.set({ watch: 'cluster' }, Number(c.revision));
-        if (t) this.set({ watch: 'topology' }, Number(t.revision));
+        for (const [watch, w] of watches()) this.set({ watch }, Number(w.revision));
       },
     });
     new Counter({
       name: 'ofctl_ts_etcd_relists_total', help: 'Watches etcd cancelled (a compacted revision) and listed again', labelNames: ['watch'], registers,
       collect() {
         this.reset();
-        const c = cluster();
-        const t = topology();
-        if (c) this.inc({ watch: 'cluster' }, c.relists);
-        if (t) this.inc({ watch: 'topology' }, t.relists);
+        for (const [watch, w] of watches()) this.inc({ watch }, w.relists);
       },
     });
     new Gauge({

@@ -324,7 +324,7 @@ export class NeutronAgent {
 
   /** The report lane: downs, then ups (after the first sync, which reports its own). */
   private async reportRound(d: HostDevices): Promise<void> {
-    if ([...d.toDown].some((id) => !d.fetching.has(id))) await this.devicesDown(d);
+    if (downsReady(d)) await this.devicesDown(d);
     if (!d.initial && d.readyUp.size) await this.devicesUp(d);
   }
 
@@ -352,7 +352,7 @@ export class NeutronAgent {
     const gone = ids.filter((id) => !failed.has(id) && t.ports.get(id)?.host === d.host.name && !d.plugged.has(id));
     this.apply(gone.map((id) => ({ type: 'remove', kind: 'port', id })), `update_device_list down (${d.host.name})`);
     this.o.log.info({ host: d.host.name, down: ids.length - failed.size, failed: [...failed] }, 'neutron agent: devices down');
-    if ([...d.toDown].some((id) => !d.fetching.has(id))) d.reportLane.again = true;
+    if (downsReady(d)) d.reportLane.again = true;
   }
 
   private async fetch(d: HostDevices, ids: string[]): Promise<void> {
@@ -631,6 +631,12 @@ export class NeutronAgent {
     const rejected = this.store.applyBatch(events.map((e) => JSON.stringify(e)), `neutron:${source}`);
     return rejected.length === 0;
   }
+}
+
+/** Downs that may go now: not for a device whose details are being asked for (see HostDevices.fetching). */
+function downsReady(d: HostDevices): boolean {
+  for (const id of d.toDown) if (!d.fetching.has(id)) return true;
+  return false;
 }
 
 function sleep(ms: number): Promise<void> {

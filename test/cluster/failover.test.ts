@@ -35,15 +35,6 @@ class Replica {
   }
 }
 
-/** SIGSTOP and SIGCONT (ControllerProcess.kill waits for the process to end). */
-function signal(r: Replica, sig: 'SIGSTOP' | 'SIGCONT'): void {
-  try {
-    process.kill(r.proc.pid, sig);
-  } catch {
-    // gone already
-  }
-}
-
 describe('ofctl-ts controller --etcd: three replicas, failover of a real host', function () {
   this.timeout(180_000);
   let etcd: EtcdCluster;
@@ -55,7 +46,7 @@ describe('ofctl-ts controller --etcd: three replicas, failover of a real host', 
   });
   after(async () => {
     for (const r of replicas) {
-      signal(r, 'SIGCONT');
+      r.proc.signal('SIGCONT');
       await r.proc.kill('SIGKILL');
     }
     await ovs?.stop();
@@ -110,7 +101,7 @@ describe('ofctl-ts controller --etcd: three replicas, failover of a real host', 
 
       // SIGSTOP the new leader until the last replica has taken over, make a change meanwhile, wake it.
       const third = others.find((r) => r !== second)!;
-      signal(second, 'SIGSTOP');
+      second.proc.signal('SIGSTOP');
       await eventually(async () => (await third.master()) !== undefined, 'the third replica to be master', 10_000, undefined, 50);
       const g3 = (await third.master())!;
       const put2 = await runCli(['topology', 'put', portLine(2), '--etcd', `${E}/topology`]);
@@ -119,7 +110,7 @@ describe('ofctl-ts controller --etcd: three replicas, failover of a real host', 
       await eventually(async () => await fence() === g3, 'the host taken over by the third', 5000);
       const mark = second.proc.mark();
       const before = monitors.map((m) => m.events.length);
-      signal(second, 'SIGCONT');
+      second.proc.signal('SIGCONT');
       await second.proc.waitForLine((l) => /stepped down/.test(l.msg), 'the woken replica to step down', mark, 10_000);
       await new Promise((r) => setTimeout(r, 3000));
       // Woken, it steps down before anything else. It may lead again later, legitimately: it owns
