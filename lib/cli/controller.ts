@@ -139,6 +139,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (a.etcd !== undefined) {
     if (a.neutronRpc !== undefined) throw new Error('--etcd with --neutron-rpc: replicas speaking for their shards on Neutron\'s bus are not supported yet; run one controller with --neutron-rpc');
     const { parseEtcdTarget } = await import('../topology/etcd.js');
+    const { checkReplica } = await import('../cluster/cluster.js');
+    checkReplica(a.replicaId!, a.shards ?? DEFAULT_SHARDS);
     const t = parseEtcdTarget(a.etcd, '--etcd');
     // parseEtcdTarget's default prefix is the topology's; the cluster's default is its parent.
     cluster = { endpoints: t.endpoints, prefix: a.etcd.includes('/') ? t.prefix : '/ofctl-ts' };
@@ -191,6 +193,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       if (!(a.etcdConnectTimeoutS === undefined || a.etcdConnectTimeoutS > 0)) throw new Error(`--etcd-connect-timeout ${a.etcdConnectTimeoutS}: must be a positive number of seconds`);
       s = etcd = await etcdSource(store, parseEtcdTarget(etcdSpec.slice(5), '--topology etcd:'), {
         ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
+        // The topology the replica's --etcd names (no --topology given): errors name --etcd.
+        ...(a.topology === undefined && cluster ? { option: `--etcd ${a.etcd!}` } : {}),
         onEvent: (what, detail) => (what === 'disconnected' ? log.warn({ etcd: etcdSpec }, `etcd disconnected: ${detail}; the topology stays as it is`)
           : log.info({ etcd: etcdSpec }, what === 'relist' ? `etcd relist: ${detail}` : `etcd connected: ${detail}`)),
       });

@@ -59,6 +59,12 @@ export interface ClusterStatus {
 
 export class ClusterError extends Error {}
 
+/** A replica's id and the shard count, as an operator gives them: checked before anything connects. */
+export function checkReplica(replicaId: string, shards: number): void {
+  if (!ID.test(replicaId)) throw new ClusterError(`--replica-id ${JSON.stringify(replicaId)}: letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit`);
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > 4096) throw new ClusterError(`--shards ${shards}: an integer from 1 to 4096`);
+}
+
 interface Kv {
   readonly value: string;
   readonly createRevision: bigint;
@@ -103,8 +109,7 @@ export class Cluster {
    * registers as member and alive, then campaigns. Throws ClusterError (nothing kept) if it cannot.
    */
   static async start(o: ClusterOptions, hooks: ClusterHooks = {}): Promise<Cluster> {
-    if (!ID.test(o.replicaId)) throw new ClusterError(`--replica-id ${JSON.stringify(o.replicaId)}: letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit`);
-    if (!Number.isSafeInteger(o.shards) || o.shards < 1 || o.shards > 4096) throw new ClusterError(`--shards ${o.shards}: an integer from 1 to 4096`);
+    checkReplica(o.replicaId, o.shards);
     const c = new Cluster(o, hooks);
     try {
       await c.join();

@@ -14,6 +14,8 @@ import type { SnapshotSource } from './sources.js';
 import type { Rejection, TopologyStore } from './store.js';
 
 export interface EtcdSourceOptions {
+  /** How the operator named this source, for errors (default `--topology etcd:TARGET`). */
+  readonly option?: string;
   /** How long the first read may wait for etcd before the start fails. */
   readonly connectTimeoutMs?: number;
   /** Pause between two tries of a read that failed (etcd unreachable). */
@@ -54,7 +56,7 @@ export async function etcdSource(store: TopologyStore, target: EtcdTarget, o: Et
     } catch (err) {
       if (Date.now() >= deadline) {
         client.close();
-        throw new Error(`--topology etcd:${formatTarget(target)}: etcd did not answer within ${(o.connectTimeoutMs ?? 10_000) / 1000} s (${message(err)}); nothing was done on any host`);
+        throw new Error(`${o.option ?? `--topology etcd:${formatTarget(target)}`}: etcd did not answer within ${(o.connectTimeoutMs ?? 10_000) / 1000} s (${message(err)}); nothing was done on any host`);
       }
       await sleep(o.retryMs ?? 250);
     }
