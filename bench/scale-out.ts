@@ -13,7 +13,7 @@
 // and beside them bench/scale.ts's figures for one controller process at the same N, run after
 // (BENCH_SINGLE=0 skips it). A table, then one JSON line.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatFlow } from '../codecs/ofctl/format-flow.js';
@@ -93,7 +93,7 @@ async function run(): Promise<void> {
     for (let i = 1; i <= REPLICAS; i++) {
       const [of, metrics] = [await freePort(), await freePort()];
       const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--etcd', E(), '--replica-id', `r${i}`, '--shards', String(SHARDS),
-        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { OFCTL_TS_LOG: 'warn' });
+        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
       replicas.push(new Replica(`r${i}`, proc, metrics));
     }
     const alive = async (): Promise<void> => {
@@ -184,6 +184,11 @@ async function run(): Promise<void> {
       });
     }
     const wrongAfter = f.wrongBridges();
+    // BENCH_LOG_DIR: each replica's log (with BENCH_REPLICA_LOG=info, the take-over host by host) and the kill's time.
+    if (process.env.BENCH_LOG_DIR) {
+      for (const r of replicas) writeFileSync(join(process.env.BENCH_LOG_DIR, `${r.id}.log`), r.proc.log);
+      writeFileSync(join(process.env.BENCH_LOG_DIR, 'kill.json'), JSON.stringify({ victim: victim[0].id, killedAt: new Date(performance.timeOrigin + tk).toISOString(), failoverMs }));
+    }
     const usage = replicas.map((r) => ({ id: r.id, killed: r === victim[0], ...(r === victim[0] ? { rssMb: NaN, peakMb: NaN, cpuS: NaN } : r.usage()) }));
 
     const p = (xs: readonly number[], q: number): string => percentile(xs, q).toFixed(1);

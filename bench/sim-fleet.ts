@@ -18,6 +18,8 @@ export const PORTS_PER_HOST = Number(process.env.SCALE_PORTS_PER_HOST ?? 5);
 export const HOSTS_PER_NETWORK = Number(process.env.SCALE_HOSTS_PER_NETWORK ?? 10);
 /** Port events: every other one adds a port, the next removes it. */
 export const EVENTS = Number(process.env.SCALE_EVENTS ?? 400);
+/** With SCALE_TRACE, besides the first five, every event slower than this (ms) is traced. */
+const TRACE_SLOW_MS = Number(process.env.SCALE_TRACE_SLOW_MS ?? Infinity);
 export const BRIDGES = ['br-int', 'br-tun'] as const;
 export const pipeline = pipelineOptions({ l2pop: true, arpResponder: true });
 
@@ -260,7 +262,7 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     if (isAdd) out.latFromAnswer.push(lastCommit - answeredAt);
     unsubs.forEach((u) => u());
     subs2.forEach((x) => x.unsubscribe());
-    if (trace && e < 5) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${log.join('\n  ')}`);
+    if (trace && (e < 5 || performance.now() - t > TRACE_SLOW_MS)) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${log.join('\n  ')}`);
     subs.forEach((s) => s.unsubscribe());
     if (!isAdd) host.unplug([`tap-${id}`]);
   }

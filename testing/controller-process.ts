@@ -36,9 +36,14 @@ export class ControllerProcess {
     proc.stdout!.resume();
   }
 
-  /** stdin 'pipe': the test writes the controller's standard input (`--topology -`) through `stdin`. */
+  /**
+   * stdin 'pipe': the test writes the controller's standard input (`--topology -`) through `stdin`.
+   * CONTROLLER_NODE_ARGS (space-separated) goes to node before the script, for profiling a bench's
+   * controllers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS does not take).
+   */
   static start(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): ControllerProcess {
-    const proc = spawn(process.execPath, [BIN, 'controller', ...args], {
+    const nodeArgs = process.env.CONTROLLER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', ...args], {
       env: { ...process.env, OFCTL_TS_LOG: 'info', ...env }, stdio: [stdin, 'pipe', 'pipe'],
     });
     return new ControllerProcess(proc);
