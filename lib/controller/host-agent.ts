@@ -236,6 +236,9 @@ export class HostAgent {
    */
   setRole(bridge: BridgeName | 'all', role: BridgeRole): Promise<void> {
     const bridges = bridge === 'all' ? [BR_INT, BR_TUN] as const : [bridge];
+    // Stepped down from outside a pass (the cluster's onStepDown): the next lead, even at the same
+    // generation (a lease that recovered), must ask for master again and take the host over.
+    if (role.role === 'slave' && bridge === 'all') this.leading = undefined;
     return Promise.all(bridges.map((b) => {
       this.roles.set(b, role);
       // Told to step down (a lost lease): no write from now on, whatever is queued before the request.
@@ -361,7 +364,7 @@ export class HostAgent {
       const view = vswitchView(this.client.replica);
       this.viewOf = { version: this.replicaVersion, view, ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view) };
     }
-    const { view, ofports, plugged } = this.viewOf;
+    const { version: viewVersion, view, ofports, plugged } = this.viewOf;
     if (!this.vlansRestored) {
       // After a restart, the VLANs recorded in OVSDB win: traffic keeps its tags.
       for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
@@ -402,10 +405,12 @@ export class HostAgent {
     const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases, this.o.targets?.()];
     const setupFor = this.setupFor;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
-      const version = this.replicaVersion;
       const ops = await this.fencedSetup(state, view);
       // Found right as it stood (nothing to write): stands until the replica or those parts change.
-      this.setupFor = ops === 0 ? { version, parts } : undefined;
+      // Recorded for the version of the view it was planned from, not the replica's version now:
+      // a port plugged while this pass awaited (lead() asks for master and dumps both bridges on a
+      // hand-over) changed the replica after the view was read, and must get its setup next pass.
+      this.setupFor = ops === 0 ? { version: viewVersion, parts } : undefined;
     }
     // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
     // a bridge already converged to this very state object is not re-rendered. (The pipelines are

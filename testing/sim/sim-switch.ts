@@ -65,7 +65,9 @@ export type SimEvent =
   | { readonly type: 'connected'; readonly controller: string }
   | { readonly type: 'disconnected'; readonly controller: string; readonly reason: string }
   | { readonly type: 'barrier'; readonly xid: number }
-  | { readonly type: 'bundle'; readonly bundleId: number; readonly ok: boolean; readonly flowMods: number };
+  | { readonly type: 'bundle'; readonly bundleId: number; readonly ok: boolean; readonly flowMods: number }
+  /** A controller was made master (a role request granted; not a NOCHANGE or a refused one). */
+  | { readonly type: 'master'; readonly controller: string; readonly generationId: bigint };
 
 export interface SimCounters {
   /** Flow-mods applied, alone or in committed bundles. */
@@ -583,6 +585,7 @@ class SimSession {
       this.role = m.role;
     }
     this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: sw.generationId ?? NO_GENERATION_ID });
+    if (m.role === OFPCR_ROLE_MASTER) sw.emit({ type: 'master', controller: this.controller, generationId: m.generationId });
   }
 
   private bundleControl(m: MessageOf<'bundle_control'>, raw: Buffer): void {
