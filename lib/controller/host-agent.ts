@@ -147,6 +147,8 @@ export class HostAgent {
   private readonly roleChain = new Map<BridgeName, Promise<void>>();
   /** A leader (setup.generation): the host was taken over for it; then fenced once another holds it. */
   private tookOver = false;
+  /** The OVSDB take-over in flight or done for a generation (started beside the role requests). */
+  private takingOver: { readonly generation: bigint; readonly done: Promise<void> } | undefined;
   fenced: FencedError | undefined;
   /** Under replicas: the generation this agent last acted on (undefined: not leading). */
   private leading: bigint | undefined;
@@ -451,6 +453,11 @@ export class HostAgent {
       this.tookOver = false;
       this.fenced = undefined;
       this.setupFor = undefined;
+      // The OVSDB take-over needs no OpenFlow role: it goes beside the role requests and dumps
+      // (a failover takes hundreds of hosts over at once; each saves a round trip). Generations
+      // only grow, so one sent by a leader that is stepping down is overridden by the next.
+      this.takingOver = undefined;
+      if (g !== undefined) this.takingOver = this.takeOver(g);
       await this.setRole('all', g === undefined ? { role: 'slave' } : { role: 'master', generationId: g });
     }
     // Asked again after the role round trip: a step-down meanwhile stops this pass.
@@ -473,15 +480,32 @@ export class HostAgent {
     const generation = setup.generation;
     try {
       if (generation !== undefined && !this.tookOver) {
-        const from = await takeOverHost(this.client!, generation);
-        this.tookOver = true;
-        this.o.log?.info({ host: this.host, generation, from: from ?? 'none' }, 'host taken over');
+        const t = this.takingOver?.generation === BigInt(generation) ? this.takingOver : (this.takingOver = this.takeOver(BigInt(generation)));
+        await t.done;
       }
       return await applyHostSetup(this.client!, state, setup, undefined, view, (changes) => this.logChanges(changes));
     } catch (err) {
       if (err instanceof FencedError) this.fence(err);
       throw err;
     }
+  }
+
+  /** Takes the host over in OVSDB for generation g (once per generation; awaited by fencedSetup). */
+  private takeOver(g: bigint): { readonly generation: bigint; readonly done: Promise<void> } {
+    const t: { readonly generation: bigint; done: Promise<void> } = { generation: g, done: Promise.resolve() };
+    const done = takeOverHost(this.client!, Number(g)).then((from) => {
+      // A newer lead (or a step-down) since: its own take-over stands, not this one.
+      if (this.takingOver !== t) return;
+      this.tookOver = true;
+      this.o.log?.info({ host: this.host, generation: Number(g), from: from ?? 'none' }, 'host taken over');
+    });
+    t.done = done;
+    // Observed by the pass's fencedSetup (a pass that stops before it must not leave it unhandled);
+    // a failed one is tried again by the next pass.
+    done.catch(() => {
+      if (this.takingOver === t) this.takingOver = undefined;
+    });
+    return t;
   }
 
   /**
