@@ -15,7 +15,7 @@
 // first), and steps down when it must have run out.
 import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease, LeaseClient, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { EtcdFailure, etcdClientOptions, etcdFailure, untilAnswered } from '../topology/etcd.js';
+import { EtcdFailure, etcdClientOptions, etcdDetail, etcdFailure, untilAnswered } from '../topology/etcd.js';
 import { NOT_CHECKED, WatchLag, WatchLagStatus } from '../topology/etcd-lag.js';
 import { planShards } from './shards.js';
 
@@ -119,7 +119,7 @@ export class Cluster {
   static async start(o: ClusterOptions, hooks: ClusterHooks = {}): Promise<Cluster> {
     checkReplica(o.replicaId, o.shards);
     const c = new Cluster(o, hooks);
-    const named = o.named ?? `--etcd ${o.endpoints.join(',')}`;
+    const named = namedEtcd(o);
     const meaning = 'this replica did not join; nothing was done on any host';
     try {
       await untilAnswered(() => c.client.get(`${c.root}config`).exec(), { timeoutMs: o.connectTimeoutMs ?? 5000, retryMs: 250, named, meaning });
@@ -248,7 +248,7 @@ export class Cluster {
         this.evaluate();
         return;
       } catch (err) {
-        this.o.log?.warn({ err: (err as Error).message }, 'cluster: cannot join again yet; retrying');
+        this.o.log?.warn({ err: etcdDetail(err) }, `cluster: ${etcdFailure(namedEtcd(this.o), 'no new lease yet: this replica leads nothing, the hosts keep their flows; retrying', err)}`);
         await sleep(wait);
       }
     }
@@ -475,6 +475,11 @@ class Keepalive {
     this.sent.length = 0;
     this.member = (this.member + 1) % this.clients.length;
   }
+}
+
+/** The etcd as the operator named it. */
+function namedEtcd(o: ClusterOptions): string {
+  return o.named ?? `--etcd ${o.endpoints.join(',')}`;
 }
 
 function toKv(kv: IKeyValue): Kv {
