@@ -8,6 +8,7 @@ import { createLogger } from '../log.js';
 import { loadTlsOptions } from '../tls.js';
 import { describeFreeze } from '../topology/freeze.js';
 import type { EtcdSource, EtcdSourceStatus } from '../topology/etcd-source.js';
+import type { WatchLagStatus } from '../topology/etcd-lag.js';
 import { fileSource, httpSource, SnapshotSource, Source, streamSource } from '../topology/sources.js';
 import { TopologyStore, where } from '../topology/store.js';
 import { formatTarget, parseListenTarget } from '../switch/target.js';
@@ -195,8 +196,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
         ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
         // The topology the replica's --etcd names (no --topology given): errors name --etcd.
         ...(a.topology === undefined && cluster ? { option: `--etcd ${a.etcd!}` } : {}),
-        onEvent: (what, detail) => (what === 'disconnected' ? log.warn({ etcd: etcdSpec }, `etcd disconnected: ${detail}; the topology stays as it is`)
-          : log.info({ etcd: etcdSpec }, what === 'relist' ? `etcd relist: ${detail}` : `etcd connected: ${detail}`)),
+        onEvent: (what, detail) => (what === 'disconnected' ? log.warn({ etcd: etcdSpec }, detail) : log.info({ etcd: etcdSpec }, detail)),
       });
     } else s = t === '-' ? await streamSource(store, process.stdin) : fileSource(store, t);
     source = s;
@@ -225,7 +225,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if (cluster) {
     const { joinCluster } = await import('../cluster/replica.js');
     replica = await joinCluster({
-      endpoints: cluster.endpoints, prefix: cluster.prefix, replicaId: a.replicaId!, target: ovsTarget, shards: a.shards ?? DEFAULT_SHARDS, log,
+      endpoints: cluster.endpoints, prefix: cluster.prefix, replicaId: a.replicaId!, target: ovsTarget, shards: a.shards ?? DEFAULT_SHARDS, log, named: `--etcd ${a.etcd!}`,
       ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
     }).catch(async (err: unknown) => {
       await source.stop();
@@ -280,6 +280,13 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   return 0;
 }
 
+/** A watch's lag behind etcd (etcd-lag.ts), as the status line says it. */
+function describeLag(l: WatchLagStatus): string {
+  if (l.checkedAt === undefined) return 'watch lag not measured yet';
+  return l.revisions === 0 ? `watch in step with etcd (revision ${l.etcdRevision}, checked ${l.checkedAt})`
+    : `watch BEHIND etcd by ${l.revisions} revision(s) for ${l.seconds.toFixed(1)} s (etcd at ${l.etcdRevision}, checked ${l.checkedAt})`;
+}
+
 /** ofctl-ts status [--metrics-port N] [--metrics-host H]: what a running controller knows, from its /status endpoint. */
 export async function statusCommand(port: number, out: (s: string) => void, host = '127.0.0.1'): Promise<number> {
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -290,13 +297,16 @@ export async function statusCommand(port: number, out: (s: string) => void, host
   const s = (await res.json()) as ControllerStatus & { readonly neutron?: readonly NeutronHostStatus[]; readonly etcd?: EtcdSourceStatus; readonly cluster?: ReplicaStatus };
   out(`sessions ${s.sessions}; topology events accepted ${s.topology.accepted}, rejected ${s.topology.rejected}`);
   if (s.etcd) {
-    out(`etcd ${s.etcd.target}: ${s.etcd.connected ? 'connected' : `DISCONNECTED (${s.etcd.lastError ?? 'no answer'}; the topology stays as it was)`}, revision ${s.etcd.revision}, ${s.etcd.relists} relist(s)`);
+    const e = s.etcd;
+    out(`etcd ${e.target}: ${e.connected ? 'connected' : `DISCONNECTED (${e.named}: etcd could not be reached; the topology stays as it was and the hosts keep their flows; etcd3: ${e.lastError ?? 'no answer'})`}`
+      + `, revision ${e.revision}, ${e.relists} relist(s), ${describeLag(e.lag)}`);
   }
   if (s.cluster) {
     const c = s.cluster;
     const leads = c.leads.map((l) => `${l.shard} (generation ${l.generation})`).join(', ') || 'none';
     out(`replica ${c.replica} of ${c.members.length} (alive: ${c.alive.join(', ')}), ${c.shards} shards: leads ${leads}; standby for ${c.standby.join(', ') || 'none'}; ` +
-      `etcd revision ${c.revision}${c.leaseFresh ? '' : ', LEASE NOT CONFIRMED (writes paused)'}; ${c.leadershipChanges} leadership change(s), ${c.relists} relist(s)`);
+      `etcd revision ${c.revision}${c.leaseFresh ? '' : ', LEASE NOT CONFIRMED (no keepalive answer from etcd: this replica\'s writes are paused; the hosts keep their flows)'}; `
+      + `${c.leadershipChanges} leadership change(s), ${c.relists} relist(s), ${describeLag(c.lag)}`);
   }
   for (const f of s.frozen ?? []) {
     out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);

@@ -3,7 +3,7 @@
 // holds, in one transaction (lib/topology/etcd-write.ts).
 import { readFileSync } from 'node:fs';
 import { GRPCGenericError } from 'etcd3';
-import { entityKey, etcdClient, KINDS, Kind, parseEtcdTarget, readPrefix } from '../topology/etcd.js';
+import { entityKey, etcdClient, etcdFailure, isUnreachable, KINDS, Kind, parseEtcdTarget, readPrefix } from '../topology/etcd.js';
 import { writeLines } from '../topology/etcd-write.js';
 
 export interface TopologyArgs {
@@ -71,8 +71,10 @@ export async function topologyCommand(a: TopologyArgs, out: (s: string) => void)
     out(`${r.keys} key(s) written at revision ${r.revision}`);
     return 0;
   } catch (err) {
-    // gRPC's words for an etcd that is not there, under the endpoints asked for.
-    if (err instanceof GRPCGenericError) throw new Error(`etcd ${target.endpoints.join(',')}: ${err.message.replace(/\s*Resolution note:\s*$/, '')}${a.action === 'get' ? '' : '; nothing was written'}`);
+    // etcd not there (or refusing): said in our words, naming the etcd as the operator did.
+    if (err instanceof GRPCGenericError || isUnreachable(err)) {
+      throw new Error(etcdFailure(`--etcd ${a.etcd}`, a.action === 'get' ? 'nothing was read' : 'nothing was written: the topology and the hosts\' flows are as they were', err));
+    }
     throw err;
   } finally {
     client.close();

@@ -13,9 +13,10 @@
 // and gives a shard up when its owner campaigns for it. A leader whose lease may have run out (no
 // keepalive answer for its TTL) holds no generation from that moment (writes ask generation()
 // first), and steps down when it must have run out.
-import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, IOptions, Lease, LeaseClient, Watcher } from 'etcd3';
+import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease, LeaseClient, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { etcdClientOptions } from '../topology/etcd.js';
+import { EtcdFailure, etcdClientOptions, etcdDetail, etcdFailure, untilAnswered } from '../topology/etcd.js';
+import { NOT_CHECKED, WatchLag, WatchLagStatus } from '../topology/etcd-lag.js';
 import { planShards } from './shards.js';
 
 export interface ClusterOptions {
@@ -29,8 +30,12 @@ export interface ClusterOptions {
   /** The lease's TTL in seconds (default 2: etcd's least; a dead leader's shards move this long after). */
   readonly ttlS?: number;
   readonly log?: Logger;
-  /** Connect timeout for the first contact (ms, default 5000). */
+  /** How long etcd may take to answer the first contact (ms, default 5000). */
   readonly connectTimeoutMs?: number;
+  /** How the operator named the etcd, for errors (default `--etcd ENDPOINTS`). */
+  readonly named?: string;
+  /** Time between two checks of the watch's lag behind etcd (default 5 s). */
+  readonly lagCheckMs?: number;
 }
 
 export interface ClusterHooks {
@@ -55,6 +60,8 @@ export interface ClusterStatus {
   readonly leaseFresh: boolean;
   readonly leadershipChanges: number;
   readonly relists: number;
+  /** How far the cluster watch is behind etcd. */
+  readonly lag: WatchLagStatus;
 }
 
 export class ClusterError extends Error {}
@@ -97,9 +104,10 @@ export class Cluster {
   private targets: string[] = [];
   private changes = 0;
   private relists = 0;
+  private lag: WatchLag | undefined;
 
   private constructor(private readonly o: ClusterOptions, private readonly hooks: ClusterHooks) {
-    this.client = new Etcd3(clientOptions(o.endpoints, o.connectTimeoutMs));
+    this.client = new Etcd3(etcdClientOptions(o.endpoints));
     this.root = `${o.prefix.replace(/\/+$/, '')}/cluster/`;
     this.ttlMs = (o.ttlS ?? 2) * 1000;
   }
@@ -111,12 +119,15 @@ export class Cluster {
   static async start(o: ClusterOptions, hooks: ClusterHooks = {}): Promise<Cluster> {
     checkReplica(o.replicaId, o.shards);
     const c = new Cluster(o, hooks);
+    const named = namedEtcd(o);
+    const meaning = 'this replica did not join; nothing was done on any host';
     try {
+      await untilAnswered(() => c.client.get(`${c.root}config`).exec(), { timeoutMs: o.connectTimeoutMs ?? 5000, retryMs: 250, named, meaning });
       await c.join();
     } catch (err) {
       await c.close();
       if (err instanceof ClusterError) throw err;
-      throw new ClusterError(`etcd ${o.endpoints.join(',')}: ${(err as Error).message}`);
+      throw new ClusterError(err instanceof EtcdFailure ? err.message : etcdFailure(named, meaning, err));
     }
     return c;
   }
@@ -154,6 +165,7 @@ export class Cluster {
       leaseFresh: fresh,
       leadershipChanges: this.changes,
       relists: this.relists,
+      lag: this.lag?.status() ?? NOT_CHECKED,
     };
   }
 
@@ -168,6 +180,7 @@ export class Cluster {
   private async close(revoke = false): Promise<void> {
     this.stopped = true;
     clearInterval(this.freshTimer);
+    this.lag?.stop();
     this.keepalive?.stop();
     await this.watcher?.cancel().catch(() => undefined);
     if (revoke) await this.lease?.revoke().catch(() => undefined);
@@ -199,6 +212,7 @@ export class Cluster {
     await this.client.put(`${r}members/${this.o.replicaId}`).value(JSON.stringify({ id: this.o.replicaId, target: this.o.target }));
     await this.newLease();
     await this.relist();
+    this.lag = new WatchLag(this.client, this.root, () => ({ revision: Number(this.revision), keys: this.kvs.size }), this.o.lagCheckMs);
     this.freshTimer = setInterval(() => this.checkFresh(), 100);
   }
 
@@ -234,7 +248,7 @@ export class Cluster {
         this.evaluate();
         return;
       } catch (err) {
-        this.o.log?.warn({ err: (err as Error).message }, 'cluster: cannot join again yet; retrying');
+        this.o.log?.warn({ err: etcdDetail(err) }, `cluster: ${etcdFailure(namedEtcd(this.o), 'no new lease yet: this replica leads nothing, the hosts keep their flows; retrying', err)}`);
         await sleep(wait);
       }
     }
@@ -386,10 +400,6 @@ export class Cluster {
   }
 }
 
-function clientOptions(endpoints: readonly string[], dialTimeout = 5000): IOptions {
-  return { ...etcdClientOptions(endpoints), dialTimeout };
-}
-
 /** An etcd client whose connections a LeaseClient may use directly. */
 class RawClient extends Etcd3 {
   get callable(): ConstructorParameters<typeof LeaseClient>[0] {
@@ -415,7 +425,7 @@ class Keepalive {
 
   constructor(endpoints: readonly string[], private readonly id: string, private readonly ttlMs: number,
     private readonly on: { renewed: (until: number) => void; expired: () => void; log: Logger | undefined }) {
-    this.clients = endpoints.map((e) => new RawClient(clientOptions([e])));
+    this.clients = endpoints.map((e) => new RawClient(etcdClientOptions([e])));
     this.timer = setInterval(() => this.tick(), ttlMs / 4);
     this.tick();
   }
@@ -465,6 +475,11 @@ class Keepalive {
     this.sent.length = 0;
     this.member = (this.member + 1) % this.clients.length;
   }
+}
+
+/** The etcd as the operator named it. */
+function namedEtcd(o: ClusterOptions): string {
+  return o.named ?? `--etcd ${o.endpoints.join(',')}`;
 }
 
 function toKv(kv: IKeyValue): Kv {

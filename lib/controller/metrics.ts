@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Controller } from './controller.js';
 import type { ClusterStatus } from '../cluster/cluster.js';
 import type { EtcdSourceStatus } from '../topology/etcd-source.js';
+import type { WatchLagStatus } from '../topology/etcd-lag.js';
 import type { ReconcileResult } from '../flowset/reconciler.js';
 import { VERSION } from '../version.js';
 
@@ -116,8 +117,8 @@ export class ControllerMetrics {
         this.inc(cluster()?.leadershipChanges ?? 0);
       },
     });
-    // Both etcd watches (the cluster's and the topology's) report the same two figures.
-    type Watch = { readonly revision: string | number; readonly relists: number };
+    // Both etcd watches (the cluster's and the topology's) report the same figures.
+    type Watch = { readonly revision: string | number; readonly relists: number; readonly lag: WatchLagStatus };
     const watches = (): Array<[string, Watch]> => {
       const all: Array<[string, Watch | undefined]> = [['cluster', cluster()], ['topology', topology()]];
       return all.filter((w): w is [string, Watch] => w[1] !== undefined);
@@ -134,6 +135,31 @@ export class ControllerMetrics {
       collect() {
         this.reset();
         for (const [watch, w] of watches()) this.inc({ watch }, w.relists);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_etcd_watch_lag_revisions',
+      help: 'etcd\'s revision minus the one the watch applied, while etcd holds changes under its prefix that the watch has not applied (0: in step; checked every 5 s)',
+      labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, w.lag.revisions);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_etcd_watch_lag_seconds',
+      help: 'How long the watch has been behind etcd: since the first check that found changes it has not applied (0: in step; as coarse as the 5 s checks)',
+      labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, w.lag.seconds);
+      },
+    });
+    new Gauge({
+      name: 'ofctl_ts_etcd_watch_lag_checked_timestamp_seconds', help: 'When etcd last answered a lag check of the watch (Unix time)', labelNames: ['watch'], registers,
+      collect() {
+        this.reset();
+        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, Date.parse(w.lag.checkedAt) / 1000);
       },
     });
     new Gauge({

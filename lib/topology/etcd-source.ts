@@ -6,9 +6,10 @@
 // again at a known revision and only the DIFFERENCE is applied (puts for keys new or changed,
 // removals for keys gone): the store is never emptied, so correct entities are never removed.
 // While etcd is unreachable the topology stays as it is and the client keeps trying; the watch
-// resumes where it was.
+// resumes where it was. How far the watch is behind etcd is checked apart from it (etcd-lag.ts).
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
-import { applyChanges, EtcdTarget, etcdClient, formatTarget, KeyChange, readPrefix, PrefixRead } from './etcd.js';
+import { applyChanges, EtcdTarget, etcdClient, etcdDetail, etcdFailure, formatTarget, KeyChange, readPrefix, PrefixRead, telling, untilAnswered } from './etcd.js';
+import { NOT_CHECKED, WatchLag, WatchLagStatus } from './etcd-lag.js';
 import { writeLines, WriteRefused } from './etcd-write.js';
 import type { SnapshotSource } from './sources.js';
 import type { Rejection, TopologyStore } from './store.js';
@@ -20,18 +21,24 @@ export interface EtcdSourceOptions {
   readonly connectTimeoutMs?: number;
   /** Pause between two tries of a read that failed (etcd unreachable). */
   readonly retryMs?: number;
-  /** Told of what happens that an operator should see (a relist, etcd lost or back). */
+  /** Told of what happens that an operator should see (a relist, etcd lost or back): a line to log as it is. */
   readonly onEvent?: (what: 'relist' | 'disconnected' | 'connected', detail: string) => void;
+  /** Time between two checks of the watch's lag behind etcd (default 5 s). */
+  readonly lagCheckMs?: number;
 }
 
 export interface EtcdSourceStatus {
   readonly target: string;
+  /** How the operator named it (--topology etcd:…, or --etcd …). */
+  readonly named: string;
   readonly connected: boolean;
   /** The last revision whose changes are applied (the watch's progress included). */
   readonly revision: number;
   /** Reads of the whole prefix after the first, applied (the watch was cancelled, e.g. compacted). */
   readonly relists: number;
+  /** etcd3's words for the last failure. */
   readonly lastError?: string;
+  readonly lag: WatchLagStatus;
 }
 
 export interface EtcdSource extends SnapshotSource {
@@ -47,20 +54,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function etcdSource(store: TopologyStore, target: EtcdTarget, o: EtcdSourceOptions = {}): Promise<EtcdSource> {
   const client = etcdClient(target);
-  const s = new Following(store, target, client, o);
-  const deadline = Date.now() + (o.connectTimeoutMs ?? 10_000);
-  let read: PrefixRead | undefined;
-  while (!read) {
-    try {
-      read = await readPrefix(client, target.prefix);
-    } catch (err) {
-      if (Date.now() >= deadline) {
-        client.close();
-        throw new Error(`${o.option ?? `--topology etcd:${formatTarget(target)}`}: etcd did not answer within ${(o.connectTimeoutMs ?? 10_000) / 1000} s (${message(err)}); nothing was done on any host`);
-      }
-      await sleep(o.retryMs ?? 250);
-    }
-  }
+  const named = o.option ?? `--topology etcd:${formatTarget(target)}`;
+  const s = new Following(store, target, client, named, o);
+  const read = await untilAnswered(() => readPrefix(client, target.prefix), {
+    timeoutMs: o.connectTimeoutMs ?? 10_000, retryMs: o.retryMs ?? 250, named, meaning: 'nothing was done on any host',
+  }).catch((err: unknown) => {
+    client.close();
+    throw err;
+  });
   const snapshot = s.applySnapshot(read);
   s.watch(read.revision + 1);
   return {
@@ -79,10 +80,6 @@ export async function etcdSource(store: TopologyStore, target: EtcdTarget, o: Et
   };
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 class Following {
   /** Every key seen under the prefix and the mod_revision seen (applied or rejected). */
   private seen = new Map<string, number>();
@@ -93,13 +90,15 @@ class Following {
   private watcher: Watcher | undefined;
   private stopped = false;
   private relisting = false;
+  /** Checked from the first watch on (what was seen and its revision are then etcd's at one revision). */
+  private lag: WatchLag | undefined;
 
   constructor(private readonly store: TopologyStore, private readonly target: EtcdTarget, private readonly client: Etcd3,
-    private readonly o: EtcdSourceOptions) {}
+    private readonly named: string, private readonly o: EtcdSourceOptions) {}
 
   status(): EtcdSourceStatus {
-    return { target: formatTarget(this.target), connected: this.connected, revision: this.revision, relists: this.relists,
-      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}) };
+    return { target: formatTarget(this.target), named: this.named, connected: this.connected, revision: this.revision, relists: this.relists,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}), lag: this.lag?.status() ?? NOT_CHECKED };
   }
 
   /** Until the revision is applied (or the time is up). */
@@ -118,25 +117,27 @@ class Following {
   watch(from: number): void {
     const w = this.client.watch().prefix(`${this.target.prefix}/`).startRevision(String(from)).watcher();
     this.watcher = w;
+    this.lag ??= new WatchLag(this.client, `${this.target.prefix}/`, () => ({ revision: this.revision, keys: this.seen.size }), this.o.lagCheckMs);
     w.on('data', (res: IWatchResponse) => {
       if (w !== this.watcher) return;
       this.applyWatch(res);
     });
-    w.on('connected', () => this.setConnected(true, ''));
-    w.on('disconnected', (err: Error) => this.setConnected(false, err.message));
+    w.on('connected', () => this.setConnected(true));
+    w.on('disconnected', (err: Error) => this.setConnected(false, err));
     // A cancelled watch (its start compacted away, or cancelled by etcd): list again.
     w.on('error', (err: Error) => {
       if (w !== this.watcher) return;
-      this.lastError = err.message;
+      this.lastError = etcdDetail(err);
       void this.relist('the watch was cancelled (its start revision compacted, or by etcd)');
     });
   }
 
-  private setConnected(up: boolean, why: string): void {
+  private setConnected(up: boolean, why?: unknown): void {
+    if (!up) this.lastError = etcdDetail(why);
     if (up === this.connected) return;
     this.connected = up;
-    if (!up) this.lastError = why;
-    this.o.onEvent?.(up ? 'connected' : 'disconnected', up ? `watching from revision ${this.revision + 1}` : why);
+    this.o.onEvent?.(up ? 'connected' : 'disconnected', up ? `${this.named}: etcd answers again; watching from revision ${this.revision + 1}`
+      : etcdFailure(this.named, 'the topology stays as it is and the hosts keep their flows; the watch resumes where it was once etcd answers', why, true));
   }
 
   /** One watch response: its events grouped by revision, each revision applied as one set of changes. */
@@ -158,7 +159,7 @@ class Following {
       this.revision = Math.max(this.revision, rev);
     }
     this.revision = Math.max(this.revision, Number(res.header.revision));
-    this.setConnected(true, '');
+    this.setConnected(true);
   }
 
   /** Reads the prefix again (until it answers) and applies the difference from what was seen; then watches on. */
@@ -168,11 +169,13 @@ class Following {
     // etcd cancelled the watch already (the client dropped it): a cancel of ours would wait for ever.
     this.watcher = undefined;
     let read: PrefixRead | undefined;
+    let failure: unknown;
     while (!read && !this.stopped) {
       try {
         read = await readPrefix(this.client, this.target.prefix);
       } catch (err) {
-        this.setConnected(false, message(err));
+        failure = telling(failure, err);
+        this.setConnected(false, failure);
         await sleep(this.o.retryMs ?? 250);
       }
     }
@@ -186,13 +189,14 @@ class Following {
     this.revision = read.revision;
     // Counted once applied: a reader of the count sees the difference in the store.
     this.relists++;
-    this.setConnected(true, '');
-    this.o.onEvent?.('relist', `${why}: read the prefix again at revision ${read.revision}; applied ${diff.length} change(s)`);
+    this.setConnected(true);
+    this.o.onEvent?.('relist', `${this.named}: ${why}: read the prefix again at revision ${read.revision}; applied ${diff.length} change(s)`);
     this.watch(read.revision + 1);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.lag?.stop();
     const w = this.watcher;
     this.watcher = undefined;
     // A watch waiting to be (re)created answers no cancel: the client is closed all the same.

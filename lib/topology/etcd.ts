@@ -4,7 +4,7 @@
 // etcd gives and no writer can know before it writes; a value that carries its own would make the
 // replay check (an event not newer than the applied one is dropped) trust the writer over etcd, so
 // it is refused. Shared by the source (etcd-source.ts) and the writers (etcd-write.ts).
-import { Etcd3, IOptions } from 'etcd3';
+import { Etcd3, IOptions, isRecoverableError } from 'etcd3';
 import { parseEventLine, SecurityGroupEvent, TopologyError, TopologyEvent } from './events.js';
 import type { Topology } from './model.js';
 import { groupsInOrder, Rejection, TopologyStore } from './store.js';
@@ -52,6 +52,63 @@ export function etcdClientOptions(endpoints: readonly string[], callTimeoutMs = 
     hosts: endpoints.map((e) => `http://${e}`),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
   };
+}
+
+/**
+ * Whether an error of etcd3's means that etcd did not answer: no connection (14 UNAVAILABLE), a
+ * deadline passed, or the member not tried again yet ("circuit breaker is open": after failures the
+ * client leaves a member alone for 5 s).
+ */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof Error && (isRecoverableError(err) || isBrokenCircuit(err));
+}
+
+function isBrokenCircuit(err: unknown): boolean {
+  return (err as { isBrokenCircuitError?: unknown } | undefined)?.isBrokenCircuitError === true;
+}
+
+/**
+ * Of two failures in a row, the one that says why: a circuit breaker's refusal hides the error
+ * that opened it, so that error is kept.
+ */
+export function telling(previous: unknown, err: unknown): unknown {
+  return isBrokenCircuit(err) && previous !== undefined ? previous : err;
+}
+
+/** etcd3's own words, without gRPC's empty trailer. */
+export function etcdDetail(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return isBrokenCircuit(err) ? `${m} (the client tries that member again 5 s after it failed)` : m.replace(/\.?\s*Resolution note:\s*$/, '');
+}
+
+/**
+ * One line for an operator when an etcd call failed: the etcd as they named it (`--etcd HOST:PORT`),
+ * whether it could not be reached or refused, what that means here, then etcd3's text for detail.
+ */
+export function etcdFailure(named: string, meaning: string, err: unknown, unreachable = isUnreachable(err)): string {
+  return `${named}: ${unreachable ? 'etcd could not be reached' : 'etcd refused the request'}; ${meaning} (etcd3: ${etcdDetail(err)})`;
+}
+
+/** A failed etcd call, said in one line (etcdFailure). */
+export class EtcdFailure extends Error {}
+
+/**
+ * `call`, tried again while etcd does not answer, for at most `timeoutMs`; then (or at once when
+ * etcd refuses it) an error of one line in our words (etcdFailure).
+ */
+export async function untilAnswered<T>(call: () => Promise<T>, o: { readonly timeoutMs: number; readonly retryMs: number; readonly named: string; readonly meaning: string }): Promise<T> {
+  const deadline = Date.now() + o.timeoutMs;
+  let failure: unknown;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      failure = telling(failure, err);
+      if (!isUnreachable(err)) throw new EtcdFailure(etcdFailure(o.named, o.meaning, err));
+      if (Date.now() >= deadline) throw new EtcdFailure(etcdFailure(o.named, `no answer within ${o.timeoutMs / 1000} s; ${o.meaning}`, failure));
+      await new Promise((r) => setTimeout(r, o.retryMs));
+    }
+  }
 }
 
 export function entityKey(prefix: string, kind: Kind, id: string): string {

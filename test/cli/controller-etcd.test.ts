@@ -53,20 +53,26 @@ describe('ofctl-ts controller --topology etcd:…', function () {
       expect((await runCli(['topology', 'get', 'network', 'net9', '--etcd', `${E}/test/topo`])).code).to.equal(1);
 
       const st = await runCli(['status', '--metrics-port', String(metrics)]);
-      expect(st.stdout).to.match(new RegExp(`^etcd ${E}/test/topo: connected, revision \\d+, 0 relist\\(s\\)$`, 'm'));
+      expect(st.stdout).to.match(new RegExp(`^etcd ${E}/test/topo: connected, revision \\d+, 0 relist\\(s\\), watch in step with etcd \\(revision \\d+, checked \\S+\\)$`, 'm'));
+      const scraped = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+      expect(scraped).to.match(/^# HELP ofctl_ts_etcd_watch_lag_revisions etcd's revision minus the one the watch applied, while etcd holds changes/m);
+      expect(scraped).to.match(/^ofctl_ts_etcd_watch_lag_revisions\{watch="topology"\} 0$/m);
+      expect(scraped).to.match(/^ofctl_ts_etcd_watch_lag_seconds\{watch="topology"\} 0$/m);
 
       // etcd lost: status says so and the flows stay; etcd back: the watch resumes where it was.
       const flows = { tun: await ovs.dumpFlowsSorted('br-tun'), int: await ovs.dumpFlowsSorted('br-int') };
       await etcd.kill(0, 'SIGKILL');
-      await eventually(async () => /^etcd \S+: DISCONNECTED \(.+; the topology stays as it was\)/m.test((await runCli(['status', '--metrics-port', String(metrics)])).stdout),
-        'status to say etcd is disconnected', 30_000, proc.alive, 250);
+      const lost = new RegExp(`^etcd \\S+: DISCONNECTED \\(--topology etcd:${E}/test/topo: etcd could not be reached; the topology stays as it was and the hosts keep their flows; etcd3: .+\\), revision`, 'm');
+      await eventually(async () => lost.test((await runCli(['status', '--metrics-port', String(metrics)])).stdout), 'status to say etcd is disconnected', 30_000, proc.alive, 250);
+      const said = new RegExp(`^--topology etcd:${E}/test/topo: etcd could not be reached; the topology stays as it is and the hosts keep their flows; the watch resumes where it was once etcd answers \\(etcd3: .+\\)$`);
+      expect(proc.lines.some((l) => said.test(l.msg)), proc.log).to.equal(true);
       expect(await ovs.dumpFlowsSorted('br-tun')).to.deep.equal(flows.tun);
       expect(await ovs.dumpFlowsSorted('br-int')).to.deep.equal(flows.int);
       await etcd.restart(0);
       const more = JSON.stringify({ ...(JSON.parse(remote!) as object), id: 'p202', host: 'r26', mac: 'fa:16:3e:00:00:ca', fixedIps: ['10.0.2.12'] });
       expect((await runCli(['topology', 'put', more, '--etcd', `${E}/test/topo`])).code).to.equal(0);
       await converged([...lines, netLine!, ...portLines, more]);
-      expect((await runCli(['status', '--metrics-port', String(metrics)])).stdout).to.match(/^etcd \S+: connected, revision \d+, 0 relist\(s\)$/m);
+      expect((await runCli(['status', '--metrics-port', String(metrics)])).stdout).to.match(/^etcd \S+: connected, revision \d+, 0 relist\(s\), watch in step with etcd /m);
     } finally {
       const code = await proc?.kill('SIGTERM');
       await ovs.stop();
@@ -93,6 +99,11 @@ describe('ofctl-ts controller --topology etcd:…', function () {
     const port = await freePort();
     const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--topology', `etcd:127.0.0.1:${port}`, '--etcd-connect-timeout', '1']);
     expect(await proc.exited).to.equal(1);
-    expect(proc.log).to.match(new RegExp(`ofctl-ts: controller: --topology etcd:127\\.0\\.0\\.1:${port}: etcd did not answer within 1 s \\(.+\\); nothing was done on any host\\n`));
+    expect(proc.log).to.match(new RegExp(`ofctl-ts: controller: --topology etcd:127\\.0\\.0\\.1:${port}: etcd could not be reached; no answer within 1 s; nothing was done on any host `
+      + `\\(etcd3: 14 UNAVAILABLE: No connection established\\. Last error: Error: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)\\n`));
+    // A replica's --etcd: named as given.
+    const replica = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--etcd', `127.0.0.1:${port}/c1`, '--replica-id', 'r1', '--etcd-connect-timeout', '1']);
+    expect(await replica.exited).to.equal(1);
+    expect(replica.log).to.match(new RegExp(`ofctl-ts: controller: --etcd 127\\.0\\.0\\.1:${port}/c1: etcd could not be reached; no answer within 1 s; nothing was done on any host \\(etcd3: 14 UNAVAILABLE: .+\\)\\n`));
   });
 });

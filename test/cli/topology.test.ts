@@ -98,11 +98,28 @@ describe('ofctl-ts topology (etcd)', function () {
     expect(await keys()).to.deep.equal([]);
   });
 
-  it('names the endpoints when etcd does not answer', async () => {
+  it('says in one line which etcd (as --etcd named it) could not be reached and what that means: nothing listening, or a stopped etcd', async () => {
     const port = await freePort();
-    const r = await runCli(['topology', 'put', LINES[0]!, '--etcd', `127.0.0.1:${port}`]);
-    expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(new RegExp(`^ofctl-ts: topology: etcd 127\\.0\\.0\\.1:${port}: 14 UNAVAILABLE: .*ECONNREFUSED.*; nothing was written\\n$`));
+    const refused = `127\\.0\\.0\\.1:${port}`;
+    const put = await runCli(['topology', 'put', LINES[0]!, '--etcd', `127.0.0.1:${port}/my/topo`]);
+    expect(put.code).to.equal(1);
+    expect(put.stderr).to.match(new RegExp(`^ofctl-ts: topology: --etcd ${refused}/my/topo: etcd could not be reached; nothing was written: the topology and the hosts' flows are as they were `
+      + `\\(etcd3: 14 UNAVAILABLE: No connection established\\. Last error: Error: connect ECONNREFUSED ${refused}\\)\\n$`));
+    const get = await runCli(['topology', 'get', '--etcd', `127.0.0.1:${port}`]);
+    expect(get.code).to.equal(1);
+    expect(get.stderr).to.match(new RegExp(`^ofctl-ts: topology: --etcd ${refused}: etcd could not be reached; nothing was read \\(etcd3: 14 UNAVAILABLE: .*ECONNREFUSED.*\\)\\n$`));
+
+    // A stopped etcd (SIGSTOP: it takes the connection and never answers): each call's deadline.
+    const before = await revision();
+    await etcd.kill(0, 'SIGSTOP');
+    try {
+      const hung = await runCli(['topology', 'put', LINES[0]!, '--etcd', E]);
+      expect(hung.code).to.equal(1);
+      expect(hung.stderr).to.match(new RegExp(`^ofctl-ts: topology: --etcd ${E.replace(/\./g, '\\.')}: etcd could not be reached; nothing was written: .* \\(etcd3: 4 DEADLINE_EXCEEDED: .*\\)\\n$`));
+    } finally {
+      await etcd.kill(0, 'SIGCONT');
+    }
+    expect(await revision()).to.equal(before);
   });
 
   it('a write another slips in front of is checked again: an unrelated put lets it through, a removal it depended on refuses it', async () => {

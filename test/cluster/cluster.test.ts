@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Cluster, ClusterError } from '../../lib/cluster/cluster.js';
 import { EtcdCluster } from '../../testing/etcd.js';
-import { eventually } from '../../testing/wait.js';
+import { eventually, freePort } from '../../testing/wait.js';
 
 const REPLICA = fileURLToPath(new URL('../../testing/cluster-replica.js', import.meta.url));
 
@@ -72,7 +72,7 @@ describe('lib/cluster: replicas sharing shards in a real etcd', function () {
   });
 
   const join = async (p: string, id: string, shards: number): Promise<Cluster> => {
-    const c = await Cluster.start({ endpoints: etcd.endpoints, prefix: p, replicaId: id, target: `tcp:127.0.0.1:66${id.slice(-1)}0`, shards });
+    const c = await Cluster.start({ endpoints: etcd.endpoints, prefix: p, replicaId: id, target: `tcp:127.0.0.1:66${id.slice(-1)}0`, shards, lagCheckMs: 200 });
     inProcess.push(c);
     return c;
   };
@@ -98,6 +98,18 @@ describe('lib/cluster: replicas sharing shards in a real etcd', function () {
     }
     // A member stays listed after it left: a bridge never loses a target.
     expect(rest[0]!.memberTargets()).to.have.length(3);
+    // The cluster watch holds what etcd holds under the cluster prefix (etcd-lag.ts).
+    const settled = Number((await etcd.ctl('get', '-w', 'json', 'nothing').then((o) => JSON.parse(o) as { header: { revision: number } })).header.revision);
+    await eventually(() => rest.every((c) => c.status().lag.etcdRevision >= settled), 'a lag check after the hand-over');
+    for (const c of rest) expect(c.status().lag).to.deep.include({ revisions: 0, seconds: 0 });
+  });
+
+  it('an etcd that does not answer: the replica does not join, and says so naming the etcd as the operator did', async () => {
+    const port = await freePort();
+    const err = await Cluster.start({ endpoints: [`127.0.0.1:${port}`], prefix: '/x', replicaId: 'r1', target: 'tcp:127.0.0.1:1', shards: 4, connectTimeoutMs: 1000, named: `--etcd 127.0.0.1:${port}/x` })
+      .then(() => undefined, (e: Error) => e);
+    expect(err).to.be.instanceOf(ClusterError);
+    expect(err!.message).to.match(new RegExp(`^--etcd 127\\.0\\.0\\.1:${port}/x: etcd could not be reached; no answer within 1 s; this replica did not join; nothing was done on any host \\(etcd3: 14 UNAVAILABLE: .+\\)$`));
   });
 
   it('refuses a replica with another shard count, or an id that is alive, naming why; nothing is registered', async () => {

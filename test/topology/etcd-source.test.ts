@@ -48,7 +48,7 @@ describe('etcd topology source', function () {
   });
 
   const start = async (store: TopologyStore, endpoints = etcd.endpoints): Promise<EtcdSource> => {
-    const s = await etcdSource(store, parseEtcdTarget(endpoints.join(','), 'test'), { retryMs: 100 });
+    const s = await etcdSource(store, parseEtcdTarget(endpoints.join(','), 'test'), { retryMs: 100, lagCheckMs: 200 });
     sources.push(s);
     return s;
   };
@@ -78,6 +78,12 @@ describe('etcd topology source', function () {
     const r3 = Number((await client.delete().key(`${P}/port/p1`).exec()).header.revision);
     await eventually(() => !t.ports.has('p1'), 'p1 removed by the delete');
     await eventually(() => s.status().revision === r3, 'the delete\'s revision applied');
+
+    // Keys outside the prefix move etcd's revision, not the watch: in step (etcd-lag.ts).
+    const outside = Number((await client.put('/elsewhere/x').value('1').exec()).header.revision);
+    await eventually(() => s.status().lag.etcdRevision >= outside, 'a lag check after the outside write');
+    expect(s.status().lag).to.deep.include({ revisions: 0, seconds: 0 });
+    expect(s.status().revision).to.be.below(outside);
   });
 
   it('rejects a bad value with its key and revision, changing nothing, at start and while watching', async () => {
@@ -164,7 +170,7 @@ describe('etcd topology source', function () {
       const t0 = Date.now();
       const err = await etcdSource(new TopologyStore(), parseEtcdTarget(proxy.endpoint, 'test'), { connectTimeoutMs: 1500, retryMs: 100 })
         .then(() => undefined, (e: Error) => e);
-      expect(err?.message).to.match(/^--topology etcd:127\.0\.0\.1:\d+: etcd did not answer within 1\.5 s \(.+\); nothing was done on any host$/);
+      expect(err?.message).to.match(/^--topology etcd:127\.0\.0\.1:\d+: etcd could not be reached; no answer within 1\.5 s; nothing was done on any host \(etcd3: 14 UNAVAILABLE: No connection established\. Last error: .+\)$/);
       expect(Date.now() - t0).to.be.within(1400, 8000);
     } finally {
       await proxy.stop();
