@@ -103,6 +103,10 @@ export class Cluster {
   private stopped = false;
   private targets: string[] = [];
   private changes = 0;
+  /** The live replicas as last seen, and since when (ms): hand-overs for balance wait until it settles. */
+  private aliveSeen = '';
+  private aliveChangedAt = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
   private relists = 0;
   private lag: WatchLag | undefined;
 
@@ -180,6 +184,7 @@ export class Cluster {
   private async close(revoke = false): Promise<void> {
     this.stopped = true;
     clearInterval(this.freshTimer);
+    clearTimeout(this.settleTimer);
     this.lag?.stop();
     this.keepalive?.stop();
     await this.watcher?.cancel().catch(() => undefined);
@@ -270,9 +275,21 @@ export class Cluster {
       // Cancelled (a compacted revision): list again at a known revision, never start from nothing.
       this.relists++;
       this.o.log?.warn({ err: err.message }, 'cluster: watch cancelled; listing again');
-      void this.relist().catch((e: unknown) => this.o.log?.warn({ err: (e as Error).message }, 'cluster: relist failed'));
+      void this.relistPatiently();
     });
     this.evaluate();
+  }
+
+  /** Relists until it succeeds (etcd may be unreachable at that moment) or the replica stops. */
+  private async relistPatiently(): Promise<void> {
+    for (let wait = 200; !this.stopped; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await this.relist();
+      } catch (err) {
+        this.o.log?.warn({ err: (err as Error).message, retryInMs: wait }, 'cluster: relist failed; trying again');
+        await sleep(wait);
+      }
+    }
   }
 
   private seen(kv: IKeyValue, deleted: boolean): void {
@@ -319,6 +336,14 @@ export class Cluster {
     }
     const me = this.o.replicaId;
     const alive = this.ids('alive/');
+    if (alive.join('\n') !== this.aliveSeen) {
+      this.aliveSeen = alive.join('\n');
+      this.aliveChangedAt = Date.now();
+    }
+    // Shards move for balance only once the live replicas have stayed the same for a TTL: a dead
+    // replica's shards go to their standbys at once, but the survivors do not also trade shards
+    // during the failover, and replicas starting together cause one round of hand-overs, not one each.
+    const settleIn = this.aliveChangedAt + this.ttlMs - Date.now();
     const plan = planShards(this.o.shards, alive.includes(me) ? alive : []);
     for (let s = 0; s < this.o.shards; s++) {
       const keys = this.campaigners(s);
@@ -331,7 +356,13 @@ export class Cluster {
       if (want && !mine) this.campaign(s);
       else if (mine && !want && !leads) this.withdraw(s, 'not owner nor standby');
       // The owner campaigns: the shard goes to it (a standby that won it keeps it only until then).
-      else if (mine && leads && plan.owner[s] !== me && keys.some((k) => k.id === plan.owner[s])) this.withdraw(s, `handed to its owner ${plan.owner[s]!}`);
+      else if (mine && leads && plan.owner[s] !== me && keys.some((k) => k.id === plan.owner[s])) {
+        if (settleIn <= 0) this.withdraw(s, `handed to its owner ${plan.owner[s]!}`);
+        else this.settleTimer ??= setTimeout(() => {
+          this.settleTimer = undefined;
+          this.evaluate();
+        }, settleIn);
+      }
     }
     this.checkFresh();
   }
