@@ -451,6 +451,15 @@ export async function hostGeneration(client: OvsdbClient): Promise<{ rootUuid: s
   return { rootUuid, externalIds: row.external_ids ?? ovsMap({}), generation: generationIn(fromMap(row.external_ids)) };
 }
 
+/** hostGeneration as the replica shows it; undefined when the replica has no root row. */
+function replicaGeneration(replica: Replica): Awaited<ReturnType<typeof hostGeneration>> | undefined {
+  for (const [rootUuid, row] of replica.get('Open_vSwitch') ?? []) {
+    const externalIds = row.external_ids ?? ovsMap({});
+    return { rootUuid, externalIds, generation: generationIn(fromMap(externalIds)) };
+  }
+  return undefined;
+}
+
 /**
  * The generation recorded in the root row's external_ids (undefined: none). A value that is not a
  * generation is an error naming the key: it is not guessed at, nobody writes until it is fixed.
@@ -475,7 +484,9 @@ export function generationIn(rootExternalIds: ReadonlyMap<string, string>): numb
 export async function takeOverHost(client: OvsdbClient, generation: number): Promise<number | undefined> {
   checkGeneration(generation);
   for (let attempt = 1; ; attempt++) {
-    const { rootUuid, externalIds, generation: seen } = await hostGeneration(client);
+    // First from the replica (one round trip: a failover takes hundreds of hosts over at once); if
+    // it lagged, the wait below fails and the next attempt reads the row afresh.
+    const { rootUuid, externalIds, generation: seen } = (attempt === 1 && replicaGeneration(client.replica)) || await hostGeneration(client);
     if (seen !== undefined && seen > generation) throw new FencedError(generation, seen);
     if (seen === generation) return seen;
     const root = [['_uuid', '==', uuid(rootUuid)]] as const;
