@@ -618,7 +618,7 @@ export class NeutronRpc {
     };
     // Acknowledged once handled (a failed handler's too: it would fail again); a handler that
     // answers false gives it back to the queue.
-    Promise.resolve()
+    void Promise.resolve()
       .then(() => c.handler(incoming))
       .catch((err: unknown) => this.log.error({ topic: c.topic, method: req.method, err: (err as Error).message }, 'neutron rpc: handler failed'))
       .then((handled) => {
