@@ -305,7 +305,8 @@ export async function statusCommand(port: number, out: (s: string) => void, host
   for (const n of s.neutron ?? []) {
     const r = n.lastReport;
     const beat = !r ? 'no heartbeat yet' : r.error ? `last heartbeat FAILED at ${r.at}: ${r.error}` : `last heartbeat ${r.at} (${r.result})`;
-    out(`neutron agent ${n.host}: ${n.ready ? 'synced' : 'FIRST SYNC NOT DONE (nothing written yet)'}, ${n.plugged} plugged, ${n.up} up, ${n.waiting} waiting; ${beat}`);
+    const sync = n.speaking === false ? 'standby (the leader of its shard speaks for it)' : n.ready ? 'synced' : 'FIRST SYNC NOT DONE (nothing written yet)';
+    out(`neutron agent ${n.host}: ${sync}, ${n.plugged} plugged, ${n.up} up, ${n.waiting} waiting; ${beat}`);
   }
   for (const h of s.hosts) {
     const u = h.unreachable;

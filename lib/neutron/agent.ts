@@ -75,6 +75,8 @@ export interface NeutronHostStatus {
   readonly host: string;
   /** The first sync is done: the controller writes on the host. */
   readonly ready: boolean;
+  /** Under replicas: whether this replica speaks for the host now (leads its shard). */
+  readonly speaking?: boolean;
   readonly plugged: number;
   /** Reported up (ACTIVE) to Neutron. */
   readonly up: number;
@@ -156,6 +158,8 @@ class HostDevices {
   readonly fetchLane = new Lane();
   readonly reportLane = new Lane();
   retry: NodeJS.Timeout | undefined;
+  /** Under replicas: bumped on each lead and step-down, so a sync begun in an earlier term does not finish in this one. */
+  term = 0;
   constructor(readonly host: Host) {}
 }
 
@@ -266,6 +270,7 @@ export class NeutronAgent {
     const mine = hosts.map((h) => this.devices.get(h)).filter((d): d is HostDevices => d !== undefined && !this.leading.has(d.host.name));
     for (const d of mine) {
       this.leading.add(d.host.name);
+      d.term++;
       this.lastBeat.delete(d.host.name);
       d.initial = true;
       d.up.clear();
@@ -295,6 +300,7 @@ export class NeutronAgent {
       clearTimeout(d.retry);
       d.retry = undefined;
       d.initial = true;
+      d.term++;
       this.lastBeat.delete(host);
       this.o.log.info({ host }, 'neutron agent: no longer leading; not speaking for the host');
     }
@@ -551,6 +557,7 @@ export class NeutronAgent {
    */
   private async firstSync(d: HostDevices): Promise<void> {
     const host = d.host.name;
+    const term = d.term;
     const t = this.store.topology;
     const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host);
     for (let i = 0; i < ids.length; i += this.step) {
@@ -568,6 +575,8 @@ export class NeutronAgent {
       const replied = Date.now();
       while (Date.now() - replied < 10_000 && Date.now() - Math.max(replied, d.lastL2popAt) < 1000) await sleep(100);
     }
+    // Stepped down meanwhile (and perhaps leading again, with a sync of its own to come): not done.
+    if (d.term !== term || !this.speaks(host)) return;
     d.initial = false;
     d.refreshTunnels = false;
     this.o.log.info({ host, devices: ids.length }, 'neutron agent: first sync done; the host is programmed');
@@ -621,7 +630,7 @@ export class NeutronAgent {
   /** What `ofctl-ts status` shows of each served host's agent. */
   status(): readonly NeutronHostStatus[] {
     return [...this.devices.values()].map((d) => ({
-      host: d.host.name, ready: !d.initial, plugged: d.plugged.size, up: d.up.size,
+      host: d.host.name, ready: !d.initial, ...(this.o.replicated ? { speaking: this.speaks(d.host.name) } : {}), plugged: d.plugged.size, up: d.up.size,
       waiting: d.toFetch.size + d.toRefreshGroups.size + d.pendingUp.size + d.readyUp.size + d.failed.size, heartbeatLateMs: this.heartbeatLateMs.get(d.host.name) ?? 0,
       ...(this.lastReport.has(d.host.name) ? { lastReport: this.lastReport.get(d.host.name)! } : {}),
     }));

@@ -16,6 +16,7 @@ import { FlowMonitor } from '../../testing/flow-monitor.js';
 import { Agent, NeutronApi, Port } from '../../testing/neutron-api.js';
 import { NeutronServer } from '../../testing/neutron-server.js';
 import { RabbitMq } from '../../testing/rabbitmq.js';
+import { runCli } from '../../testing/run-cli.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually, freePort } from '../../testing/wait.js';
 
@@ -116,7 +117,9 @@ describe('ofctl-ts controller --etcd --neutron-rpc: replicas speak for their sha
     expect(at(lead), 'the leader reported since').to.be.greaterThan(since);
     expect(lead?.lastReport?.result).to.be.oneOf(['new', 'alive']);
     expect(at(stand), 'the standby reported nothing since').to.be.lessThan(since);
-    expect(stand?.ready, 'the standby has not synced the host (it writes nothing)').to.equal(false);
+    expect([stand?.ready, stand?.speaking, lead?.speaking], 'the standby has not synced the host (it writes nothing)').to.deep.equal([false, false, true]);
+    const st = await runCli(['status', '--metrics-port', String(standby.metrics)]);
+    expect(st.stdout, st.stderr).to.match(/^neutron agent compute-1: standby \(the leader of its shard speaks for it\), /m);
     const consumers = await hostConsumers();
     expect(consumers.size, `the host's queues: ${[...consumers.keys()].join(', ')}`).to.equal(10);
     expect([...consumers.values()].every((n) => n === 1), `one consumer each: ${JSON.stringify([...consumers])}`).to.equal(true);
