@@ -166,8 +166,8 @@ interface Link {
   readonly ch: Channel;
   readonly replyQueue: string;
   lost: boolean;
-  /** The consumer tag of each host-directed queue consumed on this connection (see stopHost). */
-  readonly hostTags: Map<string, string>;
+  /** Per consumer, the tag of each host-directed queue it consumes on this connection (see stopHost). */
+  readonly hostTags: Map<Consumer, Map<string, string>>;
 }
 
 /** Handles one notification; false gives it back to its queue (requeued) for another consumer. */
@@ -543,27 +543,30 @@ export class NeutronRpc {
   /** declare_topic_consumer for one host: `<topic>.<host>` on the control exchange, consumed (once per connection). */
   private async consumeTopicQueue(link: Link, c: Consumer, host: string): Promise<void> {
     const q = routingKey(c.topic, host);
-    if (link.hostTags.has(q)) return;
-    link.hostTags.set(q, ''); // taken: a concurrent consumeHost does not consume it twice
+    const tags = link.hostTags.get(c) ?? new Map<string, string>();
+    link.hostTags.set(c, tags);
+    if (tags.has(q)) return;
+    tags.set(q, ''); // taken: a concurrent consumeHost does not consume it twice
     try {
       // Durable (or quorum) as the cloud's, auto-deleted as amqp_auto_delete, no TTL.
       await this.declaring(link, (dch) => this.declare(`queue ${q}`, { durable: this.durable, autoDelete: this.queues.autoDelete, arguments: this.queueArguments(false, true) },
         (o) => dch.assertQueue(q, o)).then(() => undefined));
       await link.ch.bindQueue(q, this.exchange, q);
       const { consumerTag } = await link.ch.consume(q, (m) => this.onMessage(link, c, q, m, host), this.consumeArguments());
-      link.hostTags.set(q, consumerTag);
+      tags.set(q, consumerTag);
       // Stopped meanwhile: not consumed after all.
-      if (!c.hosts.has(host)) this.cancelTopicQueue(link, q);
+      if (!c.hosts.has(host)) this.cancelTopicQueue(link, c, q);
     } catch (err) {
-      link.hostTags.delete(q);
+      tags.delete(q);
       throw err;
     }
   }
 
-  private cancelTopicQueue(link: Link, q: string): void {
-    const tag = link.hostTags.get(q);
+  private cancelTopicQueue(link: Link, c: Consumer, q: string): void {
+    const tags = link.hostTags.get(c);
+    const tag = tags?.get(q);
     if (!tag) return;
-    link.hostTags.delete(q);
+    tags!.delete(q);
     link.ch.cancel(tag).catch(() => {}); // a lost link has no consumer left anyway
   }
 
@@ -590,7 +593,7 @@ export class NeutronRpc {
   stopHost(host: string): void {
     for (const c of this.consumers) {
       c.hosts.delete(host);
-      if (this.link) this.cancelTopicQueue(this.link, routingKey(c.topic, host));
+      if (this.link) this.cancelTopicQueue(this.link, c, routingKey(c.topic, host));
     }
   }
 
