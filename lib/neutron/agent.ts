@@ -158,6 +158,8 @@ class HostDevices {
   readonly fetchLane = new Lane();
   readonly reportLane = new Lane();
   retry: NodeJS.Timeout | undefined;
+  /** Under replicas, while the leadership is 'paused': the device loop's next try. */
+  resume: NodeJS.Timeout | undefined;
   /** Under replicas: bumped on each lead and step-down, so a sync begun in an earlier term does not finish in this one. */
   term = 0;
   constructor(readonly host: Host) {}
@@ -298,7 +300,8 @@ export class NeutronAgent {
       if (!d || !this.leading.delete(host)) continue;
       this.rpc.stopHost(host);
       clearTimeout(d.retry);
-      d.retry = undefined;
+      clearTimeout(d.resume);
+      d.retry = d.resume = undefined;
       d.initial = true;
       d.term++;
       this.lastBeat.delete(host);
@@ -309,7 +312,10 @@ export class NeutronAgent {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.heartbeat);
-    for (const d of this.devices.values()) clearTimeout(d.retry);
+    for (const d of this.devices.values()) {
+      clearTimeout(d.retry);
+      clearTimeout(d.resume);
+    }
   }
 
   /**
@@ -380,7 +386,8 @@ export class NeutronAgent {
   }
 
   private runLane(d: HostDevices, lane: Lane, round: () => Promise<void>): void {
-    if (this.stopped || !this.speaks(d.host.name)) return;
+    if (this.stopped) return;
+    if (!this.speaks(d.host.name)) return this.resumeLater(d);
     if (lane.running) {
       lane.again = true;
       return;
@@ -391,7 +398,8 @@ export class NeutronAgent {
         try {
           await round();
         } catch (err) {
-          if (this.stopped || err instanceof NotSpeaking) return;
+          if (this.stopped) return;
+          if (err instanceof NotSpeaking) return this.resumeLater(d);
           this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
           this.retryLater(d);
         }
@@ -417,6 +425,15 @@ export class NeutronAgent {
   private async reportRound(d: HostDevices): Promise<void> {
     if (downsReady(d)) await this.devicesDown(d);
     if (!d.initial && d.readyUp.size) await this.devicesUp(d);
+  }
+
+  /** Leading with the leadership 'paused' (its lease not confirmed yet): the loop goes on once it is. */
+  private resumeLater(d: HostDevices): void {
+    if (d.resume || !this.leading.has(d.host.name)) return;
+    d.resume = setTimeout(() => {
+      d.resume = undefined;
+      this.kick(d);
+    }, 200);
   }
 
   private retryLater(d: HostDevices): void {
@@ -576,7 +593,9 @@ export class NeutronAgent {
       while (Date.now() - replied < 10_000 && Date.now() - Math.max(replied, d.lastL2popAt) < 1000) await sleep(100);
     }
     // Stepped down meanwhile (and perhaps leading again, with a sync of its own to come): not done.
-    if (d.term !== term || !this.speaks(host)) return;
+    // Paused: done again once the leadership is confirmed.
+    if (d.term !== term) return;
+    if (!this.speaks(host)) return this.resumeLater(d);
     d.initial = false;
     d.refreshTunnels = false;
     this.o.log.info({ host, devices: ids.length }, 'neutron agent: first sync done; the host is programmed');
