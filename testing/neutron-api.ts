@@ -88,6 +88,8 @@ export interface Agent {
   readonly host: string;
   readonly alive: boolean;
   readonly admin_state_up: boolean;
+  /** The server's time of the last report_state, UTC, 'YYYY-MM-DD HH:MM:SS'. */
+  readonly heartbeat_timestamp: string;
   readonly configurations: Readonly<Record<string, unknown>>;
 }
 

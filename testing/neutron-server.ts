@@ -61,6 +61,8 @@ export interface NeutronServerOptions {
    * own migrations; default: a sqlite file (built once per process, see BUILD_DB).
    */
   readonly database?: string;
+  /** agent_down_time in seconds (Neutron's default 75): an agent without a heartbeat this long shows down. */
+  readonly agentDownTimeS?: number;
   /** Until the API must answer; default 90 s (the machine is shared). */
   readonly timeoutMs?: number;
 }
@@ -139,7 +141,7 @@ export class NeutronServer {
     try {
       const port = await freePort();
       const database = opts.database ?? dbUrl(dir);
-      const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl), database);
+      const [conf, ml2] = writeConfig(dir, port, transportUrl(opts.amqpUrl), database, opts.agentDownTimeS);
       if (template) copyFileSync(template, join(dir, 'neutron.sqlite'));
       else {
         await new Promise<void>((resolve, reject) => execFile('/usr/bin/neutron-db-manage', ['--config-file', conf, 'upgrade', 'heads'], { cwd: dir, timeout: 300_000 },
@@ -229,7 +231,7 @@ function transportUrl(amqpUrl: string): string {
   return `rabbit://${amqpUrl.slice('amqp://'.length)}`;
 }
 
-function writeConfig(dir: string, port: number, transport: string, database: string): [string, string] {
+function writeConfig(dir: string, port: number, transport: string, database: string, agentDownTimeS?: number): [string, string] {
   mkdirSync(join(dir, 'lock'));
   const conf = join(dir, 'neutron.conf');
   const ml2 = join(dir, 'ml2_conf.ini');
@@ -250,7 +252,7 @@ rpc_workers = 1
 rpc_state_report_workers = 1
 notify_nova_on_port_status_changes = false
 notify_nova_on_port_data_changes = false
-
+${agentDownTimeS !== undefined ? `agent_down_time = ${agentDownTimeS}\n` : ''}
 [database]
 connection = ${database}
 

@@ -138,7 +138,6 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
   if ((a.etcd === undefined) !== (a.replicaId === undefined)) throw new Error('--etcd and --replica-id go together: each replica names the cluster\'s etcd and its own id');
   if (a.shards !== undefined && a.etcd === undefined) throw new Error('--shards: only with --etcd and --replica-id');
   if (a.etcd !== undefined) {
-    if (a.neutronRpc !== undefined) throw new Error('--etcd with --neutron-rpc: replicas speaking for their shards on Neutron\'s bus are not supported yet; run one controller with --neutron-rpc');
     const { parseEtcdTarget } = await import('../topology/etcd.js');
     const { checkReplica } = await import('../cluster/cluster.js');
     checkReplica(a.replicaId!, a.shards ?? DEFAULT_SHARDS);
@@ -146,7 +145,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     // parseEtcdTarget's default prefix is the topology's; the cluster's default is its parent.
     cluster = { endpoints: t.endpoints, prefix: a.etcd.includes('/') ? t.prefix : '/ofctl-ts' };
   }
-  const topologies = a.topology === undefined ? (cluster ? [`etcd:${cluster.endpoints.join(',')}${cluster.prefix}/topology`] : [])
+  // Under --neutron-rpc the topology is Neutron's: --etcd then holds the cluster only.
+  const topologies = a.topology === undefined ? (cluster && a.neutronRpc === undefined ? [`etcd:${cluster.endpoints.join(',')}${cluster.prefix}/topology`] : [])
     : typeof a.topology === 'string' ? [a.topology] : a.topology;
   const etcdSpec = topologies.find((t) => t.startsWith('etcd:'));
   const httpSpec = topologies.find((t) => t.startsWith('http:'));
@@ -176,6 +176,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
       ...(a.controlExchange ? { exchange: a.controlExchange } : {}), tls: tlsFiles,
       reportIntervalS: a.reportIntervalS ?? 30, callTimeoutS: a.rpcResponseTimeoutS ?? 60,
       arpResponder: a.arpResponder, firewall: a.firewall ?? 'noop', datapathType: a.datapathType, log, signal: abort.signal,
+      ...(cluster ? { replicated: true } : {}),
     });
     if (!ns) {
       log.info('stopped before the broker answered; nothing was written on any host');
@@ -227,7 +228,7 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     replica = await joinCluster({
       endpoints: cluster.endpoints, prefix: cluster.prefix, replicaId: a.replicaId!, target: ovsTarget, shards: a.shards ?? DEFAULT_SHARDS, log, named: `--etcd ${a.etcd!}`,
       ...(a.etcdConnectTimeoutS !== undefined ? { connectTimeoutMs: a.etcdConnectTimeoutS * 1000 } : {}),
-    }).catch(async (err: unknown) => {
+    }, neutron?.agent).catch(async (err: unknown) => {
       await source.stop();
       throw err;
     });
@@ -314,7 +315,8 @@ export async function statusCommand(port: number, out: (s: string) => void, host
   for (const n of s.neutron ?? []) {
     const r = n.lastReport;
     const beat = !r ? 'no heartbeat yet' : r.error ? `last heartbeat FAILED at ${r.at}: ${r.error}` : `last heartbeat ${r.at} (${r.result})`;
-    out(`neutron agent ${n.host}: ${n.ready ? 'synced' : 'FIRST SYNC NOT DONE (nothing written yet)'}, ${n.plugged} plugged, ${n.up} up, ${n.waiting} waiting; ${beat}`);
+    const sync = n.speaking === false ? 'standby (the leader of its shard speaks for it)' : n.ready ? 'synced' : 'FIRST SYNC NOT DONE (nothing written yet)';
+    out(`neutron agent ${n.host}: ${sync}, ${n.plugged} plugged, ${n.up} up, ${n.waiting} waiting; ${beat}`);
   }
   for (const h of s.hosts) {
     const u = h.unreachable;

@@ -17,7 +17,7 @@ import type { Host, Port } from '../topology/model.js';
 import { AgentView, Mapped, mapCast, mapDevices, mapSecurityGroupInfo, mapTunnelSync, NeutronMapError, remotePortId } from '../topology/neutron-map.js';
 import type { TopologyStore } from '../topology/store.js';
 import type { TopologyEvent } from '../topology/events.js';
-import type { CallOptions, Incoming } from './rpc.js';
+import type { CallOptions, Handler, Incoming } from './rpc.js';
 
 /** neutron_lib.agent.topics and the agent's call versions (neutron/agent/rpc.py, Zed). */
 export const TOPICS = {
@@ -34,8 +34,16 @@ const VERSIONS = { reportState: '1.2', tunnelSync: '1.4', details: '1.5', device
 /** The part of NeutronRpc the agent uses (tests may hand in another). */
 export interface RpcClient {
   call(topic: string, method: string, args: JsonObject, version: string, o: CallOptions): Promise<Json>;
-  consume(topic: string, hosts: readonly string[], handler: (m: Incoming) => void | Promise<void>): Promise<string>;
+  consume(topic: string, hosts: readonly string[], handler: Handler): Promise<string>;
+  consumeHost(host: string): Promise<void>;
+  stopHost(host: string): void;
 }
+
+/** This replica's leadership of a host's shard (lib/cluster: a generation, 'paused', or none). */
+export type Leadership = (host: string) => bigint | 'paused' | undefined;
+
+/** A call for a host this replica does not (or no longer) speak for: not sent. */
+class NotSpeaking extends Error {}
 
 export interface NeutronAgentOptions {
   /** The hosts this controller speaks for (from the hosts file): name as Neutron knows it, tunnel IP. */
@@ -54,12 +62,21 @@ export interface NeutronAgentOptions {
   readonly batch?: number;
   /** A failed call is tried again after this long (ms). */
   readonly retryMs?: number;
+  /**
+   * One replica among several (lib/cluster/replica.ts): every replica hears the fanouts and keeps
+   * the whole topology, but speaks for a host (reports, device loop, tunnel and security-group
+   * calls, its `<topic>.<host>` queues) only between lead() and stepDown(), and only while
+   * follow()'s leadership is a generation. Until then it speaks for no host.
+   */
+  readonly replicated?: boolean;
 }
 
 export interface NeutronHostStatus {
   readonly host: string;
   /** The first sync is done: the controller writes on the host. */
   readonly ready: boolean;
+  /** Under replicas: whether this replica speaks for the host now (leads its shard). */
+  readonly speaking?: boolean;
   readonly plugged: number;
   /** Reported up (ACTIVE) to Neutron. */
   readonly up: number;
@@ -141,6 +158,10 @@ class HostDevices {
   readonly fetchLane = new Lane();
   readonly reportLane = new Lane();
   retry: NodeJS.Timeout | undefined;
+  /** Under replicas, while the leadership is 'paused': the device loop's next try. */
+  resume: NodeJS.Timeout | undefined;
+  /** Under replicas: bumped on each lead and step-down, so a sync begun in an earlier term does not finish in this one. */
+  term = 0;
   constructor(readonly host: Host) {}
 }
 
@@ -164,6 +185,11 @@ export class NeutronAgent {
   /** The most a heartbeat started after its time (previous + interval), in ms, per host: must stay small. */
   readonly heartbeatLateMs = new Map<string, number>();
   private readonly lastBeat = new Map<string, number>();
+  /** Under replicas: the hosts between lead() and stepDown(), and the cluster's word on each. */
+  private readonly leading = new Set<string>();
+  private leadership: Leadership | undefined;
+  /** Host-directed messages, handled one after another per host (they may wait on the leadership). */
+  private readonly directed = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly rpc: RpcClient,
@@ -182,13 +208,25 @@ export class NeutronAgent {
   /** Devices per update_device_list call: the agent's rpc_resources_processing_step. */
   private readonly step = 20;
 
-  private call(topic: string, method: string, args: JsonObject, version: string, timeoutS = this.o.callTimeoutS): Promise<Json> {
+  /** The hosts spoken for (under replicas: those this replica may speak for, see lead()). */
+  get hosts(): readonly string[] {
+    return [...this.served];
+  }
+
+  /** Whether this replica may write on the bus for a host now: always alone; under replicas, while leading with a generation. */
+  speaks(host: string): boolean {
+    return !this.o.replicated || (this.leading.has(host) && typeof this.leadership?.(host) === 'bigint');
+  }
+
+  /** A call for a host (refused, unsent, when this replica does not speak for it now), or for none. */
+  private call(host: string | undefined, topic: string, method: string, args: JsonObject, version: string, timeoutS = this.o.callTimeoutS): Promise<Json> {
+    if (host !== undefined && !this.speaks(host)) return Promise.reject(new NotSpeaking(`${method} for ${host}: not its shard's leader`));
     return this.rpc.call(topic, method, args, version, { timeoutMs: timeoutS * 1000, context: adminContext(), namespace: null });
   }
 
   /** update_device_list for one host: the ids Neutron failed, up and down. */
   private async deviceList(host: string, up: readonly string[], down: readonly string[], refreshTunnels: boolean): Promise<{ readonly failedUp: ReadonlySet<string>; readonly failedDown: ReadonlySet<string> }> {
-    const res = obj(await this.call(TOPICS.plugin, 'update_device_list', {
+    const res = obj(await this.call(host, TOPICS.plugin, 'update_device_list', {
       devices_up: [...up], devices_down: [...down], agent_id: agentId(host), host, refresh_tunnels: refreshTunnels,
     }, VERSIONS.deviceList));
     return { failedUp: new Set(strings(res.failed_devices_up)), failedDown: new Set(strings(res.failed_devices_down)) };
@@ -196,10 +234,11 @@ export class NeutronAgent {
 
   /** Consumes the server's casts, reports every host, syncs tunnels, then beats every reportIntervalS. */
   async start(): Promise<void> {
-    const hosts = [...this.served];
-    for (const topic of TOPICS.notifier) await this.rpc.consume(topic, hosts, (m) => this.onCast(m));
+    // Replicas hear the fanouts only, until they lead a host (lead() consumes its queues).
+    const hosts = this.o.replicated ? [] : [...this.served];
+    for (const topic of TOPICS.notifier) await this.rpc.consume(topic, hosts, (m) => (m.host && this.o.replicated ? this.onDirected(m) : this.onCast(m)));
     // As the agent starts: is a server there at all (a warning only; the heartbeats keep trying).
-    await this.call(TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState)
+    await this.call(undefined, TOPICS.reports, 'has_alive_neutron_server', {}, VERSIONS.reportState)
       .catch((err: unknown) => this.o.log.warn({ err: (err as Error).message }, 'neutron agent: no neutron-server answers yet; carrying on'));
     // One round after another, never two at once (a slow server must not stack reports up), each
     // timed from the start of the one before. A failed report is tried again within 5 s, not a
@@ -215,10 +254,68 @@ export class NeutronAgent {
     for (const d of this.devices.values()) this.kick(d);
   }
 
+  /** Under replicas: the cluster's leadership, asked before each write for a host. */
+  follow(leadership: Leadership): void {
+    this.leadership = leadership;
+  }
+
+  /**
+   * Under replicas: this replica now leads these hosts' shard. It consumes their queues, reports
+   * for them at once and resyncs them as after a restart (tunnels, every plugged device, reported
+   * up with refresh_tunnels for l2pop's full FDB); the controller writes on them once that is done.
+   * start_flag is not sent again on a later lead: in Neutron 21 it only stamps started_at and runs
+   * the clock check and placement/segment syncs once per agent start (agents_db.py); the full FDB a
+   * takeover needs comes from refresh_tunnels (l2pop update_port_up). A replica's first report of
+   * a host does carry it: another machine, whose clock Neutron has not checked, speaks for it now.
+   */
+  async lead(hosts: readonly string[]): Promise<void> {
+    const mine = hosts.map((h) => this.devices.get(h)).filter((d): d is HostDevices => d !== undefined && !this.leading.has(d.host.name));
+    for (const d of mine) {
+      this.leading.add(d.host.name);
+      d.term++;
+      this.lastBeat.delete(d.host.name);
+      d.initial = true;
+      d.up.clear();
+      d.failed.clear();
+    }
+    this.o.log.info({ hosts: mine.map((d) => d.host.name) }, 'neutron agent: leading; reporting and resyncing these hosts');
+    await Promise.all(mine.map(async (d) => {
+      const host = d.host.name;
+      await Promise.all([
+        this.rpc.consumeHost(host).catch((err: unknown) => this.o.log.warn({ host, err: (err as Error).message }, 'neutron agent: consuming the host\'s queues failed; declared again on reconnect')),
+        this.report(d),
+      ]);
+      if (this.leading.has(host)) await this.resync([host]);
+    }));
+  }
+
+  /**
+   * Under replicas: no longer the leader of these hosts. Before anything else it stops consuming
+   * their queues (what comes for them goes back to the queue) and reporting for them; their
+   * device loop stops, and it is synced again whole if this replica leads them again.
+   */
+  stepDown(hosts: readonly string[]): void {
+    for (const host of hosts) {
+      const d = this.devices.get(host);
+      if (!d || !this.leading.delete(host)) continue;
+      this.rpc.stopHost(host);
+      clearTimeout(d.retry);
+      clearTimeout(d.resume);
+      d.retry = d.resume = undefined;
+      d.initial = true;
+      d.term++;
+      this.lastBeat.delete(host);
+      this.o.log.info({ host }, 'neutron agent: no longer leading; not speaking for the host');
+    }
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.heartbeat);
-    for (const d of this.devices.values()) clearTimeout(d.retry);
+    for (const d of this.devices.values()) {
+      clearTimeout(d.retry);
+      clearTimeout(d.resume);
+    }
   }
 
   /**
@@ -290,6 +387,7 @@ export class NeutronAgent {
 
   private runLane(d: HostDevices, lane: Lane, round: () => Promise<void>): void {
     if (this.stopped) return;
+    if (!this.speaks(d.host.name)) return this.resumeLater(d);
     if (lane.running) {
       lane.again = true;
       return;
@@ -301,6 +399,7 @@ export class NeutronAgent {
           await round();
         } catch (err) {
           if (this.stopped) return;
+          if (err instanceof NotSpeaking) return this.resumeLater(d);
           this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: device loop failed; tried again');
           this.retryLater(d);
         }
@@ -326,6 +425,15 @@ export class NeutronAgent {
   private async reportRound(d: HostDevices): Promise<void> {
     if (downsReady(d)) await this.devicesDown(d);
     if (!d.initial && d.readyUp.size) await this.devicesUp(d);
+  }
+
+  /** Leading with the leadership 'paused' (its lease not confirmed yet): the loop goes on once it is. */
+  private resumeLater(d: HostDevices): void {
+    if (d.resume || !this.leading.has(d.host.name)) return;
+    d.resume = setTimeout(() => {
+      d.resume = undefined;
+      this.kick(d);
+    }, 200);
   }
 
   private retryLater(d: HostDevices): void {
@@ -362,8 +470,8 @@ export class NeutronAgent {
     let sg: Json;
     try {
       [details, sg] = await Promise.all([
-        this.call(TOPICS.plugin, 'get_devices_details_list_and_failed_devices', { devices: ids, agent_id: agentId(host), host }, VERSIONS.details),
-        this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo),
+        this.call(host, TOPICS.plugin, 'get_devices_details_list_and_failed_devices', { devices: ids, agent_id: agentId(host), host }, VERSIONS.details),
+        this.call(host, TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo),
       ]);
     } finally {
       for (const id of ids) d.fetching.delete(id);
@@ -424,7 +532,7 @@ export class NeutronAgent {
     for (const id of asked) d.toRefreshGroups.delete(id);
     let sg: Json;
     try {
-      sg = await this.call(TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
+      sg = await this.call(host, TOPICS.plugin, 'security_group_info_for_devices', { devices: ids, call_version: VERSIONS.sgInfo }, VERSIONS.sgInfo);
     } catch (err) {
       for (const id of asked) d.toRefreshGroups.add(id);
       throw err;
@@ -453,7 +561,7 @@ export class NeutronAgent {
 
   /** The other agents' tunnel endpoints (a failed call fails the round: tried again). */
   private async tunnelSync(host: Host): Promise<void> {
-    const res = await this.call(TOPICS.plugin, 'tunnel_sync', { tunnel_ip: host.tunnelIp, tunnel_type: 'vxlan', host: host.name }, VERSIONS.tunnelSync);
+    const res = await this.call(host.name, TOPICS.plugin, 'tunnel_sync', { tunnel_ip: host.tunnelIp, tunnel_type: 'vxlan', host: host.name }, VERSIONS.tunnelSync);
     this.applyMapped(() => mapTunnelSync(this.view(host.name), res), `tunnel_sync (${host.name})`);
   }
 
@@ -466,6 +574,7 @@ export class NeutronAgent {
    */
   private async firstSync(d: HostDevices): Promise<void> {
     const host = d.host.name;
+    const term = d.term;
     const t = this.store.topology;
     const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host);
     for (let i = 0; i < ids.length; i += this.step) {
@@ -483,6 +592,10 @@ export class NeutronAgent {
       const replied = Date.now();
       while (Date.now() - replied < 10_000 && Date.now() - Math.max(replied, d.lastL2popAt) < 1000) await sleep(100);
     }
+    // Stepped down meanwhile (and perhaps leading again, with a sync of its own to come): not done.
+    // Paused: done again once the leadership is confirmed.
+    if (d.term !== term) return;
+    if (!this.speaks(host)) return this.resumeLater(d);
     d.initial = false;
     d.refreshTunnels = false;
     this.o.log.info({ host, devices: ids.length }, 'neutron agent: first sync done; the host is programmed');
@@ -494,41 +607,49 @@ export class NeutronAgent {
     let ok = true;
     for (const d of this.devices.values()) {
       if (this.stopped) return ok;
-      const now = Date.now();
-      const at = new Date(now).toISOString();
-      const last = this.lastBeat.get(d.host.name);
-      this.lastBeat.set(d.host.name, now);
-      if (last !== undefined) {
-        // Late: the event loop was held (a large sync) or the round before took long (a slow server).
-        const late = now - last - this.o.reportIntervalS * 1000;
-        this.heartbeatLateMs.set(d.host.name, Math.max(late, this.heartbeatLateMs.get(d.host.name) ?? 0));
-        if (late > 1000) this.o.log.warn({ host: d.host.name, lateMs: late }, 'neutron agent: heartbeat late');
-      }
-      try {
-        const res = await this.call(TOPICS.reports, 'report_state', {
-          agent_state: { agent_state: agentState(d.host, this.o, d.startFlag, d.plugged.size) }, time: reportTime(),
-        }, VERSIONS.reportState, Math.min(this.o.callTimeoutS, this.o.reportIntervalS));
-        const result = typeof res === 'string' ? res : JSON.stringify(res);
-        this.lastReport.set(d.host.name, { at, result });
-        d.startFlag = false;
-        // The server had this agent down: it may have missed what the server sent meanwhile.
-        if (result === 'revived') {
-          this.o.log.warn({ host: d.host.name }, 'neutron agent: Neutron revived the agent; full resync');
-          void this.resync([d.host.name]);
-        }
-      } catch (err) {
-        ok = false;
-        this.lastReport.set(d.host.name, { at, error: (err as Error).message });
-        this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: report_state failed');
-      }
+      if (!(await this.report(d))) ok = false;
     }
     return ok;
+  }
+
+  /** One host's heartbeat; false if it failed. Under replicas, none for a host this replica does not speak for. */
+  private async report(d: HostDevices): Promise<boolean> {
+    if (!this.speaks(d.host.name)) return true;
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    const last = this.lastBeat.get(d.host.name);
+    this.lastBeat.set(d.host.name, now);
+    if (last !== undefined) {
+      // Late: the event loop was held (a large sync) or the round before took long (a slow server).
+      const late = now - last - this.o.reportIntervalS * 1000;
+      this.heartbeatLateMs.set(d.host.name, Math.max(late, this.heartbeatLateMs.get(d.host.name) ?? 0));
+      if (late > 1000) this.o.log.warn({ host: d.host.name, lateMs: late }, 'neutron agent: heartbeat late');
+    }
+    try {
+      const res = await this.call(d.host.name, TOPICS.reports, 'report_state', {
+        agent_state: { agent_state: agentState(d.host, this.o, d.startFlag, d.plugged.size) }, time: reportTime(),
+      }, VERSIONS.reportState, Math.min(this.o.callTimeoutS, this.o.reportIntervalS));
+      const result = typeof res === 'string' ? res : JSON.stringify(res);
+      this.lastReport.set(d.host.name, { at, result });
+      d.startFlag = false;
+      // The server had this agent down: it may have missed what the server sent meanwhile.
+      if (result === 'revived') {
+        this.o.log.warn({ host: d.host.name }, 'neutron agent: Neutron revived the agent; full resync');
+        void this.resync([d.host.name]);
+      }
+    } catch (err) {
+      if (err instanceof NotSpeaking) return true;
+      this.lastReport.set(d.host.name, { at, error: (err as Error).message });
+      this.o.log.warn({ host: d.host.name, err: (err as Error).message }, 'neutron agent: report_state failed');
+      return false;
+    }
+    return true;
   }
 
   /** What `ofctl-ts status` shows of each served host's agent. */
   status(): readonly NeutronHostStatus[] {
     return [...this.devices.values()].map((d) => ({
-      host: d.host.name, ready: !d.initial, plugged: d.plugged.size, up: d.up.size,
+      host: d.host.name, ready: !d.initial, ...(this.o.replicated ? { speaking: this.speaks(d.host.name) } : {}), plugged: d.plugged.size, up: d.up.size,
       waiting: d.toFetch.size + d.toRefreshGroups.size + d.pendingUp.size + d.readyUp.size + d.failed.size, heartbeatLateMs: this.heartbeatLateMs.get(d.host.name) ?? 0,
       ...(this.lastReport.has(d.host.name) ? { lastReport: this.lastReport.get(d.host.name)! } : {}),
     }));
@@ -558,6 +679,28 @@ export class NeutronAgent {
     }
     if (m.method === 'port_delete') this.forgetRemote(m.args);
     if (known.size) this.membersLeft([...known.values()].filter((p) => !this.store.topology.ports.has(p.id)));
+  }
+
+  /**
+   * Under replicas, a message for one host (its `<topic>.<host>` queue) is its leader's: handled
+   * (in order, per host) once the leadership is a generation, waiting while it is 'paused'; given
+   * back to the queue (false) for the next leader once this replica no longer leads the host.
+   */
+  private onDirected(m: Incoming): Promise<boolean> {
+    const host = m.host!;
+    const handled = (this.directed.get(host) ?? Promise.resolve()).then(async () => {
+      for (;;) {
+        if (this.stopped || !this.leading.has(host)) return false;
+        const l = this.leadership?.(host);
+        if (l === undefined) return false;
+        if (typeof l === 'bigint') break;
+        await sleep(100);
+      }
+      this.onCast(m);
+      return true;
+    });
+    this.directed.set(host, handled.catch(() => undefined));
+    return handled;
   }
 
   /** Every port_update (a fanout: every agent hears of every port): its network and MAC, by id. */

@@ -166,13 +166,19 @@ interface Link {
   readonly ch: Channel;
   readonly replyQueue: string;
   lost: boolean;
+  /** Per consumer, the tag of each host-directed queue it consumes on this connection (see stopHost). */
+  readonly hostTags: Map<Consumer, Map<string, string>>;
 }
+
+/** Handles one notification; false gives it back to its queue (requeued) for another consumer. */
+export type Handler = (m: Incoming) => void | boolean | Promise<void | boolean>;
 
 /** What consume() registered: declared again on every new connection. */
 interface Consumer {
   readonly topic: string;
-  readonly hosts: readonly string[];
-  readonly handler: (m: Incoming) => void | Promise<void>;
+  /** The hosts whose `<topic>.<host>` queue is consumed (consumeHost and stopHost change it). */
+  readonly hosts: Set<string>;
+  readonly handler: Handler;
   /** The current connection's fanout queue (a new name on each connection, as oslo's). */
   queue: string;
 }
@@ -285,7 +291,7 @@ export class NeutronRpc {
         chError = err;
         this.log.error({ broker: this.where, err: err.message }, 'neutron rpc: AMQP channel closed by the broker');
       });
-      link = { conn, ch, replyQueue: `reply_${uuidHex()}`, lost: false };
+      link = { conn, ch, replyQueue: `reply_${uuidHex()}`, lost: false, hostTags: new Map() };
       const self = link;
       // The channel alone closed (the connection's own close comes first when it is the connection):
       // the connection goes too, and the client reconnects.
@@ -495,9 +501,9 @@ export class NeutronRpc {
    * A malformed message is logged with its topic and dropped; a throwing handler is logged.
    * While disconnected it fails with ConnectionLostError and registers nothing.
    */
-  async consume(topic: string, hosts: readonly string[], handler: (m: Incoming) => void | Promise<void>): Promise<string> {
+  async consume(topic: string, hosts: readonly string[], handler: Handler): Promise<string> {
     const link = this.current('consume', `consume ${topic}`);
-    const c: Consumer = { topic, hosts: [...hosts], handler, queue: '' };
+    const c: Consumer = { topic, hosts: new Set(hosts), handler, queue: '' };
     try {
       await this.declareConsumer(link, c);
     } catch (err) {
@@ -511,38 +517,98 @@ export class NeutronRpc {
   private async declareConsumer(link: Link, c: Consumer): Promise<void> {
     const fanout = `${c.topic}_fanout`;
     const queue = `${c.topic}_fanout_${uuidHex()}`;
-    const topicQueues = c.hosts.map((h) => routingKey(c.topic, h));
     // Declares on a channel of their own: a refusal closes that channel, not the one calls use.
-    const dch = await link.conn.createChannel();
-    dch.on('error', () => {}); // reported through the declare's own rejection
-    try {
+    await this.declaring(link, async (dch) => {
       await this.declare(`exchange ${fanout}`, { durable: false, autoDelete: true }, (o) => dch.assertExchange(fanout, 'fanout', o));
       // declare_fanout_consumer: classic, not durable, transient TTL.
       await this.declare(`queue ${queue}`, { durable: false, autoDelete: false, arguments: this.queueArguments(true, false) },
         (o) => dch.assertQueue(queue, o));
-      // declare_topic_consumer: durable (or quorum) as the cloud's, auto-deleted as amqp_auto_delete, no TTL.
-      for (const q of topicQueues) {
-        await this.declare(`queue ${q}`, { durable: this.durable, autoDelete: this.queues.autoDelete, arguments: this.queueArguments(false, true) },
-          (o) => dch.assertQueue(q, o));
-      }
-    } finally {
-      await dch.close().catch(() => {});
-    }
-    const { ch } = link;
-    await ch.bindQueue(queue, fanout, c.topic);
-    for (const q of topicQueues) await ch.bindQueue(q, this.exchange, q);
-    for (const q of [queue, ...topicQueues]) await ch.consume(q, (m) => this.onMessage(link, c, q, m), this.consumeArguments());
+    });
+    await link.ch.bindQueue(queue, fanout, c.topic);
+    await link.ch.consume(queue, (m) => this.onMessage(link, c, queue, m), this.consumeArguments());
+    for (const h of c.hosts) await this.consumeTopicQueue(link, c, h);
     c.queue = queue;
   }
 
-  private onMessage(link: Link, c: Consumer, queue: string, m: ConsumeMessage | null): void {
+  private async declaring(link: Link, fn: (dch: Channel) => Promise<void>): Promise<void> {
+    const dch = await link.conn.createChannel();
+    dch.on('error', () => {}); // reported through the declare's own rejection
+    try {
+      await fn(dch);
+    } finally {
+      await dch.close().catch(() => {});
+    }
+  }
+
+  /** declare_topic_consumer for one host: `<topic>.<host>` on the control exchange, consumed (once per connection). */
+  private async consumeTopicQueue(link: Link, c: Consumer, host: string): Promise<void> {
+    const q = routingKey(c.topic, host);
+    const tags = link.hostTags.get(c) ?? new Map<string, string>();
+    link.hostTags.set(c, tags);
+    if (tags.has(q)) return;
+    tags.set(q, ''); // taken: a concurrent consumeHost does not consume it twice
+    try {
+      // Durable (or quorum) as the cloud's, auto-deleted as amqp_auto_delete, no TTL.
+      await this.declaring(link, (dch) => this.declare(`queue ${q}`, { durable: this.durable, autoDelete: this.queues.autoDelete, arguments: this.queueArguments(false, true) },
+        (o) => dch.assertQueue(q, o)).then(() => undefined));
+      await link.ch.bindQueue(q, this.exchange, q);
+      const { consumerTag } = await link.ch.consume(q, (m) => this.onMessage(link, c, q, m, host), this.consumeArguments());
+      tags.set(q, consumerTag);
+      // Stopped meanwhile: not consumed after all.
+      if (!c.hosts.has(host)) this.cancelTopicQueue(link, c, q);
+    } catch (err) {
+      tags.delete(q);
+      throw err;
+    }
+  }
+
+  private cancelTopicQueue(link: Link, c: Consumer, q: string): void {
+    const tags = link.hostTags.get(c);
+    const tag = tags?.get(q);
+    if (!tag) return;
+    tags!.delete(q);
+    link.ch.cancel(tag).catch(() => {}); // a lost link has no consumer left anyway
+  }
+
+  /**
+   * Starts consuming a host's queue of every consumed topic (`<topic>.<host>`), now and after every
+   * reconnect: under replicas, only the host's leader consumes them. While disconnected it only
+   * registers (the reconnect declares them).
+   */
+  async consumeHost(host: string): Promise<void> {
+    for (const c of this.consumers) c.hosts.add(host);
+    const link = this.link;
+    if (!link || link.lost) return;
+    try {
+      for (const c of this.consumers) if (c.hosts.has(host)) await this.consumeTopicQueue(link, c, host);
+    } catch (err) {
+      throw this.failure(link, 'consume', `consume the queues of ${host}`, err);
+    }
+  }
+
+  /**
+   * Stops consuming a host's queues at once: a message delivered for it from now on is given back
+   * to the broker (requeued) for the host's next consumer, not handled; the consumers are cancelled.
+   */
+  stopHost(host: string): void {
+    for (const c of this.consumers) {
+      c.hosts.delete(host);
+      if (this.link) this.cancelTopicQueue(this.link, c, routingKey(c.topic, host));
+    }
+  }
+
+  private onMessage(link: Link, c: Consumer, queue: string, m: ConsumeMessage | null, host?: string): void {
     if (!m) {
+      // Cancelled by us (stopHost): nothing to mend.
+      if (host !== undefined && !c.hosts.has(host)) return;
       this.lose(link, new Error(`the broker cancelled the consumer of ${queue}`));
       return;
     }
-    link.ch.ack(m);
+    // No longer ours (stopHost): back to the queue, for the host's next consumer.
+    if (host !== undefined && !c.hosts.has(host)) return void nackQuietly(link, m);
     const req = decodeRequest(m.content);
     if (req instanceof OsloDecodeError) {
+      link.ch.ack(m);
       this.log.warn({ topic: c.topic, routingKey: m.fields.routingKey, err: req.message }, 'neutron rpc: malformed message dropped');
       return;
     }
@@ -553,9 +619,20 @@ export class NeutronRpc {
       ...(directed && { host: m.fields.routingKey.slice(prefix.length) }),
       ...(req.version !== undefined && { version: req.version }),
     };
-    Promise.resolve()
+    // Acknowledged once handled (a failed handler's too: it would fail again); a handler that
+    // answers false gives it back to the queue.
+    void Promise.resolve()
       .then(() => c.handler(incoming))
-      .catch((err: unknown) => this.log.error({ topic: c.topic, method: req.method, err: (err as Error).message }, 'neutron rpc: handler failed'));
+      .catch((err: unknown) => this.log.error({ topic: c.topic, method: req.method, err: (err as Error).message }, 'neutron rpc: handler failed'))
+      .then((handled) => {
+        if (handled === false) return nackQuietly(link, m);
+        if (link.lost) return;
+        try {
+          link.ch.ack(m);
+        } catch {
+          // the channel closed meanwhile: redelivered to whoever consumes next
+        }
+      });
   }
 
   /** Closes the connection, fails pending calls (ConnectionLostError) and stops reconnecting. */
@@ -585,6 +662,16 @@ function checkQueueOptions(q: QueueOptions): QueueOptions {
     if (!Number.isInteger(q[k]) || q[k] < 0) throw new Error(`${OSLO_NAMES[k]} must be an integer >= 0 (got ${String(q[k])})`);
   }
   return q;
+}
+
+/** Gives a message back to its queue (requeued); on a lost link the broker requeues it anyway. */
+function nackQuietly(link: Link, m: ConsumeMessage): void {
+  if (link.lost) return;
+  try {
+    link.ch.nack(m, false, true);
+  } catch {
+    // the channel closed meanwhile: the broker requeues what was not acknowledged
+  }
 }
 
 function publish(link: Link, exchange: string, key: string, body: string, extra: Options.Publish): void {

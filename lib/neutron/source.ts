@@ -31,6 +31,8 @@ export interface NeutronSourceOptions {
   readonly log: Logger;
   /** Stops the wait for a broker at start (the source is then not made: undefined). */
   readonly signal?: AbortSignal;
+  /** One replica among several: the agent speaks for no host until the cluster says it leads it (NeutronAgentOptions.replicated). */
+  readonly replicated?: boolean;
   /** Backoff while the broker cannot be reached at start (default CONNECT_RETRY). */
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
 }
@@ -76,7 +78,7 @@ export async function neutronSource(store: TopologyStore, o: NeutronSourceOption
   if (!rpc) return undefined;
   const agent = new NeutronAgent(rpc, store, {
     hosts: o.hosts, reportIntervalS: o.reportIntervalS, callTimeoutS: o.callTimeoutS, l2pop: true,
-    arpResponder: o.arpResponder, firewall: o.firewall, datapathType: o.datapathType, log: o.log,
+    arpResponder: o.arpResponder, firewall: o.firewall, datapathType: o.datapathType, log: o.log, ...(o.replicated ? { replicated: true } : {}),
   });
   // The bus came back (RabbitMQ restarted, the connection dropped): a full resync, as the agent
   // does after an RPC failure; nothing is removed for want of news.

@@ -131,6 +131,36 @@ describe('lib/neutron/rpc against RabbitMQ and Python oslo.messaging', function 
     expect(got.map((m) => m.host ?? 'fanout')).to.deep.equal(['fanout', 'hv2']); // hv9's cast is not ours
   });
 
+  it('a host\'s queue moves between clients (consumeHost, stopHost): a Python cast after the move, or one a handler declines, reaches the other, none is lost', async () => {
+    const topic = 'q-agent-notifier-host-move'; // a topic of its own: no other test's consumer shares its queues
+    const other = await NeutronRpc.connect({ url: rabbit.url, log });
+    try {
+      const [mine, theirs]: [string[], string[]] = [[], []];
+      let decline = false;
+      await rpc.consume(topic, [], (m) => (m.host === 'hv5' && decline ? false : void mine.push(String(m.args.n))));
+      await other.consume(topic, [], (m) => void (m.host === 'hv5' && theirs.push(String(m.args.n))));
+      const cast = (n: number): Promise<unknown> => osloPeer(['cast', rabbit.url, JSON.stringify({ topic, server: 'hv5', method: 'add_fdb_entries', args: { n } })]);
+      await rpc.consumeHost('hv5');
+      await cast(1);
+      await until(() => (mine.length ? true : undefined), 'the first cast');
+      rpc.stopHost('hv5');
+      await cast(2); // queued: nobody consumes hv5's queue now
+      await new Promise((r) => setTimeout(r, 300));
+      await other.consumeHost('hv5');
+      await until(() => (theirs.length ? true : undefined), 'the cast sent in between, to the new consumer');
+      // Both consume it; the one that declines gives its share back, which reaches the other.
+      await rpc.consumeHost('hv5');
+      decline = true;
+      for (const n of [3, 4, 5, 6]) await cast(n);
+      await until(() => (theirs.length === 5 ? true : undefined), 'every later cast at the other client');
+      expect(mine).to.deep.equal(['1']);
+      expect([...theirs].sort()).to.deep.equal(['2', '3', '4', '5', '6']);
+    } finally {
+      rpc.stopHost('hv5');
+      await other.close();
+    }
+  });
+
   it('our envelope decodes what Python puts on the wire, and a malformed message is dropped with its topic logged', async () => {
     const topic = 'q-agent-notifier-network-update';
     const got: Incoming[] = [];
