@@ -1,6 +1,7 @@
 // Simulated hypervisors for the scale benches (scale.ts: one controller process; scale-out.ts:
 // replicas through etcd): the topology of N hosts, what each bridge must hold, and the port-event
 // latency measurement, the same for both so that their figures compare.
+import { PerformanceObserver } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { optionalInt } from '../codecs/ovsdb/protocol.js';
@@ -247,6 +248,11 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
       if (isAdd) out.perBridge.push(lastCommit - t);
     }));
     const log: string[] = [];
+    // The bench's own process pauses (its collector) show in the trace: the simulator stops with it.
+    const gcs = trace ? new PerformanceObserver((l) => {
+      for (const g of l.getEntries()) log.push(`bench gc ${(g.startTime - t).toFixed(1)} for ${g.duration.toFixed(1)} ms`);
+    }) : undefined;
+    gcs?.observe({ entryTypes: ['gc'] });
     const unsubs = trace ? candidates.map((h) => h.db.onCommit(() => log.push(`${h.name} commit ${(performance.now() - t).toFixed(1)}`))) : [];
     const subs2 = trace ? [...pending].map((s) => s.events$.subscribe((ev) => log.push(`${s.name}@${s.datapathId} ${ev.type} ${(performance.now() - t).toFixed(1)}`))) : [];
     t = performance.now();
@@ -260,6 +266,7 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     (isAdd ? out.lat : out.latRemove).push(performance.now() - t);
     await sent;
     if (isAdd) out.latFromAnswer.push(lastCommit - answeredAt);
+    gcs?.disconnect();
     unsubs.forEach((u) => u());
     subs2.forEach((x) => x.unsubscribe());
     if (trace && (e < 5 || performance.now() - t > TRACE_SLOW_MS)) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${log.join('\n  ')}`);
