@@ -17,6 +17,7 @@ import { Etcd3, EtcdError, IDuplexStream, IKeyValue, ILeaseKeepAliveRequest, ILe
 import type { Logger } from 'pino';
 import { EtcdFailure, etcdClientOptions, etcdDetail, etcdFailure, untilAnswered } from '../topology/etcd.js';
 import { NOT_CHECKED, WatchLag, WatchLagStatus } from '../topology/etcd-lag.js';
+import { Peer, peerHostOf, PeerWatch } from './peers.js';
 import { planShards } from './shards.js';
 
 export interface ClusterOptions {
@@ -36,6 +37,11 @@ export interface ClusterOptions {
   readonly named?: string;
   /** Time between two checks of the watch's lag behind etcd (default 5 s). */
   readonly lagCheckMs?: number;
+  /**
+   * Notice a peer's process ending at once (lib/cluster/peers.ts) and revoke its lease, rather than
+   * wait for the lease to run out (default true).
+   */
+  readonly peerWatch?: boolean;
 }
 
 export interface ClusterHooks {
@@ -60,6 +66,8 @@ export interface ClusterStatus {
   readonly leaseFresh: boolean;
   readonly leadershipChanges: number;
   readonly relists: number;
+  /** Leases of peers whose process was seen gone, revoked by this replica. */
+  readonly peersRevoked: number;
   /** How far the cluster watch is behind etcd. */
   readonly lag: WatchLagStatus;
 }
@@ -75,12 +83,17 @@ export function checkReplica(replicaId: string, shards: number): void {
 interface Kv {
   readonly value: string;
   readonly createRevision: bigint;
+  /** The lease the key is on ('0': none). */
+  readonly lease: string;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export class Cluster {
-  private readonly client: Etcd3;
+  private readonly client: RawClient;
+  private peers: PeerWatch | undefined;
+  /** Peers' leases this replica revoked (their process gone), for status and metrics. */
+  private revoked = 0;
   private readonly root: string;
   private readonly ttlMs: number;
   private lease: Lease | undefined;
@@ -111,7 +124,7 @@ export class Cluster {
   private lag: WatchLag | undefined;
 
   private constructor(private readonly o: ClusterOptions, private readonly hooks: ClusterHooks) {
-    this.client = new Etcd3(etcdClientOptions(o.endpoints));
+    this.client = new RawClient(etcdClientOptions(o.endpoints));
     this.root = `${o.prefix.replace(/\/+$/, '')}/cluster/`;
     this.ttlMs = (o.ttlS ?? 2) * 1000;
   }
@@ -169,6 +182,7 @@ export class Cluster {
       leaseFresh: fresh,
       leadershipChanges: this.changes,
       relists: this.relists,
+      peersRevoked: this.revoked,
       lag: this.lag?.status() ?? NOT_CHECKED,
     };
   }
@@ -190,6 +204,8 @@ export class Cluster {
     await this.watcher?.cancel().catch(() => undefined);
     if (revoke) await this.lease?.revoke().catch(() => undefined);
     else this.lease?.release();
+    // After the lease: a peer that sees these connections end finds nothing left to revoke.
+    await this.peers?.stop();
     this.client.close();
   }
 
@@ -214,7 +230,8 @@ export class Cluster {
       if (Date.now() > deadline) throw new ClusterError(`--replica-id ${this.o.replicaId}: a replica of this id is alive (${aliveKey} is held by a live lease); each replica needs its own id`);
       await sleep(200);
     }
-    await this.client.put(`${r}members/${this.o.replicaId}`).value(JSON.stringify({ id: this.o.replicaId, target: this.o.target }));
+    if (this.o.peerWatch !== false) this.peers = await PeerWatch.start(peerHostOf(this.o.target), (p) => void this.peerGone(p), this.o.log);
+    await this.client.put(`${r}members/${this.o.replicaId}`).value(JSON.stringify({ id: this.o.replicaId, target: this.o.target, ...(this.peers ? { peer: this.peers.address } : {}) }));
     await this.newLease();
     await this.relist();
     this.lag = new WatchLag(this.client, this.root, () => ({ revision: Number(this.revision), keys: this.kvs.size }), this.o.lagCheckMs);
@@ -280,6 +297,22 @@ export class Cluster {
     this.evaluate();
   }
 
+  /**
+   * A peer's process is gone (its peer connection closed): its lease is revoked, if its alive key
+   * is still on the lease of that life, so that its keys go and the standbys lead now.
+   */
+  private async peerGone(p: Peer): Promise<void> {
+    if (this.stopped || this.kvs.get(`alive/${p.id}`)?.lease !== p.lease) return;
+    try {
+      await new LeaseClient(this.client.callable).leaseRevoke({ ID: p.lease });
+      this.revoked++;
+      this.o.log?.warn({ replica: p.id, lease: p.lease }, 'cluster: revoked the lease of a replica whose process is gone; its shards go to their standbys now');
+    } catch (err) {
+      // Gone already (it expired, or another replica revoked it): nothing to do.
+      this.o.log?.info({ replica: p.id, err: (err as Error).message }, 'cluster: the lease of a replica whose process is gone was not revoked');
+    }
+  }
+
   /** Relists until it succeeds (etcd may be unreachable at that moment) or the replica stops. */
   private async relistPatiently(): Promise<void> {
     for (let wait = 200; !this.stopped; wait = Math.min(wait * 2, 2000)) {
@@ -305,10 +338,10 @@ export class Cluster {
     return [...this.kvs.keys()].filter((k) => k.startsWith(kind)).map((k) => k.slice(kind.length)).sort();
   }
 
-  private member(id: string): { readonly target: string } | undefined {
+  private member(id: string): { readonly target: string; readonly peer?: string } | undefined {
     const v = this.kvs.get(`members/${id}`)?.value;
     try {
-      return v ? (JSON.parse(v) as { target: string }) : undefined;
+      return v ? (JSON.parse(v) as { target: string; peer?: string }) : undefined;
     } catch {
       return undefined;
     }
@@ -344,6 +377,11 @@ export class Cluster {
     // replica's shards go to their standbys at once, but the survivors do not also trade shards
     // during the failover, and replicas starting together cause one round of hand-overs, not one each.
     const settleIn = this.aliveChangedAt + this.ttlMs - Date.now();
+    this.peers?.follow(alive.filter((id) => id !== me).flatMap((id) => {
+      const address = this.member(id)?.peer;
+      const lease = this.kvs.get(`alive/${id}`)?.lease;
+      return address && lease && lease !== '0' ? [{ id, address, lease }] : [];
+    }));
     const plan = planShards(this.o.shards, alive.includes(me) ? alive : []);
     for (let s = 0; s < this.o.shards; s++) {
       const keys = this.campaigners(s);
@@ -514,7 +552,7 @@ function namedEtcd(o: ClusterOptions): string {
 }
 
 function toKv(kv: IKeyValue): Kv {
-  return { value: kv.value.toString(), createRevision: BigInt(kv.create_revision) };
+  return { value: kv.value.toString(), createRevision: BigInt(kv.create_revision), lease: kv.lease };
 }
 
 function sleep(ms: number): Promise<void> {
