@@ -307,7 +307,7 @@ export async function statusCommand(port: number, out: (s: string) => void, host
     const leads = c.leads.map((l) => `${l.shard} (generation ${l.generation})`).join(', ') || 'none';
     out(`replica ${c.replica} of ${c.members.length} (alive: ${c.alive.join(', ')}), ${c.shards} shards: leads ${leads}; standby for ${c.standby.join(', ') || 'none'}; ` +
       `etcd revision ${c.revision}${c.leaseFresh ? '' : ', LEASE NOT CONFIRMED (no keepalive answer from etcd: this replica\'s writes are paused; the hosts keep their flows)'}; `
-      + `${c.leadershipChanges} leadership change(s), ${c.relists} relist(s), ${describeLag(c.lag)}`);
+      + `${c.leadershipChanges} leadership change(s), ${c.peersRevoked} dead peer(s)' lease revoked, ${c.relists} relist(s), ${describeLag(c.lag)}`);
   }
   for (const f of s.frozen ?? []) {
     out(`FROZEN (--allow-partial): ${f.hosts === 'all' ? 'every host' : `host${f.hosts.length === 1 ? '' : 's'} ${f.hosts.join(', ')}`}, untouched until ${f.line} is fixed: ${f.error}`);

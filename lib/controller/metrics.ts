@@ -117,6 +117,13 @@ export class ControllerMetrics {
         this.inc(cluster()?.leadershipChanges ?? 0);
       },
     });
+    new Counter({
+      name: 'ofctl_ts_cluster_peers_revoked_total', help: 'Leases of replicas whose process was seen gone (peer connection closed) that this replica revoked', registers,
+      collect() {
+        this.reset();
+        this.inc(cluster()?.peersRevoked ?? 0);
+      },
+    });
     // Both etcd watches (the cluster's and the topology's) report the same figures.
     type Watch = { readonly revision: string | number; readonly relists: number; readonly lag: WatchLagStatus };
     const watches = (): Array<[string, Watch]> => {
