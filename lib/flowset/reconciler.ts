@@ -172,13 +172,18 @@ class FoundFlow implements WireFlow {
   }
 
   get instructions(): Instructions {
+    return this.decode();
+  }
+
+  /** The instructions decoded (once; throws DecodeError where the codec refuses the bytes). */
+  decode(): Instructions {
     return (this.decoded ??= instructionsOfWire(this.instructionsWire));
   }
 }
 
 /** The flow, its instructions decoded now if it is a FoundFlow: bytes the codec refuses fail the diff, before anything is sent. */
 function decodedNow(f: Flow): Flow {
-  if (f instanceof FoundFlow && !f.instructions) throw new Error('no instructions');
+  if (f instanceof FoundFlow) f.decode();
   return f;
 }
 
