@@ -107,6 +107,7 @@ async function runScale(n: number): Promise<void> {
     const modsBefore = hvs.reduce((s, h) => s + BRIDGES.reduce((x, br) => x + sw(h, br)!.counters.flowMods, 0), 0);
     ctl = new ControllerProc(of, http, metrics);
     await waitHttp(http, ctl);
+    const cpuR0 = processCpuSeconds(ctl.pid);
     const t1 = performance.now();
     await post(http, lines.join('\n'));
     for (;;) {
@@ -118,6 +119,7 @@ async function runScale(n: number): Promise<void> {
       await sleep(100);
     }
     const restartMs = performance.now() - t1;
+    const restartCpu = processCpuSeconds(ctl.pid) - cpuR0;
     const modsAfter = hvs.reduce((s, h) => s + BRIDGES.reduce((x, br) => x + sw(h, br)!.counters.flowMods, 0), 0);
 
     const ok = (v: boolean): string => (v ? 'OK' : 'MISSED');
@@ -130,12 +132,12 @@ async function runScale(n: number): Promise<void> {
       `p99 ${percentile(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms${target ? ` ${ok(percentile(lat, 99) <= 50)} (target p99 <= 50 ms)` : ''}; ` +
       `per bridge (${perBridge.length}, ${(perBridge.length / lat.length).toFixed(1)} per add): p50 ${percentile(perBridge, 50).toFixed(1)} ms, p99 ${percentile(perBridge, 99).toFixed(1)} ms; ` +
       `port removal: p50 ${percentile(latRemove, 50).toFixed(1)} ms, p99 ${percentile(latRemove, 99).toFixed(1)} ms`);
-    console.log(`  controller restart: ${2 * n} switches reconnected in ${(restartMs / 1000).toFixed(1)} s; flow-mods sent: ${modsAfter - modsBefore}`);
+    console.log(`  controller restart: ${2 * n} switches reconnected and checked in ${(restartMs / 1000).toFixed(1)} s (controller CPU ${restartCpu.toFixed(2)} s); flow-mods sent: ${modsAfter - modsBefore}`);
     // One JSON line (bench/scale-out.ts reads it to print the single-process figures beside its own).
     console.log(JSON.stringify({
       bench: 'scale', hosts: n, flows: totalFlows, syncMs: Math.round(syncMs), cpuS: +cpu.toFixed(1), rssSyncMb: Math.round(rssSync / 1024), rssPeakMb: Math.round(rssPeak / 1024),
       wrongBridges: wrong, addP50Ms: +percentile(lat, 50).toFixed(1), addP99Ms: +percentile(lat, 99).toFixed(1), adds: lat.length,
-      restartMs: Math.round(restartMs), restartFlowMods: modsAfter - modsBefore,
+      restartMs: Math.round(restartMs), restartCpuS: +restartCpu.toFixed(2), restartFlowMods: modsAfter - modsBefore,
     }));
   } finally {
     await ctl?.stop();

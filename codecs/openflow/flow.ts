@@ -99,6 +99,6 @@ export function flowIdentity(f: Flow): string {
  * The same, not remembered: for flows generated to be sent or compared once (a flow family's), which
  * a cache would only keep alive.
  */
-export function flowIdentityUncached(f: Flow): string {
-  return identities.get(f) ?? identity(f.table, f.priority, f.match, f.unknownOxm);
+export function flowIdentityUncached(f: Pick<Flow, 'table' | 'priority' | 'match' | 'unknownOxm'>): string {
+  return identities.get(f as Flow) ?? identity(f.table, f.priority, f.match, f.unknownOxm);
 }

@@ -107,3 +107,44 @@ export function decodeInstructions(r: Reader): Instructions {
   }
   return ins;
 }
+
+/** Instructions' encoding (latin1; null: they cannot be encoded), once per object. */
+const wires = new WeakMap<Instructions, string | null>();
+const wireScratch = new Writer(256);
+
+/** The instructions' wire bytes (latin1), encoded once per object (undefined: not encodable). */
+export function instructionsWire(ins: Instructions): string | undefined {
+  let w = wires.get(ins);
+  if (w === undefined) {
+    wireScratch.pos = 0;
+    try {
+      encodeInstructions(wireScratch, ins);
+      w = wireScratch.buf.toString('latin1', 0, wireScratch.pos);
+    } catch {
+      w = null;
+    }
+    wires.set(ins, w);
+  }
+  return w ?? undefined;
+}
+
+/** Instructions from their wire bytes (latin1, as instructionsWire gives them). Throws DecodeError. */
+export function instructionsOfWire(wire: string): Instructions {
+  return decodeInstructions(new Reader(Buffer.from(wire, 'latin1'), 0, wire.length));
+}
+
+/**
+ * Reads instructions (to r's end) as their wire bytes, undecoded, the framing checked: for a reader
+ * that compares them as bytes and decodes only those it must (instructionsOfWire).
+ */
+export function readInstructionsWire(r: Reader): string {
+  const from = r.pos;
+  while (r.remaining > 0) {
+    const at = r.pos;
+    r.u16();
+    const len = r.u16();
+    if (len < 8 || len % 8 !== 0) r.fail(`instruction length ${len} is not a positive multiple of 8`, at);
+    r.skip(len - 4);
+  }
+  return r.buf.toString('latin1', from, r.end);
+}

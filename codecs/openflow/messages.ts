@@ -371,8 +371,16 @@ function readPortDesc(r: Reader): PortDesc {
   };
 }
 
-/** One ofp_flow_stats entry of a flow stats reply; r moves past it. Throws DecodeError. */
-export function decodeFlowStatsEntry(r: Reader): FlowStats {
+/** A flow stats entry with its instructions as a reader of them gave them. */
+export type FlowStatsWith<I> = Omit<FlowStats, 'instructions'> & { readonly instructions: I };
+
+/**
+ * One ofp_flow_stats entry of a flow stats reply; r moves past it. Throws DecodeError.
+ * `readInstructions` reads the entry's instructions (to its end): decoded, or e.g. kept as bytes.
+ */
+export function decodeFlowStatsEntry(r: Reader): FlowStats;
+export function decodeFlowStatsEntry<I>(r: Reader, readInstructions: (r: Reader) => I): FlowStatsWith<I>;
+export function decodeFlowStatsEntry(r: Reader, readInstructions: (r: Reader) => unknown = decodeInstructions): FlowStatsWith<unknown> {
   const at = r.pos;
   const length = r.u16();
   if (length < 56 || length % 8 !== 0) r.fail(`flow stats entry length ${length}`, at);
@@ -392,12 +400,28 @@ export function decodeFlowStatsEntry(r: Reader): FlowStats {
   const packetCount = e.u64();
   const byteCount = e.u64();
   const { match, unknown } = decodeMatch(e);
-  const instructions = decodeInstructions(e);
-  const f: FlowStats = {
+  const instructions = readInstructions(e);
+  const f: FlowStatsWith<unknown> = {
     table, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, importance, cookie,
     packetCount, byteCount, match, instructions,
   };
   return unknown.length ? { ...f, unknownOxm: unknown as readonly UnknownOxm[] } : f;
+}
+
+/**
+ * The entries of a flow stats reply (one whole OFPMP_FLOW reply message in b), their instructions
+ * read by `readInstructions`; undefined when b is not a well-formed one (decodeMessage says why).
+ */
+export function decodeFlowStatsEntries<I>(b: Buffer, readInstructions: (r: Reader) => I): Array<FlowStatsWith<I>> | undefined {
+  if (b.length < 16 || b[0] !== OFP13_VERSION || b[1] !== OfType.MULTIPART_REPLY || b.readUInt16BE(2) !== b.length || b.readUInt16BE(8) !== OFPMP_FLOW) return undefined;
+  const r = new Reader(b, 16, b.length);
+  const flows: Array<FlowStatsWith<I>> = [];
+  try {
+    while (r.remaining > 0) flows.push(decodeFlowStatsEntry(r, readInstructions));
+  } catch {
+    return undefined;
+  }
+  return flows;
 }
 
 function readMessage(r: Reader): OfMessage {

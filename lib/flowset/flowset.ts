@@ -5,6 +5,7 @@ import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { formatMatch } from '../../codecs/ofctl/format-match.js';
 import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
 import { Flow, flowIdentity } from '../../codecs/openflow/flow.js';
+import { instructionsWire } from '../../codecs/openflow/instructions.js';
 import { shortestLengths } from '../../codecs/openflow/match.js';
 import { decodeMessage, encodeMessage, FlowMod, FlowModMessage, OFP_NO_BUFFER, OFPFC_ADD, OFPG_ANY } from '../../codecs/openflow/messages.js';
 import { OFPP_NONE } from '../../codecs/openflow/ports.js';
@@ -69,13 +70,35 @@ function instructionsText(f: Flow): string {
   return t;
 }
 
+/** A flow read from a switch that keeps its instructions' bytes as the switch sent them (latin1). */
+export interface WireFlow extends Flow {
+  readonly instructionsWire: string;
+}
+
+const wireOf = (f: Flow): string | undefined => (f as Partial<WireFlow>).instructionsWire;
+
+/**
+ * A flow read from a switch (a WireFlow) holds the same instructions as another flow when their
+ * bytes are equal: the switch holds exactly what sending the other gives it. Bytes that differ can
+ * still print the same (OVS may encode an action otherwise than we do): the text judges then.
+ */
+function sameInstructions(a: Flow, b: Flow): boolean {
+  const wa = wireOf(a);
+  const wb = wireOf(b);
+  if (wa !== undefined || wb !== undefined) {
+    const ea = wa ?? instructionsWire(a.instructions);
+    if (ea !== undefined && ea === (wb ?? instructionsWire(b.instructions))) return true;
+  }
+  return a.instructions === b.instructions || instructionsText(a) === instructionsText(b);
+}
+
 /**
  * Two flows of the same identity hold the same: cookie, timeouts, flags and actions (what
  * canonicalText prints beside the match, compared without printing the match again).
  */
 export function sameSettings(a: Flow, b: Flow): boolean {
   return a === b || (a.cookie === b.cookie && a.idleTimeout === b.idleTimeout && a.hardTimeout === b.hardTimeout && a.flags === b.flags
-    && (a.instructions === b.instructions || instructionsText(a) === instructionsText(b)));
+    && sameInstructions(a, b));
 }
 
 function indexFlows(flows: Iterable<Flow>): Map<string, Flow> {

@@ -16,11 +16,10 @@
 import { formatFlow } from '../../codecs/ofctl/format-flow.js';
 import { Flow, flowIdentity, flowIdentityUncached, matchOfIdentity } from '../../codecs/openflow/flow.js';
 import type { Match } from '../../codecs/openflow/match.js';
-import type { Instructions } from '../../codecs/openflow/instructions.js';
-import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
+import { Instructions, instructionsOfWire, readInstructionsWire } from '../../codecs/openflow/instructions.js';
 import { familyChanges, FlowFamily } from './family.js';
-import { FlowModMessage, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
-import { sameSettings, toFlowMod } from './flowset.js';
+import { decodeFlowStatsEntries, FlowModMessage, FlowStatsWith, OFPFC_ADD, OFPFC_DELETE_STRICT } from '../../codecs/openflow/messages.js';
+import { sameSettings, toFlowMod, WireFlow } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
 import { applyFlowMods, streamFlowReplies } from '../switch/flow-ops.js';
@@ -53,7 +52,7 @@ export type FlowOwner = 'ours' | 'learned' | 'foreign';
  */
 const STRICT_COOKIE_MASK = 0xfffffffffffffffen;
 
-export function flowOwner(f: Flow, o: Pick<ReconcilerOptions, 'cookie' | 'removeForeign' | 'learnTable'>): FlowOwner {
+export function flowOwner(f: Pick<Flow, 'table' | 'priority' | 'cookie' | 'idleTimeout' | 'hardTimeout'>, o: Pick<ReconcilerOptions, 'cookie' | 'removeForeign' | 'learnTable'>): FlowOwner {
   // Learned flows carry the cookie their learn action names (ours, in the neutron profile).
   if (f.table === (o.learnTable ?? 20) && f.hardTimeout > 0 && f.idleTimeout === 0 && f.priority === 1) return 'learned';
   return o.removeForeign || o.cookie === 0n || f.cookie === o.cookie ? 'ours' : 'foreign';
@@ -148,11 +147,14 @@ const YIELD_EVERY = 20_000;
 const yieldLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /**
- * A flow a dump found, as the reconciler keeps it: its settings, its instructions shared with every
- * found flow that has the same (interned by their text), and its match read back from its identity
- * when asked for (a delete, a log line). ~0.2 KB a flow, where the decoded flow stats took ~2.5 KB.
+ * A flow a dump found, as the reconciler keeps it: its settings, its instructions as the switch sent
+ * them (bytes: compared as bytes with the desired flow's, decoded only when they differ or the flow
+ * is deleted or logged), and its match read back from its identity when asked for (a delete, a log
+ * line). ~0.2 KB a flow, where the decoded flow stats took ~2.5 KB.
  */
-class FoundFlow implements Flow {
+class FoundFlow implements WireFlow {
+  private decoded: Instructions | undefined;
+
   constructor(
     private readonly key: string,
     readonly table: number,
@@ -162,26 +164,43 @@ class FoundFlow implements Flow {
     readonly hardTimeout: number,
     readonly flags: number,
     readonly importance: number,
-    readonly instructions: Instructions,
+    readonly instructionsWire: string,
   ) {}
 
   get match(): Match {
     return matchOfIdentity(this.key);
   }
+
+  get instructions(): Instructions {
+    return this.decode();
+  }
+
+  /** The instructions decoded (once; throws DecodeError where the codec refuses the bytes). */
+  decode(): Instructions {
+    return (this.decoded ??= instructionsOfWire(this.instructionsWire));
+  }
 }
 
-/** Keeps the flows of one dump small: one FoundFlow per flow (or the flow itself, if it has fields unknown to us). */
-function foundFlows(): (f: Flow, key: string) => Flow {
-  const instructions = new Map<string, Instructions>();
+/** The flow, its instructions decoded now if it is a FoundFlow: bytes the codec refuses fail the diff, before anything is sent. */
+function decodedNow(f: Flow): Flow {
+  if (f instanceof FoundFlow) f.decode();
+  return f;
+}
+
+/** A flow of a dump, its instructions as bytes (readInstructionsWire). */
+type DumpedFlow = FlowStatsWith<string>;
+
+/**
+ * Keeps the flows of one dump small: one FoundFlow per flow (or the flow decoded, if it has fields
+ * unknown to us).
+ */
+function foundFlows(): (f: DumpedFlow, key: string) => Flow {
   const cookies = new Map<bigint, bigint>();
   return (f, key) => {
-    if (f.unknownOxm) return f;
-    const text = formatInstructions(f.instructions);
-    let ins = instructions.get(text);
-    if (!ins) instructions.set(text, (ins = f.instructions));
+    if (f.unknownOxm) return { ...f, instructions: instructionsOfWire(f.instructions) };
     let cookie = cookies.get(f.cookie);
     if (cookie === undefined) cookies.set(f.cookie, (cookie = f.cookie));
-    return new FoundFlow(key, f.table, f.priority, cookie, f.idleTimeout, f.hardTimeout, f.flags, f.importance, ins);
+    return new FoundFlow(key, f.table, f.priority, cookie, f.idleTimeout, f.hardTimeout, f.flags, f.importance, f.instructions);
   };
 }
 
@@ -232,12 +251,19 @@ export class FlowReconciler {
     const filter = this.opts.cookie !== 0n && !this.opts.removeForeign ? { cookie: this.opts.cookie, cookieMask: 0xffffffffffffffffn } : {};
     const actual = new Map<string, Flow>();
     const keep = foundFlows();
+    // Read from the reply's bytes, the instructions kept as bytes (compared so with the desired
+    // flows', decoded only where they differ). A reply not well-formed is decoded as any message.
     await streamFlowReplies(this.conn, filter, (reply) => {
-      for (const f of reply.flows) {
+      for (const f of reply.flows) if (flowOwner(f, this.opts) === 'ours') actual.set(flowIdentityUncached(f), f);
+    }, (bytes) => {
+      const flows = decodeFlowStatsEntries(bytes, readInstructionsWire);
+      if (!flows) return false;
+      for (const f of flows) {
         if (flowOwner(f, this.opts) !== 'ours') continue;
         const k = flowIdentityUncached(f);
         actual.set(k, keep(f, k));
       }
+      return true;
     });
     this.actual = actual;
     this.installed = undefined;
@@ -424,7 +450,7 @@ export class FlowReconciler {
     // kept plus the new ones (adds minus modified), so the counts tell (families' flows aside).
     plan.modified += plainModified;
     if (claimed || this.actual.size + plan.adds.length - plainModified !== want.size) {
-      for (const [k, f] of this.actual) if (!want.has(k) && !claimed?.has(k)) plan.deletes.push([k, f]);
+      for (const [k, f] of this.actual) if (!want.has(k) && !claimed?.has(k)) plan.deletes.push([k, decodedNow(f)]);
     }
     return plan;
   }

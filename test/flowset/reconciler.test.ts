@@ -7,6 +7,10 @@ import type { Flow } from '../../codecs/openflow/flow.js';
 import { FlowReconciler, ReconcileError } from '../../lib/flowset/reconciler.js';
 import { deriveHostState } from '../../lib/state/host-state.js';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
+import { formatInstructions } from '../../codecs/ofctl/format-actions.js';
+import { instructionsOfWire, instructionsWire } from '../../codecs/openflow/instructions.js';
+import type { FlowModMessage } from '../../codecs/openflow/messages.js';
+import { dumpFlows } from '../../lib/switch/flow-ops.js';
 import { readTopology, Topology } from '../../lib/topology/model.js';
 import { parseEventLine } from '../../lib/topology/events.js';
 import { OfConnection } from '../../lib/switch/connection.js';
@@ -130,5 +134,28 @@ describe('flow reconciler with a real ovs-vswitchd', function () {
     expect(Date.now() - t0).to.be.below(2000);
     expect(res.flowMods).to.equal(want.length);
     expect((await ovs.dumpFlowsSorted('br-tun')).filter((l) => l.includes(`cookie=0x${COOKIE.toString(16)}`))).to.have.length(want.length);
+  });
+
+  it("compares a found flow's instructions by their bytes, and by their text where the bytes differ", async () => {
+    const c = await open();
+    const cookie = 0x5eedn;
+    const flow = (actions: string): FlowModMessage => parseFlow(`cookie=0x5eed,table=52,priority=7,in_port=9,actions=${actions}`);
+    const plain = flow('output:2');
+    // The same output with max_len 0xffff: other bytes, which OVS keeps and dumps, printed the same.
+    const wide = { ...plain, instructions: instructionsOfWire(Buffer.from('00040018000000000000001000000002ffff000000000000', 'hex').toString('latin1')) };
+    expect(formatInstructions(wide.instructions)).to.equal(formatInstructions(plain.instructions));
+    expect(instructionsWire(wide.instructions)).to.not.equal(instructionsWire(plain.instructions));
+    expect(await (await FlowReconciler.attach(c, { cookie })).reconcile([wide])).to.include({ flowMods: 1, added: 1 });
+    const held = (await dumpFlows(c)).filter((f) => f.table === 52);
+    expect(held.map((f) => instructionsWire(f.instructions))).to.deep.equal([instructionsWire(wide.instructions)]);
+    // Other bytes, the same text: the same flow, nothing sent.
+    expect(await (await FlowReconciler.attach(c, { cookie })).reconcile([plain])).to.include({ flowMods: 0, modified: 0 });
+    // The very bytes: the same flow.
+    expect(await (await FlowReconciler.attach(c, { cookie })).reconcile([wide])).to.include({ flowMods: 0, modified: 0 });
+    // Other bytes and another text: replaced.
+    expect(await (await FlowReconciler.attach(c, { cookie })).reconcile([flow('output:3')])).to.include({ flowMods: 1, modified: 1 });
+    expect((await ovs.dumpFlowsSorted('br-tun')).filter((l) => l.includes('table=52'))).to.deep.equal([
+      ` cookie=0x5eed, table=52, priority=7,in_port=9 actions=output:3`,
+    ]);
   });
 });
