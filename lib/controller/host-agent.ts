@@ -147,6 +147,8 @@ export class HostAgent {
   private readonly roleChain = new Map<BridgeName, Promise<void>>();
   /** A leader (setup.generation): the host was taken over for it; then fenced once another holds it. */
   private tookOver = false;
+  /** Under replicas, for a host another replica leads: the plugged VM ports, read from br-int at a replica version. */
+  private pluggedOf: { readonly version: number; readonly plugged: ReadonlyMap<string, number> } | undefined;
   /** The OVSDB take-over in flight or done for a generation (started beside the role requests). */
   private takingOver: { readonly generation: bigint; readonly done: Promise<void> } | undefined;
   fenced: FencedError | undefined;
@@ -361,15 +363,31 @@ export class HostAgent {
 
   private async converge(): Promise<void> {
     if (!this.client || !this.topology || !this.topology.hosts.has(this.host)) return;
+    // Under replicas, a host whose shard another replica leads (and did while this one looked):
+    // only which VM ports are plugged on it matters here (the l2pop flows of the hosts this one
+    // leads follow them), read from br-int alone. Every replica receives every host's OVSDB
+    // updates, most of them about tunnel ports on br-tun.
+    if (this.o.leader && this.leading === undefined && this.o.leader() === undefined) {
+      if (this.pluggedOf?.version !== this.replicaVersion) {
+        this.pluggedOf = { version: this.replicaVersion, plugged: pluggedPortsFrom(vswitchView(this.client.replica, BR_INT)) };
+      }
+      this.notePlugged(this.pluggedOf.plugged);
+      return;
+    }
     // An event that changes no OVSDB row (most topology events) reads the replica once, not per pass.
     if (this.viewOf?.version !== this.replicaVersion) {
       const view = vswitchView(this.client.replica);
       this.viewOf = { version: this.replicaVersion, view, ofports: tunnelOfportsFrom(view), plugged: pluggedPortsFrom(view) };
     }
     const { version: viewVersion, view, ofports, plugged } = this.viewOf;
+    this.notePlugged(plugged);
+    if (this.o.gate && !this.o.gate()) return;
+    if (this.o.leader && !(await this.lead())) return;
+    if (this.fenced || this.supersededIn(view)) return;
     if (!this.vlansRestored) {
-      // After a restart, the VLANs recorded in OVSDB win: traffic keeps its tags.
-      for (const [net, vlan] of vlanHintsFrom(view)) this.vlans.set(net, vlan);
+      // After a restart, or on leading (again): the VLANs recorded in OVSDB win (they are what the
+      // last leader installed), so traffic keeps its tags.
+      this.vlans = vlanHintsFrom(view);
       this.vlansRestored = true;
     }
     if (!this.conjRestored) {
@@ -379,16 +397,6 @@ export class HostAgent {
       this.conjBases = conjBasesFrom(view);
       this.conjRestored = true;
     }
-    // A VM port exists on this host only while it is plugged into br-int with a real ofport: one
-    // unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update
-    // that shows it (every replica update schedules a pass).
-    if (!this.pluggedIds || this.pluggedIds.size !== plugged.size || [...plugged.keys()].some((id) => !this.pluggedIds!.has(id))) {
-      this.pluggedIds = new Set(plugged.keys());
-      this.o.onPlugged?.(this.pluggedIds);
-    }
-    if (this.o.gate && !this.o.gate()) return;
-    if (this.o.leader && !(await this.lead())) return;
-    if (this.fenced || this.supersededIn(view)) return;
     // Handed the previous state, derivation returns the very same object when nothing this host
     // needs has changed (the topology may move on while we await: the state is taken now).
     const state = deriveHostState(this.topology, this.host, {
@@ -438,6 +446,17 @@ export class HostAgent {
   }
 
   /**
+   * A VM port exists on this host only while it is plugged into br-int with a real ofport: one
+   * unplugged (or failed) loses its flows, one plugged later gets them on the OVSDB update that
+   * shows it (every replica update schedules a pass). The controller hears of changes.
+   */
+  private notePlugged(plugged: ReadonlyMap<string, number>): void {
+    if (this.pluggedIds && this.pluggedIds.size === plugged.size && [...plugged.keys()].every((id) => this.pluggedIds!.has(id))) return;
+    this.pluggedIds = new Set(plugged.keys());
+    this.o.onPlugged?.(this.pluggedIds);
+  }
+
+  /**
    * Under replicas: follows the leadership (a new generation: master with it, the host to be taken
    * over again, a fence from an older one forgotten; none: slave). True while leading.
    */
@@ -457,6 +476,10 @@ export class HostAgent {
       // (a failover takes hundreds of hosts over at once; each saves a round trip). Generations
       // only grow, so one sent by a leader that is stepping down is overridden by the next.
       this.takingOver = undefined;
+      // What OVSDB records of VLANs and conjunction blocks is read again: another leader may have
+      // changed them since this replica last led (or since it started).
+      this.vlansRestored = false;
+      this.conjRestored = false;
       if (g !== undefined) this.takingOver = this.takeOver(g);
       await this.setRole('all', g === undefined ? { role: 'slave' } : { role: 'master', generationId: g });
     }

@@ -87,7 +87,8 @@ function iface(uuid: string, r: Row): OvsInterface {
   };
 }
 
-export function vswitchView(replica: Replica): VswitchView {
+/** The view; with `only`, of that bridge alone (the others left out, not read). */
+export function vswitchView(replica: Replica, only?: string): VswitchView {
   const table = (t: string): ReadonlyMap<string, Row> => replica.get(t) ?? new Map();
   const ifaces = table('Interface');
   const ports = table('Port');
@@ -95,6 +96,7 @@ export function vswitchView(replica: Replica): VswitchView {
   const root = [...table('Open_vSwitch')][0];
   const bridges = new Map<string, OvsBridge>();
   for (const [uuid, b] of table('Bridge')) {
+    if (only !== undefined && text(b.name) !== only) continue;
     const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && ports.has(u)).map((pu) => {
       const p = ports.get(pu)!;
       return {

@@ -27,6 +27,7 @@ const AGENT_DOWN_S = 8;
 interface Status {
   readonly hosts: readonly { readonly host: string; readonly bridges: Record<string, { readonly role?: string }> }[];
   readonly neutron?: readonly NeutronHostStatus[];
+  readonly cluster?: { readonly leads: readonly { readonly shard: number }[] };
 }
 
 class Replica {
@@ -99,6 +100,13 @@ describe('ofctl-ts controller --etcd --neutron-rpc: replicas speak for their sha
   const newPort = (name: string): Promise<Port> => api.createPort({ network, hostId: HOST, deviceOwner: 'compute:nova', deviceId: `vm-${name}`, name });
 
   it('both up: one agent in Neutron, alive; only the leader consumes the host\'s queues and reports; a new port goes ACTIVE with its flows', async () => {
+    // The shards shared out first (the first replica up leads all four until the membership has
+    // been stable for a TTL): then the host's leader stays put while the test watches who reports.
+    const leads = async (): Promise<number[]> => Promise.all(replicas.map(async (r) => (await r.status())?.cluster?.leads.length ?? 0));
+    await eventually(async () => {
+      const l = await leads();
+      return l.every((n) => n > 0) && l.reduce((a, n) => a + n, 0) === 4;
+    }, 'the four shards shared out between the replicas', 90_000, async () => { for (const r of replicas) await r.proc.alive(); }, 250);
     const masters = async (): Promise<Replica[]> => (await Promise.all(replicas.map(async (r) => ((await r.master()) ? r : undefined)))).filter((r): r is Replica => r !== undefined);
     await eventually(async () => (await masters()).length === 1 && (await (await masters())[0]!.agent())?.ready === true,
       'one replica master of the host, its first sync done', 90_000, async () => { for (const r of replicas) await r.proc.alive(); }, 250);
