@@ -163,6 +163,8 @@ export class OfConnection {
   private helloReceived: (() => void) | undefined;
   private log: Logger | undefined;
   private readonly echoIntervalMs: number;
+  /** When the peer last sent us an echo request (it probes us: see probeAfterMs). */
+  private peerProbedAt: number | undefined;
   private readonly requestTimeoutMs: number;
   private readonly perMessageMs: number;
   private readonly features: boolean;
@@ -558,11 +560,22 @@ export class OfConnection {
   private armEcho(): void {
     clearTimeout(this.echoTimer);
     if (this.closeReason !== undefined) return;
-    const due = this.echo ? Math.max(this.echo.sentAt, this.lastRx) + this.echoIntervalMs + this.echo.allowMs : this.lastRx + this.echoIntervalMs;
+    const due = this.echo ? Math.max(this.echo.sentAt, this.lastRx) + this.echoIntervalMs + this.echo.allowMs : this.lastRx + this.probeAfterMs();
     // The immediate stays referenced: an unreferenced one may wait for unrelated I/O to run at all.
     // (Clamped: a longer delay than setTimeout takes would fire at once; monitor asks for no echo.)
     this.echoTimer = setTimeout(() => setImmediate(() => this.checkEcho()), Math.min(0x7fffffff, Math.max(0, due - Date.now())));
     this.echoTimer.unref();
+  }
+
+  /**
+   * Silence before our echo request. A peer that probes us at the same interval (ovs-vswitchd's
+   * inactivity_probe, 5 s by default as ours) would race our probe every time, both sides sending
+   * requests and replies: while it probes, ours waits a fifth longer, so that its request (which
+   * shows it alive) comes first. It is alive as long as it does; once it stops, ours goes out.
+   */
+  private probeAfterMs(): number {
+    const probing = this.peerProbedAt !== undefined && Date.now() - this.peerProbedAt < 2 * this.echoIntervalMs;
+    return probing ? Math.round(this.echoIntervalMs * 1.2) : this.echoIntervalMs;
   }
 
   private checkEcho(): void {
@@ -574,7 +587,7 @@ export class OfConnection {
       this.close(`no reply to echo_request: peer silent for ${now - this.lastRx} ms${allowance}`);
       return;
     }
-    if (!e && now - this.lastRx >= this.echoIntervalMs) {
+    if (!e && now - this.lastRx >= this.probeAfterMs()) {
       // Ahead of the echo: what the switch has not shown it processed, and the commits it works on.
       const ahead = this.sent + 1 - this.processed + this.pendingWork;
       const sent = { sentAt: now, allowMs: this.allowanceMs(ahead), ahead };
@@ -662,6 +675,7 @@ export class OfConnection {
     }
     if (m.type === 'error' && m.errType === OFPET_BAD_REQUEST && m.code === OFPBRC_IS_SLAVE) this.demoted(`the switch refused a write: ${describeError(m)}`);
     if (m.type === 'echo_request') {
+      this.peerProbedAt = Date.now();
       if (this.echoRequests !== 'unanswered') this.post({ type: 'echo_reply', xid: m.xid, data: m.data });
       if (this.echoRequests) this.messages$.next(m);
       return;
