@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { optionalInt } from '../codecs/ovsdb/protocol.js';
 import { pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../lib/controller/host-setup.js';
+import type { VswitchView } from '../lib/ovsdb/vswitch.js';
 import { deriveHostState, HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
 import { renderText } from '../pipelines/index.js';
@@ -81,9 +82,26 @@ export class Fleet {
   readonly want = new Map<string, number>();
   totalFlows = 0;
 
+  /**
+   * Each hypervisor's OVSDB view and plugged ports, until its next commit. The expectations read
+   * every remote host's: built afresh for each event, their garbage was collected while the next
+   * event was being measured (pauses of ~50 ms of this process, which also runs the simulators).
+   */
+  private readonly views = new Map<SimHypervisor, { readonly view: VswitchView; readonly plugged: ReadonlySet<string> }>();
+
   private constructor(readonly hvs: readonly SimHypervisor[], readonly lines: readonly string[], readonly networks: number) {
     this.byName = new Map(hvs.map((h) => [h.name, h]));
     for (const l of lines) this.store.applyLine(l, 'bench');
+    for (const h of hvs) h.db.onCommit(() => void this.views.delete(h));
+  }
+
+  private viewOf(h: SimHypervisor): { readonly view: VswitchView; readonly plugged: ReadonlySet<string> } {
+    let v = this.views.get(h);
+    if (!v) {
+      const view = h.view();
+      this.views.set(h, v = { view, plugged: new Set(pluggedPortsFrom(view).keys()) });
+    }
+    return v;
   }
 
   /** Starts n hypervisors (OVSDB on unix sockets in dir) and plugs their VMs; waits for their ofports. */
@@ -128,14 +146,11 @@ export class Fleet {
    * while plugged on their host, as the controller reads every host's OVSDB.
    */
   stateOf(h: SimHypervisor): HostState {
-    const seen = new Map<string, ReadonlySet<string>>();
     const remotePlugged = (name: string): ReadonlySet<string> | undefined => {
-      let ids = seen.get(name);
       const hv = this.byName.get(name);
-      if (!ids && hv) seen.set(name, ids = new Set(pluggedPortsFrom(hv.view()).keys()));
-      return ids;
+      return hv ? this.viewOf(hv).plugged : undefined;
     };
-    const view = h.view();
+    const { view } = this.viewOf(h);
     return deriveHostState(this.store.topology, h.name, { plugged: pluggedPortsFrom(view), ofports: tunnelOfportsFrom(view), vlanHints: vlanHintsFrom(view), remotePlugged });
   }
 
@@ -269,7 +284,7 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     gcs?.disconnect();
     unsubs.forEach((u) => u());
     subs2.forEach((x) => x.unsubscribe());
-    if (trace && (e < 5 || performance.now() - t > TRACE_SLOW_MS)) console.log(`event ${e} on ${host.name} net${net}: ${(performance.now() - t).toFixed(1)} ms\n  ${log.join('\n  ')}`);
+    if (trace && (e < 5 || performance.now() - t > TRACE_SLOW_MS)) console.log(`event ${e} on ${host.name} net${net} at ${new Date(performance.timeOrigin + t).toISOString()}: ${(performance.now() - t).toFixed(1)} ms\n  ${log.join('\n  ')}`);
     subs.forEach((s) => s.unsubscribe());
     if (!isAdd) host.unplug([`tap-${id}`]);
   }
