@@ -263,14 +263,20 @@ export class Cluster {
     await lease.put(`${this.root}alive/${this.o.replicaId}`).value(JSON.stringify({ id: this.o.replicaId, since: new Date().toISOString() }));
   }
 
-  private async rejoin(): Promise<void> {
+  private rejoin(): Promise<void> {
+    return this.patiently(async () => {
+      await this.newLease();
+      this.evaluate();
+    }, (err) => this.o.log?.warn({ err: etcdDetail(err) }, `cluster: ${etcdFailure(namedEtcd(this.o), 'no new lease yet: this replica leads nothing, the hosts keep their flows; retrying', err)}`));
+  }
+
+  /** Tries `attempt` until it succeeds or the replica stops, 0.2 s apart and doubling to 2 s (etcd may be unreachable meanwhile). */
+  private async patiently(attempt: () => Promise<void>, failed: (err: unknown, retryInMs: number) => void): Promise<void> {
     for (let wait = 200; !this.stopped; wait = Math.min(wait * 2, 2000)) {
       try {
-        await this.newLease();
-        this.evaluate();
-        return;
+        return await attempt();
       } catch (err) {
-        this.o.log?.warn({ err: etcdDetail(err) }, `cluster: ${etcdFailure(namedEtcd(this.o), 'no new lease yet: this replica leads nothing, the hosts keep their flows; retrying', err)}`);
+        failed(err, wait);
         await sleep(wait);
       }
     }
@@ -292,7 +298,7 @@ export class Cluster {
       // Cancelled (a compacted revision): list again at a known revision, never start from nothing.
       this.relists++;
       this.o.log?.warn({ err: err.message }, 'cluster: watch cancelled; listing again');
-      void this.relistPatiently();
+      void this.patiently(() => this.relist(), (e, retryInMs) => this.o.log?.warn({ err: (e as Error).message, retryInMs }, 'cluster: relist failed; trying again'));
     });
     this.evaluate();
   }
@@ -310,18 +316,6 @@ export class Cluster {
     } catch (err) {
       // Gone already (it expired, or another replica revoked it): nothing to do.
       this.o.log?.info({ replica: p.id, err: (err as Error).message }, 'cluster: the lease of a replica whose process is gone was not revoked');
-    }
-  }
-
-  /** Relists until it succeeds (etcd may be unreachable at that moment) or the replica stops. */
-  private async relistPatiently(): Promise<void> {
-    for (let wait = 200; !this.stopped; wait = Math.min(wait * 2, 2000)) {
-      try {
-        return await this.relist();
-      } catch (err) {
-        this.o.log?.warn({ err: (err as Error).message, retryInMs: wait }, 'cluster: relist failed; trying again');
-        await sleep(wait);
-      }
     }
   }
 

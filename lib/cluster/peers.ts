@@ -19,7 +19,6 @@ export interface Peer {
 }
 
 interface Link {
-  readonly peer: Peer;
   readonly socket: Socket;
   connected: boolean;
   dropped: boolean;
@@ -88,7 +87,7 @@ export class PeerWatch {
     const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(peer.address);
     if (!m) return;
     const socket = connect({ host: m[1]!, port: Number(m[2]) });
-    const link: Link = { peer, socket, connected: false, dropped: false };
+    const link: Link = { socket, connected: false, dropped: false };
     this.links.set(k, link);
     socket.setKeepAlive(true, 5000);
     socket.on('connect', () => {

@@ -144,31 +144,23 @@ export class ControllerMetrics {
         for (const [watch, w] of watches()) this.inc({ watch }, w.relists);
       },
     });
-    new Gauge({
-      name: 'ofctl_ts_etcd_watch_lag_revisions',
-      help: 'etcd\'s revision minus the one the watch applied, while etcd holds changes under its prefix that the watch has not applied (0: in step; checked every 5 s)',
-      labelNames: ['watch'], registers,
-      collect() {
-        this.reset();
-        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, w.lag.revisions);
-      },
-    });
-    new Gauge({
-      name: 'ofctl_ts_etcd_watch_lag_seconds',
-      help: 'How long the watch has been behind etcd: since the first check that found changes it has not applied (0: in step; as coarse as the 5 s checks)',
-      labelNames: ['watch'], registers,
-      collect() {
-        this.reset();
-        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, w.lag.seconds);
-      },
-    });
-    new Gauge({
-      name: 'ofctl_ts_etcd_watch_lag_checked_timestamp_seconds', help: 'When etcd last answered a lag check of the watch (Unix time)', labelNames: ['watch'], registers,
-      collect() {
-        this.reset();
-        for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, Date.parse(w.lag.checkedAt) / 1000);
-      },
-    });
+    // The watches' lag, once a check has answered: one gauge per figure.
+    const lagGauge = (name: string, help: string, value: (lag: WatchLagStatus, checkedAt: string) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['watch'], registers,
+        collect() {
+          this.reset();
+          for (const [watch, w] of watches()) if (w.lag.checkedAt !== undefined) this.set({ watch }, value(w.lag, w.lag.checkedAt));
+        },
+      });
+    };
+    lagGauge('ofctl_ts_etcd_watch_lag_revisions',
+      'etcd\'s revision minus the one the watch applied, while etcd holds changes under its prefix that the watch has not applied (0: in step; checked every 5 s)',
+      (l) => l.revisions);
+    lagGauge('ofctl_ts_etcd_watch_lag_seconds',
+      'How long the watch has been behind etcd: since the first check that found changes it has not applied (0: in step; as coarse as the 5 s checks)',
+      (l) => l.seconds);
+    lagGauge('ofctl_ts_etcd_watch_lag_checked_timestamp_seconds', 'When etcd last answered a lag check of the watch (Unix time)', (_l, checkedAt) => Date.parse(checkedAt) / 1000);
     new Gauge({
       name: 'ofctl_ts_bridge_master', help: '1 while this replica is OpenFlow master of the bridge', labelNames: ['host', 'bridge'], registers,
       collect() {
