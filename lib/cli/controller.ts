@@ -18,6 +18,9 @@ import type { QueueOptions } from '../neutron/rpc.js';
 import { NeutronSource, neutronSource } from '../neutron/source.js';
 import type { Replica } from '../cluster/replica.js';
 
+/** The prefix of a cluster's keys unless --etcd names one (its topology under PREFIX/topology). */
+const CLUSTER_PREFIX = '/ofctl-ts';
+
 /** Shards of a cluster unless --shards says otherwise: enough to share out among a dozen replicas. */
 const DEFAULT_SHARDS = 16;
 type ReplicaStatus = ReturnType<Replica['status']>;
@@ -141,9 +144,8 @@ export async function controllerCommand(a: ControllerArgs): Promise<number> {
     const { parseEtcdTarget } = await import('../topology/etcd.js');
     const { checkReplica } = await import('../cluster/cluster.js');
     checkReplica(a.replicaId!, a.shards ?? DEFAULT_SHARDS);
-    const t = parseEtcdTarget(a.etcd, '--etcd');
-    // parseEtcdTarget's default prefix is the topology's; the cluster's default is its parent.
-    cluster = { endpoints: t.endpoints, prefix: a.etcd.includes('/') ? t.prefix : '/ofctl-ts' };
+    // The cluster's default prefix is the parent of the topology's.
+    cluster = parseEtcdTarget(a.etcd, '--etcd', CLUSTER_PREFIX);
   }
   // Under --neutron-rpc the topology is Neutron's: --etcd then holds the cluster only.
   const topologies = a.topology === undefined ? (cluster && a.neutronRpc === undefined ? [`etcd:${cluster.endpoints.join(',')}${cluster.prefix}/topology`] : [])

@@ -21,14 +21,14 @@ export interface EtcdTarget {
 }
 
 /** `HOST:PORT[,HOST:PORT…][/PREFIX]` (what follows `etcd:` in --topology, and --etcd's value). */
-export function parseEtcdTarget(spec: string, option: string): EtcdTarget {
+export function parseEtcdTarget(spec: string, option: string, defaultPrefix = DEFAULT_PREFIX): EtcdTarget {
   const slash = spec.indexOf('/');
   const hosts = slash < 0 ? spec : spec.slice(0, slash);
-  const prefix = slash < 0 ? DEFAULT_PREFIX : spec.slice(slash).replace(/\/+$/, '');
+  const prefix = slash < 0 ? defaultPrefix : spec.slice(slash).replace(/\/+$/, '');
   const endpoints = hosts.split(',');
   for (const e of endpoints) {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`${option} ${spec}: ${JSON.stringify(e)} is not HOST:PORT (endpoints: HOST:PORT[,HOST:PORT…], then /PREFIX if not ${DEFAULT_PREFIX})`);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`${option} ${spec}: ${JSON.stringify(e)} is not HOST:PORT (endpoints: HOST:PORT[,HOST:PORT…], then /PREFIX if not ${defaultPrefix})`);
   }
   if (prefix === '' || /\/\//.test(prefix)) throw new Error(`${option} ${spec}: the prefix must be /NAME[/NAME…]`);
   return { endpoints, prefix };

@@ -105,5 +105,9 @@ describe('ofctl-ts controller --topology etcd:…', function () {
     const replica = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${await freePort()}`, '--etcd', `127.0.0.1:${port}/c1`, '--replica-id', 'r1', '--etcd-connect-timeout', '1']);
     expect(await replica.exited).to.equal(1);
     expect(replica.log).to.match(new RegExp(`ofctl-ts: controller: --etcd 127\\.0\\.0\\.1:${port}/c1: etcd could not be reached; no answer within 1 s; nothing was done on any host \\(etcd3: 14 UNAVAILABLE: .+\\)\\n`));
+    // A malformed --etcd: one line, with the cluster's default prefix (not the topology's).
+    const bad = await runCli(['controller', '--listen', 'tcp:127.0.0.1:1', '--etcd', 'X', '--replica-id', 'r1']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.equal('ofctl-ts: controller: --etcd X: "X" is not HOST:PORT (endpoints: HOST:PORT[,HOST:PORT…], then /PREFIX if not /ofctl-ts)\n');
   });
 });
