@@ -76,6 +76,7 @@ export class ClusterError extends Error {}
 
 /** A replica's id and the shard count, as an operator gives them: checked before anything connects. */
 export function checkReplica(replicaId: string, shards: number): void {
+  if (replicaId === '') throw new ClusterError('--replica-id needs a value: this replica\'s id, unique in the cluster');
   if (!ID.test(replicaId)) throw new ClusterError(`--replica-id ${JSON.stringify(replicaId)}: letters, digits, '.', '_' and '-' only (at most 63), starting with a letter or digit`);
   if (!Number.isSafeInteger(shards) || shards < 1 || shards > 4096) throw new ClusterError(`--shards ${shards}: an integer from 1 to 4096`);
 }

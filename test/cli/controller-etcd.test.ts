@@ -109,5 +109,8 @@ describe('ofctl-ts controller --topology etcd:…', function () {
     const bad = await runCli(['controller', '--listen', 'tcp:127.0.0.1:1', '--etcd', 'X', '--replica-id', 'r1']);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.equal('ofctl-ts: controller: --etcd X: "X" is not HOST:PORT (endpoints: HOST:PORT[,HOST:PORT…], then /PREFIX if not /ofctl-ts)\n');
+    const noId = await runCli(['controller', '--listen', 'tcp:127.0.0.1:1', '--etcd', '127.0.0.1:1', '--replica-id']);
+    expect(noId.code).to.equal(1);
+    expect(noId.stderr).to.equal('ofctl-ts: controller: --replica-id needs a value: this replica\'s id, unique in the cluster\n');
   });
 });
