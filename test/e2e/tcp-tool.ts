@@ -29,13 +29,16 @@ if (mode === 'listen') {
     say('timeout');
     process.exit(0);
   }, ms);
-  s.once('error', (e: NodeJS.ErrnoException) => {
+  const beforeConnect = (e: NodeJS.ErrnoException): void => {
     clearTimeout(timer);
     say(e.code === 'ECONNREFUSED' ? 'refused' : `error ${e.code ?? e.message}`);
     process.exit(0);
-  });
+  };
+  s.once('error', beforeConnect);
   s.once('connect', () => {
     clearTimeout(timer);
+    // Once connected, an error (EPIPE or ECONNRESET when the peer is gone) is a close, seen by exchanges().
+    s.off('error', beforeConnect);
     say('connected');
     exchanges(s);
   });
