@@ -130,7 +130,13 @@ async function run(): Promise<void> {
       if (e.type === 'remove') await kv!.delete().key(entityKey(prefix, kind, key));
       else await kv!.put(entityKey(prefix, kind, key)).value(line);
     };
+    // CPU of each process through the port events: the adds' latency is mostly CPU shared by five processes on the machine's cores.
+    const cpuOf = (): number[] => [...replicas.map((r) => processCpuSeconds(r.proc.pid)), processCpuSeconds(process.pid), processCpuSeconds(etcd!.pid(0)!)];
+    const cpu0 = cpuOf();
+    const te = performance.now();
     const ev = await portEvents(f, put, EVENTS, !!process.env.SCALE_TRACE);
+    const eventsS = (performance.now() - te) / 1000;
+    const eventCpuMs = cpuOf().map((c, i) => ((c - cpu0[i]!) * 1000) / EVENTS);
 
     // SIGKILL one replica (the one leading most shards) while a port is added.
     const l = await leads();
@@ -198,6 +204,7 @@ async function run(): Promise<void> {
     console.log(`  port add via etcd → bundle on every bridge it changes (${ev.lat.length} adds): from the put's answer p50 ${p(ev.latFromAnswer, 50)} ms, p99 ${p(ev.latFromAnswer, 99)} ms` +
       `${full ? ` ${ok(percentile(ev.latFromAnswer, 99) <= 50)} (target p99 <= 50 ms)` : ''}; from before the write p50 ${p(ev.lat, 50)} ms, p99 ${p(ev.lat, 99)} ms; ` +
       `${ev.latFromAnswer.filter((x) => x <= 0).length} add(s) on the bridges before the put answered; removal p50 ${p(ev.latRemove, 50)} ms, p99 ${p(ev.latRemove, 99)} ms`);
+    console.log(`  CPU per port event (adds and removals, ${EVENTS} in ${eventsS.toFixed(1)} s, each after its VM's plug and tag): replicas ${eventCpuMs.slice(0, REPLICAS).map((c) => c.toFixed(1)).join(' + ')} ms, simulator (this process) ${eventCpuMs[REPLICAS]!.toFixed(1)} ms, etcd ${eventCpuMs[REPLICAS + 1]!.toFixed(1)} ms`);
     const changedOrphans = orphanedSwitches.filter((sw) => changed.has(sw)).length;
     console.log(`  SIGKILL ${victim[0].id} (led ${deadShards.size} shards, ${orphaned.length} hosts): master on each of its bridges and the change made in the gap on its ${changed.size} bridges (${changedOrphans} of the dead shards') after ${(failoverMs / 1000).toFixed(2)} s; ` +
       `right flows deleted: ${rightDeleted}; flow-mods to unchanged bridges: ${unchangedMods}; bridges not as rendered after: ${wrongAfter}`);
@@ -206,6 +213,7 @@ async function run(): Promise<void> {
     const figures = {
       bench: 'scale-out', hosts: N, bridges: 2 * N, flows: totalFlows, replicas: REPLICAS, shards: SHARDS, etcdMembers: etcd.size,
       coldStartMs: Math.round(syncMs), wrongBridges: wrong, adds: ev.lat.length,
+      eventCpuMs: { replicas: eventCpuMs.slice(0, REPLICAS).map((c) => +c.toFixed(1)), simulator: +eventCpuMs[REPLICAS]!.toFixed(1), etcd: +eventCpuMs[REPLICAS + 1]!.toFixed(1) },
       addFromAnswerP50Ms: +p(ev.latFromAnswer, 50), addFromAnswerP99Ms: +p(ev.latFromAnswer, 99), addP50Ms: +p(ev.lat, 50), addP99Ms: +p(ev.lat, 99),
       failoverMs: Math.round(failoverMs), failoverShards: deadShards.size, failoverHosts: orphaned.length, failoverChangedBridges: changed.size, failoverChangedDeadShardBridges: changedOrphans, rightFlowsDeleted: rightDeleted, unchangedBridgeFlowMods: unchangedMods, wrongAfterFailover: wrongAfter,
       replicaUsage: replicas.map((r, i) => ({ id: r.id, rssSyncMb: Math.round(atSync[i]!.rssMb), rssPeakMb: usage[i]!.killed ? null : Math.round(usage[i]!.peakMb), cpuS: +(usage[i]!.killed ? atSync[i]!.cpuS : usage[i]!.cpuS).toFixed(1) })),
