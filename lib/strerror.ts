@@ -15,6 +15,11 @@ export function strerrorOfCode(code: string | undefined): string | undefined {
   return code === undefined ? undefined : WORDS[code];
 }
 
+/** A file that could not be read, as ovs-ofctl words it: `FILE: open failed (No such file or directory)`. */
+export function openFailed(path: string, err: unknown): string {
+  return `${path === '-' ? 'standard input' : path}: open failed (${strerror(err)})`;
+}
+
 export function strerror(err: unknown): string {
   const known = strerrorOfCode((err as NodeJS.ErrnoException | undefined)?.code);
   if (known !== undefined) return known;

@@ -13,7 +13,7 @@ import { FlowSyntaxError, parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import { encodeMessage, FlowModMessage } from '../../codecs/openflow/messages.js';
 import { P_ANY, P_OF10_ANY, P_OF13_OXM, protocolName, protocolsToString, Usable } from '../../codecs/openflow/protocols.js';
 import { NotPrintable, ofpToString } from './cmd-ofp-print.js';
-import { strerror } from '../strerror.js';
+import { openFailed } from '../strerror.js';
 import { warnNormalized } from './common.js';
 
 export interface ParseFlowOptions {
@@ -78,7 +78,7 @@ async function readFlowsFile(file: string): Promise<string> {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     // fopen() opens a directory, and reading it gives nothing: OVS reads no flows from it.
     if (code === 'EISDIR') return '';
-    throw new Error(`${file}: open failed (${strerror(err)})`);
+    throw new Error(openFailed(file, err));
   }
 }
 

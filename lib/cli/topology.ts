@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { GRPCGenericError } from 'etcd3';
 import { entityKey, etcdClient, etcdFailure, isUnreachable, KINDS, Kind, parseEtcdTarget, readPrefix } from '../topology/etcd.js';
 import { writeLines } from '../topology/etcd-write.js';
+import { openFailed } from '../strerror.js';
 
 export interface TopologyArgs {
   readonly action: 'put' | 'import' | 'delete' | 'get';
@@ -22,7 +23,8 @@ function readInput(path: string): string {
   try {
     return readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (err) {
-    throw new Error(`${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    // As ovs-ofctl words a file it cannot read.
+    throw new Error(openFailed(path, err));
   }
 }
 

@@ -1,6 +1,7 @@
 // The topology model: hosts, networks and ports, built by applying validated events. Applying an
 // event either succeeds whole or throws TopologyError and leaves the model as it was.
 import { readFileSync } from 'node:fs';
+import { openFailed } from '../strerror.js';
 import { HostEvent, isEventLine, NetworkEvent, parseEventLine, PortEvent, RemoveEvent, SecurityGroupEvent, sortAddresses, TopologyError, TopologyEvent } from './events.js';
 
 export type Host = Omit<HostEvent, 'type'>;
@@ -364,5 +365,11 @@ export function parseTopology(text: string, source = 'topology'): Topology {
 }
 
 export function readTopology(path: string): Topology {
-  return parseTopology(readFileSync(path === '-' ? 0 : path, 'utf8'), path === '-' ? '<stdin>' : path);
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    throw new Error(openFailed(path, err));
+  }
+  return parseTopology(text, path === '-' ? '<stdin>' : path);
 }

@@ -4,6 +4,7 @@
 // a snapshot, read whole before anything acts on it: its rejected lines are returned, for the caller
 // to refuse the start (or to freeze what they name). Line numbers count from the source's start.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { openFailed } from '../strerror.js';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { isEventLine } from './events.js';
 import type { Rejection, TopologyStore } from './store.js';
@@ -68,7 +69,7 @@ export function fileSource(store: TopologyStore, path: string, pollMs = 200): Sn
   try {
     snapshot = readMore();
   } catch (err) {
-    throw new Error(`--topology ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new Error(`--topology ${openFailed(path, err)}`);
   }
   const tail = lines.unfinished;
   if (tail.trim()) {

@@ -91,6 +91,14 @@ describe('ofctl-ts topology (etcd)', function () {
     expect(await keys()).to.deep.equal([`${P}/host/h1`, `${P}/network/n1`]);
   });
 
+  it('import of a file it cannot read says so as ovs-ofctl does, and writes nothing', async () => {
+    const before = await revision();
+    const missing = join(dir, 'no-such.jsonl');
+    const r = await runCli(['topology', 'import', missing, '--etcd', E]);
+    expect([r.code, r.stderr]).to.deep.equal([1, `ofctl-ts: topology: ${missing}: open failed (No such file or directory)\n`]);
+    expect(await revision()).to.equal(before);
+  });
+
   it('says plainly when a write is more keys than etcd takes in one transaction (--max-txn-ops), and writes nothing', async () => {
     const hosts = Array.from({ length: 130 }, (_, i) => JSON.stringify({ type: 'host', name: `h${i}`, tunnelIp: `10.9.1.${i + 1}` }));
     const r = await runCli(['topology', 'import', '-', '--etcd', E], {}, `${hosts.join('\n')}\n`);

@@ -60,7 +60,7 @@ describe('ofctl-ts controller --neutron-rpc, run as an operator would (issue 17)
       return ['--neutron-rpc', broker, '--neutron-hosts', f];
     }, /no-ovsdb:1: host c1 has no "ovsdb" address/],
     ['a missing credentials file', () => ['--neutron-rpc', broker, '--neutron-hosts', hosts, '--neutron-rpc-credentials', join(dir, 'nope')],
-      /--neutron-rpc-credentials .*nope: ENOENT/],
+      /--neutron-rpc-credentials .*nope: open failed \(No such file or directory\)/],
     ['a wrong password', () => {
       const f = join(dir, 'wrong');
       writeFileSync(f, 'guest:not-the-password\n');
