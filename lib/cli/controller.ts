@@ -307,7 +307,8 @@ export async function statusCommand(port: number, out: (s: string) => void, host
   if (s.cluster) {
     const c = s.cluster;
     const leads = c.leads.map((l) => `${l.shard} (generation ${l.generation})`).join(', ') || 'none';
-    out(`replica ${c.replica} of ${c.members.length} (alive: ${c.alive.join(', ')}), ${c.shards} shards: leads ${leads}; standby for ${c.standby.join(', ') || 'none'}; ` +
+    // members: every replica that ever joined (a departed one stays listed as a controller target).
+    out(`replica ${c.replica}: ${c.alive.length} of ${c.members.length} known replicas alive (${c.alive.join(', ')}), ${c.shards} shards: leads ${leads}; standby for ${c.standby.join(', ') || 'none'}; ` +
       `etcd revision ${c.revision}${c.leaseFresh ? '' : ', LEASE NOT CONFIRMED (no keepalive answer from etcd: this replica\'s writes are paused; the hosts keep their flows)'}; `
       + `${c.leadershipChanges} leadership change(s), ${c.peersRevoked} dead peer(s)' lease revoked, ${c.relists} relist(s), ${describeLag(c.lag)}`);
   }

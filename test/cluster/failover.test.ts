@@ -98,6 +98,11 @@ describe('ofctl-ts controller --etcd: three replicas, failover of a real host', 
       await converged([...lines, portLine(1)]);
       const [[second, g2]] = await masters(others) as [[Replica, string]];
       expect(BigInt(g2) > BigInt(g1)).to.equal(true);
+      // What an operator sees (point 5): the replica, who is alive, the shard it leads and its role on each bridge.
+      const st = await runCli(['status', '--metrics-port', String(second.metrics)]);
+      const alive = others.map((r) => r.id).sort().join(', ');
+      expect(st.stdout).to.match(new RegExp(`^replica ${second.id}: 2 of 3 known replicas alive \\(${alive}\\), 4 shards: leads .*\\d+ \\(generation ${g2}\\)[,;] .*etcd revision \\d+; .*dead peer`, 'm'));
+      for (const b of ['br-int', 'br-tun']) expect(st.stdout).to.match(new RegExp(`^  ${b}: connected, master \\(generation ${g2}\\), `, 'm'));
       await eventually(async () => await fence() === g2, 'the host taken over at the new generation', 5000);
       expect(monitors.flatMap((m) => m.events).filter((e) => e.event === 'DELETED'), 'no flow deleted').to.deep.equal([]);
       expect(monitors[0]!.events, 'br-int did not change').to.deep.equal([]);
