@@ -9,7 +9,9 @@ import { pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../lib/contr
 import type { VswitchView } from '../lib/ovsdb/vswitch.js';
 import { deriveHostState, HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
-import { renderText } from '../pipelines/index.js';
+import { formatFlow } from '../codecs/ofctl/format-flow.js';
+import type { Flow } from '../codecs/openflow/flow.js';
+import { pipelineFlows, renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { mac } from '../testing/big-topology.js';
 import { SimHypervisor } from '../testing/sim/hypervisor.js';
@@ -56,6 +58,19 @@ function topologyLines(hvs: readonly SimHypervisor[]): { lines: string[]; networ
 export function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * A rendered flow's text as renderText gives it, once per flow object: the pipelines' memo hands
+ * back the same objects for what did not change, so each add's expectations (every touched host
+ * rendered before and after) format only the flows that are new. Formatting them all made most of
+ * the garbage this process (which also runs the simulated switches) collected while adds were timed.
+ */
+const texts = new WeakMap<Flow, string>();
+function textOf(f: Flow): string {
+  let t = texts.get(f);
+  if (t === undefined) texts.set(f, (t = ` ${formatFlow(f)}`));
+  return t;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -157,7 +172,7 @@ export class Fleet {
   /** Each bridge's rendered flows, one text per bridge (in BRIDGES order). */
   render(h: SimHypervisor): string[] {
     const st = this.stateOf(h);
-    return BRIDGES.map((br) => renderText(st, br, pipeline).join('\n'));
+    return BRIDGES.map((br) => pipelineFlows(st, br, pipeline).map(textOf).sort().join('\n'));
   }
 
   sw(h: SimHypervisor, br: string): SimSwitch | undefined {
