@@ -2,7 +2,7 @@
 // userspace datapath, unix sockets only. Used by tests, benches and the demo. It stops exactly the
 // processes it started (by the pids in its own pidfiles) and removes its directory.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -61,7 +61,10 @@ export class OvsSandbox {
 
   static async start(options: SandboxOptions = {}): Promise<OvsSandbox> {
     assertOvsInstalled();
-    const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-ovs-'));
+    await sweepOrphans();
+    const dir = mkdtempSync(join(tmpdir(), PREFIX));
+    // Who started it: a later process sweeps it if this one dies without stopping it (SIGKILL).
+    writeFileSync(join(dir, OWNER), processIdentity(process.pid) ?? '');
     const box = new OvsSandbox(dir, options);
     LIVE.add(box);
     stopOnSignals();
@@ -224,6 +227,57 @@ function readPid(pidfile: string): number | undefined {
   if (!existsSync(pidfile)) return undefined;
   const pid = Number.parseInt(readFileSync(pidfile, 'utf8').trim(), 10);
   return Number.isInteger(pid) && pid > 1 && pidAlive(pid) ? pid : undefined;
+}
+
+const PREFIX = 'ofctl-ts-ovs-';
+const OWNER = 'owner';
+let swept: Promise<void> | undefined;
+
+/** A process as its pid and start time (a pid reused by another process is not it). */
+function processIdentity(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Once per process: the sandboxes of a process that died without stopping them (a test run
+ * SIGKILLed, a machine's session ended) are stopped: their daemons, found by the pidfiles in their
+ * directory and only while that process's command line names the directory, then the directory.
+ * Sandboxes without an owner record, or whose owner lives, are left alone.
+ */
+function sweepOrphans(): Promise<void> {
+  swept ??= sweepOrphanSandboxes().then(() => undefined, () => undefined);
+  return swept;
+}
+
+/** The sweep itself (sweepOrphans runs it once per process): the directories it removed. */
+export async function sweepOrphanSandboxes(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner: string;
+    try {
+      owner = readFileSync(join(dir, OWNER), 'utf8');
+    } catch {
+      continue;
+    }
+    const pid = Number.parseInt(owner, 10);
+    if (!owner || processIdentity(pid) === owner) continue;
+    for (const daemon of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) {
+      try {
+        const d = readPid(join(dir, daemon));
+        if (d !== undefined && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(`${dir}/`)) await killPidfile(join(dir, daemon), 'SIGTERM');
+      } catch { /* gone meanwhile */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 /** The sandboxes this process started and has not stopped. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OvsSandbox } from '../../testing/sandbox.js';
+import { OvsSandbox, sweepOrphanSandboxes } from '../../testing/sandbox.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -51,4 +51,33 @@ describe('OVS sandbox (real ovsdb-server + ovs-vswitchd)', () => {
       expect(pids.filter(alive)).to.deep.equal([]);
     });
   }
+
+  it('a program SIGKILLed leaves its sandbox running; the next sweep stops it, and leaves a live owner\'s alone', async () => {
+    const url = new URL('../../testing/sandbox.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e',
+      `const { OvsSandbox } = await import(${JSON.stringify(url)}); const b = await OvsSandbox.start(); console.log(b.dir); setInterval(() => {}, 1000);`],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    const dir = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const pids = ['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => Number(readFileSync(join(dir, f), 'utf8').trim()));
+    const mine = await OvsSandbox.start();
+    try {
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+      expect(pids.every(alive), 'no handler ran: the daemons outlive their owner').to.equal(true);
+      const removed = await sweepOrphanSandboxes();
+      expect(removed).to.include(dir);
+      expect(removed).to.not.include(mine.dir);
+      const until = Date.now() + 5000;
+      while (pids.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(pids.filter(alive)).to.deep.equal([]);
+      expect(existsSync(dir)).to.equal(false);
+      // This process's sandbox is untouched: its daemons run, a bridge can be added.
+      expect(['ovs-vswitchd.pid', 'ovsdb-server.pid'].map((f) => alive(Number(readFileSync(join(mine.dir, f), 'utf8').trim())))).to.deep.equal([true, true]);
+      await mine.addBridge('br-x');
+      expect(await mine.dumpFlowsSorted('br-x')).to.deep.equal([]);
+    } finally {
+      await mine.stop();
+    }
+  });
 });
