@@ -1,6 +1,6 @@
 // Shared helpers for the benches: timing child processes, medians, formatting.
 import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,22 @@ import type { OvsSandbox } from '../testing/sandbox.js';
 /** The repository (benches run from dist/bench/). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const OFCTL_TS = join(ROOT, 'bin', 'ofctl-ts.js');
+
+/**
+ * The binary runs the bundled CLI only while its bundles are newer than the compiled modules, else
+ * the modules themselves, slower to start (bin/ofctl-ts.js). A bench after `tsc` alone would time
+ * that fallback, not what users run: refused, for every bench that runs the binary.
+ */
+export function assertBundlesFresh(): void {
+  const cli = join(ROOT, 'dist', 'lib', 'cli');
+  const built = statSync(join(cli, 'entry.js')).mtimeMs;
+  const stale = ['ofctl-ts-quick.cjs', 'ofctl-ts.cjs'].filter((b) => (statSync(join(cli, b), { throwIfNoEntry: false })?.mtimeMs ?? 0) < built);
+  if (stale.length) {
+    throw new Error(`dist/lib/cli/${stale.join(' and ')}: older than the compiled modules (tsc ran after the last \`npm run build\`); `
+      + 'run `npm run build`: the binary would run the compiled modules, slower to start than what users run');
+  }
+}
+assertBundlesFresh();
 
 export interface RunResult {
   readonly ms: number;

@@ -19,6 +19,7 @@ import { pipelineOptions } from '../pipelines/options.js';
 import { runCli } from '../testing/run-cli.js';
 import { hostLines, networkLines, plugLocalPorts, removeRemotePortLines } from '../testing/big-topology.js';
 import { ControllerProcess } from '../testing/controller-process.js';
+import { assertBundlesFresh } from './common.js';
 import { dumpLineKey, FlowMonitor } from '../testing/flow-monitor.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { eventually, freePort } from '../testing/wait.js';
@@ -144,5 +145,6 @@ async function inProcessFaults(): Promise<void> {
 }
 
 console.log('fault bench: one sandboxed host, 300 networks x 15 remote ports, l2pop + ARP responder');
+assertBundlesFresh();
 await controllerKilledMidSync();
 await inProcessFaults();
