@@ -266,12 +266,4 @@ export function verdict(ratio: number, target: number): string {
   return ratio <= target ? `OK (target <= ${target}x)` : `MISSED (target <= ${target}x)`;
 }
 
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux
-
-/** CPU seconds (user+sys) a process has used so far, from /proc (Linux). */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
+export { processCpuSeconds } from '../testing/proc.js';

@@ -20,15 +20,14 @@ import {
 import type { OfConnection, Outgoing } from '../lib/switch/connection.js';
 import { connectSwitch } from '../lib/switch/target.js';
 import { memberFlow } from '../testing/member-flows.js';
+import { processCpuSeconds } from '../testing/proc.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 
 const run = promisify(execFile);
 
 /** ovs-vswitchd's CPU time so far (ms), from /proc. */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  return processCpuSeconds(pid) * 1000;
 }
 
 interface Cost { wall: number; cpu: number }

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { procStat } from './proc.js';
 import { eventually, freePort } from './wait.js';
 
 const SERVER = '/usr/bin/neutron-server';
@@ -306,14 +307,8 @@ function groupMembers(pgid: number): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses: split after the last ')'.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z') out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
+    const [state, , pgrp] = procStat(name) ?? []; // none: gone meanwhile
+    if (state !== undefined && state !== 'Z' && Number(pgrp) === pgid) out.push(Number(name));
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { procStat, processIdentity } from './proc.js';
 
 const run = promisify(execFile);
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -214,12 +215,8 @@ function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procStat(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
 
 /** The live process a pidfile names, if any. */
@@ -232,16 +229,6 @@ function readPid(pidfile: string): number | undefined {
 const PREFIX = 'ofctl-ts-ovs-';
 const OWNER = 'owner';
 let swept: Promise<void> | undefined;
-
-/** A process as its pid and start time (a pid reused by another process is not it). */
-function processIdentity(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Once per process: the sandboxes of a process that died without stopping them (a test run

@@ -4,7 +4,7 @@
 // neutron/agent/rpc.py and the OVS agent send them). One broker and one server for the whole file;
 // the cases run in order on the same network and port.
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonObject } from '../../codecs/oslo/envelope.js';
@@ -12,6 +12,7 @@ import { createLogger } from '../../lib/log.js';
 import { NeutronRpc } from '../../lib/neutron/rpc.js';
 import { Network, NeutronApi, NeutronApiError, Port, Subnet } from '../../testing/neutron-api.js';
 import { NeutronServer } from '../../testing/neutron-server.js';
+import { procStat } from '../../testing/proc.js';
 import { RabbitMq } from '../../testing/rabbitmq.js';
 import { eventually } from '../../testing/wait.js';
 
@@ -47,12 +48,7 @@ function neutronTime(d = new Date()): string {
 
 /** A process's start time (field 22 of /proc/PID/stat), or undefined once it is gone. */
 function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.[19];
 }
 
 describe('testing/neutron-server: a real neutron-server on a private RabbitMQ', function () {
