@@ -153,16 +153,22 @@ void yargs(args)
   .version(VERSION)
   .demandCommand(1, 'name a command')
   .strict()
-  // A slip (an unknown option, a missing value) is one line naming it and pointing at --help, as
-  // ovs-ofctl does, not the command's whole help above it. yargs names an unknown option twice
-  // (as typed and camelCased): once here.
+  // A slip (an unknown option, a stray argument, a missing value) is one line naming it and pointing
+  // at --help, as ovs-ofctl does, not the command's whole help above it. yargs names an unknown
+  // option twice (as typed and camelCased): once here; a word typed bare is an argument, not an option.
   .fail((msg: string | null, err: Error | undefined) => {
     if (err) throw err;
     const command = args.find((x) => !x.startsWith('-'));
     const unknown = /^Unknown arguments?: (.*)$/.exec(msg ?? '');
     const names = unknown ? unknown[1]!.split(', ') : [];
     const camel = (x: string): string => x.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    const text = unknown ? `unknown option ${names.filter((x) => !names.some((y) => y !== x && camel(y) === x)).map((x) => `--${x}`).join(', ')}` : msg;
+    const once = names.filter((x) => !names.some((y) => y !== x && camel(y) === x));
+    const stray = once.filter((x) => args.includes(x));
+    const options = once.filter((x) => !stray.includes(x));
+    const text = unknown ? [
+      ...(options.length ? [`unknown option ${options.map((x) => `--${x}`).join(', ')}`] : []),
+      ...(stray.length ? [`unexpected argument${stray.length > 1 ? 's' : ''} ${stray.join(', ')}`] : []),
+    ].join('; ') : msg;
     process.stderr.write(`ofctl-ts: ${command ? `${command}: ` : ''}${text} (see 'ofctl-ts ${command ? `${command} ` : ''}--help')\n`);
     process.exit(1);
   })

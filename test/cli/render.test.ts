@@ -43,6 +43,14 @@ describe('ofctl-ts render', function () {
     expect(r.stderr).to.include('unknown host nope');
   });
 
+  it('a stray word is an unexpected argument, an unknown --word an unknown option: one line each way', async () => {
+    const t = `${FIX}topologies/seed-003.jsonl`;
+    const stray = await runCli(['render', '--topology', t, '--host', 'compute', 'extra1', 'extra2']);
+    expect([stray.code, stray.stderr]).to.deep.equal([1, 'ofctl-ts: render: unexpected arguments extra1, extra2 (see \'ofctl-ts render --help\')\n']);
+    const both = await runCli(['render', '--bogus-flag', '--topology', t, '--host', 'compute', 'extra']);
+    expect([both.code, both.stderr]).to.deep.equal([1, 'ofctl-ts: render: unknown option --bogus-flag; unexpected argument extra (see \'ofctl-ts render --help\')\n']);
+  });
+
   it('--topology - reads standard input, through a spawned pipe and through a shell pipe', async () => {
     const topo = `${FIX}topologies/three-hosts.jsonl`;
     const args = ['render', '--host', 'h1', '--l2pop', '--arp-responder', '--bridge', 'br-int'];
