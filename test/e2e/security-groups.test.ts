@@ -28,11 +28,16 @@ describe('two hosts, real VXLAN, security groups (openvswitch firewall)', functi
   let b: Host;
   let open22: TcpConnection | undefined;
 
-  /** Applies a topology line (it must be accepted) and waits until both hosts have their flows. */
+  /**
+   * Applies a topology line (it must be accepted), waits until both hosts have their flows, then
+   * until each datapath has them: a connection's cached datapath flow keeps its old actions until
+   * a revalidator round re-translates it, which a loaded machine may start after the barrier.
+   */
   const apply = async (line: string): Promise<void> => {
     const r = bed.store.applyLine(line, 'test');
     if (!r.ok) throw new Error(`topology line rejected (${r.error}): ${line}`);
     await bed.ctl.idle();
+    await Promise.all(bed.hosts.map((h) => h.box!.appctl('revalidator/wait')));
   };
   /** Runs a case under an underlay capture on A: the wire must carry the tunnel's frames only. */
   const onTheWire = async (body: () => Promise<void>): Promise<void> => {
