@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../testing/wait.js';
 import { processCpuSeconds } from './common.js';
-import { BRIDGES, EVENTS, Fleet, memKb, PORTS_PER_HOST, HOSTS_PER_NETWORK, percentile, portEvents, sleep, until } from './sim-fleet.js';
+import { BRIDGES, EVENTS, Fleet, memKb, PORTS_PER_HOST, HOSTS_PER_NETWORK, percentile, portEvents, simGcSummary, sleep, until } from './sim-fleet.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ofctl-ts.js', import.meta.url));
 
@@ -93,7 +93,7 @@ async function runScale(n: number): Promise<void> {
     const wrong = f.wrongBridges();
 
     const c = ctl;
-    const { lat, perBridge, latRemove } = await portEvents(f, (line) => post(http, line), EVENTS, !!process.env.SCALE_TRACE);
+    const { lat, perBridge, latRemove, simGcMs } = await portEvents(f, (line) => post(http, line), EVENTS, !!process.env.SCALE_TRACE);
     const rssPeak = memKb(c.pid, 'VmHWM');
     if (process.env.SCALE_HEAPSNAP) {
       c.proc.kill('SIGUSR2');
@@ -132,6 +132,7 @@ async function runScale(n: number): Promise<void> {
       `p99 ${percentile(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms${target ? ` ${ok(percentile(lat, 99) <= 50)} (target p99 <= 50 ms)` : ''}; ` +
       `per bridge (${perBridge.length}, ${(perBridge.length / lat.length).toFixed(1)} per add): p50 ${percentile(perBridge, 50).toFixed(1)} ms, p99 ${percentile(perBridge, 99).toFixed(1)} ms; ` +
       `port removal: p50 ${percentile(latRemove, 50).toFixed(1)} ms, p99 ${percentile(latRemove, 99).toFixed(1)} ms`);
+    console.log(`  ${simGcSummary(simGcMs)}`);
     console.log(`  controller restart: ${2 * n} switches reconnected and checked in ${(restartMs / 1000).toFixed(1)} s (controller CPU ${restartCpu.toFixed(2)} s); flow-mods sent: ${modsAfter - modsBefore}`);
     // One JSON line (bench/scale-out.ts reads it to print the single-process figures beside its own).
     console.log(JSON.stringify({
