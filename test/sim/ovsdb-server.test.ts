@@ -239,6 +239,41 @@ describe('simulated OVSDB server', function () {
     }
   });
 
+  it('monitors alike share one encoding of each update; one whose id, method or condition differs gets its own', async () => {
+    const db = vswitchDb();
+    const server = new OvsdbSimServer(db);
+    const path = join(dir, 'e.sock');
+    await server.listen(`unix:${path}`);
+    const sessions = await Promise.all([0, 1, 2, 3, 4].map(() => OvsdbConnection.connect({ kind: 'unix', path })));
+    const notes = sessions.map(() => [] as Json[]);
+    sessions.forEach((c, i) => c.notifications$.subscribe((n) => notes[i]!.push([n.method, ...n.params])));
+    try {
+      const req = { Bridge: [{ columns: ['name'] }] };
+      await sessions[0]!.request('monitor_cond', ['Open_vSwitch', 'm', req]);
+      await sessions[1]!.request('monitor_cond', ['Open_vSwitch', 'm', req]);
+      await sessions[2]!.request('monitor_cond', ['Open_vSwitch', 'm', req]);
+      await sessions[3]!.request('monitor_cond', ['Open_vSwitch', 'other', req]);
+      await sessions[4]!.request('monitor', ['Open_vSwitch', 'm', { Bridge: { columns: ['name'] } }]);
+      // The third narrows its condition to br-int: it no longer matches its twins.
+      await sessions[2]!.request('monitor_cond_change', ['m', 'm', { Bridge: [{ where: [['name', '==', 'br-int']] }] }]);
+      // Bridges live while the root row refers to them.
+      const uuids = ((await sessions[0]!.request('transact', ['Open_vSwitch',
+        { op: 'insert', table: 'Bridge', row: { name: 'br-int' }, 'uuid-name': 'a' }, { op: 'insert', table: 'Bridge', row: { name: 'br-tun' }, 'uuid-name': 'b' },
+        { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['bridges', 'insert', ['set', [['named-uuid', 'a'], ['named-uuid', 'b']]]]] }])) as { uuid?: [string, string] }[])
+        .slice(0, 2).map((r) => r.uuid![1]);
+      await Promise.all(sessions.map((c) => c.request('echo', [])));
+      const both = { [uuids[0]!]: { insert: { name: 'br-int' } }, [uuids[1]!]: { insert: { name: 'br-tun' } } };
+      expect(notes[0]).to.deep.equal([['update2', 'm', { Bridge: both }]]);
+      expect(notes[1]).to.deep.equal(notes[0]);
+      expect(notes[2]).to.deep.equal([['update2', 'm', { Bridge: { [uuids[0]!]: { insert: { name: 'br-int' } } } }]]);
+      expect(notes[3]).to.deep.equal([['update2', 'other', { Bridge: both }]]);
+      expect(notes[4]).to.deep.equal([['update', 'm', { Bridge: { [uuids[0]!]: { new: { name: 'br-int' } }, [uuids[1]!]: { new: { name: 'br-tun' } } } }]]);
+    } finally {
+      sessions.forEach((c) => c.close('done'));
+      await server.close();
+    }
+  });
+
   it('runs 1000 servers and 1000 monitoring clients in one process; every host converges', async function () {
     this.timeout(300_000);
     const n = 1000;

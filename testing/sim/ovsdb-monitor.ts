@@ -39,6 +39,8 @@ function parseSelect(j: Json | undefined, into: Select, first: boolean): void {
 
 export class Monitor {
   private readonly tables: readonly MonitoredTable[];
+  /** The requests as made and each condition change since: monitors alike in these (and id and version) send the same updates. */
+  private requested: string;
 
   /** Parses <monitor-requests> (throws OvsdbOpError with ovsdb-server's error). */
   constructor(
@@ -48,6 +50,7 @@ export class Monitor {
     requests: Json,
   ) {
     if (!requests || typeof requests !== 'object' || Array.isArray(requests)) throw syntaxError(requests, 'monitor-requests must be an object');
+    this.requested = JSON.stringify(requests);
     this.tables = Object.entries(requests).map(([name, req]) => {
       const table = db.schema.tables.get(name);
       if (!table) throw new OvsdbOpError('syntax error', `no table named ${name}`);
@@ -82,6 +85,15 @@ export class Monitor {
    * monitor_cond_change: new where clauses for some tables (columns may not change). Returns the
    * updates2 it causes (rows leaving the condition deleted, rows entering it inserted), if any.
    */
+  /**
+   * Equal for monitors whose updates are equal text: the same id, method and requests, conditions
+   * changed alike. The server encodes a commit's update once for all of them, as ovsdb-server's
+   * monitors share one JSON cache.
+   */
+  get signature(): string {
+    return `${this.version} ${JSON.stringify(this.id)} ${this.requested}`;
+  }
+
   changeConditions(requests: Json): Json | undefined {
     if (this.version === 1) throw syntaxError(this.id, 'monitor_cond_change is not supported on a "monitor" monitor');
     if (!requests || typeof requests !== 'object' || Array.isArray(requests)) throw syntaxError(requests, 'monitor-cond-change-requests must be an object');
@@ -98,6 +110,7 @@ export class Monitor {
       }
       return [t, where];
     });
+    this.requested += ` ${JSON.stringify(requests)}`;
     let out: Record<string, Json> | undefined;
     for (const [t, where] of changes) {
       const rows = [...this.db.tableRows(t.table.name).values()];

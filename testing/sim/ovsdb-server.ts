@@ -60,6 +60,27 @@ export class OvsdbSimServer {
     this.disabled = new Set(opts.disabledMethods);
   }
 
+  /**
+   * Each commit's notification text per monitor signature (null: nothing to send), made once: the
+   * controllers' replicas all monitor a host alike, and ovsdb-server too encodes a change once for
+   * the monitors that share it. Held while the commit's event lives.
+   */
+  private readonly encoded = new WeakMap<CommitEvent, Map<string, Buffer | null>>();
+
+  /** The notification `mon` sends for commit `e`, encoded, or null when it sends none. */
+  notificationOf(e: CommitEvent, mon: Monitor): Buffer | null {
+    let byMonitor = this.encoded.get(e);
+    if (!byMonitor) this.encoded.set(e, (byMonitor = new Map()));
+    const sig = mon.signature;
+    let out = byMonitor.get(sig);
+    if (out === undefined) {
+      const u = mon.updates(e);
+      out = u ? Buffer.from(JSON.stringify({ id: null, ...mon.notification(u) })) : null;
+      byMonitor.set(sig, out);
+    }
+    return out;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -281,8 +302,8 @@ class Session {
 
   private onCommit(e: CommitEvent): void {
     for (const mon of this.monitors.values()) {
-      const u = mon.updates(e);
-      if (u) this.send({ id: null, ...mon.notification(u) });
+      const text = this.server.notificationOf(e, mon);
+      if (text && !this.closed) this.socket.write(text);
     }
   }
 }
