@@ -266,13 +266,13 @@ export function applyDatumDiff(old: Json | undefined, diff: Json, type: ColumnTy
   }
   const oldAtoms = setAtoms(old);
   if (type.nMax > 1 || oldAtoms.length === 0) {
-    const out = [...oldAtoms];
+    // Atoms compared by their JSON, each written once (a bridge's ports can be hundreds of uuids).
+    const out = new Map(oldAtoms.map((x) => [JSON.stringify(x), x]));
     for (const a of setAtoms(diff)) {
-      const i = out.findIndex((x) => JSON.stringify(x) === JSON.stringify(a));
-      if (i >= 0) out.splice(i, 1);
-      else out.push(a);
+      const k = JSON.stringify(a);
+      if (!out.delete(k)) out.set(k, a);
     }
-    return out.length === 1 ? out[0]! : ['set', out];
+    return out.size === 1 ? [...out.values()][0]! : ['set', [...out.values()]];
   }
   return diff;
 }

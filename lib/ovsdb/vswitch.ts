@@ -80,7 +80,31 @@ function dpidOf(v: Json | undefined): bigint | undefined {
   return s !== undefined && /^[0-9a-f]{1,16}$/i.test(s) ? BigInt(`0x${s}`) : undefined;
 }
 
+/**
+ * The typed Interface and Port of each row, kept while the row lives. The client's replica replaces
+ * a row object when the row changes and keeps it otherwise, and a view is read again after every
+ * update (every ofport, tag and cur_cfg a host's ovs-vswitchd writes): rows that did not change
+ * are not converted again.
+ */
+const ifaces = new WeakMap<Row, OvsInterface>();
+const ports = new WeakMap<Row, OvsPort>();
+
 function iface(uuid: string, r: Row): OvsInterface {
+  let i = ifaces.get(r);
+  if (!i) ifaces.set(r, (i = ifaceOf(uuid, r)));
+  return i;
+}
+
+/** A port row with its interfaces: the kept one while its row and each of its interfaces' are the same. */
+function port(uuid: string, p: Row, interfaces: readonly OvsInterface[]): OvsPort {
+  const kept = ports.get(p);
+  if (kept && kept.interfaces.length === interfaces.length && kept.interfaces.every((x, i) => x === interfaces[i])) return kept;
+  const made: OvsPort = { uuid, name: text(p.name), tag: optionalInt(p.tag), otherConfig: kept?.otherConfig ?? fromMap(p.other_config), interfaces };
+  ports.set(p, made);
+  return made;
+}
+
+function ifaceOf(uuid: string, r: Row): OvsInterface {
   return {
     uuid, name: text(r.name), type: typeof r.type === 'string' ? r.type : '', options: fromMap(r.options),
     ofport: optionalInt(r.ofport), ofportRequest: optionalInt(r.ofport_request), error: str(r.error), externalIds: fromMap(r.external_ids),
@@ -90,19 +114,16 @@ function iface(uuid: string, r: Row): OvsInterface {
 /** The view; with `only`, of that bridge alone (the others left out, not read). */
 export function vswitchView(replica: Replica, only?: string): VswitchView {
   const table = (t: string): ReadonlyMap<string, Row> => replica.get(t) ?? new Map();
-  const ifaces = table('Interface');
-  const ports = table('Port');
+  const ifaceRows = table('Interface');
+  const portRows = table('Port');
   const ctls = table('Controller');
   const root = [...table('Open_vSwitch')][0];
   const bridges = new Map<string, OvsBridge>();
   for (const [uuid, b] of table('Bridge')) {
     if (only !== undefined && text(b.name) !== only) continue;
-    const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && ports.has(u)).map((pu) => {
-      const p = ports.get(pu)!;
-      return {
-        uuid: pu, name: text(p.name), tag: optionalInt(p.tag), otherConfig: fromMap(p.other_config),
-        interfaces: fromSet(p.interfaces).map(uuidOf).filter((u): u is string => !!u && ifaces.has(u)).map((iu) => iface(iu, ifaces.get(iu)!)),
-      };
+    const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && portRows.has(u)).map((pu) => {
+      const p = portRows.get(pu)!;
+      return port(pu, p, fromSet(p.interfaces).map(uuidOf).filter((u): u is string => !!u && ifaceRows.has(u)).map((iu) => iface(iu, ifaceRows.get(iu)!)));
     });
     const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
       .map((cu) => {
