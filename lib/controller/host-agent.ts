@@ -8,7 +8,7 @@ import { BridgeName, pipelineDesired } from '../../pipelines/index.js';
 import type { PipelineOptions } from '../../pipelines/options.js';
 import { fromSet } from '../../codecs/ovsdb/protocol.js';
 import { canonicalText } from '../flowset/flowset.js';
-import { OvsdbClient, Replica } from '../ovsdb/client.js';
+import { OvsdbClient, Replica, Row } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
 import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import { isStale, OfConnection } from '../switch/connection.js';
@@ -174,10 +174,16 @@ export class HostAgent {
     this.client = client;
     this.retry = undefined;
     // OVSDB changes (a VM port plugged, ofports assigned, a restart) call for a pass too.
+    // The client swaps in a new table only when an update touches it: the datapath ids are read
+    // again only when the Bridge table was (most updates are ofports, tags and cur_cfg).
+    let bridgeRows: ReadonlyMap<string, Row> | undefined;
     this.client.replica$.subscribe((replica) => {
       this.replicaVersion++;
-      this.dpids = bridgeDatapathIds(replica);
-      this.o.onBridges?.(this.dpids);
+      if (replica.get('Bridge') !== bridgeRows) {
+        bridgeRows = replica.get('Bridge');
+        this.dpids = bridgeDatapathIds(replica);
+        this.o.onBridges?.(this.dpids);
+      }
       void this.schedule();
     });
     const every = this.o.auditIntervalMs;
