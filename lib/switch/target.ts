@@ -93,9 +93,14 @@ function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
     });
     s.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      // A bridge name with no live mgmt socket: said as ovs-ofctl says it, with where we looked.
-      if (t.kind === 'unix' && t.bridge && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) {
+      // A bridge name with no mgmt socket: said as ovs-ofctl says it, with where we looked. One
+      // whose socket file was left by an ovs-vswitchd that died: ovs-ofctl's words for that too.
+      if (t.kind === 'unix' && t.bridge && err.code === 'ENOENT') {
         reject(new TargetError(`${t.bridge} is not a bridge or a socket (no ovs-vswitchd answers on ${t.path}; set OVS_RUNDIR?)`));
+        return;
+      }
+      if (t.kind === 'unix' && t.bridge && err.code === 'ECONNREFUSED') {
+        reject(new TargetError(`${t.path}: failed to open socket (Connection refused)`));
         return;
       }
       // A socket error is said as ovs-ofctl says it (vconn's "connecting to TARGET (strerror)").

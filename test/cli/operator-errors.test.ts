@@ -3,8 +3,8 @@
 // after --diff, stdin twice, a port out of range), and a switch holding actions this codec does not
 // model yet (MPLS), which must not fail a whole dump.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvsSandbox } from '../../testing/sandbox.js';
 import { runCli } from '../../testing/run-cli.js';
@@ -29,6 +29,23 @@ describe('flow tool: an operator\'s slips get one clear line', function () {
       expect(r.code).to.equal(1);
       expect(r.stderr).to.equal(`ofctl-ts: ${args[0]}: br9 is not a bridge or a socket (no ovs-vswitchd answers on ${join(ovs.dir, 'br9.mgmt')}; set OVS_RUNDIR?)\n`);
     }
+  });
+
+  it('a bridge whose mgmt socket a dead ovs-vswitchd left behind: ovs-ofctl\'s words, exit 1', async () => {
+    // A process that listens on the socket, then dies without removing it (SIGKILL), as a crashed ovs-vswitchd.
+    const path = join(ovs.dir, 'br8.mgmt');
+    const holder = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await new Promise((r) => holder.stdout.once('data', r));
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    expect(existsSync(path)).to.equal(true);
+    const want = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', 'br8'], { env: { ...process.env, ...env() } }, (err, _out, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }));
+    });
+    expect(want).to.deep.equal({ code: 1, stderr: `ovs-ofctl: ${path}: failed to open socket (Connection refused)\n` });
+    const r = await runCli(['dump-flows', 'br8'], env());
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.equal(`ofctl-ts: dump-flows: ${path}: failed to open socket (Connection refused)\n`);
   });
 
   it('a missing file or a directory is named, and nothing is sent', async () => {
