@@ -28,8 +28,11 @@ export class Hypervisor {
     return hv;
   }
 
-  /** A controller for this host, as a fresh process would start (empty topology but the host). */
-  async startController(): Promise<void> {
+  /**
+   * A controller for this host, as a fresh process would start (empty topology but the host);
+   * resolves once both bridges are connected (`waitForBridges` false: once it has started).
+   */
+  async startController(waitForBridges = true): Promise<void> {
     const line = JSON.stringify({ type: 'host', name: this.name, tunnelIp: this.tunnelIp, ovsdb: `unix:${this.ovs.dbSock}` });
     this.store = new TopologyStore();
     const log = createLogger(`neutron-${this.name}`, process.env.OFCTL_TS_LOG ?? 'warn');
@@ -47,7 +50,7 @@ export class Hypervisor {
     });
     this.source.bind(this.ctl);
     await this.ctl.start();
-    await eventually(() => ['br-int', 'br-tun'].every((b) => this.ctl.status().hosts[0]?.bridges[b]?.connected), `${this.name}'s bridges to connect`);
+    if (waitForBridges) await eventually(() => ['br-int', 'br-tun'].every((b) => this.ctl.status().hosts[0]?.bridges[b]?.connected), `${this.name}'s bridges to connect`);
   }
 
   async stopController(): Promise<void> {

@@ -126,6 +126,11 @@ export class Controller {
     await Promise.all([...this.agents.values()].map((a) => a.idle()));
   }
 
+  /** The VM ports on a host's br-int that an earlier run programmed (see programmedPortsFrom); undefined: not known yet. */
+  programmedOn(host: string): ReadonlySet<string> | undefined {
+    return this.agents.get(host)?.programmedPorts();
+  }
+
   /** A pass for a host's agent now (e.g. its gate opened). */
   wake(host: string): void {
     void this.agents.get(host)?.schedule();

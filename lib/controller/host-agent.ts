@@ -15,7 +15,7 @@ import { isStale, OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
 import { Drift, FlowReconciler, ReconcileError, ReconcileResult } from '../flowset/reconciler.js';
-import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
+import { applyHostSetup, BR_INT, BR_TUN, conjBasesFrom, HostSetupOptions, pluggedPortsFrom, programmedPortsFrom, SetupChange, tunnelOfportsFrom, vlanHintsFrom } from './host-setup.js';
 import { FencedError, generationIn, takeOverHost } from './host-setup.js';
 import { deriveHostState, HostState } from '../state/host-state.js';
 import type { Semaphore } from './semaphore.js';
@@ -360,6 +360,11 @@ export class HostAgent {
       })();
     }
     return this.pass;
+  }
+
+  /** The VM ports on br-int that an earlier run programmed, as OVSDB shows them now (undefined: OVSDB not read yet). */
+  programmedPorts(): ReadonlySet<string> | undefined {
+    return this.client ? programmedPortsFrom(vswitchView(this.client.replica, BR_INT)) : undefined;
   }
 
   /** Resolves when no pass is pending (for tests and the demo). */

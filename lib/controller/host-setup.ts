@@ -368,6 +368,21 @@ export function tunnelOfportsFrom(view: VswitchView): Map<string, number> {
   return ofports;
 }
 
+/**
+ * The VM ports an earlier run programmed: on br-int with the local VLAN tag it recorded for their
+ * network (Port.other_config net_uuid + tag), as Neutron's agent leaves them too. A port plugged
+ * while no controller ran has no such record (untagged, or in the dead VLAN).
+ */
+export function programmedPortsFrom(view: VswitchView): Set<string> {
+  const out = new Set<string>();
+  for (const p of view.bridges.get(BR_INT)?.ports ?? []) {
+    const id = p.interfaces[0]?.externalIds.get('iface-id');
+    const tag = p.tag;
+    if (id && tag !== undefined && tag >= 1 && tag <= 4094 && p.otherConfig.has('net_uuid') && p.otherConfig.get('tag') === String(tag)) out.add(id);
+  }
+  return out;
+}
+
 /** Local VLANs recorded in OVSDB by an earlier run (Port.other_config net_uuid + tag). */
 export function vlanHintsFrom(view: VswitchView): Map<string, number> {
   const hints = new Map<string, number>();

@@ -179,6 +179,8 @@ export class NeutronAgent {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Called when a host's first sync is done and the controller may write on it. */
   onReady: ((host: string) => void) | undefined;
+  /** The VM ports an earlier run programmed on a host (the controller reads them from OVSDB); undefined: all plugged ones count. */
+  programmedOn: ((host: string) => ReadonlySet<string> | undefined) | undefined;
   private stopped = false;
   /** Neutron's answer to the last heartbeat of each host ('new', 'alive', 'revived'), for status. */
   readonly lastReport = new Map<string, { readonly at: string; readonly result?: string; readonly error?: string }>();
@@ -567,16 +569,19 @@ export class NeutronAgent {
 
   /**
    * The end of a host's first sync, once every plugged device has been asked for: as the real
-   * agent's first loop, every plugged port of the host is reported up with refresh_tunnels, which
+   * agent's first loop, the host's programmed ports are reported up with refresh_tunnels, which
    * makes l2pop send this host its networks' whole FDB (as casts); when those have stopped coming
-   * the controller may write. After a restart the ports were programmed by the previous run; the
-   * first pass then finds the flows as they are and changes nothing that is still right.
+   * the controller may write. Programmed: by the previous run (its tags in OVSDB); the first pass
+   * then finds their flows as they are and changes nothing that is still right. A port plugged
+   * while no controller ran is not programmed yet: it is reported up once its flows are in (the
+   * converged state), as any new port, and that report asks for the FDB if this one did not.
    */
   private async firstSync(d: HostDevices): Promise<void> {
     const host = d.host.name;
     const term = d.term;
     const t = this.store.topology;
-    const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host);
+    const programmed = this.programmedOn?.(host);
+    const ids = [...d.plugged].filter((id) => t.ports.get(id)?.host === host && (programmed?.has(id) ?? true));
     for (let i = 0; i < ids.length; i += this.step) {
       const chunk = ids.slice(i, i + this.step);
       const failed = (await this.deviceList(host, chunk, [], true)).failedUp;
@@ -597,7 +602,7 @@ export class NeutronAgent {
     if (d.term !== term) return;
     if (!this.speaks(host)) return this.resumeLater(d);
     d.initial = false;
-    d.refreshTunnels = false;
+    if (ids.length) d.refreshTunnels = false;
     this.o.log.info({ host, devices: ids.length }, 'neutron agent: first sync done; the host is programmed');
     this.onReady?.(host);
   }

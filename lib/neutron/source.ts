@@ -66,7 +66,7 @@ export interface NeutronSource extends Source {
   /** The Controller options that let the agent drive and hold its hosts. */
   readonly controllerHooks: Pick<ControllerOptions, 'onPlugged' | 'onConverged' | 'gate'>;
   /** Hands the agent the controller, whose hosts it wakes when their first sync is done. */
-  bind(ctl: Pick<Controller, 'wake'>): void;
+  bind(ctl: Pick<Controller, 'wake' | 'programmedOn'>): void;
 }
 
 export async function neutronSource(store: TopologyStore, o: NeutronSourceOptions): Promise<NeutronSource | undefined> {
@@ -106,6 +106,7 @@ export async function neutronSource(store: TopologyStore, o: NeutronSourceOption
     },
     bind: (ctl) => {
       agent.onReady = (h) => ctl.wake(h);
+      agent.programmedOn = (h) => ctl.programmedOn(h);
     },
   };
 }

@@ -4,6 +4,8 @@
 // and resync, no flow that was right before and after is removed, and the ports made meanwhile go
 // ACTIVE.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { dumpLineKey, FlowMonitor } from '../../testing/flow-monitor.js';
 import { NeutronApi, Port } from '../../testing/neutron-api.js';
 import { Hypervisor } from '../../testing/neutron-hv.js';
@@ -21,10 +23,13 @@ describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (
   let sg: string;
   let taps = 0;
 
+  /** Every VM port made so far. */
+  const vms: Port[] = [];
   /** A VM port on a host: made through the API, plugged as Nova does. */
   const vm = async (hv: Hypervisor): Promise<Port> => {
     const p = await api.createPort({ network: net, hostId: hv.name, securityGroups: [sg], deviceOwner: 'compute:nova', deviceId: `vm-${taps}` });
     await hv.plug(`tap${taps++}`, p);
+    vms.push(p);
     return p;
   };
   const active = (ports: readonly Port[], what: string): Promise<void> =>
@@ -75,6 +80,30 @@ describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (
       m.stop();
     }
     expect(hv1.ctl.status().hosts[0]!.bridges['br-int']!.lastReconcile?.flowMods ?? 0).to.equal(0);
+  });
+
+  it('a port plugged while the controller was down is reported up only once its flows are in; the ports it had stay ACTIVE', async () => {
+    const [hv1] = hvs as [Hypervisor];
+    await hv1.stopController();
+    const gap = await vm(hv1);
+    // ovs-vswitchd held (SIGSTOP) from before the controller starts: nothing can program the new port.
+    const vswitchd = Number(readFileSync(join(hv1.ovs.dir, 'ovs-vswitchd.pid'), 'utf8'));
+    process.kill(vswitchd, 'SIGSTOP');
+    try {
+      await hv1.startController(false);
+      await eventually(() => hv1.source.agent.ready('hv1'), 'hv1\'s first sync');
+      // The first sync has reported what it reports: the port it programmed before is up, the new one is not.
+      const had = vms.filter((p) => p['binding:host_id'] === 'hv1' && p.id !== gap.id);
+      expect(had.length).to.be.greaterThan(0);
+      for (const p of had) expect((await api.getPort(p.id)).status, p.id).to.equal('ACTIVE');
+      expect((await api.getPort(gap.id)).status).to.not.equal('ACTIVE');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await api.getPort(gap.id)).status).to.not.equal('ACTIVE');
+    } finally {
+      process.kill(vswitchd, 'SIGCONT');
+    }
+    await active([gap], 'the port plugged in the gap ACTIVE once programmed');
+    await hv1.flowsAreRendered();
   });
 
   /**
