@@ -15,7 +15,7 @@ export const OFCTL_TS = join(ROOT, 'bin', 'ofctl-ts.js');
  * the modules themselves, slower to start (bin/ofctl-ts.js). A bench after `tsc` alone would time
  * that fallback, not what users run: refused, for every bench that runs the binary.
  */
-export function assertBundlesFresh(): void {
+function assertBundlesFresh(): void {
   const cli = join(ROOT, 'dist', 'lib', 'cli');
   const built = statSync(join(cli, 'entry.js')).mtimeMs;
   const stale = ['ofctl-ts-quick.cjs', 'ofctl-ts.cjs'].filter((b) => (statSync(join(cli, b), { throwIfNoEntry: false })?.mtimeMs ?? 0) < built);

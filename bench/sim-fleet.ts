@@ -11,9 +11,8 @@ import { pluggedPortsFrom, tunnelOfportsFrom, vlanHintsFrom } from '../lib/contr
 import type { VswitchView } from '../lib/ovsdb/vswitch.js';
 import { deriveHostState, HostState } from '../lib/state/host-state.js';
 import { TopologyStore } from '../lib/topology/store.js';
-import { formatFlow } from '../codecs/ofctl/format-flow.js';
 import type { Flow } from '../codecs/openflow/flow.js';
-import { pipelineFlows, renderText } from '../pipelines/index.js';
+import { flowLine, renderText } from '../pipelines/index.js';
 import { pipelineOptions } from '../pipelines/options.js';
 import { mac } from '../testing/big-topology.js';
 import { SimHypervisor } from '../testing/sim/hypervisor.js';
@@ -63,7 +62,7 @@ export function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /**
- * A rendered flow's text as renderText gives it, once per flow object: the pipelines' memo hands
+ * A rendered flow's line (flowLine), once per flow object: the pipelines' memo hands
  * back the same objects for what did not change, so each add's expectations (every touched host
  * rendered before and after) format only the flows that are new. Formatting them all made most of
  * the garbage this process (which also runs the simulated switches) collected while adds were timed.
@@ -71,7 +70,7 @@ export function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 const texts = new WeakMap<Flow, string>();
 function textOf(f: Flow): string {
   let t = texts.get(f);
-  if (t === undefined) texts.set(f, (t = ` ${formatFlow(f)}`));
+  if (t === undefined) texts.set(f, (t = flowLine(f)));
   return t;
 }
 
@@ -201,7 +200,7 @@ export class Fleet {
   /** Each bridge's rendered flows, one text per bridge (in BRIDGES order). */
   render(h: SimHypervisor): string[] {
     const st = this.stateOf(h);
-    return BRIDGES.map((br) => pipelineFlows(st, br, pipeline).map(textOf).sort().join('\n'));
+    return BRIDGES.map((br) => renderText(st, br, pipeline, textOf).join('\n'));
   }
 
   sw(h: SimHypervisor, br: string): SimSwitch | undefined {
@@ -310,12 +309,12 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     }));
     const log: string[] = [];
     // The bench's own process pauses (its collector) show in the trace: the simulator stops with it.
+    // Entries come after the fact (t is set by then): those from t until the last bridge's bundle count.
     let gcMs = 0;
-    let start = Infinity;
     let end = Infinity;
     const gcs = new PerformanceObserver((l) => {
       for (const g of l.getEntries()) {
-        if (g.startTime >= start && g.startTime < end) gcMs += g.duration;
+        if (g.startTime >= t && g.startTime < end) gcMs += g.duration;
         if (trace) log.push(`bench gc ${(g.startTime - t).toFixed(1)} for ${g.duration.toFixed(1)} ms`);
       }
     });
@@ -323,7 +322,7 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     const unsubs = trace ? candidates.map((h) => h.db.onCommit(() => log.push(`${h.name} commit ${(performance.now() - t).toFixed(1)}`))) : [];
     const subs2 = trace ? [...pending].map((s) => s.events$.subscribe((ev) => log.push(`${s.name}@${s.datapathId} ${ev.type} ${(performance.now() - t).toFixed(1)}`))) : [];
     collectYoung();
-    t = start = performance.now();
+    t = performance.now();
     // The monotonic clock in µs, as CPU profiles (CONTROLLER_NODE_ARGS=--cpu-prof) time their samples.
     const mono = process.hrtime.bigint() / 1000n;
     lastCommit = t;
@@ -334,7 +333,7 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     });
     await until(() => pending.size === 0, `event ${e} to reach its bridges`, 30_000, 1);
     end = performance.now();
-    (isAdd ? out.lat : out.latRemove).push(performance.now() - t);
+    (isAdd ? out.lat : out.latRemove).push(end - t);
     await sent;
     if (isAdd) out.latFromAnswer.push(lastCommit - answeredAt);
     // Entries are delivered after the fact: those of the window have come by now.

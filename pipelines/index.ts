@@ -40,10 +40,16 @@ export function pipelineDesired(s: HostState, bridge: BridgeName, o: PipelineOpt
   return { flows, families };
 }
 
-/** Canonical text, sorted as `sort` sorts: what `ovs-ofctl dump-flows --no-stats | sort` prints. */
-export function renderText(s: HostState, bridge: BridgeName, o: PipelineOptions): string[] {
+/** One flow's line as `ovs-ofctl dump-flows --no-stats` prints it. */
+export const flowLine = (f: Flow): string => ` ${formatFlow(f)}`;
+
+/**
+ * Canonical text, sorted as `sort` sorts: what `ovs-ofctl dump-flows --no-stats | sort` prints.
+ * `line` may be flowLine memoized (a bench rendering the same flow objects again and again).
+ */
+export function renderText(s: HostState, bridge: BridgeName, o: PipelineOptions, line: (f: Flow) => string = flowLine): string[] {
   // The default sort compares UTF-16 code units: for this ASCII text, the order of `LC_ALL=C sort`.
-  return pipelineFlows(s, bridge, o).map((f) => ` ${formatFlow(f)}`).sort();
+  return pipelineFlows(s, bridge, o).map(line).sort();
 }
 
 /** `sort` under LC_ALL=C: plain code-unit order. */
