@@ -9,7 +9,7 @@
 //      the default probes, and to re-establish and re-check both bridges after SIGCONT (the check
 //      is reported even when it changes nothing; flow-mods resent: must be 0).
 // The pass/fail versions of these live in test/faults and test/controller (run in CI).
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller } from '../lib/controller/controller.js';
 import type { ReconcileResult } from '../lib/flowset/reconciler.js';
@@ -117,7 +117,7 @@ async function inProcessFaults(): Promise<void> {
 
     // 4. A frozen ovs-vswitchd, with the default inactivity probe (echo after 5 s silent, dropped at 10 s).
     await c.idle();
-    const pid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
+    const pid = ovs.vswitchdPid();
     const t4 = performance.now();
     // Frozen until both sessions are dropped: thawed after the first, the other's pending echo would
     // be answered and that bridge never reconnect (nor be re-checked).

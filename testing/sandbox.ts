@@ -120,6 +120,13 @@ export class OvsSandbox {
     await run(cmd, full, { env: this.env() });
   }
 
+  /** ovs-vswitchd's pid, to signal it (SIGSTOP: a switch that stops answering); throws when it is not running. */
+  vswitchdPid(): number {
+    const pid = readPid(join(this.dir, 'ovs-vswitchd.pid'));
+    if (pid === undefined) throw new Error(`${this.dir}: ovs-vswitchd is not running`);
+    return pid;
+  }
+
   /** SIGKILLs ovs-vswitchd (to test restarts) and waits until it is gone. */
   async killVswitchd(): Promise<void> {
     await killPidfile(join(this.dir, 'ovs-vswitchd.pid'), 'SIGKILL');

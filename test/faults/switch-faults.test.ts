@@ -3,9 +3,7 @@
 // reconnects, re-established with its flows intact and nothing resent; a peer that sends garbage to
 // the controller's listener is closed while the real switch's sessions carry on.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { Controller } from '../../lib/controller/controller.js';
 import type { ReconcileResult } from '../../lib/flowset/reconciler.js';
 import { TopologyStore } from '../../lib/topology/store.js';
@@ -42,7 +40,7 @@ describe('fault: switches that stop answering or send garbage', function () {
     await eventually(() => ctl.status().hosts.length === 1 && bridges()['br-int']!.connected && bridges()['br-tun']!.connected, 'both bridges to connect');
     await eventually(() => ctl.agents.get('a')!.state?.localPorts.length === 1, 'vm-a to be provisioned');
     await ctl.idle();
-    vswitchdPid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
+    vswitchdPid = ovs.vswitchdPid();
   });
   after(async () => {
     if (vswitchdPid) process.kill(vswitchdPid, 'SIGCONT');

@@ -4,8 +4,6 @@
 // and resync, no flow that was right before and after is removed, and the ports made meanwhile go
 // ACTIVE.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { dumpLineKey, FlowMonitor } from '../../testing/flow-monitor.js';
 import { NeutronApi, Port } from '../../testing/neutron-api.js';
 import { Hypervisor } from '../../testing/neutron-hv.js';
@@ -87,7 +85,7 @@ describe('ofctl-ts under Neutron: a restarted controller, a restarted RabbitMQ (
     await hv1.stopController();
     const gap = await vm(hv1);
     // ovs-vswitchd held (SIGSTOP) from before the controller starts: nothing can program the new port.
-    const vswitchd = Number(readFileSync(join(hv1.ovs.dir, 'ovs-vswitchd.pid'), 'utf8'));
+    const vswitchd = hv1.ovs.vswitchdPid();
     process.kill(vswitchd, 'SIGSTOP');
     try {
       await hv1.startController(false);

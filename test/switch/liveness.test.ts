@@ -3,8 +3,6 @@
 // to process; our own event loop blocked (CPU work) is not counted as the switch's silence; and
 // sending a huge lazy batch gives the event loop regular turns.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseFlow } from '../../codecs/ofctl/parse-flow.js';
 import type { FlowModMessage } from '../../codecs/openflow/messages.js';
 import { DEFAULT_PER_MESSAGE_MS, OfConnection, SessionClosedError } from '../../lib/switch/connection.js';
@@ -50,7 +48,7 @@ describe('OpenFlow session liveness with a real ovs-vswitchd', function () {
 
   before(async () => {
     ovs = await OvsSandbox.start({ bridges: ['br-int'] });
-    pid = Number(readFileSync(join(ovs.dir, 'ovs-vswitchd.pid'), 'utf8').trim());
+    pid = ovs.vswitchdPid();
   });
   afterEach(async () => {
     process.kill(pid, 'SIGCONT');
