@@ -95,12 +95,9 @@ function openSocket(t: Target, timeoutMs: number): Promise<Socket> {
       clearTimeout(timer);
       // A bridge name with no mgmt socket: said as ovs-ofctl says it, with where we looked. One
       // whose socket file was left by an ovs-vswitchd that died: ovs-ofctl's words for that too.
-      if (t.kind === 'unix' && t.bridge && err.code === 'ENOENT') {
-        reject(new TargetError(`${t.bridge} is not a bridge or a socket (no ovs-vswitchd answers on ${t.path}; set OVS_RUNDIR?)`));
-        return;
-      }
-      if (t.kind === 'unix' && t.bridge && err.code === 'ECONNREFUSED') {
-        reject(new TargetError(`${t.path}: failed to open socket (Connection refused)`));
+      if (t.kind === 'unix' && t.bridge && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) {
+        reject(new TargetError(err.code === 'ENOENT' ? `${t.bridge} is not a bridge or a socket (no ovs-vswitchd answers on ${t.path}; set OVS_RUNDIR?)`
+          : `${t.path}: failed to open socket (Connection refused)`));
         return;
       }
       // A socket error is said as ovs-ofctl says it (vconn's "connecting to TARGET (strerror)").
