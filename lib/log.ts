@@ -18,7 +18,37 @@ export function createLogger(name: string, level = process.env.OFCTL_TS_LOG ?? '
   if (process.stderr.isTTY) {
     return pino({ name, level, redact, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
   }
-  return pino({ name, level, redact }, pino.destination(2));
+  return pino({ name, level, redact }, stderrLines());
+}
+
+/**
+ * stderr, written asynchronously (a slow log reader does not stall the event loop), with a count of
+ * the bytes taken and written. process.exit() would cut an async write short or let the exit's
+ * synchronous flush overtake it (lines lost or out of order): `logsWritten()` waits for them first.
+ */
+const pending = new Set<{ taken: number; written: number; gone: boolean }>();
+
+function stderrLines(): DestinationStream {
+  const stream = pino.destination(2);
+  const count = { taken: 0, written: 0, gone: false };
+  pending.add(count);
+  stream.on('write', (n: number) => (count.written += n));
+  // A closed stderr (EPIPE) will write nothing more: nothing to wait for.
+  stream.on('error', () => (count.gone = true));
+  stream.on('close', () => (count.gone = true));
+  return {
+    write(line: string): void {
+      count.taken += Buffer.byteLength(line);
+      stream.write(line);
+    },
+  };
+}
+
+/** Resolves once every line logged so far is written to stderr, or after `capMs` (stderr stuck). */
+export async function logsWritten(capMs = 2000): Promise<void> {
+  const until = Date.now() + capMs;
+  const behind = (): boolean => [...pending].some((c) => c.written < c.taken && !c.gone);
+  while (behind() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
 }
 
 export type { Logger };

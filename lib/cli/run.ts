@@ -1,5 +1,6 @@
 // Running a command: its output, its exit code, its failure message, for
 // the flow tool (quick.ts) and the yargs CLI (main.ts) alike.
+import { logsWritten } from '../log.js';
 import { EXIT_ERROR, EXIT_FAILURE } from './common.js';
 
 // `ofctl-ts dump-flows … | head` closes our stdout early: said and exit 1, as ovs-ofctl (whose
@@ -22,8 +23,10 @@ export const out = (s: string | Buffer): void => {
 /** Commands whose exit code 1 means "different", so failures use 2. */
 const DIFF_COMMANDS = new Set(['audit']);
 
-function fail(err: unknown, command: string, isDiff: boolean): never {
+async function fail(err: unknown, command: string, isDiff: boolean): Promise<never> {
   const msg = err instanceof Error ? err.message : String(err);
+  // What the command logged on its way to the error comes first, whole (e.g. each rejected line).
+  await logsWritten();
   process.stderr.write(`ofctl-ts: ${command}: ${msg}\n`);
   if (err instanceof Error && process.env.OFCTL_TS_DEBUG) process.stderr.write(`${err.stack}\n`);
   process.exit(isDiff ? EXIT_ERROR : EXIT_FAILURE);
@@ -34,6 +37,6 @@ export async function run(command: string, fn: () => Promise<number>, diff = DIF
     const code = await fn();
     process.exitCode = code;
   } catch (err) {
-    fail(err, command, diff);
+    await fail(err, command, diff);
   }
 }
