@@ -167,8 +167,11 @@ export class Controller {
       void agent.stop();
       this.o.log?.info({ host: agent.host, ovsdb: agent.ovsdb }, 'host left the topology (or its OVSDB address changed): no longer tried');
     }
-    for (const h of t.hosts.values()) {
-      if (!h.ovsdb || this.agents.has(h.name) || this.store.isFrozen(h.name)) continue;
+    // A host gets its agent on an event that touches it (its own, or its thaw): a port event need
+    // not walk a thousand hosts.
+    for (const name of touched === 'all' ? t.hosts.keys() : touched) {
+      const h = t.hosts.get(name);
+      if (!h?.ovsdb || this.agents.has(h.name) || this.store.isFrozen(h.name)) continue;
       const target = this.o.controllerTargetFor?.(h.name);
       const agent = new HostAgent(h.name, h.ovsdb, {
         pipeline: this.o.pipeline, setup: target ? { ...this.o.setup, controllerTarget: target } : this.o.setup,

@@ -105,6 +105,35 @@ describe('controller operations', function () {
     }
   });
 
+  it('a host given its OVSDB address after start gets its agent then, and converges; events that do not touch it start nothing', async () => {
+    const ovs = await OvsSandbox.start({});
+    const store = new TopologyStore();
+    apply(store,
+      '{"type":"host","name":"h","tunnelIp":"10.250.0.1"}',
+      '{"type":"host","name":"h2","tunnelIp":"10.250.0.2"}',
+      '{"type":"network","id":"red","vni":100}',
+      '{"type":"port","id":"vm2","network":"red","host":"h2","mac":"fa:16:3e:00:00:02","fixedIps":["10.1.0.2"]}');
+    const { log } = capture();
+    const { ctl } = await newController(store, log);
+    try {
+      expect(ctl.status().hosts).to.deep.equal([]);
+      // Events that touch neither host's address start nothing.
+      apply(store, '{"type":"port","id":"vm1","network":"red","host":"h","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"]}');
+      expect(ctl.status().hosts).to.deep.equal([]);
+      // h's entry again, now with its OVSDB: its agent starts and converges.
+      apply(store, `{"type":"host","name":"h","tunnelIp":"10.250.0.1","ovsdb":"unix:${ovs.dbSock}"}`);
+      expect(ctl.status().hosts.map((x) => x.host)).to.deep.equal(['h']);
+      await eventually(() => ['br-int', 'br-tun'].every((br) => ctl.status().hosts[0]!.bridges[br]?.lastReconcile), 'both bridges reconciled');
+      await ctl.idle();
+      const state = ctl.agents.get('h')!.state!;
+      expect(await ovs.dumpFlowsSorted('br-tun')).to.deep.equal(renderText(state, 'br-tun', pipeline));
+      expect(await ovs.dumpFlowsSorted('br-int')).to.deep.equal(renderText(state, 'br-int', pipeline));
+    } finally {
+      await ctl.stop();
+      await ovs.stop();
+    }
+  });
+
   it('stops trying a host that left the topology', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ofctl-ts-ops-'));
     const sock = join(dir, 'db.sock');
