@@ -5,7 +5,10 @@
 // many keys it holds and the newest mod_revision among them (keys only, sorted by mod_revision,
 // limit 1). What the watch applied equals etcd's prefix at etcd's revision H exactly when no key
 // there is newer than the applied revision and the key count is the same (a delete shows only in
-// the count; a key put and deleted again in between changed nothing). npm etcd3 1.1.2 has no
+// the count; a key put and deleted again in between changed nothing). That sorted read makes etcd
+// read every key under the prefix (~5 ms at 6500 keys, more under load); so a check first asks for
+// the count alone (etcd's in-memory index, <1 ms), whose header says etcd's revision: at the
+// applied one, nothing can be newer, and the sorted read is skipped. npm etcd3 1.1.2 has no
 // progress request (etcd's answer to one, watch id -1, is not a watcher's), and etcd's own progress
 // notifications come every 10 minutes by default.
 import { Etcd3, Range } from 'etcd3';
@@ -72,6 +75,13 @@ export class WatchLag {
     // Taken before the request: etcd answers at a revision no older than this.
     const pos = this.position();
     try {
+      const head = await this.client.kv.range({ key: this.range.start, range_end: this.range.end, count_only: true });
+      if (Number(head.header.revision) <= pos.revision && Number(head.count) === pos.keys) {
+        this.etcdRevision = Number(head.header.revision);
+        this.checkedAt = Date.now();
+        this.behind = [];
+        return;
+      }
       const res = await this.client.kv.range({
         key: this.range.start, range_end: this.range.end, keys_only: true, sort_target: 'Mod', sort_order: 'Descend', limit: 1,
       });

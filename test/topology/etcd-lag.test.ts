@@ -98,4 +98,37 @@ describe('etcd watch lag', function () {
       await c.stop();
     }
   });
+
+  it('in step with etcd (nothing written since the applied revision), a check reads the count alone, not the keys', async () => {
+    const own = etcdClient(parseEtcdTarget(etcd.endpoints[0]!, 'test'));
+    const sorted: number[] = [];
+    const range = own.kv.range.bind(own.kv);
+    own.kv.range = (req, opts) => {
+      if (req.sort_target) sorted.push(Date.now());
+      return range(req, opts);
+    };
+    const c = new Consumer();
+    await c.start(own);
+    // The consumer's revision is etcd's: in step.
+    c.revision = Number((await own.get(`${P}a`).exec()).header.revision);
+    const lag = new WatchLag(own, P, () => ({ revision: c.revision, keys: c.keys.size }), 100);
+    try {
+      const checked = lag.status().checkedAt;
+      await eventually(() => lag.status().checkedAt !== checked && lag.status().etcdRevision === c.revision, 'a check');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(lag.status()).to.deep.include({ etcdRevision: c.revision, revisions: 0, seconds: 0 });
+      expect(sorted).to.deep.equal([]);
+      // A write moves etcd on: the next check reads the keys (sorted) to tell where it was.
+      c.paused = true;
+      await own.put(`${P}z`).value('3');
+      await eventually(() => lag.status().revisions > 0, 'the lag of the put');
+      expect(sorted.length).to.be.above(0);
+      c.resume();
+      await eventually(() => lag.status().revisions === 0, 'in step again', 2000);
+    } finally {
+      lag.stop();
+      await c.stop();
+      own.close();
+    }
+  });
 });
