@@ -9,6 +9,8 @@
 //   - a controller restart: the N×2 switches reconnect at once; time to all checked, flow-mods sent.
 // Targets (issue 6, at 1000 hosts): synced ≤ 60 s, RSS ≤ 300 MB, p99 ≤ 50 ms.
 // The simulators run in this process, the controller in its own, so its figures are its own.
+// SCALE_NODE_ARGS: node options for the controller (e.g. --cpu-prof); SCALE_CTL_ARGS: controller
+// options added to the bench's (e.g. --audit-interval 0, to see what the audits cost).
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ class ControllerProc {
     // SCALE_NODE_ARGS (e.g. --cpu-prof) profiles the controller.
     const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a);
     this.proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
-      '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-20_000);
     });
