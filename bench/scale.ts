@@ -26,7 +26,6 @@ class ControllerProc {
   readonly proc: ChildProcess;
   stderr = '';
   constructor(of: number, http: number, metrics: number) {
-    // SCALE_NODE_ARGS (e.g. --cpu-prof) profiles the controller.
     const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a);
     this.proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
       '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
