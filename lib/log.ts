@@ -1,5 +1,6 @@
 // pino loggers, to stderr so stdout stays the command's output: pretty lines in a terminal, JSON
 // lines otherwise (for log collectors). OFCTL_TS_LOG sets the level.
+import { createRequire } from 'node:module';
 import { pino, DestinationStream, Logger } from 'pino';
 
 /**
@@ -16,7 +17,12 @@ const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
 export function createLogger(name: string, level = process.env.OFCTL_TS_LOG ?? 'warn', destination?: DestinationStream): Logger {
   if (destination) return pino({ name, level, redact }, destination);
   if (process.stderr.isTTY) {
-    return pino({ name, level, redact, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
+    // For a person at a terminal: each line made pretty and written at once, in this thread. (pino's
+    // transport is a worker thread: a failing command's last words came before the lines it logged.)
+    const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+    const pretty = prettyFactory({ colorize: true });
+    const out = pino.destination({ dest: 2, sync: true });
+    return pino({ name, level, redact }, { write: (line: string) => void out.write(pretty(line)) });
   }
   return pino({ name, level, redact }, stderrLines());
 }

@@ -1,12 +1,15 @@
 // A command that fails exits only once what it logged is written, in order. The log writes to
 // stderr asynchronously (libuv's thread pool); process.exit() would let its synchronous flush
 // overtake a write still queued there, so a line came late or never (seen in CI as two rejected
-// topology lines logged 8 then 7).
+// topology lines logged 8 then 7). At a terminal the lines are made pretty in the process itself:
+// pino's transport, a worker thread, printed them after the command's last words.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
+import { BIN } from '../../testing/run-cli.js';
 import { tempDir } from '../../testing/temp-dir.js';
 
 const dist = fileURLToPath(new URL('../../lib/', import.meta.url));
@@ -32,5 +35,22 @@ describe('a failing command exits after its log lines are written, in order', fu
     expect(code, err).to.equal(1);
     const said = err.trimEnd().split('\n').map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg: string }).msg : l));
     expect(said).to.deep.equal(['line 1', 'line 2', 'line 3', 'ofctl-ts: controller: 3 rejected line(s)']);
+  });
+
+  it('at a terminal (pretty lines), the rejected lines come before the command\'s last words', async () => {
+    const dir = tempDir('ofctl-ts-logtty-');
+    const topo = join(dir, 'bad.jsonl');
+    writeFileSync(topo, '{"type":"host","name":"a","tunnelIp":"10.0.0.1","colour":"red"}\n{"type":"host","name":"b","tunnelIp":"10.0.0.2",}\n');
+    // util-linux script(1) gives the controller a terminal for stdout and stderr; -e: its exit code.
+    const child = spawn('script', ['-qec', `${process.execPath} ${BIN} controller --topology ${topo} --listen ptcp:0`, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code, out).to.equal(1);
+    const plain = stripVTControlCharacters(out);
+    const at = (s: string): number => plain.indexOf(s);
+    expect(at(`WARN (ofctl-ts/`), plain).to.be.above(-1);
+    expect(at(`${topo}:1: unknown member "colour"`), plain).to.be.above(-1).and.below(at(`${topo}:2: not JSON`));
+    expect(at(`${topo}:2: not JSON`), plain).to.be.below(at('ofctl-ts: controller: 2 rejected line(s)'));
   });
 });
