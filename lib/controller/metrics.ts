@@ -110,20 +110,19 @@ export class ControllerMetrics {
       name: 'ofctl_ts_cluster_lease_confirmed', help: '1 while this replica\'s etcd lease is known alive (0: its writes are paused)', registers,
       collect() { this.set(cluster()?.leaseFresh ? 1 : 0); },
     });
-    new Counter({
-      name: 'ofctl_ts_cluster_leadership_changes_total', help: 'Shards this replica started or stopped leading', registers,
-      collect() {
-        this.reset();
-        this.inc(cluster()?.leadershipChanges ?? 0);
-      },
-    });
-    new Counter({
-      name: 'ofctl_ts_cluster_peers_revoked_total', help: 'Leases of replicas whose process was seen gone (peer connection closed) that this replica revoked', registers,
-      collect() {
-        this.reset();
-        this.inc(cluster()?.peersRevoked ?? 0);
-      },
-    });
+    // Totals the cluster keeps, read at scrape time.
+    const clusterTotal = (name: string, help: string, value: (c: ClusterStatus) => number): void => {
+      new Counter({
+        name, help, registers,
+        collect() {
+          this.reset();
+          const c = cluster();
+          this.inc(c ? value(c) : 0);
+        },
+      });
+    };
+    clusterTotal('ofctl_ts_cluster_leadership_changes_total', 'Shards this replica started or stopped leading', (c) => c.leadershipChanges);
+    clusterTotal('ofctl_ts_cluster_peers_revoked_total', 'Leases of replicas whose process was seen gone (peer connection closed) that this replica revoked', (c) => c.peersRevoked);
     // Both etcd watches (the cluster's and the topology's) report the same figures.
     type Watch = { readonly revision: string | number; readonly relists: number; readonly lag: WatchLagStatus };
     const watches = (): Array<[string, Watch]> => {

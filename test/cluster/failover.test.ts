@@ -95,13 +95,19 @@ describe('ofctl-ts controller --etcd: three replicas, failover of a real host', 
       // Its process gone, one survivor revoked its lease (the other found it gone): no wait for the TTL.
       const revoked = await Promise.all(others.map(async (r) => (await r.status())?.cluster.peersRevoked));
       expect(revoked.reduce((a, n) => a! + n!, 0), JSON.stringify(revoked)).to.equal(1);
+      // /metrics says the same, and the new master counts the shard it started leading.
+      const total = (text: string, name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+      const scraped = await Promise.all(others.map(async (r) => (await fetch(`http://127.0.0.1:${r.metrics}/metrics`)).text()));
+      expect(scraped.map((t) => total(t, 'ofctl_ts_cluster_peers_revoked_total')).reduce((a, n) => a + n, 0)).to.equal(1);
+      const [[newMaster]] = await masters(others) as [[Replica, string]];
+      expect(total(scraped[others.indexOf(newMaster)]!, 'ofctl_ts_cluster_leadership_changes_total')).to.be.at.least(1);
       await converged([...lines, portLine(1)]);
       const [[second, g2]] = await masters(others) as [[Replica, string]];
       expect(BigInt(g2) > BigInt(g1)).to.equal(true);
       // What an operator sees (point 5): the replica, who is alive, the shard it leads and its role on each bridge.
       const st = await runCli(['status', '--metrics-port', String(second.metrics)]);
       const alive = others.map((r) => r.id).sort().join(', ');
-      expect(st.stdout).to.match(new RegExp(`^replica ${second.id}: 2 of 3 known replicas alive \\(${alive}\\), 4 shards: leads .*\\d+ \\(generation ${g2}\\)[,;] .*etcd revision \\d+; .*dead peer`, 'm'));
+      expect(st.stdout, st.stdout).to.match(new RegExp(`^replica ${second.id}: 2 of 3 known replicas alive \\(${alive}\\), 4 shards: leads .*\\d+ \\(generation ${g2}\\)[,;] .*etcd revision \\d+; .*dead peer`, 'm'));
       for (const b of ['br-int', 'br-tun']) expect(st.stdout).to.match(new RegExp(`^  ${b}: connected, master \\(generation ${g2}\\), `, 'm'));
       await eventually(async () => await fence() === g2, 'the host taken over at the new generation', 5000);
       expect(monitors.flatMap((m) => m.events).filter((e) => e.event === 'DELETED'), 'no flow deleted').to.deep.equal([]);
