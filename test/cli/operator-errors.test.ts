@@ -3,11 +3,11 @@
 // after --diff, stdin twice, a port out of range), and a switch holding actions this codec does not
 // model yet (MPLS), which must not fail a whole dump.
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { runCli } from '../../testing/run-cli.js';
+import { ovsOfctl, runCli } from '../../testing/run-cli.js';
 import { tempDir } from '../../testing/temp-dir.js';
 
 describe('flow tool: an operator\'s slips get one clear line', function () {
@@ -39,10 +39,8 @@ describe('flow tool: an operator\'s slips get one clear line', function () {
     holder.kill('SIGKILL');
     await new Promise((r) => holder.once('exit', r));
     expect(existsSync(path)).to.equal(true);
-    const want = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', 'br8'], { env: { ...process.env, ...env() } }, (err, _out, stderr) => resolve({ code: err ? (err as { code?: number }).code ?? null : 0, stderr }));
-    });
-    expect(want).to.deep.equal({ code: 1, stderr: `ovs-ofctl: ${path}: failed to open socket (Connection refused)\n` });
+    const want = await ovsOfctl(['-O', 'OpenFlow13', 'dump-flows', 'br8'], undefined, env());
+    expect({ code: want.code, stderr: want.stderr }).to.deep.equal({ code: 1, stderr: `ovs-ofctl: ${path}: failed to open socket (Connection refused)\n` });
     const r = await runCli(['dump-flows', 'br8'], env());
     expect(r.code).to.equal(1);
     expect(r.stderr).to.equal(`ofctl-ts: dump-flows: ${path}: failed to open socket (Connection refused)\n`);
@@ -91,9 +89,7 @@ describe('flow tool: an operator\'s slips get one clear line', function () {
 
   it('a tun_metadata flow on a bridge without a TLV map: both tools exit 1 naming NXFMFC_INVALID_TLV_FIELD', async () => {
     const flow = 'tun_metadata0=0x1,actions=drop';
-    const theirs = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', ovs.mgmtTarget('br0'), flow], (e, _out, stderr) => resolve({ code: e ? Number(e.code) : 0, stderr }));
-    });
+    const theirs = await ovsOfctl(['-O', 'OpenFlow13', 'add-flow', ovs.mgmtTarget('br0'), flow]);
     expect(theirs.code).to.equal(1);
     expect(theirs.stderr).to.match(/^OFPT_ERROR \(OF1\.3\) \(xid=0x\w+\): NXFMFC_INVALID_TLV_FIELD\n/);
     const r = await runCli(['add-flow', 'br0', flow], env());
