@@ -10,7 +10,7 @@ import { fromSet } from '../../codecs/ovsdb/protocol.js';
 import { canonicalText } from '../flowset/flowset.js';
 import { OvsdbClient, Replica, Row } from '../ovsdb/client.js';
 import { parseOvsdbTarget } from '../ovsdb/connection.js';
-import { VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
+import { NON_TUNNEL_INTERFACES, VSWITCH_TABLES, vswitchView, VswitchView } from '../ovsdb/vswitch.js';
 import { isStale, OfConnection } from '../switch/connection.js';
 import type { TlsCredentials } from '../tls.js';
 import type { Topology } from '../topology/model.js';
@@ -165,7 +165,7 @@ export class HostAgent {
   /** Connects to the host's OVSDB; rejects if it cannot be reached (the controller retries). */
   async start(): Promise<void> {
     const client = await OvsdbClient.start(parseOvsdbTarget(this.ovsdb, this.o.tls), {
-      tables: VSWITCH_TABLES, onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
+      tables: VSWITCH_TABLES, ...(this.following() ? { where: { Interface: NON_TUNNEL_INTERFACES } } : {}), onEvent: (e) => this.o.log?.info({ host: this.host }, `ovsdb: ${e}`),
     });
     if (this.stopped) {
       await client.close();
@@ -209,6 +209,7 @@ export class HostAgent {
     this.retry = { error, attempts, nextTryAt: nextTryAt.toISOString() };
   }
 
+  /** The host's OVSDB as monitored (under replicas, while another leads it: without the tunnels' interfaces). */
   view(): VswitchView | undefined {
     return this.client ? vswitchView(this.client.replica) : undefined;
   }
@@ -376,15 +377,17 @@ export class HostAgent {
     if (!this.client || !this.topology || !this.topology.hosts.has(this.host)) return;
     // Under replicas, a host whose shard another replica leads (and did while this one looked):
     // only which VM ports are plugged on it matters here (the l2pop flows of the hosts this one
-    // leads follow them), read from br-int alone. Every replica receives every host's OVSDB
-    // updates, most of them about tunnel ports on br-tun.
-    if (this.o.leader && this.leading === undefined && this.o.leader() === undefined) {
+    // leads follow them), read from br-int alone. The tunnels' rows are not monitored then.
+    if (this.following() && this.leading === undefined) {
+      this.followOnly();
       if (this.pluggedOf?.version !== this.replicaVersion) {
         this.pluggedOf = { version: this.replicaVersion, plugged: pluggedPortsFrom(vswitchView(this.client.replica, BR_INT)) };
       }
       this.notePlugged(this.pluggedOf.plugged);
       return;
     }
+    // Leading (or about to): every interface monitored, the tunnels too.
+    if (this.o.leader) await this.client.setWhere('Interface', undefined);
     // An event that changes no OVSDB row (most topology events) reads the replica once, not per pass.
     if (this.viewOf?.version !== this.replicaVersion) {
       const view = vswitchView(this.client.replica);
@@ -467,6 +470,16 @@ export class HostAgent {
     this.o.onPlugged?.(this.pluggedIds);
   }
 
+  /** Not leading: the tunnels' rows are no longer monitored (a pass that leads asks for them again). */
+  private followOnly(): void {
+    void this.client?.setWhere('Interface', NON_TUNNEL_INTERFACES).catch((err: unknown) => this.o.log?.warn({ host: this.host, err: String(err) }, 'ovsdb: monitor condition not changed'));
+  }
+
+  /** Under replicas: another replica leads the host's shard. */
+  private following(): boolean {
+    return !!this.o.leader && this.o.leader() === undefined;
+  }
+
   /**
    * Under replicas: follows the leadership (a new generation: master with it, the host to be taken
    * over again, a fence from an older one forgotten; none: slave). True while leading.
@@ -492,6 +505,7 @@ export class HostAgent {
       this.vlansRestored = false;
       this.conjRestored = false;
       if (g !== undefined) this.takingOver = this.takeOver(g);
+      else this.followOnly();
       await this.setRole('all', g === undefined ? { role: 'slave' } : { role: 'master', generationId: g });
     }
     // Asked again after the role round trip: a step-down meanwhile stops this pass.

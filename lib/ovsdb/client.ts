@@ -18,6 +18,11 @@ export interface OvsdbClientOptions {
   readonly database?: string;
   /** Tables and the columns to monitor. */
   readonly tables: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Which rows of a table to monitor at first: a monitor_cond "where", whose clauses are
+   * alternatives (a row is monitored when any matches). Unset: every row. Changed by setWhere.
+   */
+  readonly where?: Readonly<Record<string, readonly Json[]>>;
   readonly requestTimeoutMs?: number;
   /** Reconnect backoff bounds (ms). */
   readonly minBackoffMs?: number;
@@ -52,12 +57,15 @@ export class OvsdbClient {
   private tables = new Map<string, Map<string, Row>>();
   private stopped = false;
   private readyWaiters: Array<() => void> = [];
+  /** The rows monitored per table (see OvsdbClientOptions.where); what each new session asks for. */
+  private readonly where: Map<string, readonly Json[]>;
 
   private constructor(
     readonly target: OvsdbTarget,
     private readonly opts: OvsdbClientOptions,
   ) {
     this.db = opts.database ?? 'Open_vSwitch';
+    this.where = new Map(Object.entries(opts.where ?? {}));
   }
 
   /** While the session is down: why, failed attempts since, and when the next one is. */
@@ -84,6 +92,27 @@ export class OvsdbClient {
       .filter((e): e is string => e !== undefined);
     if (errors.length || results.length < ops.length) throw new TransactionError(`transaction failed: ${errors.join('; ') || 'incomplete result'}`, results);
     return results;
+  }
+
+  /**
+   * Changes which rows of a table are monitored (undefined: every row). Resolves once the replica
+   * holds them: ovsdb-server sends the rows entering and leaving the condition before it answers
+   * monitor_cond_change, and a session that ends meanwhile is followed by one monitoring with the
+   * new condition. A plain `monitor` session (no conditions) keeps every row.
+   */
+  async setWhere(table: string, where: readonly Json[] | undefined): Promise<void> {
+    const now = this.where.get(table);
+    if (now === where || (now && where && JSON.stringify(now) === JSON.stringify(where))) return;
+    if (where) this.where.set(table, where);
+    else this.where.delete(table);
+    const conn = await this.ready();
+    if (this.monitorMethod === 'monitor') return;
+    try {
+      await conn.request('monitor_cond_change', [MONITOR_ID, MONITOR_ID, { [table]: [{ where: (where ?? [true]) as Json[] }] }]);
+    } catch (err) {
+      if (conn.isOpen) throw err;
+      await this.ready();
+    }
   }
 
   async close(): Promise<void> {
@@ -155,7 +184,10 @@ export class OvsdbClient {
 
   /** Tries the newest monitor method first, as a clustered database benefits from it. */
   private async monitor(conn: OvsdbConnection): Promise<Json> {
-    const cond = Object.fromEntries(Object.entries(this.opts.tables).map(([t, cols]) => [t, [{ columns: cols as Json[] }]]));
+    const cond = Object.fromEntries(Object.entries(this.opts.tables).map(([t, cols]) => {
+      const where = this.where.get(t);
+      return [t, [{ columns: cols as Json[], ...(where ? { where: where as Json[] } : {}) }]];
+    }));
     const plain = Object.fromEntries(Object.entries(this.opts.tables).map(([t, cols]) => [t, { columns: cols as Json[] }]));
     const zero = '00000000-0000-0000-0000-000000000000';
     const attempts: Array<[MonitorMethod, Json[]]> = [

@@ -11,6 +11,13 @@ export const VSWITCH_TABLES = {
   Controller: ['target', 'is_connected', 'max_backoff', 'inactivity_probe', 'connection_mode'],
 } as const;
 
+/**
+ * The Interface rows a replica needs for a host another replica leads: which VM ports are plugged
+ * (br-int), not the tunnels (br-tun), which are most of a host's interfaces and of its updates.
+ * A monitor condition (its clauses are alternatives): every interface but a VXLAN one.
+ */
+export const NON_TUNNEL_INTERFACES: readonly Json[] = [['type', '!=', 'vxlan']];
+
 export interface OvsInterface {
   readonly uuid: string;
   readonly name: string;

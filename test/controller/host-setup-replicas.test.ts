@@ -263,4 +263,36 @@ describe('a host agent as a leader (real OVS)', function () {
     expect(await applyHostSetup(other, state, { ...setup, generation: 6 })).to.be.above(0);
     expect((await ovs.vsctl('get', 'Port', 'tap-vm1', 'tag')).trim()).to.equal('4095');
   });
+
+  it('following, it monitors no tunnel interface; leading, every interface (its pass needs the tunnels)', async () => {
+    await agent?.stop();
+    let lead: bigint | undefined = 8n;
+    const setup: HostSetupOptions = { controllerTarget: [`unix:${ovs.dir}/a.sock`], datapathType: 'netdev', maxBackoffMs: 1000 };
+    agent = new HostAgent('compute', ovs.dbTarget, { pipeline: pipelineOptions(), setup, leader: () => lead, role: { role: 'slave' } });
+    await agent.start();
+    const tunnels = (): string[] => [...((agent as unknown as { client: OvsdbClient }).client.replica.get('Interface')?.values() ?? [])]
+      .filter((i) => i.type === 'vxlan').map((i) => String(i.name));
+    const inOvsdb = async (): Promise<string[]> => (await ovs.vsctl('--bare', '--columns=name', 'find', 'Interface', 'type=vxlan')).trim().split('\n').filter(Boolean);
+    const pass = async (): Promise<void> => {
+      await agent!.schedule();
+      await agent!.idle();
+      expect(agent!.status().errors).to.deep.equal([]);
+    };
+    // Leading: it sets the host up, the tunnel to the network node too.
+    agent.setTopology(parseTopology(TOPO));
+    await pass();
+    expect(await inOvsdb()).to.deep.equal(['vxlan-0a00644d']);
+    expect(tunnels()).to.deep.equal(['vxlan-0a00644d']);
+    // Following: the tunnels leave its replica; the plugged ports on br-int stay followed.
+    lead = undefined;
+    await pass();
+    await eventually(() => tunnels().length === 0, 'the tunnels to leave the replica');
+    expect([...agent.programmedPorts()!].sort()).to.deep.equal(['vm-1', 'vm-2']);
+    // Leading again: every interface is back before its pass reads OVSDB, so it finds the tunnel
+    // and adds none (a second Port of that name would fail the transaction).
+    lead = 9n;
+    await pass();
+    expect(tunnels()).to.deep.equal(['vxlan-0a00644d']);
+    expect(await inOvsdb()).to.deep.equal(['vxlan-0a00644d']);
+  });
 });

@@ -323,6 +323,8 @@ describe('simulated OVSDB server cross-checked against a real ovsdb-server 3.1',
   it('monitor_cond_change moves rows in and out of a monitor as ovsdb-server does', async () => {
     const calls: Array<[string, Json[]]> = [
       ['monitor_cond_change', ['v3', 'v3b', { Bridge: [{ where: [['name', '==', 'br-int']] }] }]],
+      // The clauses of a monitor's condition are alternatives (a transaction's are all required).
+      ['monitor_cond_change', ['v3b', 'v3b', { Bridge: [{ where: [['name', '==', 'br-tun'], ['name', '==', 'br-int']] }] }]],
       ['monitor_cond_change', ['v3b', 'v3b', { Bridge: [{ where: [true] }], Port: [{ where: [false] }] }]],
       ['monitor_cond_change', ['zz', 'v4', {}]],
       ['monitor_cond_change', ['v3b', 'v3b', { Bridge: [{ columns: ['name'], where: [false] }] }]],

@@ -819,9 +819,14 @@ export function parseWhere(t: TableSchema, where: readonly Json[], named?: Named
   });
 }
 
-/** Does `row` satisfy every clause? */
+/** Does `row` satisfy every clause? (A transaction's "where".) */
 export function matches(where: readonly Clause[], row: Row): boolean {
   return where.every((c) => evaluate(c, row));
+}
+
+/** Does `row` satisfy any clause, or is there none? (A monitor's condition, as ovsdb-server reads it.) */
+export function matchesAny(where: readonly Clause[], row: Row): boolean {
+  return where.length === 0 || where.some((c) => evaluate(c, row));
 }
 
 function evaluate(c: Clause, row: Row): boolean {

@@ -7,7 +7,7 @@
 //   monitor_cond_since → "update3"      {modify: changed columns, sets and maps as differences}
 import type { Json } from '../../codecs/ovsdb/protocol.js';
 import { datumDiff, datumEquals, datumToJson, isDefault, OvsdbOpError, syntaxError, ZERO_UUID } from './ovsdb-datum.js';
-import { Clause, columnDatum, CommitEvent, matches, OvsdbDatabase, parseWhere, Row } from './ovsdb-db.js';
+import { Clause, columnDatum, CommitEvent, matchesAny, OvsdbDatabase, parseWhere, Row } from './ovsdb-db.js';
 import type { ColumnSchema, TableSchema } from './ovsdb-schema.js';
 
 export type MonitorVersion = 1 | 2 | 3;
@@ -23,7 +23,7 @@ interface MonitoredTable {
   readonly table: TableSchema;
   readonly columns: readonly ColumnSchema[];
   readonly select: Select;
-  /** Rows must match one of these (monitor_cond); undefined: every row. */
+  /** Rows must match one of these (monitor_cond), each matched by any of its clauses; undefined: every row. */
   where: readonly (readonly Clause[])[] | undefined;
 }
 
@@ -128,7 +128,7 @@ export class Monitor {
   }
 
   private visible(t: MonitoredTable, row: Row | undefined): boolean {
-    return row !== undefined && (!t.where || t.where.some((w) => matches(w, row)));
+    return row !== undefined && (!t.where || t.where.some((w) => matchesAny(w, row)));
   }
 
   /** The reply's contents: every row (that matches) as "initial", or {} if not selected. */
