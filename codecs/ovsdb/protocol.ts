@@ -69,8 +69,13 @@ export function ovsSet(atoms: readonly Atom[]): Json {
 }
 
 export function ovsMap(entries: Record<string, string> | ReadonlyMap<string, string>): Json {
-  const pairs = entries instanceof Map ? [...entries] : Object.entries(entries);
+  // Any ReadonlyMap (not only a Map: the typed OVSDB view's maps are read in place), else a record.
+  const pairs = isReadonlyMap(entries) ? [...entries] : Object.entries(entries);
   return ['map', pairs.map(([k, v]) => [k, v])];
+}
+
+function isReadonlyMap(e: Record<string, string> | ReadonlyMap<string, string>): e is ReadonlyMap<string, string> {
+  return e instanceof Map || (typeof e.get === 'function' && typeof (e as ReadonlyMap<string, string>).entries === 'function');
 }
 
 /** Reads a set-valued column (a bare atom is a one-element set; ["set", []] is empty). */

@@ -379,7 +379,10 @@ export class FlowReconciler {
       bundleMs = performance.now() - t1;
       this.flowModsSent += sent;
       for (const [k] of deletes) this.actual.delete(k);
-      for (const [k, f] of adds) this.actual.set(k, f);
+      for (const [k, f] of adds) {
+        this.actual.delete(k); // a modified flow: its shared key, not the one a dump made
+        this.actual.set(k, f);
+      }
       const applied = this.opts.onApplied;
       if (applied) {
         applied((function* () {
@@ -441,7 +444,9 @@ export class FlowReconciler {
           plainModified++;
         } else {
           // The same flow: track the pipeline's (shared, memoised) object and let the decoded
-          // copy from the dump go — at 1000 hosts those copies are most of the memory.
+          // copy from the dump go — at 1000 hosts those copies are most of the memory. Its key
+          // too: set() keeps the key a dump made, delete() first takes the flow's shared one.
+          this.actual.delete(k);
           this.actual.set(k, f);
         }
       }
@@ -501,7 +506,10 @@ export class FlowReconciler {
       else if (!sameSettings(have, f)) {
         plan.adds.push([k, f]);
         plan.modified++;
-      } else this.actual.set(k, f);
+      } else {
+        this.actual.delete(k); // the shared key, not one a dump made (as in diff)
+        this.actual.set(k, f);
+      }
     }
     const gone: number[] = [];
     if (kept < last.live) {

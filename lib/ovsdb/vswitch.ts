@@ -106,16 +106,70 @@ function iface(uuid: string, r: Row): OvsInterface {
 function port(uuid: string, p: Row, interfaces: readonly OvsInterface[]): OvsPort {
   const kept = ports.get(p);
   if (kept && kept.interfaces.length === interfaces.length && kept.interfaces.every((x, i) => x === interfaces[i])) return kept;
-  const made: OvsPort = { uuid, name: text(p.name), tag: optionalInt(p.tag), otherConfig: kept?.otherConfig ?? fromMap(p.other_config), interfaces };
+  const made: OvsPort = { uuid, name: text(p.name), tag: optionalInt(p.tag), otherConfig: kept?.otherConfig ?? mapOf(p.other_config), interfaces };
   ports.set(p, made);
   return made;
 }
 
 function ifaceOf(uuid: string, r: Row): OvsInterface {
   return {
-    uuid, name: text(r.name), type: typeof r.type === 'string' ? r.type : '', options: fromMap(r.options),
-    ofport: optionalInt(r.ofport), ofportRequest: optionalInt(r.ofport_request), error: str(r.error), externalIds: fromMap(r.external_ids),
+    uuid, name: text(r.name), type: typeof r.type === 'string' ? r.type : '', options: mapOf(r.options),
+    ofport: optionalInt(r.ofport), ofportRequest: optionalInt(r.ofport_request), error: str(r.error), externalIds: mapOf(r.external_ids),
   };
+}
+
+/**
+ * A map column of the view, read in place: over the replica's own [key, value] pairs, not copied
+ * into a Map (the views of 1000 hosts held 54k Maps of a few entries each, ~10 MB), and one
+ * shared instance when empty. A map column holds a few entries: a lookup scans them. A column
+ * with an atom that is not a string is read by fromMap (each atom as text).
+ */
+class PairMap implements ReadonlyMap<string, string> {
+  constructor(private readonly pairs: ReadonlyArray<[string, string]>) {}
+
+  get size(): number {
+    return this.pairs.length;
+  }
+
+  get(key: string): string | undefined {
+    for (const p of this.pairs) if (p[0] === key) return p[1];
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.pairs) fn.call(thisArg, v, k, this);
+  }
+
+  /** The pairs themselves (as a Map's entries, not to be changed). */
+  entries(): IterableIterator<[string, string]> {
+    return this.pairs[Symbol.iterator]();
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const p of this.pairs) yield p[0];
+  }
+
+  *values(): IterableIterator<string> {
+    for (const p of this.pairs) yield p[1];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+}
+
+const NO_ENTRIES: ReadonlyMap<string, string> = new PairMap([]);
+
+function mapOf(v: Json | undefined): ReadonlyMap<string, string> {
+  if (!Array.isArray(v) || v[0] !== 'map' || !Array.isArray(v[1])) return NO_ENTRIES;
+  const pairs = v[1];
+  if (pairs.length === 0) return NO_ENTRIES;
+  for (const p of pairs) if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || typeof p[1] !== 'string') return fromMap(v);
+  return new PairMap(pairs as Array<[string, string]>);
 }
 
 /** The view; with `only`, of that bridge alone (the others left out, not read). */
@@ -144,11 +198,11 @@ export function vswitchView(replica: Replica, only?: string): VswitchView {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',
       datapathId: dpidOf(b.datapath_id),
-      otherConfig: fromMap(b.other_config), externalIds: fromMap(b.external_ids),
+      otherConfig: mapOf(b.other_config), externalIds: mapOf(b.external_ids),
     });
   }
   return {
     rootUuid: root?.[0], curCfg: typeof root?.[1].cur_cfg === 'number' ? root[1].cur_cfg : 0, nextCfg: typeof root?.[1].next_cfg === 'number' ? root[1].next_cfg : 0,
-    externalIds: fromMap(root?.[1].external_ids), bridges,
+    externalIds: mapOf(root?.[1].external_ids), bridges,
   };
 }

@@ -2,7 +2,7 @@
 // their Interface and Port objects, a changed row (a new object in the replica) gets new ones.
 // And update2's set differences as the client applies them.
 import { expect } from 'chai';
-import type { Json } from '../../codecs/ovsdb/protocol.js';
+import { fromMap, Json, ovsMap } from '../../codecs/ovsdb/protocol.js';
 import { applyDatumDiff, Replica, Row } from '../../lib/ovsdb/client.js';
 import { vswitchView } from '../../lib/ovsdb/vswitch.js';
 
@@ -43,6 +43,41 @@ describe('vswitchView', () => {
     // tap2's row is kept, its interface row is vm-2's first again: the interface object is the first one's.
     expect(d[1]!.interfaces[0]).to.equal(a[1]!.interfaces[0]);
     expect(d[1]!.interfaces[0]!.ofport).to.equal(2);
+  });
+});
+
+describe('vswitchView map columns (read in place, not copied into Maps)', () => {
+  const viewOf = (options: Json, externalIds: Json): { options: ReadonlyMap<string, string>; externalIds: ReadonlyMap<string, string> } => {
+    const v = vswitchView(replica({ i1: { ...iface('tap1', 5), options, external_ids: externalIds } }, { p1: port('tap1', 'i1', 1) }));
+    return v.bridges.get('br-int')!.ports[0]!.interfaces[0]!;
+  };
+
+  it('reads as fromMap does: size, get, has, every way of iterating, and back to OVSDB with ovsMap', () => {
+    const json: Json = ['map', [['remote_ip', '10.0.0.2'], ['key', 'flow'], ['local_ip', '10.0.0.1']]];
+    const { options: m } = viewOf(json, ['map', []]);
+    const want = fromMap(json);
+    expect(m.size).to.equal(3);
+    expect(m.get('key')).to.equal('flow');
+    expect(m.get('nope')).to.equal(undefined);
+    expect([m.has('local_ip'), m.has('nope')]).to.deep.equal([true, false]);
+    expect([...m]).to.deep.equal([...want]);
+    expect([...m.entries()]).to.deep.equal([...want.entries()]);
+    expect([...m.keys()]).to.deep.equal([...want.keys()]);
+    expect([...m.values()]).to.deep.equal([...want.values()]);
+    const seen: string[] = [];
+    m.forEach((v, k, map) => seen.push(`${k}=${v}${map === m ? '' : '!'}`));
+    expect(seen).to.deep.equal(['remote_ip=10.0.0.2', 'key=flow', 'local_ip=10.0.0.1']);
+    expect(new Map(m)).to.deep.equal(want);
+    expect(ovsMap(m)).to.deep.equal(json);
+  });
+
+  it('an empty column is one shared empty map; a column with an atom that is not a string reads as fromMap does', () => {
+    const a = viewOf(['map', []], ['map', []]);
+    expect(a.options.size).to.equal(0);
+    expect(a.options).to.equal(a.externalIds);
+    expect(viewOf(['set', []], ['map', []]).options).to.equal(a.options);
+    const odd: Json = ['map', [['n', 5], ['s', 'x']]];
+    expect([...viewOf(odd, ['map', []]).options]).to.deep.equal([['n', '5'], ['s', 'x']]);
   });
 });
 
