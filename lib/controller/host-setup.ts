@@ -13,7 +13,7 @@ import { fromMap, Json, NamedUuid, namedUuid, Operation, ovsMap, ovsSet, uuid, u
 import { OvsdbClient, Replica, TransactionError } from '../ovsdb/client.js';
 import { OvsBridge, OvsController, OvsInterface, VswitchView, vswitchView } from '../ovsdb/vswitch.js';
 import { formatConjBases, parseConjBases } from '../../pipelines/firewall/rules.js';
-import type { HostState } from '../state/host-state.js';
+import type { HostState, Tunnel } from '../state/host-state.js';
 
 export const BR_INT = 'br-int';
 export const BR_TUN = 'br-tun';
@@ -84,30 +84,67 @@ function checkGeneration(g: number): number {
   return g;
 }
 
+/** A tunnel as host setup writes it: the state's tunnel, from this host's tunnel IP, on the VXLAN port asked for. */
 interface WantedTunnel {
-  readonly name: string;
-  readonly ofport: number;
-  readonly options: ReadonlyMap<string, string>;
+  readonly tunnel: Tunnel;
+  readonly localIp: string;
+  /** dst_port, when not VXLAN's 4789. */
+  readonly dstPort: string | undefined;
+}
+
+/**
+ * A VXLAN port's options, as Neutron's agent sets them: one list, for writing them and for
+ * checking a port against them (every pass checks every tunnel: without building a Map each).
+ */
+const TUNNEL_OPTIONS: ReadonlyArray<readonly [string, (t: WantedTunnel) => string | undefined]> = [
+  ['df_default', () => 'true'], ['egress_pkt_mark', () => '0'], ['in_key', () => 'flow'], ['local_ip', (t) => t.localIp],
+  ['out_key', () => 'flow'], ['remote_ip', (t) => t.tunnel.remoteIp], ['dst_port', (t) => t.dstPort],
+];
+
+function tunnelOptions(t: WantedTunnel): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [k, v] of TUNNEL_OPTIONS) {
+    const x = v(t);
+    if (x !== undefined) m.set(k, x);
+  }
+  return m;
+}
+
+function hasTunnelOptions(have: ReadonlyMap<string, string>, t: WantedTunnel): boolean {
+  let n = 0;
+  for (const [k, v] of TUNNEL_OPTIONS) {
+    const x = v(t);
+    if (x === undefined) continue;
+    n++;
+    if (have.get(k) !== x) return false;
+  }
+  return have.size === n;
 }
 
 function wantedTunnels(s: HostState, o: HostSetupOptions): WantedTunnel[] {
-  return s.tunnels.map((t) => {
-    const options = new Map([
-      ['df_default', 'true'], ['egress_pkt_mark', '0'], ['in_key', 'flow'], ['local_ip', s.tunnelIp], ['out_key', 'flow'],
-      ['remote_ip', t.remoteIp],
-    ]);
-    if (o.vxlanPort && o.vxlanPort !== 4789) options.set('dst_port', String(o.vxlanPort));
-    return { name: t.portName, ofport: t.ofport, options };
-  });
+  const dstPort = o.vxlanPort && o.vxlanPort !== 4789 ? String(o.vxlanPort) : undefined;
+  return s.tunnels.map((tunnel) => ({ tunnel, localIp: s.tunnelIp, dstPort }));
 }
 
-const sameMap = (a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean =>
-  a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+function sameMap(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
 
 /** Port rows of VM interfaces: iface-id -> the Port's VLAN bookkeeping, as Neutron writes it. */
 function vmPortConfig(networkId: string, vni: number, vlan: number): Map<string, string> {
   return new Map([['net_uuid', networkId], ['network_type', 'vxlan'], ['physical_network', 'None'],
     ['segmentation_id', String(vni)], ['tag', String(vlan)]]);
+}
+/** The other_config keys of that bookkeeping (a port's other keys are left as they are). */
+const VLAN_RECORD_KEYS: readonly string[] = [...vmPortConfig('', 0, 0).keys()];
+const NO_VLAN_RECORD: ReadonlyMap<string, string> = new Map();
+
+/** other_config holds exactly `want` of the bookkeeping keys. */
+function hasVlanRecord(otherConfig: ReadonlyMap<string, string>, want: ReadonlyMap<string, string>): boolean {
+  for (const k of VLAN_RECORD_KEYS) if (otherConfig.get(k) !== want.get(k)) return false;
+  return true;
 }
 
 /** One change a plan makes, for the log: what, on which bridge, and the names it concerns. */
@@ -197,7 +234,7 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
     if (others.length) changes.push({ change: 'controller settings fixed', bridge: br, controller: c.target, columns: others });
     if (Object.keys(row).length) ops.push({ op: 'update', table: 'Controller', where: [['_uuid', '==', uuid(c.uuid)]], row });
   };
-  const vxlanIface = (t: WantedTunnel): Record<string, Json> => ({ type: 'vxlan', options: ovsMap(t.options), ofport_request: t.ofport });
+  const vxlanIface = (t: WantedTunnel): Record<string, Json> => ({ type: 'vxlan', options: ovsMap(tunnelOptions(t)), ofport_request: t.tunnel.ofport });
 
   const ensureBridge = (br: string, patch: string, peer: string, extra: readonly WantedTunnel[]): void => {
     const have = view.bridges.get(br);
@@ -208,10 +245,10 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       const ports = [
         insertPort(br, { type: 'internal' }),
         insertPort(patch, { type: 'patch', options: ovsMap(patchIface), ofport_request: 1 }),
-        ...extra.map((t) => insertPort(t.name, vxlanIface(t))),
+        ...extra.map((t) => insertPort(t.tunnel.portName, vxlanIface(t))),
       ];
       const controller = ovsSet(targets.map(insertController));
-      changes.push({ change: 'bridge created', bridge: br, ports: [br, patch, ...extra.map((t) => t.name)], controller: targetsText });
+      changes.push({ change: 'bridge created', bridge: br, ports: [br, patch, ...extra.map((t) => t.tunnel.portName)], controller: targetsText });
       ops.push(
         {
           op: 'insert', table: 'Bridge', 'uuid-name': b,
@@ -281,14 +318,19 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
   // Tunnels: exactly one VXLAN port per remote host that shares a network.
   const brTun = view.bridges.get(BR_TUN);
   if (brTun) {
+    const portsByName = new Map(brTun.ports.map((p) => [p.name, p]));
     for (const t of wanted) {
-      const have = brTun.ports.find((p) => p.name === t.name);
+      const have = portsByName.get(t.tunnel.portName);
       if (!have) {
-        changes.push({ change: 'tunnel port added', bridge: BR_TUN, port: t.name, remoteIp: t.options.get('remote_ip')!, ofport: t.ofport });
-        addPort(brTun.uuid, t.name, vxlanIface(t));
-      } else fixInterface(BR_TUN, have.interfaces[0], { type: 'vxlan', options: t.options });
+        changes.push({ change: 'tunnel port added', bridge: BR_TUN, port: t.tunnel.portName, remoteIp: t.tunnel.remoteIp, ofport: t.tunnel.ofport });
+        addPort(brTun.uuid, t.tunnel.portName, vxlanIface(t));
+      } else {
+        const i = have.interfaces[0];
+        if (i && !(i.type === 'vxlan' && hasTunnelOptions(i.options, t))) fixInterface(BR_TUN, i, { type: 'vxlan', options: tunnelOptions(t) });
+      }
     }
-    const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wanted.some((t) => t.name === p.name));
+    const wantedNames = new Set(wanted.map((t) => t.tunnel.portName));
+    const stale = brTun.ports.filter((p) => p.interfaces[0]?.type === 'vxlan' && !wantedNames.has(p.name));
     if (stale.length) {
       for (const p of stale) changes.push({ change: 'tunnel port removed', bridge: BR_TUN, port: p.name, remoteIp: p.interfaces[0]!.options.get('remote_ip') ?? '' });
       touched.add(brTun.uuid);
@@ -321,10 +363,9 @@ export function planHostSetup(view: VswitchView, s: HostState, o: HostSetupOptio
       const ofport = port.interfaces[0]?.ofport;
       const lp = byIfaceId.get(ifaceId);
       const tag = lp ? lp.vlan : DEAD_VLAN;
-      const other = lp ? vmPortConfig(lp.network, vniOf.get(lp.network)!, lp.vlan) : new Map<string, string>();
-      const otherNow = new Map([...port.otherConfig].filter(([k]) => ['net_uuid', 'network_type', 'physical_network', 'segmentation_id', 'tag'].includes(k)));
-      if (port.tag !== tag || !sameMap(otherNow, other)) {
-        const kept = new Map([...port.otherConfig].filter(([k]) => !otherNow.has(k)));
+      const other = lp ? vmPortConfig(lp.network, vniOf.get(lp.network)!, lp.vlan) : NO_VLAN_RECORD;
+      if (port.tag !== tag || !hasVlanRecord(port.otherConfig, other)) {
+        const kept = new Map([...port.otherConfig].filter(([k]) => !VLAN_RECORD_KEYS.includes(k)));
         const change = port.tag === tag ? 'VM port VLAN record updated'
           : tag === DEAD_VLAN ? `VM port put in the dead VLAN (${ofport === undefined ? 'no ofport yet' : ofport > 0 ? 'not in the topology' : 'its interface failed: ofport -1'})`
             : port.tag === undefined ? 'VM port tagged' : 'VM port retagged';

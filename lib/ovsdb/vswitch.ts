@@ -102,10 +102,35 @@ function iface(uuid: string, r: Row): OvsInterface {
   return i;
 }
 
-/** A port row with its interfaces: the kept one while its row and each of its interfaces' are the same. */
-function port(uuid: string, p: Row, interfaces: readonly OvsInterface[]): OvsPort {
+/** Calls fn with each UUID of a set column (a bare UUID atom is a one-element set), allocating nothing. */
+function eachUuid(v: Json | undefined, fn: (u: string) => void): void {
+  const one = uuidOf(v);
+  if (one !== undefined) return fn(one);
+  for (const a of fromSet(v)) {
+    const u = uuidOf(a);
+    if (u !== undefined) fn(u);
+  }
+}
+
+/**
+ * A port row with its interfaces (those the replica holds): the kept object while its row and each
+ * of its interfaces' are the same, found without building the list.
+ */
+function port(uuid: string, p: Row, ifaceRows: ReadonlyMap<string, Row>): OvsPort {
   const kept = ports.get(p);
-  if (kept && kept.interfaces.length === interfaces.length && kept.interfaces.every((x, i) => x === interfaces[i])) return kept;
+  let n = 0;
+  let same = kept !== undefined;
+  eachUuid(p.interfaces, (iu) => {
+    const r = ifaceRows.get(iu);
+    if (!r || !same) return;
+    same = kept!.interfaces[n++] === iface(iu, r);
+  });
+  if (same && n === kept!.interfaces.length) return kept!;
+  const interfaces: OvsInterface[] = [];
+  eachUuid(p.interfaces, (iu) => {
+    const r = ifaceRows.get(iu);
+    if (r) interfaces.push(iface(iu, r));
+  });
   const made: OvsPort = { uuid, name: text(p.name), tag: optionalInt(p.tag), otherConfig: kept?.otherConfig ?? mapOf(p.other_config), interfaces };
   ports.set(p, made);
   return made;
@@ -182,18 +207,20 @@ export function vswitchView(replica: Replica, only?: string): VswitchView {
   const bridges = new Map<string, OvsBridge>();
   for (const [uuid, b] of table('Bridge')) {
     if (only !== undefined && text(b.name) !== only) continue;
-    const portList: OvsPort[] = fromSet(b.ports).map(uuidOf).filter((u): u is string => !!u && portRows.has(u)).map((pu) => {
-      const p = portRows.get(pu)!;
-      return port(pu, p, fromSet(p.interfaces).map(uuidOf).filter((u): u is string => !!u && ifaceRows.has(u)).map((iu) => iface(iu, ifaceRows.get(iu)!)));
+    const portList: OvsPort[] = [];
+    eachUuid(b.ports, (pu) => {
+      const p = portRows.get(pu);
+      if (p) portList.push(port(pu, p, ifaceRows));
     });
-    const controllers = fromSet(b.controller).map(uuidOf).filter((u): u is string => !!u && ctls.has(u))
-      .map((cu) => {
-        const c = ctls.get(cu)!;
-        return {
-          uuid: cu, target: text(c.target), isConnected: c.is_connected === true, inactivityProbeMs: optionalInt(c.inactivity_probe),
-          connectionMode: str(c.connection_mode), maxBackoffMs: optionalInt(c.max_backoff),
-        };
+    const controllers: OvsController[] = [];
+    eachUuid(b.controller, (cu) => {
+      const c = ctls.get(cu);
+      if (!c) return;
+      controllers.push({
+        uuid: cu, target: text(c.target), isConnected: c.is_connected === true, inactivityProbeMs: optionalInt(c.inactivity_probe),
+        connectionMode: str(c.connection_mode), maxBackoffMs: optionalInt(c.max_backoff),
       });
+    });
     bridges.set(text(b.name), {
       uuid, name: text(b.name), ports: portList, controllers, failMode: str(b.fail_mode),
       protocols: fromSet(b.protocols).map(text), datapathType: typeof b.datapath_type === 'string' ? b.datapath_type : '',

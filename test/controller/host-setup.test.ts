@@ -95,6 +95,31 @@ describe('host setup through OVSDB (real OVS)', function () {
     await ovs.vsctl('del-port', 'br-tun', 'extra');
   });
 
+  it('puts back a VXLAN port\'s options changed by hand, and sets dst_port for a VXLAN port other than 4789', async () => {
+    const state = deriveHostState(parseTopology(TOPO), 'compute');
+    const options = async (): Promise<string> => (await ovs.vsctl('get', 'Interface', 'vxlan-0a00644d', 'options')).trim();
+    const neutrons = '{df_default="true", egress_pkt_mark="0", in_key=flow, local_ip="10.0.100.88", out_key=flow, remote_ip="10.0.100.77"}';
+    const settled = async (want: string): Promise<void> => eventually(() => vswitchView(client.replica).bridges.get('br-tun')!.ports
+      .find((p) => p.name === 'vxlan-0a00644d')!.interfaces[0]!.options.get('remote_ip') === want, 'the replica to show the options');
+    for (const edit of [['options:remote_ip=10.0.100.99'], ['options:tos=inherit']]) {
+      await ovs.vsctl('set', 'Interface', 'vxlan-0a00644d', ...edit);
+      await settled(edit[0]!.endsWith('99') ? '10.0.100.99' : '10.0.100.77');
+      const changes: Array<Record<string, unknown>> = [];
+      expect(await applyHostSetup(client, state, opts, undefined, undefined, (c) => changes.push(...c))).to.be.above(0);
+      expect(changes.map((c) => c.change)).to.deep.equal(['interface fixed']);
+      expect(await options()).to.equal(neutrons);
+    }
+    await settled('10.0.100.77');
+    expect(planHostSetup(vswitchView(client.replica), state, opts)).to.deep.equal([]);
+    // Another VXLAN port: dst_port joins the options; back to 4789, it leaves them.
+    expect(await applyHostSetup(client, state, { ...opts, vxlanPort: 4790 })).to.be.above(0);
+    expect(await options()).to.equal(neutrons.replace('egress_pkt_mark', 'dst_port="4790", egress_pkt_mark'));
+    await eventually(() => vswitchView(client.replica).bridges.get('br-tun')!.ports.find((p) => p.name === 'vxlan-0a00644d')!.interfaces[0]!.options.has('dst_port'), 'the replica to show dst_port');
+    expect(planHostSetup(vswitchView(client.replica), state, { ...opts, vxlanPort: 4790 })).to.deep.equal([]);
+    expect(await applyHostSetup(client, state, opts)).to.be.above(0);
+    expect(await options()).to.equal(neutrons);
+  });
+
   it('removes the VXLAN port of a remote host that no longer shares a network', async () => {
     const topo = parseTopology(`${TOPO}\n{"type":"remove","kind":"port","id":"dhcp-1"}`);
     const state = deriveHostState(topo, 'compute');
