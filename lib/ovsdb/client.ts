@@ -98,7 +98,8 @@ export class OvsdbClient {
    * Changes which rows of a table are monitored (undefined: every row). Resolves once the replica
    * holds them: ovsdb-server sends the rows entering and leaving the condition before it answers
    * monitor_cond_change, and a session that ends meanwhile is followed by one monitoring with the
-   * new condition. A plain `monitor` session (no conditions) keeps every row.
+   * new condition. A plain `monitor` session (no conditions) keeps every row. A condition the
+   * server refuses rejects, and the one before stays.
    */
   async setWhere(table: string, where: readonly Json[] | undefined): Promise<void> {
     const now = this.where.get(table);
@@ -110,8 +111,13 @@ export class OvsdbClient {
     try {
       await conn.request('monitor_cond_change', [MONITOR_ID, MONITOR_ID, { [table]: [{ where: (where ?? [true]) as Json[] }] }]);
     } catch (err) {
-      if (conn.isOpen) throw err;
-      await this.ready();
+      if (!conn.isOpen) return void (await this.ready());
+      // Refused (a condition the server cannot take): the one before stands, unless changed since.
+      if (this.where.get(table) === where) {
+        if (now) this.where.set(table, now);
+        else this.where.delete(table);
+      }
+      throw err;
     }
   }
 

@@ -125,6 +125,18 @@ describe('OVSDB client with a real ovsdb-server', function () {
       await firstValueFrom(c.connected$.pipe(filter((v) => v)));
       expect(names(c.replica)).to.deep.equal(['w-in']);
       expect((await ovs.vsctl('get', 'Interface', 'w-vx', 'type')).trim()).to.equal('vxlan');
+      // A condition the server refuses: rejected, the session and the condition before it stay.
+      await c.setWhere('Interface', [['no_such_column', '==', 1]]).then(() => expect.fail('accepted'), (err: unknown) => {
+        expect(String(err)).to.match(/no_such_column/);
+      });
+      expect(c.connected$.value).to.equal(true);
+      await ovs.killOvsdbServer();
+      await firstValueFrom(c.connected$.pipe(filter((v) => !v)));
+      await ovs.startOvsdbServer();
+      await firstValueFrom(c.connected$.pipe(filter((v) => v)));
+      expect(names(c.replica)).to.deep.equal(['w-in']);
+      await c.setWhere('Interface', undefined);
+      expect(names(c.replica)).to.deep.equal(['w-in', 'w-vx']);
     } finally {
       await c.close();
     }
