@@ -234,14 +234,14 @@ const learnThenDeliver = memo((d: Dialect, cookie: bigint, patchInt: number) => 
 // tunnel; unknown unicast is flooded (unknownUnicastToFlood, shared). A port without fixed IPs has no
 // fdb entry in Neutron's l2pop (only its host's flooding entry).
 function ucastToTun(remote: readonly RemotePort[], { cookie, l2pop }: Render, out: PipelineFlow[]): void {
-  if (l2pop) for (const rp of remote) if (rp.port.fixedIps.length) out.push(unicastToTunnel(rp.port, cookie, rp.vlan, rp.vni, rp.tunnel.ofport));
+  if (l2pop) for (const rp of remote) if (rp.port.fixedIps.length) out.push(remoteUnicast(rp, cookie));
 }
 /**
- * l2pop flows are remembered per topology port, VLAN, VNI and tunnel (another host, or a fresh
- * host state, finds them). Not also per RemotePort: a network's list is rebuilt only when its
- * remote ports change (networkFlows), and a table entry per RemotePort (45k at 1000 hosts, for
- * this and the ARP answers) held ~8 MB.
+ * l2pop flows are remembered per RemotePort (an event's pass over 20k unchanged ones finds each by
+ * identity) and per topology port (a fresh host state, or another host, finds those of the same
+ * VLAN, VNI and tunnel).
  */
+const remoteUnicast = memoPer((r: RemotePort, cookie: bigint) => unicastToTunnel(r.port, cookie, r.vlan, r.vni, r.tunnel.ofport));
 const unicastToTunnel = memo((p: RemotePort['port'], cookie: bigint, vlan: number, vni: number, tunnel: number) => T.ucastToTun.flow({
   cookie, priority: 2, match: { dl_vlan: vlan, dl_dst: p.mac },
   actions: [{ popVlan: true, set: 'vlan' }, { setTunnel: vni, set: 'tun_id' }, { output: tunnel, to: 'tunnel' }],
@@ -254,9 +254,10 @@ const unknownUnicastToFlood = memo((d: Dialect, cookie: bigint) =>
 function arpResponder(remote: readonly RemotePort[], { cookie, arp }: Render, out: PipelineFlow[]): void {
   if (!arp) return;
   for (const r of remote) {
-    if (r.port.fixedIps.length) for (const f of arpAnswers(r.port, cookie, r.vlan)) out.push(f);
+    if (r.port.fixedIps.length) for (const f of remoteArpAnswers(r, cookie)) out.push(f);
   }
 }
+const remoteArpAnswers = memoPer((r: RemotePort, cookie: bigint) => arpAnswers(r.port, cookie, r.vlan));
 const arpAnswers = memo((p: RemotePort['port'], cookie: bigint, vlan: number) => p.fixedIps.filter((ip) => !ip.includes(':'))
   .map((ip) => T.arpResponder.flow({
     cookie, priority: 1, match: { arp: true, dl_vlan: vlan, arp_tpa: ip },
