@@ -156,7 +156,10 @@ const byNetwork = new WeakMap<LocalNetwork, NetworkFlows>();
 
 function networkFlows(n: LocalNetwork, remote: readonly RemotePort[], tunnels: HostState['tunnels'], r: Render): NetworkFlows {
   const was = byNetwork.get(n);
-  if (was && was.remote === remote && was.tunnels === tunnels && was.r === r) return was;
+  // With l2pop a network's flows follow its remote ports alone: its flood list goes to the tunnels
+  // of their hosts, and a remote port whose tunnel changed is a new object (a new list). A tunnel
+  // added for another network (most port adds add one) leaves this network's list as it was.
+  if (was && was.remote === remote && (r.l2pop || was.tunnels === tunnels) && was.r === r) return was;
   const list: PipelineFlow[] = [vniToVlan(n, r)];
   ucastToTun(remote, r, list);
   arpResponder(remote, r, list);

@@ -8,11 +8,16 @@ import { deriveHostState, HostState, HostStateOptions } from '../../lib/state/ho
 import { parseEventLine, TopologyError, TopologyEvent } from '../../lib/topology/events.js';
 import { parseTopology, Port, Topology } from '../../lib/topology/model.js';
 import { TopologyStore } from '../../lib/topology/store.js';
+import { flowLine, pipelineDesired, renderPipeline, renderText } from '../../pipelines/index.js';
+import { pipelineOptions } from '../../pipelines/options.js';
 
 const HOSTS = ['me', 'h1', 'h2', 'h3', 'h4', 'h5'];
 const NETWORKS = 6;
 const PORT_IDS = 30;
 const GROUPS = 3;
+
+/** br-tun rendered with l2pop (each network's flows follow its remote ports) and without (its flood list follows every tunnel). */
+const RENDERS = [pipelineOptions({ l2pop: true, arpResponder: true }), pipelineOptions({ l2pop: false })];
 
 const hex = (n: number): string => n.toString(16).padStart(2, '0');
 const tcp = (port: number, remote?: string): object =>
@@ -186,7 +191,11 @@ describe('host state: incremental derivation', () => {
           expect(deriveHostState(t, 'me', { ...other, previous: prev }), 'a branch').to.deep.equal(fresh(other));
         }
         const next = deriveHostState(t, 'me', { ...opts, ...(prev ? { previous: prev } : {}) });
-        expect(next).to.deep.equal(fresh(opts));
+        const again = fresh(opts);
+        expect(next).to.deep.equal(again);
+        // And so are its pipelines: what the renderers remember of the states before (per network,
+        // per remote port) stands only while it is right.
+        for (const o of RENDERS) expect(renderText(next, 'br-tun', o), `br-tun (l2pop ${o.l2pop})`).to.deep.equal(renderText(again, 'br-tun', o));
         // remotePorts is the networks' lists end to end, each list the remote ports of its network.
         expect(next.remotePortsByNetwork.map((l, i) => l.every((rp) => rp.port.network === next.networks[i]!.id))).to.not.include(false);
         expect(next.remotePorts).to.deep.equal(next.remotePortsByNetwork.flat());
@@ -194,5 +203,38 @@ describe('host state: incremental derivation', () => {
         prev = next;
       }
     }), { seed: 16, numRuns: 300 });
+  });
+
+  it('a tunnel added for one network: with l2pop another network\'s br-tun flows stay the very objects; without, its flood list gains the tunnel', () => {
+    const t = parseTopology([
+      '{"type":"host","name":"me","tunnelIp":"10.0.0.1"}', '{"type":"host","name":"h1","tunnelIp":"10.0.0.2"}', '{"type":"host","name":"h2","tunnelIp":"10.0.0.3"}',
+      '{"type":"network","id":"a","vni":100}', '{"type":"network","id":"b","vni":200}',
+      '{"type":"port","id":"me-a","network":"a","host":"me","mac":"fa:16:3e:00:00:01","fixedIps":["10.1.0.1"],"ofport":5}',
+      '{"type":"port","id":"me-b","network":"b","host":"me","mac":"fa:16:3e:00:00:02","fixedIps":["10.2.0.1"],"ofport":6}',
+      '{"type":"port","id":"h1-a","network":"a","host":"h1","mac":"fa:16:3e:00:00:03","fixedIps":["10.1.0.2"]}',
+      '{"type":"port","id":"h1-b","network":"b","host":"h1","mac":"fa:16:3e:00:00:04","fixedIps":["10.2.0.2"]}',
+    ].join('\n'));
+    const s0 = deriveHostState(t, 'me');
+    t.apply(parseEventLine('{"type":"port","id":"h2-a","network":"a","host":"h2","mac":"fa:16:3e:00:00:05","fixedIps":["10.1.0.3"]}'));
+    const s1 = deriveHostState(t, 'me', { previous: s0 });
+    expect(s1.tunnels.map((tu) => tu.host)).to.deep.equal(['h1', 'h2']);
+    const vlanB = s1.networks.find((n) => n.id === 'b')!.vlan;
+    const ofB = (s: HostState, o: (typeof RENDERS)[number]): readonly object[] => renderPipeline(s, 'br-tun', o).filter((pf) => flowLine(pf.flow).includes(`dl_vlan=${vlanB}`)).map((pf) => pf.flow);
+    const [l2pop, flat] = RENDERS;
+    const before = ofB(s0, l2pop!);
+    const after = ofB(s1, l2pop!);
+    expect(after.length).to.be.above(2);
+    after.forEach((f, i) => expect(f, `flow ${i} of network b`).to.equal(before[i]));
+    // The network's flow family too (the reconciler skips a family it installed by identity),
+    // while network a's is new (h2's unicast, ARP and flood entries).
+    const family = (s: HostState, id: string): object | undefined => pipelineDesired(s, 'br-tun', l2pop!).families.find((f) => f.key === `br-tun network ${id}`);
+    expect(family(s1, 'b')).to.equal(family(s0, 'b'));
+    expect(family(s1, 'a')).to.not.equal(family(s0, 'a'));
+    // Without l2pop b floods to every tunnel, h2's too: as rendered from a fresh state.
+    ofB(s0, flat!);
+    const flood = renderText(s1, 'br-tun', flat!).filter((l) => l.includes('table=22') && l.includes(`dl_vlan=${vlanB}`));
+    expect(flood).to.have.length(1);
+    expect(flood[0]).to.match(/output:2,output:3$/);
+    expect(renderText(s1, 'br-tun', flat!)).to.deep.equal(renderText(deriveHostState(t, 'me'), 'br-tun', flat!));
   });
 });
