@@ -273,6 +273,15 @@ export class FlowReconciler {
     this.observedAt = new Date();
   }
 
+  /**
+   * Tracks `f` under its identity `k`, the flow's own (shared) key string: set() alone would keep
+   * the key string a dump made when the identity was there already.
+   */
+  private trackAs(k: string, f: Flow): void {
+    this.actual.delete(k);
+    this.actual.set(k, f);
+  }
+
   /** How many of our flows the bridge holds (as tracked). */
   get size(): number {
     let n = this.actual.size;
@@ -379,10 +388,7 @@ export class FlowReconciler {
       bundleMs = performance.now() - t1;
       this.flowModsSent += sent;
       for (const [k] of deletes) this.actual.delete(k);
-      for (const [k, f] of adds) {
-        this.actual.delete(k); // a modified flow: its shared key, not the one a dump made
-        this.actual.set(k, f);
-      }
+      for (const [k, f] of adds) this.trackAs(k, f);
       const applied = this.opts.onApplied;
       if (applied) {
         applied((function* () {
@@ -444,10 +450,8 @@ export class FlowReconciler {
           plainModified++;
         } else {
           // The same flow: track the pipeline's (shared, memoised) object and let the decoded
-          // copy from the dump go — at 1000 hosts those copies are most of the memory. Its key
-          // too: set() keeps the key a dump made, delete() first takes the flow's shared one.
-          this.actual.delete(k);
-          this.actual.set(k, f);
+          // copy from the dump go — at 1000 hosts those copies are most of the memory.
+          this.trackAs(k, f);
         }
       }
     }
@@ -506,10 +510,7 @@ export class FlowReconciler {
       else if (!sameSettings(have, f)) {
         plan.adds.push([k, f]);
         plan.modified++;
-      } else {
-        this.actual.delete(k); // the shared key, not one a dump made (as in diff)
-        this.actual.set(k, f);
-      }
+      } else this.trackAs(k, f);
     }
     const gone: number[] = [];
     if (kept < last.live) {

@@ -76,13 +76,9 @@ export class WatchLag {
     const pos = this.position();
     try {
       const head = await this.client.kv.range({ key: this.range.start, range_end: this.range.end, count_only: true });
-      if (Number(head.header.revision) <= pos.revision && Number(head.count) === pos.keys) {
-        this.etcdRevision = Number(head.header.revision);
-        this.checkedAt = Date.now();
-        this.behind = [];
-        return;
-      }
-      const res = await this.client.kv.range({
+      // In step (etcd at the applied revision, as many keys): nothing can be newer, no sorted read.
+      const inStep = Number(head.header.revision) <= pos.revision && Number(head.count) === pos.keys;
+      const res = inStep ? head : await this.client.kv.range({
         key: this.range.start, range_end: this.range.end, keys_only: true, sort_target: 'Mod', sort_order: 'Descend', limit: 1,
       });
       this.etcdRevision = Number(res.header.revision);

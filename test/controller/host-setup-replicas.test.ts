@@ -270,8 +270,9 @@ describe('a host agent as a leader (real OVS)', function () {
     const setup: HostSetupOptions = { controllerTarget: [`unix:${ovs.dir}/a.sock`], datapathType: 'netdev', maxBackoffMs: 1000 };
     agent = new HostAgent('compute', ovs.dbTarget, { pipeline: pipelineOptions(), setup, leader: () => lead, role: { role: 'slave' } });
     await agent.start();
-    const tunnels = (): string[] => [...((agent as unknown as { client: OvsdbClient }).client.replica.get('Interface')?.values() ?? [])]
-      .filter((i) => i.type === 'vxlan').map((i) => String(i.name));
+    // The tunnel interfaces the agent's OVSDB replica holds (its view: what it monitors).
+    const tunnels = (): string[] => (agent!.view()?.bridges.get('br-tun')?.ports ?? []).flatMap((p) => p.interfaces)
+      .filter((i) => i.type === 'vxlan').map((i) => i.name);
     const inOvsdb = async (): Promise<string[]> => (await ovs.vsctl('--bare', '--columns=name', 'find', 'Interface', 'type=vxlan')).trim().split('\n').filter(Boolean);
     const pass = async (): Promise<void> => {
       await agent!.schedule();
