@@ -27,7 +27,7 @@ import { EtcdCluster } from '../testing/etcd.js';
 import type { SimSwitch } from '../testing/sim/sim-switch.js';
 import { freePort } from '../testing/wait.js';
 import { processCpuSeconds, ROOT } from './common.js';
-import { BRIDGES, EVENTS, Fleet, memKb, percentile, portEvents, simGcSummary, sleep, until } from './sim-fleet.js';
+import { BRIDGES, EVENTS, Fleet, memKb, percentile, portEvents, simGcSummary, WARMUP_EVENTS, warmupSummary, sleep, until } from './sim-fleet.js';
 
 const N = Math.max(3, Math.round(1000 * Number(process.env.BENCH_SCALE ?? 1)));
 const REPLICAS = 3;
@@ -132,6 +132,7 @@ async function run(): Promise<void> {
     };
     // CPU of each process through the port events: the adds' latency is mostly CPU shared by five processes on the machine's cores.
     const cpuOf = (): number[] => [...replicas.map((r) => processCpuSeconds(r.proc.pid)), processCpuSeconds(process.pid), processCpuSeconds(etcd!.pid(0)!)];
+    const warm = await portEvents(f, put, WARMUP_EVENTS, !!process.env.SCALE_TRACE, true);
     const cpu0 = cpuOf();
     const te = performance.now();
     const ev = await portEvents(f, put, EVENTS, !!process.env.SCALE_TRACE);
@@ -204,6 +205,7 @@ async function run(): Promise<void> {
     console.log(`  port add via etcd → bundle on every bridge it changes (${ev.lat.length} adds): from the put's answer p50 ${p(ev.latFromAnswer, 50)} ms, p99 ${p(ev.latFromAnswer, 99)} ms` +
       `${full ? ` ${ok(percentile(ev.latFromAnswer, 99) <= 50)} (target p99 <= 50 ms)` : ''}; from before the write p50 ${p(ev.lat, 50)} ms, p99 ${p(ev.lat, 99)} ms; ` +
       `${ev.latFromAnswer.filter((x) => x <= 0).length} add(s) on the bridges before the put answered; removal p50 ${p(ev.latRemove, 50)} ms, p99 ${p(ev.latRemove, 99)} ms`);
+    console.log(`  ${warmupSummary(warm.lat)}`);
     console.log(`  ${simGcSummary(ev.simGcMs)}`);
     console.log(`  CPU per port event (adds and removals, ${EVENTS} in ${eventsS.toFixed(1)} s, each after its VM's plug and tag): replicas ${eventCpuMs.slice(0, REPLICAS).map((c) => c.toFixed(1)).join(' + ')} ms, simulator (this process) ${eventCpuMs[REPLICAS]!.toFixed(1)} ms, etcd ${eventCpuMs[REPLICAS + 1]!.toFixed(1)} ms`);
     const changedOrphans = orphanedSwitches.filter((sw) => changed.has(sw)).length;
@@ -213,7 +215,7 @@ async function run(): Promise<void> {
     replicas.forEach((r, i) => console.log(`  ${r.id.padEnd(8)}  ${atSync[i]!.rssMb.toFixed(0).padStart(8)} MB   ${usage[i]!.killed ? '  (killed)    ' : `${usage[i]!.rssMb.toFixed(0).padStart(4)}/${usage[i]!.peakMb.toFixed(0).padEnd(4)} MB`}   ${(usage[i]!.killed ? atSync[i]!.cpuS : usage[i]!.cpuS).toFixed(1).padStart(5)}${usage[i]!.killed ? ' (at sync)' : ''}`));
     const figures = {
       bench: 'scale-out', hosts: N, bridges: 2 * N, flows: totalFlows, replicas: REPLICAS, shards: SHARDS, etcdMembers: etcd.size,
-      coldStartMs: Math.round(syncMs), wrongBridges: wrong, adds: ev.lat.length,
+      coldStartMs: Math.round(syncMs), wrongBridges: wrong, adds: ev.lat.length, warmupAddsMs: warm.lat.map((x) => +x.toFixed(1)),
       simGcInWindowsMs: +ev.simGcMs.reduce((a, x) => a + x, 0).toFixed(1), simGcInWindowsMaxMs: +Math.max(0, ...ev.simGcMs).toFixed(1),
       eventCpuMs: { replicas: eventCpuMs.slice(0, REPLICAS).map((c) => +c.toFixed(1)), simulator: +eventCpuMs[REPLICAS]!.toFixed(1), etcd: +eventCpuMs[REPLICAS + 1]!.toFixed(1) },
       addFromAnswerP50Ms: +p(ev.latFromAnswer, 50), addFromAnswerP99Ms: +p(ev.latFromAnswer, 99), addP50Ms: +p(ev.lat, 50), addP99Ms: +p(ev.lat, 99),

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../testing/wait.js';
 import { processCpuSeconds } from './common.js';
-import { BRIDGES, EVENTS, Fleet, memKb, PORTS_PER_HOST, HOSTS_PER_NETWORK, percentile, portEvents, simGcSummary, sleep, until } from './sim-fleet.js';
+import { BRIDGES, EVENTS, Fleet, memKb, PORTS_PER_HOST, HOSTS_PER_NETWORK, percentile, portEvents, simGcSummary, WARMUP_EVENTS, warmupSummary, sleep, until } from './sim-fleet.js';
 
 const BIN = fileURLToPath(new URL('../../bin/ofctl-ts.js', import.meta.url));
 
@@ -94,6 +94,7 @@ async function runScale(n: number): Promise<void> {
     const wrong = f.wrongBridges();
 
     const c = ctl;
+    const warm = await portEvents(f, (line) => post(http, line), WARMUP_EVENTS, !!process.env.SCALE_TRACE, true);
     const { lat, perBridge, latRemove, simGcMs } = await portEvents(f, (line) => post(http, line), EVENTS, !!process.env.SCALE_TRACE);
     const rssPeak = memKb(c.pid, 'VmHWM');
     if (process.env.SCALE_HEAPSNAP) {
@@ -133,12 +134,13 @@ async function runScale(n: number): Promise<void> {
       `p99 ${percentile(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms${target ? ` ${ok(percentile(lat, 99) <= 50)} (target p99 <= 50 ms)` : ''}; ` +
       `per bridge (${perBridge.length}, ${(perBridge.length / lat.length).toFixed(1)} per add): p50 ${percentile(perBridge, 50).toFixed(1)} ms, p99 ${percentile(perBridge, 99).toFixed(1)} ms; ` +
       `port removal: p50 ${percentile(latRemove, 50).toFixed(1)} ms, p99 ${percentile(latRemove, 99).toFixed(1)} ms`);
+    console.log(`  ${warmupSummary(warm.lat)}`);
     console.log(`  ${simGcSummary(simGcMs)}`);
     console.log(`  controller restart: ${2 * n} switches reconnected and checked in ${(restartMs / 1000).toFixed(1)} s (controller CPU ${restartCpu.toFixed(2)} s); flow-mods sent: ${modsAfter - modsBefore}`);
     // One JSON line (bench/scale-out.ts reads it to print the single-process figures beside its own).
     console.log(JSON.stringify({
       bench: 'scale', hosts: n, flows: totalFlows, syncMs: Math.round(syncMs), cpuS: +cpu.toFixed(1), rssSyncMb: Math.round(rssSync / 1024), rssPeakMb: Math.round(rssPeak / 1024),
-      wrongBridges: wrong, addP50Ms: +percentile(lat, 50).toFixed(1), addP99Ms: +percentile(lat, 99).toFixed(1), adds: lat.length,
+      wrongBridges: wrong, addP50Ms: +percentile(lat, 50).toFixed(1), addP99Ms: +percentile(lat, 99).toFixed(1), adds: lat.length, warmupAddsMs: warm.lat.map((x) => +x.toFixed(1)),
       restartMs: Math.round(restartMs), restartCpuS: +restartCpu.toFixed(2), restartFlowMods: modsAfter - modsBefore,
     }));
   } finally {

@@ -1,8 +1,8 @@
 // Simulated hypervisors for the scale benches (scale.ts: one controller process; scale-out.ts:
 // replicas through etcd): the topology of N hosts, what each bridge must hold, and the port-event
 // latency measurement, the same for both so that their figures compare.
-import { PerformanceObserver } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,11 @@ export const PORTS_PER_HOST = Number(process.env.SCALE_PORTS_PER_HOST ?? 5);
 export const HOSTS_PER_NETWORK = Number(process.env.SCALE_HOSTS_PER_NETWORK ?? 10);
 /** Port events: every other one adds a port, the next removes it. */
 export const EVENTS = Number(process.env.SCALE_EVENTS ?? 400);
+/**
+ * Port events run before those measured, their latency printed apart: the first adds after a sync
+ * run code no sync ran (an add's host setup, a tunnel's flows) and took 60-160 ms at 1000 hosts.
+ */
+export const WARMUP_EVENTS = Number(process.env.SCALE_WARMUP_EVENTS ?? 4);
 /** With SCALE_TRACE, besides the first five, every event slower than this (ms) is traced. */
 const TRACE_SLOW_MS = Number(process.env.SCALE_TRACE_SLOW_MS ?? Infinity);
 export const BRIDGES = ['br-int', 'br-tun'] as const;
@@ -75,23 +80,57 @@ function textOf(f: Flow): string {
 }
 
 /**
- * The simulator's young generation, emptied before each event's window. The simulated hypervisors
- * (a thousand machines in a real cloud) share this process with the bench's own expectations (every
- * touched host rendered before and after the event), and a collection here pauses every one of
- * them at once, mid-add, which no real fleet does: left alone, it ran inside 127 of 200 adds' windows
- * (~920 ms in all). Emptied before each, it runs in 0-2 of them. A full collection of this heap
- * (~100-300 ms) can still land in a window: what does is measured and reported
- * (PortEventFigures.simGcMs). Full collections scheduled between events were tried: they cost more
- * than they saved (p50 15 -> 18 ms, the simulator's CPU per event 29 -> 41 ms).
- * The controllers, in their own processes, are left to their own collectors.
+ * The simulator's collector, kept out of the adds' windows. The simulated hypervisors (a thousand
+ * machines in a real cloud) share this process with the bench's own expectations (every touched host
+ * rendered before and after the event), and a collection here pauses every one of them at once,
+ * mid-add, which no real fleet does.
+ * - The young generation is emptied before each window: left alone, it ran inside 127 of 200 adds'
+ *   windows (~920 ms in all); emptied before each, in 0-2 of them.
+ * - A full collection runs before the window when the heap has grown to FULL_GC_GROWTH times what
+ *   the last one left, or V8 has begun one of its own (incremental marking). Left to V8, its final
+ *   pause (40-140 ms here) landed inside about one add in 200 at 1000 hosts, the simulator stalled
+ *   and that add took 150-390 ms. V8 began marking at 2-4 times the heap its last collection left;
+ *   at 1.6 times, one runs every 3-4 s of adds, before V8 would. (Full collections at every event
+ *   were tried once and cost more than they saved: p50 15 -> 18 ms, the simulator's CPU per event
+ *   29 -> 41 ms.)
+ * What still runs inside a window is measured and reported (PortEventFigures.simGcMs). The
+ * controllers, in their own processes, are left to their own collectors.
  */
-let gc: ((o: { type: 'minor' }) => void) | undefined;
-function collectYoung(): void {
+const FULL_GC_GROWTH = Number(process.env.SCALE_SIM_FULL_GC_GROWTH ?? 1.6);
+const FULL_GC_DRAIN_MS = 500;
+let gc: ((o?: { type: 'minor' }) => void) | undefined;
+let markingBegun = false;
+/** The heap after the last full collection, and at the last call (a drop since means V8 ran one). */
+let afterFull = 0;
+let lastUsed = 0;
+async function quietCollector(): Promise<void> {
   if (!gc) {
     setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as (o: { type: 'minor' }) => void;
+    gc = runInNewContext('gc') as (o?: { type: 'minor' }) => void;
+    new PerformanceObserver((l) => {
+      for (const g of l.getEntries()) {
+        const kind = (g as unknown as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === perf.NODE_PERFORMANCE_GC_INCREMENTAL) markingBegun = true;
+        else if (kind === perf.NODE_PERFORMANCE_GC_MAJOR) markingBegun = false;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const used = getHeapStatistics().used_heap_size;
+  // Entries come late: a drop of the heap since the last call is a full collection already run.
+  if (used < lastUsed * 0.75) {
+    afterFull = used;
+    markingBegun = false;
+  }
+  if (!afterFull || markingBegun || used > afterFull * FULL_GC_GROWTH) {
+    markingBegun = false;
+    gc();
+    afterFull = getHeapStatistics().used_heap_size;
+    // The simulated switches and OVSDB servers were stalled (~200 ms): what the controllers sent
+    // meanwhile (audits, echoes) is answered before the window, not inside it.
+    await sleep(FULL_GC_DRAIN_MS);
   }
   gc({ type: 'minor' });
+  lastUsed = getHeapStatistics().used_heap_size;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -104,7 +143,12 @@ export async function until(cond: () => boolean, what: string, ms: number, pollM
   }
 }
 
-/** What of the simulator's collector still ran inside the adds' windows (see `collectYoung`), as the benches print it. */
+/** The warm-up adds' latencies (WARMUP_EVENTS), as the benches print them apart from the figures. */
+export function warmupSummary(lat: readonly number[]): string {
+  return `warm-up before the measured events (not in the figures): ${lat.length} add(s), ${lat.map((x) => x.toFixed(1)).join(', ')} ms`;
+}
+
+/** What of the simulator's collector still ran inside the adds' windows (see `quietCollector`), as the benches print it. */
 export function simGcSummary(simGcMs: readonly number[]): string {
   const total = simGcMs.reduce((a, x) => a + x, 0);
   return `the simulator's own collector inside the adds' windows: in ${simGcMs.filter((x) => x > 0).length} of ${simGcMs.length} adds, ` +
@@ -271,7 +315,7 @@ export interface PortEventFigures {
   /** Each changed bridge's bundle, from just before the add was sent. */
   readonly perBridge: number[];
   readonly latRemove: number[];
-  /** The simulator's own collector inside each add's window, ms (see `collectYoung`). */
+  /** The simulator's own collector inside each add's window, ms (see `quietCollector`). */
   readonly simGcMs: number[];
 }
 
@@ -280,12 +324,14 @@ export interface PortEventFigures {
  * booting and going away, so the topology stays the size it was). The bridges each one changes
  * are known from the host states before and after; the latency is until the last of them commits.
  */
-export async function portEvents(f: Fleet, send: (line: string) => Promise<void>, events: number, trace = false): Promise<PortEventFigures> {
+export async function portEvents(f: Fleet, send: (line: string) => Promise<void>, events: number, trace = false, warmup = false): Promise<PortEventFigures> {
   const { hvs, networks } = f;
   const n = hvs.length;
-  const rand = prng(6);
+  // Warm-up events (WARMUP_EVENTS) draw from their own sequence, ports and addresses: the measured
+  // ones are the same with or without them.
+  const rand = prng(warmup ? 7 : 6);
   const out: PortEventFigures = { lat: [], latFromAnswer: [], perBridge: [], latRemove: [], simGcMs: [] };
-  let nextPort = n * PORTS_PER_HOST;
+  let nextPort = n * PORTS_PER_HOST + (warmup ? 1_000_000 : 0);
   let last: { id: string; host: SimHypervisor; net: number } | undefined;
   for (let e = 0; e < events; e++) {
     const isAdd = e % 2 === 0;
@@ -293,13 +339,14 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     const net = isAdd ? Math.floor(rand() * networks) : last!.net;
     const id = isAdd ? `p${nextPort}` : last!.id;
     const line = isAdd
-      ? JSON.stringify({ type: 'port', id, network: `net${net}`, host: host.name, mac: mac(nextPort), fixedIps: [`172.${16 + (e >> 16)}.${(e >> 8) & 255}.${e & 255}`] })
+      ? JSON.stringify({ type: 'port', id, network: `net${net}`, host: host.name, mac: mac(nextPort), fixedIps: [`172.${warmup ? 31 : 16 + (e >> 16)}.${(e >> 8) & 255}.${e & 255}`] })
       : JSON.stringify({ type: 'remove', kind: 'port', id });
     if (isAdd) nextPort++;
     last = { id, host, net };
     if (isAdd) await f.plugAndWaitTagged(host, id, (JSON.parse(line) as { mac: string }).mac);
     const candidates = f.candidates(host, net);
     const pending = f.changedBy(line, candidates);
+    await quietCollector();
     let t = 0;
     let lastCommit = 0;
     const subs = [...pending].map((s) => s.events$.subscribe((ev) => {
@@ -321,7 +368,6 @@ export async function portEvents(f: Fleet, send: (line: string) => Promise<void>
     gcs.observe({ entryTypes: ['gc'] });
     const unsubs = trace ? candidates.map((h) => h.db.onCommit(() => log.push(`${h.name} commit ${(performance.now() - t).toFixed(1)}`))) : [];
     const subs2 = trace ? [...pending].map((s) => s.events$.subscribe((ev) => log.push(`${s.name}@${s.datapathId} ${ev.type} ${(performance.now() - t).toFixed(1)}`))) : [];
-    collectYoung();
     t = performance.now();
     // The monotonic clock in µs, as CPU profiles (CONTROLLER_NODE_ARGS=--cpu-prof) time their samples.
     const mono = process.hrtime.bigint() / 1000n;
