@@ -11,7 +11,8 @@
 //     before and after (must be 0); flow-mods to bridges whose flows did not change (must be 0);
 //   - each replica's RSS and CPU seconds;
 // and beside them bench/scale.ts's figures for one controller process at the same N, run after
-// (BENCH_SINGLE=0 skips it). A table, then one JSON line.
+// (BENCH_SINGLE=0 skips it). A table, then one JSON line. SCALE_CTL_ARGS: more `controller` options
+// for each replica (as bench/scale.ts takes them for its one process), e.g. `--audit-interval 0`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +94,7 @@ async function run(): Promise<void> {
     for (let i = 1; i <= REPLICAS; i++) {
       const [of, metrics] = [await freePort(), await freePort()];
       const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--etcd', E(), '--replica-id', `r${i}`, '--shards', String(SHARDS),
-        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev'], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
+        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
       replicas.push(new Replica(`r${i}`, proc, metrics));
     }
     const alive = async (): Promise<void> => {
