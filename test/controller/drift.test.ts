@@ -9,8 +9,8 @@ import { TopologyStore } from '../../lib/topology/store.js';
 import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { eventually, freePort } from '../../testing/wait.js';
-import { hostAWithRemoteB } from '../../testing/small-topology.js';
+import { eventually } from '../../testing/wait.js';
+import { startHostA } from '../../testing/host-a.js';
 
 const INTERVAL_MS = 1000;
 /** A pass, the dump and the bundle on a busy 2-core machine. */
@@ -29,23 +29,11 @@ describe('drift: the controller audits its bridges and repairs them', function (
 
   before(async () => {
     box = await OvsSandbox.start({});
-    const port = await freePort();
-    store = new TopologyStore();
-    for (const l of hostAWithRemoteB(box.dbSock)) expect(store.applyLine(l).ok).to.equal(true);
-    ctl = new Controller(store, {
-      listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline,
-      setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
+    ({ ctl, store } = await startHostA(box, pipeline, {
       auditIntervalMs: INTERVAL_MS,
       // What status says at the moment of the repair: the count the audit's dump found.
       onRepaired: (host, bridge, n) => repairs.push({ host, bridge, n, seen: ctl.agents.get(host)!.status().bridges[bridge]! }),
-    });
-    await ctl.start();
-    await eventually(() => Object.values(ctl.status().hosts[0]?.bridges ?? {}).filter((b) => b.connected).length === 2, 'both bridges to connect');
-    await box.vsctl('add-port', 'br-int', 'tap-a', '--', 'set', 'Interface', 'tap-a', 'type=internal', 'external_ids:iface-id=vm-a',
-      'external_ids:attached-mac="fa:16:3e:00:00:0a"');
-    await eventually(async () => (await box.vsctl('get', 'Port', 'tap-a', 'tag')).trim() === '1', 'tap-a to be tagged');
-    await ctl.idle();
-    await eventually(async () => (await dump('br-tun')).join() === rendered('br-tun').join(), 'br-tun to converge');
+    }));
   });
   after(async () => {
     await ctl?.stop();

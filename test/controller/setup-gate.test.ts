@@ -8,8 +8,8 @@ import { renderText } from '../../pipelines/index.js';
 import { pipelineOptions } from '../../pipelines/options.js';
 import { FlowMonitor } from '../../testing/flow-monitor.js';
 import { OvsSandbox } from '../../testing/sandbox.js';
-import { eventually, freePort } from '../../testing/wait.js';
-import { hostAWithRemoteB } from '../../testing/small-topology.js';
+import { eventually } from '../../testing/wait.js';
+import { startHostA } from '../../testing/host-a.js';
 
 describe('a pass\'s bundles commit only with its OVSDB set-up (real OVS)', function () {
   this.timeout(90_000);
@@ -22,20 +22,7 @@ describe('a pass\'s bundles commit only with its OVSDB set-up (real OVS)', funct
 
   before(async () => {
     box = await OvsSandbox.start({});
-    const port = await freePort();
-    store = new TopologyStore();
-    for (const l of hostAWithRemoteB(box.dbSock)) expect(store.applyLine(l).ok).to.equal(true);
-    ctl = new Controller(store, {
-      listen: { kind: 'tcp', host: '127.0.0.1', port }, pipeline,
-      setup: { controllerTarget: `tcp:127.0.0.1:${port}`, datapathType: 'netdev', maxBackoffMs: 1000 },
-    });
-    await ctl.start();
-    await eventually(() => Object.values(ctl.status().hosts[0]?.bridges ?? {}).filter((b) => b.connected).length === 2, 'both bridges to connect');
-    await box.vsctl('add-port', 'br-int', 'tap-a', '--', 'set', 'Interface', 'tap-a', 'type=internal', 'external_ids:iface-id=vm-a',
-      'external_ids:attached-mac="fa:16:3e:00:00:0a"');
-    await eventually(async () => (await box.vsctl('get', 'Port', 'tap-a', 'tag')).trim() === '1', 'tap-a to be tagged');
-    await ctl.idle();
-    await eventually(async () => (await dump('br-tun')).join() === rendered('br-tun').join(), 'br-tun to converge');
+    ({ ctl, store } = await startHostA(box, pipeline));
   });
   after(async () => {
     await ctl?.stop();
