@@ -26,7 +26,7 @@ import { mac } from '../testing/big-topology.js';
 import { ControllerProcess } from '../testing/controller-process.js';
 import { EtcdCluster } from '../testing/etcd.js';
 import type { SimSwitch } from '../testing/sim/sim-switch.js';
-import { freePort } from '../testing/wait.js';
+import { freePortBelowEphemeral } from '../testing/wait.js';
 import { processCpuSeconds, ROOT } from './common.js';
 import { BRIDGES, EVENTS, Fleet, memKb, percentile, portEvents, simGcSummary, WARMUP_EVENTS, warmupSummary, sleep, until } from './sim-fleet.js';
 
@@ -92,7 +92,7 @@ async function run(): Promise<void> {
     // Cold start.
     const t0 = performance.now();
     for (let i = 1; i <= REPLICAS; i++) {
-      const [of, metrics] = [await freePort(), await freePort()];
+      const [of, metrics] = [await freePortBelowEphemeral(), await freePortBelowEphemeral()];
       const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--etcd', E(), '--replica-id', `r${i}`, '--shards', String(SHARDS),
         '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
       replicas.push(new Replica(`r${i}`, proc, metrics));

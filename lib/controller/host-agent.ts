@@ -428,47 +428,23 @@ export class HostAgent {
     // (under replicas) the controller targets: checked again when one of them or the replica changed.
     const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases, this.o.targets?.()];
     const setupFor = this.setupFor;
-    // The set-up (OVSDB) and the bridges' bundles go out together: the flows of a new tunnel name
-    // the ofport its set-up requests (ofport_request), so they need not wait for the port. Each
-    // bundle is committed only once the set-up's transaction has: if that fails, no flow changes.
-    let setup: { readonly done: Promise<number>; readonly committed: Promise<unknown> } | undefined;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
-      let onCommitted = (): void => undefined;
-      const committed = new Promise<void>((resolve) => (onCommitted = resolve));
-      const done = this.fencedSetup(state, view, onCommitted);
-      // Nothing to write resolves without a commit; a failure before it rejects the bundles too.
-      setup = { done, committed: Promise.race([committed, done]) };
-      setup.committed.catch(() => undefined);
-      done.catch(() => undefined);
+      const ops = await this.fencedSetup(state, view);
+      // Found right as it stood (nothing to write): stands until the replica or those parts change.
+      // Recorded for the version of the view it was planned from, not the replica's version now:
+      // a port plugged while this pass awaited (lead() asks for master and dumps both bridges on a
+      // hand-over) changed the replica after the view was read, and must get its setup next pass.
+      this.setupFor = ops === 0 ? { version: viewVersion, parts } : undefined;
     }
-    try {
-      await this.reconcileBridges(state, setup?.committed);
-    } finally {
-      // The pass ends with its set-up (the next one plans from what this one wrote), which throws here if it failed.
-      if (setup) {
-        const ops = await setup.done;
-        // Found right as it stood (nothing to write): stands until the replica or those parts change.
-        // Recorded for the version of the view it was planned from, not the replica's version now:
-        // a port plugged while this pass awaited (lead() asks for master and dumps both bridges on a
-        // hand-over) changed the replica after the view was read, and must get its setup next pass.
-        this.setupFor = ops === 0 ? { version: viewVersion, parts } : undefined;
-      }
-    }
-    this.reportConverged(state);
-  }
-
-  /**
-   * OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need: a
-   * bridge already converged to this very state object is not re-rendered. (The pipelines are a
-   * function of the state alone; an unchanged state is the same object, see deriveHostState.) The
-   * two bridges are independent: their bundles' round trips overlap. Rendering and sending take a
-   * shared slot (not the set-up's wait for ovs-vswitchd, which may be slow).
-   */
-  private async reconcileBridges(state: HostState, beforeCommit: Promise<unknown> | undefined): Promise<void> {
+    // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
+    // a bridge already converged to this very state object is not re-rendered. (The pipelines are
+    // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
+    // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
+    // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
     const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.get(r) !== state);
-    if (stale.length === 0) return;
+    if (stale.length === 0) return this.reportConverged(state);
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
-      const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline), beforeCommit).catch((err: unknown) => {
+      const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
         if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
         throw err;
       });
@@ -480,6 +456,7 @@ export class HostAgent {
       this.o.onReconciled?.(this.host, bridge, res);
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
+    this.reportConverged(state);
   }
 
   /**
@@ -546,7 +523,7 @@ export class HostAgent {
    * The OVSDB setup. A leader takes the host over first (once); a FencedError (another leader holds
    * the host) stops every write of this agent, OVSDB and flows, and is reported.
    */
-  private async fencedSetup(state: HostState, view: VswitchView, onCommitted?: () => void): Promise<number> {
+  private async fencedSetup(state: HostState, view: VswitchView): Promise<number> {
     const setup = this.setupOptions();
     const generation = setup.generation;
     try {
@@ -554,10 +531,7 @@ export class HostAgent {
         const t = this.takingOver?.generation === BigInt(generation) ? this.takingOver : (this.takingOver = this.takeOver(BigInt(generation)));
         await t.done;
       }
-      return await applyHostSetup(this.client!, state, setup, undefined, view, (changes) => {
-        this.logChanges(changes);
-        onCommitted?.();
-      });
+      return await applyHostSetup(this.client!, state, setup, undefined, view, (changes) => this.logChanges(changes));
     } catch (err) {
       if (err instanceof FencedError) this.fence(err);
       throw err;
