@@ -18,9 +18,7 @@ export function freePort(): Promise<number> {
  * A free port below the kernel's ephemeral range, for a listener started while this process opens
  * thousands of connections: the scale bench's 6000 simulated sessions connecting to one replica
  * took the port freePort had chosen for the next before it listened ("address already in use").
- * None is handed out twice. (Given to every test on 2026-12-07, test/neutron/restart.test.ts
- * failed under load in 1 of 4 runs with it, as with another change of that day and not before
- * either; not explained, so the benches alone use it.)
+ * None is handed out twice. The benches use it; the tests keep freePort (the OS's choice).
  */
 export async function freePortBelowEphemeral(): Promise<number> {
   const low = ephemeralLow();

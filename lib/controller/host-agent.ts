@@ -428,23 +428,45 @@ export class HostAgent {
     // (under replicas) the controller targets: checked again when one of them or the replica changed.
     const parts = [state.tunnels, state.tunnelIp, state.localPorts, state.networks, state.firewall?.conjBases, this.o.targets?.()];
     const setupFor = this.setupFor;
+    // The set-up (OVSDB) and the bridges' bundles go out together: the flows of a new tunnel name
+    // the ofport its set-up requests (ofport_request), so they need not wait for the port. Each
+    // bundle is committed only once the set-up is done, ovs-vswitchd's cur_cfg included, as when the
+    // bundles followed it: flows never land before the configuration they go with (on 2026-12-07
+    // commits that waited for the transaction alone were reverted after a test lost a new tunnel's
+    // flows). If the set-up fails, the bundles are discarded and no flow changes.
+    let setup: Promise<number> | undefined;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
-      const ops = await this.fencedSetup(state, view);
-      // Found right as it stood (nothing to write): stands until the replica or those parts change.
-      // Recorded for the version of the view it was planned from, not the replica's version now:
-      // a port plugged while this pass awaited (lead() asks for master and dumps both bridges on a
-      // hand-over) changed the replica after the view was read, and must get its setup next pass.
-      this.setupFor = ops === 0 ? { version: viewVersion, parts } : undefined;
+      setup = this.fencedSetup(state, view);
+      setup.catch(() => undefined);
     }
-    // OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need:
-    // a bridge already converged to this very state object is not re-rendered. (The pipelines are
-    // a function of the state alone; an unchanged state is the same object, see deriveHostState.)
-    // The two bridges are independent: their bundles' round trips overlap. Rendering and sending
-    // take a shared slot (not the OVSDB part above, which may wait on a slow ovs-vswitchd).
+    try {
+      await this.reconcileBridges(state, setup);
+    } finally {
+      // The pass ends with its set-up (the next one plans from what this one wrote), which throws here if it failed.
+      if (setup) {
+        const ops = await setup;
+        // Found right as it stood (nothing to write): stands until the replica or those parts change.
+        // Recorded for the version of the view it was planned from, not the replica's version now:
+        // a port plugged while this pass awaited (lead() asks for master and dumps both bridges on a
+        // hand-over) changed the replica after the view was read, and must get its setup next pass.
+        this.setupFor = ops === 0 ? { version: viewVersion, parts } : undefined;
+      }
+    }
+    this.reportConverged(state);
+  }
+
+  /**
+   * OVSDB updates arrive in bursts (ofports, tags) that rarely change what the bridges need: a
+   * bridge already converged to this very state object is not re-rendered. (The pipelines are a
+   * function of the state alone; an unchanged state is the same object, see deriveHostState.) The
+   * two bridges are independent: their bundles' round trips overlap. Rendering, sending and the
+   * commits' wait for `beforeCommit` (the pass's set-up, run outside the slot) take a shared slot.
+   */
+  private async reconcileBridges(state: HostState, beforeCommit: Promise<unknown> | undefined): Promise<void> {
     const stale = [...this.reconcilers].filter(([, r]) => r.conn.isOpen && r.conn.writable && this.convergedTo.get(r) !== state);
-    if (stale.length === 0) return this.reportConverged(state);
+    if (stale.length === 0) return;
     const reconcile = (): Promise<void> => Promise.all(stale.map(async ([bridge, r]) => {
-      const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline)).catch((err: unknown) => {
+      const res = await r.reconcile(pipelineDesired(state, bridge, this.o.pipeline), beforeCommit).catch((err: unknown) => {
         if (err instanceof ReconcileError) this.o.onRefused?.(this.host, bridge, err.refused.length);
         throw err;
       });
@@ -456,7 +478,6 @@ export class HostAgent {
       this.o.onReconciled?.(this.host, bridge, res);
     })).then(() => undefined);
     await (this.o.passSlots ? this.o.passSlots.run(reconcile) : reconcile());
-    this.reportConverged(state);
   }
 
   /**

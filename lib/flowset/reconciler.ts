@@ -22,7 +22,7 @@ import { decodeFlowStatsEntries, FlowModMessage, FlowStatsWith, OFPFC_ADD, OFPFC
 import { sameSettings, toFlowMod, WireFlow } from './flowset.js';
 import type { OfConnection } from '../switch/connection.js';
 import { BundleError } from '../switch/errors.js';
-import { applyFlowMods, streamFlowReplies } from '../switch/flow-ops.js';
+import { streamFlowReplies } from '../switch/flow-ops.js';
 
 export interface ReconcilerOptions {
   /** Our cookie on this bridge (0: the classic profile, which marks nothing; then all flows are ours). */
@@ -289,11 +289,16 @@ export class FlowReconciler {
     return n;
   }
 
-  /** Makes the bridge hold `desired` (plus foreign and learned flows). Serialised per bridge. */
-  reconcile(desired: readonly Flow[] | DesiredFlows): Promise<ReconcileResult> {
+  /**
+   * Makes the bridge hold `desired` (plus foreign and learned flows). Serialised per bridge. With
+   * `beforeCommit`, the bundle is sent and checked by the switch meanwhile, and committed only once
+   * it resolves: if it rejects, nothing is applied and its error is thrown (a host's OVSDB set-up
+   * that the flows go with, see HostAgent).
+   */
+  reconcile(desired: readonly Flow[] | DesiredFlows, beforeCommit?: PromiseLike<unknown>): Promise<ReconcileResult> {
     return this.serial(async () => {
       const t0 = performance.now();
-      return this.apply(await this.diff(desiredOf(desired)), t0);
+      return this.apply(await this.diff(desiredOf(desired)), t0, beforeCommit);
     });
   }
 
@@ -329,7 +334,7 @@ export class FlowReconciler {
     });
   }
 
-  private async apply(plan: Plan, t0: number): Promise<ReconcileResult> {
+  private async apply(plan: Plan, t0: number, beforeCommit?: PromiseLike<unknown>): Promise<ReconcileResult> {
     const { adds, deletes, familyUpserts, familyDeletes, wholeFamilies } = plan;
     const cookieMask = this.opts.cookie ? STRICT_COOKIE_MASK : 0n;
     const del = (f: Flow): FlowModMessage => ({ ...toFlowMod(f, OFPFC_DELETE_STRICT), cookieMask });
@@ -362,14 +367,14 @@ export class FlowReconciler {
         if (onProgress) for (const fam of wholeFamilies) total += fam.count();
         const progress = onProgress && total >= PROGRESS_MIN ? onProgress : undefined;
         const step = Math.ceil(total / 10);
-        await applyFlowMods(this.conn, (function* () {
+        await this.conn.bundle((function* () {
           for (const m of mods()) {
             if (progress && sent % step === 0) progress(sent, total);
             sent++;
             yield m;
           }
           progress?.(sent, total);
-        })(), true);
+        })(), undefined, beforeCommit);
       } catch (err) {
         if (err instanceof BundleError) {
           const at = new Map(err.failures.map(({ index, reason }) => [index, reason]));

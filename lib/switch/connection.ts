@@ -429,8 +429,10 @@ export class OfConnection {
    * open, add each message, commit. `msgs` is consumed lazily, so a caller can parse while the
    * switch already validates earlier messages. On any switch error (or if `msgs` throws) the bundle
    * is discarded and nothing was applied; the error names the message by its 1-based position.
+   * With `beforeCommit`, the COMMIT waits for it (the switch already holds and has checked the
+   * messages): if it rejects, the bundle is discarded and its error thrown.
    */
-  async bundle(msgs: Iterable<Outgoing>, flags = OFPBF_ATOMIC | OFPBF_ORDERED): Promise<void> {
+  async bundle(msgs: Iterable<Outgoing>, flags = OFPBF_ATOMIC | OFPBF_ORDERED, beforeCommit?: PromiseLike<unknown>): Promise<void> {
     const bundleId = this.nextXid & 0x7fffffff;
     const control = (ctrlType: number): Outgoing => ({ type: 'bundle_control', bundleId, ctrlType, flags, properties: Buffer.alloc(0) });
     // OPEN, the adds and a barrier go out back to back (the switch handles them in order): every
@@ -453,6 +455,7 @@ export class OfConnection {
       await this.sendMany(adds, t.onXid);
       await this.barrier();
       await opened;
+      if (beforeCommit && failures.length === 0) await beforeCommit;
       if (failures.length === 0) {
         // The switch is silent while it commits, for a time that grows with the bundle.
         await this.requestWork(control(OFPBCT_COMMIT_REQUEST), n).catch((e: unknown) => {
@@ -464,7 +467,7 @@ export class OfConnection {
         await this.request(control(OFPBCT_DISCARD_REQUEST)).catch(() => undefined);
       }
     } catch (err) {
-      // The caller's iterable failed (e.g. a syntax error): nothing may be applied.
+      // The caller's iterable failed (e.g. a syntax error), or what the commit waited for: nothing may be applied.
       if (this.isOpen) await this.request(control(OFPBCT_DISCARD_REQUEST)).catch(() => undefined);
       throw err;
     } finally {

@@ -1,6 +1,6 @@
-// A pass whose set-up OVSDB refuses changes no flow; once the set-up goes through, the flows follow.
-// (Bundles sent beside the set-up, each committed once its transaction had, were tried on
-// 2026-12-07 and reverted: see the README's scale-out section.)
+// A pass's OVSDB set-up and its bundles go out together (a new tunnel's flows name the ofport its
+// set-up requests), but a bundle commits only once the set-up is done (ovs-vswitchd's cur_cfg): against a real
+// host, a set-up that OVSDB refuses leaves every flow as it was; once it goes through, the flows follow.
 import { expect } from 'chai';
 import { Controller } from '../../lib/controller/controller.js';
 import { TopologyStore } from '../../lib/topology/store.js';
@@ -11,7 +11,7 @@ import { OvsSandbox } from '../../testing/sandbox.js';
 import { eventually } from '../../testing/wait.js';
 import { startHostA } from '../../testing/host-a.js';
 
-describe('a refused OVSDB set-up changes no flow (real OVS)', function () {
+describe('a pass\'s bundles commit only with its OVSDB set-up (real OVS)', function () {
   this.timeout(90_000);
   let box: OvsSandbox;
   let ctl: Controller;

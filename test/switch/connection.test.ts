@@ -251,6 +251,33 @@ describe('OpenFlow session with a real ovs-vswitchd', function () {
     }
   });
 
+  it('a bundle waits for beforeCommit to commit, and is discarded (nothing applied) when it rejects', async () => {
+    const conn = await connectSwitch({ kind: 'unix', path: ovs.mgmt('br-int') });
+    try {
+      const flows = (): ReturnType<typeof parseFlow>[] => [parseFlow('table=61,priority=5,dl_vlan=7 actions=drop'), parseFlow('table=61,priority=6,dl_vlan=8 actions=drop')];
+      const table61 = async (): Promise<string[]> => (await ovs.dumpFlowsSorted('br-int')).filter((l) => l.includes('table=61'));
+      // Held: the switch has the messages, and has checked them (the barrier), but applies nothing.
+      let release = (): void => undefined;
+      const held = conn.bundle(flows(), undefined, new Promise<void>((r) => (release = r)));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await table61()).to.deep.equal([]);
+      release();
+      await held;
+      expect(await table61()).to.have.length(2);
+
+      // Rejected: its error is the bundle's, nothing changed, and the session carries on.
+      const refused = Promise.reject(new Error('set-up refused'));
+      refused.catch(() => undefined);
+      const err = await conn.bundle([parseFlow('table=61,priority=7,dl_vlan=9 actions=drop')], undefined, refused).then(() => undefined, (e: Error) => e);
+      expect(err?.message).to.equal('set-up refused');
+      expect(await table61()).to.have.length(2);
+      await conn.bundle([parseFlow('table=61,priority=8,dl_vlan=10 actions=drop')]);
+      expect(await table61()).to.have.length(3);
+    } finally {
+      conn.close('test done');
+    }
+  });
+
   it('reassembles a real multi-part dump (3000 flows, more than one 64 KiB reply)', async () => {
     const conn = await connectSwitch({ kind: 'unix', path: ovs.mgmt('br-tun') });
     try {
