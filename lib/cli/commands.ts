@@ -254,8 +254,10 @@ SWITCH is a bridge name (its mgmt socket in $OVS_RUNDIR), a socket's path, tcp:I
 
 Where ofctl-ts differs from ovs-ofctl on purpose: loads are atomic by default; errors name
 file:line:column; a silent peer times out instead of hanging; diff-flows treats equivalent
-spellings of a flow as equal. A failure names its command (ofctl-ts: CMD: ...) and, for a bridge
-with no ovs-vswitchd, where it looked; flow files may have CRLF line ends and \\-continued lines.
+spellings of a flow as equal. A FLOW on the command line is checked before the switch is reached
+(ovs-ofctl reaches it first: with a typo and a missing bridge, it names the bridge, ofctl-ts the
+typo). A failure names its command (ofctl-ts: CMD: ...) and, for a bridge with no ovs-vswitchd,
+where it looked; flow files may have CRLF line ends and \\-continued lines.
 
 ${OPTIONS_HELP}
 
