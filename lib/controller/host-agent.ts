@@ -431,8 +431,8 @@ export class HostAgent {
     // The set-up (OVSDB) and the bridges' bundles go out together: the flows of a new tunnel name
     // the ofport its set-up requests (ofport_request), so they need not wait for the port. Each
     // bundle is committed only once the set-up is done, ovs-vswitchd's cur_cfg included, as when the
-    // bundles followed it: flows never land before the configuration they go with (on 2026-12-07
-    // commits that waited for the transaction alone were reverted after a test lost a new tunnel's
+    // bundles followed it: flows never land before the configuration they go with (ovs-vswitchd
+    // applies a transaction later, and some changes, e.g. a bridge's first controller, flush its
     // flows). If the set-up fails, the bundles are discarded and no flow changes.
     let setup: Promise<number> | undefined;
     if (setupFor?.version !== this.replicaVersion || parts.some((x, i) => x !== setupFor.parts[i])) {
