@@ -22,6 +22,7 @@ import { deriveHostState } from '../lib/state/host-state.js';
 import { parseTopology } from '../lib/topology/model.js';
 import { pipelineFlows, renderText } from '../pipelines/index.js';
 import * as l2pop from '../testing/l2pop-host.js';
+import { envWords } from '../testing/proc.js';
 import { OvsSandbox } from '../testing/sandbox.js';
 import { freePort } from '../testing/wait.js';
 import { median, plugVmPorts, processCpuSeconds, RunResult, timeProcess } from './common.js';
@@ -47,7 +48,7 @@ class ControllerChild {
   // FIREWALL_NODE_ARGS (e.g. --cpu-prof) profiles the controller; FIREWALL_LOG=debug logs its every flow-mod.
   private readonly child = fork(CHILD, [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, OFCTL_TS_LOG: 'warn' },
-    execArgv: (process.env.FIREWALL_NODE_ARGS ?? '').split(' ').filter((a) => a),
+    execArgv: envWords('FIREWALL_NODE_ARGS'),
   });
   private readonly waiters: Array<[FromChild['type'], (m: FromChild) => void]> = [];
   readonly started = performance.now();

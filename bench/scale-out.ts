@@ -25,6 +25,7 @@ import { writeLines } from '../lib/topology/etcd-write.js';
 import { mac } from '../testing/big-topology.js';
 import { ControllerProcess } from '../testing/controller-process.js';
 import { EtcdCluster } from '../testing/etcd.js';
+import { envWords } from '../testing/proc.js';
 import type { SimSwitch } from '../testing/sim/sim-switch.js';
 import { freePortBelowEphemeral } from '../testing/wait.js';
 import { processCpuSeconds, ROOT } from './common.js';
@@ -94,7 +95,7 @@ async function run(): Promise<void> {
     for (let i = 1; i <= REPLICAS; i++) {
       const [of, metrics] = [await freePortBelowEphemeral(), await freePortBelowEphemeral()];
       const proc = ControllerProcess.start(['--listen', `tcp:127.0.0.1:${of}`, '--etcd', E(), '--replica-id', `r${i}`, '--shards', String(SHARDS),
-        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
+        '--metrics-port', String(metrics), '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...envWords('SCALE_CTL_ARGS')], { OFCTL_TS_LOG: process.env.BENCH_REPLICA_LOG ?? 'warn' });
       replicas.push(new Replica(`r${i}`, proc, metrics));
     }
     const alive = async (): Promise<void> => {

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../testing/wait.js';
+import { envWords } from '../testing/proc.js';
 import { processCpuSeconds } from './common.js';
 import { BRIDGES, EVENTS, Fleet, memKb, PORTS_PER_HOST, HOSTS_PER_NETWORK, percentile, portEvents, simGcSummary, WARMUP_EVENTS, warmupSummary, sleep, until } from './sim-fleet.js';
 
@@ -26,9 +27,9 @@ class ControllerProc {
   readonly proc: ChildProcess;
   stderr = '';
   constructor(of: number, http: number, metrics: number) {
-    const nodeArgs = (process.env.SCALE_NODE_ARGS ?? '').split(' ').filter((a) => a);
+    const nodeArgs = envWords('SCALE_NODE_ARGS');
     this.proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', '--listen', `tcp:127.0.0.1:${of}`, '--topology', `http:${http}`, '--metrics-port', String(metrics),
-      '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...(process.env.SCALE_CTL_ARGS ?? '').split(' ').filter(Boolean)], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      '--l2pop', '--arp-responder', '--datapath-type', 'netdev', ...envWords('SCALE_CTL_ARGS')], { env: { ...process.env, OFCTL_TS_LOG: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-20_000);
     });

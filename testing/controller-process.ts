@@ -2,6 +2,7 @@
 // lines are collected, and a test can wait for a line or for the exit.
 import { ChildProcess, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import { envWords } from './proc.js';
 import { BIN } from './run-cli.js';
 import { eventually } from './wait.js';
 
@@ -42,7 +43,7 @@ export class ControllerProcess {
    * controllers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS does not take).
    */
   static start(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): ControllerProcess {
-    const nodeArgs = process.env.CONTROLLER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const nodeArgs = envWords('CONTROLLER_NODE_ARGS');
     const proc = spawn(process.execPath, [...nodeArgs, BIN, 'controller', ...args], {
       env: { ...process.env, OFCTL_TS_LOG: 'info', ...env }, stdio: [stdin, 'pipe', 'pipe'],
     });

@@ -1,4 +1,5 @@
-// A process's /proc/PID/stat (Linux), as the sandbox, the test servers and the benches read it.
+// A process's /proc/PID/stat (Linux), as the sandbox, the test servers and the benches read it;
+// and the words of the *_ARGS variables that give the processes they start more arguments.
 import { readFileSync } from 'node:fs';
 
 /**
@@ -29,4 +30,9 @@ export function processCpuSeconds(pid: number): number {
   const f = procStat(pid);
   if (!f) throw new Error(`process ${pid} is gone: no CPU time to read`);
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** The words of environment variable `name` (split at spaces), none when it is unset or empty. */
+export function envWords(name: string): string[] {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
 }
