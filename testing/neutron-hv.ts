@@ -91,11 +91,10 @@ export class Hypervisor {
     const agrees = (l: { state: HostState; dumps: string[][] }): boolean =>
       bridges.every((b, i) => JSON.stringify(l.dumps[i]) === JSON.stringify(renderText(l.state, b, NEUTRON_PIPELINE)));
     let settled: { state: HostState; dumps: string[][] } | undefined;
-    for (const until = Date.now() + 10_000; ;) {
+    await eventually(async () => {
       settled = (await look()) ?? settled;
-      if ((settled && agrees(settled)) || Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return settled !== undefined && agrees(settled);
+    }, `${this.name}'s flows to be the rendered ones`, 10_000, undefined, 100).catch(() => undefined);
     expect(settled, `${this.name}: the state moved on during every look for 10 s`).to.not.equal(undefined);
     bridges.forEach((b, i) => expect(settled!.dumps[i], `${this.name} ${b}`).to.deep.equal(renderText(settled!.state, b, NEUTRON_PIPELINE)));
   }
